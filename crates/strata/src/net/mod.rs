@@ -1,0 +1,2 @@
+//! Layer 3: IPv4 in and out, the routing table (longest-prefix match),
+//! fragmentation and reassembly, ICMP.

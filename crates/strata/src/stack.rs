@@ -1,0 +1,1 @@
+//! The stack: ties the layers together; the public entry point.

@@ -1,0 +1,1 @@
+//! TCP (RFC 9293): connection state machine, buffers, timers, options.

@@ -1,0 +1,1 @@
+//! UDP (RFC 768): datagram sockets and ephemeral ports.
