@@ -94,7 +94,12 @@ impl fmt::Debug for Instant {
 impl fmt::Display for Instant {
     /// Seconds with microsecond precision, e.g. `1.000250s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000_000, (self.0 / 1_000) % 1_000_000)
+        write!(
+            f,
+            "{}.{:06}s",
+            self.0 / 1_000_000_000,
+            (self.0 / 1_000) % 1_000_000
+        )
     }
 }
 

@@ -1,0 +1,570 @@
+//! The ARP neighbour cache and the per-neighbour queue of packets waiting
+//! for resolution (RFC 826, RFC 1122 §2.3.2).
+//!
+//! The cache does not build frames: it tells its owner (the stack) what to
+//! do — send this packet to that MAC, broadcast a request, report these
+//! packets as undeliverable — and keeps the timers. Every entry is in one of
+//! three states:
+//!
+//! - **incomplete**: a request is out, packets wait in a bounded queue;
+//!   requests are repeated every `retry_interval` up to `max_requests` times,
+//!   then the entry is removed and its packets are handed back as failed
+//!   (host unreachable, RFC 1122 §2.3.2.2);
+//! - **reachable**: the mapping was confirmed less than `reachable_time` ago;
+//! - **stale**: older than that; still used, but the first use sends a
+//!   refresh request (RFC 1122 §2.3.2.1 asks that stale entries be
+//!   revalidated), and an entry unanswered or unused for `stale_time` goes.
+
+use crate::time::{Duration, Instant};
+use crate::wire::MacAddr;
+use core::net::Ipv4Addr;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Tunables of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArpConfig {
+    /// How long a confirmed mapping is trusted before it becomes stale.
+    pub reachable_time: Duration,
+    /// How long a stale mapping is kept before it is removed.
+    pub stale_time: Duration,
+    /// Delay between repeated requests for one address (RFC 1122 §2.3.2.1:
+    /// at most one request per second per destination).
+    pub retry_interval: Duration,
+    /// Requests sent before giving up (the first one included).
+    pub max_requests: u32,
+    /// Packets queued per unresolved neighbour; when full the oldest is
+    /// dropped (RFC 1122 §2.3.2.2 SHOULD save at least one).
+    pub queue_len: usize,
+    /// Entries in the cache at most; beyond that new resolutions evict the
+    /// oldest non-incomplete entry, or fail when all are incomplete.
+    pub max_entries: usize,
+}
+
+impl Default for ArpConfig {
+    fn default() -> Self {
+        ArpConfig {
+            reachable_time: Duration::from_secs(30),
+            stale_time: Duration::from_secs(60),
+            retry_interval: Duration::from_secs(1),
+            max_requests: 3,
+            queue_len: 16,
+            max_entries: 1024,
+        }
+    }
+}
+
+/// The state of one neighbour entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighborState {
+    /// Resolution in flight; packets are queued.
+    Incomplete,
+    /// Confirmed recently.
+    Reachable,
+    /// Not confirmed recently; used, and revalidated on use.
+    Stale,
+}
+
+/// Counters of the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArpCacheStats {
+    /// Packets sent straight away on a known mapping.
+    pub hits: u64,
+    /// Packets that had to wait for resolution.
+    pub misses: u64,
+    /// Requests the cache asked to send (first tries, retries, refreshes).
+    pub requests: u64,
+    /// Queued packets dropped because their neighbour's queue was full.
+    pub queue_drops: u64,
+    /// Packets dropped because the cache was full of incomplete entries.
+    pub table_full_drops: u64,
+    /// Resolutions that gave up after `max_requests` requests.
+    pub failures: u64,
+    /// Packets handed back as undeliverable after a failed resolution.
+    pub failed_packets: u64,
+}
+
+/// What to do with a packet offered to [`ArpCache::resolve`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolve<P> {
+    /// The mapping is known: send `packet` to `mac`. When `refresh` is set
+    /// the entry was stale and a request should be sent (unicast to `mac`)
+    /// to revalidate it.
+    Send {
+        /// Destination hardware address.
+        mac: MacAddr,
+        /// The packet handed in.
+        packet: P,
+        /// Also send a refresh request.
+        refresh: bool,
+    },
+    /// The packet waits for resolution. When `request` is set this is a
+    /// new resolution and a broadcast request must be sent now.
+    Queued {
+        /// Send a broadcast request now.
+        request: bool,
+    },
+    /// The cache is full of unresolved entries; the packet is handed back.
+    Dropped(P),
+}
+
+/// What a timer asks the owner to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArpAction<P> {
+    /// Send a request for `ip`: broadcast, or unicast to `unicast` when
+    /// revalidating a known mapping.
+    Request {
+        /// The address to resolve.
+        ip: Ipv4Addr,
+        /// Unicast destination for a refresh, `None` for broadcast.
+        unicast: Option<MacAddr>,
+    },
+    /// Resolution of `ip` gave up; each of `packets` is undeliverable and
+    /// its sender should learn "host unreachable".
+    Failed {
+        /// The address that did not answer.
+        ip: Ipv4Addr,
+        /// The packets that were waiting, oldest first.
+        packets: Vec<P>,
+    },
+}
+
+#[derive(Debug)]
+struct Entry<P> {
+    state: NeighborState,
+    mac: MacAddr,
+    /// Incomplete: next retry. Reachable: when it turns stale.
+    /// Stale: next refresh retry if refreshing, else removal.
+    timer: Instant,
+    /// Stale only: when the entry is removed regardless.
+    expires: Instant,
+    requests: u32,
+    refreshing: bool,
+    pending: VecDeque<P>,
+}
+
+/// The neighbour cache of one interface, holding queued packets of type `P`.
+#[derive(Debug)]
+pub struct ArpCache<P> {
+    config: ArpConfig,
+    entries: BTreeMap<Ipv4Addr, Entry<P>>,
+    stats: ArpCacheStats,
+}
+
+impl<P> ArpCache<P> {
+    /// An empty cache.
+    pub fn new(config: ArpConfig) -> Self {
+        ArpCache {
+            config,
+            entries: BTreeMap::new(),
+            stats: ArpCacheStats::default(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ArpConfig {
+        &self.config
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ArpCacheStats {
+        self.stats
+    }
+
+    /// The known mapping for `ip` (reachable or stale).
+    pub fn lookup(&self, ip: Ipv4Addr) -> Option<MacAddr> {
+        self.entries
+            .get(&ip)
+            .filter(|e| e.state != NeighborState::Incomplete)
+            .map(|e| e.mac)
+    }
+
+    /// The state of the entry for `ip`.
+    pub fn state(&self, ip: Ipv4Addr) -> Option<NeighborState> {
+        self.entries.get(&ip).map(|e| e.state)
+    }
+
+    /// Number of packets waiting for `ip`.
+    pub fn pending(&self, ip: Ipv4Addr) -> usize {
+        self.entries.get(&ip).map_or(0, |e| e.pending.len())
+    }
+
+    /// All entries in address order: `(ip, mac, state)`; the MAC of an
+    /// incomplete entry is unspecified.
+    pub fn entries(&self) -> impl Iterator<Item = (Ipv4Addr, MacAddr, NeighborState)> + '_ {
+        self.entries.iter().map(|(ip, e)| (*ip, e.mac, e.state))
+    }
+
+    /// Offers a packet for next hop `ip`.
+    pub fn resolve(&mut self, now: Instant, ip: Ipv4Addr, packet: P) -> Resolve<P> {
+        let cfg = self.config;
+        if let Some(e) = self.entries.get_mut(&ip) {
+            match e.state {
+                NeighborState::Reachable => {
+                    self.stats.hits += 1;
+                    return Resolve::Send {
+                        mac: e.mac,
+                        packet,
+                        refresh: false,
+                    };
+                }
+                NeighborState::Stale => {
+                    self.stats.hits += 1;
+                    // RFC 1122 §2.3.2.1: revalidate a stale entry by a
+                    // unicast poll; keep using it meanwhile.
+                    let refresh = !e.refreshing;
+                    if refresh {
+                        e.refreshing = true;
+                        e.requests = 1;
+                        e.timer = now + cfg.retry_interval;
+                        self.stats.requests += 1;
+                    }
+                    return Resolve::Send {
+                        mac: e.mac,
+                        packet,
+                        refresh,
+                    };
+                }
+                NeighborState::Incomplete => {
+                    self.stats.misses += 1;
+                    if e.pending.len() >= cfg.queue_len {
+                        // Bounded queue: the oldest packet gives way.
+                        e.pending.pop_front();
+                        self.stats.queue_drops += 1;
+                    }
+                    if cfg.queue_len > 0 {
+                        e.pending.push_back(packet);
+                    } else {
+                        self.stats.queue_drops += 1;
+                    }
+                    return Resolve::Queued { request: false };
+                }
+            }
+        }
+        if self.entries.len() >= cfg.max_entries && !self.evict_one() {
+            self.stats.table_full_drops += 1;
+            return Resolve::Dropped(packet);
+        }
+        self.stats.misses += 1;
+        self.stats.requests += 1;
+        let mut pending = VecDeque::new();
+        if cfg.queue_len > 0 {
+            pending.push_back(packet);
+        } else {
+            self.stats.queue_drops += 1;
+        }
+        self.entries.insert(
+            ip,
+            Entry {
+                state: NeighborState::Incomplete,
+                mac: MacAddr::UNSPECIFIED,
+                timer: now + cfg.retry_interval,
+                expires: Instant::MAX,
+                requests: 1,
+                refreshing: false,
+                pending,
+            },
+        );
+        Resolve::Queued { request: true }
+    }
+
+    /// Removes the resolved entry closest to expiry; false if every entry is
+    /// incomplete.
+    fn evict_one(&mut self) -> bool {
+        let victim = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.state != NeighborState::Incomplete)
+            .min_by_key(|(ip, e)| (e.state == NeighborState::Reachable, e.timer, **ip))
+            .map(|(ip, _)| *ip);
+        match victim {
+            Some(ip) => {
+                self.entries.remove(&ip);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records that `ip` is at `mac`, from an ARP request or reply naming
+    /// `ip` as its sender. RFC 826 "merge": an existing entry is updated;
+    /// a new one is created only when `create` is set (we were the target,
+    /// or we asked). Returns the packets that were waiting for `ip`, to be
+    /// sent to `mac` now, oldest first.
+    pub fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: MacAddr, create: bool) -> VecDeque<P> {
+        let cfg = self.config;
+        if !mac.is_unicast() || mac == MacAddr::UNSPECIFIED {
+            return VecDeque::new();
+        }
+        match self.entries.get_mut(&ip) {
+            Some(e) => {
+                e.state = NeighborState::Reachable;
+                e.mac = mac;
+                e.timer = now + cfg.reachable_time;
+                e.expires = Instant::MAX;
+                e.requests = 0;
+                e.refreshing = false;
+                core::mem::take(&mut e.pending)
+            }
+            None => {
+                if create && (self.entries.len() < cfg.max_entries || self.evict_one()) {
+                    self.entries.insert(
+                        ip,
+                        Entry {
+                            state: NeighborState::Reachable,
+                            mac,
+                            timer: now + cfg.reachable_time,
+                            expires: Instant::MAX,
+                            requests: 0,
+                            refreshing: false,
+                            pending: VecDeque::new(),
+                        },
+                    );
+                }
+                VecDeque::new()
+            }
+        }
+    }
+
+    /// Forgets `ip`, returning any packets that were waiting for it.
+    pub fn remove(&mut self, ip: Ipv4Addr) -> VecDeque<P> {
+        self.entries
+            .remove(&ip)
+            .map(|e| e.pending)
+            .unwrap_or_default()
+    }
+
+    /// When [`ArpCache::handle_timeout`] next has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.entries.values().map(|e| e.timer.min(e.expires)).min()
+    }
+
+    /// Runs the timers due at `now`, appending what the owner must do to
+    /// `actions`.
+    pub fn handle_timeout(&mut self, now: Instant, actions: &mut Vec<ArpAction<P>>) {
+        let cfg = self.config;
+        let due: Vec<Ipv4Addr> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.timer.min(e.expires) <= now)
+            .map(|(ip, _)| *ip)
+            .collect();
+        for ip in due {
+            let Some(e) = self.entries.get_mut(&ip) else {
+                continue;
+            };
+            match e.state {
+                NeighborState::Incomplete => {
+                    if e.requests < cfg.max_requests {
+                        e.requests += 1;
+                        e.timer = now + cfg.retry_interval;
+                        self.stats.requests += 1;
+                        actions.push(ArpAction::Request { ip, unicast: None });
+                    } else {
+                        // RFC 1122 §2.3.2.2 / §3.2.2.1: resolution failed,
+                        // the packets' senders learn "host unreachable".
+                        let e = self.entries.remove(&ip).expect("entry present");
+                        self.stats.failures += 1;
+                        self.stats.failed_packets += e.pending.len() as u64;
+                        actions.push(ArpAction::Failed {
+                            ip,
+                            packets: e.pending.into(),
+                        });
+                    }
+                }
+                NeighborState::Reachable => {
+                    e.state = NeighborState::Stale;
+                    e.timer = Instant::MAX;
+                    e.expires = now + cfg.stale_time;
+                }
+                NeighborState::Stale => {
+                    if e.expires <= now {
+                        self.entries.remove(&ip);
+                    } else if e.refreshing {
+                        if e.requests < cfg.max_requests {
+                            e.requests += 1;
+                            e.timer = now + cfg.retry_interval;
+                            self.stats.requests += 1;
+                            // First refresh was unicast; later ones broadcast
+                            // in case the neighbour changed its address.
+                            actions.push(ArpAction::Request { ip, unicast: None });
+                        } else {
+                            // The neighbour stopped answering: forget it so
+                            // the next packet starts a fresh resolution.
+                            self.entries.remove(&ip);
+                        }
+                    } else {
+                        e.timer = Instant::MAX;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    const MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+
+    fn t(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    #[test]
+    fn queued_packets_flush_in_order_on_reply() {
+        let mut c: ArpCache<u32> = ArpCache::new(ArpConfig::default());
+        assert_eq!(c.resolve(t(0), IP, 1), Resolve::Queued { request: true });
+        assert_eq!(c.resolve(t(1), IP, 2), Resolve::Queued { request: false });
+        assert_eq!(c.resolve(t(2), IP, 3), Resolve::Queued { request: false });
+        assert_eq!(c.state(IP), Some(NeighborState::Incomplete));
+        assert_eq!(c.lookup(IP), None);
+        let flushed = c.learn(t(5), IP, MAC, false);
+        assert_eq!(flushed, [1, 2, 3]);
+        assert_eq!(c.lookup(IP), Some(MAC));
+        assert_eq!(
+            c.resolve(t(6), IP, 4),
+            Resolve::Send {
+                mac: MAC,
+                packet: 4,
+                refresh: false
+            }
+        );
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.requests, s.queue_drops), (1, 3, 1, 0));
+    }
+
+    #[test]
+    fn full_queue_drops_oldest_with_counter() {
+        let cfg = ArpConfig {
+            queue_len: 3,
+            ..ArpConfig::default()
+        };
+        let mut c: ArpCache<u32> = ArpCache::new(cfg);
+        for i in 0..5 {
+            c.resolve(t(0), IP, i);
+        }
+        assert_eq!(c.pending(IP), 3);
+        assert_eq!(c.stats().queue_drops, 2);
+        assert_eq!(c.learn(t(1), IP, MAC, false), [2, 3, 4]);
+    }
+
+    #[test]
+    fn retries_then_fails_with_every_queued_packet() {
+        let mut c: ArpCache<u32> = ArpCache::new(ArpConfig::default());
+        c.resolve(t(0), IP, 7);
+        c.resolve(t(0), IP, 8);
+        let mut acts = Vec::new();
+        // Nothing due before the retry interval.
+        c.handle_timeout(t(999), &mut acts);
+        assert!(acts.is_empty());
+        assert_eq!(c.poll_timeout(), Some(t(1000)));
+        c.handle_timeout(t(1000), &mut acts);
+        c.handle_timeout(t(2000), &mut acts);
+        assert_eq!(
+            acts,
+            [
+                ArpAction::Request {
+                    ip: IP,
+                    unicast: None
+                },
+                ArpAction::Request {
+                    ip: IP,
+                    unicast: None
+                }
+            ]
+        );
+        acts.clear();
+        c.handle_timeout(t(3000), &mut acts);
+        assert_eq!(
+            acts,
+            [ArpAction::Failed {
+                ip: IP,
+                packets: vec![7, 8]
+            }]
+        );
+        assert_eq!(c.state(IP), None);
+        assert_eq!(c.stats().requests, 3);
+        assert_eq!(c.stats().failures, 1);
+        assert_eq!(c.poll_timeout(), None);
+    }
+
+    #[test]
+    fn reachable_goes_stale_refreshes_then_expires() {
+        let cfg = ArpConfig::default();
+        let mut c: ArpCache<u32> = ArpCache::new(cfg);
+        c.learn(t(0), IP, MAC, true);
+        let mut acts = Vec::new();
+        c.handle_timeout(t(30_000), &mut acts);
+        assert_eq!(c.state(IP), Some(NeighborState::Stale));
+        // Use while stale: still sent, and a refresh is requested once.
+        match c.resolve(t(31_000), IP, 1) {
+            Resolve::Send {
+                refresh: true, mac, ..
+            } => assert_eq!(mac, MAC),
+            other => panic!("{other:?}"),
+        }
+        match c.resolve(t(31_001), IP, 2) {
+            Resolve::Send { refresh: false, .. } => {}
+            other => panic!("{other:?}"),
+        }
+        // An answer makes it reachable again.
+        c.learn(t(31_500), IP, MAC, false);
+        assert_eq!(c.state(IP), Some(NeighborState::Reachable));
+        // Unused stale entries are removed after stale_time.
+        c.handle_timeout(t(61_500), &mut acts);
+        assert_eq!(c.state(IP), Some(NeighborState::Stale));
+        c.handle_timeout(t(121_500), &mut acts);
+        assert_eq!(c.state(IP), None);
+        assert!(acts.is_empty());
+    }
+
+    #[test]
+    fn unanswered_refresh_forgets_entry() {
+        let mut c: ArpCache<u32> = ArpCache::new(ArpConfig::default());
+        c.learn(t(0), IP, MAC, true);
+        let mut acts = Vec::new();
+        c.handle_timeout(t(30_000), &mut acts);
+        c.resolve(t(30_000), IP, 1);
+        c.handle_timeout(t(31_000), &mut acts);
+        c.handle_timeout(t(32_000), &mut acts);
+        assert_eq!(acts.len(), 2);
+        c.handle_timeout(t(33_000), &mut acts);
+        assert_eq!(c.state(IP), None);
+    }
+
+    #[test]
+    fn merge_rule_only_creates_when_asked() {
+        let mut c: ArpCache<u32> = ArpCache::new(ArpConfig::default());
+        c.learn(t(0), IP, MAC, false);
+        assert_eq!(c.state(IP), None);
+        c.learn(t(0), IP, MacAddr::BROADCAST, true);
+        assert_eq!(c.state(IP), None, "broadcast MAC never cached");
+        c.learn(t(0), IP, MAC, true);
+        assert_eq!(c.lookup(IP), Some(MAC));
+    }
+
+    #[test]
+    fn table_full_of_incomplete_entries_drops() {
+        let cfg = ArpConfig {
+            max_entries: 2,
+            ..ArpConfig::default()
+        };
+        let mut c: ArpCache<u32> = ArpCache::new(cfg);
+        c.resolve(t(0), Ipv4Addr::new(10, 0, 0, 1), 1);
+        c.resolve(t(0), Ipv4Addr::new(10, 0, 0, 2), 2);
+        assert_eq!(
+            c.resolve(t(0), Ipv4Addr::new(10, 0, 0, 3), 3),
+            Resolve::Dropped(3)
+        );
+        assert_eq!(c.stats().table_full_drops, 1);
+        // A resolved entry can be evicted for a new one.
+        c.learn(t(1), Ipv4Addr::new(10, 0, 0, 1), MAC, false);
+        assert_eq!(
+            c.resolve(t(2), Ipv4Addr::new(10, 0, 0, 4), 4),
+            Resolve::Queued { request: true }
+        );
+        assert_eq!(c.state(Ipv4Addr::new(10, 0, 0, 1)), None);
+    }
+}
