@@ -127,7 +127,7 @@ impl Ipv4Options {
     /// Options from raw bytes; [`Error::BadOption`] unless the length is a
     /// multiple of 4 and at most 40 (the header length counts 32-bit words).
     pub fn new(raw: &[u8]) -> Result<Ipv4Options> {
-        if raw.len() > MAX_OPTIONS_LEN || raw.len() % 4 != 0 {
+        if raw.len() > MAX_OPTIONS_LEN || raw.len() & 3 != 0 {
             return Err(Error::BadOption);
         }
         let mut bytes = [0; MAX_OPTIONS_LEN];
@@ -412,7 +412,7 @@ impl Ipv4Repr {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let hl = self.header_len();
         let total = u16::try_from(self.buffer_len()).map_err(|_| Error::BadLength)?;
-        if self.frag_offset % 8 != 0 {
+        if self.frag_offset & 7 != 0 {
             return Err(Error::BadLength);
         }
         if self.dscp > 0x3f || self.ecn > 0x3 {
