@@ -1,0 +1,523 @@
+//! Send and receive buffers that grow on demand up to a per-socket limit.
+//!
+//! Both are built on [`Ring`], a ring of bytes in a `Vec<u8>` that starts
+//! empty (no allocation), so an idle connection that never moved data holds
+//! no buffer memory at all. Growth doubles up to the limit; trimming on ACK
+//! and reading by the application only move an index.
+//!
+//! The receive side keeps out-of-order data in place in the ring and tracks
+//! it with an [`Assembler`]: a bounded list of received ranges beyond the
+//! in-order point, merged as they touch, which also yields the SACK blocks
+//! (RFC 2018 §4: the block holding the most recently received segment first).
+
+/// Smallest allocation made when a buffer first grows.
+const MIN_ALLOC: usize = 256;
+
+/// A growable ring of bytes. Logical index 0 is the oldest byte.
+#[derive(Debug, Default)]
+pub struct Ring {
+    buf: Vec<u8>,
+    head: usize,
+}
+
+impl Ring {
+    /// An empty ring; allocates nothing.
+    pub const fn new() -> Self {
+        Ring { buf: Vec::new(), head: 0 }
+    }
+
+    /// Bytes allocated.
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Make room for logical indices `0..need`, keeping the first `keep`
+    /// logical bytes (and everything up to the old capacity) in place.
+    fn reserve(&mut self, need: usize, limit: usize) {
+        let cap = self.buf.len();
+        if need <= cap {
+            return;
+        }
+        let new_cap = need.max(cap * 2).max(MIN_ALLOC).min(limit.max(need));
+        let mut nb = vec![0u8; new_cap];
+        if cap > 0 {
+            let (a, b) = self.buf.split_at(self.head);
+            nb[..b.len()].copy_from_slice(b);
+            nb[b.len()..cap].copy_from_slice(a);
+        }
+        self.buf = nb;
+        self.head = 0;
+    }
+
+    /// Release the allocation (only when the ring holds nothing of value).
+    fn release(&mut self) {
+        self.buf = Vec::new();
+        self.head = 0;
+    }
+
+    /// Write `data` at logical index `at` (must be within capacity).
+    fn write_at(&mut self, at: usize, data: &[u8]) {
+        let cap = self.buf.len();
+        debug_assert!(at + data.len() <= cap);
+        let start = (self.head + at) % cap.max(1);
+        let first = data.len().min(cap - start);
+        self.buf[start..start + first].copy_from_slice(&data[..first]);
+        let rest = data.len() - first;
+        if rest > 0 {
+            self.buf[..rest].copy_from_slice(&data[first..]);
+        }
+    }
+
+    /// The bytes at logical `at..at + len` as one or two slices.
+    fn slices(&self, at: usize, len: usize) -> (&[u8], &[u8]) {
+        let cap = self.buf.len();
+        if len == 0 || cap == 0 {
+            return (&[], &[]);
+        }
+        let start = (self.head + at) % cap;
+        let first = len.min(cap - start);
+        (&self.buf[start..start + first], &self.buf[..len - first])
+    }
+
+    /// Drop `n` bytes from the front.
+    fn advance(&mut self, n: usize) {
+        let cap = self.buf.len();
+        if cap > 0 {
+            self.head = (self.head + n) % cap;
+        }
+    }
+}
+
+/// Bytes written by the application and not yet acknowledged by the peer.
+///
+/// Logical index 0 is the byte at `SND.UNA` (or the first data byte while
+/// the SYN is unacknowledged).
+#[derive(Debug)]
+pub struct SendBuffer {
+    ring: Ring,
+    len: usize,
+    limit: usize,
+}
+
+impl SendBuffer {
+    /// An empty buffer that may grow to `limit` bytes.
+    pub const fn new(limit: usize) -> Self {
+        SendBuffer { ring: Ring::new(), len: 0, limit }
+    }
+    /// Bytes held (sent-unacked plus unsent).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Room left before the limit.
+    pub fn free(&self) -> usize {
+        self.limit - self.len
+    }
+    /// Bytes allocated.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+    /// Append as much of `data` as fits; returns the count taken.
+    pub fn write(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.free());
+        if n == 0 {
+            return 0;
+        }
+        self.ring.reserve(self.len + n, self.limit);
+        self.ring.write_at(self.len, &data[..n]);
+        self.len += n;
+        n
+    }
+    /// The bytes at `offset..offset + len` (clamped to what is held).
+    pub fn get(&self, offset: usize, len: usize) -> (&[u8], &[u8]) {
+        let offset = offset.min(self.len);
+        let len = len.min(self.len - offset);
+        self.ring.slices(offset, len)
+    }
+    /// Forget the first `n` bytes (acknowledged by the peer).
+    pub fn ack(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.ring.advance(n);
+        self.len -= n;
+    }
+    /// Free the allocation if the buffer is empty (idle connections cost little).
+    pub fn shrink_if_empty(&mut self) {
+        if self.len == 0 && self.ring.capacity() > 0 {
+            self.ring.release();
+        }
+    }
+}
+
+/// One range of out-of-order data, offsets relative to `RCV.NXT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Range {
+    start: u32,
+    end: u32,
+    /// Recency stamp: larger = updated more recently.
+    stamp: u32,
+}
+
+/// Tracks which bytes beyond the in-order point have arrived.
+///
+/// At most `max_ranges` disjoint ranges are kept; a segment that would need
+/// one more is refused (the sender will retransmit it).
+#[derive(Debug)]
+pub struct Assembler {
+    ranges: Vec<Range>,
+    max_ranges: usize,
+    clock: u32,
+}
+
+/// The assembler has no room for another disjoint range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyHoles;
+
+impl Assembler {
+    /// An empty assembler keeping at most `max_ranges` ranges.
+    pub const fn new(max_ranges: usize) -> Self {
+        Assembler { ranges: Vec::new(), max_ranges, clock: 0 }
+    }
+
+    /// True when no out-of-order data is held.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Number of disjoint ranges held.
+    pub fn range_count(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Record that `[start, end)` (offsets from `RCV.NXT`) has arrived.
+    /// Overlapping and touching ranges are merged.
+    pub fn add(&mut self, start: u32, end: u32) -> Result<(), TooManyHoles> {
+        if start >= end {
+            return Ok(());
+        }
+        // First range that ends at or after `start` (could touch).
+        let i = self.ranges.partition_point(|r| r.end < start);
+        // Ranges i..j overlap or touch [start, end].
+        let mut j = i;
+        while j < self.ranges.len() && self.ranges[j].start <= end {
+            j += 1;
+        }
+        self.clock = self.clock.wrapping_add(1);
+        if i == j {
+            if self.ranges.len() >= self.max_ranges {
+                return Err(TooManyHoles);
+            }
+            self.ranges.insert(i, Range { start, end, stamp: self.clock });
+        } else {
+            let s = start.min(self.ranges[i].start);
+            let e = end.max(self.ranges[j - 1].end);
+            self.ranges[i] = Range { start: s, end: e, stamp: self.clock };
+            self.ranges.drain(i + 1..j);
+        }
+        Ok(())
+    }
+
+    /// If data now starts at offset 0, remove that range, shift the rest
+    /// down and return its length (the bytes that became in-order).
+    pub fn pop_front(&mut self) -> usize {
+        match self.ranges.first() {
+            Some(r) if r.start == 0 => {
+                let n = r.end;
+                self.ranges.remove(0);
+                for r in &mut self.ranges {
+                    r.start -= n;
+                    r.end -= n;
+                }
+                if self.ranges.is_empty() {
+                    self.ranges = Vec::new();
+                }
+                n as usize
+            }
+            _ => 0,
+        }
+    }
+
+    /// Fill `out` with up to `out.len()` ranges as `(start, end)` offsets,
+    /// most recently updated first (RFC 2018 §4). Returns the count.
+    pub fn sack_ranges(&self, out: &mut [(u32, u32)]) -> usize {
+        let mut n = 0;
+        let mut below: Option<u32> = None;
+        // Repeated selection of the next most recent: ranges are few and
+        // stamps are distinct.
+        while n < out.len() {
+            let best = self
+                .ranges
+                .iter()
+                .filter(|r| below.map_or(true, |b| r.stamp < b))
+                .max_by_key(|r| r.stamp);
+            match best {
+                Some(r) => {
+                    out[n] = (r.start, r.end);
+                    n += 1;
+                    below = Some(r.stamp);
+                }
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        self.ranges = Vec::new();
+    }
+}
+
+/// Received bytes not yet read by the application, plus out-of-order data.
+#[derive(Debug)]
+pub struct RecvBuffer {
+    ring: Ring,
+    /// In-order bytes readable by the application.
+    len: usize,
+    limit: usize,
+    asm: Assembler,
+}
+
+/// The outcome of [`RecvBuffer::write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes of the segment stored (after clipping to the window).
+    pub stored: usize,
+    /// Bytes that became in-order (RCV.NXT advances by this).
+    pub advanced: usize,
+}
+
+impl RecvBuffer {
+    /// An empty buffer that may grow to `limit` bytes; at most `max_ranges`
+    /// out-of-order ranges are kept.
+    pub const fn new(limit: usize, max_ranges: usize) -> Self {
+        RecvBuffer { ring: Ring::new(), len: 0, limit, asm: Assembler::new(max_ranges) }
+    }
+    /// In-order bytes ready for the application.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// True when nothing is readable.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The buffer limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+    /// Room from `RCV.NXT` to the limit: the receive window.
+    pub fn window(&self) -> usize {
+        self.limit - self.len
+    }
+    /// Bytes allocated.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+    /// The out-of-order tracker (for SACK blocks).
+    pub fn assembler(&self) -> &Assembler {
+        &self.asm
+    }
+
+    /// Store `data` that starts `offset` bytes after `RCV.NXT`. Bytes beyond
+    /// the window are dropped. Out-of-order data is kept if the assembler has
+    /// room, else the whole segment is refused (`stored == 0`).
+    pub fn write(&mut self, offset: usize, data: &[u8]) -> Written {
+        let win = self.window();
+        if offset >= win || data.is_empty() {
+            return Written { stored: 0, advanced: 0 };
+        }
+        let n = data.len().min(win - offset);
+        // Offsets fit u32: the window never exceeds the limit (< 2^30).
+        if self.asm.add(offset as u32, (offset + n) as u32).is_err() {
+            return Written { stored: 0, advanced: 0 };
+        }
+        self.ring.reserve(self.len + offset + n, self.limit);
+        self.ring.write_at(self.len + offset, &data[..n]);
+        let advanced = self.asm.pop_front();
+        self.len += advanced;
+        Written { stored: n, advanced }
+    }
+
+    /// Copy readable bytes into `out`, consuming them; returns the count.
+    pub fn read(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.len);
+        let (a, b) = self.ring.slices(0, n);
+        out[..a.len()].copy_from_slice(a);
+        out[a.len()..n].copy_from_slice(b);
+        self.ring.advance(n);
+        self.len -= n;
+        if self.len == 0 && self.asm.is_empty() {
+            // Keep the allocation for the next bytes unless it is idle
+            // memory of a large buffer; small rings are kept.
+            self.ring.head = 0;
+        }
+        n
+    }
+
+    /// The readable bytes as one or two slices, without consuming.
+    pub fn peek(&self) -> (&[u8], &[u8]) {
+        self.ring.slices(0, self.len)
+    }
+
+    /// Free the allocation when nothing is held.
+    pub fn shrink_if_empty(&mut self) {
+        if self.len == 0 && self.asm.is_empty() && self.ring.capacity() > 0 {
+            self.ring.release();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn send_buffer_grows_and_trims() {
+        let mut s = SendBuffer::new(1000);
+        assert_eq!(s.capacity(), 0);
+        assert_eq!(s.write(&[1; 300]), 300);
+        assert!(s.capacity() >= 300);
+        assert_eq!(s.write(&[2; 900]), 700);
+        assert_eq!(s.free(), 0);
+        s.ack(250);
+        assert_eq!(s.len(), 750);
+        assert_eq!(s.write(&[3; 100]), 100);
+        // Wrapped read across the end of the ring.
+        let (a, b) = s.get(0, 850);
+        let all: Vec<u8> = a.iter().chain(b).copied().collect();
+        assert_eq!(all.len(), 850);
+        assert!(all[..50].iter().all(|&x| x == 1));
+        assert!(all[50..750].iter().all(|&x| x == 2));
+        assert!(all[750..].iter().all(|&x| x == 3));
+        s.ack(10_000);
+        assert!(s.is_empty());
+        s.shrink_if_empty();
+        assert_eq!(s.capacity(), 0);
+    }
+
+    #[test]
+    fn assembler_merges_and_reports_recent_first() {
+        let mut a = Assembler::new(3);
+        a.add(10, 20).unwrap();
+        a.add(30, 40).unwrap();
+        a.add(50, 60).unwrap();
+        assert_eq!(a.add(70, 80), Err(TooManyHoles));
+        let mut out = [(0, 0); 4];
+        assert_eq!(a.sack_ranges(&mut out), 3);
+        assert_eq!(&out[..3], &[(50, 60), (30, 40), (10, 20)]);
+        // Touching ranges merge; the merged block becomes the most recent.
+        a.add(20, 30).unwrap();
+        assert_eq!(a.range_count(), 2);
+        assert_eq!(a.sack_ranges(&mut out), 2);
+        assert_eq!(&out[..2], &[(10, 40), (50, 60)]);
+        assert_eq!(a.pop_front(), 0);
+        a.add(0, 12).unwrap();
+        assert_eq!(a.pop_front(), 40);
+        assert_eq!(a.sack_ranges(&mut out), 1);
+        assert_eq!(out[0], (10, 20));
+    }
+
+    #[test]
+    fn recv_buffer_out_of_order_and_window() {
+        let mut r = RecvBuffer::new(100, 4);
+        assert_eq!(r.write(10, &[2; 10]), Written { stored: 10, advanced: 0 });
+        assert_eq!(r.window(), 100);
+        assert_eq!(r.write(0, &[1; 10]), Written { stored: 10, advanced: 20 });
+        assert_eq!(r.window(), 80);
+        // Beyond the window is clipped.
+        assert_eq!(r.write(70, &[3; 50]), Written { stored: 10, advanced: 0 });
+        assert_eq!(r.write(90, &[3; 5]), Written { stored: 0, advanced: 0 });
+        let mut out = [0u8; 15];
+        assert_eq!(r.read(&mut out), 15);
+        assert_eq!(&out[..10], &[1; 10]);
+        assert_eq!(&out[10..], &[2; 5]);
+        assert_eq!(r.len(), 5);
+    }
+
+    proptest! {
+        /// Random segmentation, order and duplicates reassemble the exact stream.
+        #[test]
+        fn reassembles_exact_stream(
+            len in 1usize..3000,
+            cuts in proptest::collection::vec(1usize..400, 1..40),
+            order_seed in any::<u64>(),
+            dups in proptest::collection::vec((0usize..3000, 1usize..300), 0..20),
+            read_chunk in 1usize..700,
+        ) {
+            let stream: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
+            // Segments covering the stream.
+            let mut segs = Vec::new();
+            let mut at = 0;
+            let mut k = 0;
+            while at < len {
+                let n = cuts[k % cuts.len()].min(len - at);
+                segs.push((at, n));
+                at += n;
+                k += 1;
+            }
+            for (s, n) in dups {
+                if s < len {
+                    segs.push((s, n.min(len - s)));
+                }
+            }
+            // Shuffle deterministically.
+            let mut x = order_seed | 1;
+            for i in (1..segs.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                segs.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut r = RecvBuffer::new(4096, 64);
+            let mut nxt = 0usize; // absolute offset of RCV.NXT
+            let mut got = Vec::new();
+            let mut pending = segs;
+            let mut rounds = 0;
+            while got.len() < len {
+                rounds += 1;
+                prop_assert!(rounds < 10_000);
+                let mut refused = Vec::new();
+                for (s, n) in pending.drain(..) {
+                    let end = s + n;
+                    if end <= nxt { continue; }
+                    // Trim the part before RCV.NXT, like the connection does.
+                    let s2 = s.max(nxt);
+                    let w = r.write(s2 - nxt, &stream[s2..end]);
+                    if w.stored < end - s2 { refused.push((s, n)); }
+                    nxt += w.advanced;
+                    let mut buf = vec![0u8; read_chunk];
+                    let m = r.read(&mut buf);
+                    got.extend_from_slice(&buf[..m]);
+                }
+                pending = refused;
+                let mut buf = vec![0u8; 4096];
+                let m = r.read(&mut buf);
+                got.extend_from_slice(&buf[..m]);
+            }
+            prop_assert_eq!(&got[..], &stream[..]);
+            prop_assert!(r.assembler().is_empty());
+        }
+
+        /// The send buffer returns exactly what was written, across wraps.
+        #[test]
+        fn send_buffer_stream(ops in proptest::collection::vec((1usize..500, 0usize..500), 1..60)) {
+            let mut s = SendBuffer::new(1024);
+            let mut written = Vec::new();
+            let mut acked = 0usize;
+            let mut ctr = 0u8;
+            for (w, a) in ops {
+                let data: Vec<u8> = (0..w).map(|_| { ctr = ctr.wrapping_add(1); ctr }).collect();
+                let n = s.write(&data);
+                written.extend_from_slice(&data[..n]);
+                ctr = ctr.wrapping_sub((w - n) as u8);
+                let (x, y) = s.get(0, s.len());
+                let held: Vec<u8> = x.iter().chain(y).copied().collect();
+                prop_assert_eq!(&held[..], &written[acked..]);
+                let a = a.min(s.len());
+                s.ack(a);
+                acked += a;
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Congestion control: the [`CongestionControl`] seam and NewReno
+//! (RFC 5681 slow start and congestion avoidance, RFC 6582 fast
+//! retransmit and fast recovery with partial ACKs).
+//!
+//! The connection owns duplicate-ACK detection (RFC 5681 §2 definition)
+//! and retransmission; the controller only decides the window and when a
+//! fast retransmit happens. CUBIC (RFC 9438) plugs in as another
+//! implementation of the trait.
+
+use super::seq::SeqNumber;
+use core::fmt::Debug;
+
+/// What the sender must do after an acknowledgement of new data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckOutcome {
+    /// Nothing special.
+    Normal,
+    /// A partial ACK during fast recovery (RFC 6582 §3.2 step 5): the
+    /// first unacknowledged segment must be retransmitted now.
+    PartialAck,
+    /// The ACK ended fast recovery.
+    RecoveryExit,
+}
+
+/// A congestion controller, one per connection.
+pub trait CongestionControl: Debug + Send {
+    /// The congestion window in bytes.
+    fn cwnd(&self) -> usize;
+    /// The slow-start threshold in bytes.
+    fn ssthresh(&self) -> usize;
+    /// True while in fast recovery.
+    fn in_recovery(&self) -> bool;
+    /// `acked` new bytes were acknowledged; `ack` is the new SND.UNA and
+    /// `flight` the bytes outstanding before this ACK.
+    fn on_ack(&mut self, ack: SeqNumber, acked: usize, flight: usize, mss: usize) -> AckOutcome;
+    /// The `count`-th consecutive duplicate ACK arrived (RFC 5681 §2).
+    /// `snd_max` is the highest sequence number sent. Returns true when the
+    /// sender must fast-retransmit the first unacknowledged segment now.
+    fn on_dup_ack(&mut self, count: u32, ack: SeqNumber, snd_max: SeqNumber, flight: usize, mss: usize) -> bool;
+    /// The retransmission timer expired (RFC 5681 §3.1 equation 4).
+    fn on_rto(&mut self, snd_max: SeqNumber, flight: usize, mss: usize);
+    /// The connection was idle longer than an RTO (RFC 5681 §4.1 restart window).
+    fn on_idle_restart(&mut self, mss: usize);
+}
+
+/// Initial window (RFC 6928 §2): min(10*MSS, max(2*MSS, 14600)).
+pub fn initial_window(mss: usize) -> usize {
+    (10 * mss).min((2 * mss).max(14_600))
+}
+
+/// NewReno (RFC 5681 + RFC 6582).
+#[derive(Debug, Clone)]
+pub struct NewReno {
+    cwnd: usize,
+    ssthresh: usize,
+    /// RFC 6582 `recover`: highest sequence sent when recovery began.
+    recover: SeqNumber,
+    in_recovery: bool,
+    /// Bytes acked during congestion avoidance not yet turned into cwnd.
+    ca_acc: usize,
+    /// RFC 6582 §3.2 step 5: only the first partial ACK resets the timer;
+    /// the connection handles the timer, we only count.
+    partial_acks: u32,
+}
+
+impl NewReno {
+    /// A controller starting at the initial window (RFC 6928) with an
+    /// arbitrarily high ssthresh (RFC 5681 §3.1).
+    pub fn new(mss: usize, isn: SeqNumber) -> Self {
+        NewReno {
+            cwnd: initial_window(mss),
+            ssthresh: usize::MAX / 2,
+            recover: isn,
+            in_recovery: false,
+            ca_acc: 0,
+            partial_acks: 0,
+        }
+    }
+}
+
+impl CongestionControl for NewReno {
+    fn cwnd(&self) -> usize {
+        self.cwnd
+    }
+    fn ssthresh(&self) -> usize {
+        self.ssthresh
+    }
+    fn in_recovery(&self) -> bool {
+        self.in_recovery
+    }
+
+    fn on_ack(&mut self, ack: SeqNumber, acked: usize, flight: usize, mss: usize) -> AckOutcome {
+        if self.in_recovery {
+            if ack >= self.recover {
+                // RFC 6582 §3.2 step 4 (full acknowledgement), option 1:
+                // cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+                let remaining = flight.saturating_sub(acked);
+                self.cwnd = self.ssthresh.min(remaining.max(mss) + mss);
+                self.in_recovery = false;
+                self.partial_acks = 0;
+                return AckOutcome::RecoveryExit;
+            }
+            // RFC 6582 §3.2 step 5: partial ACK. Deflate by the amount
+            // acked, add back one SMSS if at least one SMSS was acked.
+            self.cwnd = self.cwnd.saturating_sub(acked);
+            if acked >= mss {
+                self.cwnd += mss;
+            }
+            self.cwnd = self.cwnd.max(mss);
+            self.partial_acks += 1;
+            return AckOutcome::PartialAck;
+        }
+        if self.cwnd < self.ssthresh {
+            // RFC 5681 §3.1 slow start (equation 2): cwnd += min(N, SMSS).
+            self.cwnd += acked.min(mss);
+        } else {
+            // RFC 5681 §3.1 congestion avoidance by byte counting:
+            // one SMSS per cwnd of acknowledged data (RFC 3465).
+            self.ca_acc += acked;
+            if self.ca_acc >= self.cwnd {
+                self.ca_acc -= self.cwnd;
+                self.cwnd += mss;
+            }
+        }
+        AckOutcome::Normal
+    }
+
+    fn on_dup_ack(&mut self, count: u32, ack: SeqNumber, snd_max: SeqNumber, flight: usize, mss: usize) -> bool {
+        if self.in_recovery {
+            // RFC 6582 §3.2 step 3 / RFC 5681 §3.2 step 4: inflate.
+            self.cwnd += mss;
+            return false;
+        }
+        if count == 3 {
+            // RFC 6582 §3.2 step 2: only when the ACK covers more than
+            // `recover` (avoids multiple reductions per window).
+            if ack <= self.recover {
+                return false;
+            }
+            // RFC 5681 §3.2 step 2 (equation 4) and step 3.
+            self.ssthresh = (flight / 2).max(2 * mss);
+            self.recover = snd_max;
+            self.in_recovery = true;
+            self.partial_acks = 0;
+            self.cwnd = self.ssthresh + 3 * mss;
+            return true;
+        }
+        false
+    }
+
+    fn on_rto(&mut self, snd_max: SeqNumber, flight: usize, mss: usize) {
+        // RFC 5681 §3.1 equation 4 and loss window of one segment.
+        self.ssthresh = (flight / 2).max(2 * mss);
+        self.cwnd = mss;
+        self.ca_acc = 0;
+        self.in_recovery = false;
+        // RFC 6582 §3.2 step 1 after a timeout: recover = highest sent.
+        self.recover = snd_max;
+    }
+
+    fn on_idle_restart(&mut self, mss: usize) {
+        // RFC 5681 §4.1: RW = min(IW, cwnd).
+        self.cwnd = self.cwnd.min(initial_window(mss));
+    }
+}
+
+/// The SACK scoreboard (RFC 6675 §3–4): which sequence ranges above
+/// SND.UNA the receiver reported holding.
+///
+/// This simple version keeps up to [`Scoreboard::MAX`] merged ranges and
+/// lets the sender skip already-delivered data when it retransmits after a
+/// timeout or during recovery. A full RFC 6675 sender (pipe, `NextSeg()`,
+/// `IsLost()`) builds on the same structure.
+#[derive(Debug, Clone, Default)]
+pub struct Scoreboard {
+    ranges: Vec<(SeqNumber, SeqNumber)>,
+}
+
+impl Scoreboard {
+    /// Most ranges remembered.
+    pub const MAX: usize = 8;
+
+    /// An empty scoreboard.
+    pub const fn new() -> Self {
+        Scoreboard { ranges: Vec::new() }
+    }
+
+    /// True when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Forget everything (e.g. after a RTO, RFC 6675 §5.1 allows keeping
+    /// it; we keep it unless the peer reneges).
+    pub fn clear(&mut self) {
+        self.ranges = Vec::new();
+    }
+
+    /// Record SACK blocks `[left, right)` that lie within `(una, snd_max]`,
+    /// and drop everything at or below `una`.
+    pub fn update(&mut self, blocks: &[(SeqNumber, SeqNumber)], una: SeqNumber, snd_max: SeqNumber) {
+        self.ranges.retain_mut(|r| {
+            if r.1 <= una {
+                return false;
+            }
+            r.0 = r.0.max(una);
+            true
+        });
+        for &(l, r) in blocks {
+            // RFC 2018 §5: ignore blocks outside what we sent.
+            if !(una < r && l < r && r <= snd_max) {
+                continue;
+            }
+            let l = l.max(una);
+            self.insert(l, r);
+        }
+        if self.ranges.is_empty() {
+            self.ranges = Vec::new();
+        }
+    }
+
+    fn insert(&mut self, l: SeqNumber, r: SeqNumber) {
+        let (mut l, mut r) = (l, r);
+        self.ranges.retain(|&(a, b)| {
+            if b < l || r < a {
+                true
+            } else {
+                l = l.min(a);
+                r = r.max(b);
+                false
+            }
+        });
+        let pos = self.ranges.partition_point(|&(a, _)| a < l);
+        if self.ranges.len() >= Self::MAX {
+            // Keep the lowest ranges: they matter first for retransmission.
+            if pos >= Self::MAX {
+                return;
+            }
+            self.ranges.pop();
+        }
+        self.ranges.insert(pos, (l, r));
+    }
+
+    /// If `seq` is inside a SACKed range, the end of that range.
+    pub fn sacked_until(&self, seq: SeqNumber) -> Option<SeqNumber> {
+        self.ranges.iter().find(|&&(a, b)| a <= seq && seq < b).map(|&(_, b)| b)
+    }
+
+    /// Start of the first SACKed range above `seq` (where a retransmission
+    /// starting at `seq` should stop), if any.
+    pub fn next_sacked_after(&self, seq: SeqNumber) -> Option<SeqNumber> {
+        self.ranges.iter().find(|&&(a, _)| seq < a).map(|&(a, _)| a)
+    }
+
+    /// Total bytes SACKed.
+    pub fn sacked_bytes(&self) -> usize {
+        self.ranges.iter().map(|&(a, b)| b.since(a)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSS: usize = 1000;
+
+    #[test]
+    fn slow_start_then_avoidance() {
+        let mut c = NewReno::new(MSS, SeqNumber(0));
+        assert_eq!(c.cwnd(), 10 * MSS);
+        for _ in 0..10 {
+            assert_eq!(c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS), AckOutcome::Normal);
+        }
+        assert_eq!(c.cwnd(), 20 * MSS);
+        c.on_rto(SeqNumber(20_000), 20 * MSS, MSS);
+        assert_eq!(c.cwnd(), MSS);
+        assert_eq!(c.ssthresh(), 10 * MSS);
+        // Slow start up to ssthresh.
+        for _ in 0..9 {
+            c.on_ack(SeqNumber(0), MSS, MSS, MSS);
+        }
+        assert_eq!(c.cwnd(), 10 * MSS);
+        // Avoidance: one MSS per window.
+        for _ in 0..9 {
+            c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS);
+        }
+        assert_eq!(c.cwnd(), 10 * MSS);
+        c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS);
+        assert_eq!(c.cwnd(), 11 * MSS);
+    }
+
+    #[test]
+    fn fast_recovery_with_partial_ack() {
+        let mut c = NewReno::new(MSS, SeqNumber(0));
+        let una = SeqNumber(1000);
+        let max = SeqNumber(11_000);
+        assert!(!c.on_dup_ack(1, una, max, 10 * MSS, MSS));
+        assert!(!c.on_dup_ack(2, una, max, 10 * MSS, MSS));
+        assert!(c.on_dup_ack(3, una, max, 10 * MSS, MSS));
+        assert!(c.in_recovery());
+        assert_eq!(c.ssthresh(), 5 * MSS);
+        assert_eq!(c.cwnd(), 8 * MSS);
+        assert!(!c.on_dup_ack(4, una, max, 10 * MSS, MSS));
+        assert_eq!(c.cwnd(), 9 * MSS);
+        // Partial ACK: 2 segments acked.
+        assert_eq!(c.on_ack(SeqNumber(3000), 2 * MSS, 10 * MSS, MSS), AckOutcome::PartialAck);
+        assert_eq!(c.cwnd(), 8 * MSS);
+        // Full ACK ends recovery.
+        assert_eq!(c.on_ack(SeqNumber(11_000), 8 * MSS, 8 * MSS, MSS), AckOutcome::RecoveryExit);
+        assert!(!c.in_recovery());
+        assert_eq!(c.cwnd(), 2 * MSS);
+        // Duplicate ACKs for data below `recover` do not re-enter.
+        assert!(!c.on_dup_ack(3, SeqNumber(5000), max, 4 * MSS, MSS));
+    }
+
+    #[test]
+    fn scoreboard_merges_and_skips() {
+        let mut s = Scoreboard::new();
+        let una = SeqNumber(u32::MAX - 100);
+        let max = una + 10_000usize;
+        s.update(&[(una + 1000usize, una + 2000usize), (una + 3000usize, una + 4000usize)], una, max);
+        s.update(&[(una + 2000usize, una + 2500usize)], una, max);
+        assert_eq!(s.sacked_until(una + 1500usize), Some(una + 2500usize));
+        assert_eq!(s.next_sacked_after(una), Some(una + 1000usize));
+        assert_eq!(s.sacked_bytes(), 2500);
+        // Blocks beyond what was sent are ignored.
+        s.update(&[(max, max + 10usize)], una, max);
+        assert_eq!(s.sacked_bytes(), 2500);
+        s.update(&[], una + 3500usize, max);
+        assert_eq!(s.sacked_bytes(), 500);
+    }
+}
