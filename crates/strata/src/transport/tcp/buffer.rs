@@ -23,7 +23,10 @@ pub struct Ring {
 impl Ring {
     /// An empty ring; allocates nothing.
     pub const fn new() -> Self {
-        Ring { buf: Vec::new(), head: 0 }
+        Ring {
+            buf: Vec::new(),
+            head: 0,
+        }
     }
 
     /// Bytes allocated.
@@ -102,7 +105,11 @@ pub struct SendBuffer {
 impl SendBuffer {
     /// An empty buffer that may grow to `limit` bytes.
     pub const fn new(limit: usize) -> Self {
-        SendBuffer { ring: Ring::new(), len: 0, limit }
+        SendBuffer {
+            ring: Ring::new(),
+            len: 0,
+            limit,
+        }
     }
     /// Bytes held (sent-unacked plus unsent).
     pub fn len(&self) -> usize {
@@ -178,7 +185,11 @@ pub struct TooManyHoles;
 impl Assembler {
     /// An empty assembler keeping at most `max_ranges` ranges.
     pub const fn new(max_ranges: usize) -> Self {
-        Assembler { ranges: Vec::new(), max_ranges, clock: 0 }
+        Assembler {
+            ranges: Vec::new(),
+            max_ranges,
+            clock: 0,
+        }
     }
 
     /// True when no out-of-order data is held.
@@ -209,11 +220,22 @@ impl Assembler {
             if self.ranges.len() >= self.max_ranges {
                 return Err(TooManyHoles);
             }
-            self.ranges.insert(i, Range { start, end, stamp: self.clock });
+            self.ranges.insert(
+                i,
+                Range {
+                    start,
+                    end,
+                    stamp: self.clock,
+                },
+            );
         } else {
             let s = start.min(self.ranges[i].start);
             let e = end.max(self.ranges[j - 1].end);
-            self.ranges[i] = Range { start: s, end: e, stamp: self.clock };
+            self.ranges[i] = Range {
+                start: s,
+                end: e,
+                stamp: self.clock,
+            };
             self.ranges.drain(i + 1..j);
         }
         Ok(())
@@ -243,20 +265,20 @@ impl Assembler {
     /// most recently updated first (RFC 2018 §4). Returns the count.
     pub fn sack_ranges(&self, out: &mut [(u32, u32)]) -> usize {
         let mut n = 0;
-        let mut below: Option<u32> = None;
+        let mut below = u64::MAX;
         // Repeated selection of the next most recent: ranges are few and
         // stamps are distinct.
         while n < out.len() {
             let best = self
                 .ranges
                 .iter()
-                .filter(|r| below.map_or(true, |b| r.stamp < b))
+                .filter(|r| u64::from(r.stamp) < below)
                 .max_by_key(|r| r.stamp);
             match best {
                 Some(r) => {
                     out[n] = (r.start, r.end);
                     n += 1;
-                    below = Some(r.stamp);
+                    below = u64::from(r.stamp);
                 }
                 None => break,
             }
@@ -293,7 +315,12 @@ impl RecvBuffer {
     /// An empty buffer that may grow to `limit` bytes; at most `max_ranges`
     /// out-of-order ranges are kept.
     pub const fn new(limit: usize, max_ranges: usize) -> Self {
-        RecvBuffer { ring: Ring::new(), len: 0, limit, asm: Assembler::new(max_ranges) }
+        RecvBuffer {
+            ring: Ring::new(),
+            len: 0,
+            limit,
+            asm: Assembler::new(max_ranges),
+        }
     }
     /// In-order bytes ready for the application.
     pub fn len(&self) -> usize {
@@ -326,18 +353,27 @@ impl RecvBuffer {
     pub fn write(&mut self, offset: usize, data: &[u8]) -> Written {
         let win = self.window();
         if offset >= win || data.is_empty() {
-            return Written { stored: 0, advanced: 0 };
+            return Written {
+                stored: 0,
+                advanced: 0,
+            };
         }
         let n = data.len().min(win - offset);
         // Offsets fit u32: the window never exceeds the limit (< 2^30).
         if self.asm.add(offset as u32, (offset + n) as u32).is_err() {
-            return Written { stored: 0, advanced: 0 };
+            return Written {
+                stored: 0,
+                advanced: 0,
+            };
         }
         self.ring.reserve(self.len + offset + n, self.limit);
         self.ring.write_at(self.len + offset, &data[..n]);
         let advanced = self.asm.pop_front();
         self.len += advanced;
-        Written { stored: n, advanced }
+        Written {
+            stored: n,
+            advanced,
+        }
     }
 
     /// Copy readable bytes into `out`, consuming them; returns the count.
@@ -423,13 +459,37 @@ mod tests {
     #[test]
     fn recv_buffer_out_of_order_and_window() {
         let mut r = RecvBuffer::new(100, 4);
-        assert_eq!(r.write(10, &[2; 10]), Written { stored: 10, advanced: 0 });
+        assert_eq!(
+            r.write(10, &[2; 10]),
+            Written {
+                stored: 10,
+                advanced: 0
+            }
+        );
         assert_eq!(r.window(), 100);
-        assert_eq!(r.write(0, &[1; 10]), Written { stored: 10, advanced: 20 });
+        assert_eq!(
+            r.write(0, &[1; 10]),
+            Written {
+                stored: 10,
+                advanced: 20
+            }
+        );
         assert_eq!(r.window(), 80);
         // Beyond the window is clipped.
-        assert_eq!(r.write(70, &[3; 50]), Written { stored: 10, advanced: 0 });
-        assert_eq!(r.write(90, &[3; 5]), Written { stored: 0, advanced: 0 });
+        assert_eq!(
+            r.write(70, &[3; 50]),
+            Written {
+                stored: 10,
+                advanced: 0
+            }
+        );
+        assert_eq!(
+            r.write(90, &[3; 5]),
+            Written {
+                stored: 0,
+                advanced: 0
+            }
+        );
         let mut out = [0u8; 15];
         assert_eq!(r.read(&mut out), 15);
         assert_eq!(&out[..10], &[1; 10]);

@@ -36,7 +36,14 @@ pub trait CongestionControl: Debug + Send {
     /// The `count`-th consecutive duplicate ACK arrived (RFC 5681 §2).
     /// `snd_max` is the highest sequence number sent. Returns true when the
     /// sender must fast-retransmit the first unacknowledged segment now.
-    fn on_dup_ack(&mut self, count: u32, ack: SeqNumber, snd_max: SeqNumber, flight: usize, mss: usize) -> bool;
+    fn on_dup_ack(
+        &mut self,
+        count: u32,
+        ack: SeqNumber,
+        snd_max: SeqNumber,
+        flight: usize,
+        mss: usize,
+    ) -> bool;
     /// The retransmission timer expired (RFC 5681 §3.1 equation 4).
     fn on_rto(&mut self, snd_max: SeqNumber, flight: usize, mss: usize);
     /// The connection was idle longer than an RTO (RFC 5681 §4.1 restart window).
@@ -125,7 +132,14 @@ impl CongestionControl for NewReno {
         AckOutcome::Normal
     }
 
-    fn on_dup_ack(&mut self, count: u32, ack: SeqNumber, snd_max: SeqNumber, flight: usize, mss: usize) -> bool {
+    fn on_dup_ack(
+        &mut self,
+        count: u32,
+        ack: SeqNumber,
+        snd_max: SeqNumber,
+        flight: usize,
+        mss: usize,
+    ) -> bool {
         if self.in_recovery {
             // RFC 6582 §3.2 step 3 / RFC 5681 §3.2 step 4: inflate.
             self.cwnd += mss;
@@ -198,7 +212,12 @@ impl Scoreboard {
 
     /// Record SACK blocks `[left, right)` that lie within `(una, snd_max]`,
     /// and drop everything at or below `una`.
-    pub fn update(&mut self, blocks: &[(SeqNumber, SeqNumber)], una: SeqNumber, snd_max: SeqNumber) {
+    pub fn update(
+        &mut self,
+        blocks: &[(SeqNumber, SeqNumber)],
+        una: SeqNumber,
+        snd_max: SeqNumber,
+    ) {
         self.ranges.retain_mut(|r| {
             if r.1 <= una {
                 return false;
@@ -243,7 +262,10 @@ impl Scoreboard {
 
     /// If `seq` is inside a SACKed range, the end of that range.
     pub fn sacked_until(&self, seq: SeqNumber) -> Option<SeqNumber> {
-        self.ranges.iter().find(|&&(a, b)| a <= seq && seq < b).map(|&(_, b)| b)
+        self.ranges
+            .iter()
+            .find(|&&(a, b)| a <= seq && seq < b)
+            .map(|&(_, b)| b)
     }
 
     /// Start of the first SACKed range above `seq` (where a retransmission
@@ -269,7 +291,10 @@ mod tests {
         let mut c = NewReno::new(MSS, SeqNumber(0));
         assert_eq!(c.cwnd(), 10 * MSS);
         for _ in 0..10 {
-            assert_eq!(c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS), AckOutcome::Normal);
+            assert_eq!(
+                c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS),
+                AckOutcome::Normal
+            );
         }
         assert_eq!(c.cwnd(), 20 * MSS);
         c.on_rto(SeqNumber(20_000), 20 * MSS, MSS);
@@ -303,10 +328,16 @@ mod tests {
         assert!(!c.on_dup_ack(4, una, max, 10 * MSS, MSS));
         assert_eq!(c.cwnd(), 9 * MSS);
         // Partial ACK: 2 segments acked.
-        assert_eq!(c.on_ack(SeqNumber(3000), 2 * MSS, 10 * MSS, MSS), AckOutcome::PartialAck);
+        assert_eq!(
+            c.on_ack(SeqNumber(3000), 2 * MSS, 10 * MSS, MSS),
+            AckOutcome::PartialAck
+        );
         assert_eq!(c.cwnd(), 8 * MSS);
         // Full ACK ends recovery.
-        assert_eq!(c.on_ack(SeqNumber(11_000), 8 * MSS, 8 * MSS, MSS), AckOutcome::RecoveryExit);
+        assert_eq!(
+            c.on_ack(SeqNumber(11_000), 8 * MSS, 8 * MSS, MSS),
+            AckOutcome::RecoveryExit
+        );
         assert!(!c.in_recovery());
         assert_eq!(c.cwnd(), 2 * MSS);
         // Duplicate ACKs for data below `recover` do not re-enter.
@@ -318,7 +349,14 @@ mod tests {
         let mut s = Scoreboard::new();
         let una = SeqNumber(u32::MAX - 100);
         let max = una + 10_000usize;
-        s.update(&[(una + 1000usize, una + 2000usize), (una + 3000usize, una + 4000usize)], una, max);
+        s.update(
+            &[
+                (una + 1000usize, una + 2000usize),
+                (una + 3000usize, una + 4000usize),
+            ],
+            una,
+            max,
+        );
         s.update(&[(una + 2000usize, una + 2500usize)], una, max);
         assert_eq!(s.sacked_until(una + 1500usize), Some(una + 2500usize));
         assert_eq!(s.next_sacked_after(una), Some(una + 1000usize));

@@ -97,7 +97,9 @@ impl IsnGenerator {
     /// A generator keyed from `seed`.
     pub fn new(seed: u64) -> Self {
         let (k0, k1) = key_from_seed(seed ^ 0x6973_6e5f_6b65_7921);
-        IsnGenerator { f: SipHasher24::new(k0, k1) }
+        IsnGenerator {
+            f: SipHasher24::new(k0, k1),
+        }
     }
 
     /// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, key),

@@ -60,7 +60,11 @@ impl RttEstimator {
     /// The current RTO including backoff (RFC 6298 §5.5), at most the maximum.
     pub fn rto(&self) -> Duration {
         let shifted = self.base_rto.checked_shl(self.backoff).unwrap_or(u64::MAX);
-        let v = if self.backoff >= 32 { self.max } else { shifted.min(self.max) };
+        let v = if self.backoff >= 32 {
+            self.max
+        } else {
+            shifted.min(self.max)
+        };
         Duration::from_nanos(v)
     }
 
