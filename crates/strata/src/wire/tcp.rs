@@ -2,8 +2,84 @@
 //!
 //! The value types below are the contract between the wire format and the
 //! TCP state machine in `transport::tcp`.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |          Source Port          |       Destination Port        |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                        Sequence Number                        |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                    Acknowledgment Number                      |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |  Data |     |N|C|E|U|A|P|R|S|F|                               |
+//! | Offset| Rsrv|S|W|C|R|C|S|S|Y|I|            Window             |
+//! |       |     | |R|E|G|K|H|T|N|N|                               |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |           Checksum            |         Urgent Pointer        |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                           [Options]                           |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                             Data ...
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
 
+use core::fmt;
+use core::net::Ipv4Addr;
 use core::ops::{BitOr, BitOrAssign};
+
+use super::checksum;
+use super::ipv4::IpProtocol;
+use super::{Error, Result};
+
+/// Length of a header without options.
+pub const HEADER_LEN: usize = 20;
+/// Longest header (data offset 15).
+pub const MAX_HEADER_LEN: usize = 60;
+/// Longest options field.
+pub const MAX_OPTIONS_LEN: usize = MAX_HEADER_LEN - HEADER_LEN;
+
+/// Byte offsets of the header fields.
+pub mod field {
+    use core::ops::Range;
+    /// Source port.
+    pub const SRC_PORT: Range<usize> = 0..2;
+    /// Destination port.
+    pub const DST_PORT: Range<usize> = 2..4;
+    /// Sequence number.
+    pub const SEQ: Range<usize> = 4..8;
+    /// Acknowledgment number.
+    pub const ACK: Range<usize> = 8..12;
+    /// Data offset (4 bits), reserved (3 bits), control bits (9 bits).
+    pub const FLAGS: Range<usize> = 12..14;
+    /// Window.
+    pub const WINDOW: Range<usize> = 14..16;
+    /// Checksum.
+    pub const CHECKSUM: Range<usize> = 16..18;
+    /// Urgent pointer.
+    pub const URGENT: Range<usize> = 18..20;
+    /// Start of the options.
+    pub const OPTIONS: usize = 20;
+}
+
+/// Option kinds (IANA "TCP Option Kind Numbers").
+pub mod kind {
+    /// End of option list (RFC 9293 §3.2).
+    pub const EOL: u8 = 0;
+    /// No-operation (RFC 9293 §3.2).
+    pub const NOP: u8 = 1;
+    /// Maximum segment size (RFC 9293 §3.2).
+    pub const MSS: u8 = 2;
+    /// Window scale (RFC 7323 §2).
+    pub const WINDOW_SCALE: u8 = 3;
+    /// SACK permitted (RFC 2018 §2).
+    pub const SACK_PERMITTED: u8 = 4;
+    /// SACK (RFC 2018 §3).
+    pub const SACK: u8 = 5;
+    /// Timestamps (RFC 7323 §3).
+    pub const TIMESTAMPS: u8 = 8;
+}
 
 /// TCP control bits (RFC 9293 §3.1; NS from RFC 3540, ECE/CWR from RFC 3168).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -71,6 +147,13 @@ impl BitOr for TcpFlags {
 impl BitOrAssign for TcpFlags {
     fn bitor_assign(&mut self, rhs: TcpFlags) {
         self.0 |= rhs.0;
+    }
+}
+
+impl fmt::Display for TcpFlags {
+    /// Same as `Debug`: `[SYN, ACK]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
     }
 }
 
@@ -166,4 +249,575 @@ pub struct TcpRepr<'a> {
     pub options: TcpOptions,
     /// Segment data.
     pub payload: &'a [u8],
+}
+
+impl TcpOptions {
+    /// Options from the raw options field of a header.
+    ///
+    /// EOL ends the list, NOP is skipped, unknown kinds are skipped by their
+    /// length (RFC 9293 §3.1: "a TCP implementation MUST be able to receive
+    /// a TCP Option in any segment", MUST-4; MUST-6: ignore options it does
+    /// not implement). A length below 2 or past the end of the field, or a
+    /// wrong length for a known kind, is [`Error::BadOption`] (MUST-7: be
+    /// prepared to handle an illegal option length). A repeated option
+    /// overrides the earlier one.
+    pub fn parse(raw: &[u8]) -> Result<TcpOptions> {
+        let mut o = TcpOptions::default();
+        let mut i = 0;
+        while i < raw.len() {
+            match raw[i] {
+                // RFC 9293 §3.2: End of Option List.
+                kind::EOL => break,
+                // RFC 9293 §3.2: No-Operation.
+                kind::NOP => i += 1,
+                k => {
+                    let len = usize::from(*raw.get(i + 1).ok_or(Error::BadOption)?);
+                    if len < 2 || i + len > raw.len() {
+                        return Err(Error::BadOption);
+                    }
+                    let body = &raw[i + 2..i + len];
+                    match k {
+                        // RFC 9293 §3.2: MSS, length 4.
+                        kind::MSS => match body {
+                            [a, b] => o.mss = Some(u16::from_be_bytes([*a, *b])),
+                            _ => return Err(Error::BadOption),
+                        },
+                        // RFC 7323 §2.2: Window Scale, length 3.
+                        kind::WINDOW_SCALE => match body {
+                            [s] => o.window_scale = Some(*s),
+                            _ => return Err(Error::BadOption),
+                        },
+                        // RFC 2018 §2: SACK-Permitted, length 2.
+                        kind::SACK_PERMITTED => {
+                            if !body.is_empty() {
+                                return Err(Error::BadOption);
+                            }
+                            o.sack_permitted = true;
+                        }
+                        // RFC 2018 §3: SACK, length 8n + 2, and 40 bytes of
+                        // option space hold at most 4 blocks.
+                        kind::SACK => {
+                            if body.is_empty() || body.len() & 7 != 0 || body.len() > 32 {
+                                return Err(Error::BadOption);
+                            }
+                            let mut n = 0;
+                            for (slot, blk) in o.sack_blocks.iter_mut().zip(body.chunks_exact(8)) {
+                                *slot = SackBlock {
+                                    left: u32::from_be_bytes([blk[0], blk[1], blk[2], blk[3]]),
+                                    right: u32::from_be_bytes([blk[4], blk[5], blk[6], blk[7]]),
+                                };
+                                n += 1;
+                            }
+                            o.sack_len = n;
+                        }
+                        // RFC 7323 §3.2: Timestamps, length 10.
+                        kind::TIMESTAMPS => match body {
+                            [a, b, c, d, e, f, g, h] => {
+                                o.timestamps = Some(Timestamps {
+                                    tsval: u32::from_be_bytes([*a, *b, *c, *d]),
+                                    tsecr: u32::from_be_bytes([*e, *f, *g, *h]),
+                                })
+                            }
+                            _ => return Err(Error::BadOption),
+                        },
+                        // RFC 9293 §3.1 MUST-6: ignore unknown options.
+                        _ => {}
+                    }
+                    i += len;
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    /// Bytes the SACK option would take and how many blocks fit, given
+    /// `used` bytes already taken by the other options.
+    fn sack_fit(&self, used: usize) -> (usize, usize) {
+        let n = self.sack().len();
+        if n == 0 {
+            return (0, 0);
+        }
+        // NOP NOP kind len + 8 bytes per block.
+        let room = MAX_OPTIONS_LEN.saturating_sub(used);
+        let fit = n.min(room.saturating_sub(4) / 8);
+        if fit == 0 {
+            (0, 0)
+        } else {
+            (4 + 8 * fit, fit)
+        }
+    }
+
+    /// Bytes of options without SACK (all 4-byte aligned).
+    fn fixed_len(&self) -> usize {
+        let mut n = 0;
+        if self.mss.is_some() {
+            n += 4;
+        }
+        if self.timestamps.is_some() {
+            n += 12; // (SACK_PERM or NOP NOP) + TS
+        } else if self.sack_permitted {
+            n += 4; // NOP NOP SACK_PERM
+        }
+        if self.window_scale.is_some() {
+            n += 4; // NOP WS
+        }
+        n
+    }
+
+    /// Encoded length in bytes (a multiple of 4, at most 40). SACK blocks
+    /// that do not fit in the 40-byte option space are left out (the first
+    /// blocks are kept: RFC 2018 §4 puts the most recent first).
+    pub fn encoded_len(&self) -> usize {
+        let f = self.fixed_len();
+        f + self.sack_fit(f).0
+    }
+
+    /// Writes the options into `out` (at least [`TcpOptions::encoded_len`]
+    /// bytes) in the layout Linux uses, each 4-byte aligned:
+    /// `MSS`, `SACK_PERM TS` (or `NOP NOP TS`, or `NOP NOP SACK_PERM`),
+    /// `NOP WS`, `NOP NOP SACK`. Returns the bytes written.
+    fn emit_into(&self, out: &mut [u8]) -> usize {
+        let mut i = 0;
+        let mut put = |bytes: &[u8], i: &mut usize| {
+            out[*i..*i + bytes.len()].copy_from_slice(bytes);
+            *i += bytes.len();
+        };
+        if let Some(mss) = self.mss {
+            let m = mss.to_be_bytes();
+            put(&[kind::MSS, 4, m[0], m[1]], &mut i);
+        }
+        match (self.timestamps, self.sack_permitted) {
+            (Some(ts), sp) => {
+                if sp {
+                    put(&[kind::SACK_PERMITTED, 2], &mut i);
+                } else {
+                    put(&[kind::NOP, kind::NOP], &mut i);
+                }
+                put(&[kind::TIMESTAMPS, 10], &mut i);
+                put(&ts.tsval.to_be_bytes(), &mut i);
+                put(&ts.tsecr.to_be_bytes(), &mut i);
+            }
+            (None, true) => put(&[kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2], &mut i),
+            (None, false) => {}
+        }
+        if let Some(ws) = self.window_scale {
+            put(&[kind::NOP, kind::WINDOW_SCALE, 3, ws], &mut i);
+        }
+        let (len, fit) = self.sack_fit(i);
+        if fit > 0 {
+            put(&[kind::NOP, kind::NOP, kind::SACK, (len - 2) as u8], &mut i);
+            for b in &self.sack()[..fit] {
+                put(&b.left.to_be_bytes(), &mut i);
+                put(&b.right.to_be_bytes(), &mut i);
+            }
+        }
+        i
+    }
+}
+
+/// A zero-copy view of a TCP segment, lengths checked on creation.
+#[derive(Debug, Clone)]
+pub struct TcpPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> TcpPacket<T> {
+    /// Wraps a buffer without checking it.
+    pub const fn new_unchecked(buffer: T) -> Self {
+        TcpPacket { buffer }
+    }
+
+    /// Wraps a buffer (the whole IPv4 payload: the segment runs to its end),
+    /// checking the fixed header fits ([`Error::Truncated`]), the data offset
+    /// is at least 5 ([`Error::BadLength`]) and the header with options fits
+    /// ([`Error::Truncated`]).
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = TcpPacket { buffer };
+        let len = p.buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        let hl = p.header_len();
+        // RFC 9293 §3.1: data offset counts 32-bit words; the header is at
+        // least 20 bytes.
+        if hl < HEADER_LEN {
+            return Err(Error::BadLength);
+        }
+        if hl > len {
+            return Err(Error::Truncated);
+        }
+        Ok(p)
+    }
+
+    /// The underlying buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+    fn u16_at(&self, r: core::ops::Range<usize>) -> u16 {
+        let b = self.buffer.as_ref();
+        u16::from_be_bytes([b[r.start], b[r.start + 1]])
+    }
+    fn u32_at(&self, r: core::ops::Range<usize>) -> u32 {
+        let b = self.buffer.as_ref();
+        let s = r.start;
+        u32::from_be_bytes([b[s], b[s + 1], b[s + 2], b[s + 3]])
+    }
+    /// Source port.
+    pub fn src_port(&self) -> u16 {
+        self.u16_at(field::SRC_PORT)
+    }
+    /// Destination port.
+    pub fn dst_port(&self) -> u16 {
+        self.u16_at(field::DST_PORT)
+    }
+    /// Sequence number.
+    pub fn seq(&self) -> u32 {
+        self.u32_at(field::SEQ)
+    }
+    /// Acknowledgment number.
+    pub fn ack(&self) -> u32 {
+        self.u32_at(field::ACK)
+    }
+    /// Header length in bytes (data offset × 4).
+    pub fn header_len(&self) -> usize {
+        usize::from(self.buffer.as_ref()[field::FLAGS.start] >> 4) * 4
+    }
+    /// Control bits (the 9 flag bits; reserved bits are dropped).
+    pub fn flags(&self) -> TcpFlags {
+        TcpFlags(self.u16_at(field::FLAGS) & 0x01ff)
+    }
+    /// Window field (unscaled).
+    pub fn window(&self) -> u16 {
+        self.u16_at(field::WINDOW)
+    }
+    /// Checksum field.
+    pub fn checksum(&self) -> u16 {
+        self.u16_at(field::CHECKSUM)
+    }
+    /// Urgent pointer.
+    pub fn urgent(&self) -> u16 {
+        self.u16_at(field::URGENT)
+    }
+    /// Raw options bytes.
+    pub fn options(&self) -> &[u8] {
+        &self.buffer.as_ref()[field::OPTIONS..self.header_len()]
+    }
+    /// Segment data.
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[self.header_len()..]
+    }
+    /// True when the checksum verifies against the IPv4 pseudo-header
+    /// (RFC 9293 §3.1).
+    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        let b = self.buffer.as_ref();
+        let Ok(len) = u32::try_from(b.len()) else {
+            return false;
+        };
+        let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, len);
+        checksum::combine(&[ph, checksum::sum(b)]) == 0xffff
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
+    /// Sets the sequence number (the checksum must then be refilled).
+    pub fn set_seq(&mut self, seq: u32) {
+        self.buffer.as_mut()[field::SEQ].copy_from_slice(&seq.to_be_bytes());
+    }
+    /// Sets the acknowledgment number (the checksum must then be refilled).
+    pub fn set_ack(&mut self, ack: u32) {
+        self.buffer.as_mut()[field::ACK].copy_from_slice(&ack.to_be_bytes());
+    }
+    /// Sets the window field (the checksum must then be refilled).
+    pub fn set_window(&mut self, window: u16) {
+        self.buffer.as_mut()[field::WINDOW].copy_from_slice(&window.to_be_bytes());
+    }
+    /// Recomputes and writes the checksum over the whole buffer.
+    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+        let b = self.buffer.as_mut();
+        b[field::CHECKSUM].copy_from_slice(&[0, 0]);
+        let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, b.len() as u32);
+        let c = checksum::finish(checksum::combine(&[ph, checksum::sum(b)]));
+        b[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    }
+    /// Mutable segment data.
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        let h = self.header_len();
+        &mut self.buffer.as_mut()[h..]
+    }
+}
+
+impl<'a> TcpRepr<'a> {
+    /// Reads a checked segment, verifying the checksum over the IPv4
+    /// pseudo-header, header and data ([`Error::BadChecksum`]; RFC 9293
+    /// §3.1, MUST-2/MUST-3), and the options ([`Error::BadOption`]).
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(
+        p: &TcpPacket<&'a T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) -> Result<TcpRepr<'a>> {
+        if !p.verify_checksum(src, dst) {
+            return Err(Error::BadChecksum);
+        }
+        let whole: &'a T = p.buffer;
+        let bytes: &'a [u8] = whole.as_ref();
+        Ok(TcpRepr {
+            src_port: p.src_port(),
+            dst_port: p.dst_port(),
+            seq: p.seq(),
+            ack: p.ack(),
+            flags: p.flags(),
+            window: p.window(),
+            urgent: p.urgent(),
+            options: TcpOptions::parse(p.options())?,
+            payload: &bytes[p.header_len()..],
+        })
+    }
+
+    /// Header length: 20 plus the encoded options (padded to 4, ≤ 60).
+    pub fn header_len(&self) -> usize {
+        HEADER_LEN + self.options.encoded_len()
+    }
+
+    /// Header plus payload.
+    pub fn buffer_len(&self) -> usize {
+        self.header_len() + self.payload.len()
+    }
+
+    /// Sequence space the segment occupies: data plus one for SYN and one
+    /// for FIN (RFC 9293 §3.4).
+    pub fn segment_len(&self) -> usize {
+        self.payload.len() + usize::from(self.flags.syn()) + usize::from(self.flags.fin())
+    }
+
+    /// Writes header, options, payload and checksum at the start of `buf`
+    /// (the payload is copied and summed in one pass); returns the segment
+    /// length. [`Error::Truncated`] if `buf` is too short,
+    /// [`Error::BadLength`] if the segment would exceed 65535 bytes.
+    pub fn emit(&self, buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<usize> {
+        let hl = self.header_len();
+        let n = hl + self.payload.len();
+        let len = u16::try_from(n).map_err(|_| Error::BadLength)?;
+        let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
+        let data_sum = checksum::copy_and_sum(&mut b[hl..], self.payload);
+        self.finish(b, hl, src, dst, len, data_sum);
+        Ok(n)
+    }
+
+    /// Like [`TcpRepr::emit`] when `payload_len` data bytes are already in
+    /// place right after the header (at `buf[self.header_len()..]`);
+    /// `self.payload` is ignored.
+    pub fn emit_in_place(
+        &self,
+        buf: &mut [u8],
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload_len: usize,
+    ) -> Result<usize> {
+        let hl = self.header_len();
+        let n = hl + payload_len;
+        let len = u16::try_from(n).map_err(|_| Error::BadLength)?;
+        let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
+        let data_sum = checksum::sum(&b[hl..]);
+        self.finish(b, hl, src, dst, len, data_sum);
+        Ok(n)
+    }
+
+    fn finish(
+        &self,
+        b: &mut [u8],
+        hl: usize,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        len: u16,
+        data_sum: u16,
+    ) {
+        b[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
+        b[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
+        b[field::SEQ].copy_from_slice(&self.seq.to_be_bytes());
+        b[field::ACK].copy_from_slice(&self.ack.to_be_bytes());
+        let off_flags = ((hl as u16 / 4) << 12) | (self.flags.0 & 0x01ff);
+        b[field::FLAGS].copy_from_slice(&off_flags.to_be_bytes());
+        b[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
+        b[field::CHECKSUM].copy_from_slice(&[0, 0]);
+        b[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
+        let opts = &mut b[field::OPTIONS..hl];
+        let written = self.options.emit_into(opts);
+        // RFC 9293 §3.1: the header is padded with zeros to a 32-bit boundary.
+        opts[written..].fill(0);
+        // RFC 9293 §3.1: checksum over pseudo-header, header and data.
+        let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, u32::from(len));
+        let hs = checksum::sum(&b[..hl]);
+        let c = checksum::finish(checksum::combine(&[ph, hs, data_sum]));
+        b[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    }
+}
+
+impl fmt::Display for TcpRepr<'_> {
+    /// `TCP 49152 → 80 [SYN] seq=0 win=65535 len=0 MSS=1460 WS=7 SACK_PERM TSval=1 TSecr=0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TCP {} → {} {} seq={}",
+            self.src_port, self.dst_port, self.flags, self.seq
+        )?;
+        if self.flags.ack() {
+            write!(f, " ack={}", self.ack)?;
+        }
+        write!(f, " win={} len={}", self.window, self.payload.len())?;
+        let o = &self.options;
+        if let Some(m) = o.mss {
+            write!(f, " MSS={m}")?;
+        }
+        if let Some(ws) = o.window_scale {
+            write!(f, " WS={ws}")?;
+        }
+        if o.sack_permitted {
+            f.write_str(" SACK_PERM")?;
+        }
+        if let Some(ts) = o.timestamps {
+            write!(f, " TSval={} TSecr={}", ts.tsval, ts.tsecr)?;
+        }
+        for b in o.sack() {
+            write!(f, " SLE={} SRE={}", b.left, b.right)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 1);
+    const B: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 2);
+
+    fn syn() -> TcpRepr<'static> {
+        TcpRepr {
+            src_port: 49152,
+            dst_port: 80,
+            seq: 0,
+            ack: 0,
+            flags: TcpFlags::SYN,
+            window: 65535,
+            urgent: 0,
+            options: TcpOptions {
+                mss: Some(1460),
+                window_scale: Some(7),
+                sack_permitted: true,
+                timestamps: Some(Timestamps { tsval: 1, tsecr: 0 }),
+                ..TcpOptions::default()
+            },
+            payload: &[],
+        }
+    }
+
+    #[test]
+    fn syn_roundtrip_and_display() {
+        let r = syn();
+        assert_eq!(r.header_len(), 40);
+        let mut buf = [0u8; 40];
+        assert_eq!(r.emit(&mut buf, A, B), Ok(40));
+        // MSS, SACK_PERM+TS, NOP WS — Linux's layout.
+        assert_eq!(&buf[20..24], &[2, 4, 0x05, 0xb4]);
+        assert_eq!(&buf[24..28], &[4, 2, 8, 10]);
+        assert_eq!(&buf[36..40], &[1, 3, 3, 7]);
+        let p = TcpPacket::new_checked(&buf[..]).unwrap();
+        assert_eq!(TcpRepr::parse(&p, A, B), Ok(r));
+        assert_eq!(
+            r.to_string(),
+            "TCP 49152 → 80 [SYN] seq=0 win=65535 len=0 MSS=1460 WS=7 SACK_PERM TSval=1 TSecr=0"
+        );
+        assert_eq!(TcpRepr::parse(&p, A, A), Err(Error::BadChecksum));
+    }
+
+    #[test]
+    fn data_with_sack_and_in_place() {
+        let mut r = syn();
+        r.flags = TcpFlags::ACK | TcpFlags::PSH;
+        r.options = TcpOptions {
+            timestamps: Some(Timestamps {
+                tsval: 0xdead_beef,
+                tsecr: 7,
+            }),
+            sack_blocks: [
+                SackBlock {
+                    left: 10,
+                    right: 20,
+                },
+                SackBlock {
+                    left: 30,
+                    right: 40,
+                },
+                SackBlock {
+                    left: 50,
+                    right: 60,
+                },
+                SackBlock {
+                    left: 70,
+                    right: 80,
+                },
+            ],
+            sack_len: 4,
+            ..TcpOptions::default()
+        };
+        r.payload = b"hello, world";
+        // TS (12) + SACK header (4) + 3 blocks (24) = 40: the fourth is dropped.
+        assert_eq!(r.header_len(), 60);
+        let mut buf = [0u8; 72];
+        assert_eq!(r.emit(&mut buf, A, B), Ok(72));
+        let p = TcpPacket::new_checked(&buf[..]).unwrap();
+        let parsed = TcpRepr::parse(&p, A, B).unwrap();
+        assert_eq!(parsed.options.sack(), &r.options.sack_blocks[..3]);
+        assert_eq!(parsed.payload, b"hello, world");
+        assert_eq!(r.segment_len(), 12);
+
+        let mut buf2 = [0u8; 72];
+        buf2[60..].copy_from_slice(b"hello, world");
+        assert_eq!(r.emit_in_place(&mut buf2, A, B, 12), Ok(72));
+        assert_eq!(buf, buf2);
+    }
+
+    #[test]
+    fn option_errors_and_unknown_skipped() {
+        assert_eq!(TcpOptions::parse(&[2, 4, 1]), Err(Error::BadOption));
+        assert_eq!(TcpOptions::parse(&[2, 3, 1, 0]), Err(Error::BadOption));
+        assert_eq!(TcpOptions::parse(&[99, 0]), Err(Error::BadOption));
+        assert_eq!(TcpOptions::parse(&[99]), Err(Error::BadOption));
+        assert_eq!(
+            TcpOptions::parse(&[5, 9, 0, 0, 0, 0, 0, 0, 0]),
+            Err(Error::BadOption)
+        );
+        assert_eq!(TcpOptions::parse(&[3, 4, 7, 0]), Err(Error::BadOption));
+        assert_eq!(
+            TcpOptions::parse(&[8, 9, 0, 0, 0, 0, 0, 0, 0]),
+            Err(Error::BadOption)
+        );
+        assert_eq!(TcpOptions::parse(&[4, 3, 0]), Err(Error::BadOption));
+        // Unknown kind 30 (MPTCP) of length 4 is skipped; EOL stops parsing
+        // (garbage after it is ignored).
+        let o = TcpOptions::parse(&[30, 4, 9, 9, 1, 3, 3, 5, 0, 2, 9]).unwrap();
+        assert_eq!(o.window_scale, Some(5));
+        assert_eq!(o.mss, None);
+    }
+
+    #[test]
+    fn bad_offsets() {
+        let mut buf = [0u8; 24];
+        buf[12] = 4 << 4;
+        assert_eq!(
+            TcpPacket::new_checked(&buf[..]).unwrap_err(),
+            Error::BadLength
+        );
+        buf[12] = 7 << 4;
+        assert_eq!(
+            TcpPacket::new_checked(&buf[..]).unwrap_err(),
+            Error::Truncated
+        );
+        assert_eq!(
+            TcpPacket::new_checked(&buf[..19]).unwrap_err(),
+            Error::Truncated
+        );
+        buf[12] = 6 << 4;
+        assert!(TcpPacket::new_checked(&buf[..]).is_ok());
+    }
 }
