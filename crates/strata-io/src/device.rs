@@ -1,0 +1,159 @@
+//! Devices the runtime can drive: anything that moves whole Ethernet frames
+//! through a pollable file descriptor.
+//!
+//! Two kinds exist: a Linux [`TapDevice`](crate::tap::TapDevice) (the real
+//! kernel on the other side) and a [`PipeDevice`], one end of an in-process
+//! point-to-point link built on a `SOCK_SEQPACKET` socket pair, so the same
+//! program runs without privileges (two runtimes wired back to back, or a
+//! test that plays the peer by hand).
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use crate::tap::{read_frame, write_frame};
+
+/// A frame device with a pollable descriptor. All calls are non-blocking.
+pub trait Device: AsFd + Send + 'static {
+    /// Reads one frame into `buf`; `Ok(None)` when none is waiting.
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+    /// Sends one frame; `Ok(false)` when the device cannot take it now
+    /// (the frame is dropped, as a full NIC queue would drop it).
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool>;
+    /// A short human description, e.g. `tap:tap0`.
+    fn describe(&self) -> String;
+}
+
+/// One end of an in-process Ethernet link (a `SOCK_SEQPACKET` socket pair:
+/// message boundaries are kept, so one `recv` is one frame).
+#[derive(Debug)]
+pub struct PipeDevice {
+    fd: OwnedFd,
+}
+
+impl PipeDevice {
+    /// A connected pair of link ends: what one sends, the other receives.
+    pub fn pair() -> io::Result<(PipeDevice, PipeDevice)> {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` is a valid array of two ints for socketpair to fill;
+        // the return value is checked before the descriptors are used.
+        let rc = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by no one else.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        for fd in [&a, &b] {
+            // Room for a burst of full frames in each direction.
+            let size: libc::c_int = 4 << 20;
+            // SAFETY: SO_SNDBUF/SO_RCVBUF take an int; pointer and length match.
+            unsafe {
+                for opt in [libc::SO_SNDBUF, libc::SO_RCVBUF] {
+                    libc::setsockopt(
+                        fd.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        opt,
+                        (&size as *const libc::c_int).cast(),
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    );
+                }
+            }
+        }
+        Ok((PipeDevice { fd: a }, PipeDevice { fd: b }))
+    }
+
+    /// Waits up to `timeout` for a frame and reads it (for tests that play
+    /// the peer by hand). `Ok(None)` on timeout.
+    pub fn recv_timeout(
+        &mut self,
+        buf: &mut [u8],
+        timeout: std::time::Duration,
+    ) -> io::Result<Option<usize>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(n) = self.recv(buf)? {
+                return Ok(Some(n));
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            crate::sys::poll_readable(&[self.fd.as_fd()], Some(deadline - now))?;
+        }
+    }
+}
+
+impl AsFd for PipeDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Device for PipeDevice {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        read_frame(self.fd.as_raw_fd(), buf)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
+        match write_frame(self.fd.as_raw_fd(), frame) {
+            // The peer end is gone: the wire is cut, the frame is lost.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => Ok(false),
+            other => other,
+        }
+    }
+
+    fn describe(&self) -> String {
+        "pipe".to_string()
+    }
+}
+
+impl Device for Box<dyn Device> {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        (**self).recv(buf)
+    }
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
+        (**self).send(frame)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn pipe_pair_keeps_frame_boundaries() {
+        let (mut a, mut b) = PipeDevice::pair().unwrap();
+        assert!(a.send(&[1, 2, 3]).unwrap());
+        assert!(a.send(&[4; 1514]).unwrap());
+        let mut buf = [0u8; 2048];
+        assert_eq!(b.recv(&mut buf).unwrap(), Some(3));
+        assert_eq!(&buf[..3], &[1, 2, 3]);
+        assert_eq!(
+            b.recv_timeout(&mut buf, Duration::from_secs(1)).unwrap(),
+            Some(1514)
+        );
+        assert_eq!(b.recv(&mut buf).unwrap(), None);
+        assert_eq!(
+            b.recv_timeout(&mut buf, Duration::from_millis(20)).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn send_to_a_dropped_peer_loses_the_frame_quietly() {
+        let (mut a, b) = PipeDevice::pair().unwrap();
+        drop(b);
+        assert!(!a.send(&[0; 60]).unwrap());
+    }
+}
