@@ -27,7 +27,13 @@ impl Hub {
 
     /// A hub with a name for statistics tables.
     pub fn named(name: impl Into<String>, ports: usize) -> Self {
-        Hub { name: name.into(), ports, out: VecDeque::new(), received: 0, repeated: 0 }
+        Hub {
+            name: name.into(),
+            ports,
+            out: VecDeque::new(),
+            received: 0,
+            repeated: 0,
+        }
     }
 
     /// Number of ports.

@@ -18,8 +18,8 @@
 //! 5. **corruption**: with [`LinkConfig::corrupt`], one uniformly chosen bit
 //!    of the frame is flipped (there is no FCS: the receiver must catch it
 //!    with its own checksums);
-//! 6. **propagation**: arrival = end of serialisation + [`LinkConfig::latency`]
-//!    + a uniform draw in `[0, jitter]`. Jitter never reorders: a frame is
+//! 6. **propagation**: arrival is the end of serialisation plus
+//!    [`LinkConfig::latency`] plus a uniform draw in `[0, jitter]`. Jitter never reorders: a frame is
 //!    never delivered before the one sent before it;
 //! 7. **reordering**: with [`LinkConfig::reorder`], the frame is held back an
 //!    extra [`LinkConfig::reorder_delay`] so later frames overtake it;
@@ -83,7 +83,12 @@ pub struct GilbertElliott {
 impl GilbertElliott {
     /// The classic Gilbert model: no loss while good, every frame lost while bad.
     pub fn gilbert(p_good_to_bad: f64, p_bad_to_good: f64) -> Self {
-        GilbertElliott { p_good_to_bad, p_bad_to_good, loss_good: 0.0, loss_bad: 1.0 }
+        GilbertElliott {
+            p_good_to_bad,
+            p_bad_to_good,
+            loss_good: 0.0,
+            loss_bad: 1.0,
+        }
     }
 
     /// Long-run fraction of frames lost.
@@ -318,8 +323,11 @@ impl fmt::Display for LinkStats {
             ("partition", self.dropped_partition),
             ("oversize", self.dropped_oversize),
         ];
-        let nonzero: Vec<String> =
-            causes.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+        let nonzero: Vec<String> = causes
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         if !nonzero.is_empty() {
             write!(f, " [{}]", nonzero.join(", "))?;
         }
@@ -336,7 +344,11 @@ pub(crate) enum Fate {
     /// Dropped (already counted).
     Dropped,
     /// Deliver `frame` at `at`; if `duplicate`, deliver a copy right after.
-    Deliver { at: Instant, frame: Vec<u8>, duplicate: bool },
+    Deliver {
+        at: Instant,
+        frame: Vec<u8>,
+        duplicate: bool,
+    },
 }
 
 /// A one-way link's live state inside the simulator.
@@ -409,7 +421,8 @@ impl Link {
             }
             self.waiting.push_back((start, len));
             self.waiting_bytes += len;
-            self.stats.max_queue_frames = self.stats.max_queue_frames.max(self.waiting.len() as u64);
+            self.stats.max_queue_frames =
+                self.stats.max_queue_frames.max(self.waiting.len() as u64);
         }
         let end = start + self.config.serialisation_delay(len);
         self.busy_until = end;
@@ -425,7 +438,11 @@ impl Link {
             } else {
                 rng.chance(ge.p_good_to_bad)
             };
-            let p = if self.ge_bad { ge.loss_bad } else { ge.loss_good };
+            let p = if self.ge_bad {
+                ge.loss_bad
+            } else {
+                ge.loss_good
+            };
             if rng.chance(p) {
                 self.stats.dropped_burst += 1;
                 return Fate::Dropped;
@@ -455,7 +472,11 @@ impl Link {
         if duplicate {
             self.stats.duplicated += 1;
         }
-        Fate::Deliver { at, frame, duplicate }
+        Fate::Deliver {
+            at,
+            frame,
+            duplicate,
+        }
     }
 }
 
@@ -469,8 +490,14 @@ mod tests {
         assert_eq!(c.serialisation_delay(125), Duration::from_millis(1));
         let c = LinkConfig::default().with_bandwidth(3);
         // 1 byte = 8 bits at 3 bit/s = 2.666… s → rounded up to the nanosecond
-        assert_eq!(c.serialisation_delay(1), Duration::from_nanos(2_666_666_667));
-        assert_eq!(LinkConfig::ideal().serialisation_delay(1500), Duration::ZERO);
+        assert_eq!(
+            c.serialisation_delay(1),
+            Duration::from_nanos(2_666_666_667)
+        );
+        assert_eq!(
+            LinkConfig::ideal().serialisation_delay(1500),
+            Duration::ZERO
+        );
     }
 
     #[test]

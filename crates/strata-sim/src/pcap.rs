@@ -37,7 +37,7 @@ impl<W: Write> PcapWriter<W> {
         h[0..4].copy_from_slice(&MAGIC_NANOS.to_le_bytes());
         h[4..6].copy_from_slice(&2u16.to_le_bytes()); // version major
         h[6..8].copy_from_slice(&4u16.to_le_bytes()); // version minor
-        // thiszone (4 bytes) and sigfigs (4 bytes) stay zero
+                                                      // thiszone (4 bytes) and sigfigs (4 bytes) stay zero
         h[16..20].copy_from_slice(&SNAPLEN.to_le_bytes());
         h[20..24].copy_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
         out.write_all(&h)?;
@@ -123,8 +123,15 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, PcapError> {
         let incl = rd(bytes, at + 8)? as usize;
         let orig_len = rd(bytes, at + 12)?;
         let start = at + RECORD_HEADER_LEN;
-        let data = bytes.get(start..start + incl).ok_or(PcapError::Truncated)?.to_vec();
-        out.push(Record { ts: Instant::from_nanos(secs * 1_000_000_000 + frac), orig_len, data });
+        let data = bytes
+            .get(start..start + incl)
+            .ok_or(PcapError::Truncated)?
+            .to_vec();
+        out.push(Record {
+            ts: Instant::from_nanos(secs * 1_000_000_000 + frac),
+            orig_len,
+            data,
+        });
         at = start + incl;
     }
     Ok(out)
@@ -137,7 +144,8 @@ mod tests {
     #[test]
     fn header_and_record_layout() {
         let mut w = PcapWriter::new(Vec::new()).unwrap();
-        w.write_frame(Instant::from_nanos(2_000_000_123), &[1, 2, 3]).unwrap();
+        w.write_frame(Instant::from_nanos(2_000_000_123), &[1, 2, 3])
+            .unwrap();
         let b = w.into_inner();
         assert_eq!(b.len(), 24 + 16 + 3);
         assert_eq!(&b[0..4], &[0x4d, 0x3c, 0xb2, 0xa1]);

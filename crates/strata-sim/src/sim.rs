@@ -54,7 +54,9 @@ pub enum RunOutcome {
     /// The time limit was reached with events still pending.
     TimeLimit,
     /// The frame budget ([`Sim::set_frame_budget`]) is spent: `frames` frames
-    /// were offered to links in total. The run stopped there.
+    /// were offered to links in total. The run stopped before the next
+    /// event; the event that crossed the budget was finished, so `frames`
+    /// may exceed the budget by the few frames that one event produced.
     FrameBudgetExhausted {
         /// Frames offered to links since the simulation began.
         frames: u64,
@@ -134,7 +136,10 @@ impl Ord for Event {
     /// Reversed so that `BinaryHeap` (a max-heap) pops the earliest event;
     /// ties in time go to the event scheduled first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.at.cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
+        other
+            .at
+            .cmp(&self.at)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -223,7 +228,13 @@ impl Sim {
     /// Adds a node. It is drained and polled when the simulation next runs.
     pub fn add_node(&mut self, node: Box<dyn Node>) -> NodeId {
         let id = self.nodes.len();
-        self.nodes.push(NodeSlot { node, ports: Vec::new(), wake_gen: 0, wake_at: None, dirty: false });
+        self.nodes.push(NodeSlot {
+            node,
+            ports: Vec::new(),
+            wake_gen: 0,
+            wake_at: None,
+            dirty: false,
+        });
         self.mark_dirty(id);
         NodeId(id)
     }
@@ -255,7 +266,10 @@ impl Sim {
             }
         }
         if a == b {
-            return Err(SimError::PortInUse { node: a.0, port: a.1 });
+            return Err(SimError::PortInUse {
+                node: a.0,
+                port: a.1,
+            });
         }
         let ab = self.add_link(a, b, a_to_b);
         let ba = self.add_link(b, a, b_to_a);
@@ -264,7 +278,8 @@ impl Sim {
 
     fn add_link(&mut self, from: (NodeId, usize), to: (NodeId, usize), cfg: LinkConfig) -> LinkId {
         let id = LinkId(self.links.len());
-        self.links.push(Link::new(cfg, (from.0 .0, from.1), (to.0 .0, to.1)));
+        self.links
+            .push(Link::new(cfg, (from.0 .0, from.1), (to.0 .0, to.1)));
         self.link_taps.push(Vec::new());
         let ports = &mut self.nodes[from.0 .0].ports;
         if ports.len() <= from.1 {
@@ -281,7 +296,10 @@ impl Sim {
 
     /// The link arriving at `node` on `port`, if connected.
     pub fn link_to(&self, node: NodeId, port: usize) -> Option<LinkId> {
-        self.links.iter().position(|l| l.to == (node.0, port)).map(LinkId)
+        self.links
+            .iter()
+            .position(|l| l.to == (node.0, port))
+            .map(LinkId)
     }
 
     /// The two ends of a link: `((sender, port), (receiver, port))`.
@@ -388,16 +406,29 @@ impl Sim {
     /// Runs `f` on node `id` as a `T` with the current time (an application
     /// acting on a host, e.g. sending a ping), then drains the node's output
     /// onto its links and re-reads its timeout. `None` if it is not a `T`.
-    pub fn with_node<T: Node, R>(&mut self, id: NodeId, f: impl FnOnce(&mut T, Instant) -> R) -> Option<R> {
+    pub fn with_node<T: Node, R>(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut T, Instant) -> R,
+    ) -> Option<R> {
         let now = self.now;
-        let t = self.nodes.get_mut(id.0)?.node.as_any_mut().downcast_mut::<T>()?;
+        let t = self
+            .nodes
+            .get_mut(id.0)?
+            .node
+            .as_any_mut()
+            .downcast_mut::<T>()?;
         let r = f(t, now);
         self.service(id.0);
         Some(r)
     }
 
     /// Like [`Sim::with_node`] on the node as a `dyn Node`.
-    pub fn with_node_dyn<R>(&mut self, id: NodeId, f: impl FnOnce(&mut dyn Node, Instant) -> R) -> Option<R> {
+    pub fn with_node_dyn<R>(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut dyn Node, Instant) -> R,
+    ) -> Option<R> {
         let now = self.now;
         let slot = self.nodes.get_mut(id.0)?;
         let r = f(slot.node.as_mut(), now);
@@ -457,7 +488,11 @@ impl Sim {
         self.frames_offered += 1;
         match self.links[link].offer(self.now, frame, &mut self.rng) {
             Fate::Dropped => {}
-            Fate::Deliver { at, frame, duplicate } => {
+            Fate::Deliver {
+                at,
+                frame,
+                duplicate,
+            } => {
                 if duplicate {
                     let copy = frame.clone();
                     self.push(at, EventKind::Arrive { link, frame });
@@ -590,7 +625,9 @@ impl Sim {
             }
             if let Some(b) = self.frame_budget {
                 if self.frames_offered >= b {
-                    return RunOutcome::FrameBudgetExhausted { frames: self.frames_offered };
+                    return RunOutcome::FrameBudgetExhausted {
+                        frames: self.frames_offered,
+                    };
                 }
             }
             if at == self.stall_at {
@@ -635,7 +672,11 @@ impl Sim {
     // ----- pcap taps ---------------------------------------------------------
 
     fn new_tap(&mut self, sink: TapSink) -> TapId {
-        self.taps.push(Tap { sink, error: None, failed: false });
+        self.taps.push(Tap {
+            sink,
+            error: None,
+            failed: false,
+        });
         TapId(self.taps.len() - 1)
     }
 
@@ -669,7 +710,10 @@ impl Sim {
         if tap.0 >= self.taps.len() {
             return Err(SimError::UnknownTap(tap));
         }
-        let taps = self.link_taps.get_mut(link.0).ok_or(SimError::UnknownLink(link))?;
+        let taps = self
+            .link_taps
+            .get_mut(link.0)
+            .ok_or(SimError::UnknownLink(link))?;
         if !taps.contains(&tap.0) {
             taps.push(tap.0);
         }
@@ -679,7 +723,12 @@ impl Sim {
     /// Taps both directions of the cable on `node`'s `port` into one pcap
     /// stream (what a capture on that interface would see; frames the node
     /// sends are recorded when they reach the far end).
-    pub fn tap_port(&mut self, node: NodeId, port: usize, out: impl Write + 'static) -> Result<TapId, SimError> {
+    pub fn tap_port(
+        &mut self,
+        node: NodeId,
+        port: usize,
+        out: impl Write + 'static,
+    ) -> Result<TapId, SimError> {
         let (o, i) = self.port_links(node, port)?;
         let t = self.tap(o, out)?;
         self.tap_add_link(t, i)?;
@@ -698,8 +747,12 @@ impl Sim {
         if node.0 >= self.nodes.len() {
             return Err(SimError::UnknownNode(node));
         }
-        let o = self.link_from(node, port).ok_or(SimError::PortNotConnected { node, port })?;
-        let i = self.link_to(node, port).ok_or(SimError::PortNotConnected { node, port })?;
+        let o = self
+            .link_from(node, port)
+            .ok_or(SimError::PortNotConnected { node, port })?;
+        let i = self
+            .link_to(node, port)
+            .ok_or(SimError::PortNotConnected { node, port })?;
         Ok((o, i))
     }
 

@@ -43,14 +43,16 @@ pub const STORM_HOST_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x01]);
 fn build(sim: &mut Sim, n: usize, cfg: &LinkConfig, mesh: bool) -> Result<StormTopology, SimError> {
     // Port 0 of every switch is for hosts; ports 1.. for the loop.
     let ports = if mesh { n } else { 3 };
-    let switches: Vec<NodeId> =
-        (0..n).map(|i| sim.add_node(Box::new(Switch::named(format!("sw{i}"), ports)))).collect();
+    let switches: Vec<NodeId> = (0..n)
+        .map(|i| sim.add_node(Box::new(Switch::named(format!("sw{i}"), ports))))
+        .collect();
     let mut next_port = vec![1usize; n];
     let mut wire = |sim: &mut Sim, a: usize, b: usize| -> Result<(), SimError> {
         let (pa, pb) = (next_port[a], next_port[b]);
         next_port[a] += 1;
         next_port[b] += 1;
-        sim.connect((switches[a], pa), (switches[b], pb), cfg.clone()).map(|_| ())
+        sim.connect((switches[a], pa), (switches[b], pb), cfg.clone())
+            .map(|_| ())
     };
     if mesh {
         for a in 0..n {
@@ -65,7 +67,11 @@ fn build(sim: &mut Sim, n: usize, cfg: &LinkConfig, mesh: bool) -> Result<StormT
     }
     let host = sim.add_node(Box::new(ScriptedHost::new("host", STORM_HOST_MAC)));
     sim.connect((host, 0), (switches[0], 0), cfg.clone())?;
-    Ok(StormTopology { switches, host, host_mac: STORM_HOST_MAC })
+    Ok(StormTopology {
+        switches,
+        host,
+        host_mac: STORM_HOST_MAC,
+    })
 }
 
 /// `n ≥ 3` switches in a ring (3 = a triangle) and one host on the first.
@@ -80,6 +86,10 @@ pub fn switch_mesh(sim: &mut Sim, n: usize, cfg: &LinkConfig) -> Result<StormTop
 
 /// Makes the host send one broadcast frame (an ARP request) at `at`.
 pub fn inject_broadcast(sim: &mut Sim, topo: &StormTopology, at: Instant) {
-    let frame = frames::arp_request(topo.host_mac, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+    let frame = frames::arp_request(
+        topo.host_mac,
+        Ipv4Addr::new(10, 0, 0, 1),
+        Ipv4Addr::new(10, 0, 0, 2),
+    );
     let _ = sim.with_node::<ScriptedHost, _>(topo.host, |h, _| h.schedule(at, 0, frame));
 }

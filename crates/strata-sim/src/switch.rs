@@ -158,12 +158,19 @@ impl Switch {
 
     /// The port a MAC address is known on at `now`, if its entry is fresh.
     pub fn lookup(&self, mac: MacAddr, now: Instant) -> Option<usize> {
-        self.table.get(&mac).filter(|e| self.fresh(e, now)).map(|e| e.port)
+        self.table
+            .get(&mac)
+            .filter(|e| self.fresh(e, now))
+            .map(|e| e.port)
     }
 
     /// The fresh entries of the MAC table at `now`, in address order.
     pub fn mac_table(&self, now: Instant) -> Vec<(MacAddr, MacEntry)> {
-        self.table.iter().filter(|(_, e)| self.fresh(e, now)).map(|(m, e)| (*m, *e)).collect()
+        self.table
+            .iter()
+            .filter(|(_, e)| self.fresh(e, now))
+            .map(|(m, e)| (*m, *e))
+            .collect()
     }
 
     fn fresh(&self, e: &MacEntry, now: Instant) -> bool {
@@ -176,7 +183,8 @@ impl Switch {
         }
         let aging = self.aging;
         let before = self.table.len();
-        self.table.retain(|_, e| now.saturating_duration_since(e.last_seen) < aging);
+        self.table
+            .retain(|_, e| now.saturating_duration_since(e.last_seen) < aging);
         self.stats.aged_out += (before - self.table.len()) as u64;
         self.next_purge = now + aging;
     }
@@ -224,10 +232,19 @@ impl Node for Switch {
                     } else if e.port != port {
                         self.stats.moved += 1;
                     }
-                    *e = MacEntry { port, last_seen: now };
+                    *e = MacEntry {
+                        port,
+                        last_seen: now,
+                    };
                 }
                 None => {
-                    self.table.insert(src, MacEntry { port, last_seen: now });
+                    self.table.insert(
+                        src,
+                        MacEntry {
+                            port,
+                            last_seen: now,
+                        },
+                    );
                     self.stats.learned += 1;
                 }
             }

@@ -61,12 +61,26 @@ pub mod frames {
 
     /// "Who has `target_ip`? Tell `sender_ip`", broadcast.
     pub fn arp_request(sender_mac: MacAddr, sender_ip: Ipv4Addr, target_ip: Ipv4Addr) -> Vec<u8> {
-        arp(MacAddr::BROADCAST, ARP_REQUEST, sender_mac, sender_ip, MacAddr::UNSPECIFIED, target_ip)
+        arp(
+            MacAddr::BROADCAST,
+            ARP_REQUEST,
+            sender_mac,
+            sender_ip,
+            MacAddr::UNSPECIFIED,
+            target_ip,
+        )
     }
 
     /// "`sender_ip` is at `sender_mac`", unicast to the asker.
-    pub fn arp_reply(sender_mac: MacAddr, sender_ip: Ipv4Addr, target_mac: MacAddr, target_ip: Ipv4Addr) -> Vec<u8> {
-        arp(target_mac, ARP_REPLY, sender_mac, sender_ip, target_mac, target_ip)
+    pub fn arp_reply(
+        sender_mac: MacAddr,
+        sender_ip: Ipv4Addr,
+        target_mac: MacAddr,
+        target_ip: Ipv4Addr,
+    ) -> Vec<u8> {
+        arp(
+            target_mac, ARP_REPLY, sender_mac, sender_ip, target_mac, target_ip,
+        )
     }
 
     /// The fields of an Ethernet/IPv4 ARP frame.
@@ -187,7 +201,9 @@ impl ScriptedHost {
         let mac = self.mac;
         self.received.iter().filter(move |r| {
             r.frame.len() >= 6 && {
-                let d = MacAddr([r.frame[0], r.frame[1], r.frame[2], r.frame[3], r.frame[4], r.frame[5]]);
+                let d = MacAddr([
+                    r.frame[0], r.frame[1], r.frame[2], r.frame[3], r.frame[4], r.frame[5],
+                ]);
                 d == mac || d.is_multicast()
             }
         })
@@ -216,7 +232,11 @@ impl ScriptedHost {
 
 impl Node for ScriptedHost {
     fn receive(&mut self, now: Instant, port: usize, frame: &[u8]) {
-        self.received.push(Received { at: now, port, frame: frame.to_vec() });
+        self.received.push(Received {
+            at: now,
+            port,
+            frame: frame.to_vec(),
+        });
         if let (Some(ip), Some(a)) = (self.arp_ip, frames::parse_arp(frame)) {
             // RFC 826: answer a request whose target protocol address is ours.
             if a.op == frames::ARP_REQUEST && a.target_ip == ip {
