@@ -798,4 +798,24 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn cidr_display_round_trips_and_is_consistent(bits in proptest::num::u32::ANY, len in 0u8..=32) {
+            let p = Ipv4Cidr::new(Ipv4Addr::from_bits(bits), len).unwrap();
+            proptest::prop_assert_eq!(p.to_string().parse::<Ipv4Cidr>(), Ok(p));
+            proptest::prop_assert!(p.contains(p.network()) && p.contains(p.broadcast()));
+            proptest::prop_assert!(p.contains(p.first_host()) && p.contains(p.last_host()));
+            proptest::prop_assert_eq!(
+                u64::from(p.broadcast().to_bits() - p.network().to_bits()) + 1,
+                p.address_count()
+            );
+            proptest::prop_assert_eq!(p.netmask().to_bits() | p.wildcard().to_bits(), u32::MAX);
+        }
+
+        #[test]
+        fn cidr_parse_never_panics(s in "[0-9./+-]{0,24}|\\PC{0,24}") {
+            let _ = s.parse::<Ipv4Cidr>();
+        }
+    }
 }

@@ -319,4 +319,21 @@ mod tests {
         assert!(oui::VENDORS.windows(2).all(|w| w[0] < w[1]));
         assert!(oui::VENDORS.iter().all(|v| !v.is_empty()));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn every_form_round_trips(b in proptest::array::uniform6(proptest::num::u8::ANY)) {
+            let m = MacAddr(b);
+            let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+            let dot = format!("{}.{}.{}", &hex[0..4], &hex[4..8], &hex[8..12]).to_lowercase();
+            for s in [m.to_string(), m.to_string().replace(':', "-").to_uppercase(), dot, hex] {
+                proptest::prop_assert_eq!(s.parse::<MacAddr>(), Ok(m));
+            }
+        }
+
+        #[test]
+        fn parse_never_panics(s in "[0-9a-fA-F:.\\-]{0,20}|\\PC{0,20}") {
+            let _ = s.parse::<MacAddr>();
+        }
+    }
 }
