@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod hub;
 pub mod link;
 pub mod node;

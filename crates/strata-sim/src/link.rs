@@ -341,8 +341,8 @@ impl fmt::Display for LinkStats {
 
 /// What a link decided for one offered frame.
 pub(crate) enum Fate {
-    /// Dropped (already counted).
-    Dropped,
+    /// Dropped (already counted), with the cause's name.
+    Dropped(&'static str),
     /// Deliver `frame` at `at`; if `duplicate`, deliver a copy right after.
     Deliver {
         at: Instant,
@@ -392,11 +392,11 @@ impl Link {
 
         if len > self.config.max_frame {
             self.stats.dropped_oversize += 1;
-            return Fate::Dropped;
+            return Fate::Dropped("oversize");
         }
         if self.config.in_partition(now) {
             self.stats.dropped_partition += 1;
-            return Fate::Dropped;
+            return Fate::Dropped("partition");
         }
 
         // Queue: forget frames whose transmission has started by now.
@@ -417,7 +417,7 @@ impl Link {
             };
             if !fits {
                 self.stats.dropped_queue += 1;
-                return Fate::Dropped;
+                return Fate::Dropped("queue");
             }
             self.waiting.push_back((start, len));
             self.waiting_bytes += len;
@@ -430,7 +430,7 @@ impl Link {
         // Loss on the wire: the frame has used its transmission time.
         if rng.chance(self.config.loss) {
             self.stats.dropped_loss += 1;
-            return Fate::Dropped;
+            return Fate::Dropped("loss");
         }
         if let Some(ge) = self.config.burst_loss {
             self.ge_bad = if self.ge_bad {
@@ -445,7 +445,7 @@ impl Link {
             };
             if rng.chance(p) {
                 self.stats.dropped_burst += 1;
-                return Fate::Dropped;
+                return Fate::Dropped("burst");
             }
         }
 

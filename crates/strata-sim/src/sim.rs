@@ -61,6 +61,8 @@ pub enum RunOutcome {
         /// Frames offered to links since the simulation began.
         frames: u64,
     },
+    /// The condition given to [`Sim::run_until_condition`] became true.
+    ConditionMet,
     /// Too many events happened at one instant without the clock moving
     /// (a node asking to be woken "now" forever): the run stopped there.
     Stalled {
@@ -487,7 +489,9 @@ impl Sim {
     fn offer(&mut self, link: usize, frame: Vec<u8>) {
         self.frames_offered += 1;
         match self.links[link].offer(self.now, frame, &mut self.rng) {
-            Fate::Dropped => {}
+            Fate::Dropped(cause) => {
+                tracing::trace!(link, cause, now = %self.now, "frame dropped");
+            }
             Fate::Deliver {
                 at,
                 frame,
@@ -597,6 +601,7 @@ impl Sim {
                 l.stats.frames_delivered += 1;
                 l.stats.bytes_delivered += frame.len() as u64;
                 let (n, port) = l.to;
+                tracing::trace!(link, node = n, port, len = frame.len(), now = %self.now, "frame delivered");
                 for &t in &self.link_taps[link] {
                     self.taps[t].record(self.now, &frame);
                 }
@@ -614,8 +619,21 @@ impl Sim {
     }
 
     fn run(&mut self, limit: Instant) -> RunOutcome {
+        self.run_inner(limit, None)
+    }
+
+    fn run_inner(
+        &mut self,
+        limit: Instant,
+        mut cond: Option<&mut dyn FnMut(&Sim) -> bool>,
+    ) -> RunOutcome {
         loop {
             self.service_dirty();
+            if let Some(c) = cond.as_mut() {
+                if c(self) {
+                    return RunOutcome::ConditionMet;
+                }
+            }
             let Some(at) = self.peek_live() else {
                 return RunOutcome::Idle;
             };
@@ -656,6 +674,18 @@ impl Sim {
             self.now = self.now.max(t);
         }
         out
+    }
+
+    /// Runs until `cond` holds (checked before the first event and after
+    /// each one: [`RunOutcome::ConditionMet`], the clock at that event), or
+    /// as [`Sim::run_until_idle`] would stop. Handy for "run until the
+    /// connection is established".
+    pub fn run_until_condition(
+        &mut self,
+        max_time: Instant,
+        mut cond: impl FnMut(&Sim) -> bool,
+    ) -> RunOutcome {
+        self.run_inner(max_time, Some(&mut cond))
     }
 
     /// Runs for `d` of virtual time from now; see [`Sim::run_until`].

@@ -275,3 +275,103 @@ impl Node for ScriptedHost {
         &self.name
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
+
+    // Differential check against the stack's own ARP codec (strata::wire::arp).
+    #[test]
+    fn hand_built_arp_matches_the_wire_codec() {
+        let (m1, m2) = (MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]));
+        let (i1, i2) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        for (frame, repr) in [
+            (
+                frames::arp_request(m1, i1, i2),
+                ArpRepr {
+                    operation: ArpOperation::Request,
+                    sender_mac: m1,
+                    sender_ip: i1,
+                    target_mac: MacAddr::UNSPECIFIED,
+                    target_ip: i2,
+                },
+            ),
+            (
+                frames::arp_reply(m2, i2, m1, i1),
+                ArpRepr {
+                    operation: ArpOperation::Reply,
+                    sender_mac: m2,
+                    sender_ip: i2,
+                    target_mac: m1,
+                    target_ip: i1,
+                },
+            ),
+        ] {
+            let mut body = [0u8; 28];
+            repr.emit(&mut body).unwrap();
+            assert_eq!(&frame[14..], &body);
+            let parsed = ArpRepr::parse(&ArpPacket::new_checked(&frame[14..]).unwrap()).unwrap();
+            assert_eq!(parsed, repr);
+            let mine = frames::parse_arp(&frame).unwrap();
+            assert_eq!(
+                (
+                    mine.op,
+                    mine.sender_mac,
+                    mine.sender_ip,
+                    mine.target_mac,
+                    mine.target_ip
+                ),
+                (
+                    repr.operation.code(),
+                    repr.sender_mac,
+                    repr.sender_ip,
+                    repr.target_mac,
+                    repr.target_ip
+                )
+            );
+        }
+        assert!(frames::parse_arp(&frames::arp_request(m1, i1, i2)[..41]).is_none());
+    }
+
+    #[test]
+    fn script_is_stable_for_equal_times_and_responder_answers_only_its_ip() {
+        let mut h = ScriptedHost::new("h", MacAddr([2, 0, 0, 0, 0, 9]))
+            .with_arp_responder(Ipv4Addr::new(10, 0, 0, 9));
+        h.schedule(Instant::from_millis(5), 0, vec![2]);
+        h.schedule(Instant::from_millis(1), 0, vec![1]);
+        h.schedule(Instant::from_millis(5), 0, vec![3]);
+        assert_eq!(h.poll_timeout(), Some(Instant::from_millis(1)));
+        h.handle_timeout(Instant::from_millis(5));
+        let sent: Vec<Vec<u8>> = core::iter::from_fn(|| h.poll_transmit(Instant::ZERO))
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(sent, vec![vec![1], vec![2], vec![3]]);
+        assert_eq!(h.poll_timeout(), None);
+
+        let asker = MacAddr([2, 0, 0, 0, 0, 1]);
+        h.receive(
+            Instant::ZERO,
+            0,
+            &frames::arp_request(
+                asker,
+                Ipv4Addr::new(10, 0, 0, 1),
+                Ipv4Addr::new(10, 0, 0, 8),
+            ),
+        );
+        assert!(h.poll_transmit(Instant::ZERO).is_none());
+        h.receive(
+            Instant::ZERO,
+            0,
+            &frames::arp_request(
+                asker,
+                Ipv4Addr::new(10, 0, 0, 1),
+                Ipv4Addr::new(10, 0, 0, 9),
+            ),
+        );
+        let (_, reply) = h.poll_transmit(Instant::ZERO).unwrap();
+        assert_eq!(&reply[..6], &asker.0);
+        assert_eq!(h.arp_replies(), 1);
+        assert_eq!(h.received().len(), 2);
+    }
+}

@@ -444,3 +444,23 @@ fn periodic_timer_runs_to_the_time_limit_and_stalls_are_caught() {
         RunOutcome::Stalled { at: Instant::ZERO }
     );
 }
+
+#[test]
+fn run_until_condition_stops_at_the_event_that_satisfies_it() {
+    let cfg = LinkConfig::default()
+        .with_bandwidth(1_000_000)
+        .with_latency(Duration::from_millis(10));
+    let (mut sim, _, b, _) = pair(1, cfg, 5, 125, Duration::ZERO);
+    let out = sim.run_until_condition(Instant::from_secs(1), |s| {
+        s.node::<ScriptedHost>(b).unwrap().received().len() >= 2
+    });
+    assert_eq!(out, RunOutcome::ConditionMet);
+    assert_eq!(sim.now(), Instant::from_millis(12));
+    assert_eq!(received(&sim, b).len(), 2);
+    // A condition that never holds ends like run_until_idle.
+    assert_eq!(
+        sim.run_until_condition(Instant::from_secs(1), |_| false),
+        RunOutcome::Idle
+    );
+    assert_eq!(received(&sim, b).len(), 5);
+}
