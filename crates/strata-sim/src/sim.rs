@@ -377,6 +377,11 @@ impl Sim {
         self.nodes.len()
     }
 
+    /// Every link, in creation order.
+    pub fn link_ids(&self) -> impl Iterator<Item = LinkId> + '_ {
+        (0..self.links.len()).map(LinkId)
+    }
+
     /// Number of one-way links.
     pub fn link_count(&self) -> usize {
         self.links.len()
@@ -762,6 +767,17 @@ impl Sim {
         let (o, i) = self.port_links(node, port)?;
         let t = self.tap(o, out)?;
         self.tap_add_link(t, i)?;
+        Ok(t)
+    }
+
+    /// Taps every link that exists now into one pcap stream: a frame shows
+    /// up once per hop it completes (like captures on every wire merged).
+    pub fn tap_all_links(&mut self, out: impl Write + 'static) -> Result<TapId, SimError> {
+        let w = PcapWriter::new(Box::new(out) as Box<dyn Write>)?;
+        let t = self.new_tap(TapSink::Writer(w));
+        for taps in &mut self.link_taps {
+            taps.push(t.0);
+        }
         Ok(t)
     }
 

@@ -241,3 +241,76 @@ fn tshark_flags_a_corrupted_capture() {
     );
     let _ = std::fs::remove_file(&path);
 }
+
+/// A `Write` whose bytes the test can still read after handing it to the Sim.
+#[derive(Clone, Default)]
+struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+impl std::io::Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn tap_all_links_sees_every_hop() {
+    let mut sim = Sim::new(1);
+    let sw = sim.add_node(Box::new(Switch::new(2)));
+    let h1 = sim.add_node(Box::new(
+        ScriptedHost::new("h1", mac(1))
+            .send_at(Instant::ZERO, frames::arp_request(mac(1), ip(1), ip(2))),
+    ));
+    let h2 = sim.add_node(Box::new(
+        ScriptedHost::new("h2", mac(2)).with_arp_responder(ip(2)),
+    ));
+    sim.connect((h1, 0), (sw, 0), LinkConfig::default())
+        .unwrap();
+    sim.connect((h2, 0), (sw, 1), LinkConfig::default())
+        .unwrap();
+    let buf = Shared::default();
+    let t = sim.tap_all_links(buf.clone()).unwrap();
+    sim.run_until_idle(Instant::from_secs(1));
+    // Request: h1→sw, sw→h2; reply: h2→sw, sw→h1.
+    assert_eq!(sim.tap_records(t), Some(4));
+    let recs = pcap::parse(&buf.0.borrow()).unwrap();
+    let ops: Vec<u16> = recs
+        .iter()
+        .map(|r| frames::parse_arp(&r.data).unwrap().op)
+        .collect();
+    assert_eq!(ops, vec![1, 1, 2, 2]);
+}
+
+#[test]
+fn tap_write_errors_are_reported() {
+    struct Failing(usize);
+    impl std::io::Write for Failing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.0 < b.len() {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.0 -= b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sim = Sim::new(1);
+    let h1 = sim.add_node(Box::new(
+        ScriptedHost::new("h1", mac(1))
+            .send_at(Instant::ZERO, frames::arp_request(mac(1), ip(1), ip(2))),
+    ));
+    let h2 = sim.add_node(Box::new(ScriptedHost::new("h2", mac(2))));
+    let (l, _) = sim
+        .connect((h1, 0), (h2, 0), LinkConfig::default())
+        .unwrap();
+    // Room for the global header only.
+    sim.tap(l, Failing(24)).unwrap();
+    sim.run_until_idle(Instant::from_secs(1));
+    let err = sim.flush_taps().unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    assert!(sim.tap(l, Failing(3)).is_err(), "header write fails");
+}
