@@ -21,7 +21,51 @@
 //! Every node is also drained and polled once when the simulation first
 //! runs after it was added. A node never sees wall time or a random source
 //! it was not given: determinism is up to the node as much as to the
-//! simulator.
+//! simulator (seed a node's own generator from
+//! [`Sim::rng_mut`](crate::Sim::rng_mut)).
+//!
+//! ## Writing a node
+//!
+//! A node that sends every frame back where it came from, after 1 ms:
+//!
+//! ```
+//! use std::any::Any;
+//! use std::collections::VecDeque;
+//! use strata::time::{Duration, Instant};
+//! use strata_sim::Node;
+//!
+//! #[derive(Default)]
+//! struct Echo {
+//!     held: VecDeque<(Instant, usize, Vec<u8>)>, // due time, port, frame
+//!     ready: VecDeque<(usize, Vec<u8>)>,
+//! }
+//!
+//! impl Node for Echo {
+//!     fn receive(&mut self, now: Instant, port: usize, frame: &[u8]) {
+//!         self.held.push_back((now + Duration::from_millis(1), port, frame.to_vec()));
+//!     }
+//!     fn poll_transmit(&mut self, _now: Instant) -> Option<(usize, Vec<u8>)> {
+//!         self.ready.pop_front()
+//!     }
+//!     fn poll_timeout(&self) -> Option<Instant> {
+//!         self.held.front().map(|h| h.0)
+//!     }
+//!     fn handle_timeout(&mut self, now: Instant) {
+//!         while self.held.front().is_some_and(|h| h.0 <= now) {
+//!             let (_, port, frame) = self.held.pop_front().unwrap();
+//!             self.ready.push_back((port, frame));
+//!         }
+//!     }
+//!     fn as_any(&self) -> &dyn Any { self }
+//!     fn as_any_mut(&mut self) -> &mut dyn Any { self }
+//!     fn name(&self) -> &str { "echo" }
+//! }
+//! ```
+//!
+//! A host running the strata stack is the same shape: `receive` feeds the
+//! stack, `poll_transmit` asks the stack for its next frame (copying it
+//! out of the stack's buffer), `poll_timeout`/`handle_timeout` forward to
+//! the stack's own.
 
 use core::any::Any;
 use strata::time::Instant;

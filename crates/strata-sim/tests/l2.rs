@@ -233,3 +233,57 @@ fn mesh_storm_multiplies_faster_than_a_ring() {
         time_to_budget[1]
     );
 }
+
+#[test]
+fn switch_port_states_and_group_sources() {
+    let mut sw = Switch::new(2);
+    assert!(!sw.set_port_state(7, PortState::Blocking));
+    assert_eq!(sw.port_state(7), None);
+    let t = Instant::ZERO;
+    use strata_sim::Node;
+    // A group address as source is never learned; the frame is still flooded.
+    sw.receive(
+        t,
+        0,
+        &frames::ethernet(mac(2), MacAddr([1, 0, 0x5e, 0, 0, 1]), ETH_TEST, &[0; 46]),
+    );
+    assert!(sw.mac_table(t).is_empty());
+    assert_eq!(sw.poll_transmit(t).map(|(p, _)| p), Some(1));
+    // Learn h1 on port 0, then block port 0: the entry goes, frames on it are dropped.
+    sw.receive(t, 0, &frames::ethernet(mac(2), mac(1), ETH_TEST, &[0; 46]));
+    assert_eq!(sw.lookup(mac(1), t), Some(0));
+    while sw.poll_transmit(t).is_some() {}
+    assert!(sw.set_port_state(0, PortState::Blocking));
+    assert_eq!(sw.lookup(mac(1), t), None);
+    sw.receive(t, 0, &frames::ethernet(mac(2), mac(1), ETH_TEST, &[0; 46]));
+    assert_eq!(sw.stats().dropped_blocking, 1);
+    // Nothing is flooded out of the blocking port either.
+    sw.receive(
+        t,
+        1,
+        &frames::ethernet(MacAddr::BROADCAST, mac(2), ETH_TEST, &[0; 46]),
+    );
+    assert!(sw.poll_transmit(t).is_none());
+    // A runt is counted, not parsed.
+    sw.receive(t, 1, &[0; 13]);
+    assert_eq!(sw.stats().dropped_runt, 1);
+}
+
+#[test]
+fn station_move_is_relearned() {
+    use strata_sim::Node;
+    let mut sw = Switch::new(3);
+    let t = Instant::from_millis;
+    sw.receive(
+        t(0),
+        0,
+        &frames::ethernet(mac(9), mac(1), ETH_TEST, &[0; 46]),
+    );
+    sw.receive(
+        t(1),
+        2,
+        &frames::ethernet(mac(9), mac(1), ETH_TEST, &[0; 46]),
+    );
+    assert_eq!(sw.lookup(mac(1), t(2)), Some(2));
+    assert_eq!((sw.stats().learned, sw.stats().moved), (1, 1));
+}
