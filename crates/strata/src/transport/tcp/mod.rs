@@ -1,7 +1,376 @@
 //! TCP (RFC 9293): connection state machine, buffers, timers, options.
+//!
+//! The engine [`Tcp`] holds every connection and listener of a host. It is
+//! sans-IO and follows the quinn-proto rhythm:
+//!
+//! - handlers for what arrives: [`Tcp::handle_segment`] (a parsed segment
+//!   whose checksum and destination the IP layer already checked),
+//!   [`Tcp::handle_timeout`], [`Tcp::handle_icmp_error`];
+//! - mutators for what the application asks: [`Tcp::listen`],
+//!   [`Tcp::accept`], [`Tcp::connect`], [`Tcp::send`], [`Tcp::recv`],
+//!   [`Tcp::shutdown_write`], [`Tcp::close`], [`Tcp::abort`], options;
+//! - polls for what the caller must do next: [`Tcp::poll_transmit`] (call
+//!   until `None` after every handler or mutator), [`Tcp::poll_timeout`],
+//!   [`Tcp::poll_event`];
+//! - getters: [`Tcp::state`], [`Tcp::info`], [`Tcp::stats`], addresses.
+//!
+//! Layout of this module:
+//!
+//! | file            | what                                                       |
+//! |-----------------|------------------------------------------------------------|
+//! | `seq.rs`        | modular sequence numbers (RFC 9293 §3.4)                   |
+//! | `buffer.rs`     | send/receive buffers, out-of-order assembler, SACK blocks |
+//! | `rtt.rs`        | RTT estimator and RTO (RFC 6298, RFC 7323 §4)             |
+//! | `congestion.rs` | congestion-control trait, NewReno, SACK scoreboard        |
+//! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
+//! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
+//! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
 
 pub mod buffer;
 pub mod congestion;
+mod connection;
+mod engine;
 pub mod isn;
 pub mod rtt;
 pub mod seq;
+
+pub use engine::{ConnInfo, SynFloodPolicy, Tcp, TcpStats};
+
+use crate::time::Duration;
+use core::fmt;
+
+/// The connection states of RFC 9293 §3.3.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Waiting for a connection request (listeners only).
+    Listen,
+    /// SYN sent, waiting for a matching SYN.
+    SynSent,
+    /// SYN received and sent, waiting for the ACK of our SYN.
+    SynReceived,
+    /// Open: data flows both ways.
+    Established,
+    /// We closed; waiting for the ACK of our FIN or the peer's FIN.
+    FinWait1,
+    /// Our FIN is acknowledged; waiting for the peer's FIN.
+    FinWait2,
+    /// The peer closed; waiting for the local user to close.
+    CloseWait,
+    /// Both closed at once; waiting for the ACK of our FIN.
+    Closing,
+    /// The peer closed first and so did we; waiting for the ACK of our FIN.
+    LastAck,
+    /// Waiting 2×MSL so old duplicates die out.
+    TimeWait,
+}
+
+impl State {
+    /// The RFC spelling, e.g. `SYN-SENT`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECEIVED",
+            State::Established => "ESTABLISHED",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        }
+    }
+
+    /// True for the synchronized states (RFC 9293 §3.5.2: all after the
+    /// handshake has exchanged both SYNs).
+    pub const fn is_synchronized(self) -> bool {
+        !matches!(self, State::Closed | State::Listen | State::SynSent)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A connection of a [`Tcp`] engine. Stale handles (of freed connections)
+/// are detected by a generation count and refused with
+/// [`TcpError::InvalidHandle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TcpHandle {
+    pub(crate) idx: u32,
+    pub(crate) gen: u32,
+}
+
+impl TcpHandle {
+    /// A stable small number for display (slot index).
+    pub const fn index(self) -> u32 {
+        self.idx
+    }
+}
+
+/// A listening socket of a [`Tcp`] engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListenerHandle {
+    pub(crate) idx: u32,
+    pub(crate) gen: u32,
+}
+
+/// Errors returned to the user. [`TcpError::kind`] maps them onto
+/// [`std::io::ErrorKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum TcpError {
+    /// The peer answered our SYN with a RST (or ICMP port unreachable).
+    #[error("connection refused")]
+    Refused,
+    /// The peer reset the connection.
+    #[error("connection reset by peer")]
+    Reset,
+    /// Retransmissions, keepalives, window probes or the user timeout ran
+    /// out: the peer is presumed dead.
+    #[error("connection timed out: peer presumed dead")]
+    TimedOut,
+    /// The local address/port (or the 4-tuple) is already in use.
+    #[error("address in use")]
+    AddrInUse,
+    /// No route to the destination.
+    #[error("no route to host")]
+    NoRoute,
+    /// The destination host is unreachable (ICMP or ARP failure).
+    #[error("host unreachable")]
+    HostUnreachable,
+    /// The destination network is unreachable (ICMP).
+    #[error("network unreachable")]
+    NetUnreachable,
+    /// The call is not valid in the connection's current state.
+    #[error("invalid state for this operation")]
+    InvalidState,
+    /// Nothing to do right now; try again after an event.
+    #[error("operation would block")]
+    WouldBlock,
+    /// The connection is not (or no longer) connected.
+    #[error("not connected")]
+    NotConnected,
+    /// The handle does not name a live connection or listener.
+    #[error("invalid handle")]
+    InvalidHandle,
+    /// The connection was aborted locally.
+    #[error("connection aborted")]
+    Aborted,
+    /// An address argument is unusable (e.g. port 0 where one is required).
+    #[error("invalid address")]
+    InvalidAddress,
+    /// No ephemeral port is free for this destination.
+    #[error("no free ephemeral port")]
+    NoFreePort,
+}
+
+impl TcpError {
+    /// The matching [`std::io::ErrorKind`].
+    pub fn kind(self) -> std::io::ErrorKind {
+        use std::io::ErrorKind as K;
+        match self {
+            TcpError::Refused => K::ConnectionRefused,
+            TcpError::Reset => K::ConnectionReset,
+            TcpError::TimedOut => K::TimedOut,
+            TcpError::AddrInUse => K::AddrInUse,
+            TcpError::NoRoute | TcpError::HostUnreachable => K::HostUnreachable,
+            TcpError::NetUnreachable => K::NetworkUnreachable,
+            TcpError::InvalidState => K::InvalidInput,
+            TcpError::WouldBlock => K::WouldBlock,
+            TcpError::NotConnected => K::NotConnected,
+            TcpError::InvalidHandle => K::InvalidInput,
+            TcpError::Aborted => K::ConnectionAborted,
+            TcpError::InvalidAddress => K::AddrNotAvailable,
+            TcpError::NoFreePort => K::AddrNotAvailable,
+        }
+    }
+}
+
+impl From<TcpError> for std::io::Error {
+    fn from(e: TcpError) -> Self {
+        std::io::Error::new(e.kind(), e)
+    }
+}
+
+/// An ICMP (or ARP) error about a connection, reported by the IP layer via
+/// [`Tcp::handle_icmp_error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpError {
+    /// Destination network unreachable (type 3 code 0): soft error.
+    NetUnreachable,
+    /// Destination host unreachable (type 3 code 1) or ARP gave up: soft error.
+    HostUnreachable,
+    /// Protocol unreachable (type 3 code 2): hard error.
+    ProtocolUnreachable,
+    /// Port unreachable (type 3 code 3): hard error.
+    PortUnreachable,
+    /// Fragmentation needed and DF set (type 3 code 4): path MTU is `mtu`.
+    FragmentationNeeded {
+        /// Next-hop MTU from the ICMP message (RFC 1191).
+        mtu: u16,
+    },
+    /// Communication administratively prohibited (type 3 codes 9, 10, 13): soft.
+    AdminProhibited,
+}
+
+/// Something the application may want to react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpEvent {
+    /// A connection moved between RFC 9293 states (the CLI draws these).
+    StateChanged {
+        /// The connection.
+        handle: TcpHandle,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+    /// An active open completed (SYN-SENT → ESTABLISHED).
+    Connected(TcpHandle),
+    /// A connection is waiting in the listener's accept queue.
+    Acceptable {
+        /// The listener to call [`Tcp::accept`] on.
+        listener: ListenerHandle,
+    },
+    /// New bytes (or the end of stream) can be read.
+    Readable(TcpHandle),
+    /// Space opened in the send buffer after a send was refused or short.
+    Writable(TcpHandle),
+    /// The peer sent FIN: it will send no more bytes.
+    PeerClosed(TcpHandle),
+    /// The peer reset the connection.
+    Reset(TcpHandle),
+    /// The connection was refused (RST or ICMP in reply to our SYN).
+    Refused(TcpHandle),
+    /// The peer is presumed dead (retries, user timeout, keepalive, probes).
+    TimedOut(TcpHandle),
+    /// The connection failed with an ICMP-reported error.
+    Unreachable {
+        /// The connection.
+        handle: TcpHandle,
+        /// The error (host/network unreachable).
+        error: TcpError,
+    },
+    /// The connection reached CLOSED and its resources are released (the
+    /// handle stays valid until closed if the user still holds it).
+    Closed(TcpHandle),
+}
+
+/// TCP keepalive settings (RFC 1122 §4.2.3.6); off unless configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe (RFC 1122: default no less than 2 h).
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes before the peer is declared dead.
+    pub count: u32,
+}
+
+/// Engine configuration. `Default` gives Linux-like values.
+#[derive(Debug, Clone)]
+pub struct TcpConfig {
+    /// Largest segment payload we accept; announced in the MSS option
+    /// (capped by `mtu - 40`, RFC 6691).
+    pub mss: u16,
+    /// MTU of the outgoing interface (bounds segment size: MSS ≤ MTU − 40).
+    pub mtu: u16,
+    /// Most bytes buffered for receiving per connection (sets the window).
+    pub rx_buffer_limit: usize,
+    /// Most bytes buffered for sending per connection.
+    pub tx_buffer_limit: usize,
+    /// Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 §3.4.2).
+    pub msl: Duration,
+    /// Lower bound on the RTO (RFC 6298 §2.4 says 1 s; Linux uses 200 ms).
+    pub rto_min: Duration,
+    /// Upper bound on the RTO (RFC 6298 §2.5: at least 60 s).
+    pub rto_max: Duration,
+    /// Clock granularity G of RFC 6298 §2.
+    pub clock_granularity: Duration,
+    /// Retransmissions of a data segment before giving up (R2 of RFC 1122
+    /// §4.2.3.5; Linux tcp_retries2 = 15).
+    pub max_retries: u32,
+    /// Retransmissions of a SYN before giving up (Linux tcp_syn_retries = 6).
+    pub syn_retries: u32,
+    /// Retransmissions of a SYN-ACK before dropping a half-open connection
+    /// (Linux tcp_synack_retries = 5).
+    pub synack_retries: u32,
+    /// RFC 5482 user timeout: longest time sent data may stay unacknowledged.
+    pub user_timeout: Option<Duration>,
+    /// Keepalive settings for new connections (off by default).
+    pub keepalive: Option<Keepalive>,
+    /// Disable Nagle's algorithm (RFC 9293 §3.7.4) for new connections.
+    pub nodelay: bool,
+    /// Delayed-ACK timer (RFC 9293 §3.8.6.3: < 0.5 s); zero disables delay.
+    pub delayed_ack: Duration,
+    /// Offer window scaling (RFC 7323 §2).
+    pub window_scale: bool,
+    /// Offer timestamps (RFC 7323 §3).
+    pub timestamps: bool,
+    /// Offer SACK (RFC 2018).
+    pub sack: bool,
+    /// Most out-of-order ranges kept per connection.
+    pub max_ooo_ranges: usize,
+    /// Most half-open (SYN-RECEIVED) connections per listener.
+    pub syn_backlog: usize,
+    /// Challenge ACKs allowed per second, engine-wide (RFC 5961 §7).
+    pub challenge_ack_limit: u32,
+    /// Most RSTs queued for transmission at once; more are dropped (counted).
+    pub rst_queue_limit: usize,
+    /// How long an orphaned connection (closed by the user) may sit in
+    /// FIN-WAIT-2 (Linux tcp_fin_timeout = 60 s).
+    pub fin_wait2_timeout: Duration,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            mss: 1460,
+            mtu: 1500,
+            rx_buffer_limit: 256 * 1024,
+            tx_buffer_limit: 256 * 1024,
+            msl: Duration::from_secs(30),
+            rto_min: Duration::from_millis(200),
+            rto_max: rtt::MAX_RTO,
+            clock_granularity: rtt::DEFAULT_GRANULARITY,
+            max_retries: 15,
+            syn_retries: 6,
+            synack_retries: 5,
+            user_timeout: None,
+            keepalive: None,
+            nodelay: false,
+            delayed_ack: Duration::from_millis(40),
+            window_scale: true,
+            timestamps: true,
+            sack: true,
+            max_ooo_ranges: 32,
+            syn_backlog: 256,
+            challenge_ack_limit: 1000,
+            rst_queue_limit: 256,
+            fin_wait2_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl TcpConfig {
+    /// The MSS we announce: min(configured MSS, MTU − 40) (RFC 6691 §2,
+    /// RFC 9293 §3.7.1 MUST-14).
+    pub fn announced_mss(&self) -> u16 {
+        self.mss.min(self.mtu.saturating_sub(40)).max(64)
+    }
+
+    /// The window-scale shift we announce: the smallest shift that lets the
+    /// receive buffer limit be advertised (RFC 7323 §2.3: at most 14).
+    pub fn rcv_wscale(&self) -> u8 {
+        let mut s = 0u8;
+        while s < 14 && (self.rx_buffer_limit >> s) > 65_535 {
+            s += 1;
+        }
+        s
+    }
+}

@@ -1,0 +1,1685 @@
+//! One TCP connection: the transmission control block (RFC 9293 §3.3.1)
+//! and its event processing (RFC 9293 §3.10).
+//!
+//! Inbound segments go through [`Conn::on_segment`], which follows the
+//! steps of RFC 9293 §3.10.7 in order. Outbound segments come from
+//! [`Conn::next_segment`], which decides what (if anything) to send now:
+//! SYN, retransmission, new data under the send and congestion windows,
+//! FIN, window probes, keepalives and ACKs. Timers are deadlines checked by
+//! [`Conn::on_timeout`]; the engine keeps them in one heap.
+
+use super::buffer::{RecvBuffer, SendBuffer};
+use super::congestion::{AckOutcome, CongestionControl, NewReno, Scoreboard};
+use super::rtt::RttEstimator;
+use super::seq::SeqNumber;
+use super::{Keepalive, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::{SackBlock, TcpFlags, TcpOptions, TcpRepr, Timestamps};
+use core::net::SocketAddrV4;
+use std::collections::VecDeque;
+
+/// RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS.
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+/// RFC 9293 §3.7.1 MUST-15: assume 536 when the peer sends no MSS option.
+const DEFAULT_PEER_MSS: usize = 536;
+/// Bytes the timestamps option takes in every segment (RFC 7323 §3.2, padded).
+const TS_OPTION_LEN: usize = 12;
+
+/// Counters for the engine; see [`super::TcpStats`].
+pub(crate) use super::engine::TcpStats;
+
+/// A reset to send, queued engine-wide.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingRst {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub seq: u32,
+    pub ack: Option<u32>,
+}
+
+/// Engine-wide context passed into connection processing.
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    pub cfg: &'a TcpConfig,
+    pub events: &'a mut VecDeque<TcpEvent>,
+    pub stats: &'a mut TcpStats,
+    pub rsts: &'a mut VecDeque<PendingRst>,
+    pub challenge: &'a mut RateLimit,
+}
+
+impl Ctx<'_> {
+    /// Queue a RST (bounded; extra RSTs are dropped and counted).
+    pub fn rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, seq: u32, ack: Option<u32>) {
+        if self.rsts.len() >= self.cfg.rst_queue_limit {
+            self.stats.rst_dropped += 1;
+            return;
+        }
+        self.rsts.push_back(PendingRst {
+            local,
+            remote,
+            seq,
+            ack,
+        });
+    }
+}
+
+/// Challenge-ACK rate limit (RFC 5961 §7): at most `limit` per second.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RateLimit {
+    window_start: Instant,
+    count: u32,
+}
+
+impl RateLimit {
+    pub fn allow(&mut self, now: Instant, limit: u32) -> bool {
+        if now.saturating_duration_since(self.window_start) >= Duration::from_secs(1) {
+            self.window_start = now;
+            self.count = 0;
+        }
+        if self.count < limit {
+            self.count += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What [`Conn::next_segment`] decided to send; the engine turns it into a
+/// [`TcpRepr`] borrowing the payload from the send buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment {
+    pub seq: SeqNumber,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub options: TcpOptions,
+    /// Payload: offset into the send buffer and length.
+    pub data_off: usize,
+    pub data_len: usize,
+}
+
+/// The outcome of a timer or segment: what the engine must do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Disposition {
+    /// Keep the connection.
+    Keep,
+    /// The connection reached CLOSED.
+    Closed,
+}
+
+/// The transmission control block.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub handle: TcpHandle,
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub state: State,
+    /// Passive open not yet accepted: the listener that owns it.
+    pub listener: Option<ListenerHandle>,
+    /// Counted in its listener's half-open (SYN-RECEIVED) set.
+    pub half_open: bool,
+    /// Waiting in the listener's accept queue.
+    pub in_accept_queue: bool,
+    /// The user holds the handle (active open or accepted).
+    pub owned: bool,
+    /// The user called close/abort: the handle is gone, the connection
+    /// finishes on its own (an orphan).
+    pub released: bool,
+    /// Why the connection failed, reported to the user.
+    pub error: Option<TcpError>,
+    /// A soft ICMP error seen while connecting (RFC 1122 §4.2.3.9).
+    pub soft_error: Option<TcpError>,
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    pub iss: SeqNumber,
+    pub snd_una: SeqNumber,
+    pub snd_nxt: SeqNumber,
+    /// Highest sequence number sent (SND.NXT may rewind on timeout).
+    pub snd_max: SeqNumber,
+    pub snd_wnd: u32,
+    pub max_snd_wnd: u32,
+    pub snd_wl1: SeqNumber,
+    pub snd_wl2: SeqNumber,
+    pub snd_wscale: u8,
+    /// Largest segment the peer accepts / our path allows (payload + options).
+    pub snd_mss: usize,
+    pub tx: SendBuffer,
+    /// The user asked to close the sending direction (FIN queued).
+    pub fin_queued: bool,
+    /// Sequence number of our FIN once it was sent.
+    pub fin_seq: Option<SeqNumber>,
+    /// Close requested while in SYN-RECEIVED: FIN goes out once established.
+    pub close_after_established: bool,
+
+    // Receive sequence space.
+    pub irs: SeqNumber,
+    pub rcv_nxt: SeqNumber,
+    pub rcv_wscale: u8,
+    /// Right edge of the window we advertised.
+    pub rcv_adv: SeqNumber,
+    pub rx: RecvBuffer,
+    /// A FIN received beyond RCV.NXT, waiting for the gap to fill.
+    pub fin_pending: Option<SeqNumber>,
+    /// The peer's FIN has been processed.
+    pub peer_fin: bool,
+
+    // Options.
+    pub ws_ok: bool,
+    pub ts_ok: bool,
+    pub ts_recent: u32,
+    pub ts_recent_age: Instant,
+    pub ts_offset: u32,
+    pub last_ack_sent: SeqNumber,
+    pub sack_ok: bool,
+
+    // Timers and retransmission.
+    pub rtt: RttEstimator,
+    rtt_timing: Option<(SeqNumber, Instant)>,
+    pub rto_at: Option<Instant>,
+    pub retries: u32,
+    /// When the oldest unacknowledged data was first sent (RFC 5482).
+    unacked_since: Option<Instant>,
+    delack_at: Option<Instant>,
+    /// Bytes received and not yet acknowledged.
+    unacked_rx_bytes: usize,
+    pub ack_now: bool,
+    persist_at: Option<Instant>,
+    persist_backoff: u32,
+    probes_unanswered: u32,
+    send_probe: bool,
+    keepalive_at: Option<Instant>,
+    ka_probes: u32,
+    pub keepalive: Option<Keepalive>,
+    pub user_timeout: Option<Duration>,
+    last_rcv: Instant,
+    last_snd: Instant,
+    pub timewait_at: Option<Instant>,
+    fin_wait2_at: Option<Instant>,
+    pub nodelay: bool,
+
+    // Congestion control.
+    pub cc: Box<dyn CongestionControl>,
+    pub dupacks: u32,
+    pub scoreboard: Scoreboard,
+    /// Fast retransmit pending: resend the first unacknowledged segment.
+    rexmit_first: bool,
+
+    // Engine bookkeeping.
+    pub in_dirty: bool,
+    pub timer_scheduled: Option<Instant>,
+    pub readable_armed: bool,
+    pub writable_armed: bool,
+    /// Retransmitted segments on this connection.
+    pub retransmits: u64,
+}
+
+fn ts_now(now: Instant, offset: u32) -> u32 {
+    // RFC 7323 §5.4: a 1 ms timestamp clock, randomly offset (§7.1).
+    (now.as_millis() as u32).wrapping_add(offset)
+}
+
+impl Conn {
+    /// A fresh TCB for `local`/`remote` with initial send sequence `iss`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        handle: TcpHandle,
+        now: Instant,
+        cfg: &TcpConfig,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: u32,
+        ts_offset: u32,
+    ) -> Self {
+        let iss = SeqNumber(iss);
+        let mss = usize::from(cfg.announced_mss());
+        Conn {
+            handle,
+            local,
+            remote,
+            state: State::Closed,
+            listener: None,
+            half_open: false,
+            in_accept_queue: false,
+            owned: false,
+            released: false,
+            error: None,
+            soft_error: None,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: iss,
+            snd_wscale: 0,
+            snd_mss: DEFAULT_PEER_MSS.min(mss),
+            tx: SendBuffer::new(cfg.tx_buffer_limit),
+            fin_queued: false,
+            fin_seq: None,
+            close_after_established: false,
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_wscale: 0,
+            rcv_adv: SeqNumber(0),
+            rx: RecvBuffer::new(cfg.rx_buffer_limit, cfg.max_ooo_ranges),
+            fin_pending: None,
+            peer_fin: false,
+            ws_ok: false,
+            ts_ok: false,
+            ts_recent: 0,
+            ts_recent_age: now,
+            ts_offset,
+            last_ack_sent: SeqNumber(0),
+            sack_ok: false,
+            rtt: RttEstimator::new(cfg.rto_min, cfg.rto_max, cfg.clock_granularity),
+            rtt_timing: None,
+            rto_at: None,
+            retries: 0,
+            unacked_since: None,
+            delack_at: None,
+            unacked_rx_bytes: 0,
+            ack_now: false,
+            persist_at: None,
+            persist_backoff: 0,
+            probes_unanswered: 0,
+            send_probe: false,
+            keepalive_at: None,
+            ka_probes: 0,
+            keepalive: cfg.keepalive,
+            user_timeout: cfg.user_timeout,
+            last_rcv: now,
+            last_snd: now,
+            timewait_at: None,
+            fin_wait2_at: None,
+            nodelay: cfg.nodelay,
+            cc: Box::new(NewReno::new(mss, iss)),
+            dupacks: 0,
+            scoreboard: Scoreboard::new(),
+            rexmit_first: false,
+            in_dirty: false,
+            timer_scheduled: None,
+            readable_armed: true,
+            writable_armed: false,
+            retransmits: 0,
+        }
+    }
+
+    /// Move to `to`, queueing the event (every transition is observable).
+    pub fn set_state(&mut self, ctx: &mut Ctx<'_>, to: State) {
+        if self.state == to {
+            return;
+        }
+        let from = self.state;
+        self.state = to;
+        ctx.events.push_back(TcpEvent::StateChanged {
+            handle: self.handle,
+            from,
+            to,
+        });
+        if to == State::Closed {
+            self.clear_timers();
+            ctx.events.push_back(TcpEvent::Closed(self.handle));
+        }
+    }
+
+    fn clear_timers(&mut self) {
+        self.rto_at = None;
+        self.delack_at = None;
+        self.persist_at = None;
+        self.keepalive_at = None;
+        self.timewait_at = None;
+        self.fin_wait2_at = None;
+        self.ack_now = false;
+        self.send_probe = false;
+        self.rexmit_first = false;
+    }
+
+    /// Fail the connection with `error`, queueing the matching event.
+    pub fn fail(&mut self, ctx: &mut Ctx<'_>, error: TcpError) -> Disposition {
+        self.error = Some(error);
+        let ev = match error {
+            TcpError::Reset => TcpEvent::Reset(self.handle),
+            TcpError::Refused => TcpEvent::Refused(self.handle),
+            TcpError::TimedOut => TcpEvent::TimedOut(self.handle),
+            e => TcpEvent::Unreachable {
+                handle: self.handle,
+                error: e,
+            },
+        };
+        ctx.events.push_back(ev);
+        self.set_state(ctx, State::Closed);
+        Disposition::Closed
+    }
+
+    /// Payload bytes per segment: the send MSS less the timestamps option
+    /// (RFC 6691 §2: the MSS counts neither IP nor TCP options).
+    pub fn eff_mss(&self) -> usize {
+        let opt = if self.ts_ok { TS_OPTION_LEN } else { 0 };
+        self.snd_mss.saturating_sub(opt).max(1)
+    }
+
+    /// Sequence number of the first byte in the send buffer.
+    fn data_start(&self) -> SeqNumber {
+        if self.snd_una == self.iss {
+            self.iss + 1
+        } else {
+            self.snd_una
+        }
+    }
+
+    /// Sequence number just past the last byte in the send buffer.
+    fn data_end(&self) -> SeqNumber {
+        self.data_start() + self.tx.len()
+    }
+
+    /// True when our FIN has been acknowledged.
+    pub fn fin_acked(&self) -> bool {
+        self.fin_seq.is_some_and(|f| self.snd_una > f)
+    }
+
+    /// Bytes sent and not acknowledged (SYN and FIN count one each).
+    pub fn flight(&self) -> usize {
+        self.snd_nxt.since(self.snd_una)
+    }
+
+    /// Time until which nothing needs this connection: the earliest timer.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.rto_at,
+            self.delack_at,
+            self.persist_at,
+            self.keepalive_at,
+            self.timewait_at,
+            self.fin_wait2_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// True when [`Conn::next_segment`] may have something to send.
+    pub fn wants_send(&self) -> bool {
+        if self.ack_now || self.send_probe || self.rexmit_first {
+            return true;
+        }
+        match self.state {
+            State::SynSent | State::SynReceived => self.snd_nxt == self.iss,
+            State::Established
+            | State::CloseWait
+            | State::FinWait1
+            | State::Closing
+            | State::LastAck => {
+                self.snd_nxt < self.data_end()
+                    || (self.fin_queued && !self.fin_acked() && self.snd_nxt == self.data_end())
+            }
+            _ => false,
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Opening
+    // ------------------------------------------------------------------
+
+    /// Active OPEN (RFC 9293 §3.10.1): CLOSED → SYN-SENT; the SYN goes out
+    /// on the next poll.
+    pub fn open_active(&mut self, ctx: &mut Ctx<'_>) {
+        self.owned = true;
+        self.rcv_wscale = if ctx.cfg.window_scale {
+            ctx.cfg.rcv_wscale()
+        } else {
+            0
+        };
+        self.set_state(ctx, State::SynSent);
+    }
+
+    /// Passive open: a SYN arrived at a listener (RFC 9293 §3.10.7.2,
+    /// third check): LISTEN → SYN-RECEIVED.
+    pub fn open_passive(&mut self, ctx: &mut Ctx<'_>, listener: ListenerHandle, seg: &TcpRepr<'_>) {
+        self.listener = Some(listener);
+        self.half_open = true;
+        self.state = State::Listen;
+        self.irs = SeqNumber(seg.seq);
+        self.rcv_nxt = self.irs + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.negotiate(ctx, &seg.options);
+        // The SYN's window is never scaled (RFC 7323 §2.2).
+        self.snd_wnd = u32::from(seg.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = self.irs;
+        self.snd_wl2 = self.iss;
+        self.set_state(ctx, State::SynReceived);
+    }
+
+    /// Record what the peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2;
+    /// RFC 6691).
+    fn negotiate(&mut self, ctx: &mut Ctx<'_>, opts: &TcpOptions) {
+        let cfg = ctx.cfg;
+        // RFC 9293 §3.7.1 MUST-15: default 536 without the option; never
+        // exceed our own path (RFC 6691).
+        let peer = opts.mss.map_or(DEFAULT_PEER_MSS, usize::from).max(64);
+        self.snd_mss = peer.min(usize::from(cfg.mtu.saturating_sub(40)).max(64));
+        match opts.window_scale {
+            // RFC 7323 §2.2: scaling only if both sides sent the option.
+            Some(s) if cfg.window_scale => {
+                self.ws_ok = true;
+                // RFC 7323 §2.3: a shift above 14 is used as 14.
+                self.snd_wscale = s.min(14);
+                self.rcv_wscale = cfg.rcv_wscale();
+            }
+            _ => {
+                self.ws_ok = false;
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+            }
+        }
+        if let (Some(ts), true) = (opts.timestamps, cfg.timestamps) {
+            // RFC 7323 §3.2: timestamps only if both SYNs carried TSopt.
+            self.ts_ok = true;
+            self.ts_recent = ts.tsval;
+            self.ts_recent_age = ctx.now;
+        } else {
+            self.ts_ok = false;
+        }
+        // RFC 2018 §2: SACK only if both SYNs carried SACK-permitted.
+        self.sack_ok = opts.sack_permitted && cfg.sack;
+    }
+
+    // ------------------------------------------------------------------
+    // User calls
+    // ------------------------------------------------------------------
+
+    /// SEND (RFC 9293 §3.10.2). Returns bytes queued.
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.state {
+            // Queued until ESTABLISHED (RFC 9293 §3.10.2 SYN-SENT/SYN-RECEIVED).
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait => {}
+            State::Closed | State::Listen => return Err(TcpError::NotConnected),
+            // "error: connection closing" (RFC 9293 §3.10.2).
+            _ => return Err(TcpError::InvalidState),
+        }
+        if self.fin_queued || self.close_after_established {
+            return Err(TcpError::InvalidState);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = self.tx.write(data);
+        if n < data.len() {
+            self.writable_armed = true;
+        }
+        if n == 0 {
+            return Err(TcpError::WouldBlock);
+        }
+        Ok(n)
+    }
+
+    /// RECEIVE (RFC 9293 §3.10.3). `Ok(0)` means end of stream.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
+        let n = self.rx.read(buf);
+        if n > 0 {
+            // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC 1122
+            // §4.2.3.3): announce the larger window once it grew by
+            // min(buffer/2, MSS).
+            let edge = self.rcv_nxt + self.rx.window();
+            let grow = edge.since(self.rcv_adv);
+            let thresh = (self.rx.limit() / 2).min(self.eff_mss());
+            if self.state.is_synchronized() && grow >= thresh && !self.peer_fin {
+                self.ack_now = true;
+            }
+            return Ok(n);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.peer_fin {
+            return Ok(0);
+        }
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.state {
+            State::Closed | State::Listen => Err(TcpError::NotConnected),
+            _ => {
+                self.readable_armed = true;
+                Err(TcpError::WouldBlock)
+            }
+        }
+    }
+
+    /// CLOSE of the sending direction (RFC 9293 §3.10.4): queue a FIN.
+    pub fn shutdown_write(&mut self, ctx: &mut Ctx<'_>) -> Result<Disposition, TcpError> {
+        match self.state {
+            State::SynSent => {
+                // RFC 9293 §3.10.4 SYN-SENT: delete the TCB.
+                self.set_state(ctx, State::Closed);
+                Ok(Disposition::Closed)
+            }
+            State::SynReceived => {
+                // RFC 9293 §3.10.4 SYN-RECEIVED: FIN after ESTABLISHED.
+                self.close_after_established = true;
+                Ok(Disposition::Keep)
+            }
+            State::Established => {
+                self.fin_queued = true;
+                self.set_state(ctx, State::FinWait1);
+                Ok(Disposition::Keep)
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.set_state(ctx, State::LastAck);
+                Ok(Disposition::Keep)
+            }
+            // Already closing: nothing more to do.
+            State::FinWait1
+            | State::FinWait2
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => Ok(Disposition::Keep),
+            State::Closed | State::Listen => Err(self.error.unwrap_or(TcpError::NotConnected)),
+        }
+    }
+
+    /// ABORT (RFC 9293 §3.10.5): RST to the peer in synchronized states.
+    pub fn abort(&mut self, ctx: &mut Ctx<'_>) {
+        if matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        ) {
+            ctx.rst(self.local, self.remote, self.snd_nxt.0, None);
+            ctx.stats.rst_sent += 1;
+        }
+        self.set_state(ctx, State::Closed);
+    }
+
+    // ------------------------------------------------------------------
+    // Segment arrival (RFC 9293 §3.10.7)
+    // ------------------------------------------------------------------
+
+    /// Process one inbound segment for this connection.
+    pub fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Disposition {
+        self.last_rcv = ctx.now;
+        if self.state == State::SynSent {
+            return self.on_segment_syn_sent(ctx, seg);
+        }
+        self.on_segment_synchronized(ctx, seg)
+    }
+
+    /// RFC 9293 §3.10.7.3: SEGMENT ARRIVES in SYN-SENT.
+    fn on_segment_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Disposition {
+        let f = seg.flags;
+        let ack = SeqNumber(seg.ack);
+        let mut ack_ok = false;
+        // First: check the ACK bit.
+        if f.ack() {
+            if ack <= self.iss || ack > self.snd_max {
+                // MUST-? "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
+                // (unless the RST bit is set, if so drop the segment)".
+                if !f.rst() {
+                    ctx.rst(self.local, self.remote, seg.ack, None);
+                    ctx.stats.rst_sent += 1;
+                }
+                ctx.stats.bad_ack += 1;
+                return Disposition::Keep;
+            }
+            ack_ok = self.snd_una < ack && ack <= self.snd_max;
+        }
+        // Second: check the RST bit (RFC 5961 §3.2 for SYN-SENT: accept only
+        // with an acceptable ACK).
+        if f.rst() {
+            ctx.stats.rst_received += 1;
+            if ack_ok {
+                return self.fail(ctx, TcpError::Refused);
+            }
+            return Disposition::Keep;
+        }
+        // Fourth: check the SYN bit.
+        if !f.syn() {
+            return Disposition::Keep;
+        }
+        self.irs = SeqNumber(seg.seq);
+        self.rcv_nxt = self.irs + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.negotiate(ctx, &seg.options);
+        if ack_ok {
+            // Our SYN is acknowledged: ESTABLISHED.
+            self.snd_una = ack;
+            self.take_rtt_sample(ctx, seg, ack);
+            self.rto_at = None;
+            self.retries = 0;
+            // The SYN-ACK's window is not scaled (RFC 7323 §2.2).
+            self.snd_wnd = u32::from(seg.window);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = SeqNumber(seg.seq);
+            self.snd_wl2 = ack;
+            self.set_state(ctx, State::Established);
+            ctx.events.push_back(TcpEvent::Connected(self.handle));
+            self.ack_now = true;
+            if self.tx.free() > 0 && self.writable_armed {
+                self.writable_armed = false;
+                ctx.events.push_back(TcpEvent::Writable(self.handle));
+            }
+            // Data or FIN in the SYN-ACK: continue at the sixth step.
+            if !seg.payload.is_empty() || f.fin() {
+                return self.process_text_and_fin(
+                    ctx,
+                    seg,
+                    SeqNumber(seg.seq) + 1,
+                    seg.payload,
+                    f.fin(),
+                );
+            }
+        } else {
+            // Simultaneous open (RFC 9293 §3.10.7.3, figure 8): SYN-RECEIVED,
+            // resend our SYN as SYN,ACK.
+            self.snd_wnd = u32::from(seg.window);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = SeqNumber(seg.seq);
+            self.snd_wl2 = self.snd_una;
+            self.snd_nxt = self.iss;
+            self.set_state(ctx, State::SynReceived);
+        }
+        Disposition::Keep
+    }
+
+    fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
+        // RFC 5961 §7: rate-limit challenge ACKs.
+        if ctx.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
+            ctx.stats.challenge_acks += 1;
+            self.ack_now = true;
+        } else {
+            ctx.stats.challenge_acks_suppressed += 1;
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4: SEGMENT ARRIVES in the synchronized states.
+    fn on_segment_synchronized(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Disposition {
+        let f = seg.flags;
+        let seq = SeqNumber(seg.seq);
+
+        // A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was
+        // lost, send it again now rather than wait for the timer.
+        if self.state == State::SynReceived && f.syn() && !f.ack() && !f.rst() && seq == self.irs {
+            self.snd_nxt = self.iss;
+            return Disposition::Keep;
+        }
+
+        // RFC 7323 §5.3: PAWS, before the sequence check.
+        if self.ts_ok && !f.rst() {
+            match seg.options.timestamps {
+                Some(ts) => {
+                    let older = (ts.tsval.wrapping_sub(self.ts_recent) as i32) < 0;
+                    // RFC 7323 §5.5: after 24 days idle TS.Recent is invalid.
+                    let stale = ctx.now.saturating_duration_since(self.ts_recent_age) > PAWS_IDLE;
+                    if older && !stale {
+                        ctx.stats.paws_rejected += 1;
+                        self.ack_now = true;
+                        return Disposition::Keep;
+                    }
+                    if older && stale {
+                        self.ts_recent = ts.tsval;
+                        self.ts_recent_age = ctx.now;
+                    }
+                }
+                None => {
+                    // RFC 7323 §3.2: non-RST segments without TSopt once
+                    // negotiated SHOULD be dropped.
+                    ctx.stats.missing_timestamps += 1;
+                    return Disposition::Keep;
+                }
+            }
+        }
+
+        // First: check sequence number (RFC 9293 §3.10.7.4, table of four
+        // cases, MUST-? acceptability test).
+        let mut payload = seg.payload;
+        let mut syn = f.syn();
+        let mut fin = f.fin();
+        let seg_len = payload.len() + usize::from(syn) + usize::from(fin);
+        let wnd = self
+            .rcv_adv
+            .since(self.rcv_nxt)
+            .max(if self.state == State::SynReceived {
+                self.rx.window()
+            } else {
+                0
+            });
+        let end = self.rcv_nxt + wnd;
+        let acceptable = match (seg_len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => seq.in_range(self.rcv_nxt, end),
+            (_, 0) => false,
+            (_, _) => {
+                seq.in_range(self.rcv_nxt, end) || (seq + (seg_len - 1)).in_range(self.rcv_nxt, end)
+            }
+        };
+        // "If the RCV.WND is zero, no segments will be acceptable, but
+        // special allowance should be made to accept valid ACKs, URGs, and
+        // RSTs" (RFC 9293 §3.10.7.4).
+        let zero_window_allowance = !acceptable && wnd == 0 && seq == self.rcv_nxt;
+        if !acceptable && !zero_window_allowance {
+            // "If an incoming segment is not acceptable, an acknowledgment
+            // should be sent in reply (unless the RST bit is set)".
+            if !f.rst() {
+                self.ack_now = true;
+                if self.state == State::TimeWait && fin {
+                    // A retransmitted FIN: restart the 2 MSL timer.
+                    self.timewait_at = Some(ctx.now + 2 * ctx.cfg.msl);
+                }
+            }
+            ctx.stats.out_of_window += 1;
+            return Disposition::Keep;
+        }
+        let mut seq_eff = seq;
+        if zero_window_allowance {
+            if !payload.is_empty() || fin {
+                ctx.stats.zero_window_drops += 1;
+                self.ack_now = true;
+            }
+            payload = &[];
+            fin = false;
+        } else {
+            // Trim the part before RCV.NXT ("only the new parts are processed").
+            let mut skip = self.rcv_nxt.since(seq);
+            if skip > 0 && syn {
+                syn = false;
+                skip -= 1;
+                seq_eff += 1usize;
+            }
+            if skip > 0 {
+                let k = skip.min(payload.len());
+                payload = &payload[k..];
+                seq_eff += k;
+                if skip > k {
+                    fin = false;
+                }
+            }
+            // Trim what lies beyond the window (the FIN with it).
+            let room = end.since(seq_eff);
+            if payload.len() > room {
+                payload = &payload[..room];
+                fin = false;
+            }
+        }
+
+        // RFC 7323 §4.3: update TS.Recent when the segment covers Last.ACK.sent.
+        if self.ts_ok {
+            if let Some(ts) = seg.options.timestamps {
+                if seq <= self.last_ack_sent && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
+                {
+                    self.ts_recent = ts.tsval;
+                    self.ts_recent_age = ctx.now;
+                }
+            }
+        }
+
+        // Second: check the RST bit (RFC 5961 §3.2; RFC 9293 §3.10.7.4).
+        if f.rst() {
+            ctx.stats.rst_received += 1;
+            if self.state == State::TimeWait {
+                // RFC 1337: TIME-WAIT assassination guard — ignore RST.
+                ctx.stats.rst_ignored_time_wait += 1;
+                return Disposition::Keep;
+            }
+            if seq != self.rcv_nxt {
+                // RFC 5961 §3.2: in window but not exact → challenge ACK.
+                self.challenge_ack(ctx);
+                return Disposition::Keep;
+            }
+            return match self.state {
+                // Passive open: back to LISTEN (the engine forgets the TCB).
+                State::SynReceived if self.listener.is_some() => {
+                    self.set_state(ctx, State::Closed);
+                    Disposition::Closed
+                }
+                // Active open (simultaneous): connection refused.
+                State::SynReceived => self.fail(ctx, TcpError::Refused),
+                // MUST-? : ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: reset.
+                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                    self.fail(ctx, TcpError::Reset)
+                }
+                // CLOSING, LAST-ACK: enter CLOSED.
+                _ => {
+                    self.set_state(ctx, State::Closed);
+                    Disposition::Closed
+                }
+            };
+        }
+
+        // Fourth: check the SYN bit (RFC 9293 §3.10.7.4 fourth, RFC 5961 §4).
+        if syn {
+            if self.state == State::SynReceived && self.listener.is_some() {
+                // "If the connection was initiated with a passive OPEN, then
+                // return this connection to the LISTEN state".
+                self.set_state(ctx, State::Closed);
+                return Disposition::Closed;
+            }
+            // MUST-? (RFC 5961 §4.2): challenge ACK, drop the segment.
+            self.challenge_ack(ctx);
+            return Disposition::Keep;
+        }
+
+        // Fifth: check the ACK field.
+        if !f.ack() {
+            // "If the ACK bit is off, drop the segment and return."
+            ctx.stats.no_ack += 1;
+            return Disposition::Keep;
+        }
+        let ack = SeqNumber(seg.ack);
+        if self.state == State::SynReceived {
+            if self.snd_una < ack && ack <= self.snd_max {
+                // SYN-RECEIVED → ESTABLISHED.
+                self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seq;
+                self.snd_wl2 = ack;
+                self.set_state(ctx, State::Established);
+                if self.listener.is_none() {
+                    ctx.events.push_back(TcpEvent::Connected(self.handle));
+                }
+                if self.close_after_established {
+                    self.close_after_established = false;
+                    self.fin_queued = true;
+                    self.set_state(ctx, State::FinWait1);
+                }
+            } else {
+                // "<SEQ=SEG.ACK><CTL=RST>".
+                ctx.rst(self.local, self.remote, seg.ack, None);
+                ctx.stats.rst_sent += 1;
+                ctx.stats.bad_ack += 1;
+                return Disposition::Keep;
+            }
+        }
+
+        // ESTABLISHED processing of the ACK (RFC 9293 §3.10.7.4 fifth;
+        // RFC 5961 §5.2 acceptance window).
+        if ack > self.snd_max {
+            // "If the ACK acks something not yet sent ... send an ACK, drop".
+            self.ack_now = true;
+            ctx.stats.bad_ack += 1;
+            return Disposition::Keep;
+        }
+        if ack < self.snd_una - self.max_snd_wnd as usize {
+            // RFC 5961 §5.2: too old → challenge ACK, drop.
+            ctx.stats.bad_ack += 1;
+            self.challenge_ack(ctx);
+            return Disposition::Keep;
+        }
+        self.probes_unanswered = 0;
+        self.ka_probes = 0;
+        let window = u32::from(seg.window) << self.snd_wscale;
+        let mut fast_rexmit = false;
+        if self.snd_una < ack {
+            self.on_new_ack(ctx, seg, ack);
+        } else if ack == self.snd_una
+            && payload.is_empty()
+            && !f.fin()
+            && window == self.snd_wnd
+            && self.snd_max > self.snd_una
+        {
+            // RFC 5681 §2: a duplicate ACK.
+            self.dupacks += 1;
+            let flight = self.snd_max.since(self.snd_una);
+            fast_rexmit =
+                self.cc
+                    .on_dup_ack(self.dupacks, ack, self.snd_max, flight, self.eff_mss());
+        }
+        if self.sack_ok && seg.options.sack_len > 0 {
+            let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
+            let n = seg.options.sack().len();
+            for (i, b) in seg.options.sack().iter().enumerate() {
+                blocks[i] = (SeqNumber(b.left), SeqNumber(b.right));
+            }
+            self.scoreboard
+                .update(&blocks[..n], self.snd_una, self.snd_max);
+        }
+        if fast_rexmit {
+            // RFC 5681 §3.2 step 2: retransmit the lost segment now.
+            ctx.stats.fast_retransmits += 1;
+            self.rexmit_first = true;
+        }
+        // Send window update (RFC 9293 §3.10.7.4, MUST-? SND.WL1/WL2 rule).
+        if self.snd_una <= ack
+            && (self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack))
+        {
+            let was_zero = self.snd_wnd == 0;
+            self.snd_wnd = window;
+            self.max_snd_wnd = self.max_snd_wnd.max(window);
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            if was_zero && window > 0 {
+                self.persist_at = None;
+                self.persist_backoff = 0;
+            }
+        }
+
+        // State-specific ACK processing.
+        match self.state {
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(ctx, State::FinWait2);
+                if self.released {
+                    self.fin_wait2_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
+                }
+            }
+            State::Closing if self.fin_acked() => {
+                self.enter_time_wait(ctx);
+            }
+            State::LastAck if self.fin_acked() => {
+                self.set_state(ctx, State::Closed);
+                return Disposition::Closed;
+            }
+            _ => {}
+        }
+
+        // Sixth: the URG bit — parsed and ignored (RFC 9293 §3.8.5, urgent
+        // data is delivered inline as ordinary data).
+        // Seventh and eighth: text and FIN.
+        self.process_text_and_fin(ctx, seg, seq_eff, payload, fin)
+    }
+
+    fn enter_time_wait(&mut self, ctx: &mut Ctx<'_>) {
+        self.set_state(ctx, State::TimeWait);
+        // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the
+        // other timers" — 2×MSL.
+        let ack_now = self.ack_now;
+        self.clear_timers();
+        self.ack_now = ack_now;
+        self.timewait_at = Some(ctx.now + 2 * ctx.cfg.msl);
+    }
+
+    /// A new cumulative ACK: SND.UNA < SEG.ACK ≤ SND.MAX.
+    fn on_new_ack(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>, ack: SeqNumber) {
+        let flight_before = self.snd_max.since(self.snd_una);
+        let mut acked = ack.since(self.snd_una);
+        let mut data_acked = acked;
+        if self.snd_una == self.iss {
+            // Our SYN is covered.
+            data_acked -= 1;
+        }
+        if self.fin_seq.is_some_and(|f| ack > f) && !self.fin_acked() {
+            data_acked -= 1;
+        }
+        data_acked = data_acked.min(self.tx.len());
+        self.take_rtt_sample(ctx, seg, ack);
+        self.tx.ack(data_acked);
+        self.snd_una = ack;
+        if self.snd_nxt < self.snd_una {
+            self.snd_nxt = self.snd_una;
+        }
+        self.dupacks = 0;
+        self.retries = 0;
+        self.rtt.reset_backoff();
+        let outcome = self
+            .cc
+            .on_ack(ack, acked.min(flight_before), flight_before, self.eff_mss());
+        if outcome == AckOutcome::PartialAck {
+            // RFC 6582 §3.2 step 5: retransmit the first unacked segment.
+            self.rexmit_first = true;
+        }
+        // RFC 6298 §5.2/§5.3: stop the timer when all is acked, else restart.
+        if self.snd_una == self.snd_max {
+            self.rto_at = None;
+            self.unacked_since = None;
+        } else {
+            self.rto_at = Some(ctx.now + self.rtt.rto());
+            self.unacked_since = Some(ctx.now);
+        }
+        acked = data_acked;
+        if acked > 0 && self.writable_armed && self.tx.free() > 0 {
+            self.writable_armed = false;
+            ctx.events.push_back(TcpEvent::Writable(self.handle));
+        }
+        if self.tx.is_empty() {
+            self.tx.shrink_if_empty();
+        }
+    }
+
+    /// RTT sample from the timestamp echo (RFC 7323 §4) or from the one
+    /// timed segment (RFC 6298 §3, Karn's rule).
+    fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>, ack: SeqNumber) {
+        if self.ts_ok {
+            if let Some(ts) = seg.options.timestamps {
+                if ts.tsecr != 0 {
+                    let ms = ts_now(ctx.now, self.ts_offset).wrapping_sub(ts.tsecr);
+                    if ms < 60_000 * 10 {
+                        let flight = self.snd_max.since(self.snd_una);
+                        let per_rtt = (flight / (2 * self.eff_mss())).max(1) as u32;
+                        self.rtt
+                            .sample(Duration::from_millis(u64::from(ms)), per_rtt);
+                    }
+                    self.rtt_timing = None;
+                    return;
+                }
+            }
+        }
+        if let Some((s, t)) = self.rtt_timing {
+            if ack > s {
+                self.rtt.sample(ctx.now.saturating_duration_since(t), 1);
+                self.rtt_timing = None;
+            }
+        }
+    }
+
+    /// Seventh (segment text) and eighth (FIN) steps of RFC 9293 §3.10.7.4.
+    fn process_text_and_fin(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seg: &TcpRepr<'_>,
+        seq: SeqNumber,
+        payload: &[u8],
+        fin: bool,
+    ) -> Disposition {
+        let _ = seg;
+        if !payload.is_empty() {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    if self.released {
+                        // The application is gone: new data cannot be
+                        // delivered, reset (RFC 2525 §2.17, as Linux does).
+                        ctx.stats.data_after_close += 1;
+                        ctx.rst(
+                            self.local,
+                            self.remote,
+                            self.snd_nxt.0,
+                            Some(self.rcv_nxt.0.wrapping_add(payload.len() as u32)),
+                        );
+                        ctx.stats.rst_sent += 1;
+                        self.set_state(ctx, State::Closed);
+                        return Disposition::Closed;
+                    }
+                    let off = seq.since(self.rcv_nxt);
+                    let had_ooo = !self.rx.assembler().is_empty();
+                    let w = self.rx.write(off, payload);
+                    if w.stored == 0 {
+                        ctx.stats.ooo_dropped += 1;
+                    }
+                    if w.advanced > 0 {
+                        self.rcv_nxt += w.advanced;
+                        if self.readable_armed {
+                            self.readable_armed = false;
+                            ctx.events.push_back(TcpEvent::Readable(self.handle));
+                        }
+                    }
+                    if off > 0 || had_ooo {
+                        // RFC 5681 §4.2: out-of-order data or data filling a
+                        // gap is acknowledged at once (quick ACK).
+                        self.ack_now = true;
+                    } else {
+                        // RFC 9293 §3.8.6.3 (SHLD-19/MUST-58 area): delay the
+                        // ACK, but ACK at least every second full segment.
+                        self.unacked_rx_bytes += payload.len();
+                        if ctx.cfg.delayed_ack.is_zero()
+                            || self.unacked_rx_bytes >= 2 * self.eff_mss()
+                        {
+                            self.ack_now = true;
+                        } else if self.delack_at.is_none() {
+                            self.delack_at = Some(ctx.now + ctx.cfg.delayed_ack);
+                        }
+                    }
+                }
+                // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not
+                // occur since a FIN has been received" — ignore the text.
+                _ => ctx.stats.data_ignored += 1,
+            }
+        }
+        if fin {
+            let fin_seq = seq + payload.len();
+            if fin_seq > self.rcv_nxt {
+                // Out of order: remember it until the gap fills.
+                self.fin_pending = Some(fin_seq);
+            } else if fin_seq == self.rcv_nxt {
+                self.fin_pending = Some(fin_seq);
+            }
+        }
+        if self.fin_pending == Some(self.rcv_nxt)
+            && !self.peer_fin
+            && self.rx.assembler().is_empty()
+        {
+            return self.process_fin(ctx);
+        }
+        Disposition::Keep
+    }
+
+    /// Eighth step: the FIN bit (RFC 9293 §3.10.7.4).
+    fn process_fin(&mut self, ctx: &mut Ctx<'_>) -> Disposition {
+        self.fin_pending = None;
+        self.peer_fin = true;
+        // "Advance RCV.NXT over the FIN, and send an acknowledgment".
+        self.rcv_nxt += 1;
+        self.ack_now = true;
+        ctx.events.push_back(TcpEvent::PeerClosed(self.handle));
+        if self.readable_armed {
+            self.readable_armed = false;
+            ctx.events.push_back(TcpEvent::Readable(self.handle));
+        }
+        match self.state {
+            State::SynReceived | State::Established => self.set_state(ctx, State::CloseWait),
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.enter_time_wait(ctx);
+                } else {
+                    self.set_state(ctx, State::Closing);
+                }
+            }
+            State::FinWait2 => self.enter_time_wait(ctx),
+            State::TimeWait => self.timewait_at = Some(ctx.now + 2 * ctx.cfg.msl),
+            _ => {}
+        }
+        Disposition::Keep
+    }
+
+    // ------------------------------------------------------------------
+    // Timers
+    // ------------------------------------------------------------------
+
+    /// Handle every expired timer.
+    pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Disposition {
+        let now = ctx.now;
+        if self.timewait_at.is_some_and(|t| t <= now) {
+            // 2×MSL elapsed: CLOSED (RFC 9293 §3.10.8).
+            self.set_state(ctx, State::Closed);
+            return Disposition::Closed;
+        }
+        if self.fin_wait2_at.is_some_and(|t| t <= now) {
+            self.set_state(ctx, State::Closed);
+            return Disposition::Closed;
+        }
+        if self.rto_at.is_some_and(|t| t <= now) {
+            self.rto_at = None;
+            if self.on_rto(ctx) == Disposition::Closed {
+                return Disposition::Closed;
+            }
+        }
+        if self.persist_at.is_some_and(|t| t <= now) {
+            self.persist_at = None;
+            // RFC 9293 §3.8.6.1 MUST-36: probe the zero window; give up only
+            // when probes go unanswered.
+            self.probes_unanswered += 1;
+            if self.probes_unanswered > ctx.cfg.max_retries {
+                return self.fail(ctx, TcpError::TimedOut);
+            }
+            ctx.stats.window_probes += 1;
+            self.send_probe = true;
+            self.persist_backoff = (self.persist_backoff + 1).min(16);
+        }
+        if self.keepalive_at.is_some_and(|t| t <= now) {
+            self.keepalive_at = None;
+            if let Some(ka) = self.keepalive {
+                if self.ka_probes >= ka.count {
+                    // RFC 1122 §4.2.3.6: the peer is dead.
+                    return self.fail(ctx, TcpError::TimedOut);
+                }
+                self.ka_probes += 1;
+                ctx.stats.keepalive_probes += 1;
+                self.send_probe = true;
+                self.keepalive_at = Some(now + ka.interval);
+            }
+        }
+        if self.delack_at.is_some_and(|t| t <= now) {
+            self.delack_at = None;
+            self.ack_now = true;
+        }
+        Disposition::Keep
+    }
+
+    /// The retransmission timer expired (RFC 6298 §5.4–5.7).
+    fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> Disposition {
+        let now = ctx.now;
+        match self.state {
+            State::SynSent | State::SynReceived => {
+                let limit = if self.state == State::SynSent {
+                    ctx.cfg.syn_retries
+                } else {
+                    ctx.cfg.synack_retries
+                };
+                if self.retries >= limit || self.user_timeout_expired(now) {
+                    if self.listener.is_some() {
+                        // A half-open passive connection just disappears.
+                        self.set_state(ctx, State::Closed);
+                        return Disposition::Closed;
+                    }
+                    let e = self.soft_error.unwrap_or(TcpError::TimedOut);
+                    return self.fail(ctx, e);
+                }
+                self.retries += 1;
+                self.rtt.on_timeout();
+                ctx.stats.retransmits += 1;
+                self.retransmits += 1;
+                // Resend the SYN (or SYN-ACK).
+                self.snd_nxt = self.iss;
+                self.rtt_timing = None;
+                Disposition::Keep
+            }
+            _ => {
+                if self.snd_max == self.snd_una {
+                    return Disposition::Keep;
+                }
+                // RFC 1122 §4.2.3.5 R2 / RFC 5482 user timeout.
+                if self.retries >= ctx.cfg.max_retries || self.user_timeout_expired(now) {
+                    let e = self.soft_error.unwrap_or(TcpError::TimedOut);
+                    return self.fail(ctx, e);
+                }
+                self.retries += 1;
+                ctx.stats.rto_expired += 1;
+                // RFC 6298 §5.5: back off; §5.6: restart the timer on send.
+                self.rtt.on_timeout();
+                let flight = self.snd_max.since(self.snd_una);
+                self.cc.on_rto(self.snd_max, flight, self.eff_mss());
+                // RFC 6298 §5.4: retransmit the earliest unacked segment; we
+                // go back to SND.UNA and resend (skipping SACKed data).
+                self.snd_nxt = self.snd_una;
+                self.rtt_timing = None; // Karn's rule.
+                self.dupacks = 0;
+                self.rexmit_first = false;
+                Disposition::Keep
+            }
+        }
+    }
+
+    fn user_timeout_expired(&self, now: Instant) -> bool {
+        match (self.user_timeout, self.unacked_since) {
+            (Some(ut), Some(since)) => now.saturating_duration_since(since) >= ut,
+            _ => false,
+        }
+    }
+
+    /// Re-derive the persist and keepalive timers after any activity.
+    pub fn update_timers(&mut self, now: Instant) {
+        if !self.state.is_synchronized() || self.state == State::TimeWait {
+            self.persist_at = None;
+            self.keepalive_at = None;
+            return;
+        }
+        // Zero-window probing: data waits, the window is shut and nothing is
+        // in flight to carry the retransmission timer.
+        let unsent = self.snd_nxt < self.data_end();
+        if unsent && self.snd_wnd == 0 && self.snd_max == self.snd_una && self.rto_at.is_none() {
+            if self.persist_at.is_none() {
+                let base = self.rtt.rto();
+                let d = base
+                    .checked_mul(1 << self.persist_backoff.min(16))
+                    .unwrap_or(Duration::MAX);
+                self.persist_at = Some(now + d.min(super::rtt::MAX_RTO));
+            }
+        } else if self.snd_wnd > 0 {
+            self.persist_at = None;
+        }
+        // Keepalive (RFC 1122 §4.2.3.6): only when idle.
+        match self.keepalive {
+            Some(ka) if matches!(self.state, State::Established | State::CloseWait) => {
+                if self.ka_probes == 0 {
+                    let idle_since = self.last_rcv.max(self.last_snd_data_or_rcv());
+                    self.keepalive_at = Some(idle_since + ka.idle);
+                }
+            }
+            _ => self.keepalive_at = None,
+        }
+    }
+
+    fn last_snd_data_or_rcv(&self) -> Instant {
+        self.last_rcv
+    }
+
+    // ------------------------------------------------------------------
+    // Output
+    // ------------------------------------------------------------------
+
+    /// The window to advertise, updating RCV.ADV (receiver SWS avoidance,
+    /// RFC 9293 §3.8.6.2.2; never shrink the window, MUST-? §3.8.6).
+    fn advertise(&mut self, syn: bool) -> u16 {
+        let avail = self.rx.window();
+        let edge_now = self.rcv_nxt + avail;
+        let mut edge = self.rcv_adv.max(self.rcv_nxt);
+        let thresh = (self.rx.limit() / 2).min(self.eff_mss());
+        if edge_now > edge && edge_now.since(edge) >= thresh {
+            edge = edge_now;
+        }
+        let wnd = edge.since(self.rcv_nxt);
+        if syn {
+            // RFC 7323 §2.2: the window in a SYN is never scaled.
+            let w = wnd.min(65_535) as u16;
+            self.rcv_adv = self.rcv_nxt + usize::from(w);
+            return w;
+        }
+        let scaled = (wnd >> self.rcv_wscale).min(65_535);
+        let adv = self.rcv_nxt + (scaled << self.rcv_wscale);
+        self.rcv_adv = self.rcv_adv.max(adv);
+        scaled as u16
+    }
+
+    fn base_options(&self, now: Instant) -> TcpOptions {
+        let mut o = TcpOptions::default();
+        if self.ts_ok {
+            o.timestamps = Some(Timestamps {
+                tsval: ts_now(now, self.ts_offset),
+                tsecr: self.ts_recent,
+            });
+        }
+        if self.sack_ok && !self.rx.assembler().is_empty() {
+            // RFC 2018 §3: up to 3 blocks next to timestamps, else 4.
+            let max = if self.ts_ok { 3 } else { 4 };
+            let mut r = [(0u32, 0u32); 4];
+            let n = self.rx.assembler().sack_ranges(&mut r[..max]);
+            for (i, &(s, e)) in r[..n].iter().enumerate() {
+                o.sack_blocks[i] = SackBlock {
+                    left: (self.rcv_nxt + s as usize).0,
+                    right: (self.rcv_nxt + e as usize).0,
+                };
+            }
+            o.sack_len = n as u8;
+        }
+        o
+    }
+
+    fn syn_options(&self, cfg: &TcpConfig, now: Instant, passive: bool) -> TcpOptions {
+        let mut o = TcpOptions {
+            mss: Some(cfg.announced_mss()),
+            ..TcpOptions::default()
+        };
+        // A SYN-ACK only carries an option the peer's SYN offered
+        // (RFC 7323 §2.2, §3.2; RFC 2018 §2).
+        let ws = if passive {
+            self.ws_ok
+        } else {
+            cfg.window_scale
+        };
+        if ws {
+            o.window_scale = Some(cfg.rcv_wscale());
+        }
+        let ts = if passive { self.ts_ok } else { cfg.timestamps };
+        if ts {
+            o.timestamps = Some(Timestamps {
+                tsval: ts_now(now, self.ts_offset),
+                tsecr: if passive || self.state == State::SynReceived {
+                    self.ts_recent
+                } else {
+                    0
+                },
+            });
+        }
+        let sack = if passive { self.sack_ok } else { cfg.sack };
+        o.sack_permitted = sack;
+        o
+    }
+
+    fn finish(&mut self, now: Instant, seg: &mut Segment) {
+        if seg.flags.ack() {
+            self.last_ack_sent = SeqNumber(seg.ack);
+            self.ack_now = false;
+            self.delack_at = None;
+            self.unacked_rx_bytes = 0;
+        }
+        self.last_snd = now;
+    }
+
+    /// Decide the next segment to send, updating the send state as if it
+    /// were sent (the engine always transmits what this returns).
+    pub fn next_segment(
+        &mut self,
+        cfg: &TcpConfig,
+        now: Instant,
+        stats: &mut TcpStats,
+    ) -> Option<Segment> {
+        match self.state {
+            State::Closed | State::Listen => return None,
+            State::SynSent | State::SynReceived => {
+                if self.snd_nxt == self.iss {
+                    let passive = self.state == State::SynReceived;
+                    let mut flags = TcpFlags::SYN;
+                    if passive {
+                        flags |= TcpFlags::ACK;
+                    }
+                    let window = self.advertise(true);
+                    let mut seg = Segment {
+                        seq: self.iss,
+                        ack: if passive { self.rcv_nxt.0 } else { 0 },
+                        flags,
+                        window,
+                        // SYN-ACK: mirror what the peer's SYN offered.
+                        options: self.syn_options(cfg, now, passive),
+                        data_off: 0,
+                        data_len: 0,
+                    };
+                    self.snd_nxt = self.iss + 1;
+                    self.snd_max = self.snd_max.max(self.snd_nxt);
+                    if self.rto_at.is_none() {
+                        self.rto_at = Some(now + self.rtt.rto());
+                    }
+                    if self.retries == 0 && self.rtt_timing.is_none() {
+                        self.rtt_timing = Some((self.iss, now));
+                    }
+                    stats.segments_out += 1;
+                    self.finish(now, &mut seg);
+                    return Some(seg);
+                }
+                if self.state == State::SynReceived && self.ack_now {
+                    return Some(self.pure_ack(now, stats));
+                }
+                self.ack_now = false;
+                return None;
+            }
+            _ => {}
+        }
+
+        if self.send_probe {
+            self.send_probe = false;
+            // Window probe / keepalive: an old sequence number with no data
+            // forces the peer to answer with an ACK carrying its window
+            // (RFC 1122 §4.2.3.6; RFC 9293 §3.8.6.1).
+            let window = self.advertise(false);
+            let mut seg = Segment {
+                seq: self.snd_una - 1usize,
+                ack: self.rcv_nxt.0,
+                flags: TcpFlags::ACK,
+                window,
+                options: self.base_options(now),
+                data_off: 0,
+                data_len: 0,
+            };
+            stats.segments_out += 1;
+            self.finish(now, &mut seg);
+            return Some(seg);
+        }
+
+        let can_send_data = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if can_send_data {
+            if let Some(seg) = self.data_segment(now, stats) {
+                return Some(seg);
+            }
+        }
+        if self.ack_now {
+            return Some(self.pure_ack(now, stats));
+        }
+        None
+    }
+
+    fn pure_ack(&mut self, now: Instant, stats: &mut TcpStats) -> Segment {
+        let window = self.advertise(false);
+        let mut seg = Segment {
+            seq: self.snd_nxt,
+            ack: self.rcv_nxt.0,
+            flags: TcpFlags::ACK,
+            window,
+            options: self.base_options(now),
+            data_off: 0,
+            data_len: 0,
+        };
+        stats.segments_out += 1;
+        stats.acks_out += 1;
+        self.finish(now, &mut seg);
+        seg
+    }
+
+    fn data_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+        let mss = self.eff_mss();
+        let data_start = self.data_start();
+        let data_end = self.data_end();
+        // Fast retransmit / partial ACK: the first unacked segment.
+        if self.rexmit_first {
+            self.rexmit_first = false;
+            let seq = self.snd_una;
+            let len = data_end.since(seq).min(mss);
+            let fin = self.fin_queued && seq + len == data_end && self.snd_max > data_end;
+            if len > 0 || fin {
+                let off = seq.since(data_start);
+                let mut flags = TcpFlags::ACK;
+                if fin {
+                    flags |= TcpFlags::FIN;
+                }
+                let window = self.advertise(false);
+                let mut seg = Segment {
+                    seq,
+                    ack: self.rcv_nxt.0,
+                    flags,
+                    window,
+                    options: self.base_options(now),
+                    data_off: off,
+                    data_len: len,
+                };
+                if self
+                    .rtt_timing
+                    .is_some_and(|(s, _)| s >= seq && s < seq + len.max(1))
+                {
+                    self.rtt_timing = None; // Karn's rule.
+                }
+                if self.rto_at.is_none() {
+                    self.rto_at = Some(now + self.rtt.rto());
+                }
+                stats.segments_out += 1;
+                stats.retransmits += 1;
+                self.retransmits += 1;
+                self.finish(now, &mut seg);
+                return Some(seg);
+            }
+        }
+        // Skip data the peer already holds (SACK scoreboard, RFC 6675).
+        if self.snd_nxt < self.snd_max {
+            while let Some(end) = self.scoreboard.sacked_until(self.snd_nxt) {
+                self.snd_nxt = end.min(self.snd_max);
+                if end >= self.snd_max {
+                    break;
+                }
+            }
+        }
+        let retransmitting = self.snd_nxt < self.snd_max;
+        let unsent = data_end.since(self.snd_nxt);
+        let flight = self.flight();
+        let win = (self.snd_wnd as usize).min(self.cc.cwnd());
+        let usable = win.saturating_sub(flight);
+        let mut len = unsent.min(mss).min(usable);
+        if retransmitting {
+            if let Some(next) = self.scoreboard.next_sacked_after(self.snd_nxt) {
+                len = len.min(next.since(self.snd_nxt));
+            }
+        }
+        if len > 0 && !retransmitting {
+            // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1, §3.7.4,
+            // MUST-? ): send a full segment, or everything queued when
+            // nothing is unacknowledged (or Nagle is off), or at least half
+            // the largest window the peer offered.
+            let all = len == unsent;
+            let ok = len >= mss
+                || (all && (self.nodelay || flight == 0 || self.fin_queued))
+                || (len as u64) * 2 >= u64::from(self.max_snd_wnd);
+            if !ok {
+                len = 0;
+            }
+        }
+        let fin_here = self.fin_queued && self.snd_nxt + len == data_end && !self.fin_acked();
+        // The FIN goes with the last data or alone once everything is sent.
+        let fin = fin_here && (len > 0 || unsent == 0);
+        if len == 0 && !fin {
+            return None;
+        }
+        let seq = self.snd_nxt;
+        let off = seq.since(data_start);
+        let mut flags = TcpFlags::ACK;
+        if len > 0 && len == unsent {
+            flags |= TcpFlags::PSH;
+        }
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        let window = self.advertise(false);
+        let mut seg = Segment {
+            seq,
+            ack: self.rcv_nxt.0,
+            flags,
+            window,
+            options: self.base_options(now),
+            data_off: off,
+            data_len: len,
+        };
+        let adv = len + usize::from(fin);
+        if fin {
+            self.fin_seq = Some(seq + len);
+        }
+        if retransmitting {
+            stats.retransmits += 1;
+            self.retransmits += 1;
+            if self
+                .rtt_timing
+                .is_some_and(|(s, _)| s >= seq && s < seq + adv)
+            {
+                self.rtt_timing = None; // Karn's rule.
+            }
+        } else if self.rtt_timing.is_none() && !self.ts_ok && self.retries == 0 {
+            self.rtt_timing = Some((seq, now));
+        }
+        if self.snd_una == self.snd_max {
+            self.unacked_since = Some(now);
+        }
+        self.snd_nxt = seq + adv;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        // RFC 6298 §5.1: start the timer if it is not running.
+        if self.rto_at.is_none() {
+            self.rto_at = Some(now + self.rtt.rto());
+        }
+        self.persist_at = None;
+        stats.segments_out += 1;
+        self.finish(now, &mut seg);
+        Some(seg)
+    }
+
+    /// Path MTU dropped (ICMP fragmentation needed, RFC 1191).
+    pub fn on_pmtu(&mut self, mtu: u16) {
+        let mss = usize::from(mtu.saturating_sub(40)).max(64);
+        if mss < self.snd_mss {
+            self.snd_mss = mss;
+            // Resend what is in flight at the new size, without backoff.
+            if self.state.is_synchronized() && self.snd_una != self.iss {
+                self.snd_nxt = self.snd_una;
+            }
+        }
+    }
+
+    /// TIME-WAIT may be reused by a new SYN whose sequence number is beyond
+    /// everything seen (RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13, RFC 6191
+    /// with timestamps).
+    pub fn time_wait_reusable(&self, seg: &TcpRepr<'_>) -> bool {
+        if self.state != State::TimeWait {
+            return false;
+        }
+        if self.ts_ok {
+            if let Some(ts) = seg.options.timestamps {
+                return (ts.tsval.wrapping_sub(self.ts_recent) as i32) > 0;
+            }
+        }
+        SeqNumber(seg.seq) > self.rcv_nxt
+    }
+}

@@ -1,0 +1,1168 @@
+//! The TCP engine: every connection and listener of one host.
+//!
+//! Connections live in boxed slots addressed by [`TcpHandle`] (index +
+//! generation) and are found from a segment's 4-tuple through a hash map
+//! with a seeded hasher, so demultiplexing costs O(1) whatever the number
+//! of connections. Nothing iterates that map, so its order never leaks
+//! into behaviour. Listeners are keyed by local address and port, with the
+//! wildcard address `0.0.0.0` as a fallback.
+//!
+//! One binary heap of `(deadline, slot)` serves every timer. Each
+//! connection remembers the deadline it has in the heap; entries that no
+//! longer match are skipped when popped (lazy invalidation), so arming or
+//! moving a timer never searches the heap.
+
+use super::connection::{Conn, Ctx, PendingRst, RateLimit};
+use super::isn::IsnGenerator;
+use super::{IcmpError, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+use core::cmp::Reverse;
+use core::hash::{BuildHasher, Hash, Hasher};
+use core::net::{Ipv4Addr, SocketAddrV4};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+/// Counters of what the engine saw and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpStats {
+    /// Segments handed to [`Tcp::handle_segment`].
+    pub segments_in: u64,
+    /// Segments produced by [`Tcp::poll_transmit`] (RSTs included).
+    pub segments_out: u64,
+    /// Pure ACKs sent.
+    pub acks_out: u64,
+    /// Segments retransmitted (timeout, fast retransmit, SYN retries).
+    pub retransmits: u64,
+    /// Fast retransmits (RFC 5681 §3.2).
+    pub fast_retransmits: u64,
+    /// Retransmission timeouts on data.
+    pub rto_expired: u64,
+    /// RSTs sent.
+    pub rst_sent: u64,
+    /// RSTs received.
+    pub rst_received: u64,
+    /// RSTs not sent because the queue was full.
+    pub rst_dropped: u64,
+    /// RSTs ignored in TIME-WAIT (RFC 1337).
+    pub rst_ignored_time_wait: u64,
+    /// Segments for no connection and no listener.
+    pub no_socket: u64,
+    /// Segments with impossible flag combinations (SYN+FIN, SYN+RST, none).
+    pub bad_flags: u64,
+    /// Segments with an unacceptable ACK.
+    pub bad_ack: u64,
+    /// Segments without ACK in a synchronized state.
+    pub no_ack: u64,
+    /// Segments outside the receive window.
+    pub out_of_window: u64,
+    /// Segments dropped by PAWS (RFC 7323 §5).
+    pub paws_rejected: u64,
+    /// Segments dropped for a missing timestamp (RFC 7323 §3.2).
+    pub missing_timestamps: u64,
+    /// Data dropped because the window was zero.
+    pub zero_window_drops: u64,
+    /// Out-of-order segments refused (assembler full).
+    pub ooo_dropped: u64,
+    /// Data arriving after the application closed (answered with RST).
+    pub data_after_close: u64,
+    /// Data arriving after the peer's FIN (ignored).
+    pub data_ignored: u64,
+    /// Challenge ACKs sent (RFC 5961).
+    pub challenge_acks: u64,
+    /// Challenge ACKs suppressed by the rate limit (RFC 5961 §7).
+    pub challenge_acks_suppressed: u64,
+    /// SYNs dropped because the accept queue was full.
+    pub listen_overflows: u64,
+    /// SYNs dropped because the half-open set was full.
+    pub syn_queue_drops: u64,
+    /// Final ACKs of the handshake dropped because the accept queue was full.
+    pub accept_queue_ack_drops: u64,
+    /// Zero-window probes sent.
+    pub window_probes: u64,
+    /// Keepalive probes sent.
+    pub keepalive_probes: u64,
+    /// Connections that ended with TimedOut.
+    pub timeouts: u64,
+}
+
+/// A snapshot of one connection's internals (for tests, CLI and debugging).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Current state.
+    pub state: State,
+    /// Local address.
+    pub local: SocketAddrV4,
+    /// Remote address.
+    pub remote: SocketAddrV4,
+    /// Initial send sequence number.
+    pub iss: u32,
+    /// Initial receive sequence number.
+    pub irs: u32,
+    /// SND.UNA.
+    pub snd_una: u32,
+    /// SND.NXT.
+    pub snd_nxt: u32,
+    /// RCV.NXT.
+    pub rcv_nxt: u32,
+    /// Peer's window in bytes (scaled).
+    pub snd_wnd: u32,
+    /// Bytes in the send buffer.
+    pub send_queue: usize,
+    /// Readable bytes in the receive buffer.
+    pub recv_queue: usize,
+    /// Current retransmission timeout.
+    pub rto: Duration,
+    /// Smoothed RTT if measured.
+    pub srtt: Option<Duration>,
+    /// Congestion window.
+    pub cwnd: usize,
+    /// Slow-start threshold.
+    pub ssthresh: usize,
+    /// Payload bytes per full segment.
+    pub mss: usize,
+    /// Our window scale shift and the peer's (when negotiated).
+    pub wscale: Option<(u8, u8)>,
+    /// Timestamps negotiated.
+    pub timestamps: bool,
+    /// SACK negotiated.
+    pub sack: bool,
+    /// Segments retransmitted.
+    pub retransmits: u64,
+    /// Bytes allocated for the send and receive buffers.
+    pub buffer_bytes: usize,
+}
+
+/// A fast seeded hasher for 4-tuples (folded multiply, keyed by the seed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeededState {
+    k0: u64,
+    k1: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeededHasher {
+    h: u64,
+    k1: u64,
+}
+
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+impl Hasher for SeededHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.h = fold_mul(self.h ^ x, 0x5851_f42d_4c95_7f2d ^ self.k1);
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_u16(&mut self, x: u16) {
+        self.write_u64(u64::from(x));
+    }
+    fn finish(&self) -> u64 {
+        fold_mul(self.h, 0x9e37_79b9_7f4a_7c15 ^ self.k1.rotate_left(17))
+    }
+}
+
+impl BuildHasher for SeededState {
+    type Hasher = SeededHasher;
+    fn build_hasher(&self) -> SeededHasher {
+        SeededHasher {
+            h: self.k0,
+            k1: self.k1,
+        }
+    }
+}
+
+/// The 4-tuple key of a connection (local first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tuple {
+    local_ip: u32,
+    remote_ip: u32,
+    local_port: u16,
+    remote_port: u16,
+}
+
+impl Tuple {
+    fn new(local: SocketAddrV4, remote: SocketAddrV4) -> Self {
+        Tuple {
+            local_ip: u32::from(*local.ip()),
+            remote_ip: u32::from(*remote.ip()),
+            local_port: local.port(),
+            remote_port: remote.port(),
+        }
+    }
+}
+
+impl Hash for Tuple {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64((u64::from(self.local_ip) << 32) | u64::from(self.remote_ip));
+        state.write_u32((u32::from(self.local_port) << 16) | u32::from(self.remote_port));
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    gen: u32,
+    conn: Option<Box<Conn>>,
+}
+
+#[derive(Debug)]
+struct Listener {
+    gen: u32,
+    local: SocketAddrV4,
+    backlog: usize,
+    accept_queue: VecDeque<TcpHandle>,
+    half_open: usize,
+}
+
+/// Where SYN cookies (RFC 4987) plug in: when the half-open set of a
+/// listener is full, [`Tcp`] asks this policy what to do with a SYN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SynFloodPolicy {
+    /// Drop the SYN and count it (Linux without syncookies).
+    #[default]
+    Drop,
+}
+
+/// The TCP engine of one host. See the [module docs](super).
+#[derive(Debug)]
+pub struct Tcp {
+    cfg: TcpConfig,
+    isn: IsnGenerator,
+    forced_isn: Option<u32>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    table: HashMap<Tuple, u32, SeededState>,
+    listeners: Vec<Option<Listener>>,
+    listener_gen: u32,
+    listener_map: HashMap<(Ipv4Addr, u16), u32, SeededState>,
+    /// Reference counts of local ports in use (connections + listeners).
+    ports: HashMap<u16, u32, SeededState>,
+    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    dirty: VecDeque<u32>,
+    rsts: VecDeque<PendingRst>,
+    events: VecDeque<TcpEvent>,
+    stats: TcpStats,
+    challenge: RateLimit,
+    scratch: Vec<u8>,
+    ephemeral_next: u16,
+    syn_flood_policy: SynFloodPolicy,
+    /// The latest `now` seen, for mutators that take no time argument.
+    now: Instant,
+}
+
+/// First port of the ephemeral range (IANA, RFC 6335).
+const EPHEMERAL_LO: u16 = 49_152;
+
+impl Tcp {
+    /// A new engine. `seed` keys the ISN generator (RFC 6528), the
+    /// timestamp offsets, the demux hasher and ephemeral port choice, so a
+    /// simulation with the same seed behaves identically.
+    pub fn new(config: TcpConfig, seed: u64) -> Self {
+        let (k0, k1) = super::isn::key_from_seed(seed ^ 0x7463_705f_7461_626c);
+        let hs = SeededState { k0, k1 };
+        Tcp {
+            cfg: config,
+            isn: IsnGenerator::new(seed),
+            forced_isn: None,
+            slots: Vec::new(),
+            free: Vec::new(),
+            table: HashMap::with_hasher(hs),
+            listeners: Vec::new(),
+            listener_gen: 0,
+            listener_map: HashMap::with_hasher(hs),
+            ports: HashMap::with_hasher(hs),
+            timers: BinaryHeap::new(),
+            dirty: VecDeque::new(),
+            rsts: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: TcpStats::default(),
+            challenge: RateLimit::default(),
+            scratch: Vec::new(),
+            ephemeral_next: EPHEMERAL_LO + (k1 % u64::from(u16::MAX - EPHEMERAL_LO)) as u16,
+            syn_flood_policy: SynFloodPolicy::Drop,
+            now: Instant::ZERO,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TcpConfig {
+        &self.cfg
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &TcpStats {
+        &self.stats
+    }
+
+    /// Force the ISN of the next connection created (active or passive) —
+    /// for tests of sequence-number wrap-around.
+    pub fn force_next_isn(&mut self, isn: u32) {
+        self.forced_isn = Some(isn);
+    }
+
+    /// Live connections (including TIME-WAIT and closed ones still held
+    /// by the user).
+    pub fn connection_count(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    // ------------------------------------------------------------------
+    // Internal helpers
+    // ------------------------------------------------------------------
+
+    fn conn(&self, h: TcpHandle) -> Result<&Conn, TcpError> {
+        match self.slots.get(h.idx as usize) {
+            Some(Slot { gen, conn: Some(c) }) if *gen == h.gen && !c.released => Ok(c),
+            _ => Err(TcpError::InvalidHandle),
+        }
+    }
+
+    fn conn_mut(&mut self, h: TcpHandle) -> Result<&mut Conn, TcpError> {
+        match self.slots.get_mut(h.idx as usize) {
+            Some(Slot { gen, conn: Some(c) }) if *gen == h.gen && !c.released => Ok(c),
+            _ => Err(TcpError::InvalidHandle),
+        }
+    }
+
+    fn alloc_slot(&mut self) -> TcpHandle {
+        if let Some(idx) = self.free.pop() {
+            let gen = self.slots[idx as usize].gen;
+            TcpHandle { idx, gen }
+        } else {
+            self.slots.push(Slot { gen: 0, conn: None });
+            TcpHandle {
+                idx: (self.slots.len() - 1) as u32,
+                gen: 0,
+            }
+        }
+    }
+
+    fn port_ref(&mut self, port: u16) {
+        *self.ports.entry(port).or_insert(0) += 1;
+    }
+
+    fn port_unref(&mut self, port: u16) {
+        if let Some(c) = self.ports.get_mut(&port) {
+            *c -= 1;
+            if *c == 0 {
+                self.ports.remove(&port);
+            }
+        }
+    }
+
+    fn new_conn(&mut self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> TcpHandle {
+        let h = self.alloc_slot();
+        let iss = self
+            .forced_isn
+            .take()
+            .unwrap_or_else(|| self.isn.isn(now, local, remote));
+        let ts_offset = self.isn.secret32(1, local, remote);
+        let conn = Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset);
+        self.slots[h.idx as usize].conn = Some(Box::new(conn));
+        self.table.insert(Tuple::new(local, remote), h.idx);
+        self.port_ref(local.port());
+        h
+    }
+
+    /// Run `f` on the connection in slot `idx` with an engine context.
+    fn with_conn<R>(
+        &mut self,
+        idx: u32,
+        now: Instant,
+        f: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> R,
+    ) -> Option<R> {
+        let conn = self.slots.get_mut(idx as usize)?.conn.as_deref_mut()?;
+        let mut ctx = Ctx {
+            now,
+            cfg: &self.cfg,
+            events: &mut self.events,
+            stats: &mut self.stats,
+            rsts: &mut self.rsts,
+            challenge: &mut self.challenge,
+        };
+        Some(f(conn, &mut ctx))
+    }
+
+    /// Bookkeeping after anything touched connection `idx`: accept queue,
+    /// removal when CLOSED, transmit queue, timer heap.
+    fn after(&mut self, idx: u32, now: Instant) {
+        let Some(conn) = self
+            .slots
+            .get_mut(idx as usize)
+            .and_then(|s| s.conn.as_deref_mut())
+        else {
+            return;
+        };
+        // Half-open accounting and the accept queue.
+        if conn.half_open && conn.state != State::SynReceived {
+            conn.half_open = false;
+            if let Some(l) = conn.listener {
+                if let Some(Some(li)) = self.listeners.get_mut(l.idx as usize) {
+                    if li.gen == l.gen {
+                        li.half_open = li.half_open.saturating_sub(1);
+                    }
+                }
+            }
+        }
+        if conn.listener.is_some()
+            && !conn.in_accept_queue
+            && conn.state.is_synchronized()
+            && conn.state != State::SynReceived
+        {
+            let l = conn.listener.unwrap_or(ListenerHandle {
+                idx: u32::MAX,
+                gen: 0,
+            });
+            match self.listeners.get_mut(l.idx as usize) {
+                Some(Some(li)) if li.gen == l.gen => {
+                    conn.in_accept_queue = true;
+                    li.accept_queue.push_back(conn.handle);
+                    self.events.push_back(TcpEvent::Acceptable { listener: l });
+                }
+                _ => {}
+            }
+        }
+        if conn.state == State::Closed {
+            self.finalize(idx);
+            return;
+        }
+        conn.update_timers(now);
+        if !conn.in_dirty && conn.wants_send() {
+            conn.in_dirty = true;
+            self.dirty.push_back(idx);
+        }
+        if let Some(d) = conn.next_deadline() {
+            if conn.timer_scheduled.is_none_or(|s| d < s) {
+                conn.timer_scheduled = Some(d);
+                self.timers
+                    .push(Reverse((d, idx, self.slots[idx as usize].gen)));
+            }
+        }
+    }
+
+    /// A connection reached CLOSED: take it out of the table; free the slot
+    /// unless the user still holds the handle.
+    fn finalize(&mut self, idx: u32) {
+        let Some(conn) = self
+            .slots
+            .get_mut(idx as usize)
+            .and_then(|s| s.conn.as_deref_mut())
+        else {
+            return;
+        };
+        let tuple = Tuple::new(conn.local, conn.remote);
+        let port = conn.local.port();
+        let in_table = self.table.get(&tuple) == Some(&idx);
+        if conn.error == Some(TcpError::TimedOut) {
+            self.stats.timeouts += 1;
+        }
+        if conn.in_accept_queue {
+            if let Some(l) = conn.listener {
+                if let Some(Some(li)) = self.listeners.get_mut(l.idx as usize) {
+                    if li.gen == l.gen {
+                        let h = conn.handle;
+                        li.accept_queue.retain(|&x| x != h);
+                    }
+                }
+            }
+            conn.in_accept_queue = false;
+        }
+        if conn.half_open {
+            conn.half_open = false;
+            if let Some(l) = conn.listener {
+                if let Some(Some(li)) = self.listeners.get_mut(l.idx as usize) {
+                    if li.gen == l.gen {
+                        li.half_open = li.half_open.saturating_sub(1);
+                    }
+                }
+            }
+        }
+        let keep = conn.owned && !conn.released;
+        // Free buffers now; a zombie only reports its error.
+        conn.tx.ack(usize::MAX);
+        conn.tx.shrink_if_empty();
+        if in_table {
+            self.table.remove(&tuple);
+            self.port_unref(port);
+        }
+        if !keep {
+            self.free_slot(idx);
+        }
+    }
+
+    fn free_slot(&mut self, idx: u32) {
+        let slot = &mut self.slots[idx as usize];
+        if slot.conn.take().is_some() {
+            slot.gen = slot.gen.wrapping_add(1);
+            self.free.push(idx);
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Inbound
+    // ------------------------------------------------------------------
+
+    /// Process one inbound segment. The IP layer has verified the checksum
+    /// and that `dst` is one of our addresses. Never panics.
+    pub fn handle_segment(
+        &mut self,
+        now: Instant,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        seg: &TcpRepr<'_>,
+    ) {
+        self.stats.segments_in += 1;
+        self.now = self.now.max(now);
+        let f = seg.flags;
+        // Hostile flag combinations: SYN+FIN, SYN+RST, or no control bit
+        // at all (null scan) are dropped and counted.
+        if (f.syn() && (f.fin() || f.rst())) || (f.0 & 0x17) == 0 {
+            self.stats.bad_flags += 1;
+            return;
+        }
+        if seg.src_port == 0 || seg.dst_port == 0 {
+            self.stats.bad_flags += 1;
+            return;
+        }
+        let local = SocketAddrV4::new(dst, seg.dst_port);
+        let remote = SocketAddrV4::new(src, seg.src_port);
+        let tuple = Tuple::new(local, remote);
+        if let Some(&idx) = self.table.get(&tuple) {
+            let reuse = self.slots[idx as usize]
+                .conn
+                .as_deref()
+                .is_some_and(|c| f.syn() && !f.ack() && c.time_wait_reusable(seg));
+            if reuse {
+                // A new incarnation replaces the TIME-WAIT connection
+                // (RFC 9293 §3.10.7.4 / RFC 6191).
+                self.with_conn(idx, now, |c, ctx| c.set_state(ctx, State::Closed));
+                self.finalize(idx);
+            } else {
+                // Linux-like: the final ACK of a handshake is dropped when
+                // the accept queue is full; the SYN-ACK will be resent.
+                if let Some(c) = self.slots[idx as usize].conn.as_deref() {
+                    if c.state == State::SynReceived && f.ack() && !f.rst() && !f.syn() {
+                        if let Some(l) = c.listener {
+                            if let Some(Some(li)) = self.listeners.get(l.idx as usize) {
+                                if li.gen == l.gen && li.accept_queue.len() >= li.backlog {
+                                    self.stats.accept_queue_ack_drops += 1;
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+                self.with_conn(idx, now, |c, ctx| c.on_segment(ctx, seg));
+                self.after(idx, now);
+                return;
+            }
+        }
+        // No connection: a listener?
+        let lidx = self
+            .listener_map
+            .get(&(dst, seg.dst_port))
+            .or_else(|| {
+                self.listener_map
+                    .get(&(Ipv4Addr::UNSPECIFIED, seg.dst_port))
+            })
+            .copied();
+        match lidx {
+            Some(li) => self.listen_segment(now, li, local, remote, seg),
+            None => self.closed_segment(local, remote, seg),
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: segment for a CLOSED (nonexistent) connection.
+    fn closed_segment(&mut self, local: SocketAddrV4, remote: SocketAddrV4, seg: &TcpRepr<'_>) {
+        self.stats.no_socket += 1;
+        // "An incoming segment containing a RST is discarded."
+        if seg.flags.rst() {
+            return;
+        }
+        let (seq, ack) = if seg.flags.ack() {
+            // <SEQ=SEG.ACK><CTL=RST>
+            (seg.ack, None)
+        } else {
+            // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+            let len =
+                seg.payload.len() as u32 + u32::from(seg.flags.syn()) + u32::from(seg.flags.fin());
+            (0, Some(seg.seq.wrapping_add(len)))
+        };
+        self.queue_rst(local, remote, seq, ack);
+    }
+
+    fn queue_rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, seq: u32, ack: Option<u32>) {
+        if self.rsts.len() >= self.cfg.rst_queue_limit {
+            self.stats.rst_dropped += 1;
+            return;
+        }
+        self.stats.rst_sent += 1;
+        self.rsts.push_back(PendingRst {
+            local,
+            remote,
+            seq,
+            ack,
+        });
+    }
+
+    /// RFC 9293 §3.10.7.2: segment arriving at a LISTEN socket.
+    fn listen_segment(
+        &mut self,
+        now: Instant,
+        li: u32,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpRepr<'_>,
+    ) {
+        let f = seg.flags;
+        // First: "An incoming RST segment could not be valid ... ignore".
+        if f.rst() {
+            return;
+        }
+        // Second: "Any acknowledgment is bad if it arrives on a connection
+        // still in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
+        if f.ack() {
+            self.queue_rst(local, remote, seg.ack, None);
+            return;
+        }
+        // Third: SYN.
+        if !f.syn() {
+            // "Any other control or text-bearing segment ... drop it".
+            return;
+        }
+        if remote.ip().is_broadcast() || remote.ip().is_multicast() || remote.ip().is_unspecified()
+        {
+            // RFC 1122 §4.2.3.10 MUST-? : SYN from a broadcast/multicast source is discarded.
+            self.stats.bad_flags += 1;
+            return;
+        }
+        let Some(Some(l)) = self.listeners.get(li as usize) else {
+            return;
+        };
+        let lh = ListenerHandle {
+            idx: li,
+            gen: l.gen,
+        };
+        if l.accept_queue.len() >= l.backlog {
+            // Linux: accept queue full → drop the SYN.
+            self.stats.listen_overflows += 1;
+            return;
+        }
+        if l.half_open >= self.cfg.syn_backlog.max(1) {
+            // Hook for SYN cookies (RFC 4987): the policy decides.
+            match self.syn_flood_policy {
+                SynFloodPolicy::Drop => {
+                    self.stats.syn_queue_drops += 1;
+                    return;
+                }
+            }
+        }
+        if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
+            l.half_open += 1;
+        }
+        let h = self.new_conn(now, local, remote);
+        self.with_conn(h.idx, now, |c, ctx| c.open_passive(ctx, lh, seg));
+        // Text or FIN in the SYN is processed once ESTABLISHED; we only keep
+        // the SYN (the peer retransmits the rest).
+        self.after(h.idx, now);
+    }
+
+    /// An ICMP (or ARP) error for the connection `local` → `remote`.
+    /// Net/host unreachable and administratively prohibited are soft
+    /// errors (RFC 1122 §4.2.3.9 MUST-? : not a reason to abort); they are
+    /// reported if the connection later times out. Port/protocol
+    /// unreachable abort a connection still in SYN-SENT (refused);
+    /// fragmentation-needed lowers the MSS (RFC 1191).
+    pub fn handle_icmp_error(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        err: IcmpError,
+    ) {
+        let Some(&idx) = self.table.get(&Tuple::new(local, remote)) else {
+            return;
+        };
+        self.with_conn(idx, now, |c, ctx| match err {
+            IcmpError::FragmentationNeeded { mtu } => c.on_pmtu(mtu),
+            IcmpError::PortUnreachable | IcmpError::ProtocolUnreachable => {
+                if c.state == State::SynSent {
+                    c.fail(ctx, TcpError::Refused);
+                }
+            }
+            IcmpError::NetUnreachable => c.soft_error = Some(TcpError::NetUnreachable),
+            IcmpError::HostUnreachable | IcmpError::AdminProhibited => {
+                c.soft_error = Some(TcpError::HostUnreachable)
+            }
+        });
+        self.after(idx, now);
+    }
+
+    // ------------------------------------------------------------------
+    // Timers
+    // ------------------------------------------------------------------
+
+    /// When [`Tcp::handle_timeout`] should next be called (may be early;
+    /// never late). O(1).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Run every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        while let Some(&Reverse((t, idx, gen))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let live = match self.slots.get_mut(idx as usize) {
+                Some(Slot {
+                    gen: g,
+                    conn: Some(c),
+                }) if *g == gen && c.timer_scheduled == Some(t) => {
+                    c.timer_scheduled = None;
+                    true
+                }
+                _ => false,
+            };
+            if !live {
+                continue;
+            }
+            self.with_conn(idx, now, |c, ctx| c.on_timeout(ctx));
+            self.after(idx, now);
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Outbound
+    // ------------------------------------------------------------------
+
+    /// The next segment to send, if any: `f` receives (source IP,
+    /// destination IP, segment) and typically emits it straight into the
+    /// device buffer; its result is returned. Call until `None` after every
+    /// handler and mutator. Includes RSTs for segments to no socket.
+    pub fn poll_transmit<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>) -> R,
+    ) -> Option<R> {
+        self.now = self.now.max(now);
+        if let Some(r) = self.rsts.pop_front() {
+            self.stats.segments_out += 1;
+            let mut flags = TcpFlags::RST;
+            if r.ack.is_some() {
+                flags |= TcpFlags::ACK;
+            }
+            let repr = TcpRepr {
+                src_port: r.local.port(),
+                dst_port: r.remote.port(),
+                seq: r.seq,
+                ack: r.ack.unwrap_or(0),
+                flags,
+                window: 0,
+                urgent: 0,
+                options: TcpOptions::default(),
+                payload: &[],
+            };
+            return Some(f(*r.local.ip(), *r.remote.ip(), &repr));
+        }
+        while let Some(idx) = self.dirty.pop_front() {
+            let Some(conn) = self
+                .slots
+                .get_mut(idx as usize)
+                .and_then(|s| s.conn.as_deref_mut())
+            else {
+                continue;
+            };
+            conn.in_dirty = false;
+            let Some(seg) = conn.next_segment(&self.cfg, now, &mut self.stats) else {
+                continue;
+            };
+            // More may follow: go to the back of the queue (round robin).
+            conn.in_dirty = true;
+            self.dirty.push_back(idx);
+            // Keep the timer heap in step (the segment may have armed RTO).
+            if let Some(d) = conn.next_deadline() {
+                if conn.timer_scheduled.is_none_or(|s| d < s) {
+                    conn.timer_scheduled = Some(d);
+                    self.timers
+                        .push(Reverse((d, idx, self.slots[idx as usize].gen)));
+                }
+            }
+            let conn = self.slots[idx as usize].conn.as_deref()?;
+            let (a, b) = conn.tx.get(seg.data_off, seg.data_len);
+            let payload: &[u8] = if b.is_empty() {
+                a
+            } else {
+                // The segment wraps the ring: copy once into scratch.
+                self.scratch.clear();
+                self.scratch.extend_from_slice(a);
+                self.scratch.extend_from_slice(b);
+                &self.scratch
+            };
+            let repr = TcpRepr {
+                src_port: conn.local.port(),
+                dst_port: conn.remote.port(),
+                seq: seg.seq.0,
+                ack: seg.ack,
+                flags: seg.flags,
+                window: seg.window,
+                urgent: 0,
+                options: seg.options,
+                payload,
+            };
+            return Some(f(*conn.local.ip(), *conn.remote.ip(), &repr));
+        }
+        None
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<TcpEvent> {
+        self.events.pop_front()
+    }
+
+    // ------------------------------------------------------------------
+    // Application calls
+    // ------------------------------------------------------------------
+
+    /// Listen on `local` (address may be `0.0.0.0` for all) with an accept
+    /// queue of `backlog` established connections. Half-open connections
+    /// are bounded separately by [`TcpConfig::syn_backlog`].
+    pub fn listen(
+        &mut self,
+        local: SocketAddrV4,
+        backlog: usize,
+    ) -> Result<ListenerHandle, TcpError> {
+        if local.port() == 0 {
+            return Err(TcpError::InvalidAddress);
+        }
+        let key = (*local.ip(), local.port());
+        let clash = self.listener_map.contains_key(&key)
+            || (local.ip().is_unspecified()
+                && self
+                    .listeners
+                    .iter()
+                    .flatten()
+                    .any(|l| l.local.port() == local.port()))
+            || self
+                .listener_map
+                .contains_key(&(Ipv4Addr::UNSPECIFIED, local.port()));
+        if clash {
+            return Err(TcpError::AddrInUse);
+        }
+        self.listener_gen = self.listener_gen.wrapping_add(1);
+        let l = Listener {
+            gen: self.listener_gen,
+            local,
+            backlog: backlog.max(1),
+            accept_queue: VecDeque::new(),
+            half_open: 0,
+        };
+        let idx = match self.listeners.iter().position(Option::is_none) {
+            Some(i) => {
+                self.listeners[i] = Some(l);
+                i
+            }
+            None => {
+                self.listeners.push(Some(l));
+                self.listeners.len() - 1
+            }
+        };
+        self.listener_map.insert(key, idx as u32);
+        self.port_ref(local.port());
+        Ok(ListenerHandle {
+            idx: idx as u32,
+            gen: self.listener_gen,
+        })
+    }
+
+    /// Take the oldest established connection from the accept queue.
+    /// [`TcpError::WouldBlock`] when it is empty.
+    pub fn accept(&mut self, l: ListenerHandle) -> Result<TcpHandle, TcpError> {
+        let li = match self.listeners.get_mut(l.idx as usize) {
+            Some(Some(li)) if li.gen == l.gen => li,
+            _ => return Err(TcpError::InvalidHandle),
+        };
+        let h = li.accept_queue.pop_front().ok_or(TcpError::WouldBlock)?;
+        let c = self.slots[h.idx as usize]
+            .conn
+            .as_deref_mut()
+            .ok_or(TcpError::InvalidHandle)?;
+        c.in_accept_queue = false;
+        c.listener = None;
+        c.owned = true;
+        Ok(h)
+    }
+
+    /// Stop listening. Connections still in the accept queue or half-open
+    /// are aborted (RST), as when a Linux listening socket is closed.
+    pub fn close_listener(&mut self, now: Instant, l: ListenerHandle) -> Result<(), TcpError> {
+        let li = match self.listeners.get_mut(l.idx as usize) {
+            Some(Some(li)) if li.gen == l.gen => li,
+            _ => return Err(TcpError::InvalidHandle),
+        };
+        let local = li.local;
+        self.listeners[l.idx as usize] = None;
+        self.listener_map.remove(&(*local.ip(), local.port()));
+        self.port_unref(local.port());
+        // Abort its children (found through their slots; slot order is
+        // deterministic).
+        let children: Vec<u32> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.conn
+                    .as_deref()
+                    .filter(|c| c.listener == Some(l))
+                    .map(|_| i as u32)
+            })
+            .collect();
+        for idx in children {
+            self.with_conn(idx, now, |c, ctx| c.abort(ctx));
+            self.after(idx, now);
+        }
+        Ok(())
+    }
+
+    /// Active open from `local` to `remote` (RFC 9293 §3.10.1). With port 0
+    /// in `local`, an ephemeral port is chosen. The SYN leaves on the next
+    /// [`Tcp::poll_transmit`]; [`TcpEvent::Connected`] reports success.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+    ) -> Result<TcpHandle, TcpError> {
+        self.now = self.now.max(now);
+        if remote.port() == 0 || remote.ip().is_unspecified() || local.ip().is_unspecified() {
+            return Err(TcpError::InvalidAddress);
+        }
+        let local = if local.port() == 0 {
+            SocketAddrV4::new(*local.ip(), self.pick_ephemeral(*local.ip(), remote)?)
+        } else {
+            local
+        };
+        if !self.is_tuple_free(local, remote) {
+            return Err(TcpError::AddrInUse);
+        }
+        let h = self.new_conn(now, local, remote);
+        self.with_conn(h.idx, now, |c, ctx| c.open_active(ctx));
+        self.after(h.idx, now);
+        Ok(h)
+    }
+
+    fn pick_ephemeral(&mut self, ip: Ipv4Addr, remote: SocketAddrV4) -> Result<u16, TcpError> {
+        let span = u32::from(u16::MAX - EPHEMERAL_LO) + 1;
+        for _ in 0..span {
+            let p = self.ephemeral_next;
+            self.ephemeral_next = if p == u16::MAX { EPHEMERAL_LO } else { p + 1 };
+            if !self.listener_map.contains_key(&(Ipv4Addr::UNSPECIFIED, p))
+                && !self.listener_map.contains_key(&(ip, p))
+                && self.is_tuple_free(SocketAddrV4::new(ip, p), remote)
+            {
+                return Ok(p);
+            }
+        }
+        Err(TcpError::NoFreePort)
+    }
+
+    /// True when no connection (in any state, TIME-WAIT included) uses
+    /// this 4-tuple — for ephemeral port choice.
+    pub fn is_tuple_free(&self, local: SocketAddrV4, remote: SocketAddrV4) -> bool {
+        !self.table.contains_key(&Tuple::new(local, remote))
+    }
+
+    /// True when a listener or a connection uses local `port`.
+    pub fn port_in_use(&self, port: u16) -> bool {
+        self.ports.contains_key(&port)
+    }
+
+    /// Queue bytes for sending; returns how many were taken (up to the
+    /// send buffer limit). [`TcpError::WouldBlock`] when the buffer is
+    /// full ([`TcpEvent::Writable`] follows when space opens).
+    pub fn send(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        let n = self.conn_mut(h)?.send(data)?;
+        self.after(h.idx, self.now);
+        Ok(n)
+    }
+
+    /// Read received bytes in order. `Ok(0)` means the peer closed (end of
+    /// stream); [`TcpError::WouldBlock`] that nothing is there yet
+    /// ([`TcpEvent::Readable`] follows).
+    pub fn recv(&mut self, h: TcpHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
+        let n = self.conn_mut(h)?.recv(buf)?;
+        if n > 0 {
+            self.after(h.idx, self.now);
+        }
+        Ok(n)
+    }
+
+    /// Readable bytes waiting in the receive buffer.
+    pub fn recv_queue(&self, h: TcpHandle) -> Result<usize, TcpError> {
+        Ok(self.conn(h)?.rx.len())
+    }
+
+    /// Bytes in the send buffer (unsent or unacknowledged).
+    pub fn send_queue(&self, h: TcpHandle) -> Result<usize, TcpError> {
+        Ok(self.conn(h)?.tx.len())
+    }
+
+    /// Room left in the send buffer.
+    pub fn send_capacity(&self, h: TcpHandle) -> Result<usize, TcpError> {
+        Ok(self.conn(h)?.tx.free())
+    }
+
+    fn mark_dirty(&mut self, idx: u32) {
+        if let Some(c) = self
+            .slots
+            .get_mut(idx as usize)
+            .and_then(|s| s.conn.as_deref_mut())
+        {
+            if !c.in_dirty && c.wants_send() {
+                c.in_dirty = true;
+                self.dirty.push_back(idx);
+            }
+        }
+    }
+
+    /// Close the sending direction (half-close): a FIN follows the queued
+    /// data; reading continues until the peer's FIN.
+    pub fn shutdown_write(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        self.conn(h)?;
+        let r = self
+            .with_conn(h.idx, now, |c, ctx| c.shutdown_write(ctx))
+            .ok_or(TcpError::InvalidHandle)?;
+        self.after(h.idx, now);
+        r.map(|_| ())
+    }
+
+    /// Close the connection and release the handle (RFC 9293 §3.10.4).
+    /// Queued data is still delivered, then FIN; the connection finishes
+    /// (FIN-WAIT, TIME-WAIT) on its own. If received data was left unread,
+    /// the connection is reset instead (RFC 2525 §2.17, as Linux does).
+    pub fn close(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        self.now = self.now.max(now);
+        let c = self.conn(h)?;
+        if c.state == State::Closed {
+            self.free_slot(h.idx);
+            return Ok(());
+        }
+        if !c.rx.is_empty() {
+            return self.abort(now, h);
+        }
+        self.with_conn(h.idx, now, |c, ctx| {
+            c.released = true;
+            let _ = c.shutdown_write(ctx);
+            if c.state == State::FinWait2 {
+                c.timewait_at = None;
+            }
+        });
+        self.after(h.idx, now);
+        Ok(())
+    }
+
+    /// Abort: send RST if synchronized, drop everything, release the
+    /// handle (RFC 9293 §3.10.5).
+    pub fn abort(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        self.conn(h)?;
+        self.with_conn(h.idx, now, |c, ctx| {
+            c.released = true;
+            if c.state != State::Closed {
+                c.abort(ctx);
+            }
+        });
+        self.finalize(h.idx);
+        self.free_slot(h.idx);
+        Ok(())
+    }
+
+    /// The RFC 9293 state ([`State::Closed`] for unknown handles).
+    pub fn state(&self, h: TcpHandle) -> State {
+        self.conn(h).map_or(State::Closed, |c| c.state)
+    }
+
+    /// Why the connection failed, if it did.
+    pub fn error(&self, h: TcpHandle) -> Option<TcpError> {
+        self.conn(h).ok().and_then(|c| c.error)
+    }
+
+    /// Local address of a connection.
+    pub fn local_addr(&self, h: TcpHandle) -> Result<SocketAddrV4, TcpError> {
+        Ok(self.conn(h)?.local)
+    }
+
+    /// Remote address of a connection.
+    pub fn remote_addr(&self, h: TcpHandle) -> Result<SocketAddrV4, TcpError> {
+        Ok(self.conn(h)?.remote)
+    }
+
+    /// Turn Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&mut self, h: TcpHandle, nodelay: bool) -> Result<(), TcpError> {
+        self.conn_mut(h)?.nodelay = nodelay;
+        self.mark_dirty(h.idx);
+        Ok(())
+    }
+
+    /// Configure keepalive for one connection (`None` turns it off).
+    pub fn set_keepalive(
+        &mut self,
+        now: Instant,
+        h: TcpHandle,
+        ka: Option<super::Keepalive>,
+    ) -> Result<(), TcpError> {
+        self.conn_mut(h)?.keepalive = ka;
+        self.after(h.idx, now);
+        Ok(())
+    }
+
+    /// Set the RFC 5482 user timeout for one connection.
+    pub fn set_user_timeout(
+        &mut self,
+        h: TcpHandle,
+        timeout: Option<Duration>,
+    ) -> Result<(), TcpError> {
+        self.conn_mut(h)?.user_timeout = timeout;
+        Ok(())
+    }
+
+    /// A snapshot of the connection's internals.
+    pub fn info(&self, h: TcpHandle) -> Result<ConnInfo, TcpError> {
+        let c = self.conn(h)?;
+        Ok(ConnInfo {
+            state: c.state,
+            local: c.local,
+            remote: c.remote,
+            iss: c.iss.0,
+            irs: c.irs.0,
+            snd_una: c.snd_una.0,
+            snd_nxt: c.snd_nxt.0,
+            rcv_nxt: c.rcv_nxt.0,
+            snd_wnd: c.snd_wnd,
+            send_queue: c.tx.len(),
+            recv_queue: c.rx.len(),
+            rto: c.rtt.rto(),
+            srtt: c.rtt.srtt(),
+            cwnd: c.cc.cwnd(),
+            ssthresh: c.cc.ssthresh(),
+            mss: c.eff_mss(),
+            wscale: c.ws_ok.then_some((c.rcv_wscale, c.snd_wscale)),
+            timestamps: c.ts_ok,
+            sack: c.sack_ok,
+            retransmits: c.retransmits,
+            buffer_bytes: c.tx.capacity() + c.rx.capacity(),
+        })
+    }
+}
