@@ -1,1 +1,1708 @@
 //! The stack: ties the layers together; the public entry point.
+//!
+//! A [`Stack`] is a value with no thread, clock or device. It follows the
+//! quinn-proto rhythm (DESIGN.md): four kinds of methods —
+//!
+//! - **handlers** for what arrives: [`Stack::receive`] (one Ethernet frame)
+//!   and [`Stack::handle_timeout`];
+//! - **mutators** for what the application asks: interfaces, addresses,
+//!   routes, [`Stack::ping`], the `udp_*` socket calls;
+//! - **polls** for what the caller must do next: [`Stack::poll_transmit`]
+//!   (write the next frame into a buffer), [`Stack::poll_timeout`] (when to
+//!   call `handle_timeout`), [`Stack::poll_event`];
+//! - **getters** (`&self`): [`Stack::stats`], sockets, ARP and routes.
+//!
+//! After any handler or mutator, the driver drains `poll_transmit` until it
+//! returns `None`, drains `poll_event`, and re-reads `poll_timeout`.
+//!
+//! ```
+//! use strata::stack::{Stack, StackConfig, Event};
+//! use strata::time::Instant;
+//! use strata::wire::{MacAddr, ip::Ipv4Cidr};
+//! use core::net::Ipv4Addr;
+//!
+//! let mut a = Stack::new(StackConfig { seed: 1, ..StackConfig::default() });
+//! let mut b = Stack::new(StackConfig { seed: 2, ..StackConfig::default() });
+//! let ia = a.add_interface(MacAddr([2, 0, 0, 0, 0, 1]), 1500);
+//! let ib = b.add_interface(MacAddr([2, 0, 0, 0, 0, 2]), 1500);
+//! a.add_address(ia, Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 1), 24).unwrap()).unwrap();
+//! b.add_address(ib, Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 2), 24).unwrap()).unwrap();
+//! let now = Instant::ZERO;
+//! a.ping(now, Ipv4Addr::new(10, 0, 0, 2), 1, 1, b"hi").unwrap();
+//! // A wire between the two stacks: move frames until both are quiet.
+//! let mut buf = [0u8; 1514];
+//! loop {
+//!     let mut moved = false;
+//!     while let Some((_, n)) = a.poll_transmit(now, &mut buf) { b.receive(now, ib, &buf[..n]); moved = true; }
+//!     while let Some((_, n)) = b.poll_transmit(now, &mut buf) { a.receive(now, ia, &buf[..n]); moved = true; }
+//!     if !moved { break; }
+//! }
+//! assert!(matches!(a.poll_event(), Some(Event::EchoReply { seq: 1, .. })));
+//! ```
+
+use crate::link::arp::{ArpAction, ArpCache, ArpConfig, NeighborState, Resolve};
+use crate::link::IfaceId;
+use crate::net::frag::{
+    FragConfig, FragKey, FragmentError, FragmentPlan, Reassembler, ReassemblyStats,
+};
+use crate::net::icmp::{IcmpError, IcmpErrorKind, QuotedDatagram};
+use crate::net::route::{Route, RouteKind, RoutingTable};
+use crate::time::{Duration, Instant};
+use crate::transport::ports::{EphemeralPorts, PortRange};
+use crate::transport::udp::{Datagram, UdpError, UdpHandle, UdpSocketStats, UdpSockets};
+use crate::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
+use crate::wire::ethernet::{EtherType, EthernetFrame, EthernetRepr, MIN_FRAME_LEN};
+use crate::wire::icmpv4::{msg_type, Icmpv4Packet, Icmpv4Repr};
+use crate::wire::ip::Ipv4Cidr;
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::udp::{UdpPacket, UdpRepr};
+use crate::wire::{Error as WireError, MacAddr};
+use core::net::{Ipv4Addr, SocketAddrV4};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Settings of a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackConfig {
+    /// Seed of every random choice (ephemeral ports, IP identification,
+    /// hash keys): the same seed gives the same behaviour.
+    pub seed: u64,
+    /// TTL of datagrams this stack originates (RFC 1700 recommends 64).
+    pub default_ttl: u8,
+    /// ARP cache tunables.
+    pub arp: ArpConfig,
+    /// Reassembly limits.
+    pub frag: FragConfig,
+    /// Ephemeral port range for UDP (and TCP).
+    pub ephemeral_ports: PortRange,
+    /// Datagrams a UDP socket queues for the application before dropping.
+    pub udp_rx_queue: usize,
+    /// Frames waiting for `poll_transmit` before new ones are dropped.
+    pub tx_queue_limit: usize,
+    /// Outstanding echo requests remembered for RTT measurement.
+    pub max_pings: usize,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            seed: 0,
+            default_ttl: 64,
+            arp: ArpConfig::default(),
+            frag: FragConfig::default(),
+            ephemeral_ports: PortRange::DYNAMIC,
+            udp_rx_queue: 64,
+            tx_queue_limit: 4096,
+            max_pings: 1024,
+        }
+    }
+}
+
+/// Errors of configuration calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StackError {
+    /// No interface with this id.
+    #[error("no interface {0}")]
+    UnknownInterface(IfaceId),
+    /// The address cannot be assigned (unspecified, broadcast, multicast).
+    #[error("address {0} cannot be assigned to an interface")]
+    InvalidAddress(Ipv4Addr),
+    /// The address is already assigned.
+    #[error("address {0} already assigned")]
+    AddressExists(Ipv4Addr),
+}
+
+/// Errors of sending (ping, UDP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// No route matches the destination.
+    #[error("no route to {0}")]
+    NoRoute(Ipv4Addr),
+    /// The outgoing interface has no IPv4 address.
+    #[error("interface {0} has no address")]
+    NoSourceAddress(IfaceId),
+    /// The datagram does not fit in 65535 bytes.
+    #[error("datagram too large")]
+    TooLarge,
+}
+
+/// Something the application should know about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Another station claims one of our addresses (RFC 5227 §2.4).
+    AddressConflict {
+        /// Our interface that saw it.
+        iface: IfaceId,
+        /// The address in dispute.
+        addr: Ipv4Addr,
+        /// The other station's MAC.
+        mac: MacAddr,
+    },
+    /// An echo reply matched an outstanding [`Stack::ping`].
+    EchoReply {
+        /// Who answered.
+        from: Ipv4Addr,
+        /// Identifier.
+        ident: u16,
+        /// Sequence number.
+        seq: u16,
+        /// Round-trip time (send call to reply arrival).
+        rtt: Duration,
+        /// TTL of the reply.
+        ttl: u8,
+        /// Echo data length.
+        len: usize,
+    },
+    /// An ICMP error (or local ARP failure) came back for an echo request.
+    EchoError {
+        /// Identifier.
+        ident: u16,
+        /// Sequence number.
+        seq: u16,
+        /// The error.
+        error: IcmpError,
+    },
+    /// A UDP socket's receive queue became non-empty.
+    UdpReadable(UdpHandle),
+    /// An ICMP error was matched to a UDP socket; `udp_recv_from` returns it.
+    UdpError {
+        /// The socket.
+        handle: UdpHandle,
+        /// The error.
+        error: IcmpError,
+    },
+}
+
+/// Link-layer counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Frames handed to `receive`.
+    pub frames_in: u64,
+    /// Frames written by `poll_transmit`.
+    pub frames_out: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes transmitted.
+    pub bytes_out: u64,
+    /// Frames too short for an Ethernet header, or for an unknown interface.
+    pub malformed: u64,
+    /// Unicast frames for another station, and multicast frames.
+    pub not_for_us: u64,
+    /// Frames carrying our own source MAC (a loop in the LAN).
+    pub own_frames: u64,
+    /// 802.1Q-tagged frames (no VLAN interfaces here).
+    pub vlan_tagged: u64,
+    /// Frames of an EtherType other than IPv4 and ARP.
+    pub unknown_ethertype: u64,
+    /// Frames dropped because the transmit queue was full.
+    pub tx_queue_drops: u64,
+    /// Frames dropped because the caller's buffer was too small.
+    pub tx_buffer_too_small: u64,
+}
+
+/// ARP counters (cache counters summed over interfaces).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArpStats {
+    /// Requests received.
+    pub requests_in: u64,
+    /// Replies received.
+    pub replies_in: u64,
+    /// Requests sent (resolutions, retries, refreshes, announcements).
+    pub requests_out: u64,
+    /// Replies sent.
+    pub replies_out: u64,
+    /// ARP packets that did not parse.
+    pub malformed: u64,
+    /// Packets sent on a cached mapping.
+    pub hits: u64,
+    /// Packets that waited for resolution.
+    pub misses: u64,
+    /// Waiting packets dropped because a neighbour's queue was full.
+    pub queue_drops: u64,
+    /// Resolutions that gave up.
+    pub failures: u64,
+    /// Address conflicts seen.
+    pub conflicts: u64,
+}
+
+/// Why IPv4 datagrams were dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpDrops {
+    /// Shorter than its header or its total length.
+    pub truncated: u64,
+    /// Version other than 4.
+    pub bad_version: u64,
+    /// IHL < 5 or total length < header length.
+    pub bad_header_len: u64,
+    /// Header checksum failed.
+    pub bad_checksum: u64,
+    /// Source address broadcast or multicast (RFC 1122 §3.2.1.3).
+    pub martian_source: u64,
+    /// Not addressed to us and not forwarded.
+    pub not_for_us: u64,
+    /// TTL ran out while forwarding.
+    pub ttl_exceeded: u64,
+    /// No route to the destination.
+    pub no_route: u64,
+    /// Protocol not handled here.
+    pub unknown_protocol: u64,
+    /// Broadcasts a router does not forward (RFC 1812 §5.3.5).
+    pub broadcast_not_forwarded: u64,
+    /// Too big for the next link with DF set.
+    pub frag_needed: u64,
+    /// Next hop did not answer ARP.
+    pub host_unreachable: u64,
+    /// Fragments dropped by reassembly (overlap, oversize, memory…).
+    pub fragment: u64,
+}
+
+/// IPv4 counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpStats {
+    /// Datagrams received.
+    pub received: u64,
+    /// Datagrams delivered to ICMP/UDP/TCP here.
+    pub delivered: u64,
+    /// Datagrams forwarded (router mode).
+    pub forwarded: u64,
+    /// Datagrams originated here.
+    pub sent: u64,
+    /// Drops by reason.
+    pub dropped: IpDrops,
+}
+
+/// Fragmentation counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FragStats {
+    /// Fragments received.
+    pub fragments_in: u64,
+    /// Fragments sent.
+    pub fragments_out: u64,
+    /// Datagrams cut into fragments.
+    pub datagrams_fragmented: u64,
+    /// Reassembly details (reassembled, overlaps, timeouts, memory drops…).
+    pub reassembly: ReassemblyStats,
+}
+
+/// ICMP messages by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IcmpCounts {
+    /// Type 8.
+    pub echo_request: u64,
+    /// Type 0.
+    pub echo_reply: u64,
+    /// Type 3.
+    pub dst_unreachable: u64,
+    /// Type 11.
+    pub time_exceeded: u64,
+    /// Any other type.
+    pub other: u64,
+}
+
+impl IcmpCounts {
+    fn count(&mut self, ty: u8) {
+        match ty {
+            msg_type::ECHO_REQUEST => self.echo_request += 1,
+            msg_type::ECHO_REPLY => self.echo_reply += 1,
+            msg_type::DST_UNREACHABLE => self.dst_unreachable += 1,
+            msg_type::TIME_EXCEEDED => self.time_exceeded += 1,
+            _ => self.other += 1,
+        }
+    }
+}
+
+/// ICMP counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IcmpStats {
+    /// Received, by type.
+    pub received: IcmpCounts,
+    /// Sent, by type.
+    pub sent: IcmpCounts,
+    /// Messages whose checksum failed, or too short.
+    pub malformed: u64,
+    /// Errors not sent because RFC 1122 §3.2.2 forbids it (about an ICMP
+    /// error, a broadcast, a non-initial fragment…).
+    pub errors_suppressed: u64,
+    /// Errors received that matched no socket or ping.
+    pub errors_unmatched: u64,
+}
+
+/// UDP counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UdpStats {
+    /// Datagrams received and parsed.
+    pub datagrams_in: u64,
+    /// Datagrams sent.
+    pub datagrams_out: u64,
+    /// Datagrams for a port nobody listens on.
+    pub no_port: u64,
+    /// Checksum failures.
+    pub bad_checksum: u64,
+    /// Too short or bad length.
+    pub malformed: u64,
+    /// Dropped because the socket's queue was full.
+    pub queue_drops: u64,
+}
+
+/// All counters, per layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Ethernet.
+    pub link: LinkStats,
+    /// ARP.
+    pub arp: ArpStats,
+    /// IPv4.
+    pub ip: IpStats,
+    /// Fragments.
+    pub frag: FragStats,
+    /// ICMP.
+    pub icmp: IcmpStats,
+    /// UDP.
+    pub udp: UdpStats,
+}
+
+#[derive(Debug)]
+struct Interface {
+    mac: MacAddr,
+    mtu: usize,
+    addrs: Vec<Ipv4Cidr>,
+    arp: ArpCache<Vec<u8>>,
+    /// Last time each address was defended (RFC 5227 §2.4 (b)).
+    defended: BTreeMap<Ipv4Addr, Instant>,
+}
+
+#[derive(Debug)]
+struct TxFrame {
+    iface: IfaceId,
+    dst: MacAddr,
+    ethertype: EtherType,
+    payload: Vec<u8>,
+}
+
+/// Where a datagram leaves.
+#[derive(Debug, Clone, Copy)]
+struct Egress {
+    iface: IfaceId,
+    next_hop: Ipv4Addr,
+    src: Ipv4Addr,
+    broadcast: bool,
+}
+
+/// Largest quote in an ICMP error: the whole error fits 576 bytes
+/// (RFC 1812 §4.3.2.3).
+const MAX_ICMP_QUOTE: usize = 576 - 20 - 8;
+/// Minimum spacing of address defences (RFC 5227 DEFEND_INTERVAL).
+const DEFEND_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A sans-IO IPv4 host or router.
+#[derive(Debug)]
+pub struct Stack {
+    config: StackConfig,
+    ifaces: Vec<Interface>,
+    routes: RoutingTable,
+    forwarding: bool,
+    reasm: Reassembler,
+    tx: VecDeque<TxFrame>,
+    events: VecDeque<Event>,
+    udp: UdpSockets,
+    ports: EphemeralPorts,
+    next_ident: u16,
+    pings: BTreeMap<(u16, u16), Instant>,
+    stats: Stats,
+}
+
+impl Stack {
+    /// A stack with no interfaces.
+    pub fn new(config: StackConfig) -> Self {
+        let mut x = config.seed ^ 0x6964_656e_7469_6679;
+        Stack {
+            config,
+            ifaces: Vec::new(),
+            routes: RoutingTable::new(),
+            forwarding: false,
+            reasm: Reassembler::new(config.frag),
+            tx: VecDeque::new(),
+            events: VecDeque::new(),
+            udp: UdpSockets::new(config.seed),
+            ports: EphemeralPorts::new(config.ephemeral_ports, config.seed),
+            next_ident: crate::transport::ports::splitmix64(&mut x) as u16,
+            pings: BTreeMap::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StackConfig {
+        &self.config
+    }
+
+    // ----- configuration (mutators) -----
+
+    /// Adds an Ethernet interface with this MAC and MTU (the largest IP
+    /// datagram its link carries).
+    pub fn add_interface(&mut self, mac: MacAddr, mtu: usize) -> IfaceId {
+        self.ifaces.push(Interface {
+            mac,
+            mtu: mtu.max(crate::net::frag::MIN_MTU),
+            addrs: Vec::new(),
+            arp: ArpCache::new(self.config.arp),
+            defended: BTreeMap::new(),
+        });
+        IfaceId(self.ifaces.len() - 1)
+    }
+
+    /// Assigns `cidr` (address and prefix) to `iface`: adds the connected
+    /// route and broadcasts a gratuitous ARP announcement (RFC 5227 §2.3) so
+    /// neighbours update their caches and a holder of the same address
+    /// reveals itself (reported as [`Event::AddressConflict`]).
+    pub fn add_address(&mut self, iface: IfaceId, cidr: Ipv4Cidr) -> Result<(), StackError> {
+        let addr = cidr.address();
+        if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
+            return Err(StackError::InvalidAddress(addr));
+        }
+        if self.is_local_addr(addr) {
+            return Err(StackError::AddressExists(addr));
+        }
+        let ifc = self
+            .ifaces
+            .get_mut(iface.0)
+            .ok_or(StackError::UnknownInterface(iface))?;
+        ifc.addrs.push(cidr);
+        let mac = ifc.mac;
+        if cidr.prefix_len() < 32 {
+            self.routes.insert(Route {
+                prefix: cidr,
+                gateway: None,
+                iface,
+                kind: RouteKind::Connected,
+            });
+        }
+        self.announce(iface, mac, addr);
+        Ok(())
+    }
+
+    /// Adds a static route to `prefix` via `gateway` (or directly
+    /// connected when `None`) on `iface`.
+    pub fn add_route(
+        &mut self,
+        prefix: Ipv4Cidr,
+        gateway: Option<Ipv4Addr>,
+        iface: IfaceId,
+    ) -> Result<(), StackError> {
+        self.iface(iface)?;
+        self.routes.insert(Route {
+            prefix,
+            gateway,
+            iface,
+            kind: RouteKind::Static,
+        });
+        Ok(())
+    }
+
+    /// Sets the default route via `gateway`; the interface is the one whose
+    /// connected prefix contains the gateway.
+    pub fn set_default_gateway(&mut self, gateway: Ipv4Addr) -> Result<(), SendError> {
+        let iface = self
+            .routes
+            .lookup(gateway)
+            .filter(|r| r.gateway.is_none())
+            .map(|r| r.iface)
+            .ok_or(SendError::NoRoute(gateway))?;
+        self.routes.set_default_gateway(gateway, iface);
+        Ok(())
+    }
+
+    /// Router mode: forward datagrams not addressed to us (RFC 1812).
+    pub fn set_forwarding(&mut self, on: bool) {
+        self.forwarding = on;
+    }
+
+    // ----- getters -----
+
+    /// True in router mode.
+    pub fn forwarding(&self) -> bool {
+        self.forwarding
+    }
+
+    /// Number of interfaces.
+    pub fn interface_count(&self) -> usize {
+        self.ifaces.len()
+    }
+
+    /// MAC of an interface.
+    pub fn mac(&self, iface: IfaceId) -> Option<MacAddr> {
+        self.ifaces.get(iface.0).map(|i| i.mac)
+    }
+
+    /// MTU of an interface.
+    pub fn mtu(&self, iface: IfaceId) -> Option<usize> {
+        self.ifaces.get(iface.0).map(|i| i.mtu)
+    }
+
+    /// Addresses of an interface.
+    pub fn addresses(&self, iface: IfaceId) -> &[Ipv4Cidr] {
+        self.ifaces.get(iface.0).map_or(&[], |i| &i.addrs)
+    }
+
+    /// Bytes held by incomplete reassemblies.
+    pub fn reassembly_memory(&self) -> usize {
+        self.reasm.memory()
+    }
+
+    /// Number of open UDP sockets.
+    pub fn udp_socket_count(&self) -> usize {
+        self.udp.len()
+    }
+
+    /// The routing table.
+    pub fn routes(&self) -> &RoutingTable {
+        &self.routes
+    }
+
+    /// The ARP cache of an interface: `(ip, mac, state)` in address order.
+    pub fn arp_entries(&self, iface: IfaceId) -> Vec<(Ipv4Addr, MacAddr, NeighborState)> {
+        self.ifaces
+            .get(iface.0)
+            .map(|i| i.arp.entries().collect())
+            .unwrap_or_default()
+    }
+
+    /// All counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        for i in &self.ifaces {
+            let c = i.arp.stats();
+            s.arp.hits += c.hits;
+            s.arp.misses += c.misses;
+            s.arp.queue_drops += c.queue_drops + c.table_full_drops;
+            s.arp.failures += c.failures;
+        }
+        s.frag.reassembly = self.reasm.stats();
+        s
+    }
+
+    /// True when `ip` is assigned to one of our interfaces.
+    pub fn is_local_addr(&self, ip: Ipv4Addr) -> bool {
+        self.ifaces
+            .iter()
+            .any(|i| i.addrs.iter().any(|c| c.address() == ip))
+    }
+
+    fn iface(&self, id: IfaceId) -> Result<&Interface, StackError> {
+        self.ifaces
+            .get(id.0)
+            .ok_or(StackError::UnknownInterface(id))
+    }
+
+    /// True when `ip` is the limited broadcast or the directed broadcast of
+    /// a prefix on `iface`.
+    fn is_broadcast_on(&self, iface: IfaceId, ip: Ipv4Addr) -> bool {
+        ip.is_broadcast()
+            || self.ifaces.get(iface.0).is_some_and(|i| {
+                i.addrs
+                    .iter()
+                    .any(|c| c.prefix_len() < 31 && c.broadcast() == ip)
+            })
+    }
+
+    fn is_any_broadcast(&self, ip: Ipv4Addr) -> bool {
+        (0..self.ifaces.len()).any(|i| self.is_broadcast_on(IfaceId(i), ip))
+    }
+
+    /// Our address on `iface` best suited to talk to `peer`: one whose
+    /// prefix contains it, else the first.
+    fn source_for(&self, iface: IfaceId, peer: Ipv4Addr) -> Option<Ipv4Addr> {
+        let i = self.ifaces.get(iface.0)?;
+        i.addrs
+            .iter()
+            .find(|c| c.contains(peer))
+            .or(i.addrs.first())
+            .map(|c| c.address())
+    }
+
+    /// Routes `dst`, choosing the source address (RFC 1122 §3.3.4.3) unless
+    /// `src` is given.
+    fn route(&self, src: Option<Ipv4Addr>, dst: Ipv4Addr) -> Result<Egress, SendError> {
+        let src = src.filter(|s| !s.is_unspecified());
+        if dst.is_broadcast() {
+            // Limited broadcast: out of the interface owning the source, or
+            // the first addressed interface.
+            let iface = self
+                .ifaces
+                .iter()
+                .position(|i| match src {
+                    Some(s) => i.addrs.iter().any(|c| c.address() == s),
+                    None => !i.addrs.is_empty(),
+                })
+                .map(IfaceId)
+                .ok_or(SendError::NoRoute(dst))?;
+            let src = src
+                .or_else(|| self.source_for(iface, dst))
+                .ok_or(SendError::NoSourceAddress(iface))?;
+            return Ok(Egress {
+                iface,
+                next_hop: dst,
+                src,
+                broadcast: true,
+            });
+        }
+        let r = self.routes.lookup(dst).ok_or(SendError::NoRoute(dst))?;
+        let next_hop = r.next_hop(dst);
+        let src = src
+            .or_else(|| self.source_for(r.iface, next_hop))
+            .ok_or(SendError::NoSourceAddress(r.iface))?;
+        Ok(Egress {
+            iface: r.iface,
+            next_hop,
+            src,
+            broadcast: r.gateway.is_none() && self.is_broadcast_on(r.iface, dst),
+        })
+    }
+
+    fn ident(&mut self) -> u16 {
+        self.next_ident = self.next_ident.wrapping_add(1);
+        self.next_ident
+    }
+
+    // ----- handlers -----
+
+    /// Hands the stack one Ethernet frame received on `iface`.
+    pub fn receive(&mut self, now: Instant, iface: IfaceId, frame: &[u8]) {
+        self.stats.link.frames_in += 1;
+        self.stats.link.bytes_in += frame.len() as u64;
+        let Some(ifc) = self.ifaces.get(iface.0) else {
+            self.stats.link.malformed += 1;
+            return;
+        };
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            self.stats.link.malformed += 1;
+            return;
+        };
+        let dst = eth.dst();
+        let link_broadcast = dst.is_broadcast();
+        if dst != ifc.mac && !link_broadcast {
+            self.stats.link.not_for_us += 1;
+            return;
+        }
+        if eth.src() == ifc.mac {
+            self.stats.link.own_frames += 1;
+            return;
+        }
+        if eth.vlan().is_some() {
+            self.stats.link.vlan_tagged += 1;
+            return;
+        }
+        match eth.ethertype() {
+            EtherType::ARP => self.process_arp(now, iface, eth.payload()),
+            EtherType::IPV4 => self.process_ipv4(now, iface, eth.payload(), link_broadcast),
+            _ => self.stats.link.unknown_ethertype += 1,
+        }
+    }
+
+    fn process_arp(&mut self, now: Instant, iface: IfaceId, payload: &[u8]) {
+        let Some(r) = ArpPacket::new_checked(payload)
+            .ok()
+            .and_then(|p| ArpRepr::parse(&p).ok())
+        else {
+            self.stats.arp.malformed += 1;
+            return;
+        };
+        match r.operation {
+            ArpOperation::Request => self.stats.arp.requests_in += 1,
+            ArpOperation::Reply => self.stats.arp.replies_in += 1,
+        }
+        let ifc = &self.ifaces[iface.0];
+        let my_mac = ifc.mac;
+        let owns = |ip: Ipv4Addr| ifc.addrs.iter().any(|c| c.address() == ip);
+        // RFC 5227 §2.4: a packet whose sender address is ours, from
+        // another MAC, is a conflict.
+        if owns(r.sender_ip) && r.sender_mac != my_mac {
+            self.stats.arp.conflicts += 1;
+            self.events.push_back(Event::AddressConflict {
+                iface,
+                addr: r.sender_ip,
+                mac: r.sender_mac,
+            });
+            // §2.4 (b): defend once per DEFEND_INTERVAL.
+            let last = self.ifaces[iface.0].defended.get(&r.sender_ip).copied();
+            if last.is_none_or(|t| now.saturating_duration_since(t) >= DEFEND_INTERVAL) {
+                self.ifaces[iface.0].defended.insert(r.sender_ip, now);
+                self.announce(iface, my_mac, r.sender_ip);
+            }
+            return;
+        }
+        let target_ours = owns(r.target_ip);
+        if !r.sender_ip.is_unspecified() {
+            // RFC 826 "Packet Reception": merge the sender into the cache
+            // (update if present; add if we are the target).
+            let flushed =
+                self.ifaces[iface.0]
+                    .arp
+                    .learn(now, r.sender_ip, r.sender_mac, target_ours);
+            for dgram in flushed {
+                self.emit_fragments(iface, r.sender_mac, dgram);
+            }
+        }
+        // RFC 826: if the opcode is request and we are the target, reply.
+        // A gratuitous announcement (sender = target) needs no answer.
+        if r.operation == ArpOperation::Request && target_ours && r.sender_ip != r.target_ip {
+            let reply = ArpRepr {
+                operation: ArpOperation::Reply,
+                sender_mac: my_mac,
+                sender_ip: r.target_ip,
+                target_mac: r.sender_mac,
+                target_ip: r.sender_ip,
+            };
+            self.stats.arp.replies_out += 1;
+            self.push_arp(iface, r.sender_mac, &reply);
+        }
+    }
+
+    fn process_ipv4(&mut self, now: Instant, iface: IfaceId, payload: &[u8], link_bcast: bool) {
+        self.stats.ip.received += 1;
+        let pkt = match Ipv4Packet::new_checked(payload) {
+            Ok(p) => p,
+            Err(WireError::Truncated) => {
+                self.stats.ip.dropped.truncated += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.ip.dropped.bad_header_len += 1;
+                return;
+            }
+        };
+        // RFC 791 §3.1 / RFC 1122 §3.2.1.1: version 4 only.
+        if pkt.version() != 4 {
+            self.stats.ip.dropped.bad_version += 1;
+            return;
+        }
+        // RFC 1122 §3.2.1.2: verify the header checksum, discard silently.
+        if !pkt.verify_checksum() {
+            self.stats.ip.dropped.bad_checksum += 1;
+            return;
+        }
+        let (src, dst) = (pkt.src(), pkt.dst());
+        // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is
+        // discarded.
+        if src.is_broadcast() || src.is_multicast() || self.is_broadcast_on(iface, src) {
+            self.stats.ip.dropped.martian_source += 1;
+            return;
+        }
+        let total = usize::from(pkt.total_len());
+        let datagram = &payload[..total];
+        let to_bcast = self.is_broadcast_on(iface, dst);
+        let for_us = to_bcast || self.is_local_addr(dst);
+        if !for_us {
+            if self.forwarding {
+                self.forward(now, iface, datagram, link_bcast);
+            } else {
+                self.stats.ip.dropped.not_for_us += 1;
+            }
+            return;
+        }
+        let hl = pkt.header_len();
+        if pkt.more_frags() || pkt.frag_offset() != 0 {
+            self.stats.frag.fragments_in += 1;
+            let key = FragKey {
+                src,
+                dst,
+                protocol: pkt.protocol().0,
+                ident: pkt.ident(),
+            };
+            match self.reasm.push(
+                now,
+                key,
+                &datagram[..hl],
+                usize::from(pkt.frag_offset()),
+                pkt.more_frags(),
+                pkt.payload(),
+            ) {
+                Ok(Some(whole)) => self.deliver(
+                    now,
+                    iface,
+                    &whole.header,
+                    &whole.payload,
+                    to_bcast || link_bcast,
+                ),
+                Ok(None) => {}
+                Err(_) => self.stats.ip.dropped.fragment += 1,
+            }
+            return;
+        }
+        self.deliver(
+            now,
+            iface,
+            &datagram[..hl],
+            pkt.payload(),
+            to_bcast || link_bcast,
+        );
+    }
+
+    /// Local delivery of a whole datagram (`header` as received).
+    fn deliver(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        header: &[u8],
+        payload: &[u8],
+        bcast: bool,
+    ) {
+        self.stats.ip.delivered += 1;
+        let h = Ipv4Packet::new_unchecked(header);
+        let (src, dst, ttl) = (h.src(), h.dst(), h.ttl());
+        match h.protocol() {
+            IpProtocol::ICMP => self.process_icmp(now, src, dst, ttl, payload, bcast),
+            IpProtocol::UDP => self.process_udp(now, iface, header, src, dst, payload, bcast),
+            _ => {
+                self.stats.ip.dropped.unknown_protocol += 1;
+                // RFC 1122 §3.2.2.1: protocol unreachable SHOULD be sent.
+                if !bcast {
+                    self.icmp_error(
+                        now,
+                        IcmpErrorKind::ProtocolUnreachable,
+                        header,
+                        payload,
+                        false,
+                    );
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn process_udp(
+        &mut self,
+        now: Instant,
+        _iface: IfaceId,
+        header: &[u8],
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload: &[u8],
+        bcast: bool,
+    ) {
+        let Ok(p) = UdpPacket::new_checked(payload) else {
+            self.stats.udp.malformed += 1;
+            return;
+        };
+        // RFC 1122 §4.1.3.4: verify a non-zero checksum, discard on failure.
+        let Ok(r) = UdpRepr::parse(&p, src, dst) else {
+            self.stats.udp.bad_checksum += 1;
+            return;
+        };
+        self.stats.udp.datagrams_in += 1;
+        let from = SocketAddrV4::new(src, r.src_port);
+        match self.udp.demux(dst, r.dst_port, from) {
+            Some(h) => {
+                let s = self.udp.get_mut(h).expect("demux returns live handles");
+                if s.rx.len() >= s.rx_limit {
+                    s.stats.dropped += 1;
+                    self.stats.udp.queue_drops += 1;
+                    return;
+                }
+                s.stats.received += 1;
+                let was_empty = s.rx.is_empty();
+                s.rx.push_back(Datagram {
+                    from,
+                    to: dst,
+                    payload: p.payload().to_vec(),
+                });
+                if was_empty {
+                    self.events.push_back(Event::UdpReadable(h));
+                }
+            }
+            None => {
+                self.stats.udp.no_port += 1;
+                // RFC 1122 §4.1.3.1: port unreachable SHOULD be sent, but
+                // never for a broadcast (§3.2.2).
+                if !bcast {
+                    self.icmp_error(now, IcmpErrorKind::PortUnreachable, header, payload, false);
+                }
+            }
+        }
+    }
+
+    fn process_icmp(
+        &mut self,
+        now: Instant,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        payload: &[u8],
+        bcast: bool,
+    ) {
+        let Some(r) = Icmpv4Packet::new_checked(payload)
+            .ok()
+            .and_then(|p| Icmpv4Repr::parse(&p).ok())
+        else {
+            self.stats.icmp.malformed += 1;
+            return;
+        };
+        self.stats.icmp.received.count(payload[0]);
+        match r {
+            Icmpv4Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } => {
+                // RFC 1122 §3.2.2.6: an echo request to a broadcast MAY be
+                // silently discarded; we do (no smurf amplification).
+                if bcast {
+                    return;
+                }
+                // RFC 792 / RFC 1122 §3.2.2.6: reply with the same data,
+                // from the address the request was sent to.
+                let reply = Icmpv4Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                };
+                let _ = self.send_icmp(now, Some(dst), src, &reply, None);
+            }
+            Icmpv4Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            } => {
+                if let Some(sent) = self.pings.remove(&(ident, seq_no)) {
+                    self.events.push_back(Event::EchoReply {
+                        from: src,
+                        ident,
+                        seq: seq_no,
+                        rtt: now.saturating_duration_since(sent),
+                        ttl,
+                        len: data.len(),
+                    });
+                }
+            }
+            Icmpv4Repr::DstUnreachable {
+                code,
+                next_hop_mtu,
+                quoted,
+            } => self.icmp_error_in(
+                now,
+                src,
+                msg_type::DST_UNREACHABLE,
+                code,
+                next_hop_mtu,
+                quoted,
+            ),
+            Icmpv4Repr::TimeExceeded { code, quoted } => {
+                self.icmp_error_in(now, src, msg_type::TIME_EXCEEDED, code, 0, quoted)
+            }
+            Icmpv4Repr::Other { .. } => {}
+        }
+    }
+
+    /// An ICMP error arrived: match the quoted datagram to its sender
+    /// (RFC 1122 §3.2.2: "the ICMP error message MUST be passed to the
+    /// transport layer").
+    fn icmp_error_in(
+        &mut self,
+        now: Instant,
+        from: Ipv4Addr,
+        ty: u8,
+        code: u8,
+        mtu: u16,
+        quoted: &[u8],
+    ) {
+        let (Some(kind), Some(original)) = (
+            IcmpErrorKind::from_type_code(ty, code, mtu),
+            QuotedDatagram::parse(quoted),
+        ) else {
+            self.stats.icmp.errors_unmatched += 1;
+            return;
+        };
+        if !self.is_local_addr(original.src) {
+            self.stats.icmp.errors_unmatched += 1;
+            return;
+        }
+        self.deliver_error(
+            now,
+            IcmpError {
+                kind,
+                from,
+                original,
+            },
+        );
+    }
+
+    /// Hands an error about one of our datagrams to whoever sent it.
+    fn deliver_error(&mut self, _now: Instant, error: IcmpError) {
+        let o = error.original;
+        match o.protocol {
+            IpProtocol::UDP => {
+                let local = SocketAddrV4::new(o.src, o.src_port);
+                match self.udp.by_local(local) {
+                    Some(h) => {
+                        let s = self.udp.get_mut(h).expect("live handle");
+                        s.stats.errors += 1;
+                        if s.errors.len() < 16 {
+                            s.errors.push_back(error);
+                        }
+                        self.events.push_back(Event::UdpError { handle: h, error });
+                    }
+                    None => self.stats.icmp.errors_unmatched += 1,
+                }
+            }
+            IpProtocol::ICMP if o.icmp_type == msg_type::ECHO_REQUEST => {
+                let (ident, seq) = (o.src_port, o.dst_port);
+                if self.pings.remove(&(ident, seq)).is_some() {
+                    self.events
+                        .push_back(Event::EchoError { ident, seq, error });
+                } else {
+                    self.stats.icmp.errors_unmatched += 1;
+                }
+            }
+            _ => self.stats.icmp.errors_unmatched += 1,
+        }
+    }
+
+    /// Router mode: forward a datagram received on `in_iface` (RFC 1812
+    /// §5.2, §5.3).
+    fn forward(&mut self, now: Instant, in_iface: IfaceId, datagram: &[u8], link_bcast: bool) {
+        let pkt = Ipv4Packet::new_unchecked(datagram);
+        let (src, dst, ttl) = (pkt.src(), pkt.dst(), pkt.ttl());
+        let hl = pkt.header_len();
+        // RFC 1812 §5.3.4 / §5.3.5: never forward link-layer broadcasts,
+        // limited or directed broadcasts, multicast, or from 0.0.0.0.
+        if link_bcast
+            || dst.is_broadcast()
+            || dst.is_multicast()
+            || self.is_any_broadcast(dst)
+            || src.is_unspecified()
+        {
+            self.stats.ip.dropped.broadcast_not_forwarded += 1;
+            return;
+        }
+        // RFC 1812 §5.3.1: decrement TTL; if it reaches 0, discard and send
+        // time exceeded (code 0) to the source.
+        if ttl <= 1 {
+            self.stats.ip.dropped.ttl_exceeded += 1;
+            self.icmp_error(
+                now,
+                IcmpErrorKind::TtlExceeded,
+                &datagram[..hl],
+                &datagram[hl..],
+                false,
+            );
+            return;
+        }
+        let Some(route) = self.routes.lookup(dst).copied() else {
+            self.stats.ip.dropped.no_route += 1;
+            // RFC 1812 §5.2.7.1: network unreachable.
+            self.icmp_error(
+                now,
+                IcmpErrorKind::NetUnreachable,
+                &datagram[..hl],
+                &datagram[hl..],
+                false,
+            );
+            return;
+        };
+        let _ = in_iface;
+        let mut copy = datagram.to_vec();
+        // RFC 1624: update the checksum incrementally for the new TTL.
+        Ipv4Packet::new_unchecked(&mut copy[..]).set_ttl_incremental(ttl - 1);
+        let next_hop = route.next_hop(dst);
+        let mtu = self.ifaces[route.iface.0].mtu;
+        if copy.len() > mtu && pkt.dont_frag() {
+            // RFC 1191 §4 / RFC 1812 §5.2.7.1: fragmentation needed, with
+            // the next-hop MTU.
+            self.stats.ip.dropped.frag_needed += 1;
+            let kind = IcmpErrorKind::FragmentationNeeded {
+                mtu: u16::try_from(mtu).unwrap_or(u16::MAX),
+            };
+            self.icmp_error(now, kind, &datagram[..hl], &datagram[hl..], false);
+            return;
+        }
+        self.stats.ip.forwarded += 1;
+        self.send_datagram(now, route.iface, next_hop, false, copy);
+    }
+
+    // ----- output -----
+
+    /// Sends a complete datagram towards `next_hop` on `iface`: broadcast,
+    /// or via the ARP cache (sent now, or queued whole while resolution
+    /// runs). Fragmentation for the MTU happens as the datagram goes onto
+    /// the link, so a neighbour's queue holds datagrams, not fragments.
+    fn send_datagram(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        next_hop: Ipv4Addr,
+        bcast: bool,
+        dgram: Vec<u8>,
+    ) {
+        if bcast {
+            self.emit_fragments(iface, MacAddr::BROADCAST, dgram);
+            return;
+        }
+        match self.ifaces[iface.0].arp.resolve(now, next_hop, dgram) {
+            Resolve::Send {
+                mac,
+                packet,
+                refresh,
+            } => {
+                self.emit_fragments(iface, mac, packet);
+                if refresh {
+                    self.arp_request(iface, next_hop, Some(mac));
+                }
+            }
+            Resolve::Queued { request } => {
+                if request {
+                    self.arp_request(iface, next_hop, None);
+                }
+            }
+            Resolve::Dropped(_) => {}
+        }
+    }
+
+    /// Puts a datagram on the link to `dst`, cut into fragments when it
+    /// exceeds the MTU (RFC 791 §3.2). A DF datagram that is too big must
+    /// have been refused by the caller; here it is dropped and counted.
+    fn emit_fragments(&mut self, iface: IfaceId, dst: MacAddr, dgram: Vec<u8>) {
+        let mtu = self.ifaces[iface.0].mtu;
+        if dgram.len() <= mtu {
+            self.push_tx(TxFrame {
+                iface,
+                dst,
+                ethertype: EtherType::IPV4,
+                payload: dgram,
+            });
+            return;
+        }
+        let pkt = Ipv4Packet::new_unchecked(&dgram[..]);
+        let hl = pkt.header_len();
+        let plan = match FragmentPlan::new(hl, dgram.len() - hl, mtu, pkt.dont_frag()) {
+            Ok(p) => p,
+            Err(FragmentError::FragNeeded { .. }) | Err(FragmentError::MtuTooSmall { .. }) => {
+                self.stats.ip.dropped.frag_needed += 1;
+                return;
+            }
+        };
+        let base_off = usize::from(pkt.frag_offset());
+        let base_mf = pkt.more_frags();
+        let first_header = &dgram[..hl];
+        let later_header = header_with_copied_options(first_header);
+        let payload = &dgram[hl..];
+        self.stats.frag.datagrams_fragmented += 1;
+        for (off, len, more) in plan.iter() {
+            let h = if off == 0 {
+                first_header
+            } else {
+                &later_header[..]
+            };
+            let mut f = Vec::with_capacity(h.len() + len);
+            f.extend_from_slice(h);
+            f.extend_from_slice(&payload[off..off + len]);
+            let total = f.len() as u16;
+            f[2..4].copy_from_slice(&total.to_be_bytes());
+            // RFC 791 §3.2: MF set on all but the last (or when the
+            // original was itself a non-last fragment); offset in 8-byte units.
+            let mut fo = ((base_off + off) / 8) as u16;
+            if more || base_mf {
+                fo |= 0x2000;
+            }
+            f[6..8].copy_from_slice(&fo.to_be_bytes());
+            Ipv4Packet::new_unchecked(&mut f[..]).fill_checksum();
+            self.stats.frag.fragments_out += 1;
+            self.push_tx(TxFrame {
+                iface,
+                dst,
+                ethertype: EtherType::IPV4,
+                payload: f,
+            });
+        }
+    }
+
+    fn arp_request(&mut self, iface: IfaceId, target: Ipv4Addr, unicast: Option<MacAddr>) {
+        let Some(sender_ip) = self.source_for(iface, target) else {
+            return;
+        };
+        let req = ArpRepr {
+            operation: ArpOperation::Request,
+            sender_mac: self.ifaces[iface.0].mac,
+            sender_ip,
+            target_mac: MacAddr::UNSPECIFIED,
+            target_ip: target,
+        };
+        self.stats.arp.requests_out += 1;
+        self.push_arp(iface, unicast.unwrap_or(MacAddr::BROADCAST), &req);
+    }
+
+    /// RFC 5227 §3: an ARP announcement (request with sender = target).
+    fn announce(&mut self, iface: IfaceId, mac: MacAddr, addr: Ipv4Addr) {
+        let ann = ArpRepr {
+            operation: ArpOperation::Request,
+            sender_mac: mac,
+            sender_ip: addr,
+            target_mac: MacAddr::UNSPECIFIED,
+            target_ip: addr,
+        };
+        self.stats.arp.requests_out += 1;
+        self.push_arp(iface, MacAddr::BROADCAST, &ann);
+    }
+
+    fn push_arp(&mut self, iface: IfaceId, dst: MacAddr, repr: &ArpRepr) {
+        let mut payload = vec![0; repr.buffer_len()];
+        if repr.emit(&mut payload).is_ok() {
+            self.push_tx(TxFrame {
+                iface,
+                dst,
+                ethertype: EtherType::ARP,
+                payload,
+            });
+        }
+    }
+
+    fn push_tx(&mut self, f: TxFrame) {
+        if self.tx.len() >= self.config.tx_queue_limit {
+            self.stats.link.tx_queue_drops += 1;
+            return;
+        }
+        self.tx.push_back(f);
+    }
+
+    /// Builds an IPv4 datagram: header from `repr` (payload_len set by the
+    /// caller), then `fill` writes the payload into the slice after it.
+    fn build_datagram(repr: &Ipv4Repr, fill: impl FnOnce(&mut [u8])) -> Vec<u8> {
+        let mut d = vec![0; repr.buffer_len()];
+        let hl = repr.emit(&mut d).expect("buffer sized by buffer_len");
+        fill(&mut d[hl..]);
+        d
+    }
+
+    /// Originates an ICMP message.
+    fn send_icmp(
+        &mut self,
+        now: Instant,
+        src: Option<Ipv4Addr>,
+        dst: Ipv4Addr,
+        msg: &Icmpv4Repr<'_>,
+        ttl: Option<u8>,
+    ) -> Result<(), SendError> {
+        let eg = self.route(src, dst)?;
+        let len = msg.buffer_len();
+        if len + 20 > 65535 {
+            return Err(SendError::TooLarge);
+        }
+        let mut repr = Ipv4Repr::new(
+            eg.src,
+            dst,
+            IpProtocol::ICMP,
+            ttl.unwrap_or(self.config.default_ttl),
+            len,
+        );
+        repr.ident = self.ident();
+        let d = Self::build_datagram(&repr, |b| {
+            let _ = msg.emit(b);
+        });
+        let ty = d[repr.header_len()];
+        self.stats.icmp.sent.count(ty);
+        self.stats.ip.sent += 1;
+        self.send_datagram(now, eg.iface, eg.next_hop, eg.broadcast, d);
+        Ok(())
+    }
+
+    /// Sends an ICMP error about a datagram (`header` + `payload`) to its
+    /// source, unless RFC 1122 §3.2.2 / RFC 1812 §4.3.2.7 forbid it.
+    fn icmp_error(
+        &mut self,
+        now: Instant,
+        kind: IcmpErrorKind,
+        header: &[u8],
+        payload: &[u8],
+        link_bcast: bool,
+    ) {
+        let h = Ipv4Packet::new_unchecked(header);
+        let (src, dst) = (h.src(), h.dst());
+        let is_icmp_error = h.protocol() == IpProtocol::ICMP
+            && payload.first().is_some_and(|t| {
+                !matches!(*t, msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY | 13..=18)
+            });
+        // RFC 1122 §3.2.2: not about an ICMP error, a broadcast/multicast
+        // destination, a link-layer broadcast, a non-initial fragment, or a
+        // source that does not name a single host.
+        if is_icmp_error
+            || link_bcast
+            || dst.is_broadcast()
+            || dst.is_multicast()
+            || self.is_any_broadcast(dst)
+            || h.frag_offset() != 0
+            || src.is_unspecified()
+            || src.is_broadcast()
+            || src.is_multicast()
+            || src.is_loopback()
+        {
+            self.stats.icmp.errors_suppressed += 1;
+            return;
+        }
+        // Quote the header and as much data as fits 576 bytes
+        // (RFC 1812 §4.3.2.3; RFC 792 requires at least 8 bytes).
+        let take = payload
+            .len()
+            .min(MAX_ICMP_QUOTE.saturating_sub(header.len()));
+        let mut quoted = Vec::with_capacity(header.len() + take);
+        quoted.extend_from_slice(header);
+        quoted.extend_from_slice(&payload[..take]);
+        let (ty, code) = kind.type_code();
+        let msg = match ty {
+            msg_type::TIME_EXCEEDED => Icmpv4Repr::TimeExceeded {
+                code,
+                quoted: &quoted,
+            },
+            _ => Icmpv4Repr::DstUnreachable {
+                code,
+                next_hop_mtu: match kind {
+                    IcmpErrorKind::FragmentationNeeded { mtu } => mtu,
+                    _ => 0,
+                },
+                quoted: &quoted,
+            },
+        };
+        // RFC 1812 §4.3.2.4: the source is the address of the interface the
+        // error leaves by (chosen by routing).
+        let _ = self.send_icmp(now, None, src, &msg, None);
+    }
+
+    /// A datagram we could not deliver to the next hop (ARP failed): tell
+    /// its sender, locally or with ICMP host unreachable (RFC 1122
+    /// §2.3.2.2, RFC 1812 §5.2.7.1).
+    fn undeliverable(&mut self, now: Instant, dgram: &[u8]) {
+        self.stats.ip.dropped.host_unreachable += 1;
+        let Ok(pkt) = Ipv4Packet::new_checked(dgram) else {
+            return;
+        };
+        let hl = pkt.header_len();
+        if self.is_local_addr(pkt.src()) {
+            if pkt.frag_offset() != 0 {
+                return;
+            }
+            if let Some(original) = QuotedDatagram::parse(dgram) {
+                self.deliver_error(
+                    now,
+                    IcmpError {
+                        kind: IcmpErrorKind::HostUnreachable,
+                        from: pkt.src(),
+                        original,
+                    },
+                );
+            }
+        } else {
+            self.icmp_error(
+                now,
+                IcmpErrorKind::HostUnreachable,
+                &dgram[..hl],
+                &dgram[hl..],
+                false,
+            );
+        }
+    }
+
+    // ----- polls -----
+
+    /// Writes the next outbound frame into `buf` and returns the interface
+    /// to send it on and its length; `None` when there is nothing to send.
+    /// Frames are padded to the Ethernet minimum of 60 bytes. `buf` should
+    /// hold the largest MTU plus 14 bytes; a frame that does not fit is
+    /// dropped and counted.
+    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<(IfaceId, usize)> {
+        while let Some(f) = self.tx.pop_front() {
+            let eth = EthernetRepr {
+                dst: f.dst,
+                src: self.ifaces[f.iface.0].mac,
+                ethertype: f.ethertype,
+                vlan: None,
+            };
+            let hl = eth.header_len();
+            let n = hl + f.payload.len();
+            if buf.len() < n.max(MIN_FRAME_LEN) {
+                self.stats.link.tx_buffer_too_small += 1;
+                continue;
+            }
+            eth.emit(buf).expect("checked length");
+            buf[hl..n].copy_from_slice(&f.payload);
+            let n = if n < MIN_FRAME_LEN {
+                buf[n..MIN_FRAME_LEN].fill(0);
+                MIN_FRAME_LEN
+            } else {
+                n
+            };
+            self.stats.link.frames_out += 1;
+            self.stats.link.bytes_out += n as u64;
+            return Some((f.iface, n));
+        }
+        None
+    }
+
+    /// When [`Stack::handle_timeout`] next has work (ARP retries and
+    /// expiry, reassembly timeouts).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.ifaces
+            .iter()
+            .filter_map(|i| i.arp.poll_timeout())
+            .chain(self.reasm.poll_timeout())
+            .min()
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut actions = Vec::new();
+        for i in 0..self.ifaces.len() {
+            actions.clear();
+            self.ifaces[i].arp.handle_timeout(now, &mut actions);
+            for a in actions.drain(..) {
+                match a {
+                    ArpAction::Request { ip, unicast } => self.arp_request(IfaceId(i), ip, unicast),
+                    ArpAction::Failed { packets, .. } => {
+                        for p in packets {
+                            self.undeliverable(now, &p);
+                        }
+                    }
+                }
+            }
+        }
+        let mut expired = Vec::new();
+        self.reasm.handle_timeout(now, &mut expired);
+        for e in expired {
+            // RFC 1122 §3.3.2: time exceeded (reassembly) only if fragment
+            // zero had arrived.
+            if let Some(q) = e.quote {
+                if let Ok(p) = Ipv4Packet::new_checked(&q[..]) {
+                    let hl = p.header_len().min(q.len());
+                    let _ = p;
+                    self.icmp_error(
+                        now,
+                        IcmpErrorKind::ReassemblyTimeExceeded,
+                        &q[..hl],
+                        &q[hl..],
+                        false,
+                    );
+                } else if q.len() >= 20 {
+                    let hl = (usize::from(q[0] & 0x0f) * 4).clamp(20, q.len());
+                    self.icmp_error(
+                        now,
+                        IcmpErrorKind::ReassemblyTimeExceeded,
+                        &q[..hl],
+                        &q[hl..],
+                        false,
+                    );
+                }
+            }
+        }
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ----- ICMP echo -----
+
+    /// Sends an echo request (RFC 792) to `dst`; the reply comes back as
+    /// [`Event::EchoReply`] with its round-trip time, an error as
+    /// [`Event::EchoError`].
+    pub fn ping(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        ident: u16,
+        seq: u16,
+        payload: &[u8],
+    ) -> Result<(), SendError> {
+        self.ping_with_ttl(now, dst, ident, seq, payload, None)
+    }
+
+    /// [`Stack::ping`] with an explicit TTL (for ICMP traceroute).
+    pub fn ping_with_ttl(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        ident: u16,
+        seq: u16,
+        payload: &[u8],
+        ttl: Option<u8>,
+    ) -> Result<(), SendError> {
+        let msg = Icmpv4Repr::EchoRequest {
+            ident,
+            seq_no: seq,
+            data: payload,
+        };
+        self.send_icmp(now, None, dst, &msg, ttl)?;
+        if self.pings.len() >= self.config.max_pings {
+            if let Some(k) = self.pings.iter().min_by_key(|(_, t)| **t).map(|(k, _)| *k) {
+                self.pings.remove(&k);
+            }
+        }
+        self.pings.insert((ident, seq), now);
+        Ok(())
+    }
+
+    // ----- UDP sockets -----
+
+    /// Opens a UDP socket bound to `addr` (one of ours, or any when `None`)
+    /// and `port` (0: an ephemeral port, RFC 6056).
+    pub fn udp_bind(&mut self, addr: Option<Ipv4Addr>, port: u16) -> Result<UdpHandle, UdpError> {
+        let ip = addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        if !ip.is_unspecified() && !self.is_local_addr(ip) {
+            return Err(UdpError::AddrNotAvailable(ip));
+        }
+        let port = if port == 0 {
+            let udp = &self.udp;
+            self.ports.allocate(ip, Ipv4Addr::UNSPECIFIED, 0, |p| {
+                !udp.can_bind(SocketAddrV4::new(ip, p))
+            })?
+        } else {
+            port
+        };
+        let local = SocketAddrV4::new(ip, port);
+        if !self.udp.can_bind(local) {
+            return Err(UdpError::AddrInUse(local));
+        }
+        Ok(self.udp.insert(local, self.config.udp_rx_queue))
+    }
+
+    /// Sets the default peer of a socket: `udp_send` goes there, and only
+    /// its datagrams are received.
+    pub fn udp_connect(&mut self, h: UdpHandle, remote: SocketAddrV4) -> Result<(), UdpError> {
+        self.udp.get_mut(h)?.remote = Some(remote);
+        Ok(())
+    }
+
+    /// Allows sending to broadcast addresses (SO_BROADCAST).
+    pub fn udp_set_broadcast(&mut self, h: UdpHandle, on: bool) -> Result<(), UdpError> {
+        self.udp.get_mut(h)?.broadcast = on;
+        Ok(())
+    }
+
+    /// TTL of datagrams sent from the socket (`None`: the stack default).
+    pub fn udp_set_ttl(&mut self, h: UdpHandle, ttl: Option<u8>) -> Result<(), UdpError> {
+        self.udp.get_mut(h)?.ttl = ttl;
+        Ok(())
+    }
+
+    /// Sets Don't Fragment on datagrams from the socket (for path MTU
+    /// discovery, RFC 1191): routers answer "fragmentation needed" instead
+    /// of fragmenting.
+    pub fn udp_set_dont_fragment(&mut self, h: UdpHandle, on: bool) -> Result<(), UdpError> {
+        self.udp.get_mut(h)?.dont_frag = on;
+        Ok(())
+    }
+
+    /// The socket's local address (port chosen even for an ephemeral bind).
+    pub fn udp_local_addr(&self, h: UdpHandle) -> Result<SocketAddrV4, UdpError> {
+        Ok(self.udp.get(h)?.local)
+    }
+
+    /// Counters of one socket.
+    pub fn udp_socket_stats(&self, h: UdpHandle) -> Result<UdpSocketStats, UdpError> {
+        Ok(self.udp.get(h)?.stats)
+    }
+
+    /// Closes a socket; queued datagrams are discarded.
+    pub fn udp_close(&mut self, h: UdpHandle) -> Result<(), UdpError> {
+        self.udp.remove(h).map(|_| ())
+    }
+
+    /// Sends to the connected peer.
+    pub fn udp_send(&mut self, now: Instant, h: UdpHandle, payload: &[u8]) -> Result<(), UdpError> {
+        let to = self.udp.get(h)?.remote.ok_or(UdpError::NotConnected)?;
+        self.udp_send_to(now, h, to, payload)
+    }
+
+    /// Sends one datagram to `to`.
+    pub fn udp_send_to(
+        &mut self,
+        now: Instant,
+        h: UdpHandle,
+        to: SocketAddrV4,
+        payload: &[u8],
+    ) -> Result<(), UdpError> {
+        let s = self.udp.get(h)?;
+        if payload.len() > crate::transport::udp::MAX_PAYLOAD {
+            return Err(UdpError::TooLarge(payload.len()));
+        }
+        if to.port() == 0 {
+            return Err(UdpError::PortZero);
+        }
+        let (local, ttl, broadcast_ok, df) = (s.local, s.ttl, s.broadcast, s.dont_frag);
+        let dst = *to.ip();
+        let bound = Some(*local.ip()).filter(|i| !i.is_unspecified());
+        let eg = self.route(bound, dst).map_err(|e| match e {
+            SendError::NoRoute(d) => UdpError::NoRoute(d),
+            _ => UdpError::NoRoute(dst),
+        })?;
+        if (eg.broadcast || dst.is_broadcast()) && !broadcast_ok {
+            // RFC 1122 §4.1.3.6 leaves broadcast to the application's choice.
+            return Err(UdpError::BroadcastNotAllowed);
+        }
+        let udp = UdpRepr {
+            src_port: local.port(),
+            dst_port: to.port(),
+        };
+        let mut ip = Ipv4Repr::new(
+            eg.src,
+            dst,
+            IpProtocol::UDP,
+            ttl.unwrap_or(self.config.default_ttl),
+            udp.buffer_len(payload.len()),
+        );
+        ip.dont_frag = df;
+        let mtu = self.ifaces[eg.iface.0].mtu;
+        if df && ip.buffer_len() > mtu {
+            return Err(UdpError::MessageTooBig { mtu });
+        }
+        ip.ident = self.ident();
+        let d = Self::build_datagram(&ip, |b| {
+            let _ = udp.emit(b, eg.src, dst, payload);
+        });
+        self.stats.udp.datagrams_out += 1;
+        self.stats.ip.sent += 1;
+        self.udp.get_mut(h)?.stats.sent += 1;
+        self.send_datagram(now, eg.iface, eg.next_hop, eg.broadcast, d);
+        Ok(())
+    }
+
+    /// Takes the next datagram. A pending ICMP error is reported first, as
+    /// `Err(UdpError::Icmp)`, once. `Ok(None)` when nothing is queued.
+    pub fn udp_recv_from(&mut self, h: UdpHandle) -> Result<Option<Datagram>, UdpError> {
+        let s = self.udp.get_mut(h)?;
+        if let Some(e) = s.errors.pop_front() {
+            return Err(UdpError::Icmp(e));
+        }
+        Ok(s.rx.pop_front())
+    }
+}
+
+/// The header for non-initial fragments: only options whose "copied" flag
+/// is set (RFC 791 §3.1, option type bit 0x80), padded to 4 bytes.
+fn header_with_copied_options(h: &[u8]) -> Vec<u8> {
+    if h.len() <= 20 {
+        return h.to_vec();
+    }
+    let mut out = h[..20].to_vec();
+    let opts = &h[20..];
+    let mut i = 0;
+    while i < opts.len() {
+        let t = opts[i];
+        match t {
+            0 => break,
+            1 => i += 1,
+            _ => {
+                let Some(&l) = opts.get(i + 1) else { break };
+                let l = usize::from(l);
+                if l < 2 || i + l > opts.len() {
+                    break;
+                }
+                if t & 0x80 != 0 {
+                    out.extend_from_slice(&opts[i..i + l]);
+                }
+                i += l;
+            }
+        }
+    }
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+    out[0] = 0x40 | (out.len() / 4) as u8;
+    out
+}

@@ -1,5 +1,9 @@
 //! Layer 3: IPv4 in and out, the routing table (longest-prefix match),
 //! fragmentation and reassembly, ICMP.
+//!
+//! The pieces here are pure data structures with their own tests; the
+//! [`Stack`](crate::stack::Stack) strings them together on the packet path.
 
 pub mod frag;
+pub mod icmp;
 pub mod route;

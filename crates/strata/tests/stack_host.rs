@@ -1,0 +1,299 @@
+//! Host behaviour of the stack, spoken to only through frames.
+
+mod stack_util;
+
+use core::net::SocketAddrV4;
+use stack_util::{ip, World};
+use strata::net::icmp::IcmpErrorKind;
+use strata::stack::Event;
+use strata::time::Duration;
+use strata::transport::udp::UdpError;
+
+fn lan() -> World {
+    let mut w = World::new();
+    let a = w.add_stack();
+    let b = w.add_stack();
+    let seg = w.add_segment();
+    w.attach(a, seg, "10.0.0.1/24", 1500);
+    w.attach(b, seg, "10.0.0.2/24", 1500);
+    w.run();
+    w
+}
+
+#[test]
+fn ping_resolves_arp_then_echoes() {
+    let mut w = lan();
+    w.stacks[0]
+        .ping(w.now, ip("10.0.0.2"), 7, 1, b"abcdefgh")
+        .unwrap();
+    w.run();
+    let ev = w.take_events(0);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    match &ev[0] {
+        Event::EchoReply {
+            from,
+            ident,
+            seq,
+            ttl,
+            len,
+            ..
+        } => {
+            assert_eq!(
+                (*from, *ident, *seq, *ttl, *len),
+                (ip("10.0.0.2"), 7, 1, 64, 8)
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    let s = w.stacks[0].stats();
+    assert_eq!(s.arp.misses, 1);
+    assert_eq!(s.arp.replies_in, 1);
+    assert_eq!(s.icmp.sent.echo_request, 1);
+    assert_eq!(s.icmp.received.echo_reply, 1);
+    // B learned A from A's request (RFC 826 merge) and answered without asking.
+    assert_eq!(
+        w.stacks[1].stats().arp.requests_out,
+        1,
+        "only B's own announcement"
+    );
+    assert_eq!(w.stacks[1].stats().icmp.sent.echo_reply, 1);
+}
+
+#[test]
+fn packets_queued_during_arp_all_arrive_in_order() {
+    let mut w = lan();
+    let srv = w.stacks[1].udp_bind(None, 9000).unwrap();
+    let cli = w.stacks[0].udp_bind(None, 0).unwrap();
+    let to = SocketAddrV4::new(ip("10.0.0.2"), 9000);
+    for i in 0..10u8 {
+        w.stacks[0].udp_send_to(w.now, cli, to, &[i; 3]).unwrap();
+    }
+    assert_eq!(w.stacks[0].arp_entries(strata::link::IfaceId(0)).len(), 1);
+    w.run();
+    let mut got = Vec::new();
+    while let Some(d) = w.stacks[1].udp_recv_from(srv).unwrap() {
+        assert_eq!(d.from.ip(), &ip("10.0.0.1"));
+        assert!(strata::transport::ports::PortRange::DYNAMIC.contains(d.from.port()));
+        got.push(d.payload[0]);
+    }
+    assert_eq!(got, (0..10).collect::<Vec<_>>());
+    let s = w.stacks[0].stats();
+    assert_eq!(
+        (s.arp.misses, s.arp.queue_drops, s.arp.requests_out),
+        (10, 0, 2)
+    );
+    assert_eq!(s.udp.datagrams_out, 10);
+    assert_eq!(w.take_events(1), vec![Event::UdpReadable(srv)]);
+}
+
+#[test]
+fn arp_failure_reports_host_unreachable_to_socket_and_ping() {
+    let mut w = lan();
+    let cli = w.stacks[0].udp_bind(None, 0).unwrap();
+    let nobody = SocketAddrV4::new(ip("10.0.0.99"), 53);
+    w.stacks[0].udp_send_to(w.now, cli, nobody, b"q").unwrap();
+    w.stacks[0]
+        .ping(w.now, ip("10.0.0.99"), 1, 1, b"p")
+        .unwrap();
+    w.advance(Duration::from_millis(2500));
+    assert!(w.take_events(0).is_empty(), "still retrying");
+    w.advance(Duration::from_millis(600));
+    let ev = w.take_events(0);
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert!(matches!(&ev[0], Event::UdpError { handle, error }
+        if *handle == cli && error.kind == IcmpErrorKind::HostUnreachable && error.original.dst == ip("10.0.0.99")));
+    assert!(
+        matches!(&ev[1], Event::EchoError { ident: 1, seq: 1, error }
+        if error.kind == IcmpErrorKind::HostUnreachable)
+    );
+    match w.stacks[0].udp_recv_from(cli) {
+        Err(UdpError::Icmp(e)) => assert_eq!(e.kind, IcmpErrorKind::HostUnreachable),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(
+        w.stacks[0].udp_recv_from(cli),
+        Ok(None),
+        "error reported once"
+    );
+    let s = w.stacks[0].stats();
+    assert_eq!(
+        (s.arp.failures, s.arp.requests_out),
+        (1, 4),
+        "announcement + 3 tries"
+    );
+    assert_eq!(s.ip.dropped.host_unreachable, 2);
+}
+
+#[test]
+fn udp_to_closed_port_gives_port_unreachable_on_sender() {
+    let mut w = lan();
+    let cli = w.stacks[0].udp_bind(Some(ip("10.0.0.1")), 40000).unwrap();
+    w.stacks[0]
+        .udp_connect(cli, SocketAddrV4::new(ip("10.0.0.2"), 7777))
+        .unwrap();
+    w.stacks[0].udp_send(w.now, cli, b"hello?").unwrap();
+    w.run();
+    let ev = w.take_events(0);
+    let Event::UdpError { handle, error } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(*handle, cli);
+    assert_eq!(error.kind, IcmpErrorKind::PortUnreachable);
+    assert_eq!(error.from, ip("10.0.0.2"));
+    assert_eq!(
+        (error.original.src_port, error.original.dst_port),
+        (40000, 7777)
+    );
+    assert_eq!(w.stacks[1].stats().udp.no_port, 1);
+    assert_eq!(w.stacks[1].stats().icmp.sent.dst_unreachable, 1);
+    assert!(matches!(
+        w.stacks[0].udp_recv_from(cli),
+        Err(UdpError::Icmp(_))
+    ));
+}
+
+#[test]
+fn large_datagrams_fragment_and_reassemble_at_several_mtus() {
+    for mtu in [68usize, 576, 1006, 1500, 9000] {
+        let mut w = World::new();
+        let a = w.add_stack();
+        let b = w.add_stack();
+        let seg = w.add_segment();
+        w.attach(a, seg, "10.0.0.1/24", mtu);
+        w.attach(b, seg, "10.0.0.2/24", mtu);
+        let srv = w.stacks[b].udp_bind(None, 5000).unwrap();
+        let cli = w.stacks[a].udp_bind(None, 0).unwrap();
+        let payload: Vec<u8> = (0..20_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        w.stacks[a]
+            .udp_send_to(
+                w.now,
+                cli,
+                SocketAddrV4::new(ip("10.0.0.2"), 5000),
+                &payload,
+            )
+            .unwrap();
+        w.run();
+        let d = w.stacks[b]
+            .udp_recv_from(srv)
+            .unwrap()
+            .expect("reassembled");
+        assert_eq!(d.payload, payload, "mtu {mtu}");
+        let frags = w.stacks[a].stats().frag.fragments_out;
+        let per = ((mtu - 20) / 8 * 8) as u64;
+        assert_eq!(frags, (20_008u64).div_ceil(per), "mtu {mtu}");
+        assert_eq!(w.stacks[b].stats().frag.reassembly.reassembled, 1);
+    }
+}
+
+#[test]
+fn broadcast_needs_permission_and_reaches_all() {
+    let mut w = World::new();
+    let seg = w.add_segment();
+    for i in 0..4 {
+        let s = w.add_stack();
+        w.attach(s, seg, &format!("10.0.0.{}/24", i + 1), 1500);
+    }
+    let socks: Vec<_> = (1..4)
+        .map(|s| w.stacks[s].udp_bind(None, 67).unwrap())
+        .collect();
+    let cli = w.stacks[0].udp_bind(None, 68).unwrap();
+    let bc = SocketAddrV4::new(ip("255.255.255.255"), 67);
+    assert_eq!(
+        w.stacks[0].udp_send_to(w.now, cli, bc, b"discover"),
+        Err(UdpError::BroadcastNotAllowed)
+    );
+    let directed = SocketAddrV4::new(ip("10.0.0.255"), 67);
+    assert_eq!(
+        w.stacks[0].udp_send_to(w.now, cli, directed, b"x"),
+        Err(UdpError::BroadcastNotAllowed)
+    );
+    w.stacks[0].udp_set_broadcast(cli, true).unwrap();
+    w.stacks[0]
+        .udp_send_to(w.now, cli, bc, b"discover")
+        .unwrap();
+    w.stacks[0]
+        .udp_send_to(w.now, cli, directed, b"directed")
+        .unwrap();
+    w.run();
+    for (i, h) in socks.iter().enumerate() {
+        let s = &mut w.stacks[i + 1];
+        assert_eq!(s.udp_recv_from(*h).unwrap().unwrap().payload, b"discover");
+        assert_eq!(s.udp_recv_from(*h).unwrap().unwrap().payload, b"directed");
+    }
+    // No ARP was needed for broadcasts.
+    assert_eq!(w.stacks[0].stats().arp.misses, 0);
+}
+
+#[test]
+fn duplicate_address_is_reported_on_both_sides() {
+    let mut w = World::new();
+    let a = w.add_stack();
+    let b = w.add_stack();
+    let seg = w.add_segment();
+    w.attach(a, seg, "10.0.0.5/24", 1500);
+    w.run();
+    w.attach(b, seg, "10.0.0.5/24", 1500);
+    w.run();
+    // B's announcement reveals the conflict to A, A defends once (RFC 5227
+    // §2.4 (b)), B sees it; each side defends at most once per interval so
+    // the exchange stops.
+    let ea = w.take_events(a);
+    let eb = w.take_events(b);
+    let is_conflict = |e: &Event, mac| matches!(e, Event::AddressConflict { addr, mac: m, .. } if *addr == ip("10.0.0.5") && *m == mac);
+    let (ma, mb) = (
+        w.stacks[a].mac(strata::link::IfaceId(0)).unwrap(),
+        w.stacks[b].mac(strata::link::IfaceId(0)).unwrap(),
+    );
+    assert!(
+        !ea.is_empty() && ea.iter().all(|e| is_conflict(e, mb)),
+        "{ea:?}"
+    );
+    assert!(
+        !eb.is_empty() && eb.iter().all(|e| is_conflict(e, ma)),
+        "{eb:?}"
+    );
+    assert!(
+        w.frames < 8,
+        "defence must not ping-pong: {} frames",
+        w.frames
+    );
+}
+
+#[test]
+fn ephemeral_binds_never_collide_and_exhaust_cleanly() {
+    use strata::stack::{Stack, StackConfig};
+    use strata::transport::ports::PortRange;
+    let mut s = Stack::new(StackConfig {
+        ephemeral_ports: PortRange::new(50000, 50099).unwrap(),
+        ..StackConfig::default()
+    });
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..100 {
+        let h = s.udp_bind(None, 0).unwrap();
+        assert!(seen.insert(s.udp_local_addr(h).unwrap().port()));
+    }
+    assert!(matches!(
+        s.udp_bind(None, 0),
+        Err(UdpError::PortsExhausted(_))
+    ));
+    assert!(matches!(
+        s.udp_bind(None, 50000),
+        Err(UdpError::AddrInUse(_))
+    ));
+}
+
+#[test]
+fn full_receive_queue_drops_and_counts() {
+    let mut w = lan();
+    let srv = w.stacks[1].udp_bind(None, 9).unwrap();
+    let cli = w.stacks[0].udp_bind(None, 0).unwrap();
+    for _ in 0..100 {
+        w.stacks[0]
+            .udp_send_to(w.now, cli, SocketAddrV4::new(ip("10.0.0.2"), 9), b"x")
+            .unwrap();
+        w.run();
+    }
+    let st = w.stacks[1].udp_socket_stats(srv).unwrap();
+    assert_eq!((st.received, st.dropped), (64, 36));
+    assert_eq!(w.stacks[1].stats().udp.queue_drops, 36);
+}
