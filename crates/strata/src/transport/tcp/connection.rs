@@ -188,6 +188,8 @@ pub(crate) struct Conn {
     persist_backoff: u32,
     probes_unanswered: u32,
     send_probe: bool,
+    /// Send a segment smaller than SWS avoidance would (override timeout).
+    force_send: bool,
     keepalive_at: Option<Instant>,
     ka_probes: u32,
     pub keepalive: Option<Keepalive>,
@@ -285,6 +287,7 @@ impl Conn {
             persist_backoff: 0,
             probes_unanswered: 0,
             send_probe: false,
+            force_send: false,
             keepalive_at: None,
             ka_probes: 0,
             keepalive: cfg.keepalive,
@@ -401,7 +404,7 @@ impl Conn {
 
     /// True when [`Conn::next_segment`] may have something to send.
     pub fn wants_send(&self) -> bool {
-        if self.ack_now || self.send_probe || self.rexmit_first {
+        if self.ack_now || self.send_probe || self.rexmit_first || self.force_send {
             return true;
         }
         match self.state {
@@ -536,11 +539,12 @@ impl Conn {
         if buf.is_empty() {
             return Ok(0);
         }
-        if self.peer_fin {
-            return Ok(0);
-        }
+        // RFC 9293 §3.10.7.4: after a RST, RECEIVEs get "reset".
         if let Some(e) = self.error {
             return Err(e);
+        }
+        if self.peer_fin {
+            return Ok(0);
         }
         match self.state {
             State::Closed | State::Listen => Err(TcpError::NotConnected),
@@ -1206,9 +1210,15 @@ impl Conn {
             if self.probes_unanswered > ctx.cfg.max_retries {
                 return self.fail(ctx, TcpError::TimedOut);
             }
-            ctx.stats.window_probes += 1;
-            self.send_probe = true;
-            self.persist_backoff = (self.persist_backoff + 1).min(16);
+            if self.snd_wnd == 0 {
+                ctx.stats.window_probes += 1;
+                self.send_probe = true;
+                self.persist_backoff = (self.persist_backoff + 1).min(16);
+            } else {
+                // Override timeout: send what the small window allows.
+                self.probes_unanswered = 0;
+                self.force_send = true;
+            }
         }
         if self.keepalive_at.is_some_and(|t| t <= now) {
             self.keepalive_at = None;
@@ -1300,8 +1310,11 @@ impl Conn {
         }
         // Zero-window probing: data waits, the window is shut and nothing is
         // in flight to carry the retransmission timer.
+        // Also when a small window blocks sending (sender SWS avoidance):
+        // the persist timer doubles as the override timeout of RFC 9293
+        // §3.8.6.2.1.
         let unsent = self.snd_nxt < self.data_end();
-        if unsent && self.snd_wnd == 0 && self.snd_max == self.snd_una && self.rto_at.is_none() {
+        if unsent && self.snd_max == self.snd_una && self.rto_at.is_none() {
             if self.persist_at.is_none() {
                 let base = self.rtt.rto();
                 let d = base
@@ -1309,8 +1322,11 @@ impl Conn {
                     .unwrap_or(Duration::MAX);
                 self.persist_at = Some(now + d.min(super::rtt::MAX_RTO));
             }
-        } else if self.snd_wnd > 0 {
+        } else {
             self.persist_at = None;
+            if self.snd_wnd > 0 {
+                self.persist_backoff = 0;
+            }
         }
         // Keepalive (RFC 1122 §4.2.3.6): only when idle.
         match self.keepalive {
@@ -1593,13 +1609,15 @@ impl Conn {
             // nothing is unacknowledged (or Nagle is off), or at least half
             // the largest window the peer offered.
             let all = len == unsent;
-            let ok = len >= mss
+            let ok = self.force_send
+                || len >= mss
                 || (all && (self.nodelay || flight == 0 || self.fin_queued))
                 || (len as u64) * 2 >= u64::from(self.max_snd_wnd);
             if !ok {
                 len = 0;
             }
         }
+        self.force_send = false;
         let fin_here = self.fin_queued && self.snd_nxt + len == data_end && !self.fin_acked();
         // The FIN goes with the last data or alone once everything is sent.
         let fin = fin_here && (len > 0 || unsent == 0);
