@@ -1,4 +1,5 @@
 //! Engine-level TCP scenarios: two `Tcp` engines joined by a test pipe.
+#![allow(clippy::field_reassign_with_default)]
 
 mod tcp_pipe;
 
