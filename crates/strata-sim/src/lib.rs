@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod host;
 pub mod hub;
 pub mod link;
 pub mod node;
