@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod explain;
+mod sim;
 
 /// strata — a userspace TCP/IP stack you can watch, layer by layer.
 #[derive(Parser)]
@@ -21,6 +22,11 @@ enum Command {
     /// Prints what the lesson teaches about one value: binary form, class,
     /// private ranges, netmask and hosts, OUI vendor, port range and service.
     Explain(explain::ExplainArgs),
+    /// Run a simulated network scenario: ping, traceroute, udp, storm.
+    ///
+    /// Hosts and routers run the strata stack in the deterministic
+    /// simulator; the same --seed replays the same run byte for byte.
+    Sim(sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,6 +36,7 @@ fn main() -> anyhow::Result<()> {
             println!("strata demo: nothing to show yet");
         }
         Command::Explain(args) => explain::run(&args),
+        Command::Sim(args) => sim::run(&args)?,
     }
     Ok(())
 }

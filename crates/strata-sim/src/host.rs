@@ -508,6 +508,9 @@ pub struct UdpEchoReport {
     pub client_port: u16,
     /// ICMP (or ARP failure) errors the client socket reported.
     pub errors: Vec<IcmpErrorKind>,
+    /// Datagrams the client's ARP queue dropped while resolving the server
+    /// (the queue is bounded; the oldest go first).
+    pub arp_queue_drops: u64,
 }
 
 impl UdpEchoReport {
@@ -539,6 +542,13 @@ impl fmt::Display for UdpEchoReport {
                 f,
                 "lost for good: {:?} (UDP has no acknowledgement and no retransmission)",
                 lost
+            )?;
+        }
+        if self.arp_queue_drops > 0 {
+            write!(
+                f,
+                "\n{} datagrams dropped from the full ARP queue while the server's address was being resolved",
+                self.arp_queue_drops
             )?;
         }
         if !self.errors.is_empty() {
@@ -617,6 +627,9 @@ pub fn udp_echo(mut opts: ScenarioOptions) -> Result<(UdpEchoReport, Sim), SimEr
             Err(_) => break,
         }
     });
+    let arp_queue_drops = sim
+        .node::<Host>(a)
+        .map_or(0, |h| h.stack().stats().arp.queue_drops);
     let server_received = sim
         .node::<Host>(b)
         .and_then(|h| h.stack().udp_socket_stats(srv).ok())
@@ -629,6 +642,7 @@ pub fn udp_echo(mut opts: ScenarioOptions) -> Result<(UdpEchoReport, Sim), SimEr
             server_received,
             client_port,
             errors,
+            arp_queue_drops,
         },
         sim,
     ))

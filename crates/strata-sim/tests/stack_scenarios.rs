@@ -214,3 +214,4 @@ fn same_seed_same_pcap() {
     assert_ne!(a, run(6));
 }
 
+

@@ -1,0 +1,138 @@
+//! `strata sim <scenario>`: run a simulated network and print what happened.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use strata::time::Duration;
+use strata_sim::host::{self, ScenarioOptions};
+
+/// Which scenario to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Two hosts on a switch: ARP, then echo round trips with their RTT.
+    Ping,
+    /// A — switch — router — switch — router — B: UDP probes with TTL 1, 2, 3…
+    Traceroute,
+    /// A UDP echo client (ephemeral port) and server (port 7); try --loss.
+    Udp,
+    /// Three switches in a loop and one broadcast ARP: a broadcast storm.
+    Storm,
+}
+
+/// Arguments of `strata sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The scenario to run.
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// Seed of every random choice: the same seed replays the same run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write a pcap capture of host A's interface (open it in Wireshark).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Random loss per frame on every link: a probability (0.2) or a percentage (20%).
+    #[arg(long, value_name = "P", default_value = "0", value_parser = parse_loss)]
+    pub loss: f64,
+    /// One-way latency of every link, in microseconds.
+    #[arg(long, value_name = "MICROS", default_value_t = 100)]
+    pub latency_us: u64,
+    /// Echo requests (ping), datagrams (udp) or probes per hop (traceroute).
+    #[arg(long, short = 'c')]
+    pub count: Option<u16>,
+    /// storm: frames the storm may produce before the simulation stops it.
+    #[arg(long, default_value_t = 10_000)]
+    pub budget: u64,
+    /// storm: block one port of the loop, as spanning tree would.
+    #[arg(long)]
+    pub blocked: bool,
+}
+
+/// Parses `0.2`, `20%` or `20 %` into a probability in [0, 1].
+pub fn parse_loss(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let p = match t.strip_suffix('%') {
+        Some(pct) => pct
+            .trim()
+            .parse::<f64>()
+            .map(|v| v / 100.0)
+            .map_err(|_| format!("`{s}` is not a percentage"))?,
+        None => t
+            .parse::<f64>()
+            .map_err(|_| format!("`{s}` is not a probability (try 0.2 or 20%)"))?,
+    };
+    if !(0.0..=1.0).contains(&p) || p.is_nan() {
+        return Err(format!("loss `{s}` must be between 0 and 1 (or 0% and 100%)"));
+    }
+    Ok(p)
+}
+
+/// Runs the scenario and prints its report.
+pub fn run(args: &SimArgs) -> anyhow::Result<()> {
+    let pcap: Option<Box<dyn std::io::Write>> = match &args.pcap {
+        Some(p) => Some(Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ))),
+        None => None,
+    };
+    let opts = ScenarioOptions {
+        seed: args.seed,
+        loss: args.loss,
+        latency: Duration::from_micros(args.latency_us),
+        count: args.count.unwrap_or(match args.scenario {
+            Scenario::Traceroute => 3,
+            Scenario::Udp => 20,
+            _ => 4,
+        }),
+        pcap,
+        ..ScenarioOptions::default()
+    };
+    let (report, sim) = match args.scenario {
+        Scenario::Ping => {
+            let (r, sim) = host::ping(opts)?;
+            (r.to_string(), Some(sim))
+        }
+        Scenario::Traceroute => {
+            let (r, sim) = host::traceroute(opts)?;
+            (r.to_string(), Some(sim))
+        }
+        Scenario::Udp => {
+            let (r, sim) = host::udp_echo(opts)?;
+            (r.to_string(), Some(sim))
+        }
+        Scenario::Storm => {
+            if args.pcap.is_some() {
+                anyhow::bail!("--pcap is not available for the storm scenario");
+            }
+            let s = strata_sim::demo::storm(args.seed, args.budget, args.blocked);
+            (s.to_string(), None)
+        }
+    };
+    println!("{report}");
+    if let Some(sim) = sim {
+        println!("\nlinks:\n{}", sim.stats_table().trim_end());
+    }
+    if let Some(p) = &args.pcap {
+        println!("capture written to {}", p.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_accepts_fraction_and_percent() {
+        assert_eq!(parse_loss("0.2"), Ok(0.2));
+        assert_eq!(parse_loss("20%"), Ok(0.2));
+        assert_eq!(parse_loss(" 5 %"), Ok(0.05));
+        assert_eq!(parse_loss("0"), Ok(0.0));
+        assert!(parse_loss("120%").is_err());
+        assert!(parse_loss("1.5").is_err());
+        assert!(parse_loss("lots").is_err());
+    }
+}
