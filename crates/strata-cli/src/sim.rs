@@ -65,7 +65,9 @@ pub fn parse_loss(s: &str) -> Result<f64, String> {
             .map_err(|_| format!("`{s}` is not a probability (try 0.2 or 20%)"))?,
     };
     if !(0.0..=1.0).contains(&p) || p.is_nan() {
-        return Err(format!("loss `{s}` must be between 0 and 1 (or 0% and 100%)"));
+        return Err(format!(
+            "loss `{s}` must be between 0 and 1 (or 0% and 100%)"
+        ));
     }
     Ok(p)
 }

@@ -269,7 +269,11 @@ impl fmt::Display for PingReport {
         write!(
             f,
             "{sent} packets transmitted, {got} received, {:.0}% packet loss",
-            if sent == 0 { 0.0 } else { 100.0 * (sent - got) as f64 / sent as f64 }
+            if sent == 0 {
+                0.0
+            } else {
+                100.0 * (sent - got) as f64 / sent as f64
+            }
         )?;
         if let (Some(min), Some(max)) = (rtts.iter().min(), rtts.iter().max()) {
             let avg = rtts.iter().map(|d| d.as_nanos()).sum::<u128>() / got as u128;
@@ -299,9 +303,13 @@ pub fn ping(mut opts: ScenarioOptions) -> Result<(PingReport, Sim), SimError> {
             let _ = h.stack_mut().ping(now, dst, 0x5354, seq, &data);
         });
         sim.run_for(Duration::from_secs(1));
-        let evs = sim.with_node(a, |h: &mut Host, _| h.take_events()).unwrap_or_default();
+        let evs = sim
+            .with_node(a, |h: &mut Host, _| h.take_events())
+            .unwrap_or_default();
         let r = evs.iter().find_map(|(_, e)| match e {
-            Event::EchoReply { seq: s, rtt, ttl, .. } if *s == seq => Some((*rtt, *ttl)),
+            Event::EchoReply {
+                seq: s, rtt, ttl, ..
+            } if *s == seq => Some((*rtt, *ttl)),
             _ => None,
         });
         replies.push((seq, r));
@@ -344,7 +352,11 @@ pub fn routed_path(opts: &mut ScenarioOptions, mtu3: usize) -> Result<RoutedPath
     r1.add_interface(mac(2, 0), 1500, cidr([10, 0, 1, 1], 24));
     let r1_east = r1.add_interface(mac(2, 1), 1500, cidr([10, 0, 2, 1], 24));
     r1.stack_mut()
-        .add_route(cidr([10, 0, 3, 0], 24), Some(Ipv4Addr::new(10, 0, 2, 2)), r1_east)
+        .add_route(
+            cidr([10, 0, 3, 0], 24),
+            Some(Ipv4Addr::new(10, 0, 2, 2)),
+            r1_east,
+        )
         .expect("interface exists");
     let mut r2 = Host::router("R2", opts.stack(3));
     r2.add_interface(mac(3, 0), 1500, cidr([10, 0, 2, 2], 24));
@@ -462,7 +474,12 @@ pub fn traceroute(mut opts: ScenarioOptions) -> Result<(TracerouteReport, Sim), 
                 h.take_events();
                 let s = h.stack_mut();
                 let _ = s.udp_set_ttl(sock, Some(ttl));
-                let _ = s.udp_send_to(now, sock, std::net::SocketAddrV4::new(to, port), b"strata traceroute probe");
+                let _ = s.udp_send_to(
+                    now,
+                    sock,
+                    std::net::SocketAddrV4::new(to, port),
+                    b"strata traceroute probe",
+                );
             });
             let p = port;
             sim.run_until_condition(sent + Duration::from_secs(1), |sim| {
@@ -472,7 +489,9 @@ pub fn traceroute(mut opts: ScenarioOptions) -> Result<(TracerouteReport, Sim), 
                     })
                 })
             });
-            let evs = sim.with_node(a, |h: &mut Host, _| h.take_events()).unwrap_or_default();
+            let evs = sim
+                .with_node(a, |h: &mut Host, _| h.take_events())
+                .unwrap_or_default();
             let got = evs.iter().find_map(|(t, e)| match e {
                 Event::UdpError { error, .. } if error.original.dst_port == p => {
                     Some((error.from, t.saturating_duration_since(sent), error.kind))
@@ -516,7 +535,9 @@ pub struct UdpEchoReport {
 impl UdpEchoReport {
     /// Sequence numbers that never came back.
     pub fn lost(&self) -> Vec<u16> {
-        (1..=self.sent).filter(|s| !self.echoed.contains(s)).collect()
+        (1..=self.sent)
+            .filter(|s| !self.echoed.contains(s))
+            .collect()
     }
 }
 
@@ -602,9 +623,9 @@ pub fn udp_echo(mut opts: ScenarioOptions) -> Result<(UdpEchoReport, Sim), SimEr
     sim.run_until(Instant::from_millis(1));
     for seq in 1..=opts.count {
         sim.with_node(a, |h: &mut Host, now| {
-            let _ = h
-                .stack_mut()
-                .udp_send_to(now, cli, server, format!("datagram {seq}").as_bytes());
+            let _ =
+                h.stack_mut()
+                    .udp_send_to(now, cli, server, format!("datagram {seq}").as_bytes());
         });
         sim.run_for(Duration::from_millis(100));
     }

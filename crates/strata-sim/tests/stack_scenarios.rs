@@ -17,16 +17,28 @@ fn ping_rtt_is_exactly_two_latencies_plus_serialisation_on_a_cable() {
         .with_bandwidth(10_000_000);
     let mut sim = Sim::new(1);
     let mut a = Host::new("a", StackConfig::default());
-    a.add_interface(MacAddr([2, 0, 0, 0, 0, 1]), 1500, Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 1), 24).unwrap());
+    a.add_interface(
+        MacAddr([2, 0, 0, 0, 0, 1]),
+        1500,
+        Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 1), 24).unwrap(),
+    );
     let mut b = Host::new("b", StackConfig::default());
-    b.add_interface(MacAddr([2, 0, 0, 0, 0, 2]), 1500, Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 2), 24).unwrap());
+    b.add_interface(
+        MacAddr([2, 0, 0, 0, 0, 2]),
+        1500,
+        Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 2), 24).unwrap(),
+    );
     let a = sim.add_node(Box::new(a));
     let b = sim.add_node(Box::new(b));
     sim.connect((a, 0), (b, 0), cfg.clone()).unwrap();
     sim.run_until(Instant::from_millis(10));
     let data = [0u8; 56];
     for seq in 1..=3u16 {
-        sim.with_node(a, |h: &mut Host, now| h.stack_mut().ping(now, Ipv4Addr::new(10, 0, 0, 2), 9, seq, &data).unwrap());
+        sim.with_node(a, |h: &mut Host, now| {
+            h.stack_mut()
+                .ping(now, Ipv4Addr::new(10, 0, 0, 2), 9, seq, &data)
+                .unwrap()
+        });
         sim.run_for(Duration::from_secs(1));
     }
     let rtts: Vec<Duration> = sim
@@ -56,12 +68,23 @@ fn ping_scenario_through_a_switch_and_its_report() {
     let arp = cfg.latency + cfg.serialisation_delay(60);
     // Store-and-forward switch: two links each way.
     let want: Vec<_> = (1..=4u16)
-        .map(|s| (s, Some((if s == 1 { 4 * arp + 4 * echo } else { 4 * echo }, 64))))
+        .map(|s| {
+            (
+                s,
+                Some((if s == 1 { 4 * arp + 4 * echo } else { 4 * echo }, 64)),
+            )
+        })
         .collect();
     assert_eq!(r.replies, want);
     let text = r.to_string();
-    assert!(text.contains("64 bytes from 10.0.0.2: icmp_seq=2 ttl=64 time=0.431 ms"), "{text}");
-    assert!(text.contains("4 packets transmitted, 4 received, 0% packet loss"), "{text}");
+    assert!(
+        text.contains("64 bytes from 10.0.0.2: icmp_seq=2 ttl=64 time=0.431 ms"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4 packets transmitted, 4 received, 0% packet loss"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -83,12 +106,22 @@ fn traceroute_hop_list_is_exact() {
     let kinds: Vec<_> = r.hops.iter().map(|h| h.probes[0].unwrap().2).collect();
     assert_eq!(
         kinds,
-        [IcmpErrorKind::TtlExceeded, IcmpErrorKind::TtlExceeded, IcmpErrorKind::PortUnreachable]
+        [
+            IcmpErrorKind::TtlExceeded,
+            IcmpErrorKind::TtlExceeded,
+            IcmpErrorKind::PortUnreachable
+        ]
     );
-    assert!(r.hops.iter().all(|h| h.probes.len() == 3 && h.probes.iter().all(Option::is_some)));
+    assert!(r
+        .hops
+        .iter()
+        .all(|h| h.probes.len() == 3 && h.probes.iter().all(Option::is_some)));
     let text = r.to_string();
     assert!(text.contains(" 1  10.0.1.1 "), "{text}");
-    assert!(text.ends_with("reached 10.0.3.10 (port unreachable)"), "{text}");
+    assert!(
+        text.ends_with("reached 10.0.3.10 (port unreachable)"),
+        "{text}"
+    );
     let _ = sim;
 }
 
@@ -135,17 +168,26 @@ fn fragments_reassemble_across_routers_with_reordering_and_duplication() {
         }
         let srv = p
             .sim
-            .with_node(p.b, |h: &mut Host, _| h.stack_mut().udp_bind(None, 9).unwrap())
+            .with_node(p.b, |h: &mut Host, _| {
+                h.stack_mut().udp_bind(None, 9).unwrap()
+            })
             .unwrap();
         let cli = p
             .sim
-            .with_node(p.a, |h: &mut Host, _| h.stack_mut().udp_bind(None, 0).unwrap())
+            .with_node(p.a, |h: &mut Host, _| {
+                h.stack_mut().udp_bind(None, 0).unwrap()
+            })
             .unwrap();
         let payload: Vec<u8> = (0..9000u32).map(|i| (i % 253) as u8).collect();
         for _ in 0..3 {
             p.sim.with_node(p.a, |h: &mut Host, now| {
                 h.stack_mut()
-                    .udp_send_to(now, cli, SocketAddrV4::new(Ipv4Addr::new(10, 0, 3, 10), 9), &payload)
+                    .udp_send_to(
+                        now,
+                        cli,
+                        SocketAddrV4::new(Ipv4Addr::new(10, 0, 3, 10), 9),
+                        &payload,
+                    )
                     .unwrap()
             });
             p.sim.run_for(Duration::from_millis(50));
@@ -162,7 +204,10 @@ fn fragments_reassemble_across_routers_with_reordering_and_duplication() {
         assert!(st.frag.reassembly.duplicates > 0, "mtu {mtu}: {st:?}");
         assert_eq!(st.ip.dropped.fragment, 0, "mtu {mtu}: {st:?}");
         let r2 = p.sim.node::<Host>(p.r2).unwrap().stack().stats();
-        assert!(mtu == 1500 || r2.frag.fragments_out > 0, "R2 fragments for the small link");
+        assert!(
+            mtu == 1500 || r2.frag.fragments_out > 0,
+            "R2 fragments for the small link"
+        );
     }
 }
 
@@ -172,14 +217,21 @@ fn queued_during_arp_none_lost_with_latency() {
     let mut lan = host::lan(&mut opts).unwrap();
     let srv = lan
         .sim
-        .with_node(lan.b, |h: &mut Host, _| h.stack_mut().udp_bind(None, 5353).unwrap())
+        .with_node(lan.b, |h: &mut Host, _| {
+            h.stack_mut().udp_bind(None, 5353).unwrap()
+        })
         .unwrap();
     lan.sim.with_node(lan.a, |h: &mut Host, now| {
         let s = h.stack_mut();
         let c = s.udp_bind(None, 0).unwrap();
         for i in 0..12u8 {
-            s.udp_send_to(now, c, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 5353), &[i])
-                .unwrap();
+            s.udp_send_to(
+                now,
+                c,
+                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 5353),
+                &[i],
+            )
+            .unwrap();
         }
     });
     lan.sim.run_for(Duration::from_millis(100));
@@ -194,7 +246,10 @@ fn queued_during_arp_none_lost_with_latency() {
 #[test]
 fn same_seed_same_pcap() {
     let run = |seed| {
-        let path = std::env::temp_dir().join(format!("strata-net-ping-{seed}-{}.pcap", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "strata-net-ping-{seed}-{}.pcap",
+            std::process::id()
+        ));
         let f = std::fs::File::create(&path).unwrap();
         host::udp_echo(ScenarioOptions {
             seed,
@@ -213,5 +268,3 @@ fn same_seed_same_pcap() {
     assert_eq!(a, run(5));
     assert_ne!(a, run(6));
 }
-
-
