@@ -22,6 +22,8 @@ use std::collections::VecDeque;
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// RFC 9293 §3.7.1 MUST-15: assume 536 when the peer sends no MSS option.
 const DEFAULT_PEER_MSS: usize = 536;
+/// Least time between ACKs sent for unacceptable segments.
+const OOW_ACK_INTERVAL: Duration = Duration::from_millis(100);
 /// Bytes the timestamps option takes in every segment (RFC 7323 §3.2, padded).
 const TS_OPTION_LEN: usize = 12;
 
@@ -177,6 +179,8 @@ pub(crate) struct Conn {
     pub rtt: RttEstimator,
     rtt_timing: Option<(SeqNumber, Instant)>,
     pub rto_at: Option<Instant>,
+    /// TSval of the latest retransmission while data is outstanding.
+    rexmit_tsval: Option<u32>,
     pub retries: u32,
     /// When the oldest unacknowledged data was first sent (RFC 5482).
     unacked_since: Option<Instant>,
@@ -188,6 +192,8 @@ pub(crate) struct Conn {
     persist_backoff: u32,
     probes_unanswered: u32,
     send_probe: bool,
+    /// When the last ACK for an unacceptable segment went out.
+    last_oow_ack: Option<Instant>,
     /// Send a segment smaller than SWS avoidance would (override timeout).
     force_send: bool,
     keepalive_at: Option<Instant>,
@@ -278,6 +284,7 @@ impl Conn {
             rtt: RttEstimator::new(cfg.rto_min, cfg.rto_max, cfg.clock_granularity),
             rtt_timing: None,
             rto_at: None,
+            rexmit_tsval: None,
             retries: 0,
             unacked_since: None,
             delack_at: None,
@@ -287,6 +294,7 @@ impl Conn {
             persist_backoff: 0,
             probes_unanswered: 0,
             send_probe: false,
+            last_oow_ack: None,
             force_send: false,
             keepalive_at: None,
             ka_probes: 0,
@@ -694,6 +702,17 @@ impl Conn {
         Disposition::Keep
     }
 
+    fn oow_ack_allowed(&mut self, now: Instant) -> bool {
+        if self
+            .last_oow_ack
+            .is_some_and(|t| now.saturating_duration_since(t) < OOW_ACK_INTERVAL)
+        {
+            return false;
+        }
+        self.last_oow_ack = Some(now);
+        true
+    }
+
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
         // RFC 5961 §7: rate-limit challenge ACKs.
         if ctx.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
@@ -771,8 +790,10 @@ impl Conn {
         let zero_window_allowance = !acceptable && wnd == 0 && seq == self.rcv_nxt;
         if !acceptable && !zero_window_allowance {
             // "If an incoming segment is not acceptable, an acknowledgment
-            // should be sent in reply (unless the RST bit is set)".
-            if !f.rst() {
+            // should be sent in reply (unless the RST bit is set)" — at
+            // most one per 100 ms, so two confused ends (or an attacker)
+            // cannot start an ACK storm (as Linux tcp_invalid_ratelimit).
+            if !f.rst() && self.oow_ack_allowed(ctx.now) {
                 self.ack_now = true;
                 if self.state == State::TimeWait && fin {
                     // A retransmitted FIN: restart the 2 MSL timer.
@@ -1032,6 +1053,7 @@ impl Conn {
         if self.snd_una == self.snd_max {
             self.rto_at = None;
             self.unacked_since = None;
+            self.rexmit_tsval = None;
         } else {
             self.rto_at = Some(ctx.now + self.rtt.rto());
             self.unacked_since = Some(ctx.now);
@@ -1051,7 +1073,13 @@ impl Conn {
     fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>, ack: SeqNumber) {
         if self.ts_ok {
             if let Some(ts) = seg.options.timestamps {
-                if ts.tsecr != 0 {
+                // An echo older than our last retransmission answers the
+                // original transmission (RFC 3522 reasoning): the delay
+                // includes lost ACKs, not the path — no sample.
+                let stale = self
+                    .rexmit_tsval
+                    .is_some_and(|r| (ts.tsecr.wrapping_sub(r) as i32) < 0);
+                if ts.tsecr != 0 && !stale {
                     let ms = ts_now(ctx.now, self.ts_offset).wrapping_sub(ts.tsecr);
                     if ms < 60_000 * 10 {
                         let flight = self.snd_max.since(self.snd_una);
@@ -1426,6 +1454,10 @@ impl Conn {
         o
     }
 
+    fn note_retransmit(&mut self, now: Instant) {
+        self.rexmit_tsval = Some(ts_now(now, self.ts_offset));
+    }
+
     fn finish(&mut self, now: Instant, seg: &mut Segment) {
         if seg.flags.ack() {
             self.last_ack_sent = SeqNumber(seg.ack);
@@ -1471,6 +1503,9 @@ impl Conn {
                     }
                     if self.retries == 0 && self.rtt_timing.is_none() {
                         self.rtt_timing = Some((self.iss, now));
+                    }
+                    if self.retries > 0 {
+                        self.note_retransmit(now);
                     }
                     stats.segments_out += 1;
                     self.finish(now, &mut seg);
@@ -1527,7 +1562,12 @@ impl Conn {
     fn pure_ack(&mut self, now: Instant, stats: &mut TcpStats) -> Segment {
         let window = self.advertise(false);
         let mut seg = Segment {
-            seq: self.snd_nxt,
+            // RFC 9293 says <SEQ=SND.NXT>; SND.NXT rewinds here while
+            // retransmitting after a timeout, and an old sequence number
+            // would make the peer find the ACK unacceptable (and answer
+            // with an ACK of its own: an ACK war). The highest sequence
+            // sent is what the peer expects.
+            seq: self.snd_max,
             ack: self.rcv_nxt.0,
             flags: TcpFlags::ACK,
             window,
@@ -1579,6 +1619,7 @@ impl Conn {
                 stats.segments_out += 1;
                 stats.retransmits += 1;
                 self.retransmits += 1;
+                self.note_retransmit(now);
                 self.finish(now, &mut seg);
                 return Some(seg);
             }
@@ -1650,6 +1691,7 @@ impl Conn {
         if retransmitting {
             stats.retransmits += 1;
             self.retransmits += 1;
+            self.note_retransmit(now);
             if self
                 .rtt_timing
                 .is_some_and(|(s, _)| s >= seq && s < seq + adv)

@@ -1140,8 +1140,20 @@ impl Tcp {
 
     /// A snapshot of the connection's internals.
     pub fn info(&self, h: TcpHandle) -> Result<ConnInfo, TcpError> {
-        let c = self.conn(h)?;
-        Ok(ConnInfo {
+        Ok(Self::info_of(self.conn(h)?))
+    }
+
+    /// Every connection the engine holds (including orphans finishing
+    /// their close and TIME-WAIT), in slot order — a `netstat` view.
+    pub fn connections(&self) -> impl Iterator<Item = (TcpHandle, ConnInfo)> + '_ {
+        self.slots
+            .iter()
+            .filter_map(|s| s.conn.as_deref())
+            .map(|c| (c.handle, Self::info_of(c)))
+    }
+
+    fn info_of(c: &Conn) -> ConnInfo {
+        ConnInfo {
             state: c.state,
             local: c.local,
             remote: c.remote,
@@ -1163,6 +1175,6 @@ impl Tcp {
             sack: c.sack_ok,
             retransmits: c.retransmits,
             buffer_bytes: c.tx.capacity() + c.rx.capacity(),
-        })
+        }
     }
 }
