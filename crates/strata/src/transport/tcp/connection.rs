@@ -495,6 +495,9 @@ impl Conn {
         }
         // RFC 2018 §2: SACK only if both SYNs carried SACK-permitted.
         self.sack_ok = opts.sack_permitted && cfg.sack;
+        // The initial window counts in segments of the negotiated size
+        // (RFC 6928).
+        self.cc = Box::new(NewReno::new(self.eff_mss(), self.iss));
     }
 
     // ------------------------------------------------------------------
@@ -593,6 +596,17 @@ impl Conn {
             | State::LastAck
             | State::TimeWait => Ok(Disposition::Keep),
             State::Closed | State::Listen => Err(self.error.unwrap_or(TcpError::NotConnected)),
+        }
+    }
+
+    /// CLOSE by the user (RFC 9293 §3.10.4): FIN after queued data, and
+    /// the handle is gone. An orphan in FIN-WAIT-2 gets a timeout so a
+    /// vanished peer cannot pin it forever (Linux tcp_fin_timeout).
+    pub fn release(&mut self, ctx: &mut Ctx<'_>) {
+        self.released = true;
+        let _ = self.shutdown_write(ctx);
+        if self.state == State::FinWait2 {
+            self.fin_wait2_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
         }
     }
 

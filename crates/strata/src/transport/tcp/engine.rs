@@ -1063,13 +1063,7 @@ impl Tcp {
         if !c.rx.is_empty() {
             return self.abort(now, h);
         }
-        self.with_conn(h.idx, now, |c, ctx| {
-            c.released = true;
-            let _ = c.shutdown_write(ctx);
-            if c.state == State::FinWait2 {
-                c.timewait_at = None;
-            }
-        });
+        self.with_conn(h.idx, now, |c, ctx| c.release(ctx));
         self.after(h.idx, now);
         Ok(())
     }
