@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 
 mod explain;
 mod sim;
+mod ping;
+mod tapnet;
 
 /// strata — a userspace TCP/IP stack you can watch, layer by layer.
 #[derive(Parser)]
@@ -27,6 +29,8 @@ enum Command {
     /// Hosts and routers run the strata stack in the deterministic
     /// simulator; the same --seed replays the same run byte for byte.
     Sim(sim::SimArgs),
+    /// Send ICMP echo requests from a TAP device.
+    Ping(ping::PingArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Explain(args) => explain::run(&args),
         Command::Sim(args) => sim::run(&args)?,
+        Command::Ping(args) => tapnet::exit_on_error("ping", ping::run(&args)),
     }
     Ok(())
 }

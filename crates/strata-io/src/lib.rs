@@ -3,6 +3,11 @@
 //! The [`strata`] crate is sans-IO: frames and time go in, frames and events
 //! come out. This crate gives it a body:
 //!
+//! - [`runtime`]: the [`Runtime`](runtime::Runtime), one I/O thread that
+//!   owns a stack and a device and drives it (frames in, frames out,
+//!   timers), with `ping`;
+//! - [`udp`]: blocking sockets shaped like `std::net`; [`tokio`]: the same
+//!   for async code;
 //! - [`device`]: what the runtime drives — a Linux [`tap::TapDevice`] or an
 //!   in-process [`device::PipeDevice`] link (no privileges needed);
 //! - [`http`] and [`echo`]: a static-file HTTP/1.1 server and client and an
@@ -14,9 +19,13 @@
 pub mod device;
 pub mod echo;
 pub mod http;
+pub mod runtime;
 pub mod sys;
 pub mod tap;
 pub mod testing;
+pub mod tokio;
+pub mod udp;
 
 pub use device::{Device, PipeDevice};
+pub use runtime::{Runtime, RuntimeConfig, RuntimeHandle};
 pub use tap::{TapDevice, TapError};

@@ -1,0 +1,515 @@
+//! The runtime: one I/O thread that drives a [`Stack`] over a [`Device`].
+//!
+//! The stack and the device live together behind one mutex. The I/O thread
+//! sleeps in `poll(2)` on the device and a wake-up eventfd, with the
+//! stack's `poll_timeout` as its deadline; when it wakes it feeds every
+//! waiting frame to `receive`, runs `handle_timeout` when due, sends what
+//! `poll_transmit` yields and dispatches events. Socket calls from other
+//! threads lock the same mutex, call the stack, flush its output to the
+//! device at once (no thread hop on the send path) and, if they moved the
+//! stack's next deadline earlier, wake the I/O thread.
+//!
+//! Blocking sockets wait on a condition variable that the I/O thread
+//! signals whenever the stack reported events; async sockets register
+//! wakers keyed by socket, woken by the events that name that socket.
+//!
+//! Dropping the [`Runtime`] stops the thread and closes the device; sockets
+//! still alive then fail with `NotConnected`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use strata::link::IfaceId;
+use strata::stack::{Event, Stack, StackConfig};
+use strata::time::Instant;
+use strata::wire::ip::Ipv4Cidr;
+use strata::wire::MacAddr;
+
+use crate::device::Device;
+use crate::sys::{poll_readable, EventFd};
+
+/// How a runtime's stack is set up: one interface with one address.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The interface address and prefix, e.g. `10.20.0.2/24`.
+    pub addr: Ipv4Cidr,
+    /// Default gateway (off-link destinations), if any.
+    pub gateway: Option<Ipv4Addr>,
+    /// The interface MAC; by default a locally administered address
+    /// derived from `addr` (`02:53:54:` + the address's last three bytes).
+    pub mac: Option<MacAddr>,
+    /// Link MTU (largest IP datagram).
+    pub mtu: usize,
+    /// Everything else about the stack.
+    pub stack: StackConfig,
+}
+
+impl RuntimeConfig {
+    /// Defaults around one address: MTU 1500, derived MAC, no gateway.
+    pub fn new(addr: Ipv4Cidr) -> RuntimeConfig {
+        let o = addr.address().octets();
+        RuntimeConfig {
+            addr,
+            gateway: None,
+            mac: None,
+            mtu: 1500,
+            stack: StackConfig {
+                seed: u64::from(u32::from(addr.address())) ^ 0x5354_5241_5441,
+                ..StackConfig::default()
+            },
+        }
+        .with_mac_default(o)
+    }
+
+    fn with_mac_default(mut self, o: [u8; 4]) -> Self {
+        self.mac = Some(MacAddr([0x02, 0x53, 0x54, o[1], o[2], o[3]]));
+        self
+    }
+}
+
+/// A key for waker registration: which socket, and which direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum WakeKey {
+    /// A UDP socket becoming readable.
+    Udp(strata::transport::udp::UdpHandle),
+}
+
+/// Everything the mutex guards.
+pub(crate) struct State {
+    pub(crate) stack: Stack,
+    pub(crate) iface: IfaceId,
+    device: Option<Box<dyn Device>>,
+    tx_buf: Vec<u8>,
+    /// The deadline the I/O thread sleeps until (None: no timer).
+    sleeping_until: Option<Instant>,
+    /// Echo replies and errors, kept for `ping` callers (bounded).
+    pub(crate) ping_events: VecDeque<Event>,
+    wakers: BTreeMap<WakeKey, Vec<Waker>>,
+    /// Frames the device refused (queue full) since start.
+    pub(crate) tx_dropped: u64,
+    pub(crate) closed: bool,
+}
+
+impl State {
+    /// Sends everything the stack wants to send.
+    pub(crate) fn flush(&mut self, now: Instant) {
+        let Some(dev) = self.device.as_mut() else {
+            // Closed: discard so the stack's queue does not grow.
+            while self.stack.poll_transmit(now, &mut self.tx_buf).is_some() {}
+            return;
+        };
+        while let Some((_, n)) = self.stack.poll_transmit(now, &mut self.tx_buf) {
+            match dev.send(&self.tx_buf[..n]) {
+                Ok(true) => {}
+                Ok(false) => self.tx_dropped += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, "device send failed");
+                    self.tx_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Routes the stack's events: ping results are kept, wakers are woken.
+    /// Returns whether any event arrived.
+    fn dispatch_events(&mut self) -> bool {
+        let mut any = false;
+        while let Some(ev) = self.stack.poll_event() {
+            any = true;
+            match ev {
+                Event::EchoReply { .. } | Event::EchoError { .. } => {
+                    if self.ping_events.len() >= 1024 {
+                        self.ping_events.pop_front();
+                    }
+                    self.ping_events.push_back(ev);
+                }
+                Event::UdpReadable(h) | Event::UdpError { handle: h, .. } => {
+                    self.wake(WakeKey::Udp(h));
+                }
+                Event::AddressConflict { addr, mac, .. } => {
+                    tracing::warn!(%addr, %mac, "another station claims our address");
+                }
+            }
+        }
+        any
+    }
+
+    fn wake(&mut self, key: WakeKey) {
+        if let Some(ws) = self.wakers.remove(&key) {
+            for w in ws {
+                w.wake();
+            }
+        }
+    }
+
+    /// Registers `waker` to be woken by the next event about `key`.
+    pub(crate) fn register(&mut self, key: WakeKey, waker: &Waker) {
+        let ws = self.wakers.entry(key).or_default();
+        if !ws.iter().any(|w| w.will_wake(waker)) {
+            ws.push(waker.clone());
+        }
+    }
+
+    fn wake_all(&mut self) {
+        for (_, ws) in std::mem::take(&mut self.wakers) {
+            for w in ws {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// The shared core of a runtime; sockets hold an `Arc` of it.
+pub(crate) struct Inner {
+    state: Mutex<State>,
+    /// Signalled whenever the stack produced events (blocking sockets wait on it).
+    pub(crate) cond: Condvar,
+    wake: EventFd,
+    epoch: std::time::Instant,
+    shutdown: AtomicBool,
+    dev_fd: RawFd,
+    next_ident: AtomicU16,
+    addr: Ipv4Cidr,
+}
+
+impl Inner {
+    /// The stack's clock: time since the runtime started.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_nanos(self.epoch.elapsed().as_nanos() as u64)
+    }
+
+    /// Locks the state (a poisoned lock is still usable: the stack never
+    /// panics halfway through a call on network input).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a socket call on the stack, then sends its output and, if the
+    /// call moved the next timer earlier, wakes the I/O thread.
+    pub(crate) fn with_stack<R>(&self, f: impl FnOnce(&mut State, Instant) -> R) -> io::Result<R> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(closed());
+        }
+        let now = self.now();
+        let r = f(&mut st, now);
+        self.after_call(&mut st, now);
+        Ok(r)
+    }
+
+    /// Sends the stack's output and wakes the I/O thread if its deadline moved.
+    pub(crate) fn after_call(&self, st: &mut State, now: Instant) {
+        st.flush(now);
+        if st.dispatch_events() {
+            self.cond.notify_all();
+        }
+        let next = st.stack.poll_timeout();
+        let earlier = match (next, st.sleeping_until) {
+            (Some(n), Some(s)) => n < s,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if earlier {
+            self.wake.notify();
+        }
+    }
+
+    /// Blocks until `f` returns `Some` (it is re-run after every batch of
+    /// events) or `deadline` passes (`Ok(None)`).
+    pub(crate) fn wait_for<R>(
+        &self,
+        deadline: Option<std::time::Instant>,
+        mut f: impl FnMut(&mut State, Instant) -> Option<R>,
+    ) -> io::Result<Option<R>> {
+        let mut st = self.lock();
+        loop {
+            if st.closed {
+                return Err(closed());
+            }
+            let now = self.now();
+            if let Some(r) = f(&mut st, now) {
+                self.after_call(&mut st, now);
+                return Ok(Some(r));
+            }
+            self.after_call(&mut st, now);
+            st = match deadline {
+                None => self.cond.wait(st).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    self.cond
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    fn run(self: Arc<Self>) {
+        let mut rx_buf = vec![0u8; 65536];
+        // SAFETY: the device (and so this descriptor) lives in `state` until
+        // this loop has exited: it is only taken out after `shutdown` is set
+        // and this thread has been joined (see `Runtime::drop`).
+        let dev_fd = unsafe { BorrowedFd::borrow_raw(self.dev_fd) };
+        loop {
+            if self.shutdown.load(Ordering::Acquire) {
+                break;
+            }
+            let timeout = {
+                let mut st = self.lock();
+                let now = self.now();
+                let mut frames = 0;
+                // Bounded batch so socket callers get the lock regularly.
+                while frames < 256 {
+                    let got = match st.device.as_mut() {
+                        Some(d) => d.recv(&mut rx_buf),
+                        None => Ok(None),
+                    };
+                    match got {
+                        Ok(Some(n)) => {
+                            let iface = st.iface;
+                            st.stack.receive(now, iface, &rx_buf[..n]);
+                            frames += 1;
+                            if frames % 32 == 0 {
+                                st.flush(now);
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "device receive failed");
+                            break;
+                        }
+                    }
+                }
+                if st.stack.poll_timeout().is_some_and(|t| t <= now) {
+                    st.stack.handle_timeout(now);
+                }
+                st.flush(now);
+                if st.dispatch_events() {
+                    self.cond.notify_all();
+                }
+                if frames >= 256 {
+                    Some(Duration::ZERO)
+                } else {
+                    let next = st.stack.poll_timeout();
+                    st.sleeping_until = next;
+                    next.map(|t| t.saturating_duration_since(self.now()))
+                }
+            };
+            if timeout != Some(Duration::ZERO) {
+                match poll_readable(&[dev_fd, self.wake.as_fd()], timeout) {
+                    Ok(mask) if mask & 2 != 0 => self.wake.drain(),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "poll failed; runtime stops");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "strata runtime has shut down")
+}
+
+/// A running stack: the I/O thread, the device and the shared state.
+/// Cheap handles for sockets come from [`Runtime::handle`].
+pub struct Runtime {
+    inner: Arc<Inner>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A cloneable reference to a running [`Runtime`], for creating sockets
+/// from any thread.
+#[derive(Clone)]
+pub struct RuntimeHandle {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RuntimeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RuntimeHandle({})", self.inner.addr)
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Runtime({})", self.inner.addr)
+    }
+}
+
+/// Result of one echo request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PingReply {
+    /// The destination answered.
+    Reply {
+        /// Who answered.
+        from: Ipv4Addr,
+        /// Round-trip time.
+        rtt: Duration,
+        /// TTL of the reply.
+        ttl: u8,
+        /// Echo data bytes.
+        len: usize,
+    },
+    /// An ICMP error (or ARP failure) came back instead, e.g. host unreachable.
+    Error(String),
+    /// Nothing came back in time.
+    Timeout,
+}
+
+impl Runtime {
+    /// Starts a runtime driving `device` with one interface configured by
+    /// `config`.
+    pub fn new(device: impl Device, config: RuntimeConfig) -> io::Result<Runtime> {
+        let device: Box<dyn Device> = Box::new(device);
+        let mut stack = Stack::new(config.stack);
+        let mac = config.mac.unwrap_or(MacAddr([0x02, 0x53, 0x54, 0, 0, 1]));
+        let iface = stack.add_interface(mac, config.mtu);
+        stack
+            .add_address(iface, config.addr)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        if let Some(gw) = config.gateway {
+            stack
+                .set_default_gateway(gw)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        }
+        let dev_fd = device.as_fd().as_raw_fd();
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State {
+                stack,
+                iface,
+                device: Some(device),
+                tx_buf: vec![0u8; config.mtu + 14 + 64],
+                sleeping_until: None,
+                ping_events: VecDeque::new(),
+                wakers: BTreeMap::new(),
+                tx_dropped: 0,
+                closed: false,
+            }),
+            cond: Condvar::new(),
+            wake: EventFd::new()?,
+            epoch: std::time::Instant::now(),
+            shutdown: AtomicBool::new(false),
+            dev_fd,
+            next_ident: AtomicU16::new((config.stack.seed as u16) | 1),
+            addr: config.addr,
+        });
+        // The gratuitous ARP from add_address goes out now.
+        {
+            let mut st = inner.lock();
+            let now = inner.now();
+            st.flush(now);
+        }
+        let run = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("strata-io".into())
+            .spawn(move || run.run())?;
+        Ok(Runtime {
+            inner,
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle for creating sockets.
+    pub fn handle(&self) -> RuntimeHandle {
+        RuntimeHandle {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// The interface address.
+    pub fn addr(&self) -> Ipv4Cidr {
+        self.inner.addr
+    }
+
+    /// Sends one ICMP echo request (RFC 792) with `payload` and waits up to
+    /// `timeout` for its reply.
+    pub fn ping(
+        &self,
+        dst: Ipv4Addr,
+        seq: u16,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> io::Result<PingReply> {
+        self.handle().ping(dst, seq, payload, timeout)
+    }
+
+    /// Runs `f` with the stack locked (for statistics and inspection).
+    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack) -> R) -> io::Result<R> {
+        self.inner.with_stack(|st, _| f(&mut st.stack))
+    }
+}
+
+impl RuntimeHandle {
+    /// See [`Runtime::ping`].
+    pub fn ping(
+        &self,
+        dst: Ipv4Addr,
+        seq: u16,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> io::Result<PingReply> {
+        let ident = self.inner.next_ident.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .with_stack(|st, now| st.stack.ping(now, dst, ident, seq, payload))?
+            .map_err(|e| io::Error::new(io::ErrorKind::HostUnreachable, e))?;
+        let deadline = std::time::Instant::now() + timeout;
+        let got = self.inner.wait_for(Some(deadline), |st, _| {
+            let pos = st.ping_events.iter().position(|e| match e {
+                Event::EchoReply {
+                    ident: i, seq: s, ..
+                }
+                | Event::EchoError {
+                    ident: i, seq: s, ..
+                } => *i == ident && *s == seq,
+                _ => false,
+            })?;
+            st.ping_events.remove(pos)
+        })?;
+        Ok(match got {
+            Some(Event::EchoReply {
+                from,
+                rtt,
+                ttl,
+                len,
+                ..
+            }) => PingReply::Reply {
+                from,
+                rtt: Duration::from_nanos(rtt.as_nanos() as u64),
+                ttl,
+                len,
+            },
+            Some(Event::EchoError { error, .. }) => PingReply::Error(error.to_string()),
+            _ => PingReply::Timeout,
+        })
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.inner.shutdown.store(true, Ordering::Release);
+        self.inner.wake.notify();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let mut st = self.inner.lock();
+        st.closed = true;
+        st.device = None; // closes the TAP / pipe
+        st.wake_all();
+        drop(st);
+        self.inner.cond.notify_all();
+    }
+}
