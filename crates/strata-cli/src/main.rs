@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 
 mod explain;
-mod sim;
 mod ping;
+mod sim;
 mod tapnet;
 
 /// strata — a userspace TCP/IP stack you can watch, layer by layer.
