@@ -49,19 +49,24 @@ use crate::net::icmp::{IcmpError, IcmpErrorKind, QuotedDatagram};
 use crate::net::route::{Route, RouteKind, RoutingTable};
 use crate::time::{Duration, Instant};
 use crate::transport::ports::{EphemeralPorts, PortRange};
+use crate::transport::tcp::{
+    IcmpError as TcpIcmpError, ListenerHandle, State as TcpState, Tcp, TcpConfig, TcpError,
+    TcpEvent, TcpHandle, TcpStats,
+};
 use crate::transport::udp::{Datagram, UdpError, UdpHandle, UdpSocketStats, UdpSockets};
 use crate::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
 use crate::wire::ethernet::{EtherType, EthernetFrame, EthernetRepr, MIN_FRAME_LEN};
 use crate::wire::icmpv4::{msg_type, Icmpv4Packet, Icmpv4Repr};
 use crate::wire::ip::Ipv4Cidr;
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::tcp::{TcpPacket, TcpRepr};
 use crate::wire::udp::{UdpPacket, UdpRepr};
 use crate::wire::{Error as WireError, MacAddr};
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Settings of a stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StackConfig {
     /// Seed of every random choice (ephemeral ports, IP identification,
     /// hash keys): the same seed gives the same behaviour.
@@ -80,6 +85,8 @@ pub struct StackConfig {
     pub tx_queue_limit: usize,
     /// Outstanding echo requests remembered for RTT measurement.
     pub max_pings: usize,
+    /// The TCP engine's settings.
+    pub tcp: TcpConfig,
 }
 
 impl Default for StackConfig {
@@ -93,6 +100,7 @@ impl Default for StackConfig {
             udp_rx_queue: 64,
             tx_queue_limit: 4096,
             max_pings: 1024,
+            tcp: TcpConfig::default(),
         }
     }
 }
@@ -170,6 +178,8 @@ pub enum Event {
         /// The error.
         error: IcmpError,
     },
+    /// Something happened on a TCP connection or listener.
+    Tcp(TcpEvent),
 }
 
 /// Link-layer counters.
@@ -326,6 +336,27 @@ pub struct IcmpStats {
     pub errors_unmatched: u64,
 }
 
+/// TCP counters kept by the IP side (the engine's own are
+/// [`Stack::tcp_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpIpStats {
+    /// Segments handed to the engine.
+    pub segments_in: u64,
+    /// Segments sent.
+    pub segments_out: u64,
+    /// Segments written straight into the caller's buffer (ARP known,
+    /// no fragmentation): the allocation-free path.
+    pub direct_out: u64,
+    /// Checksum failures.
+    pub bad_checksum: u64,
+    /// Too short, bad offset or bad options.
+    pub malformed: u64,
+    /// Segments to a broadcast address (dropped).
+    pub broadcast: u64,
+    /// Segments the engine emitted for which there was no route.
+    pub no_route: u64,
+}
+
 /// UDP counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UdpStats {
@@ -358,6 +389,8 @@ pub struct Stats {
     pub icmp: IcmpStats,
     /// UDP.
     pub udp: UdpStats,
+    /// TCP (IP side).
+    pub tcp: TcpIpStats,
 }
 
 #[derive(Debug)]
@@ -407,6 +440,7 @@ pub struct Stack {
     ports: EphemeralPorts,
     next_ident: u16,
     pings: BTreeMap<(u16, u16), Instant>,
+    tcp: Tcp,
     stats: Stats,
 }
 
@@ -414,12 +448,14 @@ impl Stack {
     /// A stack with no interfaces.
     pub fn new(config: StackConfig) -> Self {
         let mut x = config.seed ^ 0x6964_656e_7469_6679;
+        let tcp = Tcp::new(config.tcp.clone(), config.seed ^ 0x7463_7073_6565_6421);
         Stack {
-            config,
+            tcp,
             ifaces: Vec::new(),
             routes: RoutingTable::new(),
             forwarding: false,
             reasm: Reassembler::new(config.frag),
+            config: config.clone(),
             tx: VecDeque::new(),
             events: VecDeque::new(),
             udp: UdpSockets::new(config.seed),
@@ -593,69 +629,22 @@ impl Stack {
             .ok_or(StackError::UnknownInterface(id))
     }
 
-    /// True when `ip` is the limited broadcast or the directed broadcast of
-    /// a prefix on `iface`.
     fn is_broadcast_on(&self, iface: IfaceId, ip: Ipv4Addr) -> bool {
-        ip.is_broadcast()
-            || self.ifaces.get(iface.0).is_some_and(|i| {
-                i.addrs
-                    .iter()
-                    .any(|c| c.prefix_len() < 31 && c.broadcast() == ip)
-            })
+        is_broadcast_on(&self.ifaces, iface, ip)
     }
 
     fn is_any_broadcast(&self, ip: Ipv4Addr) -> bool {
         (0..self.ifaces.len()).any(|i| self.is_broadcast_on(IfaceId(i), ip))
     }
 
-    /// Our address on `iface` best suited to talk to `peer`: one whose
-    /// prefix contains it, else the first.
     fn source_for(&self, iface: IfaceId, peer: Ipv4Addr) -> Option<Ipv4Addr> {
-        let i = self.ifaces.get(iface.0)?;
-        i.addrs
-            .iter()
-            .find(|c| c.contains(peer))
-            .or(i.addrs.first())
-            .map(|c| c.address())
+        source_for(&self.ifaces, iface, peer)
     }
 
     /// Routes `dst`, choosing the source address (RFC 1122 §3.3.4.3) unless
     /// `src` is given.
     fn route(&self, src: Option<Ipv4Addr>, dst: Ipv4Addr) -> Result<Egress, SendError> {
-        let src = src.filter(|s| !s.is_unspecified());
-        if dst.is_broadcast() {
-            // Limited broadcast: out of the interface owning the source, or
-            // the first addressed interface.
-            let iface = self
-                .ifaces
-                .iter()
-                .position(|i| match src {
-                    Some(s) => i.addrs.iter().any(|c| c.address() == s),
-                    None => !i.addrs.is_empty(),
-                })
-                .map(IfaceId)
-                .ok_or(SendError::NoRoute(dst))?;
-            let src = src
-                .or_else(|| self.source_for(iface, dst))
-                .ok_or(SendError::NoSourceAddress(iface))?;
-            return Ok(Egress {
-                iface,
-                next_hop: dst,
-                src,
-                broadcast: true,
-            });
-        }
-        let r = self.routes.lookup(dst).ok_or(SendError::NoRoute(dst))?;
-        let next_hop = r.next_hop(dst);
-        let src = src
-            .or_else(|| self.source_for(r.iface, next_hop))
-            .ok_or(SendError::NoSourceAddress(r.iface))?;
-        Ok(Egress {
-            iface: r.iface,
-            next_hop,
-            src,
-            broadcast: r.gateway.is_none() && self.is_broadcast_on(r.iface, dst),
-        })
+        route_in(&self.ifaces, &self.routes, src, dst)
     }
 
     fn ident(&mut self) -> u16 {
@@ -852,6 +841,7 @@ impl Stack {
         match h.protocol() {
             IpProtocol::ICMP => self.process_icmp(now, src, dst, ttl, payload, bcast),
             IpProtocol::UDP => self.process_udp(now, iface, header, src, dst, payload, bcast),
+            IpProtocol::TCP => self.process_tcp(now, src, dst, payload, bcast),
             _ => {
                 self.stats.ip.dropped.unknown_protocol += 1;
                 // RFC 1122 §3.2.2.1: protocol unreachable SHOULD be sent.
@@ -917,6 +907,35 @@ impl Stack {
                     self.icmp_error(now, IcmpErrorKind::PortUnreachable, header, payload, false);
                 }
             }
+        }
+    }
+
+    fn process_tcp(
+        &mut self,
+        now: Instant,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload: &[u8],
+        bcast: bool,
+    ) {
+        // RFC 9293 §3.9.1 (and RFC 1122 §4.2.3.10): TCP is unicast only;
+        // a segment to a broadcast address is dropped.
+        if bcast {
+            self.stats.tcp.broadcast += 1;
+            return;
+        }
+        let Ok(p) = TcpPacket::new_checked(payload) else {
+            self.stats.tcp.malformed += 1;
+            return;
+        };
+        // RFC 9293 §3.1 MUST-2/MUST-3: verify the checksum before anything.
+        match TcpRepr::parse(&p, src, dst) {
+            Ok(seg) => {
+                self.stats.tcp.segments_in += 1;
+                self.tcp.handle_segment(now, src, dst, &seg);
+            }
+            Err(WireError::BadChecksum) => self.stats.tcp.bad_checksum += 1,
+            Err(_) => self.stats.tcp.malformed += 1,
         }
     }
 
@@ -1026,7 +1045,7 @@ impl Stack {
     }
 
     /// Hands an error about one of our datagrams to whoever sent it.
-    fn deliver_error(&mut self, _now: Instant, error: IcmpError) {
+    fn deliver_error(&mut self, now: Instant, error: IcmpError) {
         let o = error.original;
         match o.protocol {
             IpProtocol::UDP => {
@@ -1051,6 +1070,26 @@ impl Stack {
                 } else {
                     self.stats.icmp.errors_unmatched += 1;
                 }
+            }
+            IpProtocol::TCP => {
+                // RFC 9293 §3.9.4 / RFC 1122 §4.2.3.9: hand ICMP errors to
+                // the connection; time exceeded is ignored (soft, transient).
+                let err = match error.kind {
+                    IcmpErrorKind::NetUnreachable => TcpIcmpError::NetUnreachable,
+                    IcmpErrorKind::HostUnreachable => TcpIcmpError::HostUnreachable,
+                    IcmpErrorKind::ProtocolUnreachable => TcpIcmpError::ProtocolUnreachable,
+                    IcmpErrorKind::PortUnreachable => TcpIcmpError::PortUnreachable,
+                    IcmpErrorKind::FragmentationNeeded { mtu } => {
+                        TcpIcmpError::FragmentationNeeded { mtu }
+                    }
+                    IcmpErrorKind::Unreachable { code: 9 | 10 | 13 } => {
+                        TcpIcmpError::AdminProhibited
+                    }
+                    _ => return,
+                };
+                let local = SocketAddrV4::new(o.src, o.src_port);
+                let remote = SocketAddrV4::new(o.dst, o.dst_port);
+                self.tcp.handle_icmp_error(now, local, remote, err);
             }
             _ => self.stats.icmp.errors_unmatched += 1,
         }
@@ -1405,33 +1444,80 @@ impl Stack {
     /// Frames are padded to the Ethernet minimum of 60 bytes. `buf` should
     /// hold the largest MTU plus 14 bytes; a frame that does not fit is
     /// dropped and counted.
-    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<(IfaceId, usize)> {
-        while let Some(f) = self.tx.pop_front() {
-            let eth = EthernetRepr {
-                dst: f.dst,
-                src: self.ifaces[f.iface.0].mac,
-                ethertype: f.ethertype,
-                vlan: None,
-            };
-            let hl = eth.header_len();
-            let n = hl + f.payload.len();
-            if buf.len() < n.max(MIN_FRAME_LEN) {
-                self.stats.link.tx_buffer_too_small += 1;
-                continue;
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(IfaceId, usize)> {
+        loop {
+            while let Some(f) = self.tx.pop_front() {
+                if let Some(out) = self.write_frame(&f, buf) {
+                    return Some(out);
+                }
             }
-            eth.emit(buf).expect("checked length");
-            buf[hl..n].copy_from_slice(&f.payload);
-            let n = if n < MIN_FRAME_LEN {
-                buf[n..MIN_FRAME_LEN].fill(0);
-                MIN_FRAME_LEN
-            } else {
-                n
-            };
-            self.stats.link.frames_out += 1;
-            self.stats.link.bytes_out += n as u64;
-            return Some((f.iface, n));
+            // TCP segments go straight into `buf` when the next hop's MAC is
+            // known and no fragmentation is needed; otherwise they take the
+            // general path (ARP queue, fragments) and come out of `tx`.
+            let Stack {
+                ifaces,
+                routes,
+                tcp,
+                config,
+                next_ident,
+                ..
+            } = self;
+            let ttl = config.default_ttl;
+            let out = tcp.poll_transmit(now, |src, dst, seg| {
+                tcp_out(now, ifaces, routes, ttl, next_ident, buf, src, dst, seg)
+            })?;
+            self.stats.tcp.segments_out += 1;
+            self.stats.ip.sent += 1;
+            match out {
+                TcpOut::Written {
+                    iface,
+                    len,
+                    refresh,
+                } => {
+                    self.stats.tcp.direct_out += 1;
+                    self.stats.link.frames_out += 1;
+                    self.stats.link.bytes_out += len as u64;
+                    if let Some((ip, mac)) = refresh {
+                        self.arp_request(iface, ip, Some(mac));
+                    }
+                    return Some((iface, len));
+                }
+                TcpOut::Datagram {
+                    iface,
+                    next_hop,
+                    dgram,
+                } => self.send_datagram(now, iface, next_hop, false, dgram),
+                TcpOut::NoRoute => self.stats.tcp.no_route += 1,
+            }
         }
-        None
+    }
+
+    /// Writes a queued frame into `buf` (padded to 60 bytes); `None` when
+    /// it does not fit (dropped and counted).
+    fn write_frame(&mut self, f: &TxFrame, buf: &mut [u8]) -> Option<(IfaceId, usize)> {
+        let eth = EthernetRepr {
+            dst: f.dst,
+            src: self.ifaces[f.iface.0].mac,
+            ethertype: f.ethertype,
+            vlan: None,
+        };
+        let hl = eth.header_len();
+        let n = hl + f.payload.len();
+        if buf.len() < n.max(MIN_FRAME_LEN) {
+            self.stats.link.tx_buffer_too_small += 1;
+            return None;
+        }
+        eth.emit(buf).ok()?;
+        buf[hl..n].copy_from_slice(&f.payload);
+        let n = if n < MIN_FRAME_LEN {
+            buf[n..MIN_FRAME_LEN].fill(0);
+            MIN_FRAME_LEN
+        } else {
+            n
+        };
+        self.stats.link.frames_out += 1;
+        self.stats.link.bytes_out += n as u64;
+        Some((f.iface, n))
     }
 
     /// When [`Stack::handle_timeout`] next has work (ARP retries and
@@ -1441,11 +1527,15 @@ impl Stack {
             .iter()
             .filter_map(|i| i.arp.poll_timeout())
             .chain(self.reasm.poll_timeout())
+            .chain(self.tcp.poll_timeout())
             .min()
     }
 
     /// Runs the timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.tcp.poll_timeout().is_some_and(|t| t <= now) {
+            self.tcp.handle_timeout(now);
+        }
         let mut actions = Vec::new();
         for i in 0..self.ifaces.len() {
             actions.clear();
@@ -1493,7 +1583,9 @@ impl Stack {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events
+            .pop_front()
+            .or_else(|| self.tcp.poll_event().map(Event::Tcp))
     }
 
     // ----- ICMP echo -----
@@ -1671,6 +1763,119 @@ impl Stack {
         }
         Ok(s.rx.pop_front())
     }
+
+    // ----- TCP (thin wrappers over the engine) -----
+
+    /// Listens on `addr` (one of ours, or any when `None`) and `port`.
+    pub fn tcp_listen(
+        &mut self,
+        addr: Option<Ipv4Addr>,
+        port: u16,
+        backlog: usize,
+    ) -> Result<ListenerHandle, TcpError> {
+        let ip = addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        if !ip.is_unspecified() && !self.is_local_addr(ip) {
+            return Err(TcpError::InvalidAddress);
+        }
+        self.tcp.listen(SocketAddrV4::new(ip, port), backlog)
+    }
+
+    /// Takes an established connection from a listener's queue
+    /// ([`TcpError::WouldBlock`] when empty; [`TcpEvent::Acceptable`] says
+    /// when to call).
+    pub fn tcp_accept(&mut self, l: ListenerHandle) -> Result<TcpHandle, TcpError> {
+        self.tcp.accept(l)
+    }
+
+    /// Stops listening.
+    pub fn tcp_close_listener(&mut self, now: Instant, l: ListenerHandle) -> Result<(), TcpError> {
+        self.tcp.close_listener(now, l)
+    }
+
+    /// Opens a connection to `remote`: the source address comes from the
+    /// route (RFC 1122 §3.3.4.3), the local port from the ephemeral range
+    /// (RFC 6056), never one in use. [`TcpEvent::Connected`] follows.
+    pub fn tcp_connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddrV4,
+    ) -> Result<TcpHandle, TcpError> {
+        self.tcp_connect_from(now, None, remote)
+    }
+
+    /// Like [`Stack::tcp_connect`] from a chosen local address and/or port
+    /// (port 0: ephemeral).
+    pub fn tcp_connect_from(
+        &mut self,
+        now: Instant,
+        local: Option<SocketAddrV4>,
+        remote: SocketAddrV4,
+    ) -> Result<TcpHandle, TcpError> {
+        let want_ip = local.map(|l| *l.ip()).filter(|i| !i.is_unspecified());
+        if want_ip.is_some_and(|i| !self.is_local_addr(i)) {
+            return Err(TcpError::InvalidAddress);
+        }
+        let eg = self.route(want_ip, *remote.ip()).map_err(|e| match e {
+            SendError::NoRoute(_) => TcpError::NoRoute,
+            _ => TcpError::InvalidAddress,
+        })?;
+        if eg.broadcast {
+            return Err(TcpError::InvalidAddress);
+        }
+        let src = eg.src;
+        let port = match local.map_or(0, |l| l.port()) {
+            0 => {
+                let tcp = &self.tcp;
+                self.ports
+                    .allocate(src, *remote.ip(), remote.port(), |p| {
+                        tcp.port_in_use(p) || !tcp.is_tuple_free(SocketAddrV4::new(src, p), remote)
+                    })
+                    .map_err(|_| TcpError::NoFreePort)?
+            }
+            p => p,
+        };
+        self.tcp.connect(now, SocketAddrV4::new(src, port), remote)
+    }
+
+    /// Queues bytes for sending; returns how many were taken.
+    pub fn tcp_send(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        self.tcp.send(h, data)
+    }
+
+    /// Reads received bytes; `Ok(0)` at end of stream.
+    pub fn tcp_recv(&mut self, h: TcpHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
+        self.tcp.recv(h, buf)
+    }
+
+    /// Half-close: FIN after the queued data.
+    pub fn tcp_shutdown(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        self.tcp.shutdown_write(now, h)
+    }
+
+    /// Closes the connection and releases the handle.
+    pub fn tcp_close(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        self.tcp.close(now, h)
+    }
+
+    /// Aborts the connection with a RST.
+    pub fn tcp_abort(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        self.tcp.abort(now, h)
+    }
+
+    /// The RFC 9293 state of a connection.
+    pub fn tcp_state(&self, h: TcpHandle) -> TcpState {
+        self.tcp.state(h)
+    }
+
+    /// The TCP engine, for every other getter (addresses, info, queues).
+    pub fn tcp(&self) -> &Tcp {
+        &self.tcp
+    }
+
+    /// The TCP engine's counters.
+    pub fn tcp_stats(&self) -> &TcpStats {
+        self.tcp.stats()
+    }
 }
 
 /// The header for non-initial fragments: only options whose "copied" flag
@@ -1705,4 +1910,151 @@ fn header_with_copied_options(h: &[u8]) -> Vec<u8> {
     }
     out[0] = 0x40 | (out.len() / 4) as u8;
     out
+}
+
+/// Our address on `iface` best suited to talk to `peer`: one whose prefix
+/// contains it, else the first.
+fn source_for(ifaces: &[Interface], iface: IfaceId, peer: Ipv4Addr) -> Option<Ipv4Addr> {
+    let i = ifaces.get(iface.0)?;
+    i.addrs
+        .iter()
+        .find(|c| c.contains(peer))
+        .or(i.addrs.first())
+        .map(|c| c.address())
+}
+
+/// True when `ip` is the limited broadcast or the directed broadcast of a
+/// prefix on `iface`.
+fn is_broadcast_on(ifaces: &[Interface], iface: IfaceId, ip: Ipv4Addr) -> bool {
+    ip.is_broadcast()
+        || ifaces.get(iface.0).is_some_and(|i| {
+            i.addrs
+                .iter()
+                .any(|c| c.prefix_len() < 31 && c.broadcast() == ip)
+        })
+}
+
+/// Routes `dst` over `ifaces` and `routes` (see [`Stack::route`]).
+fn route_in(
+    ifaces: &[Interface],
+    routes: &RoutingTable,
+    src: Option<Ipv4Addr>,
+    dst: Ipv4Addr,
+) -> Result<Egress, SendError> {
+    let src = src.filter(|s| !s.is_unspecified());
+    if dst.is_broadcast() {
+        // Limited broadcast: out of the interface owning the source, or
+        // the first addressed interface.
+        let iface = ifaces
+            .iter()
+            .position(|i| match src {
+                Some(s) => i.addrs.iter().any(|c| c.address() == s),
+                None => !i.addrs.is_empty(),
+            })
+            .map(IfaceId)
+            .ok_or(SendError::NoRoute(dst))?;
+        let src = src
+            .or_else(|| source_for(ifaces, iface, dst))
+            .ok_or(SendError::NoSourceAddress(iface))?;
+        return Ok(Egress {
+            iface,
+            next_hop: dst,
+            src,
+            broadcast: true,
+        });
+    }
+    let r = routes.lookup(dst).ok_or(SendError::NoRoute(dst))?;
+    let next_hop = r.next_hop(dst);
+    let src = src
+        .or_else(|| source_for(ifaces, r.iface, next_hop))
+        .ok_or(SendError::NoSourceAddress(r.iface))?;
+    Ok(Egress {
+        iface: r.iface,
+        next_hop,
+        src,
+        broadcast: r.gateway.is_none() && is_broadcast_on(ifaces, r.iface, dst),
+    })
+}
+
+/// What [`tcp_out`] did with one segment.
+enum TcpOut {
+    /// Written into the caller's buffer as a whole frame.
+    Written {
+        iface: IfaceId,
+        len: usize,
+        /// A stale ARP entry to revalidate: (next hop, its MAC).
+        refresh: Option<(Ipv4Addr, MacAddr)>,
+    },
+    /// Built as a datagram for the general path.
+    Datagram {
+        iface: IfaceId,
+        next_hop: Ipv4Addr,
+        dgram: Vec<u8>,
+    },
+    /// No route to the destination.
+    NoRoute,
+}
+
+/// Emits one TCP segment: straight into `buf` (Ethernet + IPv4 + TCP)
+/// when the next hop's MAC is known and it fits the MTU, else as a datagram.
+#[allow(clippy::too_many_arguments)]
+fn tcp_out(
+    now: Instant,
+    ifaces: &mut [Interface],
+    routes: &RoutingTable,
+    ttl: u8,
+    next_ident: &mut u16,
+    buf: &mut [u8],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    seg: &TcpRepr<'_>,
+) -> TcpOut {
+    let eg = match route_in(ifaces, routes, Some(src), dst) {
+        Ok(eg) if !eg.broadcast => eg,
+        _ => return TcpOut::NoRoute,
+    };
+    let mut ip = Ipv4Repr::new(src, dst, IpProtocol::TCP, ttl, seg.buffer_len());
+    *next_ident = next_ident.wrapping_add(1);
+    ip.ident = *next_ident;
+    let ifc = &mut ifaces[eg.iface.0];
+    let ip_len = ip.buffer_len();
+    // RFC 1191: TCP segments carry DF for path MTU discovery, unless the
+    // first link already needs them cut.
+    ip.dont_frag = ip_len <= ifc.mtu;
+    let eth_len = crate::wire::ethernet::HEADER_LEN;
+    if ip.dont_frag && buf.len() >= (eth_len + ip_len).max(MIN_FRAME_LEN) {
+        if let Some((mac, refresh)) = ifc.arp.lookup_for_send(now, eg.next_hop) {
+            let eth = EthernetRepr {
+                dst: mac,
+                src: ifc.mac,
+                ethertype: EtherType::IPV4,
+                vlan: None,
+            };
+            let ok = eth.emit(buf).is_ok()
+                && ip.emit(&mut buf[eth_len..]).is_ok()
+                && seg
+                    .emit(&mut buf[eth_len + ip.header_len()..], src, dst)
+                    .is_ok();
+            if ok {
+                let mut n = eth_len + ip_len;
+                if n < MIN_FRAME_LEN {
+                    buf[n..MIN_FRAME_LEN].fill(0);
+                    n = MIN_FRAME_LEN;
+                }
+                return TcpOut::Written {
+                    iface: eg.iface,
+                    len: n,
+                    refresh: refresh.then_some((eg.next_hop, mac)),
+                };
+            }
+        }
+    }
+    let mut d = vec![0; ip_len];
+    let hl = ip.emit(&mut d).unwrap_or(20);
+    let _ = seg.emit(&mut d[hl..], src, dst);
+    TcpOut::Datagram {
+        iface: eg.iface,
+        next_hop: eg.next_hop,
+        dgram: d,
+    }
 }

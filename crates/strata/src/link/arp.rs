@@ -194,51 +194,59 @@ impl<P> ArpCache<P> {
         self.entries.iter().map(|(ip, e)| (*ip, e.mac, e.state))
     }
 
+    /// The mapping to use for a packet to `ip` right now, without queueing
+    /// anything: `Some((mac, refresh))` when known (counted as a hit; when
+    /// `refresh` is set the entry was stale and a unicast request should
+    /// revalidate it), `None` when unknown or still incomplete.
+    pub fn lookup_for_send(&mut self, now: Instant, ip: Ipv4Addr) -> Option<(MacAddr, bool)> {
+        let cfg = self.config;
+        let e = self.entries.get_mut(&ip)?;
+        match e.state {
+            NeighborState::Reachable => {
+                self.stats.hits += 1;
+                Some((e.mac, false))
+            }
+            NeighborState::Stale => {
+                self.stats.hits += 1;
+                // RFC 1122 §2.3.2.1: revalidate a stale entry by a unicast
+                // poll; keep using it meanwhile.
+                let refresh = !e.refreshing;
+                if refresh {
+                    e.refreshing = true;
+                    e.requests = 1;
+                    e.timer = now + cfg.retry_interval;
+                    self.stats.requests += 1;
+                }
+                Some((e.mac, refresh))
+            }
+            NeighborState::Incomplete => None,
+        }
+    }
+
     /// Offers a packet for next hop `ip`.
     pub fn resolve(&mut self, now: Instant, ip: Ipv4Addr, packet: P) -> Resolve<P> {
         let cfg = self.config;
+        if let Some((mac, refresh)) = self.lookup_for_send(now, ip) {
+            return Resolve::Send {
+                mac,
+                packet,
+                refresh,
+            };
+        }
         if let Some(e) = self.entries.get_mut(&ip) {
-            match e.state {
-                NeighborState::Reachable => {
-                    self.stats.hits += 1;
-                    return Resolve::Send {
-                        mac: e.mac,
-                        packet,
-                        refresh: false,
-                    };
-                }
-                NeighborState::Stale => {
-                    self.stats.hits += 1;
-                    // RFC 1122 §2.3.2.1: revalidate a stale entry by a
-                    // unicast poll; keep using it meanwhile.
-                    let refresh = !e.refreshing;
-                    if refresh {
-                        e.refreshing = true;
-                        e.requests = 1;
-                        e.timer = now + cfg.retry_interval;
-                        self.stats.requests += 1;
-                    }
-                    return Resolve::Send {
-                        mac: e.mac,
-                        packet,
-                        refresh,
-                    };
-                }
-                NeighborState::Incomplete => {
-                    self.stats.misses += 1;
-                    if e.pending.len() >= cfg.queue_len {
-                        // Bounded queue: the oldest packet gives way.
-                        e.pending.pop_front();
-                        self.stats.queue_drops += 1;
-                    }
-                    if cfg.queue_len > 0 {
-                        e.pending.push_back(packet);
-                    } else {
-                        self.stats.queue_drops += 1;
-                    }
-                    return Resolve::Queued { request: false };
-                }
+            // Known mappings were answered above: this entry is incomplete.
+            self.stats.misses += 1;
+            if e.pending.len() >= cfg.queue_len {
+                // Bounded queue: the oldest packet gives way.
+                e.pending.pop_front();
+                self.stats.queue_drops += 1;
             }
+            if cfg.queue_len > 0 {
+                e.pending.push_back(packet);
+            } else {
+                self.stats.queue_drops += 1;
+            }
+            return Resolve::Queued { request: false };
         }
         if self.entries.len() >= cfg.max_entries && !self.evict_one() {
             self.stats.table_full_drops += 1;
