@@ -136,6 +136,8 @@ impl State {
                 Event::AddressConflict { addr, mac, .. } => {
                     tracing::warn!(%addr, %mac, "another station claims our address");
                 }
+                // TCP sockets are not exposed by this runtime yet.
+                Event::Tcp(_) => {}
             }
         }
         any
@@ -375,7 +377,7 @@ impl Runtime {
     /// `config`.
     pub fn new(device: impl Device, config: RuntimeConfig) -> io::Result<Runtime> {
         let device: Box<dyn Device> = Box::new(device);
-        let mut stack = Stack::new(config.stack);
+        let mut stack = Stack::new(config.stack.clone());
         let mac = config.mac.unwrap_or(MacAddr([0x02, 0x53, 0x54, 0, 0, 1]));
         let iface = stack.add_interface(mac, config.mtu);
         stack
