@@ -1867,6 +1867,12 @@ impl Stack {
         self.tcp.state(h)
     }
 
+    /// Turns Nagle's algorithm off (`true`) or on for one connection
+    /// (RFC 1122 §4.2.3.4: an application may disable it).
+    pub fn tcp_set_nodelay(&mut self, h: TcpHandle, nodelay: bool) -> Result<(), TcpError> {
+        self.tcp.set_nodelay(h, nodelay)
+    }
+
     /// The TCP engine, for every other getter (addresses, info, queues).
     pub fn tcp(&self) -> &Tcp {
         &self.tcp
