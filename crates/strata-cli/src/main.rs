@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 
 mod explain;
+mod fetch;
 mod ping;
+mod serve;
 mod sim;
 mod tapnet;
 
@@ -29,6 +31,10 @@ enum Command {
     /// Hosts and routers run the strata stack in the deterministic
     /// simulator; the same --seed replays the same run byte for byte.
     Sim(sim::SimArgs),
+    /// Serve files over HTTP/1.1 (--http DIR) or echo (--echo) on a TAP device.
+    Serve(serve::ServeArgs),
+    /// Download a URL over HTTP/1.1 from a TAP device.
+    Fetch(fetch::FetchArgs),
     /// Send ICMP echo requests from a TAP device.
     Ping(ping::PingArgs),
 }
@@ -41,6 +47,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Explain(args) => explain::run(&args),
         Command::Sim(args) => sim::run(&args)?,
+        Command::Serve(args) => tapnet::exit_on_error("serve", serve::run(&args)),
+        Command::Fetch(args) => tapnet::exit_on_error("fetch", fetch::run(&args)),
         Command::Ping(args) => tapnet::exit_on_error("ping", ping::run(&args)),
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! the kernel's curl, ping and Python on the other side of the TAP.
 //! Skipped with a printed reason without root, /dev/net/tun or the tools.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use strata_io::testing::{have_program, skip_unless_root_and_tun, Netns};
@@ -20,6 +21,23 @@ fn can_run(tools: &[&str]) -> bool {
         }
     }
     true
+}
+
+const WAIT_PORT: &str = "import socket,time,sys\nfor _ in range(200):\n    try:\n        socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close(); sys.exit(0)\n    except OSError: time.sleep(0.05)\nsys.exit(1)\n";
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("strata-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]
@@ -141,4 +159,119 @@ fn ping_both_ways_from_the_cli() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "strata ping: no reply from 10.20.60.9"
     );
+}
+
+#[test]
+fn serve_and_fetch_against_the_kernel() {
+    if !can_run(&["curl", "python3", "ping"]) {
+        return;
+    }
+    let ns = Netns::new("cli").unwrap();
+    ns.add_tap("stcli", "10.20.61.1/24").unwrap();
+
+    // strata serve --http; curl and kernel ping against it.
+    let www = TempDir::new("www");
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(www.0.join("data.bin"), &body).unwrap();
+    std::fs::write(www.0.join("index.html"), b"<h1>strata</h1>").unwrap();
+    ns.spawn(&[
+        STRATA,
+        "serve",
+        "--tap",
+        "stcli",
+        "--addr",
+        "10.20.61.2/24",
+        "--http",
+        www.0.to_str().unwrap(),
+        "--port",
+        "8080",
+    ])
+    .unwrap();
+    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.61.2", "8080"])
+        .unwrap();
+    let dl = TempDir::new("dl");
+    let out_file = dl.0.join("data.bin");
+    ns.exec(&[
+        "curl",
+        "-sS",
+        "--fail",
+        "-o",
+        out_file.to_str().unwrap(),
+        "http://10.20.61.2:8080/data.bin",
+    ])
+    .unwrap();
+    assert!(std::fs::read(&out_file).unwrap() == body);
+    let out = ns
+        .exec(&["curl", "-sS", "-i", "http://10.20.61.2:8080/"])
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK")
+            && text.contains("text/html")
+            && text.ends_with("<h1>strata</h1>"),
+        "{text}"
+    );
+    ns.exec(&["ping", "-c", "1", "-W", "2", "10.20.61.2"])
+        .unwrap();
+
+    // strata fetch ← python http.server on the kernel side.
+    ns.spawn(&[
+        "python3",
+        "-m",
+        "http.server",
+        "8000",
+        "--bind",
+        "10.20.61.1",
+        "--directory",
+        www.0.to_str().unwrap(),
+    ])
+    .unwrap();
+    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.61.1", "8000"])
+        .unwrap();
+    let fetched = dl.0.join("fetched.bin");
+    let out = ns
+        .command(&[
+            STRATA,
+            "fetch",
+            "--tap",
+            "stcli",
+            "--addr",
+            "10.20.61.4/24",
+            "-o",
+            fetched.to_str().unwrap(),
+            "http://10.20.61.1:8000/data.bin",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&fetched).unwrap() == body);
+}
+
+#[test]
+fn refused_connection_is_one_clear_error() {
+    if !can_run(&[]) {
+        return;
+    }
+    let ns = Netns::new("clirf").unwrap();
+    ns.add_tap("stclirf", "10.20.62.1/24").unwrap();
+    let out = ns
+        .command(&[
+            STRATA,
+            "fetch",
+            "--tap",
+            "stclirf",
+            "--addr",
+            "10.20.62.2/24",
+            "http://10.20.62.1:81/",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("connection refused"), "{err}");
 }

@@ -22,6 +22,7 @@ pub mod http;
 pub mod runtime;
 pub mod sys;
 pub mod tap;
+pub mod tcp;
 pub mod testing;
 pub mod tokio;
 pub mod udp;

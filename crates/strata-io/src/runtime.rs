@@ -79,6 +79,11 @@ impl RuntimeConfig {
 pub(crate) enum WakeKey {
     /// A UDP socket becoming readable.
     Udp(strata::transport::udp::UdpHandle),
+    /// Anything about one TCP connection (readable, writable, connected,
+    /// closed, reset ...).
+    Tcp(strata::transport::tcp::TcpHandle),
+    /// A connection waiting in a listener's accept queue.
+    Listener(strata::transport::tcp::ListenerHandle),
 }
 
 /// Everything the mutex guards.
@@ -136,8 +141,22 @@ impl State {
                 Event::AddressConflict { addr, mac, .. } => {
                     tracing::warn!(%addr, %mac, "another station claims our address");
                 }
-                // TCP sockets are not exposed by this runtime yet.
-                Event::Tcp(_) => {}
+                Event::Tcp(ev) => {
+                    use strata::transport::tcp::TcpEvent as T;
+                    match ev {
+                        T::Acceptable { listener } => self.wake(WakeKey::Listener(listener)),
+                        T::StateChanged { handle, .. }
+                        | T::Connected(handle)
+                        | T::Readable(handle)
+                        | T::Writable(handle)
+                        | T::PeerClosed(handle)
+                        | T::Reset(handle)
+                        | T::Refused(handle)
+                        | T::TimedOut(handle)
+                        | T::Unreachable { handle, .. }
+                        | T::Closed(handle) => self.wake(WakeKey::Tcp(handle)),
+                    }
+                }
             }
         }
         any
@@ -377,7 +396,8 @@ impl Runtime {
     /// `config`.
     pub fn new(device: impl Device, config: RuntimeConfig) -> io::Result<Runtime> {
         let device: Box<dyn Device> = Box::new(device);
-        let mut stack = Stack::new(config.stack.clone());
+        let seed = config.stack.seed;
+        let mut stack = Stack::new(config.stack);
         let mac = config.mac.unwrap_or(MacAddr([0x02, 0x53, 0x54, 0, 0, 1]));
         let iface = stack.add_interface(mac, config.mtu);
         stack
@@ -406,7 +426,7 @@ impl Runtime {
             epoch: std::time::Instant::now(),
             shutdown: AtomicBool::new(false),
             dev_fd,
-            next_ident: AtomicU16::new((config.stack.seed as u16) | 1),
+            next_ident: AtomicU16::new((seed as u16) | 1),
             addr: config.addr,
         });
         // The gratuitous ARP from add_address goes out now.

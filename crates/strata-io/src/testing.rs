@@ -228,3 +228,110 @@ fn run_checked(cmd: &mut Command) -> io::Result<Output> {
     }
     Ok(out)
 }
+
+/// A device wrapper that injects faults at the frame boundary, for tests
+/// where the kernel's `tc netem` is not available: it drops inbound and
+/// outbound frames with probability `loss` and reorders inbound frames
+/// (a frame is held back and delivered after the next one) with
+/// probability `reorder`. Deterministic for a given seed.
+#[derive(Debug)]
+pub struct FaultyDevice<D> {
+    inner: D,
+    rng: u64,
+    loss: f64,
+    reorder: f64,
+    held: Option<Vec<u8>>,
+    release: Option<Vec<u8>>,
+    counters: std::sync::Arc<FaultCounters>,
+}
+
+/// What a [`FaultyDevice`] did, readable while the runtime owns the device.
+#[derive(Debug, Default)]
+pub struct FaultCounters {
+    /// Inbound frames dropped.
+    pub dropped_in: std::sync::atomic::AtomicU64,
+    /// Outbound frames dropped.
+    pub dropped_out: std::sync::atomic::AtomicU64,
+    /// Inbound frames overtaken by a later one.
+    pub reordered: std::sync::atomic::AtomicU64,
+}
+
+impl<D: crate::Device> FaultyDevice<D> {
+    /// Wraps `inner`.
+    pub fn new(inner: D, seed: u64, loss: f64, reorder: f64) -> Self {
+        FaultyDevice {
+            inner,
+            rng: seed | 1,
+            loss,
+            reorder,
+            held: None,
+            release: None,
+            counters: Default::default(),
+        }
+    }
+
+    /// The shared fault counters.
+    pub fn counters(&self) -> std::sync::Arc<FaultCounters> {
+        self.counters.clone()
+    }
+
+    /// A uniform number in [0, 1) (xorshift64*).
+    fn chance(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl<D: crate::Device> std::os::fd::AsFd for FaultyDevice<D> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl<D: crate::Device> crate::Device for FaultyDevice<D> {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let put = |buf: &mut [u8], f: Vec<u8>| {
+            buf[..f.len()].copy_from_slice(&f);
+            f.len()
+        };
+        if let Some(f) = self.release.take() {
+            return Ok(Some(put(buf, f)));
+        }
+        loop {
+            let Some(n) = self.inner.recv(buf)? else {
+                // Nothing newer came: the held frame goes now, in order.
+                return Ok(self.held.take().map(|f| put(buf, f)));
+            };
+            if self.chance() < self.loss {
+                self.counters.dropped_in.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if let Some(older) = self.held.take() {
+                // The newer frame overtakes the held one, which follows
+                // on the next call.
+                self.counters.reordered.fetch_add(1, Ordering::Relaxed);
+                self.release = Some(older);
+                return Ok(Some(n));
+            }
+            if self.chance() < self.reorder {
+                self.held = Some(buf[..n].to_vec());
+                continue;
+            }
+            return Ok(Some(n));
+        }
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
+        if self.chance() < self.loss {
+            self.counters.dropped_out.fetch_add(1, Ordering::Relaxed);
+            return Ok(true);
+        }
+        self.inner.send(frame)
+    }
+
+    fn describe(&self) -> String {
+        format!("faulty({})", self.inner.describe())
+    }
+}

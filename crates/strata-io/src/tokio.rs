@@ -56,3 +56,178 @@ impl UdpSocket {
         self.recv_from(buf).await.map(|(n, _)| n)
     }
 }
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use strata::transport::tcp::TcpError;
+
+use crate::tcp::{api, connect_progress, register_conn, register_listener};
+
+/// An async TCP listener of a strata stack.
+#[derive(Debug)]
+pub struct TcpListener {
+    inner: crate::tcp::TcpListener,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (`0.0.0.0:port` for every local address).
+    pub async fn bind(rt: &RuntimeHandle, addr: impl Into<SocketAddr>) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            inner: crate::tcp::TcpListener::bind(rt, addr)?,
+        })
+    }
+
+    /// The listening address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Waits for the next established connection.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (rt, l) = self.inner.parts();
+        let h = poll_fn(|cx| {
+            let r = rt.inner.with_stack(|st, _| match api::accept(st, l) {
+                Ok(h) => Some(Ok(h)),
+                Err(TcpError::WouldBlock) => {
+                    register_listener(st, l, cx.waker());
+                    None
+                }
+                Err(e) => Some(Err(io::Error::from(e))),
+            });
+            match r {
+                Err(e) => Poll::Ready(Err(e)),
+                Ok(None) => Poll::Pending,
+                Ok(Some(r)) => Poll::Ready(r),
+            }
+        })
+        .await?;
+        let inner = crate::tcp::TcpStream::from_handle(rt, h);
+        let peer = inner.peer_addr()?;
+        Ok((TcpStream { inner }, peer))
+    }
+}
+
+/// An async TCP connection of a strata stack: tokio's `AsyncRead` and
+/// `AsyncWrite`, so hyper, tokio-util codecs and `tokio::io::copy` work
+/// on it unchanged.
+#[derive(Debug)]
+pub struct TcpStream {
+    inner: crate::tcp::TcpStream,
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr` (wrap in `tokio::time::timeout` to
+    /// bound the wait).
+    pub async fn connect(rt: &RuntimeHandle, addr: impl Into<SocketAddr>) -> io::Result<TcpStream> {
+        let remote = crate::udp::v4(addr.into())?;
+        let h = rt
+            .inner
+            .with_stack(|st, now| api::connect(st, now, remote))??;
+        let inner = crate::tcp::TcpStream::from_handle(rt, h);
+        poll_fn(|cx| {
+            let r = rt.inner.with_stack(|st, _| {
+                let p = connect_progress(st, h);
+                if p.is_none() {
+                    register_conn(st, h, cx.waker());
+                }
+                p
+            });
+            match r {
+                Err(e) => Poll::Ready(Err(e)),
+                Ok(None) => Poll::Pending,
+                Ok(Some(r)) => Poll::Ready(r),
+            }
+        })
+        .await?;
+        Ok(TcpStream { inner })
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.inner.set_nodelay(on)
+    }
+
+    /// The blocking socket underneath (same connection).
+    pub fn into_std(self) -> crate::tcp::TcpStream {
+        self.inner
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let h = self.inner.handle();
+        let r = self.inner.rt().inner.with_stack(|st, now| {
+            match api::recv(st, now, h, buf.initialize_unfilled()) {
+                Ok(n) => Some(Ok(n)),
+                Err(TcpError::WouldBlock) => {
+                    register_conn(st, h, cx.waker());
+                    None
+                }
+                Err(e) => Some(Err(io::Error::from(e))),
+            }
+        });
+        match r {
+            Err(e) => Poll::Ready(Err(e)),
+            Ok(None) => Poll::Pending,
+            Ok(Some(Err(e))) => Poll::Ready(Err(e)),
+            Ok(Some(Ok(n))) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let h = self.inner.handle();
+        let r = self
+            .inner
+            .rt()
+            .inner
+            .with_stack(|st, now| match api::send(st, now, h, data) {
+                Ok(n) => Some(Ok(n)),
+                Err(TcpError::WouldBlock) => {
+                    register_conn(st, h, cx.waker());
+                    None
+                }
+                Err(e) => Some(Err(io::Error::from(e))),
+            });
+        match r {
+            Err(e) => Poll::Ready(Err(e)),
+            Ok(None) => Poll::Pending,
+            Ok(Some(r)) => Poll::Ready(r),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown(std::net::Shutdown::Write))
+    }
+}

@@ -1,0 +1,106 @@
+//! `strata serve`: a static-file HTTP/1.1 server (B/S) or a TCP + UDP echo
+//! server (C/S), on the strata stack attached to a TAP device.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use strata_io::tcp::TcpListener;
+use strata_io::udp::UdpSocket;
+
+use crate::tapnet::TapArgs;
+
+/// Arguments of `strata serve`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("service").required(true).args(["http", "echo"])))]
+pub struct ServeArgs {
+    #[command(flatten)]
+    net: TapArgs,
+    /// Serve the files under this directory over HTTP/1.1.
+    #[arg(long, value_name = "DIR")]
+    http: Option<PathBuf>,
+    /// Echo every byte back (TCP) and every datagram back (UDP).
+    #[arg(long)]
+    echo: bool,
+    /// Port to listen on (default 80 for --http, 7 for --echo).
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+/// Runs `strata serve` until killed.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.http {
+        if !dir.is_dir() {
+            anyhow::bail!("{} is not a directory", dir.display());
+        }
+    }
+    let rt = args.net.start()?;
+    let h = rt.handle();
+    let ip = rt.addr().address();
+    if let Some(dir) = &args.http {
+        let root = dir
+            .canonicalize()
+            .with_context(|| format!("reading {}", dir.display()))?;
+        let port = args.port.unwrap_or(80);
+        let listener = TcpListener::bind(&h, SocketAddr::from(([0, 0, 0, 0], port)))
+            .with_context(|| format!("listening on port {port}"))?;
+        println!(
+            "strata serve: http://{ip}:{port}/ serving {} on {}",
+            root.display(),
+            args.net.tap
+        );
+        for stream in listener.incoming() {
+            let stream = stream.context("accepting a connection")?;
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let peer = stream.peer_addr().ok();
+                match strata_io::http::serve_connection(stream, &root) {
+                    Ok(s) => tracing::info!(
+                        ?peer,
+                        requests = s.requests,
+                        bytes = s.body_bytes,
+                        "connection done"
+                    ),
+                    Err(e) => tracing::info!(?peer, error = %e, "connection ended"),
+                }
+            });
+        }
+    } else {
+        let port = args.port.unwrap_or(7);
+        let listener = TcpListener::bind(&h, SocketAddr::from(([0, 0, 0, 0], port)))
+            .with_context(|| format!("listening on TCP port {port}"))?;
+        let udp = UdpSocket::bind(&h, SocketAddr::from(([0, 0, 0, 0], port)))
+            .with_context(|| format!("binding UDP port {port}"))?;
+        println!(
+            "strata serve: echo on {ip}:{port} (TCP and UDP) on {}",
+            args.net.tap
+        );
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65535];
+            loop {
+                match udp.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        let _ = udp.send_to(&buf[..n], from);
+                    }
+                    // An ICMP error for an earlier reply: keep serving.
+                    Err(e) if e.kind() != std::io::ErrorKind::NotConnected => {
+                        tracing::info!(error = %e, "udp echo");
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        for stream in listener.incoming() {
+            let stream = stream.context("accepting a connection")?;
+            std::thread::spawn(move || {
+                let peer = stream.peer_addr().ok();
+                match strata_io::echo::echo_stream(stream) {
+                    Ok(n) => tracing::info!(?peer, bytes = n, "echo done"),
+                    Err(e) => tracing::info!(?peer, error = %e, "echo ended"),
+                }
+            });
+        }
+    }
+    Ok(())
+}

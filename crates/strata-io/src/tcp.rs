@@ -1,0 +1,477 @@
+//! Blocking TCP sockets over a strata [`Runtime`](crate::Runtime), shaped
+//! like `std::net::{TcpListener, TcpStream}`.
+//!
+//! Every call locks the runtime's stack briefly; a call that cannot make
+//! progress (nothing to read, send buffer full, no connection to accept,
+//! handshake in flight) sleeps on the runtime's condition variable until
+//! the stack reports an event, then tries again. Errors are
+//! `std::io::Error`s whose kind is the one `std` would give
+//! (`ConnectionRefused`, `ConnectionReset`, `TimedOut`, `AddrInUse`,
+//! `WouldBlock` ...).
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use strata::transport::tcp::{ListenerHandle, State as TcpState, TcpError, TcpHandle};
+
+use crate::runtime::{RuntimeHandle, State, WakeKey};
+use crate::udp::v4;
+
+/// Accept-queue length of listeners.
+pub const DEFAULT_BACKLOG: usize = 128;
+
+/// The few stack calls this module makes, in one place.
+pub(crate) mod api {
+    use super::*;
+    use strata::time::Instant;
+
+    pub fn listen(
+        st: &mut State,
+        local: SocketAddrV4,
+        backlog: usize,
+    ) -> Result<ListenerHandle, TcpError> {
+        let ip = Some(*local.ip()).filter(|i| !i.is_unspecified());
+        st.stack.tcp_listen(ip, local.port(), backlog)
+    }
+    pub fn accept(st: &mut State, l: ListenerHandle) -> Result<TcpHandle, TcpError> {
+        st.stack.tcp_accept(l)
+    }
+    pub fn close_listener(st: &mut State, now: Instant, l: ListenerHandle) {
+        let _ = st.stack.tcp_close_listener(now, l);
+    }
+    pub fn connect(
+        st: &mut State,
+        now: Instant,
+        remote: SocketAddrV4,
+    ) -> Result<TcpHandle, TcpError> {
+        st.stack.tcp_connect(now, remote)
+    }
+    pub fn send(
+        st: &mut State,
+        _now: Instant,
+        h: TcpHandle,
+        data: &[u8],
+    ) -> Result<usize, TcpError> {
+        st.stack.tcp_send(h, data)
+    }
+    pub fn recv(
+        st: &mut State,
+        _now: Instant,
+        h: TcpHandle,
+        buf: &mut [u8],
+    ) -> Result<usize, TcpError> {
+        st.stack.tcp_recv(h, buf)
+    }
+    pub fn shutdown_write(st: &mut State, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
+        st.stack.tcp_shutdown(now, h)
+    }
+    pub fn close(st: &mut State, now: Instant, h: TcpHandle) {
+        let _ = st.stack.tcp_close(now, h);
+    }
+    pub fn abort(st: &mut State, now: Instant, h: TcpHandle) {
+        let _ = st.stack.tcp_abort(now, h);
+    }
+    pub fn state(st: &State, h: TcpHandle) -> TcpState {
+        st.stack.tcp_state(h)
+    }
+    pub fn error(st: &State, h: TcpHandle) -> Option<TcpError> {
+        st.stack.tcp().error(h)
+    }
+    pub fn local_addr(st: &State, h: TcpHandle) -> Result<SocketAddrV4, TcpError> {
+        st.stack.tcp().local_addr(h)
+    }
+    pub fn remote_addr(st: &State, h: TcpHandle) -> Result<SocketAddrV4, TcpError> {
+        st.stack.tcp().remote_addr(h)
+    }
+    pub fn set_nodelay(st: &mut State, h: TcpHandle, on: bool) -> Result<(), TcpError> {
+        st.stack.tcp_set_nodelay(h, on)
+    }
+}
+
+fn deadline(nonblocking: bool, timeout: Option<Duration>) -> Option<std::time::Instant> {
+    if nonblocking {
+        Some(std::time::Instant::now())
+    } else {
+        timeout.map(|t| std::time::Instant::now() + t)
+    }
+}
+
+fn would_block(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::WouldBlock, format!("{what} would block"))
+}
+
+/// What a connect attempt is doing now: done, failed, or still in flight.
+pub(crate) fn connect_progress(st: &State, h: TcpHandle) -> Option<io::Result<()>> {
+    match api::state(st, h) {
+        TcpState::SynSent | TcpState::SynReceived => None,
+        TcpState::Closed => Some(Err(api::error(st, h).unwrap_or(TcpError::Refused).into())),
+        _ => match api::error(st, h) {
+            Some(e) => Some(Err(e.into())),
+            None => Some(Ok(())),
+        },
+    }
+}
+
+/// A TCP listening socket of a strata stack.
+#[derive(Debug)]
+pub struct TcpListener {
+    rt: RuntimeHandle,
+    l: ListenerHandle,
+    local: SocketAddrV4,
+    nonblocking: AtomicBool,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (`0.0.0.0:port` for every local address).
+    pub fn bind(rt: &RuntimeHandle, addr: impl Into<SocketAddr>) -> io::Result<TcpListener> {
+        let local = v4(addr.into())?;
+        if local.port() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "strata listeners need an explicit port",
+            ));
+        }
+        let l = rt
+            .inner
+            .with_stack(|st, _| api::listen(st, local, DEFAULT_BACKLOG))??;
+        Ok(TcpListener {
+            rt: rt.clone(),
+            l,
+            local,
+            nonblocking: AtomicBool::new(false),
+        })
+    }
+
+    /// The listening address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local.into())
+    }
+
+    /// Waits for the next established connection.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let l = self.l;
+        let nb = self.nonblocking.load(Ordering::Relaxed);
+        let got = self
+            .rt
+            .inner
+            .wait_for(deadline(nb, None), |st, _| match api::accept(st, l) {
+                Ok(h) => Some(Ok(h)),
+                Err(TcpError::WouldBlock) => None,
+                Err(e) => Some(Err(e)),
+            })?
+            .ok_or_else(|| would_block("accept"))??;
+        let stream = TcpStream::from_handle(&self.rt, got);
+        let peer = stream.peer_addr()?;
+        Ok((stream, peer))
+    }
+
+    /// An endless iterator of accepted connections.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// Makes `accept` return `WouldBlock` instead of waiting.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.nonblocking.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(crate) fn parts(&self) -> (&RuntimeHandle, ListenerHandle) {
+        (&self.rt, self.l)
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        let l = self.l;
+        let _ = self
+            .rt
+            .inner
+            .with_stack(|st, now| api::close_listener(st, now, l));
+    }
+}
+
+/// Iterator over [`TcpListener::accept`] results.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+    fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Opts {
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    nonblocking: bool,
+    nodelay: bool,
+    read_shut: bool,
+}
+
+/// A TCP connection of a strata stack.
+#[derive(Debug)]
+pub struct TcpStream {
+    rt: RuntimeHandle,
+    h: TcpHandle,
+    opts: Mutex<Opts>,
+}
+
+impl TcpStream {
+    pub(crate) fn from_handle(rt: &RuntimeHandle, h: TcpHandle) -> TcpStream {
+        TcpStream {
+            rt: rt.clone(),
+            h,
+            opts: Mutex::new(Opts::default()),
+        }
+    }
+
+    fn opts(&self) -> std::sync::MutexGuard<'_, Opts> {
+        self.opts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens a connection to `addr`, waiting as long as the stack keeps
+    /// retrying its SYN.
+    pub fn connect(rt: &RuntimeHandle, addr: impl Into<SocketAddr>) -> io::Result<TcpStream> {
+        Self::connect_inner(rt, addr.into(), None)
+    }
+
+    /// Opens a connection to `addr`, giving up after `timeout`
+    /// (`TimedOut`).
+    pub fn connect_timeout(
+        rt: &RuntimeHandle,
+        addr: impl Into<SocketAddr>,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        if timeout.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
+        }
+        Self::connect_inner(rt, addr.into(), Some(timeout))
+    }
+
+    fn connect_inner(
+        rt: &RuntimeHandle,
+        addr: SocketAddr,
+        timeout: Option<Duration>,
+    ) -> io::Result<TcpStream> {
+        let remote = v4(addr)?;
+        let h = rt
+            .inner
+            .with_stack(|st, now| api::connect(st, now, remote))??;
+        // From here on the stream owns the handle: dropping it on failure
+        // releases the connection in the stack.
+        let stream = TcpStream::from_handle(rt, h);
+        let done = rt
+            .inner
+            .wait_for(deadline(false, timeout), |st, _| connect_progress(st, h))?;
+        match done {
+            Some(Ok(())) => Ok(stream),
+            Some(Err(e)) => Err(e),
+            None => {
+                // RST the half-open attempt; the stream's drop then finds
+                // the handle already released.
+                let _ = rt.inner.with_stack(|st, now| api::abort(st, now, h));
+                drop(stream);
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connecting to {remote} timed out"),
+                ))
+            }
+        }
+    }
+
+    /// The stack handle of this connection.
+    pub fn handle(&self) -> TcpHandle {
+        self.h
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| api::remote_addr(st, h))??
+            .into())
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| api::local_addr(st, h))??
+            .into())
+    }
+
+    /// Closes the reading side, the writing side (a FIN follows the queued
+    /// data), or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.opts().read_shut = true;
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            let h = self.h;
+            match self
+                .rt
+                .inner
+                .with_stack(|st, now| api::shutdown_write(st, now, h))?
+            {
+                Ok(()) => {}
+                // Already shut (FIN queued or sent): like Linux, not an error.
+                Err(TcpError::InvalidState) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        let h = self.h;
+        self.rt
+            .inner
+            .with_stack(|st, _| api::set_nodelay(st, h, on))??;
+        self.opts().nodelay = on;
+        Ok(())
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        Ok(self.opts().nodelay)
+    }
+
+    /// How long `read` waits (`None`: forever); then `WouldBlock`.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        if t == Some(Duration::ZERO) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
+        }
+        self.opts().read_timeout = t;
+        Ok(())
+    }
+
+    /// How long `write` waits for buffer space (`None`: forever).
+    pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        if t == Some(Duration::ZERO) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
+        }
+        self.opts().write_timeout = t;
+        Ok(())
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.opts().read_timeout)
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.opts().write_timeout)
+    }
+
+    /// Makes reads and writes return `WouldBlock` instead of waiting.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.opts().nonblocking = on;
+        Ok(())
+    }
+
+    fn do_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let (dl, shut) = {
+            let o = self.opts();
+            (deadline(o.nonblocking, o.read_timeout), o.read_shut)
+        };
+        if shut || buf.is_empty() {
+            return Ok(0);
+        }
+        let h = self.h;
+        self.rt
+            .inner
+            .wait_for(dl, |st, now| match api::recv(st, now, h, buf) {
+                Ok(n) => Some(Ok(n)),
+                Err(TcpError::WouldBlock) => None,
+                Err(e) => Some(Err(io::Error::from(e))),
+            })?
+            .ok_or_else(|| would_block("read"))?
+    }
+
+    fn do_write(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let dl = {
+            let o = self.opts();
+            deadline(o.nonblocking, o.write_timeout)
+        };
+        let h = self.h;
+        self.rt
+            .inner
+            .wait_for(dl, |st, now| match api::send(st, now, h, buf) {
+                Ok(n) => Some(Ok(n)),
+                Err(TcpError::WouldBlock) => None,
+                Err(e) => Some(Err(io::Error::from(e))),
+            })?
+            .ok_or_else(|| would_block("write"))?
+    }
+
+    pub(crate) fn rt(&self) -> &RuntimeHandle {
+        &self.rt
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.do_read(buf)
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.do_read(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.do_write(buf)
+    }
+    /// Bytes are in the stack once `write` returns; nothing to flush.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.do_write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for TcpStream {
+    /// Closes gracefully: queued data is still delivered, then FIN (or RST
+    /// if received data was left unread, as Linux does).
+    fn drop(&mut self) {
+        let h = self.h;
+        let _ = self.rt.inner.with_stack(|st, now| api::close(st, now, h));
+    }
+}
+
+/// Registers a waker for events about connection `h`.
+pub(crate) fn register_conn(st: &mut State, h: TcpHandle, w: &std::task::Waker) {
+    st.register(WakeKey::Tcp(h), w);
+}
+
+/// Registers a waker for connections arriving on listener `l`.
+pub(crate) fn register_listener(st: &mut State, l: ListenerHandle, w: &std::task::Waker) {
+    st.register(WakeKey::Listener(l), w);
+}

@@ -1,0 +1,223 @@
+//! strata TCP between two runtimes on an in-process link (no privileges):
+//! blocking sockets, tokio sockets, and hyper serving and fetching over
+//! them unmodified.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+
+use strata_io::runtime::{Runtime, RuntimeConfig};
+use strata_io::tcp::{TcpListener, TcpStream};
+use strata_io::PipeDevice;
+
+fn pair(n: u8) -> (Runtime, Runtime) {
+    let (da, db) = PipeDevice::pair().unwrap();
+    let a = Runtime::new(
+        da,
+        RuntimeConfig::new(format!("10.40.{n}.1/24").parse().unwrap()),
+    )
+    .unwrap();
+    let b = Runtime::new(
+        db,
+        RuntimeConfig::new(format!("10.40.{n}.2/24").parse().unwrap()),
+    )
+    .unwrap();
+    (a, b)
+}
+
+fn addr(n: u8, host: u8, port: u16) -> SocketAddr {
+    SocketAddr::from(([10, 40, n, host], port))
+}
+
+#[test]
+fn connect_accept_transfer_and_close() {
+    let (a, b) = pair(1);
+    let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 80))).unwrap();
+    assert_eq!(
+        TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 80)))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::AddrInUse
+    );
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
+    let d2 = data.clone();
+    let server = std::thread::spawn(move || {
+        let (mut s, peer) = l.accept().unwrap();
+        assert_eq!(peer, addr(1, 1, s.peer_addr().unwrap().port()));
+        s.write_all(&d2).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut back = String::new();
+        s.read_to_string(&mut back).unwrap();
+        back
+    });
+    let mut c = TcpStream::connect(&a.handle(), addr(1, 2, 80)).unwrap();
+    assert_eq!(c.peer_addr().unwrap(), addr(1, 2, 80));
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert!(
+        got == data,
+        "stream differs ({} of {} bytes)",
+        got.len(),
+        data.len()
+    );
+    c.write_all(b"thanks").unwrap();
+    drop(c);
+    assert_eq!(server.join().unwrap(), "thanks");
+}
+
+#[test]
+fn refused_timeout_and_read_timeout() {
+    let (a, b) = pair(2);
+    let e = TcpStream::connect(&a.handle(), addr(2, 2, 81)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    // Nobody at .9: ARP never resolves; the connect timeout fires.
+    let t = Instant::now();
+    let e = TcpStream::connect_timeout(&a.handle(), addr(2, 9, 80), Duration::from_millis(300))
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::HostUnreachable),
+        "{e}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5));
+    // A read timeout gives WouldBlock, like std on Linux.
+    let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 82))).unwrap();
+    let c = TcpStream::connect(&a.handle(), addr(2, 2, 82)).unwrap();
+    let (_s, _) = l.accept().unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let e = (&c).read(&mut [0u8; 16]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    c.set_nonblocking(true).unwrap();
+    assert_eq!(
+        (&c).read(&mut [0u8; 16]).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
+    l.set_nonblocking(true).unwrap();
+    assert_eq!(l.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
+}
+
+#[test]
+fn reset_is_connection_reset() {
+    let (a, b) = pair(3);
+    let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 83))).unwrap();
+    let c = TcpStream::connect(&a.handle(), addr(3, 2, 83)).unwrap();
+    let (s, _) = l.accept().unwrap();
+    (&c).write_all(b"unread").unwrap();
+    // Wait until the bytes arrived, then close with them unread: RST.
+    let t = Instant::now();
+    while b
+        .with_stack(|st| st.tcp().recv_queue(s.handle()).unwrap_or(0))
+        .unwrap()
+        < 6
+    {
+        assert!(t.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(s);
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let e = (&c).read(&mut [0u8; 16]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+}
+
+#[test]
+fn tokio_streams_copy_both_ways() {
+    let (a, b) = pair(4);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l =
+            strata_io::tokio::TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 7)))
+                .await
+                .unwrap();
+        let srv = tokio::spawn(async move {
+            let (s, _) = l.accept().await.unwrap();
+            let (mut r, mut w) = tokio::io::split(s);
+            tokio::io::copy(&mut r, &mut w).await.unwrap();
+            w.shutdown().await.unwrap();
+        });
+        let mut c = strata_io::tokio::TcpStream::connect(&a.handle(), addr(4, 2, 7))
+            .await
+            .unwrap();
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+        let (mut r, mut w) = tokio::io::split(&mut c);
+        let d2 = data.clone();
+        let writer = async move {
+            w.write_all(&d2).await.unwrap();
+            w.shutdown().await.unwrap();
+        };
+        let reader = async move {
+            let mut back = Vec::new();
+            r.read_to_end(&mut back).await.unwrap();
+            back
+        };
+        let ((), back) = tokio::time::timeout(Duration::from_secs(30), async {
+            tokio::join!(writer, reader)
+        })
+        .await
+        .unwrap();
+        assert!(back == data);
+        srv.await.unwrap();
+    });
+}
+
+#[test]
+fn hyper_serves_and_fetches_over_strata() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    use hyper_util::rt::TokioIo;
+
+    let (a, b) = pair(5);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let l = strata_io::tokio::TcpListener::bind(
+            &b.handle(),
+            SocketAddr::from(([0, 0, 0, 0], 8080)),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = l.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(
+                        |req: hyper::Request<hyper::body::Incoming>| async move {
+                            let body = format!("hello {} from hyper on strata", req.uri().path());
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                Bytes::from(body),
+                            )))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), svc)
+                        .await;
+                });
+            }
+        });
+        for i in 0..3 {
+            let s = strata_io::tokio::TcpStream::connect(&a.handle(), addr(5, 2, 8080))
+                .await
+                .unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let req = hyper::Request::get(format!("http://10.40.5.2:8080/p{i}"))
+                .header("host", "10.40.5.2")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let resp = sender.send_request(req).await.unwrap();
+            assert_eq!(resp.status(), 200);
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(
+                &body[..],
+                format!("hello /p{i} from hyper on strata").as_bytes()
+            );
+        }
+    });
+}
