@@ -168,6 +168,8 @@ fn serve_and_fetch_against_the_kernel() {
     }
     let ns = Netns::new("cli").unwrap();
     ns.add_tap("stcli", "10.20.61.1/24").unwrap();
+    // A TAP takes one program at a time: fetch gets its own link.
+    ns.add_tap("stcli2", "10.20.63.1/24").unwrap();
 
     // strata serve --http; curl and kernel ping against it.
     let www = TempDir::new("www");
@@ -221,12 +223,12 @@ fn serve_and_fetch_against_the_kernel() {
         "http.server",
         "8000",
         "--bind",
-        "10.20.61.1",
+        "10.20.63.1",
         "--directory",
         www.0.to_str().unwrap(),
     ])
     .unwrap();
-    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.61.1", "8000"])
+    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.63.1", "8000"])
         .unwrap();
     let fetched = dl.0.join("fetched.bin");
     let out = ns
@@ -234,12 +236,12 @@ fn serve_and_fetch_against_the_kernel() {
             STRATA,
             "fetch",
             "--tap",
-            "stcli",
+            "stcli2",
             "--addr",
-            "10.20.61.4/24",
+            "10.20.63.4/24",
             "-o",
             fetched.to_str().unwrap(),
-            "http://10.20.61.1:8000/data.bin",
+            "http://10.20.63.1:8000/data.bin",
         ])
         .output()
         .unwrap();
@@ -274,4 +276,46 @@ fn refused_connection_is_one_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("connection refused"), "{err}");
+}
+
+const PY_ECHO_TCP_UDP: &str = r#"
+import socket
+data = bytes(range(256)) * 400
+s = socket.create_connection(("10.20.64.2", 7), 5)
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+back = bytearray()
+while True:
+    d = s.recv(65536)
+    if not d: break
+    back += d
+assert bytes(back) == data, len(back)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(3)
+u.sendto(b"udp hello", ("10.20.64.2", 7))
+assert u.recvfrom(100)[0] == b"udp hello"
+print("ok")
+"#;
+
+#[test]
+fn serve_echo_answers_tcp_and_udp() {
+    if !can_run(&["python3"]) {
+        return;
+    }
+    let ns = Netns::new("cliecho").unwrap();
+    ns.add_tap("stclie", "10.20.64.1/24").unwrap();
+    ns.spawn(&[
+        STRATA,
+        "serve",
+        "--tap",
+        "stclie",
+        "--addr",
+        "10.20.64.2/24",
+        "--echo",
+    ])
+    .unwrap();
+    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.64.2", "7"])
+        .unwrap();
+    let out = ns.exec(&["python3", "-c", PY_ECHO_TCP_UDP]).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }

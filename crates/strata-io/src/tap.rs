@@ -17,7 +17,7 @@ use crate::device::Device;
 pub enum TapError {
     /// `/dev/net/tun` is missing (no TUN/TAP driver, or a container without it).
     #[error("cannot open /dev/net/tun: {0} (is the tun module loaded?)")]
-    NoTunDevice(#[source] io::Error),
+    NoTunDevice(io::Error),
     /// The caller may not create or attach to the interface.
     #[error("permission denied opening TAP device {name:?}: run as root or grant CAP_NET_ADMIN (e.g. `sudo ip tuntap add dev {name} mode tap user $USER`)")]
     PermissionDenied {
@@ -28,22 +28,22 @@ pub enum TapError {
     #[error("invalid TAP interface name {0:?}: 1 to 15 bytes, no NUL")]
     BadName(String),
     /// The interface exists but is busy or not a TAP (e.g. already attached).
-    #[error("TAP device {name:?} is busy or not a TAP interface: {source}")]
+    #[error(
+        "TAP device {name:?} is busy (another program has it open) or not a TAP interface: {error}"
+    )]
     Busy {
         /// The interface name asked for.
         name: String,
-        /// The kernel's error.
-        #[source]
-        source: io::Error,
+        /// The kernel's error (shown in the message, so not a `source`).
+        error: io::Error,
     },
     /// Any other failure of the `TUNSETIFF` ioctl.
-    #[error("TUNSETIFF on {name:?} failed: {source}")]
+    #[error("TUNSETIFF on {name:?} failed: {error}")]
     Ioctl {
         /// The interface name asked for.
         name: String,
-        /// The kernel's error.
-        #[source]
-        source: io::Error,
+        /// The kernel's error (shown in the message, so not a `source`).
+        error: io::Error,
     },
 }
 
@@ -121,8 +121,8 @@ impl TapDevice {
             let name = name.to_string();
             return Err(match err.raw_os_error() {
                 Some(libc::EPERM) | Some(libc::EACCES) => TapError::PermissionDenied { name },
-                Some(libc::EBUSY) | Some(libc::EINVAL) => TapError::Busy { name, source: err },
-                _ => TapError::Ioctl { name, source: err },
+                Some(libc::EBUSY) | Some(libc::EINVAL) => TapError::Busy { name, error: err },
+                _ => TapError::Ioctl { name, error: err },
             });
         }
         Ok(TapDevice {
