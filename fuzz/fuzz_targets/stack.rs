@@ -1,6 +1,7 @@
 //! Whole-stack ingress: a sequence of frames (each prefixed by a 2-byte
-//! length) goes into a router-host with two interfaces and a UDP socket;
-//! nothing may panic, and every outbound frame must itself parse.
+//! length) goes into a router-host with two interfaces, a UDP socket and a
+//! TCP echo listener on port 80; nothing may panic, and every outbound
+//! frame must itself parse.
 //!
 //! Frames that look like Ethernet + IPv4 get their IPv4 and transport
 //! checksums fixed up first, so the fuzzer reaches code behind them.
@@ -74,6 +75,9 @@ fuzz_target!(|data: &[u8]| {
         .unwrap();
     s.set_forwarding(true);
     let _ = s.udp_bind(None, 53);
+    let listener = s.tcp_listen(None, 80, 4).unwrap();
+    let mut conns = Vec::new();
+    let mut tcp_buf = [0u8; 4096];
 
     let mut now = Instant::from_millis(1);
     let mut rest = data;
@@ -102,5 +106,13 @@ fuzz_target!(|data: &[u8]| {
             assert!(sent < 10_000);
         }
         while s.poll_event().is_some() {}
+        while let Ok(h) = s.tcp_accept(listener) {
+            conns.push(h);
+        }
+        for &h in &conns {
+            if let Ok(n) = s.tcp_recv(h, &mut tcp_buf) {
+                let _ = s.tcp_send(h, &tcp_buf[..n]);
+            }
+        }
     }
 });

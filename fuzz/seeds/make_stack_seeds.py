@@ -18,7 +18,7 @@ frag1 = eth(me, 0x0800, ip(17, struct.pack("!HHHH", 40000, 53, 8+24, 1) + b"y"*1
 frag2 = eth(me, 0x0800, ip(17, b"z"*8, ident=9, frag=3))
 syn = eth(me, 0x0800, ip(6, struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 0x50, 0x02, 1000, 0, 0)))
 seeds = {"arp": [arp], "ping": [arp, ping], "udp": [arp, dns, closed], "forward": [arp, fwd],
-         "frags": [frag1, frag2], "syn": [syn]}
+         "frags": [frag1, frag2], "syn": [arp, syn]}
 os.makedirs(here, exist_ok=True)
 for name, frames in seeds.items():
     with open(os.path.join(here, name), "wb") as f:
