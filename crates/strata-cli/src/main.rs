@@ -5,9 +5,13 @@ use clap::{Parser, Subcommand};
 mod explain;
 mod fetch;
 mod ping;
+#[allow(dead_code)] // used by the lab (strata sim), wired in next
+mod plot;
 mod serve;
 mod sim;
 mod tapnet;
+#[allow(dead_code)]
+mod units;
 
 /// strata — a userspace TCP/IP stack you can watch, layer by layer.
 #[derive(Parser)]
