@@ -3,8 +3,7 @@
 //! `tcp_*` scenario tests.
 #![allow(dead_code, missing_docs)]
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use strata::time::{Duration, Instant};
 use strata::transport::tcp::{ListenerHandle, Tcp, TcpConfig, TcpError, TcpEvent, TcpHandle};
@@ -81,8 +80,7 @@ pub struct Net {
     pub latency: Duration,
     pub faults: Faults,
     rng: u64,
-    queue: BinaryHeap<Reverse<(Instant, u64, usize)>>,
-    pending: Vec<Option<(usize, Seg)>>,
+    queue: BTreeMap<(Instant, u64), (usize, Seg)>,
     counter: u64,
     pub log: Vec<Sent>,
     pub events: [Vec<(Instant, TcpEvent)>; 2],
@@ -90,6 +88,8 @@ pub struct Net {
     pub down: [bool; 2],
     /// Drop segments from host i for which this returns true.
     pub filter: Option<Filter>,
+    /// Keep a capture of every segment in `log` (on by default).
+    pub record: bool,
 }
 
 pub const A: usize = 0;
@@ -104,13 +104,13 @@ impl Net {
             latency: Duration::from_millis(10),
             faults: Faults::default(),
             rng: seed | 1,
-            queue: BinaryHeap::new(),
-            pending: Vec::new(),
+            queue: BTreeMap::new(),
             counter: 0,
             log: Vec::new(),
             events: [Vec::new(), Vec::new()],
             down: [false, false],
             filter: None,
+            record: true,
         }
     }
 
@@ -159,9 +159,7 @@ impl Net {
 
     fn enqueue(&mut self, to: usize, at: Instant, seg: Seg) {
         self.counter += 1;
-        self.pending.push(Some((to, seg)));
-        self.queue
-            .push(Reverse((at, self.counter, self.pending.len() - 1)));
+        self.queue.insert((at, self.counter), (to, seg));
     }
 
     /// Poll both hosts for segments and events.
@@ -181,12 +179,14 @@ impl Net {
                 if !dropped && self.faults.loss > 0.0 && self.rand() < self.faults.loss {
                     dropped = true;
                 }
-                self.log.push(Sent {
-                    at: now,
-                    from: h,
-                    seg: seg.clone(),
-                    dropped,
-                });
+                if self.record {
+                    self.log.push(Sent {
+                        at: now,
+                        from: h,
+                        seg: seg.clone(),
+                        dropped,
+                    });
+                }
                 if dropped {
                     continue;
                 }
@@ -206,7 +206,7 @@ impl Net {
     }
 
     fn next_time(&self) -> Option<Instant> {
-        let q = self.queue.peek().map(|Reverse((t, _, _))| *t);
+        let q = self.queue.keys().next().map(|&(t, _)| t);
         [
             q,
             self.hosts[0].poll_timeout(),
@@ -227,21 +227,16 @@ impl Net {
             return false;
         }
         self.now = self.now.max(t);
-        while let Some(&Reverse((t, _, i))) = self.queue.peek() {
-            if t > self.now {
+        while let Some(entry) = self.queue.first_entry() {
+            if entry.key().0 > self.now {
                 break;
             }
-            self.queue.pop();
-            if let Some((to, seg)) = self.pending[i].take() {
-                if !self.down[to] {
-                    let r = seg.repr();
-                    self.hosts[to].handle_segment(self.now, seg.src, seg.dst, &r);
-                }
+            let (to, seg) = entry.remove();
+            if !self.down[to] {
+                let r = seg.repr();
+                self.hosts[to].handle_segment(self.now, seg.src, seg.dst, &r);
             }
             self.flush();
-        }
-        if self.pending.iter().all(Option::is_none) {
-            self.pending.clear();
         }
         for h in 0..2 {
             if self.hosts[h].poll_timeout().is_some_and(|t| t <= self.now) {

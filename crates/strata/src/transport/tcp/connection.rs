@@ -198,12 +198,15 @@ pub(crate) struct Conn {
     force_send: bool,
     keepalive_at: Option<Instant>,
     ka_probes: u32,
-    pub keepalive: Option<Keepalive>,
+    /// Per-connection keepalive settings (boxed: rarely used, keeps the
+    /// TCB small).
+    pub keepalive: Option<Box<Keepalive>>,
     pub user_timeout: Option<Duration>,
     last_rcv: Instant,
     last_snd: Instant,
-    pub timewait_at: Option<Instant>,
-    fin_wait2_at: Option<Instant>,
+    /// When the connection closes by itself: end of TIME-WAIT (2×MSL) or
+    /// the orphan FIN-WAIT-2 timeout.
+    pub close_at: Option<Instant>,
     pub nodelay: bool,
 
     // Congestion control.
@@ -298,12 +301,11 @@ impl Conn {
             force_send: false,
             keepalive_at: None,
             ka_probes: 0,
-            keepalive: cfg.keepalive,
+            keepalive: cfg.keepalive.map(Box::new),
             user_timeout: cfg.user_timeout,
             last_rcv: now,
             last_snd: now,
-            timewait_at: None,
-            fin_wait2_at: None,
+            close_at: None,
             nodelay: cfg.nodelay,
             cc: Box::new(NewReno::new(mss, iss)),
             dupacks: 0,
@@ -340,8 +342,7 @@ impl Conn {
         self.delack_at = None;
         self.persist_at = None;
         self.keepalive_at = None;
-        self.timewait_at = None;
-        self.fin_wait2_at = None;
+        self.close_at = None;
         self.ack_now = false;
         self.send_probe = false;
         self.rexmit_first = false;
@@ -402,8 +403,7 @@ impl Conn {
             self.delack_at,
             self.persist_at,
             self.keepalive_at,
-            self.timewait_at,
-            self.fin_wait2_at,
+            self.close_at,
         ]
         .into_iter()
         .flatten()
@@ -606,7 +606,7 @@ impl Conn {
         self.released = true;
         let _ = self.shutdown_write(ctx);
         if self.state == State::FinWait2 {
-            self.fin_wait2_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
+            self.close_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
         }
     }
 
@@ -811,7 +811,7 @@ impl Conn {
                 self.ack_now = true;
                 if self.state == State::TimeWait && fin {
                     // A retransmitted FIN: restart the 2 MSL timer.
-                    self.timewait_at = Some(ctx.now + 2 * ctx.cfg.msl);
+                    self.close_at = Some(ctx.now + 2 * ctx.cfg.msl);
                 }
             }
             ctx.stats.out_of_window += 1;
@@ -955,6 +955,11 @@ impl Conn {
         self.probes_unanswered = 0;
         self.ka_probes = 0;
         let window = u32::from(seg.window) << self.snd_wscale;
+        if window == 0 && ack == self.snd_una && self.snd_max > self.snd_una {
+            // The peer is alive and says its window is shut: retransmissions
+            // act as window probes, which never give up while answered.
+            self.retries = 0;
+        }
         let mut fast_rexmit = false;
         if self.snd_una < ack {
             self.on_new_ack(ctx, seg, ack);
@@ -1005,7 +1010,7 @@ impl Conn {
             State::FinWait1 if self.fin_acked() => {
                 self.set_state(ctx, State::FinWait2);
                 if self.released {
-                    self.fin_wait2_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
+                    self.close_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
                 }
             }
             State::Closing if self.fin_acked() => {
@@ -1031,7 +1036,7 @@ impl Conn {
         let ack_now = self.ack_now;
         self.clear_timers();
         self.ack_now = ack_now;
-        self.timewait_at = Some(ctx.now + 2 * ctx.cfg.msl);
+        self.close_at = Some(ctx.now + 2 * ctx.cfg.msl);
     }
 
     /// A new cumulative ACK: SND.UNA < SEG.ACK ≤ SND.MAX.
@@ -1216,7 +1221,7 @@ impl Conn {
                 }
             }
             State::FinWait2 => self.enter_time_wait(ctx),
-            State::TimeWait => self.timewait_at = Some(ctx.now + 2 * ctx.cfg.msl),
+            State::TimeWait => self.close_at = Some(ctx.now + 2 * ctx.cfg.msl),
             _ => {}
         }
         Disposition::Keep
@@ -1229,12 +1234,9 @@ impl Conn {
     /// Handle every expired timer.
     pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Disposition {
         let now = ctx.now;
-        if self.timewait_at.is_some_and(|t| t <= now) {
-            // 2×MSL elapsed: CLOSED (RFC 9293 §3.10.8).
-            self.set_state(ctx, State::Closed);
-            return Disposition::Closed;
-        }
-        if self.fin_wait2_at.is_some_and(|t| t <= now) {
+        if self.close_at.is_some_and(|t| t <= now) {
+            // 2×MSL elapsed in TIME-WAIT (RFC 9293 §3.10.8), or an orphan
+            // gave up waiting in FIN-WAIT-2: CLOSED.
             self.set_state(ctx, State::Closed);
             return Disposition::Closed;
         }
@@ -1264,7 +1266,7 @@ impl Conn {
         }
         if self.keepalive_at.is_some_and(|t| t <= now) {
             self.keepalive_at = None;
-            if let Some(ka) = self.keepalive {
+            if let Some(ka) = self.keepalive.as_deref().copied() {
                 if self.ka_probes >= ka.count {
                     // RFC 1122 §4.2.3.6: the peer is dead.
                     return self.fail(ctx, TcpError::TimedOut);
@@ -1371,7 +1373,7 @@ impl Conn {
             }
         }
         // Keepalive (RFC 1122 §4.2.3.6): only when idle.
-        match self.keepalive {
+        match self.keepalive.as_deref().copied() {
             Some(ka) if matches!(self.state, State::Established | State::CloseWait) => {
                 if self.ka_probes == 0 {
                     let idle_since = self.last_rcv.max(self.last_snd_data_or_rcv());
@@ -1651,7 +1653,14 @@ impl Conn {
         let unsent = data_end.since(self.snd_nxt);
         let flight = self.flight();
         let win = (self.snd_wnd as usize).min(self.cc.cwnd());
-        let usable = win.saturating_sub(flight);
+        let mut usable = win.saturating_sub(flight);
+        if self.rto_at.is_none() && self.snd_max > self.snd_una && self.snd_nxt == self.snd_una {
+            // The retransmission timer fired: the first unacknowledged
+            // segment goes out whatever the (possibly stale) window says;
+            // a receiver with a closed window answers it with an ACK, so
+            // it doubles as a window probe (RFC 9293 §3.8.6.1).
+            usable = usable.max(mss);
+        }
         let mut len = unsent.min(mss).min(usable);
         if retransmitting {
             if let Some(next) = self.scoreboard.next_sacked_after(self.snd_nxt) {
@@ -1755,5 +1764,22 @@ impl Conn {
             }
         }
         SeqNumber(seg.seq) > self.rcv_nxt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcb_stays_small() {
+        let size = core::mem::size_of::<Conn>();
+        eprintln!(
+            "size_of::<Conn>() = {size}, RttEstimator {}, SendBuffer {}, RecvBuffer {}",
+            core::mem::size_of::<RttEstimator>(),
+            core::mem::size_of::<SendBuffer>(),
+            core::mem::size_of::<RecvBuffer>()
+        );
+        assert!(size <= 1024, "{size}");
     }
 }

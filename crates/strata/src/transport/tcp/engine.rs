@@ -261,6 +261,13 @@ pub struct Tcp {
     now: Instant,
 }
 
+/// Release the allocation of a queue that is empty after a burst.
+fn shrink_idle<T>(q: &mut VecDeque<T>) {
+    if q.is_empty() && q.capacity() > 1024 {
+        *q = VecDeque::new();
+    }
+}
+
 /// First port of the ephemeral range (IANA, RFC 6335).
 const EPHEMERAL_LO: u16 = 49_152;
 
@@ -743,6 +750,12 @@ impl Tcp {
             self.with_conn(idx, now, |c, ctx| c.on_timeout(ctx));
             self.after(idx, now);
         }
+        // Give back memory after a burst (e.g. a SYN storm) so idle
+        // connections stay cheap.
+        if self.timers.capacity() > 4096 && self.timers.len() < self.timers.capacity() / 4 {
+            self.timers.shrink_to(self.timers.len() * 2);
+        }
+        shrink_idle(&mut self.dirty);
     }
 
     // ------------------------------------------------------------------
@@ -777,6 +790,10 @@ impl Tcp {
                 payload: &[],
             };
             return Some(f(*r.local.ip(), *r.remote.ip(), &repr));
+        }
+        if self.dirty.is_empty() {
+            shrink_idle(&mut self.dirty);
+            shrink_idle(&mut self.rsts);
         }
         while let Some(idx) = self.dirty.pop_front() {
             let Some(conn) = self
@@ -830,7 +847,11 @@ impl Tcp {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<TcpEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() {
+            shrink_idle(&mut self.events);
+        }
+        e
     }
 
     // ------------------------------------------------------------------
@@ -1117,7 +1138,7 @@ impl Tcp {
         h: TcpHandle,
         ka: Option<super::Keepalive>,
     ) -> Result<(), TcpError> {
-        self.conn_mut(h)?.keepalive = ka;
+        self.conn_mut(h)?.keepalive = ka.map(Box::new);
         self.after(h.idx, now);
         Ok(())
     }

@@ -11,40 +11,58 @@ pub const INITIAL_RTO: Duration = Duration::from_secs(1);
 pub const MAX_RTO: Duration = Duration::from_secs(60);
 
 /// SRTT/RTTVAR estimator with exponential backoff.
+///
+/// Kept compact (one per connection): times in nanoseconds, bounds and
+/// granularity in microseconds.
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
-    srtt: Option<u64>,
+    /// Smoothed RTT in ns; 0 until the first sample.
+    srtt: u64,
     rttvar: u64,
     base_rto: u64,
     backoff: u32,
-    min: u64,
-    max: u64,
-    g: u64,
+    min_us: u32,
+    max_us: u32,
+    g_us: u32,
 }
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+fn micros32(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
 impl RttEstimator {
     /// A fresh estimator: RTO = 1 s (RFC 6298 §2.1), clamped to `[min, max]`.
     pub fn new(min: Duration, max: Duration, granularity: Duration) -> Self {
-        let min = nanos(min);
-        let max = nanos(max).max(min);
-        RttEstimator {
-            srtt: None,
+        let min_us = micros32(min);
+        let max_us = micros32(max).max(min_us);
+        let mut e = RttEstimator {
+            srtt: 0,
             rttvar: 0,
-            base_rto: nanos(INITIAL_RTO).clamp(min, max),
+            base_rto: 0,
             backoff: 0,
-            min,
-            max,
-            g: nanos(granularity),
-        }
+            min_us,
+            max_us,
+            g_us: micros32(granularity),
+        };
+        e.base_rto = nanos(INITIAL_RTO).clamp(e.min(), e.max());
+        e
+    }
+
+    fn min(&self) -> u64 {
+        u64::from(self.min_us) * 1000
+    }
+
+    fn max(&self) -> u64 {
+        u64::from(self.max_us) * 1000
     }
 
     /// Smoothed RTT, once a sample was taken.
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt.map(Duration::from_nanos)
+        (self.srtt != 0).then(|| Duration::from_nanos(self.srtt))
     }
 
     /// RTT variation.
@@ -61,9 +79,9 @@ impl RttEstimator {
     pub fn rto(&self) -> Duration {
         let shifted = self.base_rto.checked_shl(self.backoff).unwrap_or(u64::MAX);
         let v = if self.backoff >= 32 {
-            self.max
+            self.max()
         } else {
-            shifted.min(self.max)
+            shifted.min(self.max())
         };
         Duration::from_nanos(v)
     }
@@ -76,32 +94,32 @@ impl RttEstimator {
     pub fn sample(&mut self, r: Duration, expected_samples: u32) {
         let r = nanos(r);
         let n = u64::from(expected_samples.max(1));
-        match self.srtt {
-            None => {
-                // RFC 6298 §2.2: first measurement.
-                self.srtt = Some(r);
-                self.rttvar = r / 2;
-            }
-            Some(srtt) => {
-                // RFC 6298 §2.3 with alpha = 1/8, beta = 1/4 (divided by n,
-                // RFC 7323 Appendix G).
-                let delta = srtt.abs_diff(r);
-                self.rttvar = self.rttvar - self.rttvar / (4 * n) + delta / (4 * n);
-                self.srtt = Some(srtt - srtt / (8 * n) + r / (8 * n));
-            }
+        let r = r.max(1);
+        if self.srtt == 0 {
+            // RFC 6298 §2.2: first measurement.
+            self.srtt = r;
+            self.rttvar = r / 2;
+        } else {
+            // RFC 6298 §2.3 with alpha = 1/8, beta = 1/4 (divided by n,
+            // RFC 7323 Appendix G).
+            let srtt = self.srtt;
+            let delta = srtt.abs_diff(r);
+            self.rttvar = self.rttvar - self.rttvar / (4 * n) + delta / (4 * n);
+            self.srtt = (srtt - srtt / (8 * n) + r / (8 * n)).max(1);
         }
-        let srtt = self.srtt.unwrap_or(r);
+        let srtt = self.srtt;
         // RFC 6298 §2.2/§2.3: RTO = SRTT + max(G, K*RTTVAR), K = 4;
         // §2.4/§2.5: clamped to [min, max].
-        let rto = srtt.saturating_add(self.g.max(4 * self.rttvar));
-        self.base_rto = rto.clamp(self.min, self.max);
+        let g = u64::from(self.g_us) * 1000;
+        let rto = srtt.saturating_add(g.max(4 * self.rttvar));
+        self.base_rto = rto.clamp(self.min(), self.max());
         // A fresh sample ends the backoff (RFC 6298 §5.7 recomputes RTO).
         self.backoff = 0;
     }
 
     /// The retransmission timer expired: back off (RFC 6298 §5.5).
     pub fn on_timeout(&mut self) {
-        if self.rto() < Duration::from_nanos(self.max) {
+        if self.rto() < Duration::from_nanos(self.max()) {
             self.backoff += 1;
         }
     }
