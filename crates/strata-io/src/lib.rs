@@ -29,4 +29,9 @@ pub mod udp;
 
 pub use device::{Device, PipeDevice};
 pub use runtime::{Runtime, RuntimeConfig, RuntimeHandle};
+
+/// The README's Rust snippets, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
 pub use tap::{TapDevice, TapError};
