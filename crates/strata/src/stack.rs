@@ -85,6 +85,9 @@ pub struct StackConfig {
     pub tx_queue_limit: usize,
     /// Outstanding echo requests remembered for RTT measurement.
     pub max_pings: usize,
+    /// ICMP error messages sent per second at most, with bursts of up to
+    /// this many (RFC 1812 §4.3.2.8 token bucket); 0 disables the limit.
+    pub icmp_error_rate: u32,
     /// The TCP engine's settings.
     pub tcp: TcpConfig,
 }
@@ -100,6 +103,7 @@ impl Default for StackConfig {
             udp_rx_queue: 64,
             tx_queue_limit: 4096,
             max_pings: 1024,
+            icmp_error_rate: 100,
             tcp: TcpConfig::default(),
         }
     }
@@ -334,6 +338,8 @@ pub struct IcmpStats {
     pub errors_suppressed: u64,
     /// Errors received that matched no socket or ping.
     pub errors_unmatched: u64,
+    /// Errors not sent because of the rate limit.
+    pub errors_rate_limited: u64,
 }
 
 /// TCP counters kept by the IP side (the engine's own are
@@ -441,6 +447,9 @@ pub struct Stack {
     next_ident: u16,
     pings: BTreeMap<(u16, u16), Instant>,
     tcp: Tcp,
+    /// ICMP error token bucket: tokens (scaled by 1e9) and last refill.
+    icmp_tokens: u64,
+    icmp_refill: Instant,
     stats: Stats,
 }
 
@@ -451,6 +460,8 @@ impl Stack {
         let tcp = Tcp::new(config.tcp.clone(), config.seed ^ 0x7463_7073_6565_6421);
         Stack {
             tcp,
+            icmp_tokens: u64::from(config.icmp_error_rate) * 1_000_000_000,
+            icmp_refill: Instant::ZERO,
             ifaces: Vec::new(),
             routes: RoutingTable::new(),
             forwarding: false,
@@ -1375,6 +1386,10 @@ impl Stack {
             self.stats.icmp.errors_suppressed += 1;
             return;
         }
+        if !self.icmp_error_allowed(now) {
+            self.stats.icmp.errors_rate_limited += 1;
+            return;
+        }
         // Quote the header and as much data as fits 576 bytes
         // (RFC 1812 §4.3.2.3; RFC 792 requires at least 8 bytes).
         let take = payload
@@ -1401,6 +1416,27 @@ impl Stack {
         // RFC 1812 §4.3.2.4: the source is the address of the interface the
         // error leaves by (chosen by routing).
         let _ = self.send_icmp(now, None, src, &msg, None);
+    }
+
+    /// RFC 1812 §4.3.2.8: limit the rate of ICMP errors with a token
+    /// bucket of `icmp_error_rate` tokens refilled at that rate per second.
+    fn icmp_error_allowed(&mut self, now: Instant) -> bool {
+        let rate = u64::from(self.config.icmp_error_rate);
+        if rate == 0 {
+            return true;
+        }
+        const ONE: u64 = 1_000_000_000;
+        let cap = rate * ONE;
+        let elapsed = now.saturating_duration_since(self.icmp_refill).as_nanos();
+        let add = u64::try_from(elapsed.saturating_mul(u128::from(rate))).unwrap_or(u64::MAX);
+        self.icmp_tokens = self.icmp_tokens.saturating_add(add).min(cap);
+        self.icmp_refill = self.icmp_refill.max(now);
+        if self.icmp_tokens >= ONE {
+            self.icmp_tokens -= ONE;
+            true
+        } else {
+            false
+        }
     }
 
     /// A datagram we could not deliver to the next hop (ARP failed): tell

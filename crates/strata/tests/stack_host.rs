@@ -297,3 +297,25 @@ fn full_receive_queue_drops_and_counts() {
     assert_eq!((st.received, st.dropped), (64, 36));
     assert_eq!(w.stacks[1].stats().udp.queue_drops, 36);
 }
+
+#[test]
+fn icmp_errors_are_rate_limited() {
+    let mut w = lan();
+    let cli = w.stacks[0].udp_bind(None, 0).unwrap();
+    let to = SocketAddrV4::new(ip("10.0.0.2"), 9999);
+    for _ in 0..300 {
+        w.stacks[0].udp_send_to(w.now, cli, to, b"x").unwrap();
+        w.run();
+    }
+    let b = w.stacks[1].stats();
+    assert_eq!(b.udp.no_port, 300);
+    assert_eq!(b.icmp.sent.dst_unreachable, 100, "burst of 100");
+    assert_eq!(b.icmp.errors_rate_limited, 200);
+    // Half a second later, 50 more tokens.
+    w.advance(Duration::from_millis(500));
+    for _ in 0..60 {
+        w.stacks[0].udp_send_to(w.now, cli, to, b"x").unwrap();
+        w.run();
+    }
+    assert_eq!(w.stacks[1].stats().icmp.sent.dst_unreachable, 150);
+}
