@@ -194,7 +194,7 @@ pub enum Icmpv4Repr<'a> {
     },
     /// Destination unreachable (type 3).
     DstUnreachable {
-        /// Code, see [`unreachable`].
+        /// Code, see [`unreachable`](mod@unreachable).
         code: u8,
         /// Next-hop MTU for [`unreachable::FRAG_NEEDED`] (RFC 1191 §4), else 0.
         next_hop_mtu: u16,
