@@ -1,9 +1,14 @@
 //! `strata`: the command line of the strata stack.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
+mod decode;
+mod demo;
 mod explain;
 mod fetch;
+mod ladder;
 mod ping;
 #[allow(dead_code)] // used by the lab (strata sim), wired in next
 mod plot;
@@ -15,7 +20,17 @@ mod units;
 
 /// strata — a userspace TCP/IP stack you can watch, layer by layer.
 #[derive(Parser)]
-#[command(name = "strata", version, about)]
+#[command(
+    name = "strata",
+    version,
+    about,
+    after_help = "Examples:
+  strata demo                       # ARP, the three-way handshake, HTTP GET, the four-way close
+  strata demo --loss 20% --seed 7   # the same over a lossy wire
+  strata explain 00:1b:21:3a:4f:5e  # who made this network card?
+  strata explain 192.168.1.0/26     # network, broadcast, hosts
+  strata sim traceroute             # routers, TTL and ICMP time exceeded"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,8 +38,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the simulated demo.
-    Demo,
+    /// Watch two simulated hosts talk, layer by layer (ladder diagram + pcap).
+    ///
+    /// A client resolves the server with ARP, opens TCP (three-way
+    /// handshake), fetches a page with HTTP and closes (four-way close).
+    Demo(demo::DemoArgs),
     /// Explain a MAC address, IPv4 address, CIDR prefix or port.
     ///
     /// Prints what the lesson teaches about one value: binary form, class,
@@ -43,17 +61,34 @@ enum Command {
     Ping(ping::PingArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Demo => {
-            println!("strata demo: nothing to show yet");
+    let result = match cli.command {
+        Command::Demo(args) => demo::main(args),
+        Command::Explain(args) => {
+            explain::run(&args);
+            Ok(())
         }
-        Command::Explain(args) => explain::run(&args),
-        Command::Sim(args) => sim::run(&args)?,
-        Command::Serve(args) => tapnet::exit_on_error("serve", serve::run(&args)),
-        Command::Fetch(args) => tapnet::exit_on_error("fetch", fetch::run(&args)),
-        Command::Ping(args) => tapnet::exit_on_error("ping", ping::run(&args)),
+        Command::Sim(args) => sim::run(&args),
+        Command::Serve(args) => {
+            tapnet::exit_on_error("serve", serve::run(&args));
+            Ok(())
+        }
+        Command::Fetch(args) => {
+            tapnet::exit_on_error("fetch", fetch::run(&args));
+            Ok(())
+        }
+        Command::Ping(args) => {
+            tapnet::exit_on_error("ping", ping::run(&args));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line, not a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
-    Ok(())
 }

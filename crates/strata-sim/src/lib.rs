@@ -37,6 +37,6 @@ pub use link::{GilbertElliott, LinkConfig, LinkId, LinkStats, QueueLimit};
 pub use node::{Node, NodeId};
 pub use pcap::PcapWriter;
 pub use rng::Rng;
-pub use sim::{RunOutcome, Sim, SimError, TapId};
+pub use sim::{Offered, RunOutcome, Sim, SimError, TapId};
 pub use switch::{PortState, Switch, SwitchStats};
 pub use traffic::{frames, Received, ScriptedHost};

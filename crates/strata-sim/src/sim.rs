@@ -187,6 +187,23 @@ pub struct Sim {
     stall_limit: u64,
     stall_at: Instant,
     stall_count: u64,
+    /// Links whose offered frames are logged (see [`Sim::log_offers`]).
+    logged_links: Vec<usize>,
+    offer_log: Vec<Offered>,
+}
+
+/// A frame as a node handed it to a link, and what the link did with it
+/// (recorded for links named in [`Sim::log_offers`]).
+#[derive(Debug, Clone)]
+pub struct Offered {
+    /// When the node sent it.
+    pub at: Instant,
+    /// The link it entered.
+    pub link: LinkId,
+    /// The bytes as sent (before any corruption).
+    pub frame: Vec<u8>,
+    /// Why the link dropped it, or `None` when it was delivered.
+    pub dropped: Option<&'static str>,
 }
 
 impl core::fmt::Debug for Sim {
@@ -222,7 +239,23 @@ impl Sim {
             stall_limit: DEFAULT_STALL_LIMIT,
             stall_at: Instant::ZERO,
             stall_count: 0,
+            logged_links: Vec::new(),
+            offer_log: Vec::new(),
         }
+    }
+
+    /// Logs every frame offered to `link` from now on — with its send time
+    /// and whether the link dropped it — for ladder diagrams that must show
+    /// lost frames too. Read with [`Sim::offer_log`].
+    pub fn log_offers(&mut self, link: LinkId) {
+        if !self.logged_links.contains(&link.0) {
+            self.logged_links.push(link.0);
+        }
+    }
+
+    /// Frames offered to logged links, in send order.
+    pub fn offer_log(&self) -> &[Offered] {
+        &self.offer_log
     }
 
     // ----- topology -------------------------------------------------------
@@ -493,7 +526,20 @@ impl Sim {
 
     fn offer(&mut self, link: usize, frame: Vec<u8>) {
         self.frames_offered += 1;
-        match self.links[link].offer(self.now, frame, &mut self.rng) {
+        let logged = self.logged_links.contains(&link).then(|| frame.clone());
+        let fate = self.links[link].offer(self.now, frame, &mut self.rng);
+        if let Some(frame) = logged {
+            self.offer_log.push(Offered {
+                at: self.now,
+                link: LinkId(link),
+                frame,
+                dropped: match &fate {
+                    Fate::Dropped(cause) => Some(*cause),
+                    Fate::Deliver { .. } => None,
+                },
+            });
+        }
+        match fate {
             Fate::Dropped(cause) => {
                 tracing::trace!(link, cause, now = %self.now, "frame dropped");
             }

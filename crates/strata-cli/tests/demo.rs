@@ -1,0 +1,210 @@
+//! `strata demo` end to end: the binary's output, its pcap read back by
+//! tshark (when installed), replay by seed, and argument errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn strata() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("strata-demo-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn demo(args: &[&str], pcap: &Path) -> String {
+    let out = strata()
+        .arg("demo")
+        .args(args)
+        .arg("--pcap")
+        .arg(pcap)
+        .output()
+        .expect("run strata");
+    assert!(
+        out.status.success(),
+        "strata demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn tshark_available() -> bool {
+    Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn tshark(pcap: &Path, args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args(args)
+        .output()
+        .expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn piped_output_is_plain_and_replays_by_seed() {
+    let (p1, p2) = (tmp("a.pcap"), tmp("b.pcap"));
+    let a = demo(&["--seed", "5", "--loss", "10%"], &p1);
+    let b = demo(&["--seed", "5", "--loss", "0.1"], &p2);
+    assert!(!a.contains('\x1b'), "no colour codes when piped");
+    assert!(
+        a.contains("seed 5"),
+        "the seed is shown so the run can be replayed"
+    );
+    // Only the pcap path differs between the two outputs.
+    assert_eq!(a.replace("a.pcap", "X"), b.replace("b.pcap", "X"));
+    assert_eq!(std::fs::read(&p1).unwrap(), std::fs::read(&p2).unwrap());
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line() {
+    for args in [
+        &["demo", "--loss", "150%"][..],
+        &["demo", "--scenario", "carrier-pigeon"],
+        &["demo", "--seed", "x"],
+    ] {
+        let out = strata().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn tshark_sees_the_same_story() {
+    if !tshark_available() {
+        println!("skipping: tshark not installed");
+        return;
+    }
+    let pcap = tmp("story.pcap");
+    let svg = tmp("story.svg");
+    let out = demo(&["--svg", svg.to_str().unwrap()], &pcap);
+    assert!(out.contains("TIME-WAIT → CLOSED"));
+    let rows = tshark(
+        &pcap,
+        &[
+            "-T",
+            "fields",
+            "-E",
+            "separator=;",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "ip.src",
+            "-e",
+            "tcp.flags.str",
+            "-e",
+            "http.request.method",
+            "-e",
+            "http.response.code",
+        ],
+    );
+    // One token per frame: "ARP", or the TCP flags with dots removed
+    // ("S", "AS", "AP", "APF", "AF", "A") plus the HTTP method or status.
+    let mut story = Vec::new();
+    let mut fins_from = std::collections::BTreeSet::new();
+    for line in rows.lines() {
+        let f: Vec<&str> = line.split(';').collect();
+        let field = |i: usize| f.get(i).copied().unwrap_or("");
+        if field(0).contains("arp") {
+            story.push("ARP".to_string());
+            continue;
+        }
+        let flags: String = field(2)
+            .chars()
+            .filter(|c| c.is_ascii_alphabetic())
+            .collect();
+        if flags.contains('F') {
+            fins_from.insert(field(1).to_string());
+        }
+        story.push(
+            format!("{flags} {}{}", field(3), field(4))
+                .trim()
+                .to_string(),
+        );
+    }
+    let s = story.join(", ");
+    let pos = |want: &str| {
+        story
+            .iter()
+            .position(|x| x == want || x.ends_with(&format!(" {want}")))
+    };
+    let syn = story
+        .iter()
+        .position(|x| x == "S")
+        .unwrap_or_else(|| panic!("SYN missing: {s}"));
+    let synack = story
+        .iter()
+        .position(|x| x == "AS")
+        .unwrap_or_else(|| panic!("SYN/ACK missing: {s}"));
+    let ack = story[synack..]
+        .iter()
+        .position(|x| x.starts_with('A'))
+        .map(|i| i + synack);
+    let get = pos("GET").unwrap_or_else(|| panic!("HTTP GET missing: {s}"));
+    let ok = pos("200").unwrap_or_else(|| panic!("HTTP 200 missing: {s}"));
+    assert!(
+        story[..syn].contains(&"ARP".to_string()),
+        "ARP before the SYN: {s}"
+    );
+    assert!(
+        syn < synack && synack < get && get < ok,
+        "order SYN, SYN/ACK, GET, 200: {s}"
+    );
+    assert!(ack.is_some(), "the client ACKs the SYN/ACK: {s}");
+    assert_eq!(fins_from.len(), 2, "FIN/ACK both ways: {s}");
+    let malformed = tshark(
+        &pcap,
+        &["-Y", "_ws.malformed || _ws.expert.severity >= error"],
+    );
+    assert!(
+        malformed.trim().is_empty(),
+        "malformed packets: {malformed}"
+    );
+    let retrans = tshark(&pcap, &["-Y", "tcp.analysis.retransmission"]);
+    assert!(
+        retrans.trim().is_empty(),
+        "no retransmissions at zero loss: {retrans}"
+    );
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg_text.starts_with("<?xml") && svg_text.contains("</svg>"));
+}
+
+#[test]
+fn tshark_flags_retransmissions_under_loss() {
+    if !tshark_available() {
+        println!("skipping: tshark not installed");
+        return;
+    }
+    let mut seen = 0;
+    for seed in 1..=6 {
+        let pcap = tmp(&format!("loss{seed}.pcap"));
+        let out = demo(&["--loss", "0.2", "--seed", &seed.to_string()], &pcap);
+        let ladder_retrans = out.matches("RETRANSMISSION").count();
+        let tshark_retrans = tshark(&pcap, &["-Y", "tcp.analysis.retransmission"])
+            .lines()
+            .count();
+        if ladder_retrans > 0 {
+            assert!(
+                tshark_retrans > 0,
+                "seed {seed}: ladder shows {ladder_retrans} retransmissions, tshark none"
+            );
+            seen += 1;
+        }
+    }
+    assert!(
+        seen > 0,
+        "20% loss over 6 seeds produced no retransmission at all"
+    );
+}
