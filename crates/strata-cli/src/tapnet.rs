@@ -47,6 +47,8 @@ impl TapArgs {
         let mut cfg = RuntimeConfig::new(self.addr);
         cfg.gateway = self.gateway;
         cfg.mtu = self.mtu;
+        cfg.stack.tcp.tx_buffer_limit = 1 << 20;
+        cfg.stack.tcp.rx_buffer_limit = 1 << 20;
         Runtime::new(dev, cfg).with_context(|| format!("starting the stack on {}", self.tap))
     }
 }

@@ -13,8 +13,9 @@
 //! signals whenever the stack reported events; async sockets register
 //! wakers keyed by socket, woken by the events that name that socket.
 //!
-//! Dropping the [`Runtime`] stops the thread and closes the device; sockets
-//! still alive then fail with `NotConnected`.
+//! Dropping the [`Runtime`] stops the thread, aborts live TCP connections
+//! (peers get a RST) and closes the device; sockets still alive then fail
+//! with `NotConnected`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
@@ -528,6 +529,25 @@ impl Drop for Runtime {
             let _ = t.join();
         }
         let mut st = self.inner.lock();
+        // The host is going away: every live connection is aborted, so
+        // peers see a RST (RFC 9293 §3.10.5) instead of silence.
+        let now = self.inner.now();
+        let live: Vec<_> = st
+            .stack
+            .tcp()
+            .connections()
+            .filter(|(_, i)| {
+                !matches!(
+                    i.state,
+                    strata::transport::tcp::State::TimeWait | strata::transport::tcp::State::Closed
+                )
+            })
+            .map(|(h, _)| h)
+            .collect();
+        for h in live {
+            let _ = st.stack.tcp_abort(now, h);
+        }
+        st.flush(now);
         st.closed = true;
         st.device = None; // closes the TAP / pipe
         st.wake_all();

@@ -53,8 +53,8 @@ pub(crate) fn v4(addr: SocketAddr) -> io::Result<SocketAddrV4> {
 pub struct UdpSocket {
     rt: RuntimeHandle,
     h: UdpHandle,
-    read_timeout: Option<Duration>,
-    nonblocking: bool,
+    /// (read timeout, non-blocking): settable through `&self`, as in `std`.
+    opts: std::sync::Mutex<(Option<Duration>, bool)>,
 }
 
 impl UdpSocket {
@@ -70,8 +70,7 @@ impl UdpSocket {
         Ok(UdpSocket {
             rt: rt.clone(),
             h,
-            read_timeout: None,
-            nonblocking: false,
+            opts: std::sync::Mutex::new((None, false)),
         })
     }
 
@@ -122,10 +121,11 @@ impl UdpSocket {
     /// is discarded, as with `std`). Blocks unless non-blocking, up to the
     /// read timeout (then `WouldBlock`, like `std` on Linux).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let deadline = if self.nonblocking {
+        let (timeout, nonblocking) = *self.opts.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = if nonblocking {
             Some(std::time::Instant::now())
         } else {
-            self.read_timeout.map(|t| std::time::Instant::now() + t)
+            timeout.map(|t| std::time::Instant::now() + t)
         };
         let h = self.h;
         let got = self
@@ -157,17 +157,17 @@ impl UdpSocket {
 
     /// Sets how long `recv*` blocks (`None`: forever). A zero duration is
     /// refused, as with `std`.
-    pub fn set_read_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         if t == Some(Duration::ZERO) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
         }
-        self.read_timeout = t;
+        self.opts.lock().unwrap_or_else(|e| e.into_inner()).0 = t;
         Ok(())
     }
 
     /// Makes `recv*` return `WouldBlock` instead of waiting.
-    pub fn set_nonblocking(&mut self, on: bool) -> io::Result<()> {
-        self.nonblocking = on;
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.opts.lock().unwrap_or_else(|e| e.into_inner()).1 = on;
         Ok(())
     }
 

@@ -115,7 +115,7 @@ fn udp_echo_both_ways() {
     // strata client → kernel echo server.
     let (ns, rt) = setup("ud2", 43);
     ns.spawn(&["python3", "-c", PY_UDP_SERVER]).unwrap();
-    let mut c = UdpSocket::bind(&rt.handle(), SocketAddr::from(([0, 0, 0, 0], 0))).unwrap();
+    let c = UdpSocket::bind(&rt.handle(), SocketAddr::from(([0, 0, 0, 0], 0))).unwrap();
     c.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let server = SocketAddr::from(([10, 20, 43, 1], 9007));

@@ -221,3 +221,36 @@ fn hyper_serves_and_fetches_over_strata() {
         }
     });
 }
+
+#[test]
+fn dropping_a_runtime_resets_its_connections() {
+    let (a, b) = pair(6);
+    let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 86))).unwrap();
+    let c = TcpStream::connect(&a.handle(), addr(6, 2, 86)).unwrap();
+    let (s, _) = l.accept().unwrap();
+    let t = std::thread::spawn(move || (&s).read(&mut [0u8; 8]).map_err(|e| e.kind()));
+    std::thread::sleep(Duration::from_millis(50));
+    drop(c);
+    // c's FIN went out; now a disappears entirely.
+    drop(a);
+    // The server saw FIN (end of stream) or, if the RST overtook it, a reset.
+    let r = t.join().unwrap();
+    assert!(
+        matches!(r, Ok(0) | Err(ErrorKind::ConnectionReset)),
+        "{r:?}"
+    );
+    // A connection still open when the runtime goes: the peer gets RST.
+    let (a, b) = pair(7);
+    let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 87))).unwrap();
+    let c = TcpStream::connect(&a.handle(), addr(7, 2, 87)).unwrap();
+    let (s, _) = l.accept().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    drop(a);
+    let e = (&s).read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+    // The orphaned stream fails cleanly.
+    assert_eq!(
+        (&c).write(b"x").unwrap_err().kind(),
+        ErrorKind::NotConnected
+    );
+}

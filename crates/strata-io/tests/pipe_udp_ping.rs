@@ -56,7 +56,7 @@ fn udp_echo_across_pipe() {
             server.send_to(&buf[..n], from).unwrap();
         }
     });
-    let mut client = UdpSocket::bind(&a.handle(), SocketAddr::from(([0, 0, 0, 0], 0))).unwrap();
+    let client = UdpSocket::bind(&a.handle(), SocketAddr::from(([0, 0, 0, 0], 0))).unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
@@ -86,7 +86,7 @@ fn udp_echo_across_pipe() {
 #[test]
 fn udp_to_closed_port_reports_refused() {
     let (a, _b) = pair();
-    let mut s = UdpSocket::bind(&a.handle(), SocketAddr::from(([0, 0, 0, 0], 0))).unwrap();
+    let s = UdpSocket::bind(&a.handle(), SocketAddr::from(([0, 0, 0, 0], 0))).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.send_to(b"anyone?", SocketAddr::from(([10, 30, 0, 2], 4444)))
         .unwrap();
