@@ -475,6 +475,7 @@ fn soft_icmp_error_reported_at_timeout_and_port_unreachable_refuses() {
     assert!(tcp.poll_transmit(now, Seg::from_repr).is_some());
     tcp.handle_icmp_error(now, local, remote, IcmpError::HostUnreachable);
     assert_eq!(tcp.state(h), State::SynSent, "soft error: keep trying");
+    assert_eq!(tcp.soft_error(h), Some(TcpError::HostUnreachable));
     for _ in 0..10 {
         if let Some(t) = tcp.poll_timeout() {
             now = t;

@@ -1,4 +1,5 @@
-//! Congestion control: the [`CongestionControl`] seam and NewReno
+//! Congestion control (RFC 9293 §3.8.2 MUST-19: slow start, congestion
+//! avoidance and RTO backoff): the [`CongestionControl`] seam and NewReno
 //! (RFC 5681 slow start and congestion avoidance, RFC 6582 fast
 //! retransmit and fast recovery with partial ACKs).
 //!

@@ -467,8 +467,9 @@ impl Conn {
     /// RFC 6691).
     fn negotiate(&mut self, ctx: &mut Ctx<'_>, opts: &TcpOptions) {
         let cfg = ctx.cfg;
-        // RFC 9293 §3.7.1 MUST-15: default 536 without the option; never
-        // exceed our own path (RFC 6691).
+        // RFC 9293 §3.7.1: MSS option received (MUST-14); default 536
+        // without it (MUST-15); the effective send MSS is the smaller of it
+        // and what our path allows (MUST-16, RFC 6691).
         let peer = opts.mss.map_or(DEFAULT_PEER_MSS, usize::from).max(64);
         self.snd_mss = peer.min(usize::from(cfg.mtu.saturating_sub(40)).max(64));
         match opts.window_scale {
@@ -647,7 +648,7 @@ impl Conn {
         // First: check the ACK bit.
         if f.ack() {
             if ack <= self.iss || ack > self.snd_max {
-                // MUST-? "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
+                // RFC 9293 §3.10.7.3: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
                 // (unless the RST bit is set, if so drop the segment)".
                 if !f.rst() {
                     ctx.rst(self.local, self.remote, seg.ack, None);
@@ -704,8 +705,10 @@ impl Conn {
                 );
             }
         } else {
-            // Simultaneous open (RFC 9293 §3.10.7.3, figure 8): SYN-RECEIVED,
-            // resend our SYN as SYN,ACK.
+            // Simultaneous open (RFC 9293 §3.10.7.3, figure 8; MUST-10):
+            // SYN-RECEIVED, resend our SYN as SYN,ACK. `listener` stays None,
+            // which records that this SYN-RECEIVED came from an active OPEN
+            // (MUST-11).
             self.snd_wnd = u32::from(seg.window);
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = SeqNumber(seg.seq);
@@ -776,7 +779,7 @@ impl Conn {
         }
 
         // First: check sequence number (RFC 9293 §3.10.7.4, table of four
-        // cases, MUST-? acceptability test).
+        // cases of the acceptability test).
         let mut payload = seg.payload;
         let mut syn = f.syn();
         let mut fin = f.fin();
@@ -800,7 +803,7 @@ impl Conn {
         };
         // "If the RCV.WND is zero, no segments will be acceptable, but
         // special allowance should be made to accept valid ACKs, URGs, and
-        // RSTs" (RFC 9293 §3.10.7.4).
+        // RSTs" (RFC 9293 §3.10.7.4, MUST-66).
         let zero_window_allowance = !acceptable && wnd == 0 && seq == self.rcv_nxt;
         if !acceptable && !zero_window_allowance {
             // "If an incoming segment is not acceptable, an acknowledgment
@@ -881,7 +884,8 @@ impl Conn {
                 }
                 // Active open (simultaneous): connection refused.
                 State::SynReceived => self.fail(ctx, TcpError::Refused),
-                // MUST-? : ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: reset.
+                // ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: reset, and the user
+                // learns it was aborted, not closed (MUST-12).
                 State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                     self.fail(ctx, TcpError::Reset)
                 }
@@ -901,7 +905,7 @@ impl Conn {
                 self.set_state(ctx, State::Closed);
                 return Disposition::Closed;
             }
-            // MUST-? (RFC 5961 §4.2): challenge ACK, drop the segment.
+            // RFC 5961 §4.2: challenge ACK, drop the segment.
             self.challenge_ack(ctx);
             return Disposition::Keep;
         }
@@ -990,7 +994,8 @@ impl Conn {
             ctx.stats.fast_retransmits += 1;
             self.rexmit_first = true;
         }
-        // Send window update (RFC 9293 §3.10.7.4, MUST-? SND.WL1/WL2 rule).
+        // Send window update (RFC 9293 §3.10.7.4, the SND.WL1/WL2 rule;
+        // the window is unsigned, MUST-1).
         if self.snd_una <= ack
             && (self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= ack))
         {
@@ -1023,13 +1028,16 @@ impl Conn {
             _ => {}
         }
 
-        // Sixth: the URG bit — parsed and ignored (RFC 9293 §3.8.5, urgent
-        // data is delivered inline as ordinary data).
+        // Sixth: the URG bit — parsed and ignored: urgent data is delivered
+        // inline as ordinary data. (RFC 9293 §3.8.5 MUST-30..33 ask for
+        // urgent-mode signalling to the application; strata does not offer
+        // it, as SHLD-13 tells new applications not to use it.)
         // Seventh and eighth: text and FIN.
         self.process_text_and_fin(ctx, seg, seq_eff, payload, fin)
     }
 
     fn enter_time_wait(&mut self, ctx: &mut Ctx<'_>) {
+        // MUST-13: an active closer lingers in TIME-WAIT for 2×MSL.
         self.set_state(ctx, State::TimeWait);
         // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the
         // other timers" — 2×MSL.
@@ -1134,7 +1142,8 @@ impl Conn {
                 State::Established | State::FinWait1 | State::FinWait2 => {
                     if self.released {
                         // The application is gone: new data cannot be
-                        // delivered, reset (RFC 2525 §2.17, as Linux does).
+                        // delivered, reset (RFC 9293 §3.6 SHLD-3, RFC 2525
+                        // §2.17).
                         ctx.stats.data_after_close += 1;
                         ctx.rst(
                             self.local,
@@ -1164,15 +1173,18 @@ impl Conn {
                         // gap is acknowledged at once (quick ACK).
                         self.ack_now = true;
                     } else {
-                        // RFC 9293 §3.8.6.3 (SHLD-19/MUST-58 area): delay the
-                        // ACK, but ACK at least every second full segment.
+                        // RFC 9293 §3.8.6.3: delay the ACK (SHLD-18, < 0.5 s,
+                        // MUST-40) but ACK at least every second full-sized
+                        // segment (SHLD-19).
                         self.unacked_rx_bytes += payload.len();
                         if ctx.cfg.delayed_ack.is_zero()
                             || self.unacked_rx_bytes >= 2 * self.eff_mss()
                         {
                             self.ack_now = true;
                         } else if self.delack_at.is_none() {
-                            self.delack_at = Some(ctx.now + ctx.cfg.delayed_ack);
+                            // MUST-40: never 0.5 s or more.
+                            let d = ctx.cfg.delayed_ack.min(Duration::from_millis(499));
+                            self.delack_at = Some(ctx.now + d);
                         }
                     }
                 }
@@ -1248,8 +1260,10 @@ impl Conn {
         }
         if self.persist_at.is_some_and(|t| t <= now) {
             self.persist_at = None;
-            // RFC 9293 §3.8.6.1 MUST-36: probe the zero window; give up only
-            // when probes go unanswered.
+            // RFC 9293 §3.8.6.1: probe the zero window (MUST-35, MUST-36),
+            // first after one RTO (SHLD-29) then backing off exponentially
+            // (SHLD-30); the connection stays open as long as the peer
+            // answers (MUST-37), only unanswered probes count.
             self.probes_unanswered += 1;
             if self.probes_unanswered > ctx.cfg.max_retries {
                 return self.fail(ctx, TcpError::TimedOut);
@@ -1268,7 +1282,8 @@ impl Conn {
             self.keepalive_at = None;
             if let Some(ka) = self.keepalive.as_deref().copied() {
                 if self.ka_probes >= ka.count {
-                    // RFC 1122 §4.2.3.6: the peer is dead.
+                    // Several unanswered probes, not one, mean the peer is
+                    // dead (MUST-29).
                     return self.fail(ctx, TcpError::TimedOut);
                 }
                 self.ka_probes += 1;
@@ -1284,7 +1299,8 @@ impl Conn {
         Disposition::Keep
     }
 
-    /// The retransmission timer expired (RFC 6298 §5.4–5.7).
+    /// The retransmission timer expired (RFC 6298 §5.4–5.7; RFC 9293
+    /// §3.8.1 MUST-18, backoff MUST-19).
     fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> Disposition {
         let now = ctx.now;
         match self.state {
@@ -1316,7 +1332,9 @@ impl Conn {
                 if self.snd_max == self.snd_una {
                     return Disposition::Keep;
                 }
-                // RFC 1122 §4.2.3.5 R2 / RFC 5482 user timeout.
+                // RFC 9293 §3.8.3 MUST-20: after R2 retransmissions close the
+                // connection (R2 ≥ 100 s by default, SHLD-11); RFC 5482 user
+                // timeout likewise.
                 if self.retries >= ctx.cfg.max_retries || self.user_timeout_expired(now) {
                     let e = self.soft_error.unwrap_or(TcpError::TimedOut);
                     return self.fail(ctx, e);
@@ -1372,9 +1390,12 @@ impl Conn {
                 self.persist_backoff = 0;
             }
         }
-        // Keepalive (RFC 1122 §4.2.3.6): only when idle.
+        // Keepalive (RFC 9293 §3.8.4, MAY-5): only when no sent data is
+        // outstanding and nothing waits to be sent (MUST-26), after an idle
+        // interval the user configures (MUST-27).
+        let idle = self.snd_max == self.snd_una && !unsent;
         match self.keepalive.as_deref().copied() {
-            Some(ka) if matches!(self.state, State::Established | State::CloseWait) => {
+            Some(ka) if idle && matches!(self.state, State::Established | State::CloseWait) => {
                 if self.ka_probes == 0 {
                     let idle_since = self.last_rcv.max(self.last_snd_data_or_rcv());
                     self.keepalive_at = Some(idle_since + ka.idle);
@@ -1393,7 +1414,7 @@ impl Conn {
     // ------------------------------------------------------------------
 
     /// The window to advertise, updating RCV.ADV (receiver SWS avoidance,
-    /// RFC 9293 §3.8.6.2.2; never shrink the window, MUST-? §3.8.6).
+    /// RFC 9293 §3.8.6.2.2, MUST-39; never shrink the window, SHLD-14).
     fn advertise(&mut self, syn: bool) -> u16 {
         let avail = self.rx.window();
         let edge_now = self.rcv_nxt + avail;
@@ -1669,7 +1690,8 @@ impl Conn {
         }
         if len > 0 && !retransmitting {
             // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1, §3.7.4,
-            // MUST-? ): send a full segment, or everything queued when
+            // MUST-38, Nagle SHLD-7 with `nodelay` for MUST-17): send a
+            // full segment, or everything queued when
             // nothing is unacknowledged (or Nagle is off), or at least half
             // the largest window the peer offered.
             let all = len == unsent;
@@ -1692,6 +1714,8 @@ impl Conn {
         let off = seq.since(data_start);
         let mut flags = TcpFlags::ACK;
         if len > 0 && len == unsent {
+            // PSH on the last buffered segment (MUST-61); nothing is held
+            // indefinitely (MUST-60).
             flags |= TcpFlags::PSH;
         }
         if fin {
@@ -1752,8 +1776,8 @@ impl Conn {
     }
 
     /// TIME-WAIT may be reused by a new SYN whose sequence number is beyond
-    /// everything seen (RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13, RFC 6191
-    /// with timestamps).
+    /// everything seen (RFC 9293 §3.6 MAY-2; with timestamps the RFC 6191
+    /// rule, SHLD-4).
     pub fn time_wait_reusable(&self, seg: &TcpRepr<'_>) -> bool {
         if self.state != State::TimeWait {
             return false;

@@ -648,9 +648,15 @@ impl Tcp {
             // "Any other control or text-bearing segment ... drop it".
             return;
         }
-        if remote.ip().is_broadcast() || remote.ip().is_multicast() || remote.ip().is_unspecified()
+        // RFC 9293 §3.9.2.3: a SYN from an invalid (broadcast, multicast)
+        // source is ignored (MUST-63), one addressed to a broadcast or
+        // multicast address silently discarded (MUST-57).
+        if remote.ip().is_broadcast()
+            || remote.ip().is_multicast()
+            || remote.ip().is_unspecified()
+            || local.ip().is_broadcast()
+            || local.ip().is_multicast()
         {
-            // RFC 1122 §4.2.3.10 MUST-? : SYN from a broadcast/multicast source is discarded.
             self.stats.bad_flags += 1;
             return;
         }
@@ -687,7 +693,7 @@ impl Tcp {
 
     /// An ICMP (or ARP) error for the connection `local` → `remote`.
     /// Net/host unreachable and administratively prohibited are soft
-    /// errors (RFC 1122 §4.2.3.9 MUST-? : not a reason to abort); they are
+    /// errors (RFC 9293 §3.9.2.2 MUST-56: not a reason to abort); they are
     /// reported if the connection later times out. Port/protocol
     /// unreachable abort a connection still in SYN-SENT (refused);
     /// fragmentation-needed lowers the MSS (RFC 1191).
@@ -698,19 +704,31 @@ impl Tcp {
         remote: SocketAddrV4,
         err: IcmpError,
     ) {
+        // MUST-54: act on ICMP errors, directed at their connection.
         let Some(&idx) = self.table.get(&Tuple::new(local, remote)) else {
             return;
         };
         self.with_conn(idx, now, |c, ctx| match err {
             IcmpError::FragmentationNeeded { mtu } => c.on_pmtu(mtu),
             IcmpError::PortUnreachable | IcmpError::ProtocolUnreachable => {
+                // Hard errors (SHLD-26) abort a connection still opening;
+                // once synchronized they are ignored, as RFC 5927 §4.1
+                // advises against blind connection-reset attacks.
                 if c.state == State::SynSent {
                     c.fail(ctx, TcpError::Refused);
                 }
             }
-            IcmpError::NetUnreachable => c.soft_error = Some(TcpError::NetUnreachable),
-            IcmpError::HostUnreachable | IcmpError::AdminProhibited => {
-                c.soft_error = Some(TcpError::HostUnreachable)
+            IcmpError::NetUnreachable | IcmpError::HostUnreachable | IcmpError::AdminProhibited => {
+                let e = if err == IcmpError::NetUnreachable {
+                    TcpError::NetUnreachable
+                } else {
+                    TcpError::HostUnreachable
+                };
+                // MUST-56: a soft error never aborts; it is kept for the
+                // application (MUST-47, SHLD-25: [`Tcp::soft_error`]) and
+                // reported if the connection later times out.
+                let _ = ctx;
+                c.soft_error = Some(e);
             }
         });
         self.after(idx, now);
@@ -968,7 +986,13 @@ impl Tcp {
         remote: SocketAddrV4,
     ) -> Result<TcpHandle, TcpError> {
         self.now = self.now.max(now);
-        if remote.port() == 0 || remote.ip().is_unspecified() || local.ip().is_unspecified() {
+        // MUST-46: an OPEN to a broadcast or multicast address is an error.
+        if remote.port() == 0
+            || remote.ip().is_unspecified()
+            || remote.ip().is_broadcast()
+            || remote.ip().is_multicast()
+            || local.ip().is_unspecified()
+        {
             return Err(TcpError::InvalidAddress);
         }
         let local = if local.port() == 0 {
@@ -1107,6 +1131,12 @@ impl Tcp {
     /// The RFC 9293 state ([`State::Closed`] for unknown handles).
     pub fn state(&self, h: TcpHandle) -> State {
         self.conn(h).map_or(State::Closed, |c| c.state)
+    }
+
+    /// The last soft error (ICMP unreachable) reported for the connection,
+    /// if any (RFC 9293 §3.9.1.8 MUST-47).
+    pub fn soft_error(&self, h: TcpHandle) -> Option<TcpError> {
+        self.conn(h).ok().and_then(|c| c.soft_error)
     }
 
     /// Why the connection failed, if it did.

@@ -102,8 +102,10 @@ impl IsnGenerator {
         }
     }
 
-    /// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, key),
-    /// with M a timer that ticks every 4 microseconds.
+    /// RFC 6528 §3 / RFC 9293 §3.4.1: ISN = M + F(localip, localport,
+    /// remoteip, remoteport, secretkey) with M a timer that ticks every
+    /// 4 microseconds (MUST-8, SHLD-1) and F a keyed PRF that cannot be
+    /// computed from outside without the key (MUST-9).
     pub fn isn(&self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
         let mut b = [0u8; 12];
         b[0..4].copy_from_slice(&local.ip().octets());

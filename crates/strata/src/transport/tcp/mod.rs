@@ -261,7 +261,9 @@ pub enum TcpEvent {
     Closed(TcpHandle),
 }
 
-/// TCP keepalive settings (RFC 1122 §4.2.3.6); off unless configured.
+/// TCP keepalive settings (RFC 9293 §3.8.4); off unless configured.
+/// `Default` gives the RFC/Linux values: 2 h idle (MUST-28), 75 s
+/// interval, 9 probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
     /// Idle time before the first probe (RFC 1122: default no less than 2 h).
@@ -270,6 +272,16 @@ pub struct Keepalive {
     pub interval: Duration,
     /// Unanswered probes before the peer is declared dead.
     pub count: u32,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive {
+            idle: Duration::from_secs(2 * 3600),
+            interval: Duration::from_secs(75),
+            count: 9,
+        }
+    }
 }
 
 /// Engine configuration. `Default` gives Linux-like values.
@@ -295,18 +307,22 @@ pub struct TcpConfig {
     /// Retransmissions of a data segment before giving up (R2 of RFC 1122
     /// §4.2.3.5; Linux tcp_retries2 = 15).
     pub max_retries: u32,
-    /// Retransmissions of a SYN before giving up (Linux tcp_syn_retries = 6).
+    /// Retransmissions of a SYN before giving up. The default 7 retries
+    /// span 255 s with the 1 s initial RTO, more than the 3 minutes RFC 9293
+    /// §3.8.3 requires (MUST-23).
     pub syn_retries: u32,
     /// Retransmissions of a SYN-ACK before dropping a half-open connection
     /// (Linux tcp_synack_retries = 5).
     pub synack_retries: u32,
     /// RFC 5482 user timeout: longest time sent data may stay unacknowledged.
     pub user_timeout: Option<Duration>,
-    /// Keepalive settings for new connections (off by default).
+    /// Keepalive settings for new connections: off by default (RFC 9293
+    /// §3.8.4 MUST-25), per connection with [`Tcp::set_keepalive`] (MUST-24).
     pub keepalive: Option<Keepalive>,
     /// Disable Nagle's algorithm (RFC 9293 §3.7.4) for new connections.
     pub nodelay: bool,
-    /// Delayed-ACK timer (RFC 9293 §3.8.6.3: < 0.5 s); zero disables delay.
+    /// Delayed-ACK timer; zero disables delay. Values of 500 ms or more
+    /// are clamped below 0.5 s (RFC 9293 §3.8.6.3, MUST-40).
     pub delayed_ack: Duration,
     /// Offer window scaling (RFC 7323 §2).
     pub window_scale: bool,
@@ -339,7 +355,7 @@ impl Default for TcpConfig {
             rto_max: rtt::MAX_RTO,
             clock_granularity: rtt::DEFAULT_GRANULARITY,
             max_retries: 15,
-            syn_retries: 6,
+            syn_retries: 7,
             synack_retries: 5,
             user_timeout: None,
             keepalive: None,

@@ -1,5 +1,6 @@
-//! Round-trip time estimation and the retransmission timeout (RFC 6298),
-//! with RTT measurement from timestamps (RFC 7323 §4).
+//! Round-trip time estimation and the retransmission timeout (RFC 6298,
+//! required by RFC 9293 §3.8.1 MUST-18), with RTT measurement from
+//! timestamps (RFC 7323 §4).
 
 use crate::time::Duration;
 
