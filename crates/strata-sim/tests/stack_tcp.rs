@@ -200,3 +200,43 @@ fn connect_to_silent_host_reports_host_unreachable() {
         st.tcp().error(c)
     );
 }
+
+#[test]
+fn tcp_to_own_address_over_loopback() {
+    let mut o = ScenarioOptions::default();
+    let mut lan = host::lan(&mut o).unwrap();
+    let (l, c) = lan
+        .sim
+        .with_node(lan.a, |h: &mut Host, now| {
+            let st = h.stack_mut();
+            let l = st.tcp_listen(None, 7000, 4).unwrap();
+            let c = st
+                .tcp_connect(now, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 7000))
+                .unwrap();
+            (l, c)
+        })
+        .unwrap();
+    lan.sim.run_for(Duration::from_millis(10));
+    let got = lan
+        .sim
+        .with_node(lan.a, |h: &mut Host, now| {
+            let st = h.stack_mut();
+            let s = st.tcp_accept(l).unwrap();
+            assert_eq!(st.tcp_send(c, b"hello me").unwrap(), 8);
+            let _ = now;
+            s
+        })
+        .unwrap();
+    lan.sim.run_for(Duration::from_millis(100));
+    let a = lan.sim.node_mut::<Host>(lan.a).unwrap();
+    let mut buf = [0u8; 32];
+    let n = a.stack_mut().tcp_recv(got, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello me");
+    let local = a.stack().tcp().local_addr(c).unwrap();
+    assert!((49152..=65535).contains(&local.port()), "{local}");
+    assert_eq!(
+        lan.sim.total_stats().frames_sent,
+        2 + 2,
+        "only the two announcements (and the switch floods them)"
+    );
+}

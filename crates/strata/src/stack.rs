@@ -441,6 +441,9 @@ pub struct Stack {
     forwarding: bool,
     reasm: Reassembler,
     tx: VecDeque<TxFrame>,
+    /// Datagrams to one of our own addresses, delivered on the next
+    /// `poll_transmit` without touching a link.
+    loopback: VecDeque<(IfaceId, Vec<u8>)>,
     events: VecDeque<Event>,
     udp: UdpSockets,
     ports: EphemeralPorts,
@@ -468,6 +471,7 @@ impl Stack {
             reasm: Reassembler::new(config.frag),
             config: config.clone(),
             tx: VecDeque::new(),
+            loopback: VecDeque::new(),
             events: VecDeque::new(),
             udp: UdpSockets::new(config.seed),
             ports: EphemeralPorts::new(config.ephemeral_ports, config.seed),
@@ -669,6 +673,7 @@ impl Stack {
     pub fn receive(&mut self, now: Instant, iface: IfaceId, frame: &[u8]) {
         self.stats.link.frames_in += 1;
         self.stats.link.bytes_in += frame.len() as u64;
+        tracing::trace!(target: "strata::link", %iface, len = frame.len(), "frame in");
         let Some(ifc) = self.ifaces.get(iface.0) else {
             self.stats.link.malformed += 1;
             return;
@@ -717,6 +722,7 @@ impl Stack {
         // another MAC, is a conflict.
         if owns(r.sender_ip) && r.sender_mac != my_mac {
             self.stats.arp.conflicts += 1;
+            tracing::warn!(target: "strata::link", addr = %r.sender_ip, mac = %r.sender_mac, "address conflict");
             self.events.push_back(Event::AddressConflict {
                 iface,
                 addr: r.sender_ip,
@@ -789,6 +795,7 @@ impl Stack {
         }
         let total = usize::from(pkt.total_len());
         let datagram = &payload[..total];
+        tracing::trace!(target: "strata::net", %src, %dst, proto = %pkt.protocol(), len = total, "IPv4 in");
         let to_bcast = self.is_broadcast_on(iface, dst);
         let for_us = to_bcast || self.is_local_addr(dst);
         if !for_us {
@@ -1045,6 +1052,7 @@ impl Stack {
             self.stats.icmp.errors_unmatched += 1;
             return;
         }
+        tracing::debug!(target: "strata::net", %from, %kind, dst = %original.dst, "ICMP error in");
         self.deliver_error(
             now,
             IcmpError {
@@ -1165,10 +1173,25 @@ impl Stack {
             return;
         }
         self.stats.ip.forwarded += 1;
+        tracing::trace!(target: "strata::net", %src, %dst, ttl = ttl - 1, via = %route.iface, "forward");
         self.send_datagram(now, route.iface, next_hop, false, copy);
     }
 
     // ----- output -----
+
+    /// Sends a datagram we originated: looped back when it is for one of
+    /// our own addresses, else onto the link.
+    fn dispatch(&mut self, now: Instant, eg: &Egress, d: Vec<u8>) {
+        if !eg.broadcast && self.is_local_addr(eg.next_hop) {
+            if self.loopback.len() < self.config.tx_queue_limit {
+                self.loopback.push_back((eg.iface, d));
+            } else {
+                self.stats.link.tx_queue_drops += 1;
+            }
+        } else {
+            self.send_datagram(now, eg.iface, eg.next_hop, eg.broadcast, d);
+        }
+    }
 
     /// Sends a complete datagram towards `next_hop` on `iface`: broadcast,
     /// or via the ARP cache (sent now, or queued whole while resolution
@@ -1349,7 +1372,7 @@ impl Stack {
         let ty = d[repr.header_len()];
         self.stats.icmp.sent.count(ty);
         self.stats.ip.sent += 1;
-        self.send_datagram(now, eg.iface, eg.next_hop, eg.broadcast, d);
+        self.dispatch(now, &eg, d);
         Ok(())
     }
 
@@ -1398,6 +1421,7 @@ impl Stack {
         let mut quoted = Vec::with_capacity(header.len() + take);
         quoted.extend_from_slice(header);
         quoted.extend_from_slice(&payload[..take]);
+        tracing::debug!(target: "strata::net", %kind, to = %src, about = %dst, "ICMP error out");
         let (ty, code) = kind.type_code();
         let msg = match ty {
             msg_type::TIME_EXCEEDED => Icmpv4Repr::TimeExceeded {
@@ -1444,6 +1468,7 @@ impl Stack {
     /// §2.3.2.2, RFC 1812 §5.2.7.1).
     fn undeliverable(&mut self, now: Instant, dgram: &[u8]) {
         self.stats.ip.dropped.host_unreachable += 1;
+        tracing::debug!(target: "strata::link", len = dgram.len(), "ARP gave up: host unreachable");
         let Ok(pkt) = Ipv4Packet::new_checked(dgram) else {
             return;
         };
@@ -1482,6 +1507,14 @@ impl Stack {
     /// dropped and counted.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(IfaceId, usize)> {
         loop {
+            // Loopback first: what it produces (replies) may go anywhere.
+            // Each round handles what was queued when it started, so a
+            // datagram bouncing between our own sockets cannot spin here.
+            for _ in 0..self.loopback.len() {
+                if let Some((iface, d)) = self.loopback.pop_front() {
+                    self.process_ipv4(now, iface, &d, false);
+                }
+            }
             while let Some(f) = self.tx.pop_front() {
                 if let Some(out) = self.write_frame(&f, buf) {
                     return Some(out);
@@ -1501,7 +1534,13 @@ impl Stack {
             let ttl = config.default_ttl;
             let out = tcp.poll_transmit(now, |src, dst, seg| {
                 tcp_out(now, ifaces, routes, ttl, next_ident, buf, src, dst, seg)
-            })?;
+            });
+            let Some(out) = out else {
+                if self.loopback.is_empty() && self.tx.is_empty() {
+                    return None;
+                }
+                continue;
+            };
             self.stats.tcp.segments_out += 1;
             self.stats.ip.sent += 1;
             match out {
@@ -1522,7 +1561,15 @@ impl Stack {
                     iface,
                     next_hop,
                     dgram,
-                } => self.send_datagram(now, iface, next_hop, false, dgram),
+                } => {
+                    let eg = Egress {
+                        iface,
+                        next_hop,
+                        src: next_hop,
+                        broadcast: false,
+                    };
+                    self.dispatch(now, &eg, dgram);
+                }
                 TcpOut::NoRoute => self.stats.tcp.no_route += 1,
             }
         }
@@ -1786,7 +1833,7 @@ impl Stack {
         self.stats.udp.datagrams_out += 1;
         self.stats.ip.sent += 1;
         self.udp.get_mut(h)?.stats.sent += 1;
-        self.send_datagram(now, eg.iface, eg.next_hop, eg.broadcast, d);
+        self.dispatch(now, &eg, d);
         Ok(())
     }
 
@@ -1984,6 +2031,18 @@ fn route_in(
     dst: Ipv4Addr,
 ) -> Result<Egress, SendError> {
     let src = src.filter(|s| !s.is_unspecified());
+    // One of our own addresses: looped back, from itself unless asked.
+    if let Some(i) = ifaces
+        .iter()
+        .position(|i| i.addrs.iter().any(|c| c.address() == dst))
+    {
+        return Ok(Egress {
+            iface: IfaceId(i),
+            next_hop: dst,
+            src: src.unwrap_or(dst),
+            broadcast: false,
+        });
+    }
     if dst.is_broadcast() {
         // Limited broadcast: out of the interface owning the source, or
         // the first addressed interface.

@@ -319,3 +319,32 @@ fn icmp_errors_are_rate_limited() {
     }
     assert_eq!(w.stacks[1].stats().icmp.sent.dst_unreachable, 150);
 }
+
+#[test]
+fn own_addresses_loop_back_without_touching_the_link() {
+    let mut w = lan();
+    let frames = w.frames;
+    w.stacks[0]
+        .ping(w.now, ip("10.0.0.1"), 3, 1, b"self")
+        .unwrap();
+    let srv = w.stacks[0].udp_bind(None, 4242).unwrap();
+    let cli = w.stacks[0].udp_bind(None, 0).unwrap();
+    w.stacks[0]
+        .udp_send_to(w.now, cli, SocketAddrV4::new(ip("10.0.0.1"), 4242), b"me")
+        .unwrap();
+    w.run();
+    assert_eq!(w.frames, frames, "nothing on the wire");
+    let ev = w.take_events(0);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::EchoReply { from, seq: 1, rtt, .. }
+        if *from == ip("10.0.0.1") && rtt.is_zero())),
+        "{ev:?}"
+    );
+    let d = w.stacks[0].udp_recv_from(srv).unwrap().unwrap();
+    assert_eq!(
+        (d.payload.as_slice(), *d.from.ip()),
+        (&b"me"[..], ip("10.0.0.1"))
+    );
+    assert_eq!(w.stacks[0].stats().arp.misses, 0);
+}
