@@ -240,3 +240,64 @@ fn tcp_to_own_address_over_loopback() {
         "only the two announcements (and the switch floods them)"
     );
 }
+
+#[test]
+fn tcp_path_mtu_discovery_through_a_narrow_link() {
+    // A — sw — R1 — sw — R2 —(MTU 576)— B: A's full-size DF segments meet
+    // "fragmentation needed" at R2; the connection shrinks its segments and
+    // the upload arrives intact.
+    let mut o = ScenarioOptions::default();
+    let mut p = host::routed_path(&mut o, 576).unwrap();
+    let b_ip = Ipv4Addr::new(10, 0, 3, 10);
+    let l = p
+        .sim
+        .with_node(p.b, |h: &mut Host, _| {
+            h.stack_mut().tcp_listen(None, 9000, 4).unwrap()
+        })
+        .unwrap();
+    let c = p
+        .sim
+        .with_node(p.a, |h: &mut Host, now| {
+            h.stack_mut()
+                .tcp_connect(now, SocketAddrV4::new(b_ip, 9000))
+                .unwrap()
+        })
+        .unwrap();
+    p.sim.run_for(Duration::from_millis(50));
+    let s = p
+        .sim
+        .with_node(p.b, |h: &mut Host, _| h.stack_mut().tcp_accept(l).unwrap())
+        .unwrap();
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut off = 0;
+    let mut got = Vec::new();
+    for _ in 0..2000 {
+        p.sim.with_node(p.a, |h: &mut Host, _| {
+            if off < data.len() {
+                if let Ok(n) = h.stack_mut().tcp_send(c, &data[off..]) {
+                    off += n;
+                }
+            }
+        });
+        p.sim.run_for(Duration::from_millis(10));
+        p.sim.with_node(p.b, |h: &mut Host, _| {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = h.stack_mut().tcp_recv(s, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+        });
+        if got.len() == data.len() {
+            break;
+        }
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data);
+    let r2 = p.sim.node::<Host>(p.r2).unwrap().stack().stats();
+    assert!(r2.ip.dropped.frag_needed >= 1, "{r2:?}");
+    assert_eq!(r2.frag.fragments_out, 0, "DF segments are never fragmented");
+    let a = p.sim.node::<Host>(p.a).unwrap().stack();
+    assert!(a.tcp().info(c).is_ok());
+}
