@@ -24,6 +24,9 @@ use crate::node::{Node, NodeId};
 use crate::sim::{Sim, SimError};
 use crate::switch::Switch;
 
+/// Events a [`Host`] keeps; older ones are dropped past this.
+pub const MAX_EVENTS: usize = 65_536;
+
 /// Application logic run inside a host for each stack event.
 pub type App = Box<dyn FnMut(Instant, &mut Stack, &Event)>;
 
@@ -84,7 +87,8 @@ impl Host {
         &mut self.stack
     }
 
-    /// Every event so far with the virtual time it happened.
+    /// The events so far (the most recent [`MAX_EVENTS`] at most) with the
+    /// virtual time each happened.
     pub fn events(&self) -> &[(Instant, Event)] {
         &self.events
     }
@@ -103,6 +107,10 @@ impl Host {
         while let Some(e) = self.stack.poll_event() {
             if let Some(app) = self.app.as_mut() {
                 app(now, &mut self.stack, &e);
+            }
+            // Bounded log: a long run keeps the most recent events.
+            if self.events.len() >= MAX_EVENTS {
+                self.events.drain(..MAX_EVENTS / 2);
             }
             self.events.push((now, e));
         }
