@@ -6,35 +6,39 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-/// One direction of the pipe.
+/// One direction of the pipe. Frames keep their buffer at full size and
+/// carry their length beside it, so recycled buffers are never zeroed again:
+/// neither stack pays for a memset the pipe does not need.
 #[derive(Default)]
 pub struct Queue {
-    frames: VecDeque<Vec<u8>>,
+    frames: VecDeque<(Vec<u8>, usize)>,
     pool: Vec<Vec<u8>>,
     /// Frames that have crossed this direction.
     pub count: u64,
 }
 
 impl Queue {
-    /// A recycled buffer of exactly `len` bytes (contents unspecified).
+    /// A recycled buffer of at least `len` bytes (contents unspecified).
     pub fn buffer(&mut self, len: usize) -> Vec<u8> {
         let mut b = self.pool.pop().unwrap_or_default();
-        b.resize(len, 0);
+        if b.len() < len {
+            b.resize(len, 0);
+        }
         b
     }
-    /// Enqueue a frame.
-    pub fn push(&mut self, frame: Vec<u8>) {
+    /// Enqueue the first `len` bytes of `buf` as a frame.
+    pub fn push(&mut self, buf: Vec<u8>, len: usize) {
         self.count += 1;
-        self.frames.push_back(frame);
+        self.frames.push_back((buf, len));
     }
-    /// Dequeue the oldest frame.
-    pub fn pop(&mut self) -> Option<Vec<u8>> {
+    /// Dequeue the oldest frame: its buffer and length.
+    pub fn pop(&mut self) -> Option<(Vec<u8>, usize)> {
         self.frames.pop_front()
     }
     /// Give a buffer back for reuse.
-    pub fn recycle(&mut self, frame: Vec<u8>) {
+    pub fn recycle(&mut self, buf: Vec<u8>) {
         if self.pool.len() < 4096 {
-            self.pool.push(frame);
+            self.pool.push(buf);
         }
     }
     /// Frames waiting.

@@ -21,6 +21,7 @@ pub struct End {
 
 pub struct Rx {
     frame: Vec<u8>,
+    len: usize,
     queue: Shared,
 }
 
@@ -30,7 +31,7 @@ pub struct Tx {
 
 impl phy::RxToken for Rx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        let r = f(&self.frame);
+        let r = f(&self.frame[..self.len]);
         self.queue.borrow_mut().recycle(self.frame);
         r
     }
@@ -40,8 +41,8 @@ impl phy::TxToken for Tx {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut q = self.queue.borrow_mut();
         let mut b = q.buffer(len);
-        let r = f(&mut b);
-        q.push(b);
+        let r = f(&mut b[..len]);
+        q.push(b, len);
         r
     }
 }
@@ -50,14 +51,22 @@ impl Device for End {
     type RxToken<'a> = Rx;
     type TxToken<'a> = Tx;
     fn receive(&mut self, _t: Instant) -> Option<(Rx, Tx)> {
-        let frame = self.rx.borrow_mut().pop()?;
+        let (frame, len) = self.rx.borrow_mut().pop()?;
         Some((
-            Rx { frame, queue: self.rx.clone() },
-            Tx { queue: self.tx.clone() },
+            Rx {
+                frame,
+                len,
+                queue: self.rx.clone(),
+            },
+            Tx {
+                queue: self.tx.clone(),
+            },
         ))
     }
     fn transmit(&mut self, _t: Instant) -> Option<Tx> {
-        Some(Tx { queue: self.tx.clone() })
+        Some(Tx {
+            queue: self.tx.clone(),
+        })
     }
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
@@ -89,7 +98,11 @@ impl Host {
         iface.update_ip_addrs(|a| {
             a.push(IpCidr::new(IpAddress::Ipv4(ip), 24)).unwrap();
         });
-        Host { dev, iface, sockets: SocketSet::new(Vec::new()) }
+        Host {
+            dev,
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+        }
     }
     fn poll(&mut self, t: Instant) {
         self.iface.poll(t, &mut self.dev, &mut self.sockets);
@@ -139,7 +152,11 @@ impl Pair {
     fn connect(&mut self, client: SocketHandle, server: SocketHandle, lport: u16) -> Result<()> {
         self.b.tcp(server).listen(PORT)?;
         let cx = self.a.iface.context();
-        self.a.sockets.get_mut::<tcp::Socket>(client).connect(cx, (IpAddress::Ipv4(IP_B), PORT), lport)?;
+        self.a.sockets.get_mut::<tcp::Socket>(client).connect(
+            cx,
+            (IpAddress::Ipv4(IP_B), PORT),
+            lport,
+        )?;
         for _ in 0..1000 {
             self.settle();
             if self.a.tcp(client).may_send() && self.b.tcp(server).may_recv() {
@@ -290,7 +307,10 @@ impl Contender for Smoltcp {
         p.settle();
         let established = pairs
             .iter()
-            .filter(|&&(c, s)| p.a.tcp(c).state() == tcp::State::Established && p.b.tcp(s).state() == tcp::State::Established)
+            .filter(|&&(c, s)| {
+                p.a.tcp(c).state() == tcp::State::Established
+                    && p.b.tcp(s).state() == tcp::State::Established
+            })
             .count();
         if established != n {
             bail!("smoltcp idle-mem: only {established} of {n} connections established");
@@ -312,7 +332,9 @@ fn request_reply_rounds(
     let mut next = 0usize;
     const BATCH: usize = 64;
     loop {
-        let batch: Vec<usize> = (0..BATCH.min(pairs.len())).map(|k| (next + k) % pairs.len()).collect();
+        let batch: Vec<usize> = (0..BATCH.min(pairs.len()))
+            .map(|k| (next + k) % pairs.len())
+            .collect();
         next = (next + batch.len()) % pairs.len();
         for &i in &batch {
             p.a.tcp(pairs[i].0).send_slice(&req)?;

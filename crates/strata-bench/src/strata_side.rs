@@ -1,0 +1,368 @@
+//! The strata contender: two strata `Stack`s joined by the pipe.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Instant as StdInstant;
+
+use anyhow::{bail, Result};
+use strata::link::IfaceId;
+use strata::stack::{Stack, StackConfig};
+use strata::time::Instant;
+use strata::transport::tcp::{ListenerHandle, State, TcpConfig, TcpError, TcpHandle};
+use strata::wire::ip::Ipv4Cidr;
+use strata::wire::MacAddr;
+
+use crate::pipe::{self, Pattern, Shared};
+use crate::{Contender, BUF, PORT};
+
+const IP_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const IP_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+struct Host {
+    stack: Stack,
+    /// Frames this host sends.
+    tx: Shared,
+    /// Frames this host receives.
+    rx: Shared,
+    max_frame: usize,
+}
+
+impl Host {
+    fn new(mac: u8, ip: Ipv4Addr, tx: Shared, rx: Shared, frame: usize) -> Host {
+        let mtu = frame - 14;
+        let tcp = TcpConfig {
+            rx_buffer_limit: BUF,
+            tx_buffer_limit: BUF,
+            mss: (mtu - 40).min(65_495) as u16,
+            mtu: mtu.min(65_535) as u16,
+            ..TcpConfig::default()
+        };
+        let config = StackConfig {
+            seed: u64::from(mac),
+            tcp,
+            ..StackConfig::default()
+        };
+        let mut stack = Stack::new(config);
+        let i = stack.add_interface(MacAddr([0x02, 0, 0, 0, 0, mac]), mtu);
+        stack
+            .add_address(i, Ipv4Cidr::new(ip, 24).expect("/24"))
+            .expect("fresh interface");
+        Host {
+            stack,
+            tx,
+            rx,
+            max_frame: frame,
+        }
+    }
+
+    /// Sends everything the stack has, straight into pipe buffers.
+    fn flush(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        loop {
+            let mut b = self.tx.borrow_mut().buffer(self.max_frame);
+            match self.stack.poll_transmit(now, &mut b) {
+                Some((_, n)) => {
+                    self.tx.borrow_mut().push(b, n);
+                    any = true;
+                }
+                None => {
+                    self.tx.borrow_mut().recycle(b);
+                    return any;
+                }
+            }
+        }
+    }
+
+    /// Feeds every waiting frame to the stack.
+    fn ingest(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        loop {
+            let f = self.rx.borrow_mut().pop();
+            let Some((f, n)) = f else { return any };
+            self.stack.receive(now, IfaceId(0), &f[..n]);
+            self.rx.borrow_mut().recycle(f);
+            any = true;
+        }
+    }
+
+    fn timers(&mut self, now: Instant) {
+        if self.stack.poll_timeout().is_some_and(|t| t <= now) {
+            self.stack.handle_timeout(now);
+        }
+        // The harness reads state directly; events are drained so they do
+        // not pile up.
+        while self.stack.poll_event().is_some() {}
+    }
+}
+
+struct Pair {
+    a: Host,
+    b: Host,
+    start: StdInstant,
+}
+
+impl Pair {
+    fn new(frame: usize) -> Pair {
+        let (ab, ba) = pipe::pair();
+        let a = Host::new(1, IP_A, ab.clone(), ba.clone(), frame);
+        let b = Host::new(2, IP_B, ba, ab, frame);
+        Pair {
+            a,
+            b,
+            start: StdInstant::now(),
+        }
+    }
+    fn now(&self) -> Instant {
+        Instant::from_nanos(self.start.elapsed().as_nanos() as u64)
+    }
+    /// One round: timers, output, input, both hosts.
+    fn step(&mut self) -> bool {
+        let t = self.now();
+        self.a.timers(t);
+        self.b.timers(t);
+        let mut any = self.a.flush(t);
+        any |= self.b.flush(t);
+        any |= self.b.ingest(t);
+        any |= self.a.ingest(t);
+        any |= self.a.flush(t);
+        any |= self.b.flush(t);
+        any
+    }
+    /// Steps until nothing moves.
+    fn settle(&mut self) {
+        for _ in 0..64 {
+            if !self.step() {
+                break;
+            }
+        }
+    }
+    fn listen(&mut self, port: u16) -> Result<ListenerHandle> {
+        Ok(self.b.stack.tcp_listen(None, port, 1 << 20)?)
+    }
+    fn connect(&mut self, local_port: u16, port: u16) -> Result<TcpHandle> {
+        let t = self.now();
+        let local = (local_port != 0).then(|| SocketAddrV4::new(IP_A, local_port));
+        Ok(self
+            .a
+            .stack
+            .tcp_connect_from(t, local, SocketAddrV4::new(IP_B, port))?)
+    }
+    fn accept(&mut self, l: ListenerHandle) -> Result<TcpHandle> {
+        let t0 = StdInstant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(5) {
+            match self.b.stack.tcp_accept(l) {
+                Ok(h) => return Ok(h),
+                Err(TcpError::WouldBlock) => self.settle(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        bail!("strata: no connection to accept")
+    }
+}
+
+/// The strata contender.
+pub struct Strata;
+
+impl Contender for Strata {
+    const NAME: &'static str = "strata";
+
+    fn bulk(frame: usize, bytes: u64, pattern: &Pattern) -> Result<f64> {
+        let mut p = Pair::new(frame);
+        let t0 = StdInstant::now();
+        let l = p.listen(PORT)?;
+        let c = p.connect(0, PORT)?;
+        let s = p.accept(l)?;
+        let (mut sent, mut got) = (0u64, 0u64);
+        let mut buf = vec![0u8; 65_536];
+        let mut ok = true;
+        let mut idle = 0u64;
+        while got < bytes {
+            while sent < bytes {
+                let want = (bytes - sent).min(65_536) as usize;
+                let n = would_block(p.a.stack.tcp_send(c, pattern.slice(sent, want)))?;
+                if n == 0 {
+                    break;
+                }
+                sent += n as u64;
+            }
+            p.step();
+            let before = got;
+            loop {
+                let n = would_block(p.b.stack.tcp_recv(s, &mut buf))?;
+                if n == 0 {
+                    break;
+                }
+                ok &= pattern.check(got, &buf[..n]);
+                got += n as u64;
+            }
+            idle = if got == before { idle + 1 } else { 0 };
+            if idle > 10_000_000 {
+                bail!("strata bulk stalled at {got} of {bytes} bytes");
+            }
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        if !ok {
+            bail!("strata bulk: received bytes differ from the sent stream");
+        }
+        Ok(secs)
+    }
+
+    fn conns(n: usize) -> Result<f64> {
+        let mut p = Pair::new(1514);
+        let l = p.listen(PORT)?;
+        let req = [b'q'; 64];
+        let mut buf = [0u8; 64];
+        let t0 = StdInstant::now();
+        for _ in 0..n {
+            let c = p.connect(0, PORT)?;
+            let s = p.accept(l)?;
+            p.a.stack.tcp_send(c, &req)?;
+            p.settle();
+            if p.b.stack.tcp_recv(s, &mut buf)? != 64 || buf != req {
+                bail!("strata conns: request not delivered");
+            }
+            p.b.stack.tcp_send(s, &buf)?;
+            p.settle();
+            if p.a.stack.tcp_recv(c, &mut buf)? != 64 {
+                bail!("strata conns: reply not delivered");
+            }
+            // Close both ways: the client first, then the server on EOF.
+            let t = p.now();
+            p.a.stack.tcp_close(t, c)?;
+            p.settle();
+            if p.b.stack.tcp_recv(s, &mut buf)? != 0 {
+                bail!("strata conns: expected end of stream");
+            }
+            let t = p.now();
+            p.b.stack.tcp_close(t, s)?;
+            p.settle();
+            // After close() the handle is released: it reads as CLOSED while
+            // the connection itself waits in TIME-WAIT inside the engine.
+            if !matches!(p.a.stack.tcp_state(c), State::TimeWait | State::Closed)
+                || p.b.stack.tcp_state(s) != State::Closed
+            {
+                bail!(
+                    "strata conns: close did not complete ({:?} / {:?})",
+                    p.a.stack.tcp_state(c),
+                    p.b.stack.tcp_state(s)
+                );
+            }
+        }
+        Ok(t0.elapsed().as_secs_f64())
+    }
+
+    fn many(n: usize, budget: std::time::Duration) -> Result<Option<f64>> {
+        let mut p = Pair::new(1514);
+        let pairs = open_many(&mut p, n, Some(budget * 8))?;
+        let Some(pairs) = pairs else { return Ok(None) };
+        let req = [b'r'; 64];
+        let mut buf = [0u8; 64];
+        let frames0 = p.a.tx.borrow().count + p.b.tx.borrow().count;
+        let t0 = StdInstant::now();
+        let mut next = 0usize;
+        const BATCH: usize = 64;
+        loop {
+            let batch: Vec<usize> = (0..BATCH.min(pairs.len()))
+                .map(|k| (next + k) % pairs.len())
+                .collect();
+            next = (next + batch.len()) % pairs.len();
+            for &i in &batch {
+                p.a.stack.tcp_send(pairs[i].0, &req)?;
+            }
+            p.settle();
+            for &i in &batch {
+                let s = pairs[i].1;
+                if p.b.stack.tcp_recv(s, &mut buf)? != 64 {
+                    bail!("strata many: request lost");
+                }
+                p.b.stack.tcp_send(s, &buf)?;
+            }
+            p.settle();
+            for &i in &batch {
+                if p.a.stack.tcp_recv(pairs[i].0, &mut buf)? != 64 {
+                    bail!("strata many: reply lost");
+                }
+            }
+            if t0.elapsed() >= budget {
+                break;
+            }
+        }
+        let frames = p.a.tx.borrow().count + p.b.tx.borrow().count - frames0;
+        Ok(Some(t0.elapsed().as_nanos() as f64 / frames as f64))
+    }
+
+    fn idle_mem(n: usize) -> Result<f64> {
+        let before = crate::alloc::live();
+        let mut p = Pair::new(1514);
+        let pairs = open_many(&mut p, n, None)?.expect("no budget");
+        p.settle();
+        let established = pairs
+            .iter()
+            .filter(|&&(c, s)| {
+                p.a.stack.tcp_state(c) == State::Established
+                    && p.b.stack.tcp_state(s) == State::Established
+            })
+            .count();
+        if established != n {
+            bail!("strata idle-mem: only {established} of {n} connections established");
+        }
+        let bytes = crate::alloc::live() - before;
+        drop(pairs);
+        Ok(bytes as f64 / (2 * n) as f64)
+    }
+}
+
+/// `WouldBlock` as "nothing now" (0 bytes).
+fn would_block(r: Result<usize, TcpError>) -> Result<usize> {
+    match r {
+        Err(TcpError::WouldBlock) => Ok(0),
+        r => Ok(r?),
+    }
+}
+
+/// Opens `n` connections (client ports 10000.., server ports 5001.. with at
+/// most 50 000 per server port); `None` when it takes longer than `limit`.
+fn open_many(
+    p: &mut Pair,
+    n: usize,
+    limit: Option<std::time::Duration>,
+) -> Result<Option<Vec<(TcpHandle, TcpHandle)>>> {
+    let t0 = StdInstant::now();
+    let per_port = 50_000;
+    let listeners: Vec<ListenerHandle> = (0..n.div_ceil(per_port))
+        .map(|k| p.listen(PORT + k as u16))
+        .collect::<Result<_>>()?;
+    let mut clients = Vec::with_capacity(n);
+    for i in 0..n {
+        let port = PORT + (i / per_port) as u16;
+        clients.push(p.connect(10_000 + (i % per_port) as u16, port)?);
+        if i == 0 || i % 64 == 63 || i + 1 == n {
+            p.settle();
+        }
+        if limit.is_some_and(|l| t0.elapsed() > l) {
+            return Ok(None);
+        }
+    }
+    p.settle();
+    let mut pairs = Vec::with_capacity(n);
+    for (i, c) in clients.into_iter().enumerate() {
+        let s = p.accept(listeners[i / per_port]).map_err(|e| {
+            anyhow::anyhow!(
+                "{e} (client {i} is {:?}, {:?})",
+                p.a.stack.tcp_state(c),
+                p.a.stack.tcp().info(c)
+            )
+        })?;
+        pairs.push((c, s));
+    }
+    // Accept order equals connect order per listener (FIFO accept queue).
+    for &(c, s) in &pairs {
+        let (cl, sr) = (
+            p.a.stack.tcp().local_addr(c)?,
+            p.b.stack.tcp().remote_addr(s)?,
+        );
+        if cl != sr {
+            bail!("strata: accept order differs from connect order ({cl} vs {sr})");
+        }
+    }
+    Ok(Some(pairs))
+}
