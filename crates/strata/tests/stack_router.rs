@@ -202,3 +202,52 @@ fn longest_prefix_and_default_route_pick_the_interface() {
         }
     }
 }
+
+#[test]
+fn icmp_traceroute_matches_time_exceeded_to_the_echo() {
+    let (mut w, a, ..) = chain(1500);
+    let mut hops = Vec::new();
+    for ttl in 1..=3u8 {
+        w.stacks[a]
+            .ping_with_ttl(
+                w.now,
+                ip("10.0.3.10"),
+                77,
+                u16::from(ttl),
+                b"trace",
+                Some(ttl),
+            )
+            .unwrap();
+        w.run();
+        for e in w.take_events(a) {
+            match e {
+                Event::EchoError { seq, error, .. } => {
+                    assert_eq!(error.kind, IcmpErrorKind::TtlExceeded);
+                    hops.push((seq, error.from));
+                }
+                Event::EchoReply { seq, from, .. } => hops.push((seq, from)),
+                e => panic!("{e:?}"),
+            }
+        }
+    }
+    assert_eq!(
+        hops,
+        [
+            (1, ip("10.0.1.1")),
+            (2, ip("10.0.2.2")),
+            (3, ip("10.0.3.10"))
+        ]
+    );
+}
+
+#[test]
+fn broadcast_pings_are_not_answered() {
+    let (mut w, a, r1, ..) = chain(1500);
+    w.stacks[a]
+        .ping(w.now, ip("10.0.1.255"), 1, 1, b"smurf")
+        .unwrap();
+    w.run();
+    assert!(w.take_events(a).is_empty());
+    assert_eq!(w.stacks[r1].stats().icmp.received.echo_request, 1);
+    assert_eq!(w.stacks[r1].stats().icmp.sent.echo_reply, 0);
+}
