@@ -81,9 +81,17 @@ fn missing_permission_is_one_clear_error() {
     if !can_run(&["setpriv"]) {
         return;
     }
-    // As an unprivileged user, /dev/net/tun cannot be used.
+    // As an unprivileged user, /dev/net/tun cannot be used. The binary is
+    // copied where that user may run it (the build tree may be private).
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("priv");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.0.join("strata");
+    std::fs::copy(STRATA, &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", STRATA])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
         .args([
             "ping",
             "--tap",
