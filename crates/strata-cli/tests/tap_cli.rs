@@ -89,21 +89,32 @@ fn missing_permission_is_one_clear_error() {
     let bin = dir.0.join("strata");
     std::fs::copy(STRATA, &bin).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&bin)
-        .args([
-            "ping",
-            "--tap",
-            "stpriv0",
-            "--addr",
-            "10.20.0.2/24",
-            "10.20.0.1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A child forked by a concurrent test may briefly hold the copy open for
+    // writing (exec then fails with ETXTBSY): retry a few times.
+    let mut out = None;
+    for _ in 0..20 {
+        let o = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args([
+                "ping",
+                "--tap",
+                "stpriv0",
+                "--addr",
+                "10.20.0.2/24",
+                "10.20.0.1",
+            ])
+            .output()
+            .unwrap();
+        if !String::from_utf8_lossy(&o.stderr).contains("Text file busy") {
+            out = Some(o);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = out.expect("binary copy stayed busy");
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains("permission denied") && err.contains("CAP_NET_ADMIN"),
