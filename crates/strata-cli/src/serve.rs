@@ -53,6 +53,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         for stream in listener.incoming() {
             let stream = stream.context("accepting a connection")?;
             let root = root.clone();
+            // An idle keep-alive client does not hold a thread forever.
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
             std::thread::spawn(move || {
                 let peer = stream.peer_addr().ok();
                 match strata_io::http::serve_connection(stream, &root) {
