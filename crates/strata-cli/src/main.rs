@@ -8,14 +8,14 @@ mod decode;
 mod demo;
 mod explain;
 mod fetch;
+mod json;
+mod lab;
 mod ladder;
 mod ping;
-#[allow(dead_code)] // used by the lab (strata sim), wired in next
 mod plot;
 mod serve;
 mod sim;
 mod tapnet;
-#[allow(dead_code)]
 mod units;
 
 /// strata — a userspace TCP/IP stack you can watch, layer by layer.

@@ -1,7 +1,5 @@
 //! `strata sim <scenario>`: run a simulated network and print what happened.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -20,10 +18,17 @@ pub enum Scenario {
     Udp,
     /// Three switches in a loop and one broadcast ARP: a broadcast storm.
     Storm,
+    /// One TCP connection moves --bytes from A to B, checked byte for byte.
+    Bulk,
+    /// A fetches a page (--bytes long) from a tiny HTTP/1.1 server on B.
+    Http,
+    /// A sends --count lines to a TCP echo server on B, one at a time.
+    Echo,
 }
 
 /// Arguments of `strata sim`.
 #[derive(Debug, Args)]
+#[command(after_help = crate::lab::EXAMPLES)]
 pub struct SimArgs {
     /// The scenario to run.
     #[arg(value_enum)]
@@ -40,7 +45,8 @@ pub struct SimArgs {
     /// One-way latency of every link, in microseconds.
     #[arg(long, value_name = "MICROS", default_value_t = 100)]
     pub latency_us: u64,
-    /// Echo requests (ping), datagrams (udp) or probes per hop (traceroute).
+    /// Echo requests (ping), datagrams (udp), probes per hop (traceroute)
+    /// or lines (echo).
     #[arg(long, short = 'c')]
     pub count: Option<u16>,
     /// storm: frames the storm may produce before the simulation stops it.
@@ -49,6 +55,9 @@ pub struct SimArgs {
     /// storm: block one port of the loop, as spanning tree would.
     #[arg(long)]
     pub blocked: bool,
+    /// Lab options: link shape, pictures, JSON.
+    #[command(flatten)]
+    pub lab: crate::lab::LabArgs,
 }
 
 /// Parses `0.2`, `20%` or `20 %` into a probability in [0, 1].
@@ -74,35 +83,53 @@ pub fn parse_loss(s: &str) -> Result<f64, String> {
 
 /// Runs the scenario and prints its report.
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
-    let pcap: Option<Box<dyn std::io::Write>> = match &args.pcap {
-        Some(p) => Some(Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        ))),
-        None => None,
+    if matches!(
+        args.scenario,
+        Scenario::Bulk | Scenario::Http | Scenario::Echo
+    ) {
+        return crate::lab::run_tcp(args);
+    }
+    crate::lab::check_for_lan_scenarios(args);
+    let capture = crate::lab::Capture::default();
+    let pcap: Option<Box<dyn std::io::Write>> = if args.pcap.is_some() {
+        Some(Box::new(capture.clone()))
+    } else {
+        None
     };
     let opts = ScenarioOptions {
         seed: args.seed,
         loss: args.loss,
-        latency: Duration::from_micros(args.latency_us),
+        // The LAN path has two links each way: --rtt is four link latencies.
+        latency: args
+            .lab
+            .rtt
+            .map_or(Duration::from_micros(args.latency_us), |r| r / 4),
+        bandwidth_bps: args
+            .lab
+            .rate
+            .unwrap_or(ScenarioOptions::default().bandwidth_bps),
         count: args.count.unwrap_or(match args.scenario {
             Scenario::Traceroute => 3,
             Scenario::Udp => 20,
             _ => 4,
         }),
         pcap,
-        ..ScenarioOptions::default()
     };
+    let mut summary = crate::lab::lan_summary(args, &opts);
     let (report, sim) = match args.scenario {
         Scenario::Ping => {
             let (r, sim) = host::ping(opts)?;
+            summary.ping = Some((&r).into());
             (r.to_string(), Some(sim))
         }
         Scenario::Traceroute => {
             let (r, sim) = host::traceroute(opts)?;
+            summary.traceroute = Some((&r).into());
             (r.to_string(), Some(sim))
         }
         Scenario::Udp => {
             let (r, sim) = host::udp_echo(opts)?;
+            summary.udp = Some((&r).into());
             (r.to_string(), Some(sim))
         }
         Scenario::Storm => {
@@ -110,9 +137,24 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
                 anyhow::bail!("--pcap is not available for the storm scenario");
             }
             let s = strata_sim::demo::storm(args.seed, args.budget, args.blocked);
+            summary.storm = Some((&s).into());
             (s.to_string(), None)
         }
+        Scenario::Bulk | Scenario::Http | Scenario::Echo => return crate::lab::run_tcp(args),
     };
+    if let Some(p) = &args.pcap {
+        std::fs::write(p, capture.bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        summary.files.push(p.display().to_string());
+    }
+    if let Some(sim) = &sim {
+        summary.virtual_time_s = sim.now().as_nanos() as f64 / 1e9;
+        summary.links = sim.total_stats().into();
+    }
+    if args.lab.json {
+        println!("{}", summary.to_json());
+        return Ok(());
+    }
     println!("{report}");
     if let Some(sim) = sim {
         println!("\nlinks:\n{}", sim.stats_table().trim_end());

@@ -1,0 +1,270 @@
+//! The machine-readable summary `strata sim --json` prints on stdout.
+//!
+//! One object per run. Every scenario fills `scenario`, `seed`, `link`,
+//! `virtual_time_s` and `links`; each fills its own section (`tcp` for
+//! bulk, http and echo, `http`, `echo`, `ping`, `udp`, `traceroute`).
+//! Times are seconds or milliseconds as the field name says; rates are
+//! bits per second; sizes are bytes.
+
+use serde::Serialize;
+use strata::time::Duration;
+use strata_sim::demo::StormDemo;
+use strata_sim::host::{PingReport, TracerouteReport, UdpEchoReport};
+use strata_sim::LinkStats;
+
+/// The whole summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Scenario name (`bulk`, `http`, `echo`, `ping`, ...).
+    pub scenario: String,
+    /// Seed of the run: the same seed replays it exactly.
+    pub seed: u64,
+    /// The link settings used.
+    pub link: LinkJson,
+    /// Virtual time the simulation ran, in seconds.
+    pub virtual_time_s: f64,
+    /// Frame counters summed over every link.
+    pub links: LinkStatsJson,
+    /// TCP results (bulk, http, echo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpJson>,
+    /// HTTP results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpJson>,
+    /// Echo results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub echo: Option<EchoJson>,
+    /// Ping results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping: Option<PingJson>,
+    /// UDP echo results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpJson>,
+    /// Traceroute results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceroute: Option<TracerouteJson>,
+    /// Broadcast storm results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storm: Option<StormJson>,
+    /// Files written (pcap, SVG).
+    pub files: Vec<String>,
+}
+
+/// Link settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkJson {
+    /// Bottleneck rate, bit/s.
+    pub rate_bps: u64,
+    /// Configured round-trip propagation delay, ms.
+    pub rtt_ms: f64,
+    /// Random loss probability per frame.
+    pub loss: f64,
+    /// Mean length of loss bursts when bursty loss is on.
+    pub burst_loss_len: Option<f64>,
+    /// Reordering probability.
+    pub reorder: f64,
+    /// Duplication probability.
+    pub dup: f64,
+    /// Corruption probability.
+    pub corrupt: f64,
+    /// IP MTU.
+    pub mtu: u16,
+}
+
+/// Link counters (both directions, every link).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LinkStatsJson {
+    /// Frames offered.
+    pub frames_sent: u64,
+    /// Frames delivered (duplicates included).
+    pub frames_delivered: u64,
+    /// Frames dropped, any cause.
+    pub dropped: u64,
+    /// ... by random loss.
+    pub dropped_loss: u64,
+    /// ... by the burst channel.
+    pub dropped_burst: u64,
+    /// ... by a full queue.
+    pub dropped_queue: u64,
+    /// Frames duplicated.
+    pub duplicated: u64,
+    /// Frames reordered.
+    pub reordered: u64,
+    /// Frames corrupted.
+    pub corrupted: u64,
+}
+
+impl From<LinkStats> for LinkStatsJson {
+    fn from(s: LinkStats) -> Self {
+        LinkStatsJson {
+            frames_sent: s.frames_sent,
+            frames_delivered: s.frames_delivered,
+            dropped: s.dropped(),
+            dropped_loss: s.dropped_loss,
+            dropped_burst: s.dropped_burst,
+            dropped_queue: s.dropped_queue,
+            duplicated: s.duplicated,
+            reordered: s.reordered,
+            corrupted: s.corrupted,
+        }
+    }
+}
+
+/// What one TCP transfer did, seen from the sender.
+#[derive(Debug, Clone, Serialize)]
+pub struct TcpJson {
+    /// Application bytes delivered to the receiver.
+    pub bytes: u64,
+    /// Every byte arrived intact and in order.
+    pub verified: bool,
+    /// From the connect call to the last byte at the receiver, seconds.
+    pub duration_s: f64,
+    /// bytes × 8 / duration.
+    pub goodput_bps: f64,
+    /// Segments retransmitted (all causes).
+    pub retransmissions: u64,
+    /// Fast retransmits.
+    pub fast_retransmits: u64,
+    /// Retransmission timeouts.
+    pub rto_expired: u64,
+    /// Segments the sender emitted.
+    pub segments_sent: u64,
+    /// Final smoothed RTT, ms.
+    pub srtt_ms: Option<f64>,
+    /// Smallest smoothed RTT sampled, ms.
+    pub srtt_min_ms: Option<f64>,
+    /// Largest smoothed RTT sampled, ms.
+    pub srtt_max_ms: Option<f64>,
+    /// Largest congestion window sampled, bytes.
+    pub cwnd_max: u64,
+    /// cwnd/RTT samples taken.
+    pub samples: usize,
+}
+
+/// The HTTP exchange.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpJson {
+    /// Status line received.
+    pub status: String,
+    /// Body bytes received.
+    pub body_bytes: u64,
+    /// Connect to first response byte, ms.
+    pub time_to_first_byte_ms: Option<f64>,
+}
+
+/// The echo exchange.
+#[derive(Debug, Clone, Serialize)]
+pub struct EchoJson {
+    /// Lines sent.
+    pub lines_sent: u64,
+    /// Lines echoed back intact.
+    pub lines_echoed: u64,
+    /// Round trip of each line, ms.
+    pub rtt_ms: Vec<f64>,
+}
+
+/// Ping results.
+#[derive(Debug, Clone, Serialize)]
+pub struct PingJson {
+    /// Destination.
+    pub dst: String,
+    /// Requests sent.
+    pub transmitted: usize,
+    /// Replies received.
+    pub received: usize,
+    /// RTT of each reply (null when lost), ms.
+    pub rtt_ms: Vec<Option<f64>>,
+}
+
+impl From<&PingReport> for PingJson {
+    fn from(r: &PingReport) -> Self {
+        PingJson {
+            dst: r.dst.to_string(),
+            transmitted: r.replies.len(),
+            received: r.replies.iter().filter(|x| x.1.is_some()).count(),
+            rtt_ms: r.replies.iter().map(|x| x.1.map(|(d, _)| ms(d))).collect(),
+        }
+    }
+}
+
+/// UDP echo results.
+#[derive(Debug, Clone, Serialize)]
+pub struct UdpJson {
+    /// Datagrams sent.
+    pub sent: u16,
+    /// Echoes received.
+    pub echoed: usize,
+    /// Sequence numbers lost.
+    pub lost: Vec<u16>,
+}
+
+impl From<&UdpEchoReport> for UdpJson {
+    fn from(r: &UdpEchoReport) -> Self {
+        UdpJson {
+            sent: r.sent,
+            echoed: r.echoed.len(),
+            lost: r.lost(),
+        }
+    }
+}
+
+/// Traceroute results.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracerouteJson {
+    /// Destination.
+    pub dst: String,
+    /// The destination answered.
+    pub reached: bool,
+    /// First responder of each hop (null when silent).
+    pub hops: Vec<Option<String>>,
+}
+
+impl From<&TracerouteReport> for TracerouteJson {
+    fn from(r: &TracerouteReport) -> Self {
+        TracerouteJson {
+            dst: r.dst.to_string(),
+            reached: r.reached,
+            hops: r
+                .hop_addresses()
+                .iter()
+                .map(|h| h.map(|a| a.to_string()))
+                .collect(),
+        }
+    }
+}
+
+/// Broadcast storm results.
+#[derive(Debug, Clone, Serialize)]
+pub struct StormJson {
+    /// How the run ended.
+    pub outcome: String,
+    /// Frames offered to links.
+    pub frames: u64,
+    /// Copies of its own broadcast the host received back.
+    pub host_copies: usize,
+    /// Times the first switch saw the host's address move.
+    pub mac_moves: u64,
+}
+
+impl From<&StormDemo> for StormJson {
+    fn from(s: &StormDemo) -> Self {
+        StormJson {
+            outcome: format!("{:?}", s.outcome),
+            frames: s.frames,
+            host_copies: s.host_copies,
+            mac_moves: s.mac_moves,
+        }
+    }
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1e6
+}
+
+impl Summary {
+    /// Pretty JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}

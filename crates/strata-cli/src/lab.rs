@@ -1,0 +1,1413 @@
+//! The lab: link parameters for `strata sim`, and the TCP scenarios
+//! `bulk`, `http` and `echo` run between two strata hosts.
+//!
+//! Topology of the TCP scenarios: host A (10.0.0.1) and host B (10.0.0.2)
+//! joined by one cable, a one-way link each way with the same settings:
+//! `--rate` (serialisation and a queue of about one bandwidth-delay product),
+//! `--rtt` (each direction gets half as propagation delay), and the faults
+//! `--loss`/`--burst-loss`, `--reorder`, `--dup`, `--corrupt`. `--mtu` sets
+//! the interfaces' MTU, the links' largest frame and the TCP MSS.
+//! A capture of A's interface (both directions) feeds `--pcap`, the pictures
+//! of `--svg` and the ladder.
+
+use std::cell::RefCell;
+use std::io::IsTerminal as _;
+use std::net::SocketAddrV4;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use strata::stack::{Event, Stack, StackConfig};
+use strata::time::{Duration, Instant};
+use strata::transport::tcp::{State as TcpState, TcpConfig, TcpError, TcpEvent, TcpHandle};
+use strata::wire::ip::Ipv4Cidr;
+use strata::wire::{Ipv4Addr, MacAddr};
+use strata_sim::host::Host;
+use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, TapId};
+
+use crate::json::{self, EchoJson, HttpJson, LinkJson, Summary, TcpJson};
+use crate::plot::{self, Sample, SeqTrace};
+use crate::sim::{Scenario, SimArgs};
+use crate::units::{self, format_bytes, format_duration, format_rate};
+
+/// Lab options of `strata sim` (flattened into its arguments).
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    /// Link rate in bit/s: 100mbit, 1gbit, 10Mbps, 500kbit (decimal prefixes).
+    #[arg(long, value_name = "RATE", value_parser = units::parse_rate)]
+    pub rate: Option<u64>,
+    /// Round-trip propagation delay: 20ms, 1.5s, 250us.
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    pub rtt: Option<Duration>,
+    /// Make --loss bursty (Gilbert–Elliott): same mean loss, in bursts of
+    /// LEN frames on average (default 4).
+    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "4",
+          value_parser = parse_burst_len)]
+    pub burst_loss: Option<f64>,
+    /// Probability a frame is held back 1 ms and overtaken (0.01 or 1%).
+    #[arg(long, value_name = "P", default_value = "0", value_parser = units::parse_probability)]
+    pub reorder: f64,
+    /// Probability a frame is delivered twice.
+    #[arg(long, value_name = "P", default_value = "0", value_parser = units::parse_probability)]
+    pub dup: f64,
+    /// Probability one bit of a frame is flipped (the checksums catch it).
+    #[arg(long, value_name = "P", default_value = "0", value_parser = units::parse_probability)]
+    pub corrupt: f64,
+    /// IP MTU of the hosts and links, 576..=9000 (MSS = MTU − 40).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(576..=9000))]
+    pub mtu: Option<u16>,
+    /// bulk: bytes to move (50M = 50 MiB, 50MB = 50 000 000); http: page size.
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_bytes)]
+    pub bytes: Option<u64>,
+    /// Write pictures: the ladder diagram (short runs), or for bulk the
+    /// time-sequence graph to FILE and cwnd/RTT to FILE with `-cwnd` added.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Print a machine-readable JSON summary on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the ladder diagram (by default only short runs print it).
+    #[arg(long)]
+    pub ladder: bool,
+}
+
+fn parse_burst_len(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a burst length (frames, e.g. 4)"))?;
+    if !(1.0..=1e6).contains(&v) {
+        return Err(format!("burst length '{s}' must be at least 1 frame"));
+    }
+    Ok(v)
+}
+
+/// Everything that shapes the lab's links.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkParams {
+    /// Rate, bit/s.
+    pub rate_bps: u64,
+    /// Round-trip propagation delay.
+    pub rtt: Duration,
+    /// Mean loss probability per frame.
+    pub loss: f64,
+    /// Mean burst length when loss is bursty.
+    pub burst_len: Option<f64>,
+    /// Reordering probability.
+    pub reorder: f64,
+    /// Duplication probability.
+    pub dup: f64,
+    /// Corruption probability.
+    pub corrupt: f64,
+    /// IP MTU.
+    pub mtu: u16,
+}
+
+impl LinkParams {
+    /// Defaults of the TCP scenarios: 100 Mbit/s, 20 ms, MTU 1500.
+    pub fn new(lab: &LabArgs, loss: f64) -> Self {
+        LinkParams {
+            rate_bps: lab.rate.unwrap_or(100_000_000),
+            rtt: lab.rtt.unwrap_or(Duration::from_millis(20)),
+            loss,
+            burst_len: lab.burst_loss,
+            reorder: lab.reorder,
+            dup: lab.dup,
+            corrupt: lab.corrupt,
+            mtu: lab.mtu.unwrap_or(1500),
+        }
+    }
+
+    /// Bandwidth-delay product in bytes.
+    pub fn bdp(&self) -> u64 {
+        (self.rate_bps as u128 * self.rtt.as_nanos() / 8 / 1_000_000_000) as u64
+    }
+
+    /// One direction of the cable.
+    pub fn one_way(&self) -> LinkConfig {
+        let frame = usize::from(self.mtu) + 14;
+        let queue = (self.bdp() as usize).max(64 * frame);
+        let mut c = LinkConfig::default()
+            .with_latency(self.rtt / 2)
+            .with_bandwidth(self.rate_bps)
+            .with_max_frame(frame)
+            .with_queue_limit(QueueLimit::Bytes(queue))
+            .with_duplicate(self.dup)
+            .with_corrupt(self.corrupt);
+        if self.reorder > 0.0 {
+            c = c.with_reorder(self.reorder, Duration::from_millis(1));
+        }
+        match self.burst_len {
+            // Gilbert: no loss while good, all lost while bad; the bad state
+            // lasts `len` frames on average and is entered often enough that
+            // the long-run loss equals --loss.
+            Some(len) if self.loss > 0.0 => {
+                let p_bg = 1.0 / len;
+                let p_gb = (self.loss * p_bg / (1.0 - self.loss).max(1e-9)).min(1.0);
+                c.with_burst_loss(GilbertElliott::gilbert(p_gb, p_bg))
+            }
+            _ => c.with_loss(self.loss),
+        }
+    }
+
+    /// TCP settings fitting the path: MSS from the MTU, buffers of four
+    /// bandwidth-delay products (at least 256 KiB, at most 16 MiB) so the
+    /// window, not the buffer, is what congestion control moves.
+    pub fn tcp(&self) -> TcpConfig {
+        let buf = (4 * self.bdp()).clamp(256 * 1024, 16 * 1024 * 1024) as usize;
+        TcpConfig {
+            mtu: self.mtu,
+            mss: self.mtu - 40,
+            rx_buffer_limit: buf,
+            tx_buffer_limit: buf,
+            ..TcpConfig::default()
+        }
+    }
+
+    /// For the JSON summary.
+    pub fn json(&self) -> LinkJson {
+        LinkJson {
+            rate_bps: self.rate_bps,
+            rtt_ms: json::ms(self.rtt),
+            loss: self.loss,
+            burst_loss_len: self.burst_len,
+            reorder: self.reorder,
+            dup: self.dup,
+            corrupt: self.corrupt,
+            mtu: self.mtu,
+        }
+    }
+
+    /// One line for the text report.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{}, RTT {}, MTU {}",
+            format_rate(self.rate_bps as f64),
+            format_duration(self.rtt),
+            self.mtu
+        );
+        if self.loss > 0.0 {
+            s += &format!(", loss {}%", self.loss * 100.0);
+            if let Some(l) = self.burst_len {
+                s += &format!(" in bursts of ~{l} frames");
+            }
+        }
+        for (name, p) in [
+            ("reorder", self.reorder),
+            ("dup", self.dup),
+            ("corrupt", self.corrupt),
+        ] {
+            if p > 0.0 {
+                s += &format!(", {name} {}%", p * 100.0);
+            }
+        }
+        s
+    }
+}
+
+/// Address of host A.
+pub const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+/// Address of host B.
+pub const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+/// MAC of host A (locally administered).
+pub const A_MAC: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
+/// MAC of host B.
+pub const B_MAC: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x02]);
+
+/// The two hosts and their cable.
+pub struct Net {
+    /// The simulation.
+    pub sim: Sim,
+    /// Host A (client / sender).
+    pub a: NodeId,
+    /// Host B (server / receiver).
+    pub b: NodeId,
+    /// Memory capture of A's interface, when asked for.
+    pub tap: Option<TapId>,
+}
+
+/// Builds A ⇄ B with `params`; `apps` are installed before the run starts.
+pub fn build(
+    params: &LinkParams,
+    seed: u64,
+    capture: bool,
+    a_app: Option<strata_sim::host::App>,
+    b_app: Option<strata_sim::host::App>,
+) -> anyhow::Result<Net> {
+    let mut sim = Sim::new(seed);
+    let tcp = params.tcp();
+    let host =
+        |name: &str, n: u64, mac: MacAddr, ip: Ipv4Addr, app: Option<strata_sim::host::App>| {
+            let mut h = Host::new(
+                name,
+                StackConfig {
+                    seed: seed.wrapping_mul(1000).wrapping_add(n),
+                    tcp: tcp.clone(),
+                    ..StackConfig::default()
+                },
+            );
+            h.add_interface(
+                mac,
+                usize::from(params.mtu),
+                Ipv4Cidr::new(ip, 24).expect("/24 is valid"),
+            );
+            if let Some(app) = app {
+                h.set_app(app);
+            }
+            h
+        };
+    let a = sim.add_node(Box::new(host("A", 1, A_MAC, A_IP, a_app)));
+    let b = sim.add_node(Box::new(host("B", 2, B_MAC, B_IP, b_app)));
+    sim.connect((a, 0), (b, 0), params.one_way())?;
+    let tap = if capture {
+        Some(sim.tap_port_memory(a, 0)?)
+    } else {
+        None
+    };
+    Ok(Net { sim, a, b, tap })
+}
+
+/// Captured frames with their virtual time.
+pub type Frames = Vec<(Instant, Vec<u8>)>;
+
+/// The pcap bytes and the frames captured on A's interface.
+pub fn captured(net: &Net) -> anyhow::Result<(Vec<u8>, Frames)> {
+    let Some(tap) = net.tap else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let bytes = net.sim.tap_bytes(tap).unwrap_or_default().to_vec();
+    let frames = strata_sim::pcap::parse(&bytes)
+        .context("reading back the capture")?
+        .into_iter()
+        .map(|r| (r.ts, r.data))
+        .collect();
+    Ok((bytes, frames))
+}
+
+/// Byte `i` of the bulk stream: a hash of the offset, so a byte in the
+/// wrong place is caught, not only a wrong byte.
+pub fn pattern(i: u64) -> u8 {
+    (i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
+}
+
+/// A progress bar on stderr, shown only once a run has taken a second of
+/// wall time and only when stderr is a terminal.
+pub struct Progress {
+    started: std::time::Instant,
+    total: u64,
+    label: &'static str,
+    bar: Option<indicatif::ProgressBar>,
+    enabled: bool,
+}
+
+impl Progress {
+    /// A progress tracker towards `total` units.
+    pub fn new(total: u64, label: &'static str) -> Self {
+        Progress {
+            started: std::time::Instant::now(),
+            total,
+            label,
+            bar: None,
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Reports `done` units at virtual time `t`.
+    pub fn update(&mut self, done: u64, t: Instant) {
+        if !self.enabled {
+            return;
+        }
+        if self.bar.is_none() && self.started.elapsed() >= std::time::Duration::from_secs(1) {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(self.total),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:40.cyan/blue}] {bytes}/{total_bytes} ({elapsed}) {msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_prefix(self.label);
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(format!("virtual {:.2}s", t.as_nanos() as f64 / 1e9));
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Application helpers run inside the hosts
+
+/// Bytes waiting to be handed to TCP (what `send` refused so far).
+#[derive(Debug, Default)]
+struct Outbox {
+    data: Vec<u8>,
+    off: usize,
+    close_when_done: bool,
+    closed: bool,
+}
+
+impl Outbox {
+    fn push(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+    }
+    /// Hands TCP what it takes; closes once everything went if asked.
+    fn flush(&mut self, now: Instant, stack: &mut Stack, h: TcpHandle) -> Result<(), TcpError> {
+        while self.off < self.data.len() {
+            match stack.tcp_send(h, &self.data[self.off..]) {
+                Ok(0) | Err(TcpError::WouldBlock) => break,
+                Ok(n) => self.off += n,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.off == self.data.len() {
+            self.data.clear();
+            self.off = 0;
+            if self.close_when_done && !self.closed {
+                self.closed = true;
+                stack.tcp_close(now, h)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads everything readable; `Ok(true)` at end of stream.
+fn drain(stack: &mut Stack, h: TcpHandle, into: &mut dyn FnMut(&[u8])) -> Result<bool, TcpError> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match stack.tcp_recv(h, &mut buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => into(&buf[..n]),
+            Err(TcpError::WouldBlock) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn failure(ev: &TcpEvent) -> Option<String> {
+    match ev {
+        TcpEvent::Reset(_) => Some("connection reset".into()),
+        TcpEvent::Refused(_) => Some("connection refused".into()),
+        TcpEvent::TimedOut(_) => Some("connection timed out".into()),
+        TcpEvent::Unreachable { error, .. } => Some(format!("unreachable: {error}")),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The scenarios
+
+/// Common results of a TCP scenario.
+pub struct TcpRun {
+    /// The network after the run.
+    pub net: Net,
+    /// Congestion samples of A's connection.
+    pub samples: Vec<Sample>,
+    /// Section for the JSON summary.
+    pub tcp: TcpJson,
+    /// Text report lines.
+    pub report: Vec<String>,
+    /// Scenario-specific JSON sections.
+    pub http: Option<HttpJson>,
+    /// Echo section.
+    pub echo: Option<EchoJson>,
+}
+
+fn sample_of(sim: &Sim, a: NodeId, h: TcpHandle) -> Option<Sample> {
+    let host = sim.node::<Host>(a)?;
+    let info = host.stack().tcp().info(h).ok()?;
+    Some(Sample {
+        t: sim.now(),
+        cwnd: info.cwnd as u64,
+        ssthresh: (info.ssthresh < (u32::MAX as usize)).then_some(info.ssthresh as u64),
+        srtt: info.srtt,
+        flight: Some(u64::from(info.snd_nxt.wrapping_sub(info.snd_una))),
+    })
+}
+
+fn tcp_state(sim: &Sim, node: NodeId, h: TcpHandle) -> TcpState {
+    sim.node::<Host>(node)
+        .map_or(TcpState::Closed, |n| n.stack().tcp_state(h))
+}
+
+/// Most congestion samples kept for one run.
+const MAX_SAMPLES: usize = 6000;
+
+/// Runs the simulation in slices of `slice` until `done` holds (then a
+/// little longer so the close completes), sampling A's connection.
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    net: &mut Net,
+    conn: TcpHandle,
+    slice: Duration,
+    limit: Instant,
+    progress: &mut Progress,
+    mut done: impl FnMut() -> bool,
+    mut progress_of: impl FnMut() -> u64,
+    samples: &mut Vec<Sample>,
+) -> bool {
+    let mut slice = slice;
+    loop {
+        let next = net.sim.now() + slice;
+        net.sim.run_until(next);
+        if let Some(s) = sample_of(&net.sim, net.a, conn) {
+            samples.push(s);
+        }
+        // Long runs: keep every other sample and sample half as often, so
+        // a picture never holds more than a few thousand points.
+        if samples.len() >= MAX_SAMPLES {
+            let mut k = 0;
+            samples.retain(|_| {
+                k += 1;
+                k % 2 == 1
+            });
+            slice *= 2;
+        }
+        progress.update(progress_of(), net.sim.now());
+        if done() {
+            break;
+        }
+        if net.sim.now() >= limit {
+            progress.finish();
+            return false;
+        }
+    }
+    progress.finish();
+    // Let the four-way close finish (both sides CLOSED or A in TIME-WAIT).
+    let end = net.sim.now() + Duration::from_secs(5);
+    while net.sim.now() < end {
+        let st = tcp_state(&net.sim, net.a, conn);
+        if matches!(st, TcpState::TimeWait | TcpState::Closed) {
+            break;
+        }
+        let next = net.sim.now() + slice;
+        net.sim.run_until(next);
+    }
+    true
+}
+
+fn tcp_json(
+    net: &Net,
+    bytes: u64,
+    verified: bool,
+    duration: Duration,
+    samples: &[Sample],
+) -> TcpJson {
+    let stats = net
+        .sim
+        .node::<Host>(net.a)
+        .map(|h| h.stack().tcp_stats().clone())
+        .unwrap_or_default();
+    let secs = duration.as_secs_f64();
+    let srtts: Vec<Duration> = samples.iter().filter_map(|s| s.srtt).collect();
+    TcpJson {
+        bytes,
+        verified,
+        duration_s: secs,
+        goodput_bps: if secs > 0.0 {
+            bytes as f64 * 8.0 / secs
+        } else {
+            0.0
+        },
+        retransmissions: stats.retransmits,
+        fast_retransmits: stats.fast_retransmits,
+        rto_expired: stats.rto_expired,
+        segments_sent: stats.segments_out,
+        srtt_ms: srtts.last().map(|d| json::ms(*d)),
+        srtt_min_ms: srtts.iter().min().map(|d| json::ms(*d)),
+        srtt_max_ms: srtts.iter().max().map(|d| json::ms(*d)),
+        cwnd_max: samples.iter().map(|s| s.cwnd).max().unwrap_or(0),
+        samples: samples.len(),
+    }
+}
+
+fn tcp_lines(t: &TcpJson) -> Vec<String> {
+    let srtt = |v: Option<f64>| v.map_or("-".to_string(), |m| format!("{m:.2}ms"));
+    vec![
+        format!(
+            "retransmissions {} (fast {}, timeouts {}), {} segments sent",
+            t.retransmissions, t.fast_retransmits, t.rto_expired, t.segments_sent
+        ),
+        format!(
+            "smoothed RTT {} (min {}, max {}), largest cwnd {}",
+            srtt(t.srtt_ms),
+            srtt(t.srtt_min_ms),
+            srtt(t.srtt_max_ms),
+            format_bytes(t.cwnd_max)
+        ),
+    ]
+}
+
+fn slice_for(params: &LinkParams, expected: Duration) -> Duration {
+    // About ten samples per RTT, at most ~5000 samples per run.
+    let per_rtt = params.rtt / 10;
+    let per_run = expected / 5000;
+    per_rtt.max(per_run).max(Duration::from_micros(100))
+}
+
+fn connect(net: &mut Net, port: u16) -> anyhow::Result<TcpHandle> {
+    let b = net.b;
+    net.sim
+        .with_node(b, |h: &mut Host, _| {
+            h.stack_mut().tcp_listen(None, port, 16)
+        })
+        .context("host B")?
+        .context("listen")?;
+    let a = net.a;
+    let h = net
+        .sim
+        .with_node(a, |h: &mut Host, now| {
+            h.stack_mut()
+                .tcp_connect(now, SocketAddrV4::new(B_IP, port))
+        })
+        .context("host A")?
+        .context("connect")?;
+    Ok(h)
+}
+
+/// `bulk`: A sends `bytes` to B:5001; B checks every byte.
+pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, capture: bool) -> anyhow::Result<TcpRun> {
+    #[derive(Default)]
+    struct Rx {
+        received: u64,
+        bad_at: Option<u64>,
+        eof: bool,
+        last_byte: Option<Instant>,
+        error: Option<String>,
+    }
+    #[derive(Default)]
+    struct Tx {
+        sent: u64,
+        closed: bool,
+        error: Option<String>,
+    }
+    let rx = Rc::new(RefCell::new(Rx::default()));
+    let tx = Rc::new(RefCell::new(Tx::default()));
+    let total = bytes;
+
+    let rx_app = rx.clone();
+    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut r = rx_app.borrow_mut();
+        match *ev {
+            TcpEvent::Acceptable { listener } => while stack.tcp_accept(listener).is_ok() {},
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if !r.eof => {
+                let mut got = 0u64;
+                let start = r.received;
+                let mut bad = r.bad_at;
+                let res = drain(stack, h, &mut |chunk| {
+                    for (i, &b) in chunk.iter().enumerate() {
+                        let off = start + got + i as u64;
+                        if bad.is_none() && b != pattern(off) {
+                            bad = Some(off);
+                        }
+                    }
+                    got += chunk.len() as u64;
+                });
+                r.received += got;
+                r.bad_at = bad;
+                if got > 0 {
+                    r.last_byte = Some(now);
+                }
+                match res {
+                    Ok(true) => {
+                        r.eof = true;
+                        let _ = stack.tcp_close(now, h);
+                    }
+                    Ok(false) => {}
+                    Err(e) => r.error = Some(e.to_string()),
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    r.error = Some(e);
+                }
+            }
+        }
+    });
+    let tx_app = tx.clone();
+    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut s = tx_app.borrow_mut();
+        match *ev {
+            TcpEvent::Connected(h) | TcpEvent::Writable(h) => {
+                let mut chunk = vec![0u8; 64 * 1024];
+                while s.sent < total {
+                    let n = (total - s.sent).min(chunk.len() as u64) as usize;
+                    for (i, b) in chunk[..n].iter_mut().enumerate() {
+                        *b = pattern(s.sent + i as u64);
+                    }
+                    match stack.tcp_send(h, &chunk[..n]) {
+                        Ok(0) | Err(TcpError::WouldBlock) => break,
+                        Ok(k) => s.sent += k as u64,
+                        Err(e) => {
+                            s.error = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                if s.sent == total && !s.closed {
+                    s.closed = true;
+                    let _ = stack.tcp_close(now, h);
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    s.error = Some(e);
+                }
+            }
+        }
+    });
+
+    let mut net = build(params, seed, capture, Some(a_app), Some(b_app))?;
+    let start = net.sim.now();
+    let conn = connect(&mut net, 5001)?;
+    let expected =
+        Duration::from_secs_f64(bytes as f64 * 8.0 / params.rate_bps as f64) + params.rtt * 4;
+    let limit = start + expected * 50 + Duration::from_secs(600);
+    let mut samples = Vec::new();
+    let mut progress = Progress::new(bytes, "bulk");
+    let finished = drive(
+        &mut net,
+        conn,
+        slice_for(params, expected),
+        limit,
+        &mut progress,
+        || {
+            let r = rx.borrow();
+            r.eof || r.error.is_some() || tx.borrow().error.is_some()
+        },
+        || rx.borrow().received,
+        &mut samples,
+    );
+    let r = rx.borrow();
+    if let Some(e) = r.error.as_ref().or(tx.borrow().error.as_ref()) {
+        bail!(
+            "bulk transfer failed: {e} after {} of {} bytes",
+            r.received,
+            bytes
+        );
+    }
+    if !finished {
+        bail!(
+            "bulk transfer did not finish within {} of virtual time ({} of {} bytes arrived)",
+            format_duration(limit.saturating_duration_since(start)),
+            r.received,
+            bytes
+        );
+    }
+    let verified = r.received == bytes && r.bad_at.is_none();
+    let duration = r
+        .last_byte
+        .unwrap_or(start)
+        .saturating_duration_since(start);
+    let tcp = tcp_json(&net, r.received, verified, duration, &samples);
+    let check = match (r.received == bytes, r.bad_at) {
+        (true, None) => "byte check OK".to_string(),
+        (_, Some(off)) => format!("BYTE CHECK FAILED at offset {off}"),
+        (false, None) => format!("BYTE CHECK FAILED: {} of {bytes} bytes", r.received),
+    };
+    let mut report = vec![
+        format!("bulk: 10.0.0.1 → 10.0.0.2:5001 over {}", params.describe()),
+        format!(
+            "{} ({} bytes) in {} virtual: goodput {} — {check}",
+            format_bytes(r.received),
+            r.received,
+            format_duration(duration),
+            format_rate(tcp.goodput_bps)
+        ),
+    ];
+    report.extend(tcp_lines(&tcp));
+    drop(r);
+    Ok(TcpRun {
+        net,
+        samples,
+        tcp,
+        report,
+        http: None,
+        echo: None,
+    })
+}
+
+/// The page the `http` scenario's server returns: `size` bytes of HTML.
+pub fn page(size: u64) -> Vec<u8> {
+    let head = b"<!doctype html><html><head><title>strata</title></head><body><h1>Hello from strata</h1><p>";
+    let tail = b"</p></body></html>\n";
+    let mut body: Vec<u8> = Vec::with_capacity(size as usize);
+    body.extend_from_slice(head);
+    let filler = b"A userspace TCP/IP stack you can watch, layer by layer. ";
+    let mut i = 0usize;
+    while body.len() + tail.len() < size as usize {
+        body.push(filler[i % filler.len()]);
+        i += 1;
+    }
+    body.extend_from_slice(tail);
+    body.truncate(size as usize);
+    body
+}
+
+/// `http`: A fetches `GET /` from a tiny HTTP/1.1 server on B:80.
+pub fn http(params: &LinkParams, seed: u64, size: u64, capture: bool) -> anyhow::Result<TcpRun> {
+    #[derive(Default)]
+    struct Server {
+        request: Vec<u8>,
+        answered: bool,
+        out: Outbox,
+        conn: Option<TcpHandle>,
+    }
+    #[derive(Default)]
+    struct Client {
+        response: Vec<u8>,
+        first_byte: Option<Instant>,
+        done_at: Option<Instant>,
+        out: Outbox,
+        error: Option<String>,
+    }
+    let server = Rc::new(RefCell::new(Server::default()));
+    let client = Rc::new(RefCell::new(Client::default()));
+    let body = page(size);
+    let body_for_server = body.clone();
+    let srv = server.clone();
+    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut s = srv.borrow_mut();
+        match *ev {
+            TcpEvent::Acceptable { listener } => {
+                while let Ok(h) = stack.tcp_accept(listener) {
+                    s.conn = Some(h);
+                }
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
+                let mut req = std::mem::take(&mut s.request);
+                let eof = drain(stack, h, &mut |c| req.extend_from_slice(c)).unwrap_or(true);
+                s.request = req;
+                if !s.answered && s.request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    s.answered = true;
+                    let ok = s.request.starts_with(b"GET / ");
+                    let (status, payload): (&str, &[u8]) = if ok {
+                        ("200 OK", &body_for_server)
+                    } else {
+                        ("404 Not Found", b"not found\n")
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nServer: strata\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        payload.len()
+                    );
+                    s.out.push(head.as_bytes());
+                    s.out.push(payload);
+                    s.out.close_when_done = true;
+                    let _ = s.out.flush(now, stack, h);
+                } else if eof && !s.answered {
+                    let _ = stack.tcp_close(now, h);
+                }
+            }
+            TcpEvent::Writable(h) => {
+                let _ = s.out.flush(now, stack, h);
+            }
+            _ => {}
+        }
+    });
+    let cli = client.clone();
+    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut c = cli.borrow_mut();
+        match *ev {
+            TcpEvent::Connected(h) => {
+                c.out.push(b"GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: strata-sim\r\nAccept: */*\r\n\r\n");
+                let _ = c.out.flush(now, stack, h);
+            }
+            TcpEvent::Writable(h) => {
+                let _ = c.out.flush(now, stack, h);
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if c.done_at.is_none() => {
+                let mut resp = std::mem::take(&mut c.response);
+                let res = drain(stack, h, &mut |chunk| resp.extend_from_slice(chunk));
+                if !resp.is_empty() && c.first_byte.is_none() {
+                    c.first_byte = Some(now);
+                }
+                c.response = resp;
+                match res {
+                    Ok(true) => {
+                        c.done_at = Some(now);
+                        let _ = stack.tcp_close(now, h);
+                    }
+                    Ok(false) => {}
+                    Err(e) => c.error = Some(e.to_string()),
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    c.error = Some(e);
+                }
+            }
+        }
+    });
+    let mut net = build(params, seed, capture, Some(a_app), Some(b_app))?;
+    let start = net.sim.now();
+    let conn = connect(&mut net, 80)?;
+    let expected =
+        Duration::from_secs_f64(size as f64 * 8.0 / params.rate_bps as f64) + params.rtt * 4;
+    let limit = start + expected * 50 + Duration::from_secs(600);
+    let mut samples = Vec::new();
+    let mut progress = Progress::new(size, "http");
+    let finished = drive(
+        &mut net,
+        conn,
+        slice_for(params, expected),
+        limit,
+        &mut progress,
+        || {
+            let c = client.borrow();
+            c.done_at.is_some() || c.error.is_some()
+        },
+        || client.borrow().response.len() as u64,
+        &mut samples,
+    );
+    let c = client.borrow();
+    if let Some(e) = &c.error {
+        bail!("http fetch failed: {e}");
+    }
+    if !finished {
+        bail!(
+            "http fetch did not finish within {} of virtual time",
+            format_duration(limit.saturating_duration_since(start))
+        );
+    }
+    let split = c
+        .response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4);
+    let (head, got_body) = match split {
+        Some(p) => (&c.response[..p], &c.response[p..]),
+        None => (&c.response[..], &[][..]),
+    };
+    let head = String::from_utf8_lossy(head);
+    let status = head.lines().next().unwrap_or("").to_string();
+    let verified = status == "HTTP/1.1 200 OK" && got_body == body.as_slice();
+    let duration = c.done_at.unwrap_or(start).saturating_duration_since(start);
+    let tcp = tcp_json(&net, got_body.len() as u64, verified, duration, &samples);
+    let ttfb = c.first_byte.map(|t| t.saturating_duration_since(start));
+    let mut report = vec![
+        format!(
+            "http: GET http://10.0.0.2/ from 10.0.0.1 over {}",
+            params.describe()
+        ),
+        format!(
+            "{status} — {} body bytes{}; first byte after {}, done after {} (virtual)",
+            got_body.len(),
+            if verified {
+                ", page intact"
+            } else {
+                ", PAGE MISMATCH"
+            },
+            ttfb.map_or("-".into(), format_duration),
+            format_duration(duration)
+        ),
+    ];
+    report.extend(tcp_lines(&tcp));
+    let http = HttpJson {
+        status,
+        body_bytes: got_body.len() as u64,
+        time_to_first_byte_ms: ttfb.map(json::ms),
+    };
+    drop(c);
+    Ok(TcpRun {
+        net,
+        samples,
+        tcp,
+        report,
+        http: Some(http),
+        echo: None,
+    })
+}
+
+/// `echo`: A sends `lines` lines to an echo server on B:7, one at a time,
+/// each after the previous came back.
+pub fn echo(params: &LinkParams, seed: u64, lines: u16, capture: bool) -> anyhow::Result<TcpRun> {
+    #[derive(Default)]
+    struct Server {
+        out: Outbox,
+    }
+    #[derive(Default)]
+    struct Client {
+        next: u16,
+        sent_at: Option<Instant>,
+        pending: Vec<u8>,
+        echoed: Vec<Duration>,
+        bad: u16,
+        done_at: Option<Instant>,
+        out: Outbox,
+        error: Option<String>,
+    }
+    let line = |k: u16| format!("hello strata, line {k}\n").into_bytes();
+    let server = Rc::new(RefCell::new(Server::default()));
+    let client = Rc::new(RefCell::new(Client::default()));
+    let srv = server.clone();
+    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut s = srv.borrow_mut();
+        match *ev {
+            TcpEvent::Acceptable { listener } => while stack.tcp_accept(listener).is_ok() {},
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
+                let mut got = Vec::new();
+                let eof = drain(stack, h, &mut |c| got.extend_from_slice(c)).unwrap_or(true);
+                s.out.push(&got);
+                if eof {
+                    s.out.close_when_done = true;
+                }
+                let _ = s.out.flush(now, stack, h);
+            }
+            TcpEvent::Writable(h) => {
+                let _ = s.out.flush(now, stack, h);
+            }
+            _ => {}
+        }
+    });
+    let cli = client.clone();
+    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut c = cli.borrow_mut();
+        let send_next = |c: &mut Client, stack: &mut Stack, h: TcpHandle| {
+            if c.next < lines {
+                c.next += 1;
+                c.out.push(&line(c.next));
+                c.sent_at = Some(now);
+            } else {
+                // Every line came back: close (the server closes in turn).
+                c.done_at = Some(now);
+                c.out.close_when_done = true;
+            }
+            let _ = c.out.flush(now, stack, h);
+        };
+        match *ev {
+            TcpEvent::Connected(h) => send_next(&mut c, stack, h),
+            TcpEvent::Writable(h) => {
+                let _ = c.out.flush(now, stack, h);
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if c.done_at.is_none() => {
+                let mut got = std::mem::take(&mut c.pending);
+                let res = drain(stack, h, &mut |chunk| got.extend_from_slice(chunk));
+                c.pending = got;
+                while c.done_at.is_none() {
+                    let Some(p) = c.pending.iter().position(|&b| b == b'\n') else {
+                        break;
+                    };
+                    let l: Vec<u8> = c.pending.drain(..=p).collect();
+                    let k = c.echoed.len() as u16 + 1;
+                    if l != line(k) {
+                        c.bad += 1;
+                    }
+                    let rtt = c
+                        .sent_at
+                        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                    c.echoed.push(rtt);
+                    send_next(&mut c, stack, h);
+                }
+                match res {
+                    // The server closed before echoing everything.
+                    Ok(true) if c.done_at.is_none() => c.done_at = Some(now),
+                    Ok(_) => {}
+                    Err(e) if c.done_at.is_none() => c.error = Some(e.to_string()),
+                    Err(_) => {}
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    c.error = Some(e);
+                }
+            }
+        }
+    });
+    let mut net = build(params, seed, capture, Some(a_app), Some(b_app))?;
+    let start = net.sim.now();
+    let conn = connect(&mut net, 7)?;
+    let expected = params.rtt * (u32::from(lines) + 4);
+    let limit = start + expected * 50 + Duration::from_secs(600);
+    let mut samples = Vec::new();
+    let mut progress = Progress::new(u64::from(lines), "echo");
+    let finished = drive(
+        &mut net,
+        conn,
+        slice_for(params, expected),
+        limit,
+        &mut progress,
+        || {
+            let c = client.borrow();
+            c.done_at.is_some() || c.error.is_some()
+        },
+        || client.borrow().echoed.len() as u64,
+        &mut samples,
+    );
+    let c = client.borrow();
+    if let Some(e) = &c.error {
+        bail!("echo failed: {e}");
+    }
+    if !finished {
+        bail!(
+            "echo did not finish within {} of virtual time",
+            format_duration(limit.saturating_duration_since(start))
+        );
+    }
+    let verified = c.echoed.len() == usize::from(lines) && c.bad == 0;
+    let duration = c.done_at.unwrap_or(start).saturating_duration_since(start);
+    let bytes: u64 = (1..=lines).map(|k| line(k).len() as u64).sum();
+    let tcp = tcp_json(&net, bytes, verified, duration, &samples);
+    let rtts: Vec<f64> = c.echoed.iter().map(|d| json::ms(*d)).collect();
+    let mut report = vec![
+        format!(
+            "echo: 10.0.0.1 → 10.0.0.2:7, {lines} lines over {}",
+            params.describe()
+        ),
+        format!(
+            "{} of {lines} lines echoed{}; round trips {}",
+            c.echoed.len(),
+            if verified { " intact" } else { ", SOME WRONG" },
+            c.echoed
+                .iter()
+                .map(|d| format_duration(*d))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    ];
+    report.extend(tcp_lines(&tcp));
+    let echo = EchoJson {
+        lines_sent: u64::from(c.next),
+        lines_echoed: c.echoed.len() as u64,
+        rtt_ms: rtts,
+    };
+    drop(c);
+    Ok(TcpRun {
+        net,
+        samples,
+        tcp,
+        report,
+        http: None,
+        echo: Some(echo),
+    })
+}
+
+/// `FILE.svg` → `FILE-cwnd.svg` (the suffix goes before the extension).
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}{suffix}.{}", ext.to_string_lossy()),
+        None => format!("{stem}{suffix}"),
+    };
+    path.with_file_name(name)
+}
+
+/// Writes the bulk pictures; returns the paths written.
+pub fn write_bulk_svgs(
+    path: &Path,
+    frames: &[(Instant, Vec<u8>)],
+    samples: &[Sample],
+    params: &LinkParams,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let trace = SeqTrace::from_frames(frames, None);
+    let title = format!("Time-sequence graph — {}", params.describe());
+    std::fs::write(path, plot::time_sequence_svg(&trace, &title))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let cwnd = with_suffix(path, "-cwnd");
+    let title = format!("Congestion window and RTT — {}", params.describe());
+    std::fs::write(&cwnd, plot::cwnd_rtt_svg(samples, &title))
+        .with_context(|| format!("cannot write {}", cwnd.display()))?;
+    Ok(vec![path.to_path_buf(), cwnd])
+}
+
+/// Builds the JSON summary of a TCP run.
+pub fn summary(
+    scenario: &str,
+    seed: u64,
+    params: &LinkParams,
+    run: &TcpRun,
+    files: &[PathBuf],
+) -> Summary {
+    Summary {
+        scenario: scenario.to_string(),
+        seed,
+        link: params.json(),
+        virtual_time_s: run.net.sim.now().as_nanos() as f64 / 1e9,
+        links: run.net.sim.total_stats().into(),
+        tcp: Some(run.tcp.clone()),
+        http: run.http.clone(),
+        echo: run.echo.clone(),
+        ping: None,
+        udp: None,
+        traceroute: None,
+        storm: None,
+        files: files.iter().map(|p| p.display().to_string()).collect(),
+    }
+}
+
+/// Examples shown under `strata sim --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  strata sim ping                          ARP, then four echo round trips
+  strata sim bulk --bytes 50M --rate 100mbit --rtt 20ms --loss 1%
+  strata sim bulk --bytes 5M --loss 2% --burst-loss --svg bulk.svg
+                                           (writes bulk.svg and bulk-cwnd.svg)
+  strata sim http --loss 20% --ladder      watch the retransmissions
+  strata sim echo -c 3 --reorder 5% --dup 1% --pcap echo.pcap
+  strata sim bulk --bytes 2M --json        machine-readable summary
+
+Values: rates 500kbit, 100mbit, 1gbit, 10Mbps (bit/s, decimal prefixes);
+durations 250us, 20ms, 1.5s; probabilities 0.2 or 20%; sizes 1500, 64k,
+50M, 1G (1024-based) or 50MB (1000-based).
+bulk, http and echo run on one cable A (10.0.0.1) ⇄ B (10.0.0.2) shaped by
+every link option; ping, udp and traceroute cross switches and routers and
+take --loss, --rtt and --rate.";
+
+/// Prints `msg` as a usage error (`error: …`) and exits with code 2.
+pub fn usage_error(msg: &str) -> ! {
+    clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, format!("{msg}\n")).exit()
+}
+
+/// A pcap sink in memory that can be read after the simulation that owns
+/// the writer is gone.
+#[derive(Debug, Clone, Default)]
+pub struct Capture(Rc<RefCell<Vec<u8>>>);
+
+impl Capture {
+    /// The bytes written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.borrow().clone()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Refuses lab options the switched scenarios (ping, udp, traceroute,
+/// storm) cannot honour, with exit code 2.
+pub fn check_for_lan_scenarios(args: &SimArgs) {
+    let lab = &args.lab;
+    let name = format!("{:?}", args.scenario).to_lowercase();
+    let only_tcp = [
+        ("--burst-loss", lab.burst_loss.is_some()),
+        ("--reorder", lab.reorder > 0.0),
+        ("--dup", lab.dup > 0.0),
+        ("--corrupt", lab.corrupt > 0.0),
+        ("--mtu", lab.mtu.is_some()),
+        ("--bytes", lab.bytes.is_some()),
+        ("--svg", lab.svg.is_some()),
+        ("--ladder", lab.ladder),
+    ];
+    for (flag, set) in only_tcp {
+        if set {
+            usage_error(&format!(
+                "{flag} is for the bulk, http and echo scenarios; {name} takes --loss, --rtt, --rate, --pcap and --json"
+            ));
+        }
+    }
+    if args.scenario == Scenario::Storm && (lab.rtt.is_some() || lab.rate.is_some()) {
+        usage_error("storm runs on fixed links: --rtt and --rate do not apply");
+    }
+}
+
+/// The JSON summary skeleton of a switched scenario.
+pub fn lan_summary(args: &SimArgs, opts: &strata_sim::host::ScenarioOptions) -> Summary {
+    Summary {
+        scenario: format!("{:?}", args.scenario).to_lowercase(),
+        seed: args.seed,
+        link: LinkJson {
+            rate_bps: opts.bandwidth_bps,
+            rtt_ms: json::ms(opts.latency * 4),
+            loss: opts.loss,
+            burst_loss_len: None,
+            reorder: 0.0,
+            dup: 0.0,
+            corrupt: 0.0,
+            mtu: 1500,
+        },
+        virtual_time_s: 0.0,
+        links: strata_sim::LinkStats::default().into(),
+        tcp: None,
+        http: None,
+        echo: None,
+        ping: None,
+        udp: None,
+        traceroute: None,
+        storm: None,
+        files: Vec::new(),
+    }
+}
+
+/// `strata sim bulk|http|echo`.
+pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
+    let lab = &args.lab;
+    if lab.burst_loss.is_some() && args.loss == 0.0 {
+        usage_error("--burst-loss shapes --loss into bursts: give the mean loss too, e.g. --loss 1% --burst-loss");
+    }
+    if args.loss >= 1.0 {
+        usage_error("--loss 100% would lose every frame: nothing can be learned");
+    }
+    let params = LinkParams::new(lab, args.loss);
+    let capture = args.pcap.is_some() || lab.svg.is_some();
+    let (name, run) = match args.scenario {
+        Scenario::Bulk => (
+            "bulk",
+            bulk(&params, args.seed, lab.bytes.unwrap_or(10 << 20), capture)?,
+        ),
+        Scenario::Http => (
+            "http",
+            http(&params, args.seed, lab.bytes.unwrap_or(1024), capture)?,
+        ),
+        Scenario::Echo => (
+            "echo",
+            echo(&params, args.seed, args.count.unwrap_or(4), capture)?,
+        ),
+        other => bail!("{other:?} is not a TCP scenario"),
+    };
+    let (pcap, frames) = captured(&run.net)?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    if let Some(p) = &args.pcap {
+        std::fs::write(p, &pcap).with_context(|| format!("cannot write {}", p.display()))?;
+        files.push(p.clone());
+    }
+    if let Some(svg) = &lab.svg {
+        files.extend(write_bulk_svgs(svg, &frames, &run.samples, &params)?);
+    }
+    if lab.json {
+        println!(
+            "{}",
+            summary(name, args.seed, &params, &run, &files).to_json()
+        );
+    } else {
+        println!("seed {} (replay with --seed {})", args.seed, args.seed);
+        for line in &run.report {
+            println!("{line}");
+        }
+        println!("\nlinks:\n{}", run.net.sim.stats_table().trim_end());
+        for f in &files {
+            println!("wrote {}", f.display());
+        }
+    }
+    if !run.tcp.verified {
+        bail!("{name}: the data did not arrive intact");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> LinkParams {
+        LinkParams {
+            rate_bps: 10_000_000,
+            rtt: Duration::from_millis(10),
+            loss: 0.0,
+            burst_len: None,
+            reorder: 0.0,
+            dup: 0.0,
+            corrupt: 0.0,
+            mtu: 1500,
+        }
+    }
+
+    #[test]
+    fn link_settings_follow_the_parameters() {
+        let p = LinkParams {
+            loss: 0.02,
+            burst_len: Some(5.0),
+            ..params()
+        };
+        assert_eq!(p.bdp(), 12_500);
+        let c = p.one_way();
+        assert_eq!(c.latency, Duration::from_millis(5));
+        assert_eq!(c.bandwidth_bps, 10_000_000);
+        assert_eq!(c.max_frame, 1514);
+        assert_eq!(c.loss, 0.0);
+        let ge = c.burst_loss.expect("bursty");
+        assert!((ge.mean_loss() - 0.02).abs() < 1e-12);
+        assert!((1.0 / ge.p_bad_to_good - 5.0).abs() < 1e-12);
+        let t = p.tcp();
+        assert_eq!(t.mss, 1460);
+        assert_eq!(t.rx_buffer_limit, 256 * 1024);
+    }
+
+    #[test]
+    fn pattern_depends_on_position() {
+        let a: Vec<u8> = (0..4096).map(pattern).collect();
+        let b: Vec<u8> = (1..4097).map(pattern).collect();
+        assert_ne!(a, b);
+        assert!(a.contains(&0) && a.contains(&255));
+    }
+
+    #[test]
+    fn suffix_goes_before_the_extension() {
+        assert_eq!(
+            with_suffix(Path::new("out/run.svg"), "-cwnd"),
+            PathBuf::from("out/run-cwnd.svg")
+        );
+        assert_eq!(
+            with_suffix(Path::new("run"), "-cwnd"),
+            PathBuf::from("run-cwnd")
+        );
+    }
+
+    #[test]
+    fn page_has_the_asked_size() {
+        for n in [200u64, 1024, 10_000] {
+            let p = page(n);
+            assert_eq!(p.len() as u64, n);
+            assert!(p.starts_with(b"<!doctype html>"));
+        }
+    }
+
+    #[test]
+    fn bulk_moves_every_byte_with_loss() {
+        let p = LinkParams {
+            loss: 0.02,
+            ..params()
+        };
+        let run = bulk(&p, 7, 300_000, true).unwrap();
+        assert!(run.tcp.verified);
+        assert_eq!(run.tcp.bytes, 300_000);
+        assert!(
+            run.tcp.retransmissions > 0,
+            "2% loss must cost retransmissions"
+        );
+        assert!(run.tcp.goodput_bps > 0.0 && run.tcp.goodput_bps < 10e6);
+        let (_, frames) = captured(&run.net).unwrap();
+        let trace = SeqTrace::from_frames(&frames, None);
+        assert_eq!(trace.flow.unwrap().dst.port(), 5001);
+        assert!(trace.retransmissions() > 0);
+    }
+
+    #[test]
+    fn http_and_echo_complete() {
+        let p = LinkParams {
+            loss: 0.05,
+            ..params()
+        };
+        let run = http(&p, 3, 20_000, false).unwrap();
+        assert!(run.tcp.verified, "{:?}", run.report);
+        assert_eq!(run.http.as_ref().unwrap().status, "HTTP/1.1 200 OK");
+        let run = echo(&p, 3, 5, false).unwrap();
+        assert!(run.tcp.verified, "{:?}", run.report);
+        assert_eq!(run.echo.as_ref().unwrap().lines_echoed, 5);
+    }
+}

@@ -1,0 +1,259 @@
+//! The lab, run as a user runs it: the `strata` binary with `sim` options.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn strata(args: &[&str], dir: Option<&PathBuf>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+    c.args(args);
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    c.output().expect("run strata")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("strata-lab-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn bulk_with_loss_completes_and_checks_every_byte() {
+    let out = strata(
+        &[
+            "sim", "bulk", "--bytes", "1M", "--rate", "50mbit", "--rtt", "10ms", "--loss", "2%",
+        ],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("1.00 MiB (1048576 bytes)"), "{stdout}");
+    assert!(stdout.contains("byte check OK"), "{stdout}");
+    let rtx: u64 = stdout
+        .split("retransmissions ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a retransmission count");
+    assert!(
+        rtx > 0,
+        "2% loss over ~750 segments must retransmit: {stdout}"
+    );
+}
+
+#[test]
+fn json_summary_has_the_expected_fields() {
+    let out = strata(
+        &[
+            "sim", "bulk", "--bytes", "500k", "--rate", "20mbit", "--rtt", "5ms", "--loss", "0.02",
+            "--seed", "9", "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is JSON and nothing else");
+    assert_eq!(v["scenario"], "bulk");
+    assert_eq!(v["seed"], 9);
+    assert_eq!(v["link"]["rate_bps"], 20_000_000);
+    assert_eq!(v["link"]["rtt_ms"], 5.0);
+    assert_eq!(v["link"]["loss"], 0.02);
+    assert_eq!(v["link"]["mtu"], 1500);
+    let tcp = &v["tcp"];
+    assert_eq!(tcp["bytes"], 512_000);
+    assert_eq!(tcp["verified"], true);
+    let goodput = tcp["goodput_bps"].as_f64().unwrap();
+    assert!(goodput > 1e5 && goodput < 20e6, "{goodput}");
+    assert!(tcp["retransmissions"].as_u64().unwrap() > 0);
+    assert!(tcp["srtt_ms"].as_f64().unwrap() >= 5.0);
+    assert!(tcp["samples"].as_u64().unwrap() > 10);
+    assert!(v["links"]["dropped_loss"].as_u64().unwrap() > 0);
+    assert!(v["virtual_time_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn same_seed_same_output_and_pcap_other_seed_differs() {
+    let run = |seed: &str, name: &str| {
+        let d = scratch(name);
+        let out = strata(
+            &[
+                "sim",
+                "bulk",
+                "--bytes",
+                "300k",
+                "--loss",
+                "3%",
+                "--reorder",
+                "2%",
+                "--dup",
+                "1%",
+                "--seed",
+                seed,
+                "--pcap",
+                "run.pcap",
+            ],
+            Some(&d),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let pcap = std::fs::read(d.join("run.pcap")).unwrap();
+        let _ = std::fs::remove_dir_all(&d);
+        (out.stdout, pcap)
+    };
+    let (out1, pcap1) = run("42", "seed-a");
+    let (out2, pcap2) = run("42", "seed-b");
+    assert_eq!(text(&out1), text(&out2));
+    assert!(pcap1.len() > 300_000);
+    assert!(pcap1 == pcap2, "same seed, different pcap");
+    let (out3, pcap3) = run("43", "seed-c");
+    assert_ne!(pcap1, pcap3, "another seed should lose other frames");
+    assert_ne!(text(&out1), text(&out3));
+    // The capture is a pcap a tool can read: nanosecond magic, Ethernet.
+    assert_eq!(&pcap1[..4], &0xa1b2_3c4du32.to_le_bytes());
+}
+
+#[test]
+fn http_and_echo_survive_loss() {
+    let out = strata(
+        &[
+            "sim", "http", "--loss", "10%", "--bytes", "20k", "--seed", "5",
+        ],
+        None,
+    );
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    assert!(
+        s.contains("HTTP/1.1 200 OK — 20480 body bytes, page intact"),
+        "{s}"
+    );
+    let out = strata(
+        &[
+            "sim", "echo", "-c", "6", "--loss", "10%", "--seed", "5", "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["echo"]["lines_echoed"], 6);
+    assert_eq!(v["tcp"]["verified"], true);
+    assert_eq!(v["echo"]["rtt_ms"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn bulk_svg_writes_two_valid_pictures() {
+    let d = scratch("svg");
+    let out = strata(
+        &[
+            "sim", "bulk", "--bytes", "400k", "--loss", "2%", "--svg", "b.svg",
+        ],
+        Some(&d),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (file, must) in [("b.svg", "class=\"ack\""), ("b-cwnd.svg", "class=\"cwnd\"")] {
+        let svg = std::fs::read_to_string(d.join(file)).unwrap();
+        roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(svg.contains(must), "{file} lacks {must}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn link_options_shape_the_link() {
+    // Bursty loss and a small MTU: every frame fits, the data still arrives.
+    let out = strata(
+        &[
+            "sim",
+            "bulk",
+            "--bytes",
+            "200k",
+            "--loss",
+            "2%",
+            "--burst-loss",
+            "--mtu",
+            "576",
+            "--corrupt",
+            "1%",
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tcp"]["verified"], true);
+    assert_eq!(v["link"]["mtu"], 576);
+    assert_eq!(v["link"]["burst_loss_len"], 4.0);
+    assert!(v["links"]["dropped_burst"].as_u64().unwrap() > 0);
+    assert_eq!(v["links"]["dropped_loss"], 0);
+    assert!(v["links"]["corrupted"].as_u64().unwrap() > 0);
+    // ~200 KiB in segments of at most 536 bytes.
+    assert!(v["tcp"]["segments_sent"].as_u64().unwrap() >= 200 * 1024 / 536);
+}
+
+#[test]
+fn ping_takes_rtt_rate_and_json() {
+    let out = strata(&["sim", "ping", "-c", "2", "--rtt", "8ms", "--json"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ping"]["received"], 2);
+    let rtt = v["ping"]["rtt_ms"][1].as_f64().unwrap();
+    assert!((8.0..9.0).contains(&rtt), "{rtt}");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_clear_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["sim", "bulk", "--loss", "150%"], "between 0 and 1"),
+        (
+            &["sim", "bulk", "--rate", "fast"],
+            "does not start with a number",
+        ),
+        (&["sim", "bulk", "--rtt", "20"], "no unit"),
+        (&["sim", "bulk", "--bytes", "5X"], "unknown size unit"),
+        (&["sim", "bulk", "--mtu", "100"], "576..=9000"),
+        (&["sim", "bulk", "--reorder", "often"], "--reorder"),
+        (&["sim", "bulk", "--burst-loss"], "give the mean loss too"),
+        (
+            &["sim", "ping", "--dup", "1%"],
+            "--dup is for the bulk, http and echo scenarios",
+        ),
+        (&["sim", "warp"], "invalid value 'warp'"),
+    ];
+    for (args, want) in cases {
+        let out = strata(args, None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let first = err.lines().next().unwrap_or("");
+        assert!(first.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: expected {want:?} in {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn help_has_examples() {
+    let out = strata(&["sim", "--help"], None);
+    let s = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(s.contains("Examples:"), "{s}");
+    assert!(s.contains("strata sim bulk --bytes 50M"), "{s}");
+    for flag in [
+        "--rate",
+        "--rtt",
+        "--burst-loss",
+        "--reorder",
+        "--dup",
+        "--corrupt",
+        "--mtu",
+        "--bytes",
+        "--svg",
+        "--json",
+        "--ladder",
+    ] {
+        assert!(s.contains(flag), "--help lacks {flag}");
+    }
+}
