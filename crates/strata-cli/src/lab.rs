@@ -27,6 +27,7 @@ use strata_sim::host::Host;
 use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, TapId};
 
 use crate::json::{self, EchoJson, HttpJson, LinkJson, Summary, TcpJson};
+use crate::ladder::{Entry, Ladder, Party, Side};
 use crate::plot::{self, Sample, SeqTrace};
 use crate::sim::{Scenario, SimArgs};
 use crate::units::{self, format_bytes, format_duration, format_rate};
@@ -70,6 +71,9 @@ pub struct LabArgs {
     /// Print the ladder diagram (by default only short runs print it).
     #[arg(long)]
     pub ladder: bool,
+    /// No colours in the ladder (also when NO_COLOR is set or not a terminal).
+    #[arg(long)]
+    pub no_color: bool,
 }
 
 fn parse_burst_len(s: &str) -> Result<f64, String> {
@@ -227,11 +231,20 @@ pub struct Net {
     pub tap: Option<TapId>,
 }
 
+/// What to record during a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Record {
+    /// Capture A's interface (for --pcap and the pictures).
+    pub pcap: bool,
+    /// Log every frame offered to the cable, lost ones too (for the ladder).
+    pub offers: bool,
+}
+
 /// Builds A ⇄ B with `params`; `apps` are installed before the run starts.
 pub fn build(
     params: &LinkParams,
     seed: u64,
-    capture: bool,
+    rec: Record,
     a_app: Option<strata_sim::host::App>,
     b_app: Option<strata_sim::host::App>,
 ) -> anyhow::Result<Net> {
@@ -260,7 +273,15 @@ pub fn build(
     let a = sim.add_node(Box::new(host("A", 1, A_MAC, A_IP, a_app)));
     let b = sim.add_node(Box::new(host("B", 2, B_MAC, B_IP, b_app)));
     sim.connect((a, 0), (b, 0), params.one_way())?;
-    let tap = if capture {
+    if rec.offers {
+        for link in [sim.link_from(a, 0), sim.link_to(a, 0)]
+            .into_iter()
+            .flatten()
+        {
+            sim.log_offers(link);
+        }
+    }
+    let tap = if rec.pcap {
         Some(sim.tap_port_memory(a, 0)?)
     } else {
         None
@@ -436,9 +457,16 @@ fn sample_of(sim: &Sim, a: NodeId, h: TcpHandle) -> Option<Sample> {
     })
 }
 
-fn tcp_state(sim: &Sim, node: NodeId, h: TcpHandle) -> TcpState {
-    sim.node::<Host>(node)
-        .map_or(TcpState::Closed, |n| n.stack().tcp_state(h))
+/// True when no connection on `nodes` is still closing.
+fn closed(sim: &Sim, nodes: [NodeId; 2]) -> bool {
+    nodes.iter().all(|&id| {
+        sim.node::<Host>(id).is_none_or(|h| {
+            h.stack()
+                .tcp()
+                .connections()
+                .all(|(_, c)| matches!(c.state, TcpState::TimeWait | TcpState::Closed))
+        })
+    })
 }
 
 /// Most congestion samples kept for one run.
@@ -484,13 +512,10 @@ fn drive(
         }
     }
     progress.finish();
-    // Let the four-way close finish (both sides CLOSED or A in TIME-WAIT).
-    let end = net.sim.now() + Duration::from_secs(5);
-    while net.sim.now() < end {
-        let st = tcp_state(&net.sim, net.a, conn);
-        if matches!(st, TcpState::TimeWait | TcpState::Closed) {
-            break;
-        }
+    // Let the four-way close finish: every connection on both hosts gone
+    // or in TIME-WAIT (bounded, in case a peer never answers).
+    let end = net.sim.now() + Duration::from_secs(60);
+    while net.sim.now() < end && !closed(&net.sim, [net.a, net.b]) {
         let next = net.sim.now() + slice;
         net.sim.run_until(next);
     }
@@ -577,7 +602,7 @@ fn connect(net: &mut Net, port: u16) -> anyhow::Result<TcpHandle> {
 }
 
 /// `bulk`: A sends `bytes` to B:5001; B checks every byte.
-pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, capture: bool) -> anyhow::Result<TcpRun> {
+pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::Result<TcpRun> {
     #[derive(Default)]
     struct Rx {
         received: u64,
@@ -670,7 +695,7 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, capture: bool) -> anyhow
         }
     });
 
-    let mut net = build(params, seed, capture, Some(a_app), Some(b_app))?;
+    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
     let start = net.sim.now();
     let conn = connect(&mut net, 5001)?;
     let expected =
@@ -758,7 +783,7 @@ pub fn page(size: u64) -> Vec<u8> {
 }
 
 /// `http`: A fetches `GET /` from a tiny HTTP/1.1 server on B:80.
-pub fn http(params: &LinkParams, seed: u64, size: u64, capture: bool) -> anyhow::Result<TcpRun> {
+pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::Result<TcpRun> {
     #[derive(Default)]
     struct Server {
         request: Vec<u8>,
@@ -853,7 +878,7 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, capture: bool) -> anyhow:
             }
         }
     });
-    let mut net = build(params, seed, capture, Some(a_app), Some(b_app))?;
+    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
     let start = net.sim.now();
     let conn = connect(&mut net, 80)?;
     let expected =
@@ -935,7 +960,7 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, capture: bool) -> anyhow:
 
 /// `echo`: A sends `lines` lines to an echo server on B:7, one at a time,
 /// each after the previous came back.
-pub fn echo(params: &LinkParams, seed: u64, lines: u16, capture: bool) -> anyhow::Result<TcpRun> {
+pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::Result<TcpRun> {
     #[derive(Default)]
     struct Server {
         out: Outbox,
@@ -1030,7 +1055,7 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, capture: bool) -> anyhow
             }
         }
     });
-    let mut net = build(params, seed, capture, Some(a_app), Some(b_app))?;
+    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
     let start = net.sim.now();
     let conn = connect(&mut net, 7)?;
     let expected = params.rtt * (u32::from(lines) + 4);
@@ -1264,30 +1289,44 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         usage_error("--loss 100% would lose every frame: nothing can be learned");
     }
     let params = LinkParams::new(lab, args.loss);
-    let capture = args.pcap.is_some() || lab.svg.is_some();
+    let small_bulk = lab.bytes.unwrap_or(10 << 20) <= 64 * 1024;
+    let rec = Record {
+        pcap: args.pcap.is_some() || lab.svg.is_some(),
+        // The ladder needs every offered frame; a big bulk run only when asked.
+        offers: lab.ladder || args.scenario != Scenario::Bulk || small_bulk,
+    };
     let (name, run) = match args.scenario {
         Scenario::Bulk => (
             "bulk",
-            bulk(&params, args.seed, lab.bytes.unwrap_or(10 << 20), capture)?,
+            bulk(&params, args.seed, lab.bytes.unwrap_or(10 << 20), rec)?,
         ),
         Scenario::Http => (
             "http",
-            http(&params, args.seed, lab.bytes.unwrap_or(1024), capture)?,
+            http(&params, args.seed, lab.bytes.unwrap_or(1024), rec)?,
         ),
         Scenario::Echo => (
             "echo",
-            echo(&params, args.seed, args.count.unwrap_or(4), capture)?,
+            echo(&params, args.seed, args.count.unwrap_or(4), rec)?,
         ),
         other => bail!("{other:?} is not a TCP scenario"),
     };
     let (pcap, frames) = captured(&run.net)?;
+    let ladder = rec.offers.then(|| ladder_of(&run.net));
+    let short = run.net.sim.offer_log().len() <= SHORT_RUN_FRAMES;
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(p) = &args.pcap {
         std::fs::write(p, &pcap).with_context(|| format!("cannot write {}", p.display()))?;
         files.push(p.clone());
     }
     if let Some(svg) = &lab.svg {
-        files.extend(write_bulk_svgs(svg, &frames, &run.samples, &params)?);
+        match &ladder {
+            Some(l) if short && args.scenario != Scenario::Bulk => {
+                std::fs::write(svg, l.render_svg())
+                    .with_context(|| format!("cannot write {}", svg.display()))?;
+                files.push(svg.clone());
+            }
+            _ => files.extend(write_bulk_svgs(svg, &frames, &run.samples, &params)?),
+        }
     }
     if lab.json {
         println!(
@@ -1296,6 +1335,9 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         );
     } else {
         println!("seed {} (replay with --seed {})", args.seed, args.seed);
+        if let Some(l) = ladder.as_ref().filter(|_| lab.ladder || short) {
+            println!("{}", l.render_text(use_color(lab)));
+        }
         for line in &run.report {
             println!("{line}");
         }
@@ -1308,6 +1350,48 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         bail!("{name}: the data did not arrive intact");
     }
     Ok(())
+}
+
+/// Runs with at most this many frames count as short: their ladder is
+/// printed without --ladder, and --svg draws the ladder.
+pub const SHORT_RUN_FRAMES: usize = 100;
+
+/// Colour on a terminal, unless --no-color or NO_COLOR say otherwise.
+pub fn use_color(lab: &LabArgs) -> bool {
+    !lab.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The ladder of a TCP run: every frame offered to the cable at its send
+/// time (lost ones marked), and both hosts' TCP state changes.
+pub fn ladder_of(net: &Net) -> Ladder {
+    let party = |name: &str, ip, mac| Party {
+        name: name.into(),
+        ip,
+        mac,
+    };
+    let mut ladder = Ladder::new(
+        party("A (client)", A_IP, A_MAC),
+        party("B (server)", B_IP, B_MAC),
+    );
+    for o in net.sim.offer_log() {
+        ladder.frame(o.at, &o.frame, o.dropped.is_some());
+    }
+    for (id, side) in [(net.a, Side::Left), (net.b, Side::Right)] {
+        let Some(host) = net.sim.node::<Host>(id) else {
+            continue;
+        };
+        for (t, e) in host.events() {
+            if let Event::Tcp(TcpEvent::StateChanged { from, to, .. }) = e {
+                ladder.entries.push(Entry::State {
+                    t: *t,
+                    side,
+                    from: from.name().into(),
+                    to: to.name().into(),
+                });
+            }
+        }
+    }
+    ladder
 }
 
 #[cfg(test)]
@@ -1383,7 +1467,16 @@ mod tests {
             loss: 0.02,
             ..params()
         };
-        let run = bulk(&p, 7, 300_000, true).unwrap();
+        let run = bulk(
+            &p,
+            7,
+            300_000,
+            Record {
+                pcap: true,
+                offers: false,
+            },
+        )
+        .unwrap();
         assert!(run.tcp.verified);
         assert_eq!(run.tcp.bytes, 300_000);
         assert!(
@@ -1403,10 +1496,19 @@ mod tests {
             loss: 0.05,
             ..params()
         };
-        let run = http(&p, 3, 20_000, false).unwrap();
+        let run = http(&p, 3, 20_000, Record::default()).unwrap();
         assert!(run.tcp.verified, "{:?}", run.report);
         assert_eq!(run.http.as_ref().unwrap().status, "HTTP/1.1 200 OK");
-        let run = echo(&p, 3, 5, false).unwrap();
+        let run = echo(
+            &p,
+            3,
+            5,
+            Record {
+                pcap: false,
+                offers: true,
+            },
+        )
+        .unwrap();
         assert!(run.tcp.verified, "{:?}", run.report);
         assert_eq!(run.echo.as_ref().unwrap().lines_echoed, 5);
     }

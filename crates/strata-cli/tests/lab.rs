@@ -257,3 +257,48 @@ fn help_has_examples() {
         assert!(s.contains(flag), "--help lacks {flag}");
     }
 }
+
+#[test]
+fn short_runs_print_the_ladder_and_draw_it() {
+    // A lossy echo is short: the ladder shows the handshake, the loss, the
+    // retransmission and the close, without --ladder.
+    let out = strata(
+        &[
+            "sim", "echo", "-c", "2", "--rtt", "10ms", "--loss", "20%", "--seed", "3",
+        ],
+        None,
+    );
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    for want in [
+        "CLOSED → SYN-SENT",
+        "[SYN]",
+        "[SYN, ACK]",
+        "lost ✕",
+        "RETRANSMISSION",
+        "[FIN, ACK]",
+        "→ CLOSED",
+    ] {
+        assert!(s.contains(want), "ladder lacks {want}:\n{s}");
+    }
+    assert!(!s.contains('\x1b'), "no colour when piped");
+    // A long bulk run prints no ladder unless asked.
+    let out = strata(&["sim", "bulk", "--bytes", "300k"], None);
+    assert!(!text(&out.stdout).contains("[SYN]"));
+    let out = strata(&["sim", "bulk", "--bytes", "300k", "--ladder"], None);
+    assert!(text(&out.stdout).contains("[SYN]"));
+    // --svg on a short run draws the ladder.
+    let d = scratch("ladder-svg");
+    let out = strata(
+        &[
+            "sim", "http", "--loss", "10%", "--seed", "2", "--svg", "l.svg",
+        ],
+        Some(&d),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let svg = std::fs::read_to_string(d.join("l.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("valid XML");
+    let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(texts.contains("SYN"), "{texts}");
+    let _ = std::fs::remove_dir_all(&d);
+}
