@@ -581,3 +581,87 @@ fn bulk_transfer_under_loss_is_byte_exact() {
         assert!(net.hosts[A].stats().retransmits > 0);
     }
 }
+
+fn rst_to(net: &Net, host: usize, h: TcpHandle) -> tcp_pipe::Seg {
+    let info = net.hosts[host].info(h).unwrap();
+    tcp_pipe::Seg {
+        src: *info.remote.ip(),
+        dst: *info.local.ip(),
+        src_port: info.remote.port(),
+        dst_port: info.local.port(),
+        seq: info.rcv_nxt,
+        ack: 0,
+        flags: strata::wire::tcp::TcpFlags::RST,
+        window: 0,
+        options: Default::default(),
+        payload: vec![],
+    }
+}
+
+#[test]
+fn rst_in_fin_wait_2_and_closing_and_active_syn_received() {
+    // FIN-WAIT-2: reset by peer.
+    let mut net = Net::default_pair(21);
+    let (c, s) = connect_pair(&mut net);
+    net.shutdown(A, c);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.hosts[A].state(c), State::FinWait2);
+    net.abort(B, s);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.hosts[A].error(c), Some(TcpError::Reset));
+
+    // CLOSING: RST closes without error.
+    let mut net = Net::default_pair(22);
+    let (c, s) = connect_pair(&mut net);
+    net.filter = Some(Box::new(|_, seg| {
+        seg.flags == strata::wire::tcp::TcpFlags::ACK && seg.payload.is_empty()
+    }));
+    net.shutdown(A, c);
+    net.shutdown(B, s);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.hosts[A].state(c), State::Closing);
+    let rst = rst_to(&net, A, c);
+    let now = net.now;
+    net.hosts[A].handle_segment(now, rst.src, rst.dst, &rst.repr());
+    assert_eq!(net.hosts[A].state(c), State::Closed);
+    assert_eq!(net.hosts[A].error(c), None);
+
+    // SYN-RECEIVED reached by simultaneous open: a RST means refused.
+    let mut net = Net::default_pair(23);
+    net.filter = Some(Box::new(|_, seg| {
+        seg.flags
+            .contains(strata::wire::tcp::TcpFlags::SYN | strata::wire::tcp::TcpFlags::ACK)
+    }));
+    let a = net.connect(A, 5000, 6000).unwrap();
+    let _b = net.connect(B, 6000, 5000).unwrap();
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(net.hosts[A].state(a), State::SynReceived);
+    let rst = rst_to(&net, A, a);
+    let now = net.now;
+    net.hosts[A].handle_segment(now, rst.src, rst.dst, &rst.repr());
+    assert_eq!(net.hosts[A].error(a), Some(TcpError::Refused));
+}
+
+#[test]
+fn time_wait_holds_no_buffers() {
+    let mut net = Net::default_pair(24);
+    let (c, s) = connect_pair(&mut net);
+    let data = pattern(100_000, 9);
+    assert_eq!(
+        transfer(&mut net, A, c, B, s, &data, Duration::from_secs(10)),
+        data
+    );
+    assert_eq!(
+        transfer(&mut net, B, s, A, c, &data, Duration::from_secs(10)),
+        data
+    );
+    net.shutdown(A, c);
+    net.run_for(Duration::from_millis(100));
+    net.close(B, s);
+    net.run_for(Duration::from_millis(100));
+    let mut buf = [0u8; 4];
+    assert_eq!(net.hosts[A].recv(c, &mut buf), Ok(0));
+    let info = net.hosts[A].info(c).unwrap();
+    assert_eq!(info.state, State::TimeWait);
+    assert_eq!(info.buffer_bytes, 0);
+}

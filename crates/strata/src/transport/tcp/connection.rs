@@ -556,6 +556,8 @@ impl Conn {
             return Err(e);
         }
         if self.peer_fin {
+            // Nothing more will arrive: give the buffer back.
+            self.rx.shrink_if_empty();
             return Ok(0);
         }
         match self.state {
@@ -1039,6 +1041,9 @@ impl Conn {
     fn enter_time_wait(&mut self, ctx: &mut Ctx<'_>) {
         // MUST-13: an active closer lingers in TIME-WAIT for 2×MSL.
         self.set_state(ctx, State::TimeWait);
+        // Thousands of connections may wait here: hold no buffers.
+        self.tx.shrink_if_empty();
+        self.rx.shrink_if_empty();
         // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the
         // other timers" — 2×MSL.
         let ack_now = self.ack_now;
@@ -1671,6 +1676,15 @@ impl Conn {
             }
         }
         let retransmitting = self.snd_nxt < self.snd_max;
+        if !retransmitting
+            && self.snd_una == self.snd_max
+            && now.saturating_duration_since(self.last_snd) > self.rtt.rto()
+            && self.snd_nxt < data_end
+        {
+            // RFC 5681 §4.1: after an idle period longer than the RTO,
+            // restart from the restart window.
+            self.cc.on_idle_restart(mss);
+        }
         let unsent = data_end.since(self.snd_nxt);
         let flight = self.flight();
         let win = (self.snd_wnd as usize).min(self.cc.cwnd());

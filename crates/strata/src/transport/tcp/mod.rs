@@ -237,9 +237,12 @@ pub enum TcpEvent {
         /// The listener to call [`Tcp::accept`] on.
         listener: ListenerHandle,
     },
-    /// New bytes (or the end of stream) can be read.
+    /// New bytes (or the end of stream) can be read. Edge-triggered: after
+    /// this event, the next one comes once [`Tcp::recv`] has returned
+    /// [`TcpError::WouldBlock`] (read until then).
     Readable(TcpHandle),
-    /// Space opened in the send buffer after a send was refused or short.
+    /// Space opened in the send buffer after a send was refused or short
+    /// (edge-triggered like [`TcpEvent::Readable`]).
     Writable(TcpHandle),
     /// The peer sent FIN: it will send no more bytes.
     PeerClosed(TcpHandle),
