@@ -250,6 +250,9 @@ pub struct PingReport {
     pub size: usize,
     /// Per sequence number: `(seq, rtt, ttl)` or `None` when lost.
     pub replies: Vec<(u16, Option<(Duration, u8)>)>,
+    /// Requests answered by an error instead: `(seq, reporter, error)`
+    /// (e.g. host unreachable when ARP got no answer).
+    pub errors: Vec<(u16, Ipv4Addr, IcmpErrorKind)>,
 }
 
 impl fmt::Display for PingReport {
@@ -268,7 +271,10 @@ impl fmt::Display for PingReport {
                         rtt.as_nanos() as f64 / 1e6
                     )?;
                 }
-                None => writeln!(f, "request icmp_seq={seq} timed out")?,
+                None => match self.errors.iter().find(|e| e.0 == *seq) {
+                    Some((_, from, kind)) => writeln!(f, "From {from} icmp_seq={seq} {kind}")?,
+                    None => writeln!(f, "request icmp_seq={seq} timed out")?,
+                },
             }
         }
         let sent = self.replies.len();
@@ -304,30 +310,44 @@ pub fn ping(mut opts: ScenarioOptions) -> Result<(PingReport, Sim), SimError> {
     let dst = Ipv4Addr::new(10, 0, 0, 2);
     let data: Vec<u8> = (0..56u8).collect();
     sim.run_until(Instant::from_millis(1));
-    let mut replies = Vec::new();
+    // One request a second, then a few seconds for late answers (an ARP
+    // resolution that gives up reports after three tries).
+    sim.with_node(a, |h: &mut Host, _| h.take_events());
     for seq in 1..=opts.count {
         sim.with_node(a, |h: &mut Host, now| {
-            h.take_events();
             let _ = h.stack_mut().ping(now, dst, 0x5354, seq, &data);
         });
         sim.run_for(Duration::from_secs(1));
-        let evs = sim
-            .with_node(a, |h: &mut Host, _| h.take_events())
-            .unwrap_or_default();
-        let r = evs.iter().find_map(|(_, e)| match e {
-            Event::EchoReply {
-                seq: s, rtt, ttl, ..
-            } if *s == seq => Some((*rtt, *ttl)),
-            _ => None,
-        });
-        replies.push((seq, r));
     }
+    sim.run_for(Duration::from_secs(3));
+    let evs = sim
+        .with_node(a, |h: &mut Host, _| h.take_events())
+        .unwrap_or_default();
+    let replies = (1..=opts.count)
+        .map(|seq| {
+            let r = evs.iter().find_map(|(_, e)| match e {
+                Event::EchoReply {
+                    seq: s, rtt, ttl, ..
+                } if *s == seq => Some((*rtt, *ttl)),
+                _ => None,
+            });
+            (seq, r)
+        })
+        .collect();
+    let errors = evs
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::EchoError { seq, error, .. } => Some((*seq, error.from, error.kind)),
+            _ => None,
+        })
+        .collect();
     sim.flush_taps()?;
     Ok((
         PingReport {
             dst,
             size: data.len(),
             replies,
+            errors,
         },
         sim,
     ))
