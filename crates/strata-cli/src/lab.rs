@@ -445,9 +445,16 @@ pub struct TcpRun {
     pub echo: Option<EchoJson>,
 }
 
+/// A's connection state now. Looked up by its handle while the
+/// application holds it, then among A's connections (after `close` the
+/// connection lives on, orphaned, until the data is delivered).
 fn sample_of(sim: &Sim, a: NodeId, h: TcpHandle) -> Option<Sample> {
-    let host = sim.node::<Host>(a)?;
-    let info = host.stack().tcp().info(h).ok()?;
+    let tcp = sim.node::<Host>(a)?.stack().tcp();
+    let info = tcp.info(h).ok().or_else(|| {
+        tcp.connections()
+            .map(|(_, c)| c)
+            .find(|c| c.remote.ip() == &B_IP)
+    })?;
     Some(Sample {
         t: sim.now(),
         cwnd: info.cwnd as u64,
@@ -486,6 +493,8 @@ fn drive(
     samples: &mut Vec<Sample>,
 ) -> bool {
     let mut slice = slice;
+    // The first sample at the start, so the pictures share time zero.
+    samples.extend(sample_of(&net.sim, net.a, conn));
     loop {
         let next = net.sim.now() + slice;
         net.sim.run_until(next);
@@ -1484,6 +1493,15 @@ mod tests {
             "2% loss must cost retransmissions"
         );
         assert!(run.tcp.goodput_bps > 0.0 && run.tcp.goodput_bps < 10e6);
+        // Samples start at time zero and go on after the sender's close()
+        // (the orphaned connection still delivers the tail).
+        assert_eq!(run.samples[0].t, Instant::ZERO);
+        let last = run.samples.last().unwrap().t.as_nanos() as f64 / 1e9;
+        assert!(
+            last >= run.tcp.duration_s * 0.98,
+            "{last} < {}",
+            run.tcp.duration_s
+        );
         let (_, frames) = captured(&run.net).unwrap();
         let trace = SeqTrace::from_frames(&frames, None);
         assert_eq!(trace.flow.unwrap().dst.port(), 5001);
