@@ -179,6 +179,11 @@ impl State {
         }
     }
 
+    /// Forgets the wakers of a socket that is being closed.
+    pub(crate) fn forget(&mut self, key: WakeKey) {
+        self.wakers.remove(&key);
+    }
+
     fn wake_all(&mut self) {
         for (_, ws) in std::mem::take(&mut self.wakers) {
             for w in ws {

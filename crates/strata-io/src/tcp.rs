@@ -187,10 +187,10 @@ impl TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let l = self.l;
-        let _ = self
-            .rt
-            .inner
-            .with_stack(|st, now| api::close_listener(st, now, l));
+        let _ = self.rt.inner.with_stack(|st, now| {
+            st.forget(WakeKey::Listener(l));
+            api::close_listener(st, now, l)
+        });
     }
 }
 
@@ -462,7 +462,10 @@ impl Drop for TcpStream {
     /// if received data was left unread, as Linux does).
     fn drop(&mut self) {
         let h = self.h;
-        let _ = self.rt.inner.with_stack(|st, now| api::close(st, now, h));
+        let _ = self.rt.inner.with_stack(|st, now| {
+            st.forget(WakeKey::Tcp(h));
+            api::close(st, now, h)
+        });
     }
 }
 

@@ -215,7 +215,10 @@ impl UdpSocket {
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let h = self.h;
-        let _ = self.rt.inner.with_stack(|st, _| st.stack.udp_close(h));
+        let _ = self.rt.inner.with_stack(|st, _| {
+            st.forget(WakeKey::Udp(h));
+            st.stack.udp_close(h)
+        });
     }
 }
 
