@@ -61,7 +61,20 @@ enum Command {
     Ping(ping::PingArgs),
 }
 
+/// `RUST_LOG=strata=debug` shows each frame climbing and descending the
+/// layers (spans per layer) on stderr; nothing is logged without RUST_LOG.
+fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_target(true)
+            .try_init();
+    }
+}
+
 fn main() -> ExitCode {
+    init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::main(args),

@@ -208,3 +208,55 @@ fn tshark_flags_retransmissions_under_loss() {
         "20% loss over 6 seeds produced no retransmission at all"
     );
 }
+
+#[test]
+fn rust_log_shows_a_frame_climbing_the_layers() {
+    let out = strata()
+        .args(["demo", "--pcap"])
+        .arg(tmp("trace.pcap"))
+        .env("RUST_LOG", "strata=debug")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Strip ANSI codes tracing may add.
+    let mut plain = String::new();
+    let mut esc = false;
+    for c in err.chars() {
+        match (esc, c) {
+            (false, '\x1b') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, c) => plain.push(c),
+        }
+    }
+    let up = plain
+        .lines()
+        .find(|l| l.contains("TCP segment in") && l.contains("[SYN]"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no TCP segment in the log:\n{}",
+                &plain[..plain.len().min(2000)]
+            )
+        });
+    for span in ["host{name=server", "link{iface=", "ipv4", "tcp"] {
+        assert!(up.contains(span), "span {span} missing from: {up}");
+    }
+    for event in [
+        "frame in",
+        "IPv4 in",
+        "TCP segment out",
+        "IPv4 out",
+        "frame out",
+    ] {
+        assert!(plain.contains(event), "{event} missing");
+    }
+    let quiet = strata()
+        .args(["demo", "--pcap"])
+        .arg(tmp("quiet.pcap"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(quiet.stderr.is_empty(), "nothing logged without RUST_LOG");
+}

@@ -119,10 +119,14 @@ impl Host {
 
 impl Node for Host {
     fn receive(&mut self, now: Instant, port: usize, frame: &[u8]) {
+        let _host =
+            tracing::debug_span!(target: "strata::sim", "host", name = %self.name, %now).entered();
         self.stack.receive(now, IfaceId(port), frame);
         self.collect(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<(usize, Vec<u8>)> {
+        let _host =
+            tracing::debug_span!(target: "strata::sim", "host", name = %self.name, %now).entered();
         self.collect(now);
         let (iface, n) = self.stack.poll_transmit(now, &mut self.buf)?;
         Some((iface.0, self.buf[..n].to_vec()))

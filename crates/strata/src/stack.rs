@@ -673,15 +673,26 @@ impl Stack {
     pub fn receive(&mut self, now: Instant, iface: IfaceId, frame: &[u8]) {
         self.stats.link.frames_in += 1;
         self.stats.link.bytes_in += frame.len() as u64;
-        tracing::trace!(target: "strata::link", %iface, len = frame.len(), "frame in");
+        // One span per layer: `RUST_LOG=strata=debug` shows a frame
+        // climbing link → net → transport.
+        let _link = tracing::debug_span!(target: "strata::link", "link", %iface).entered();
         let Some(ifc) = self.ifaces.get(iface.0) else {
             self.stats.link.malformed += 1;
             return;
         };
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.stats.link.malformed += 1;
+            tracing::debug!(target: "strata::link", len = frame.len(), "malformed frame dropped");
             return;
         };
+        tracing::debug!(
+            target: "strata::link",
+            src = %eth.src(),
+            dst = %eth.dst(),
+            ethertype = %format_args!("{:#06x}", eth.ethertype().0),
+            len = frame.len(),
+            "frame in"
+        );
         let dst = eth.dst();
         let link_broadcast = dst.is_broadcast();
         if dst != ifc.mac && !link_broadcast {
@@ -764,6 +775,7 @@ impl Stack {
     }
 
     fn process_ipv4(&mut self, now: Instant, iface: IfaceId, payload: &[u8], link_bcast: bool) {
+        let _net = tracing::debug_span!(target: "strata::net", "ipv4").entered();
         self.stats.ip.received += 1;
         let pkt = match Ipv4Packet::new_checked(payload) {
             Ok(p) => p,
@@ -795,7 +807,7 @@ impl Stack {
         }
         let total = usize::from(pkt.total_len());
         let datagram = &payload[..total];
-        tracing::trace!(target: "strata::net", %src, %dst, proto = %pkt.protocol(), len = total, "IPv4 in");
+        tracing::debug!(target: "strata::net", %src, %dst, ttl = pkt.ttl(), proto = %pkt.protocol(), len = total, "IPv4 in");
         let to_bcast = self.is_broadcast_on(iface, dst);
         let for_us = to_bcast || self.is_local_addr(dst);
         if !for_us {
@@ -887,6 +899,7 @@ impl Stack {
         payload: &[u8],
         bcast: bool,
     ) {
+        let _udp = tracing::debug_span!(target: "strata::transport", "udp").entered();
         let Ok(p) = UdpPacket::new_checked(payload) else {
             self.stats.udp.malformed += 1;
             return;
@@ -947,8 +960,19 @@ impl Stack {
             return;
         };
         // RFC 9293 §3.1 MUST-2/MUST-3: verify the checksum before anything.
+        let _tcp = tracing::debug_span!(target: "strata::transport", "tcp").entered();
         match TcpRepr::parse(&p, src, dst) {
             Ok(seg) => {
+                tracing::debug!(
+                    target: "strata::transport",
+                    src_port = seg.src_port,
+                    dst_port = seg.dst_port,
+                    flags = ?seg.flags,
+                    seq = seg.seq,
+                    ack = seg.ack,
+                    len = seg.payload.len(),
+                    "TCP segment in"
+                );
                 self.stats.tcp.segments_in += 1;
                 self.tcp.handle_segment(now, src, dst, &seg);
             }
@@ -1600,6 +1624,7 @@ impl Stack {
         };
         self.stats.link.frames_out += 1;
         self.stats.link.bytes_out += n as u64;
+        tracing::debug!(target: "strata::link", iface = %f.iface, dst = %f.dst, len = n, "frame out");
         Some((f.iface, n))
     }
 
@@ -2137,6 +2162,16 @@ fn tcp_out(
                     .emit(&mut buf[eth_len + ip.header_len()..], src, dst)
                     .is_ok();
             if ok {
+                tracing::debug!(
+                    target: "strata::transport",
+                    src_port = seg.src_port,
+                    dst_port = seg.dst_port,
+                    flags = ?seg.flags,
+                    seq = seg.seq,
+                    len = seg.payload.len(),
+                    "TCP segment out"
+                );
+                tracing::debug!(target: "strata::net", %src, %dst, ttl, len = ip_len, "IPv4 out");
                 let mut n = eth_len + ip_len;
                 if n < MIN_FRAME_LEN {
                     buf[n..MIN_FRAME_LEN].fill(0);
