@@ -146,6 +146,10 @@ fn run_seed(seed: u64) -> Result<(), String> {
                 s.closed = true;
             }
         }
+        // A connect that failed outright leaves the server nothing to accept.
+        if sides[B].h.is_none() && sides[A].err.is_some() {
+            sides[B].closed = true;
+        }
         let done = sides.iter().all(|s| s.closed || s.err.is_some());
         if done {
             break;
@@ -160,6 +164,13 @@ fn run_seed(seed: u64) -> Result<(), String> {
                 net.hosts[A].connections().map(|c| c.1).collect::<Vec<_>>(),
                 net.hosts[B].connections().map(|c| c.1).collect::<Vec<_>>()
             ));
+        }
+    }
+    // Failed connections are closed by their application too.
+    for i in [A, B] {
+        if let (Some(h), false) = (sides[i].h, sides[i].closed) {
+            let now = net.now;
+            net.hosts[i].close(now, h).map_err(|e| e.to_string())?;
         }
     }
     if std::env::var("TCP_SWEEP_DUMP").is_ok() {

@@ -275,6 +275,11 @@ impl Scoreboard {
         self.ranges.iter().find(|&&(a, _)| seq < a).map(|&(a, _)| a)
     }
 
+    /// The highest SACKed sequence number (right edge of the last range).
+    pub fn highest(&self) -> Option<SeqNumber> {
+        self.ranges.last().map(|&(_, b)| b)
+    }
+
     /// Total bytes SACKed.
     pub fn sacked_bytes(&self) -> usize {
         self.ranges.iter().map(|&(a, b)| b.since(a)).sum()

@@ -214,7 +214,9 @@ pub(crate) struct Conn {
     pub dupacks: u32,
     pub scoreboard: Scoreboard,
     /// Fast retransmit pending: resend the first unacknowledged segment.
-    rexmit_first: bool,
+    rexmit_at: Option<SeqNumber>,
+    /// Highest sequence retransmitted during the current recovery.
+    rexmit_hi: SeqNumber,
 
     // Engine bookkeeping.
     pub in_dirty: bool,
@@ -310,7 +312,8 @@ impl Conn {
             cc: Box::new(NewReno::new(mss, iss)),
             dupacks: 0,
             scoreboard: Scoreboard::new(),
-            rexmit_first: false,
+            rexmit_at: None,
+            rexmit_hi: iss,
             in_dirty: false,
             timer_scheduled: None,
             readable_armed: true,
@@ -345,7 +348,7 @@ impl Conn {
         self.close_at = None;
         self.ack_now = false;
         self.send_probe = false;
-        self.rexmit_first = false;
+        self.rexmit_at = None;
     }
 
     /// Fail the connection with `error`, queueing the matching event.
@@ -412,7 +415,7 @@ impl Conn {
 
     /// True when [`Conn::next_segment`] may have something to send.
     pub fn wants_send(&self) -> bool {
-        if self.ack_now || self.send_probe || self.rexmit_first || self.force_send {
+        if self.ack_now || self.send_probe || self.rexmit_at.is_some() || self.force_send {
             return true;
         }
         match self.state {
@@ -994,7 +997,17 @@ impl Conn {
         if fast_rexmit {
             // RFC 5681 §3.2 step 2: retransmit the lost segment now.
             ctx.stats.fast_retransmits += 1;
-            self.rexmit_first = true;
+            self.rexmit_at = Some(self.snd_una);
+            self.rexmit_hi = self.snd_una;
+        } else if self.cc.in_recovery()
+            && self.sack_ok
+            && self.rexmit_at.is_none()
+            && ack == self.snd_una
+        {
+            // SACK-assisted recovery (simple RFC 6675 NextSeg()): each
+            // duplicate ACK clocks out the next hole below the highest
+            // SACKed byte, instead of one hole per round trip.
+            self.rexmit_at = self.next_hole();
         }
         // Send window update (RFC 9293 §3.10.7.4, the SND.WL1/WL2 rule;
         // the window is unsigned, MUST-1).
@@ -1078,8 +1091,14 @@ impl Conn {
             .cc
             .on_ack(ack, acked.min(flight_before), flight_before, self.eff_mss());
         if outcome == AckOutcome::PartialAck {
-            // RFC 6582 §3.2 step 5: retransmit the first unacked segment.
-            self.rexmit_first = true;
+            // RFC 6582 §3.2 step 5: retransmit the first unacked segment —
+            // with SACK, the next hole not yet retransmitted.
+            let sack_next = if self.sack_ok { self.next_hole() } else { None };
+            self.rexmit_at = match sack_next {
+                Some(h) => Some(h),
+                None if self.snd_una >= self.rexmit_hi || !self.sack_ok => Some(self.snd_una),
+                None => None,
+            };
         }
         // RFC 6298 §5.2/§5.3: stop the timer when all is acked, else restart.
         if self.snd_una == self.snd_max {
@@ -1355,10 +1374,22 @@ impl Conn {
                 self.snd_nxt = self.snd_una;
                 self.rtt_timing = None; // Karn's rule.
                 self.dupacks = 0;
-                self.rexmit_first = false;
+                self.rexmit_at = None;
+                self.rexmit_hi = self.snd_una;
                 Disposition::Keep
             }
         }
+    }
+
+    /// The first byte at or above the recovery point that the peer has
+    /// not SACKed, if a SACKed range lies above it.
+    fn next_hole(&self) -> Option<SeqNumber> {
+        let top = self.scoreboard.highest()?;
+        let mut h = self.rexmit_hi.max(self.snd_una);
+        while let Some(end) = self.scoreboard.sacked_until(h) {
+            h = end;
+        }
+        (h < top && h < self.snd_max).then_some(h)
     }
 
     fn user_timeout_expired(&self, now: Instant) -> bool {
@@ -1628,10 +1659,13 @@ impl Conn {
         let data_start = self.data_start();
         let data_end = self.data_end();
         // Fast retransmit / partial ACK: the first unacked segment.
-        if self.rexmit_first {
-            self.rexmit_first = false;
-            let seq = self.snd_una;
-            let len = data_end.since(seq).min(mss);
+        if let Some(at) = self.rexmit_at.take() {
+            let seq = at.max(self.snd_una);
+            let mut len = data_end.since(seq).min(mss);
+            if let Some(next) = self.scoreboard.next_sacked_after(seq) {
+                len = len.min(next.since(seq));
+            }
+            self.rexmit_hi = self.rexmit_hi.max(seq + len);
             let fin = self.fin_queued && seq + len == data_end && self.snd_max > data_end;
             if len > 0 || fin {
                 let off = seq.since(data_start);
@@ -1687,7 +1721,14 @@ impl Conn {
         }
         let unsent = data_end.since(self.snd_nxt);
         let flight = self.flight();
-        let win = (self.snd_wnd as usize).min(self.cc.cwnd());
+        // RFC 3042 limited transmit: the first two duplicate ACKs each let
+        // one new segment out, so small windows still reach three dupacks.
+        let limited = if !self.cc.in_recovery() && (1..3).contains(&self.dupacks) {
+            self.dupacks as usize * mss
+        } else {
+            0
+        };
+        let win = (self.snd_wnd as usize).min(self.cc.cwnd() + limited);
         let mut usable = win.saturating_sub(flight);
         if self.rto_at.is_none() && self.snd_max > self.snd_una && self.snd_nxt == self.snd_una {
             // The retransmission timer fired: the first unacknowledged
