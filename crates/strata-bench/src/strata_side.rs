@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use strata::link::IfaceId;
 use strata::stack::{Stack, StackConfig};
 use strata::time::Instant;
+use strata::transport::ports::PortRange;
 use strata::transport::tcp::{ListenerHandle, State, TcpConfig, TcpError, TcpHandle};
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::MacAddr;
@@ -39,6 +40,9 @@ impl Host {
         let config = StackConfig {
             seed: u64::from(mac),
             tcp,
+            // `conns` leaves one TIME-WAIT per connection (2×MSL, as a real
+            // stack must): give the client the whole unprivileged port range.
+            ephemeral_ports: PortRange::new(1024, 65535).expect("valid range"),
             ..StackConfig::default()
         };
         let mut stack = Stack::new(config);
