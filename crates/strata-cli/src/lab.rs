@@ -350,6 +350,7 @@ impl Progress {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_prefix(self.label);
+            let bar = bar.with_elapsed(self.started.elapsed());
             self.bar = Some(bar);
         }
         if let Some(bar) = &self.bar {
@@ -1245,15 +1246,19 @@ pub fn check_for_lan_scenarios(args: &SimArgs) {
         ("--corrupt", lab.corrupt > 0.0),
         ("--mtu", lab.mtu.is_some()),
         ("--bytes", lab.bytes.is_some()),
-        ("--svg", lab.svg.is_some()),
-        ("--ladder", lab.ladder),
     ];
     for (flag, set) in only_tcp {
         if set {
             usage_error(&format!(
-                "{flag} is for the bulk, http and echo scenarios; {name} takes --loss, --rtt, --rate, --pcap and --json"
+                "{flag} is for the bulk, http and echo scenarios; {name} takes --loss, --rtt, --rate, --pcap, --json, --ladder and --svg"
             ));
         }
+    }
+    let draws = lab.svg.is_some() || lab.ladder;
+    if draws && matches!(args.scenario, Scenario::Traceroute | Scenario::Storm) {
+        usage_error(&format!(
+            "--ladder and --svg draw two hosts; {name} has more: try ping, udp, http, echo or bulk"
+        ));
     }
     if args.scenario == Scenario::Storm && (lab.rtt.is_some() || lab.rate.is_some()) {
         usage_error("storm runs on fixed links: --rtt and --rate do not apply");
@@ -1368,6 +1373,22 @@ pub const SHORT_RUN_FRAMES: usize = 100;
 /// Colour on a terminal, unless --no-color or NO_COLOR say otherwise.
 pub fn use_color(lab: &LabArgs) -> bool {
     !lab.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The ladder of host A's capture in the switched scenarios (ping, udp):
+/// A = 10.0.0.1 on the left, B = 10.0.0.2 on the right. A capture holds
+/// what reached A's cable, so a frame lost on the way is absent.
+pub fn ladder_of_capture(pcap: &[u8]) -> anyhow::Result<Ladder> {
+    let party = |name: &str, ip: Ipv4Addr, n: u8| Party {
+        name: name.into(),
+        ip,
+        mac: MacAddr([0x02, 0, 0, 0, n, 0]),
+    };
+    let mut ladder = Ladder::new(party("A", A_IP, 1), party("B", B_IP, 2));
+    for r in strata_sim::pcap::parse(pcap).context("reading back the capture")? {
+        ladder.frame(r.ts, &r.data, false);
+    }
+    Ok(ladder)
 }
 
 /// The ladder of a TCP run: every frame offered to the cable at its send

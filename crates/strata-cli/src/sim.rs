@@ -91,7 +91,8 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     crate::lab::check_for_lan_scenarios(args);
     let capture = crate::lab::Capture::default();
-    let pcap: Option<Box<dyn std::io::Write>> = if args.pcap.is_some() {
+    let wants_ladder = args.lab.ladder || args.lab.svg.is_some();
+    let pcap: Option<Box<dyn std::io::Write>> = if args.pcap.is_some() || wants_ladder {
         Some(Box::new(capture.clone()))
     } else {
         None
@@ -147,6 +148,17 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", p.display()))?;
         summary.files.push(p.display().to_string());
     }
+    // The ladder of host A's capture (ping and udp: two hosts on a switch).
+    let ladder = if wants_ladder {
+        Some(crate::lab::ladder_of_capture(&capture.bytes())?)
+    } else {
+        None
+    };
+    if let (Some(l), Some(svg)) = (&ladder, &args.lab.svg) {
+        std::fs::write(svg, l.render_svg())
+            .with_context(|| format!("cannot write {}", svg.display()))?;
+        summary.files.push(svg.display().to_string());
+    }
     if let Some(sim) = &sim {
         summary.virtual_time_s = sim.now().as_nanos() as f64 / 1e9;
         summary.links = sim.total_stats().into();
@@ -155,12 +167,18 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         println!("{}", summary.to_json());
         return Ok(());
     }
+    if let Some(l) = ladder.as_ref().filter(|_| args.lab.ladder) {
+        println!("{}", l.render_text(crate::lab::use_color(&args.lab)));
+    }
     println!("{report}");
     if let Some(sim) = sim {
         println!("\nlinks:\n{}", sim.stats_table().trim_end());
     }
     if let Some(p) = &args.pcap {
         println!("capture written to {}", p.display());
+    }
+    if let Some(svg) = &args.lab.svg {
+        println!("ladder written to {}", svg.display());
     }
     Ok(())
 }

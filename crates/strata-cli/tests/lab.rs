@@ -222,6 +222,7 @@ fn bad_arguments_exit_2_with_one_clear_line() {
             "--dup is for the bulk, http and echo scenarios",
         ),
         (&["sim", "warp"], "invalid value 'warp'"),
+        (&["sim", "traceroute", "--ladder"], "draw two hosts"),
     ];
     for (args, want) in cases {
         let out = strata(args, None);
@@ -300,5 +301,30 @@ fn short_runs_print_the_ladder_and_draw_it() {
     let doc = roxmltree::Document::parse(&svg).expect("valid XML");
     let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
     assert!(texts.contains("SYN"), "{texts}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn ping_and_udp_draw_their_ladder() {
+    let out = strata(&["sim", "ping", "-c", "1", "--ladder", "--no-color"], None);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for want in [
+        "ARP who-has 10.0.0.2? tell 10.0.0.1",
+        "ICMP Echo request",
+        "ICMP Echo reply",
+        "1 packets transmitted, 1 received",
+    ] {
+        assert!(s.contains(want), "lacks {want}:\n{s}");
+    }
+    // Without --ladder the ping report is as before.
+    let out = strata(&["sim", "ping", "-c", "1"], None);
+    assert!(!text(&out.stdout).contains("ICMP Echo request"));
+    let d = scratch("udp-svg");
+    let out = strata(&["sim", "udp", "-c", "2", "--svg", "u.svg"], Some(&d));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let svg = std::fs::read_to_string(d.join("u.svg")).unwrap();
+    roxmltree::Document::parse(&svg).expect("valid XML");
+    assert!(svg.contains("UDP"), "{svg}");
     let _ = std::fs::remove_dir_all(&d);
 }
