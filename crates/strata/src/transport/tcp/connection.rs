@@ -703,7 +703,6 @@ impl Conn {
             if !seg.payload.is_empty() || f.fin() {
                 return self.process_text_and_fin(
                     ctx,
-                    seg,
                     SeqNumber(seg.seq) + 1,
                     seg.payload,
                     f.fin(),
@@ -1048,7 +1047,7 @@ impl Conn {
         // urgent-mode signalling to the application; strata does not offer
         // it, as SHLD-13 tells new applications not to use it.)
         // Seventh and eighth: text and FIN.
-        self.process_text_and_fin(ctx, seg, seq_eff, payload, fin)
+        self.process_text_and_fin(ctx, seq_eff, payload, fin)
     }
 
     fn enter_time_wait(&mut self, ctx: &mut Ctx<'_>) {
@@ -1155,12 +1154,10 @@ impl Conn {
     fn process_text_and_fin(
         &mut self,
         ctx: &mut Ctx<'_>,
-        seg: &TcpRepr<'_>,
         seq: SeqNumber,
         payload: &[u8],
         fin: bool,
     ) -> Disposition {
-        let _ = seg;
         if !payload.is_empty() {
             match self.state {
                 State::Established | State::FinWait1 | State::FinWait2 => {
@@ -1433,16 +1430,13 @@ impl Conn {
         match self.keepalive.as_deref().copied() {
             Some(ka) if idle && matches!(self.state, State::Established | State::CloseWait) => {
                 if self.ka_probes == 0 {
-                    let idle_since = self.last_rcv.max(self.last_snd_data_or_rcv());
+                    // Idle since the last segment received (MUST-26).
+                    let idle_since = self.last_rcv;
                     self.keepalive_at = Some(idle_since + ka.idle);
                 }
             }
             _ => self.keepalive_at = None,
         }
-    }
-
-    fn last_snd_data_or_rcv(&self) -> Instant {
-        self.last_rcv
     }
 
     // ------------------------------------------------------------------

@@ -727,7 +727,6 @@ impl Tcp {
                 // MUST-56: a soft error never aborts; it is kept for the
                 // application (MUST-47, SHLD-25: [`Tcp::soft_error`]) and
                 // reported if the connection later times out.
-                let _ = ctx;
                 c.soft_error = Some(e);
             }
         });
