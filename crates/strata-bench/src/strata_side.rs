@@ -176,7 +176,6 @@ impl Contender for Strata {
         let c = p.connect(0, PORT)?;
         let s = p.accept(l)?;
         let (mut sent, mut got) = (0u64, 0u64);
-        let mut buf = vec![0u8; 65_536];
         let mut ok = true;
         let mut idle = 0u64;
         while got < bytes {
@@ -190,12 +189,16 @@ impl Contender for Strata {
             }
             p.step();
             let before = got;
+            // In place, like the smoltcp side (`recv(|buf| ..)`).
             loop {
-                let n = would_block(p.b.stack.tcp_recv(s, &mut buf))?;
+                let r = p.b.stack.tcp_recv_with(s, |data| {
+                    ok &= pattern.check(got, data);
+                    (data.len(), data.len())
+                });
+                let n = would_block(r)?;
                 if n == 0 {
                     break;
                 }
-                ok &= pattern.check(got, &buf[..n]);
                 got += n as u64;
             }
             idle = if got == before { idle + 1 } else { 0 };

@@ -1955,6 +1955,17 @@ impl Stack {
         self.tcp.recv(h, buf)
     }
 
+    /// Reads received bytes in place, without copying: `f` gets the next
+    /// contiguous readable bytes and returns `(consumed, result)`; an empty
+    /// slice means end of stream; `WouldBlock` when nothing is readable.
+    pub fn tcp_recv_with<R>(
+        &mut self,
+        h: TcpHandle,
+        f: impl FnOnce(&[u8]) -> (usize, R),
+    ) -> Result<R, TcpError> {
+        self.tcp.recv_with(h, f)
+    }
+
     /// Half-close: FIN after the queued data.
     pub fn tcp_shutdown(&mut self, now: Instant, h: TcpHandle) -> Result<(), TcpError> {
         self.tcp.shutdown_write(now, h)

@@ -11,8 +11,8 @@
 //! `0xffff`.
 //!
 //! Speed: the one's-complement sum does not depend on byte order
-//! (RFC 1071 §2(B)), so [`sum`] adds native-endian 32-bit words into a 64-bit
-//! accumulator (no carry can be lost before 2^32 words), several per step,
+//! (RFC 1071 §2(B)), so [`sum`] adds native-endian 64-bit words into a 128-bit
+//! accumulator (add-with-carry; no carry can be lost), several per step,
 //! folds once at the end and swaps bytes once if the machine is
 //! little-endian. [`naive`] is the textbook byte-pair loop, kept as the
 //! reference for the differential test and the benchmark.
@@ -32,14 +32,28 @@ fn word(chunk: &[u8]) -> u64 {
     u64::from(u32::from_ne_bytes(w))
 }
 
-/// Sum of one 32-byte block as native-endian 32-bit words.
+/// Sum of one 32-byte block as native-endian 64-bit words, in a 128-bit
+/// accumulator (the compiler turns it into add-with-carry chains).
 #[inline(always)]
-fn block_sum(block: &[u8]) -> u64 {
-    let mut s = 0u64;
-    for w in block.chunks_exact(4) {
-        s += word(w);
+fn block_sum(block: &[u8]) -> u128 {
+    let mut s = 0u128;
+    for w in block.chunks_exact(8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        s += u128::from(u64::from_ne_bytes(b));
     }
     s
+}
+
+/// Reduces a 128-bit block accumulator to a value below 2^33 with the same
+/// one's-complement sum (2^32 ≡ 1 modulo 2^16 − 1), so that the tail can be
+/// added without overflow.
+#[inline(always)]
+fn narrow(acc: u128) -> u64 {
+    let (lo, carry) = (acc as u64).overflowing_add((acc >> 64) as u64);
+    // End-around carry: cannot overflow (lo ≤ 2^64 − 2 when carry is set).
+    let x = lo + u64::from(carry);
+    (x & 0xffff_ffff) + (x >> 32)
 }
 
 /// Adds the bytes of `tail` (fewer than `BLOCK`) to `acc`, native-endian.
@@ -80,12 +94,12 @@ pub const fn fold(mut acc: u64) -> u16 {
 /// The one's-complement sum of `data` as big-endian 16-bit words (an odd
 /// last byte is padded with zero), folded, not complemented. Fast path.
 pub fn sum(data: &[u8]) -> u16 {
-    let mut acc = 0u64;
+    let mut acc = 0u128;
     let mut blocks = data.chunks_exact(BLOCK);
     for b in &mut blocks {
         acc += block_sum(b);
     }
-    fold_ne(tail_sum(acc, blocks.remainder()))
+    fold_ne(tail_sum(narrow(acc), blocks.remainder()))
 }
 
 /// The same sum as [`sum`], computed byte pair by byte pair (RFC 1071 §4.1
@@ -112,7 +126,7 @@ pub fn naive(data: &[u8]) -> u16 {
 /// buffer sizes first.
 pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
     let dst = &mut dst[..src.len()];
-    let mut acc = 0u64;
+    let mut acc = 0u128;
     let mut d = dst.chunks_exact_mut(BLOCK);
     let mut s = src.chunks_exact(BLOCK);
     for (db, sb) in (&mut d).zip(&mut s) {
@@ -121,7 +135,7 @@ pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
     }
     let (dt, st) = (d.into_remainder(), s.remainder());
     dt.copy_from_slice(st);
-    fold_ne(tail_sum(acc, st))
+    fold_ne(tail_sum(narrow(acc), st))
 }
 
 /// One's-complement addition of several sums. Every part except the last

@@ -359,6 +359,17 @@ impl RecvBuffer {
             };
         }
         let n = data.len().min(win - offset);
+        if offset == 0 && self.asm.is_empty() {
+            // In-order data with no hole behind it (the common case): it
+            // becomes readable at once; the assembler is not involved.
+            self.ring.reserve(self.len + n, self.limit);
+            self.ring.write_at(self.len, &data[..n]);
+            self.len += n;
+            return Written {
+                stored: n,
+                advanced: n,
+            };
+        }
         // Offsets fit u32: the window never exceeds the limit (< 2^30).
         if self.asm.add(offset as u32, (offset + n) as u32).is_err() {
             return Written {
@@ -382,11 +393,25 @@ impl RecvBuffer {
         let (a, b) = self.ring.slices(0, n);
         out[..a.len()].copy_from_slice(a);
         out[a.len()..n].copy_from_slice(b);
+        self.consume(n);
+        n
+    }
+
+    /// The first contiguous run of readable bytes (all of them unless they
+    /// wrap the end of the ring), without consuming.
+    pub fn readable(&self) -> &[u8] {
+        self.ring.slices(0, self.len).0
+    }
+
+    /// Drop the first `n` readable bytes (clamped), as read by the
+    /// application in place; returns the count.
+    pub fn consume(&mut self, n: usize) -> usize {
+        let n = n.min(self.len);
         self.ring.advance(n);
         self.len -= n;
         if self.len == 0 && self.asm.is_empty() {
-            // Keep the allocation for the next bytes unless it is idle
-            // memory of a large buffer; small rings are kept.
+            // Nothing held: restart at the front of the ring so the next
+            // segments land contiguously.
             self.ring.head = 0;
         }
         n

@@ -207,6 +207,9 @@ pub(crate) struct Conn {
     /// When the connection closes by itself: end of TIME-WAIT (2×MSL) or
     /// the orphan FIN-WAIT-2 timeout.
     pub close_at: Option<Instant>,
+    /// When the (empty) send and receive buffers are given back: memory is
+    /// kept across bursts and released only once the connection went idle.
+    buf_idle_at: Option<Instant>,
     pub nodelay: bool,
 
     // Congestion control.
@@ -226,6 +229,9 @@ pub(crate) struct Conn {
     /// Retransmitted segments on this connection.
     pub retransmits: u64,
 }
+
+/// How long empty send/receive buffers are kept before they are freed.
+const BUFFER_IDLE: Duration = Duration::from_millis(200);
 
 fn ts_now(now: Instant, offset: u32) -> u32 {
     // RFC 7323 §5.4: a 1 ms timestamp clock, randomly offset (§7.1).
@@ -308,6 +314,7 @@ impl Conn {
             last_rcv: now,
             last_snd: now,
             close_at: None,
+            buf_idle_at: None,
             nodelay: cfg.nodelay,
             cc: Box::new(NewReno::new(mss, iss)),
             dupacks: 0,
@@ -407,6 +414,7 @@ impl Conn {
             self.persist_at,
             self.keepalive_at,
             self.close_at,
+            self.buf_idle_at,
         ]
         .into_iter()
         .flatten()
@@ -540,20 +548,44 @@ impl Conn {
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
         let n = self.rx.read(buf);
         if n > 0 {
-            // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC 1122
-            // §4.2.3.3): announce the larger window once it grew by
-            // min(buffer/2, MSS).
-            let edge = self.rcv_nxt + self.rx.window();
-            let grow = edge.since(self.rcv_adv);
-            let thresh = (self.rx.limit() / 2).min(self.eff_mss());
-            if self.state.is_synchronized() && grow >= thresh && !self.peer_fin {
-                self.ack_now = true;
-            }
+            self.after_read();
             return Ok(n);
         }
         if buf.is_empty() {
             return Ok(0);
         }
+        self.recv_nothing()
+    }
+
+    /// RECEIVE in place: `f` gets the next contiguous readable bytes and
+    /// returns how many it consumed plus a result. At end of stream `f`
+    /// gets an empty slice; with nothing to read yet: `WouldBlock`.
+    pub fn recv_with<R>(&mut self, f: impl FnOnce(&[u8]) -> (usize, R)) -> Result<R, TcpError> {
+        if !self.rx.is_empty() {
+            let (n, r) = f(self.rx.readable());
+            if self.rx.consume(n) > 0 {
+                self.after_read();
+            }
+            return Ok(r);
+        }
+        self.recv_nothing().map(|_| f(&[]).1)
+    }
+
+    /// Bytes were read: receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC
+    /// 1122 §4.2.3.3) announces the larger window once it grew by
+    /// min(buffer/2, MSS).
+    fn after_read(&mut self) {
+        let edge = self.rcv_nxt + self.rx.window();
+        let grow = edge.since(self.rcv_adv);
+        let thresh = (self.rx.limit() / 2).min(self.eff_mss());
+        if self.state.is_synchronized() && grow >= thresh && !self.peer_fin {
+            self.ack_now = true;
+        }
+    }
+
+    /// RECEIVE with nothing readable: end of stream (`Ok(0)`), the error,
+    /// or `WouldBlock`.
+    fn recv_nothing(&mut self) -> Result<usize, TcpError> {
         // RFC 9293 §3.10.7.4: after a RST, RECEIVEs get "reset".
         if let Some(e) = self.error {
             return Err(e);
@@ -1113,9 +1145,6 @@ impl Conn {
             self.writable_armed = false;
             ctx.events.push_back(TcpEvent::Writable(self.handle));
         }
-        if self.tx.is_empty() {
-            self.tx.shrink_if_empty();
-        }
     }
 
     /// RTT sample from the timestamp echo (RFC 7323 §4) or from the one
@@ -1317,6 +1346,13 @@ impl Conn {
             self.delack_at = None;
             self.ack_now = true;
         }
+        if self.buf_idle_at.is_some_and(|t| t <= now) {
+            // Idle long enough: give the buffers back (re-armed by
+            // `update_timers` if something is still held).
+            self.buf_idle_at = None;
+            self.tx.shrink_if_empty();
+            self.rx.shrink_if_empty();
+        }
         Disposition::Keep
     }
 
@@ -1398,6 +1434,19 @@ impl Conn {
 
     /// Re-derive the persist and keepalive timers after any activity.
     pub fn update_timers(&mut self, now: Instant) {
+        // Buffers stay allocated while data moves (no free/grow per burst)
+        // and are released once both have been empty for a while.
+        if self.tx.is_empty()
+            && self.rx.is_empty()
+            && self.rx.assembler().is_empty()
+            && self.tx.capacity() + self.rx.capacity() > 0
+        {
+            if self.buf_idle_at.is_none() {
+                self.buf_idle_at = Some(now + BUFFER_IDLE);
+            }
+        } else {
+            self.buf_idle_at = None;
+        }
         if !self.state.is_synchronized() || self.state == State::TimeWait {
             self.persist_at = None;
             self.keepalive_at = None;

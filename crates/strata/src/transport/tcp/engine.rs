@@ -1054,6 +1054,23 @@ impl Tcp {
         Ok(n)
     }
 
+    /// Read in place (no copy): `f` gets the next contiguous readable bytes
+    /// and returns `(consumed, result)`; an empty slice means end of stream.
+    /// `WouldBlock` when nothing is readable yet.
+    pub fn recv_with<R>(
+        &mut self,
+        h: TcpHandle,
+        f: impl FnOnce(&[u8]) -> (usize, R),
+    ) -> Result<R, TcpError> {
+        let c = self.conn_mut(h)?;
+        let before = c.rx.len();
+        let r = c.recv_with(f)?;
+        if self.conn(h)?.rx.len() != before {
+            self.after(h.idx, self.now);
+        }
+        Ok(r)
+    }
+
     /// Readable bytes waiting in the receive buffer.
     pub fn recv_queue(&self, h: TcpHandle) -> Result<usize, TcpError> {
         Ok(self.conn(h)?.rx.len())
