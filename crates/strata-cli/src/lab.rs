@@ -61,8 +61,9 @@ pub struct LabArgs {
     /// bulk: bytes to move (50M = 50 MiB, 50MB = 50 000 000); http: page size.
     #[arg(long, value_name = "SIZE", value_parser = units::parse_bytes)]
     pub bytes: Option<u64>,
-    /// Write pictures: the ladder diagram (short runs), or for bulk the
-    /// time-sequence graph to FILE and cwnd/RTT to FILE with `-cwnd` added.
+    /// Write pictures: the ladder diagram (ping, udp and runs of at most 100
+    /// frames), or for bulk and longer runs the time-sequence graph to FILE
+    /// and cwnd/RTT to FILE with `-cwnd` added.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
     /// Print a machine-readable JSON summary on stdout instead of text.
@@ -1205,7 +1206,7 @@ durations 250us, 20ms, 1.5s; probabilities 0.2 or 20%; sizes 1500, 64k,
 50M, 1G (1024-based) or 50MB (1000-based).
 bulk, http and echo run on one cable A (10.0.0.1) ⇄ B (10.0.0.2) shaped by
 every link option; ping, udp and traceroute cross switches and routers and
-take --loss, --rtt and --rate.";
+take --loss, --rtt and --rate (ping and udp also --ladder and --svg).";
 
 /// Prints `msg` as a usage error (`error: …`) and exits with code 2.
 pub fn usage_error(msg: &str) -> ! {
