@@ -408,17 +408,19 @@ impl Conn {
 
     /// Time until which nothing needs this connection: the earliest timer.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [
-            self.rto_at,
-            self.delack_at,
-            self.persist_at,
-            self.keepalive_at,
-            self.close_at,
-            self.buf_idle_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        // Called after every segment: a plain chain of comparisons.
+        #[inline(always)]
+        fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, None) => x,
+                (None, y) => y,
+            }
+        }
+        let a = earlier(self.rto_at, self.delack_at);
+        let b = earlier(self.persist_at, self.keepalive_at);
+        let c = earlier(self.close_at, self.buf_idle_at);
+        earlier(earlier(a, b), c)
     }
 
     /// True when [`Conn::next_segment`] may have something to send.
