@@ -117,26 +117,36 @@ const LATENCY: Duration = Duration::from_micros(50);
 /// Bit rate of each cable: Fast Ethernet.
 const RATE: u64 = 100_000_000;
 
-/// Time from the client's first SYN leaving to the SYN/ACK arriving.
+/// Time from the client's (last) SYN leaving to the SYN/ACK arriving, i.e.
+/// to the client entering ESTABLISHED — one round trip (Karn: the SYN that
+/// was answered is the last one sent).
 fn handshake_rtt(ladder: &Ladder) -> Option<Duration> {
-    let mut syn = None;
-    let mut entries: Vec<&Entry> = ladder.entries.iter().collect();
-    entries.sort_by_key(|e| match e {
-        Entry::Frame { t, .. } | Entry::State { t, .. } | Entry::Note { t, .. } => *t,
-    });
-    for e in entries {
-        if let Entry::Frame { t, frame, .. } = e {
-            if let Some(tcp) = crate::decode::decode(frame).tcp {
-                if tcp.flags.syn() && !tcp.flags.ack() && syn.is_none() {
-                    syn = Some(*t);
-                }
-                if tcp.flags.syn() && tcp.flags.ack() {
-                    return syn.map(|s| *t - s);
-                }
+    let established = ladder.entries.iter().find_map(|e| match e {
+        Entry::State {
+            t,
+            side: Side::Left,
+            to,
+            ..
+        } if to == "ESTABLISHED" => Some(*t),
+        _ => None,
+    })?;
+    let syn = ladder
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Frame {
+                t,
+                frame,
+                from: Side::Left,
+                ..
+            } if *t <= established => {
+                let tcp = crate::decode::decode(frame).tcp?;
+                (tcp.flags.syn() && !tcp.flags.ack()).then_some(*t)
             }
-        }
-    }
-    None
+            _ => None,
+        })
+        .max()?;
+    Some(established - syn)
 }
 
 fn lan(seed: u64, loss: f64) -> Result<Lan> {

@@ -332,15 +332,15 @@ impl Ladder {
     /// The diagram as a standalone SVG document.
     pub fn render_svg(&self) -> String {
         const ROW: f64 = 34.0;
-        const LEFT_X: f64 = 260.0;
-        const RIGHT_X: f64 = 900.0;
+        const LEFT_X: f64 = 340.0;
+        const RIGHT_X: f64 = 980.0;
         let rows = self.rows();
         let height = 130.0 + ROW * rows.len() as f64 + 40.0;
         let mut s = String::new();
         let _ = write!(
             s,
             r#"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" width="1180" height="{height}" viewBox="0 0 1180 {height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="13">
+<svg xmlns="http://www.w3.org/2000/svg" width="1260" height="{height}" viewBox="0 0 1260 {height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="13">
 <title>strata ladder diagram</title>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>
 <rect width="100%" height="100%" fill="white"/>
@@ -361,7 +361,7 @@ impl Ladder {
             let t = row.entry.time();
             let _ = writeln!(
                 s,
-                r##"<text x="20" y="{}" fill="#777">{}</text>"##,
+                r##"<text x="12" y="{}" fill="#777">{}</text>"##,
                 y + 4.0,
                 t
             );
