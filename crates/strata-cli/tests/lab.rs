@@ -328,3 +328,51 @@ fn ping_and_udp_draw_their_ladder() {
     assert!(svg.contains("UDP"), "{svg}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// tshark (when installed) reads the lab's capture as a clean TCP transfer
+/// with the retransmissions strata reports.
+#[test]
+fn tshark_reads_the_bulk_capture() {
+    if Command::new("tshark")
+        .arg("-v")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: tshark is not installed");
+        return;
+    }
+    let d = scratch("tshark");
+    let out = strata(
+        &[
+            "sim", "bulk", "--bytes", "300k", "--loss", "3%", "--pcap", "t.pcap", "--json",
+        ],
+        Some(&d),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = v["tcp"]["retransmissions"].as_u64().unwrap();
+    let count = |filter: &str| {
+        let o = Command::new("tshark")
+            .args(["-r", "t.pcap", "-Y", filter])
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout).lines().count() as u64
+    };
+    assert_eq!(count("_ws.malformed || _ws.expert.severity == error"), 0);
+    let rtx = count("tcp.analysis.retransmission");
+    // The capture is A's cable: a segment lost before it arrives shows its
+    // retransmission as out-of-order (tshark never saw the original).
+    let ooo = count("tcp.analysis.out_of_order");
+    assert!(ours > 0 && rtx > 0, "ours {ours}, tshark {rtx}");
+    // Each retransmission tshark sees is one of ours (some of ours may be
+    // lost themselves before reaching the capture).
+    assert!(
+        rtx + ooo <= ours,
+        "ours {ours}, tshark {rtx} + {ooo} out of order"
+    );
+    assert!(count("tcp.flags.syn == 1") >= 2 && count("tcp.flags.fin == 1") >= 2);
+    let _ = std::fs::remove_dir_all(&d);
+}
