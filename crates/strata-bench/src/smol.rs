@@ -263,47 +263,17 @@ impl Contender for Smoltcp {
 
     fn many(n: usize, budget: std::time::Duration) -> Result<Option<f64>> {
         let mut p = Pair::new(1514);
-        let mut pairs = Vec::with_capacity(n);
-        let setup = StdInstant::now();
-        for i in 0..n {
-            let (c, s) = (p.a.socket(), p.b.socket());
-            p.b.tcp(s).listen(PORT)?;
-            let cx = p.a.iface.context();
-            p.a.sockets.get_mut::<tcp::Socket>(c).connect(
-                cx,
-                (IpAddress::Ipv4(IP_B), PORT),
-                1024 + i as u16,
-            )?;
-            if i % 64 == 63 || i + 1 == n {
-                p.settle();
-            }
-            pairs.push((c, s));
-            if setup.elapsed() > (budget * 4).max(std::time::Duration::from_secs(20)) {
-                return Ok(None);
-            }
-        }
-        p.settle();
+        let limit = (budget * 4).max(std::time::Duration::from_secs(20));
+        let Some(pairs) = open_many(&mut p, n, Some(limit))? else {
+            return Ok(None);
+        };
         request_reply_rounds(&mut p, &pairs, budget)
     }
 
     fn idle_mem(n: usize) -> Result<f64> {
         let before = crate::alloc::live();
         let mut p = Pair::new(1514);
-        let mut pairs = Vec::with_capacity(n);
-        for i in 0..n {
-            let (c, s) = (p.a.socket(), p.b.socket());
-            p.b.tcp(s).listen(PORT)?;
-            let cx = p.a.iface.context();
-            p.a.sockets.get_mut::<tcp::Socket>(c).connect(
-                cx,
-                (IpAddress::Ipv4(IP_B), PORT),
-                1024 + i as u16,
-            )?;
-            if i % 64 == 63 || i + 1 == n {
-                p.settle();
-            }
-            pairs.push((c, s));
-        }
+        let pairs = open_many(&mut p, n, None)?.expect("no time limit");
         p.settle();
         let established = pairs
             .iter()
@@ -318,6 +288,36 @@ impl Contender for Smoltcp {
         let bytes = crate::alloc::live() - before;
         Ok(bytes as f64 / (2 * n) as f64)
     }
+}
+
+/// `n` connections, one listening socket per connection (smoltcp's model);
+/// `None` when setting them up takes longer than `limit`.
+fn open_many(
+    p: &mut Pair,
+    n: usize,
+    limit: Option<std::time::Duration>,
+) -> Result<Option<Vec<(SocketHandle, SocketHandle)>>> {
+    let setup = StdInstant::now();
+    let mut pairs = Vec::with_capacity(n);
+    for i in 0..n {
+        let (c, s) = (p.a.socket(), p.b.socket());
+        p.b.tcp(s).listen(PORT)?;
+        let cx = p.a.iface.context();
+        p.a.sockets.get_mut::<tcp::Socket>(c).connect(
+            cx,
+            (IpAddress::Ipv4(IP_B), PORT),
+            1024 + i as u16,
+        )?;
+        if i % 64 == 63 || i + 1 == n {
+            p.settle();
+        }
+        pairs.push((c, s));
+        if limit.is_some_and(|l| setup.elapsed() > l) {
+            return Ok(None);
+        }
+    }
+    p.settle();
+    Ok(Some(pairs))
 }
 
 fn request_reply_rounds(
