@@ -232,6 +232,9 @@ pub(crate) struct Conn {
 
 /// How long empty send/receive buffers are kept before they are freed.
 const BUFFER_IDLE: Duration = Duration::from_millis(200);
+/// Empty buffers up to this many bytes (both together) are kept even when
+/// the connection is idle.
+const BUFFER_KEEP: usize = 1024;
 
 fn ts_now(now: Instant, offset: u32) -> u32 {
     // RFC 7323 §5.4: a 1 ms timestamp clock, randomly offset (§7.1).
@@ -1437,11 +1440,13 @@ impl Conn {
     /// Re-derive the persist and keepalive timers after any activity.
     pub fn update_timers(&mut self, now: Instant) {
         // Buffers stay allocated while data moves (no free/grow per burst)
-        // and are released once both have been empty for a while.
+        // and are released once both have been empty for a while. Up to
+        // `BUFFER_KEEP` bytes (small request/reply rings) are simply kept:
+        // no timer, no free and re-allocation per message.
         if self.tx.is_empty()
             && self.rx.is_empty()
             && self.rx.assembler().is_empty()
-            && self.tx.capacity() + self.rx.capacity() > 0
+            && self.tx.capacity() + self.rx.capacity() > BUFFER_KEEP
         {
             if self.buf_idle_at.is_none() {
                 self.buf_idle_at = Some(now + BUFFER_IDLE);
