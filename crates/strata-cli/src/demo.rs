@@ -36,6 +36,10 @@ pub enum Scenario {
     Udp,
     /// ICMP echo (ping) round trips.
     Ping,
+    /// Routers, TTL and ICMP time exceeded: the path hop by hop (as `strata sim traceroute`).
+    Traceroute,
+    /// Three switches in a loop and one broadcast: a storm (as `strata sim storm`).
+    Storm,
 }
 
 /// `strata demo` arguments.
@@ -222,6 +226,9 @@ pub fn run(scenario: Scenario, seed: u64, loss: f64) -> Result<Outcome> {
         )?,
         Scenario::Udp => udp_exchange(&mut sim, client, server, &mut summary)?,
         Scenario::Ping => ping_exchange(&mut sim, client, &mut summary)?,
+        Scenario::Traceroute | Scenario::Storm => {
+            bail!("the {scenario:?} scenario has more than two nodes: run it with `strata sim`")
+        }
     }
     sim.flush_taps()?;
     let delivered = strata_sim::pcap::parse(sim.tap_bytes(inbound).context("memory tap")?)
@@ -683,8 +690,51 @@ pub fn fmt_dur(d: Duration) -> String {
     }
 }
 
+/// Runs a multi-node scenario through the `strata sim` lab, which draws it
+/// (a two-host ladder does not fit routers and switch loops).
+fn via_lab(args: &DemoArgs) -> Result<()> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Lab {
+        #[command(flatten)]
+        sim: crate::sim::SimArgs,
+    }
+    let name = if args.scenario == Scenario::Traceroute {
+        "traceroute"
+    } else {
+        "storm"
+    };
+    let mut argv = vec![
+        "strata-sim".to_string(),
+        name.to_string(),
+        "--seed".into(),
+        args.seed.to_string(),
+        "--loss".into(),
+        args.loss.to_string(),
+    ];
+    if args.scenario == Scenario::Traceroute {
+        // A storm's capture would be the storm itself: the lab keeps none.
+        argv.extend(["--pcap".into(), args.pcap.display().to_string()]);
+    }
+    if let Some(svg) = &args.svg {
+        argv.extend(["--svg".into(), svg.display().to_string()]);
+    }
+    if args.no_color {
+        argv.push("--no-color".into());
+    }
+    let lab = Lab::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "strata demo --scenario {name} (seed {}): the same run as `strata sim {name}`",
+        args.seed
+    );
+    crate::sim::run(&lab.sim)
+}
+
 /// `strata demo`.
 pub fn main(args: DemoArgs) -> Result<()> {
+    if matches!(args.scenario, Scenario::Traceroute | Scenario::Storm) {
+        return via_lab(&args);
+    }
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let out = run(args.scenario, args.seed, args.loss)?;
@@ -693,6 +743,7 @@ pub fn main(args: DemoArgs) -> Result<()> {
         Scenario::Echo => "a client talks to a TCP echo server (C/S) over a switched LAN",
         Scenario::Udp => "UDP datagrams to an echo server over a switched LAN",
         Scenario::Ping => "ping: ICMP echo request and reply over a switched LAN",
+        Scenario::Traceroute | Scenario::Storm => unreachable!("run through the lab"),
     };
     let bold = |s: &str| {
         if color {

@@ -260,3 +260,20 @@ fn rust_log_shows_a_frame_climbing_the_layers() {
         .unwrap();
     assert!(quiet.stderr.is_empty(), "nothing logged without RUST_LOG");
 }
+
+#[test]
+fn traceroute_and_storm_scenarios_run_through_the_lab() {
+    let pcap = tmp("trace-route.pcap");
+    let out = demo(&["--scenario", "traceroute"], &pcap);
+    assert!(
+        out.contains("10.0.1.1") && out.contains("10.0.2.2"),
+        "{out}"
+    );
+    assert!(out.contains("port unreachable"), "{out}");
+    assert!(
+        std::fs::metadata(&pcap).unwrap().len() > 24,
+        "a capture was written"
+    );
+    let out = demo(&["--scenario", "storm"], &tmp("storm.pcap"));
+    assert!(out.to_lowercase().contains("storm"), "{out}");
+}
