@@ -510,6 +510,43 @@ fn keepalive_detects_dead_peer() {
     );
 }
 
+/// Found by the simulator sweep (strata-sim tests/tcp_sweep.rs): after a
+/// half-close our FIN is acknowledged (FIN-WAIT-2) and we wait for the
+/// peer's data; if the peer then gives up silently, keepalive must still
+/// probe (RFC 9293 §3.8.4 applies to any idle synchronized connection) and
+/// report the peer dead instead of waiting forever.
+#[test]
+fn keepalive_probes_in_fin_wait_2() {
+    let mut cfg = TcpConfig::default();
+    cfg.keepalive = Some(strata::transport::tcp::Keepalive {
+        idle: Duration::from_secs(10),
+        interval: Duration::from_secs(2),
+        count: 3,
+    });
+    let mut net = Net::new(cfg, TcpConfig::default(), 21);
+    let (c, _s) = connect_pair(&mut net);
+    net.shutdown(A, c);
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(net.hosts[A].state(c), State::FinWait2);
+    // The peer is alive: probes are answered, the half-closed connection stays.
+    net.run_for(Duration::from_secs(60));
+    assert_eq!(net.hosts[A].state(c), State::FinWait2);
+    assert!(net.hosts[A].stats().keepalive_probes >= 5);
+    net.down[B] = true;
+    let t0 = net.now;
+    net.run_for(Duration::from_secs(60));
+    assert_eq!(net.hosts[A].error(c), Some(TcpError::TimedOut));
+    let (tt, _) = net.events[A]
+        .iter()
+        .find(|(_, e)| matches!(e, TcpEvent::TimedOut(_)))
+        .unwrap();
+    assert!(
+        *tt - t0 <= Duration::from_secs(10 + 2 * 3 + 1),
+        "{:?}",
+        *tt - t0
+    );
+}
+
 #[test]
 fn zero_window_held_for_minutes_then_reopened() {
     let mut cfg_b = TcpConfig::default();

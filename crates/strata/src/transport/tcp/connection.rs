@@ -1481,10 +1481,19 @@ impl Conn {
         }
         // Keepalive (RFC 9293 §3.8.4, MAY-5): only when no sent data is
         // outstanding and nothing waits to be sent (MUST-26), after an idle
-        // interval the user configures (MUST-27).
+        // interval the user configures (MUST-27). FIN-WAIT-2 too: our FIN is
+        // acknowledged but the peer may still owe data, and without probes
+        // an application reading to end of stream waits forever for a peer
+        // that gave up (as Linux, which probes every synchronized state).
         let idle = self.snd_max == self.snd_una && !unsent;
         match self.keepalive.as_deref().copied() {
-            Some(ka) if idle && matches!(self.state, State::Established | State::CloseWait) => {
+            Some(ka)
+                if idle
+                    && matches!(
+                        self.state,
+                        State::Established | State::CloseWait | State::FinWait2
+                    ) =>
+            {
                 if self.ka_probes == 0 {
                     // Idle since the last segment received (MUST-26).
                     let idle_since = self.last_rcv;

@@ -1,0 +1,541 @@
+//! The full-stack TCP seed sweep: two strata hosts in the simulator (a
+//! direct cable or a switch between them) under a random fault profile —
+//! random or bursty loss, duplication, reordering, bit corruption (the
+//! checksums must catch it), partition windows, jitter, a bounded queue at
+//! 1–1000 Mbit/s, MTU 576/1500/9000 on both link and interfaces, ARP —
+//! with random TCP options, buffer limits, application write and read sizes
+//! and close orders. Each side sends 0–`TCP_SIM_SWEEP_MAX_BYTES` bytes to
+//! the other over one connection, then closes. Every byte is checked in
+//! both directions, or, when the profile made delivery impossible, the run
+//! must end in a reported error (timed out / reset / unreachable) with the
+//! bytes received so far a correct prefix. No run may panic or hang: both
+//! applications are done within 30 minutes of virtual time and both stacks
+//! hold no connection once TIME-WAIT has run out.
+//!
+//! `TCP_SIM_SWEEP_SEEDS` (default 2000) sets the number of seeds,
+//! `TCP_SIM_SWEEP_FIRST` (default 0) the first one; a failing seed prints
+//! the command that replays it.
+#![allow(clippy::field_reassign_with_default)]
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::net::SocketAddrV4;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use strata::stack::{Event, Stack, StackConfig};
+use strata::time::{Duration, Instant};
+use strata::transport::tcp::{Keepalive, TcpError, TcpEvent, TcpHandle};
+use strata::wire::ip::Ipv4Cidr;
+use strata::wire::{Ipv4Addr, MacAddr};
+use strata_sim::host::Host;
+use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, Switch};
+
+/// xorshift64: the profile generator (independent of the simulator's own).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    /// Uniform in `[0, max)`.
+    fn f(&mut self, max: f64) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * max
+    }
+    /// True with probability `p`.
+    fn chance(&mut self, p: f64) -> bool {
+        self.f(1.0) < p
+    }
+    /// Log-uniform in `[lo, hi]`.
+    fn log(&mut self, lo: f64, hi: f64) -> f64 {
+        (lo.ln() + self.f(1.0) * (hi.ln() - lo.ln())).exp()
+    }
+}
+
+const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const PORT: u16 = 80;
+
+/// How an application ends its side of the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseMode {
+    /// Half-close (`tcp_shutdown`) once everything is written, keep reading
+    /// to end of stream, then `tcp_close`.
+    ShutdownFirst,
+    /// Read to end of stream first, then `tcp_close` once everything is
+    /// written (the passive close: CLOSE-WAIT → LAST-ACK). Only one side
+    /// may do this, or both would wait for each other.
+    CloseAfterEof,
+}
+
+/// One application's view of the connection.
+struct Side {
+    h: Option<TcpHandle>,
+    connected: bool,
+    data: Vec<u8>,
+    sent: usize,
+    got: Vec<u8>,
+    eof: bool,
+    shut: bool,
+    closed: bool,
+    err: Option<TcpError>,
+    /// The stack said Closed for this connection.
+    gone: bool,
+    wchunk: usize,
+    rchunk: usize,
+    mode: CloseMode,
+}
+
+impl Side {
+    fn done(&self) -> bool {
+        self.closed || self.err.is_some()
+    }
+
+    /// Reads and writes until the stack would block, then half-closes or
+    /// closes as the mode says.
+    fn pump(&mut self, now: Instant, st: &mut Stack, buf: &mut [u8]) {
+        let Some(h) = self.h else { return };
+        if self.closed || !self.connected {
+            return;
+        }
+        if self.err.is_some() {
+            // The application closes a failed connection; the stack may
+            // already have forgotten it.
+            let _ = st.tcp_close(now, h);
+            self.closed = true;
+            return;
+        }
+        while self.sent < self.data.len() {
+            let end = (self.sent + self.wchunk).min(self.data.len());
+            match st.tcp_send(h, &self.data[self.sent..end]) {
+                Ok(0) => break,
+                Ok(n) => self.sent += n,
+                Err(TcpError::WouldBlock) => break,
+                Err(e) => {
+                    self.err = Some(e);
+                    return;
+                }
+            }
+        }
+        while !self.eof {
+            let n = self.rchunk.min(buf.len());
+            match st.tcp_recv(h, &mut buf[..n]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.got.extend_from_slice(&buf[..n]),
+                Err(TcpError::WouldBlock) => break,
+                Err(e) => {
+                    self.err = Some(e);
+                    return;
+                }
+            }
+        }
+        let all_sent = self.sent == self.data.len();
+        match self.mode {
+            CloseMode::ShutdownFirst => {
+                if all_sent && !self.shut {
+                    match st.tcp_shutdown(now, h) {
+                        Ok(()) => self.shut = true,
+                        Err(e) => {
+                            self.err = Some(e);
+                            return;
+                        }
+                    }
+                }
+                if self.shut && self.eof {
+                    if let Err(e) = st.tcp_close(now, h) {
+                        self.err = Some(e);
+                    }
+                    self.closed = true;
+                }
+            }
+            CloseMode::CloseAfterEof => {
+                if all_sent && self.eof {
+                    if let Err(e) = st.tcp_close(now, h) {
+                        self.err = Some(e);
+                    }
+                    self.closed = true;
+                }
+            }
+        }
+    }
+
+    /// Handles one stack event for this side.
+    fn on_event(&mut self, now: Instant, st: &mut Stack, ev: &Event, buf: &mut [u8]) {
+        if let Event::Tcp(te) = ev {
+            let mine = |x: &TcpHandle| self.h == Some(*x);
+            match te {
+                TcpEvent::Acceptable { listener } if self.h.is_none() => {
+                    if let Ok(h) = st.tcp_accept(*listener) {
+                        self.h = Some(h);
+                        self.connected = true;
+                    }
+                }
+                TcpEvent::Connected(x) if mine(x) => self.connected = true,
+                TcpEvent::Reset(x) if mine(x) => self.fail(TcpError::Reset),
+                TcpEvent::Refused(x) if mine(x) => self.fail(TcpError::Refused),
+                TcpEvent::TimedOut(x) if mine(x) => self.fail(TcpError::TimedOut),
+                TcpEvent::Unreachable { handle, error } if mine(handle) => self.fail(*error),
+                TcpEvent::Closed(x) if mine(x) => self.gone = true,
+                _ => {}
+            }
+        }
+        self.pump(now, st, buf);
+    }
+
+    fn fail(&mut self, e: TcpError) {
+        if self.err.is_none() && !self.closed {
+            self.err = Some(e);
+            // A failed connect still counts as "connected" for the close.
+            self.connected = true;
+        }
+    }
+}
+
+fn mac(n: u8) -> MacAddr {
+    MacAddr([0x02, 0, 0, 0, n, 0])
+}
+
+fn cidr(a: [u8; 4]) -> Ipv4Cidr {
+    Ipv4Cidr::new(Ipv4Addr::from(a), 24).expect("prefix length ≤ 32")
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What one seed did, for the summary.
+#[derive(Default)]
+struct Outcome {
+    bytes: usize,
+    errors: Vec<TcpError>,
+    virtual_time: Duration,
+}
+
+fn run_seed(seed: u64, max_bytes: u64, profile: &mut String) -> Result<Outcome, String> {
+    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+
+    // ----- the link profile ---------------------------------------------
+    let mtu = [576usize, 1500, 9000][r.range(0, 2) as usize];
+    let mut link = LinkConfig::default();
+    link.max_frame = mtu + 14;
+    link.latency = Duration::from_micros(r.range(100, 50_000));
+    if r.chance(0.5) {
+        link.jitter = Duration::from_micros(r.range(0, link.latency.as_micros() as u64 / 2));
+    }
+    link.bandwidth_bps = (r.log(1.0, 1000.0) * 1e6) as u64;
+    link.queue_limit = if r.chance(0.5) {
+        QueueLimit::Frames(r.range(4, 1000) as usize)
+    } else {
+        QueueLimit::Bytes(r.range(3 * mtu as u64, 1_000_000) as usize)
+    };
+    match r.range(0, 2) {
+        0 => {}
+        1 => link.loss = r.f(0.3),
+        _ => {
+            let ge = GilbertElliott {
+                p_good_to_bad: r.log(0.001, 0.05),
+                p_bad_to_good: 0.2 + r.f(0.6),
+                loss_good: r.f(0.02),
+                loss_bad: 0.5 + r.f(0.5),
+            };
+            if ge.mean_loss() <= 0.3 {
+                link.burst_loss = Some(ge);
+            }
+        }
+    }
+    if r.chance(0.5) {
+        link.duplicate = r.f(0.05);
+    }
+    if r.chance(0.5) {
+        link.reorder = r.f(0.1);
+        link.reorder_delay = Duration::from_micros(r.range(100, 20_000));
+    }
+    if r.chance(0.5) {
+        link.corrupt = r.f(0.05);
+    }
+    for _ in 0..r.range(0, 2) {
+        let start = Instant::from_micros(r.range(0, 10_000_000));
+        // Mostly short; now and then one long enough that the connection
+        // (or ARP) must give up and say so.
+        let len = if r.chance(0.03) {
+            r.range(100_000_000, 1_200_000_000)
+        } else {
+            r.range(10_000, 3_000_000)
+        };
+        link.partitions
+            .push((start, start + Duration::from_micros(len)));
+    }
+    let switched = r.chance(0.3);
+
+    // ----- the stacks ---------------------------------------------------
+    let mut cfgs = [StackConfig::default(), StackConfig::default()];
+    for (i, c) in cfgs.iter_mut().enumerate() {
+        c.seed = seed.wrapping_mul(31).wrapping_add(i as u64);
+        let t = &mut c.tcp;
+        t.mtu = mtu as u16;
+        t.mss = t.mtu - 40;
+        t.rx_buffer_limit = r.range(2048, 300_000) as usize;
+        t.tx_buffer_limit = r.range(2048, 300_000) as usize;
+        t.timestamps = r.range(0, 4) != 0;
+        t.sack = r.range(0, 4) != 0;
+        t.window_scale = r.range(0, 4) != 0;
+        t.nodelay = r.chance(0.5);
+        t.msl = Duration::from_secs(r.range(1, 30));
+        // A receiver with nothing to send never learns that its peer gave
+        // up (RFC 1122 §4.2.3.6): keepalive is how it finds out.
+        t.keepalive = Some(Keepalive {
+            idle: Duration::from_secs(r.range(30, 120)),
+            interval: Duration::from_secs(r.range(5, 20)),
+            count: r.range(3, 9) as u32,
+        });
+    }
+
+    // ----- the applications ---------------------------------------------
+    let mk = |r: &mut Rng, salt: u64, mode: CloseMode| {
+        let n = r.range(0, max_bytes) as usize;
+        let data: Vec<u8> = (0..n)
+            .map(|i| ((i as u64).wrapping_mul(131).wrapping_add(salt) >> 3) as u8)
+            .collect();
+        Side {
+            h: None,
+            connected: false,
+            data,
+            sent: 0,
+            got: Vec::new(),
+            eof: false,
+            shut: false,
+            closed: false,
+            err: None,
+            gone: false,
+            wchunk: r.log(1.0, 70_000.0) as usize,
+            rchunk: r.log(1.0, 70_000.0) as usize,
+            mode,
+        }
+    };
+    let (ma, mb) = match r.range(0, 2) {
+        0 => (CloseMode::ShutdownFirst, CloseMode::ShutdownFirst),
+        1 => (CloseMode::CloseAfterEof, CloseMode::ShutdownFirst),
+        _ => (CloseMode::ShutdownFirst, CloseMode::CloseAfterEof),
+    };
+    let a_side = Rc::new(RefCell::new(mk(&mut r, seed, ma)));
+    let b_side = Rc::new(RefCell::new(mk(&mut r, seed ^ 0xff, mb)));
+
+    {
+        let a = a_side.borrow();
+        let b = b_side.borrow();
+        let c = &cfgs[0].tcp;
+        let d = &cfgs[1].tcp;
+        *profile = format!(
+            "mtu={mtu} switched={switched} link={link:?}\n  A: rx={} tx={} ts={} sack={} ws={} nodelay={} msl={:?} send={} wchunk={} rchunk={} {:?}\n  B: rx={} tx={} ts={} sack={} ws={} nodelay={} msl={:?} send={} wchunk={} rchunk={} {:?}",
+            c.rx_buffer_limit, c.tx_buffer_limit, c.timestamps, c.sack, c.window_scale, c.nodelay, c.msl,
+            a.data.len(), a.wchunk, a.rchunk, a.mode,
+            d.rx_buffer_limit, d.tx_buffer_limit, d.timestamps, d.sack, d.window_scale, d.nodelay, d.msl,
+            b.data.len(), b.wchunk, b.rchunk, b.mode,
+        );
+    }
+
+    // ----- the network --------------------------------------------------
+    let [ca, cb] = cfgs;
+    let mut sim = Sim::new(seed);
+    let mut ha = Host::new("A", ca);
+    ha.add_interface(mac(1), mtu, cidr([10, 0, 0, 1]));
+    let mut hb = Host::new("B", cb);
+    hb.add_interface(mac(2), mtu, cidr([10, 0, 0, 2]));
+    let listener = hb
+        .stack_mut()
+        .tcp_listen(None, PORT, 4)
+        .map_err(|e| format!("listen: {e}"))?;
+    let _ = listener;
+    for (host, side) in [(&mut ha, &a_side), (&mut hb, &b_side)] {
+        let side = Rc::clone(side);
+        let mut buf = vec![0u8; 70_000];
+        host.set_app(Box::new(move |now, st, ev| {
+            side.borrow_mut().on_event(now, st, ev, &mut buf)
+        }));
+    }
+    let a: NodeId = sim.add_node(Box::new(ha));
+    let b: NodeId = sim.add_node(Box::new(hb));
+    if switched {
+        let sw = sim.add_node(Box::new(Switch::named("switch", 2)));
+        sim.connect((a, 0), (sw, 0), link.clone())
+            .map_err(|e| e.to_string())?;
+        // The faults live on A's cable only, so the path's loss stays in
+        // the profile's range; B's cable keeps the rate, queue and MTU.
+        let mut clean = LinkConfig::default();
+        clean.max_frame = link.max_frame;
+        clean.latency = link.latency;
+        clean.bandwidth_bps = link.bandwidth_bps;
+        clean.queue_limit = link.queue_limit;
+        sim.connect((b, 0), (sw, 1), clean)
+            .map_err(|e| e.to_string())?;
+    } else {
+        sim.connect((a, 0), (b, 0), link.clone())
+            .map_err(|e| e.to_string())?;
+    }
+
+    let h = sim
+        .with_node(a, |h: &mut Host, now| {
+            h.stack_mut()
+                .tcp_connect(now, SocketAddrV4::new(SERVER, PORT))
+        })
+        .expect("A is a host")
+        .map_err(|e| format!("connect: {e}"))?;
+    a_side.borrow_mut().h = Some(h);
+
+    // ----- run: both applications done within 30 virtual minutes ---------
+    let limit = Instant::from_secs(30 * 60);
+    let done = {
+        let (a_side, b_side) = (Rc::clone(&a_side), Rc::clone(&b_side));
+        move || {
+            let a = a_side.borrow();
+            let b = b_side.borrow();
+            // A connect that failed leaves the server nothing to accept.
+            a.done() && (b.done() || (b.h.is_none() && a.err.is_some()))
+        }
+    };
+    let out = sim.run_until_condition(limit, |_| done());
+    let conns = |sim: &Sim| {
+        let ca = sim
+            .node::<Host>(a)
+            .map(|h| h.stack().tcp().connection_count());
+        let cb = sim
+            .node::<Host>(b)
+            .map(|h| h.stack().tcp().connection_count());
+        (ca.unwrap_or(0), cb.unwrap_or(0))
+    };
+    if !done() {
+        let (x, y) = (a_side.borrow(), b_side.borrow());
+        return Err(format!(
+            "stuck ({out:?}) at {}: A sent {}/{} got {} eof={} shut={} closed={} err={:?} state={:?}; \
+             B sent {}/{} got {} eof={} shut={} closed={} err={:?} state={:?}",
+            sim.now(),
+            x.sent, x.data.len(), x.got.len(), x.eof, x.shut, x.closed, x.err,
+            x.h.map(|h| sim.node::<Host>(a).map(|n| n.stack().tcp_state(h))),
+            y.sent, y.data.len(), y.got.len(), y.eof, y.shut, y.closed, y.err,
+            y.h.map(|h| sim.node::<Host>(b).map(|n| n.stack().tcp_state(h))),
+        ));
+    }
+    let finished_at = sim.now();
+
+    // ----- every connection drains (TIME-WAIT, LAST-ACK, FIN-WAIT-2) -----
+    let drain = sim.now() + Duration::from_secs(10 * 60);
+    sim.run_until_condition(drain, |s| conns(s) == (0, 0));
+    let left = conns(&sim);
+    let (x, y) = (a_side.borrow(), b_side.borrow());
+    if left != (0, 0) {
+        return Err(format!(
+            "connections left 10 min after the applications finished: A {} B {} (errors A {:?} B {:?})",
+            left.0, left.1, x.err, y.err
+        ));
+    }
+
+    // ----- the bytes ------------------------------------------------------
+    for (name, s) in [("A", &*x), ("B", &*y)] {
+        if let Some(e) = s.err {
+            if !matches!(
+                e,
+                TcpError::TimedOut | TcpError::Reset | TcpError::HostUnreachable
+            ) {
+                return Err(format!("{name} reported {e:?}"));
+            }
+        }
+    }
+    for (dir, from, to) in [("A→B", &*x, &*y), ("B→A", &*y, &*x)] {
+        if !from.data.starts_with(&to.got) {
+            let at = to
+                .got
+                .iter()
+                .zip(&from.data)
+                .position(|(p, q)| p != q)
+                .unwrap_or(from.data.len());
+            return Err(format!(
+                "{dir}: received {} bytes, not a prefix of the {} sent (first difference at {at})",
+                to.got.len(),
+                from.data.len()
+            ));
+        }
+        if x.err.is_none() && y.err.is_none() && to.got.len() != from.data.len() {
+            return Err(format!(
+                "{dir}: received {} of {} bytes with no error reported",
+                to.got.len(),
+                from.data.len()
+            ));
+        }
+    }
+    let mut errors = Vec::new();
+    errors.extend(x.err);
+    errors.extend(y.err);
+    Ok(Outcome {
+        bytes: x.got.len() + y.got.len(),
+        errors,
+        virtual_time: finished_at - Instant::ZERO,
+    })
+}
+
+#[test]
+fn seed_sweep() {
+    let n = env_u64("TCP_SIM_SWEEP_SEEDS", 2000);
+    let first = env_u64("TCP_SIM_SWEEP_FIRST", 0);
+    let max_bytes = env_u64("TCP_SIM_SWEEP_MAX_BYTES", 200_000);
+    let started = std::time::Instant::now();
+    let mut failures = Vec::new();
+    let mut bytes = 0usize;
+    let mut errored = 0usize;
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    let mut longest = Duration::ZERO;
+    for seed in first..first + n {
+        let mut profile = String::new();
+        let res = catch_unwind(AssertUnwindSafe(|| run_seed(seed, max_bytes, &mut profile)))
+            .unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Err(format!("panic: {msg}"))
+            });
+        match res {
+            Ok(o) => {
+                bytes += o.bytes;
+                longest = longest.max(o.virtual_time);
+                if !o.errors.is_empty() {
+                    errored += 1;
+                }
+                for e in o.errors {
+                    let k = format!("{e:?}");
+                    match kinds.iter_mut().find(|x| x.0 == k) {
+                        Some(x) => x.1 += 1,
+                        None => kinds.push((k, 1)),
+                    }
+                }
+            }
+            Err(e) => {
+                let mut m = String::new();
+                let _ = write!(
+                    m,
+                    "seed {seed} failed: {e}\n  profile: {profile}\n  replay: \
+                     TCP_SIM_SWEEP_FIRST={seed} TCP_SIM_SWEEP_SEEDS=1 TCP_SIM_SWEEP_MAX_BYTES={max_bytes} \
+                     cargo test -p strata-sim --test tcp_sweep -- --nocapture"
+                );
+                eprintln!("{m}");
+                failures.push(seed);
+            }
+        }
+    }
+    eprintln!(
+        "tcp_sweep: seeds {first}..{} ({n}), {} failed, {errored} ended in a reported error {kinds:?}, \
+         {bytes} bytes checked, longest run {longest:?} virtual, {:.1?} wall",
+        first + n,
+        failures.len(),
+        started.elapsed()
+    );
+    assert!(failures.is_empty(), "failing seeds: {failures:?}");
+}
