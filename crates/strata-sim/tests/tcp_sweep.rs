@@ -426,15 +426,31 @@ fn run_seed(seed: u64, max_bytes: u64, profile: &mut String) -> Result<Outcome, 
     let finished_at = sim.now();
 
     // ----- every connection drains (TIME-WAIT, LAST-ACK, FIN-WAIT-2) -----
-    let drain = sim.now() + Duration::from_secs(10 * 60);
+    // Long enough for a closed connection still retransmitting its FIN
+    // after a long partition to reach its retry limit (backoff up to 60 s).
+    let drain = sim.now() + Duration::from_secs(60 * 60);
     sim.run_until_condition(drain, |s| conns(s) == (0, 0));
     let left = conns(&sim);
     let (x, y) = (a_side.borrow(), b_side.borrow());
     if left != (0, 0) {
         return Err(format!(
-            "connections left 10 min after the applications finished: A {} B {} (errors A {:?} B {:?})",
+            "connections left 60 min after the applications finished: A {} B {} (errors A {:?} B {:?})",
             left.0, left.1, x.err, y.err
         ));
+    }
+
+    // ----- segments fit the path MTU (RFC 6691 §2) ---------------------
+    // Link, interfaces and TCP share one MTU: no segment, whatever options
+    // it carries (timestamps, SACK blocks), may need IP fragmentation.
+    for (name, id) in [("A", a), ("B", b)] {
+        let f = sim
+            .node::<Host>(id)
+            .map_or(0, |n| n.stack().stats().frag.datagrams_fragmented);
+        if f != 0 {
+            return Err(format!(
+                "{name} fragmented {f} TCP datagrams: a segment exceeded the MTU"
+            ));
+        }
     }
 
     // ----- the bytes ------------------------------------------------------

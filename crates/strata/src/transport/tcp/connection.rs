@@ -385,6 +385,20 @@ impl Conn {
         self.snd_mss.saturating_sub(opt).max(1)
     }
 
+    /// Payload room in the next data segment: the effective MSS less the
+    /// SACK blocks it will carry. RFC 6691 §2: the MSS excludes options, and
+    /// the sender MUST reduce the data length by the options it includes
+    /// (timestamps are already taken off in [`Conn::eff_mss`]) — otherwise a
+    /// segment piggybacking SACK blocks exceeds the path MTU and is
+    /// fragmented.
+    fn data_mss(&self, now: Instant) -> usize {
+        let opts = self.base_options(now).encoded_len();
+        let ts = if self.ts_ok { TS_OPTION_LEN } else { 0 };
+        self.eff_mss()
+            .saturating_sub(opts.saturating_sub(ts))
+            .max(1)
+    }
+
     /// Sequence number of the first byte in the send buffer.
     fn data_start(&self) -> SeqNumber {
         if self.snd_una == self.iss {
@@ -1714,7 +1728,7 @@ impl Conn {
     }
 
     fn data_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
-        let mss = self.eff_mss();
+        let mss = self.data_mss(now);
         let data_start = self.data_start();
         let data_end = self.data_end();
         // Fast retransmit / partial ACK: the first unacked segment.
