@@ -391,8 +391,8 @@ impl Conn {
     /// (timestamps are already taken off in [`Conn::eff_mss`]) — otherwise a
     /// segment piggybacking SACK blocks exceeds the path MTU and is
     /// fragmented.
-    fn data_mss(&self, now: Instant) -> usize {
-        let opts = self.base_options(now).encoded_len();
+    fn data_mss(&self, options: &TcpOptions) -> usize {
+        let opts = options.encoded_len();
         let ts = if self.ts_ok { TS_OPTION_LEN } else { 0 };
         self.eff_mss()
             .saturating_sub(opts.saturating_sub(ts))
@@ -1728,7 +1728,11 @@ impl Conn {
     }
 
     fn data_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
-        let mss = self.data_mss(now);
+        // The options every data segment of this call carries (nothing
+        // below changes timestamps, RCV.NXT or the out-of-order ranges);
+        // built once, they also size the payload room.
+        let options = self.base_options(now);
+        let mss = self.data_mss(&options);
         let data_start = self.data_start();
         let data_end = self.data_end();
         // Fast retransmit / partial ACK: the first unacked segment.
@@ -1752,7 +1756,7 @@ impl Conn {
                     ack: self.rcv_nxt.0,
                     flags,
                     window,
-                    options: self.base_options(now),
+                    options,
                     data_off: off,
                     data_len: len,
                 };
@@ -1855,7 +1859,7 @@ impl Conn {
             ack: self.rcv_nxt.0,
             flags,
             window,
-            options: self.base_options(now),
+            options,
             data_off: off,
             data_len: len,
         };
