@@ -54,7 +54,7 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value = "http")]
     pub scenario: Scenario,
     /// Probability that the wire drops a frame, e.g. 0.2 or 20%.
-    #[arg(long, default_value = "0", value_parser = parse_probability)]
+    #[arg(long, default_value = "0", value_parser = crate::units::parse_probability)]
     pub loss: f64,
     /// Seed of the simulation (same seed, same bytes).
     #[arg(long, default_value_t = 1)]
@@ -68,23 +68,6 @@ pub struct DemoArgs {
     /// Plain text even on a terminal.
     #[arg(long)]
     pub no_color: bool,
-}
-
-/// Parses `0.2` or `20%` into a probability in [0, 1].
-pub fn parse_probability(s: &str) -> std::result::Result<f64, String> {
-    let (num, scale) = match s.strip_suffix('%') {
-        Some(n) => (n, 100.0),
-        None => (s, 1.0),
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a probability (try 0.2 or 20%)"))?;
-    let p = v / scale;
-    if !(0.0..=1.0).contains(&p) {
-        return Err(format!("'{s}' is not between 0 and 1 (0% and 100%)"));
-    }
-    Ok(p)
 }
 
 /// The client: a laptop with an Intel NIC.
@@ -896,6 +879,7 @@ mod tests {
 
     #[test]
     fn probabilities_parse_both_ways() {
+        use crate::units::parse_probability;
         assert_eq!(parse_probability("0.2"), Ok(0.2));
         assert_eq!(parse_probability("20%"), Ok(0.2));
         assert!(parse_probability("120%").is_err());

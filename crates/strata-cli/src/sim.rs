@@ -40,7 +40,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
     /// Random loss per frame on every link: a probability (0.2) or a percentage (20%).
-    #[arg(long, value_name = "P", default_value = "0", value_parser = parse_loss)]
+    #[arg(long, value_name = "P", default_value = "0", value_parser = crate::units::parse_probability)]
     pub loss: f64,
     /// One-way latency of every link, in microseconds.
     #[arg(long, value_name = "MICROS", default_value_t = 100)]
@@ -58,27 +58,6 @@ pub struct SimArgs {
     /// Lab options: link shape, pictures, JSON.
     #[command(flatten)]
     pub lab: crate::lab::LabArgs,
-}
-
-/// Parses `0.2`, `20%` or `20 %` into a probability in [0, 1].
-pub fn parse_loss(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let p = match t.strip_suffix('%') {
-        Some(pct) => pct
-            .trim()
-            .parse::<f64>()
-            .map(|v| v / 100.0)
-            .map_err(|_| format!("`{s}` is not a percentage"))?,
-        None => t
-            .parse::<f64>()
-            .map_err(|_| format!("`{s}` is not a probability (try 0.2 or 20%)"))?,
-    };
-    if !(0.0..=1.0).contains(&p) || p.is_nan() {
-        return Err(format!(
-            "loss `{s}` must be between 0 and 1 (or 0% and 100%)"
-        ));
-    }
-    Ok(p)
 }
 
 /// Runs the scenario and prints its report.
@@ -185,7 +164,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::units::parse_probability as parse_loss;
 
     #[test]
     fn loss_accepts_fraction_and_percent() {

@@ -143,7 +143,7 @@ pub fn parse_probability(s: &str) -> Result<f64, String> {
     };
     if !(0.0..=1.0).contains(&p) {
         return Err(format!(
-            "probability '{}' is outside [0, 1] (0%..100%)",
+            "probability '{}' is outside [0, 1]: it must be between 0 and 1 (0% and 100%)",
             s.trim()
         ));
     }
