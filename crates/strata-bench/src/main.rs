@@ -46,6 +46,7 @@ pub trait Contender {
 #[command(about = "strata beside smoltcp: the same workloads in the same run")]
 struct Args {
     /// Workload: bulk-1514, bulk-9014, bulk-65535, conns, many, idle-mem (default: all).
+    /// With `--callgrind`: bulk (default) or conns.
     workload: Option<String>,
     /// Smaller sizes and fewer rounds (used by the test suite).
     #[arg(long)]
@@ -53,14 +54,18 @@ struct Args {
     /// Rounds per workload (default 5, 1 with --quick).
     #[arg(long)]
     rounds: Option<usize>,
-    /// Run one fixed bulk transfer (64 MiB, 1514-byte frames) on one stack
-    /// only, for `valgrind --tool=callgrind`: instructions per payload byte.
+    /// Run one fixed piece of work on one stack only, for
+    /// `valgrind --tool=callgrind`: with workload `bulk` (the default) a
+    /// 64 MiB transfer over 1514-byte frames (instructions per payload byte),
+    /// with `conns` 5 000 connection cycles (instructions per connection).
     #[arg(long, value_name = "STACK", value_parser = ["strata", "smoltcp"])]
     callgrind: Option<String>,
 }
 
-/// Bytes moved by `--callgrind`.
+/// Bytes moved by `--callgrind STACK [bulk]`.
 const CALLGRIND_BYTES: u64 = 64 << 20;
+/// Connection cycles run by `--callgrind STACK conns`.
+const CALLGRIND_CONNS: usize = 5_000;
 
 fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
@@ -105,13 +110,31 @@ struct Row {
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(stack) = &args.callgrind {
-        let pattern = Pattern::new();
-        if stack == "strata" {
-            Strata::bulk(1514, CALLGRIND_BYTES, &pattern)?;
-        } else {
-            Smoltcp::bulk(1514, CALLGRIND_BYTES, &pattern)?;
+        // The positional argument picks the callgrind workload: bulk or conns.
+        match args.workload.as_deref().unwrap_or("bulk") {
+            "bulk" => {
+                let pattern = Pattern::new();
+                if stack == "strata" {
+                    Strata::bulk(1514, CALLGRIND_BYTES, &pattern)?;
+                } else {
+                    Smoltcp::bulk(1514, CALLGRIND_BYTES, &pattern)?;
+                }
+                println!(
+                    "{stack}: moved {CALLGRIND_BYTES} payload bytes (divide callgrind's Ir by this)"
+                );
+            }
+            "conns" => {
+                if stack == "strata" {
+                    Strata::conns(CALLGRIND_CONNS)?;
+                } else {
+                    Smoltcp::conns(CALLGRIND_CONNS)?;
+                }
+                println!(
+                    "{stack}: ran {CALLGRIND_CONNS} connection cycles (divide callgrind's Ir by this)"
+                );
+            }
+            w => anyhow::bail!("--callgrind runs bulk or conns, not '{w}'"),
         }
-        println!("{stack}: moved {CALLGRIND_BYTES} payload bytes (divide callgrind's Ir by this)");
         return Ok(());
     }
     let mut growth: Vec<(usize, f64)> = Vec::new();

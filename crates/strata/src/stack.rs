@@ -1934,9 +1934,17 @@ impl Stack {
         let port = match local.map_or(0, |l| l.port()) {
             0 => {
                 let tcp = &self.tcp;
+                // RFC 6056 §3.3.1 check_suitable_port(): the 4-tuple must be
+                // unique and the port not held by a LISTEN socket. A port
+                // whose other connections (TIME-WAIT included) lead to other
+                // peers is fine — only the 4-tuple identifies a connection
+                // (RFC 9293 §3.4), and Linux reuses such ports the same way.
+                // Requiring the port to be unused by every connection would
+                // make each connect probe past every TIME-WAIT port.
                 self.ports
                     .allocate(src, *remote.ip(), remote.port(), |p| {
-                        tcp.port_in_use(p) || !tcp.is_tuple_free(SocketAddrV4::new(src, p), remote)
+                        tcp.is_listening_port(src, p)
+                            || !tcp.is_tuple_free(SocketAddrV4::new(src, p), remote)
                     })
                     .map_err(|_| TcpError::NoFreePort)?
             }

@@ -246,8 +246,6 @@ pub struct Tcp {
     listeners: Vec<Option<Listener>>,
     listener_gen: u32,
     listener_map: HashMap<(Ipv4Addr, u16), u32, SeededState>,
-    /// Reference counts of local ports in use (connections + listeners).
-    ports: HashMap<u16, u32, SeededState>,
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     dirty: VecDeque<u32>,
     rsts: VecDeque<PendingRst>,
@@ -288,7 +286,6 @@ impl Tcp {
             listeners: Vec::new(),
             listener_gen: 0,
             listener_map: HashMap::with_hasher(hs),
-            ports: HashMap::with_hasher(hs),
             timers: BinaryHeap::new(),
             dirty: VecDeque::new(),
             rsts: VecDeque::new(),
@@ -355,30 +352,13 @@ impl Tcp {
         }
     }
 
-    fn port_ref(&mut self, port: u16) {
-        *self.ports.entry(port).or_insert(0) += 1;
-    }
-
-    fn port_unref(&mut self, port: u16) {
-        if let Some(c) = self.ports.get_mut(&port) {
-            *c -= 1;
-            if *c == 0 {
-                self.ports.remove(&port);
-            }
-        }
-    }
-
     fn new_conn(&mut self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> TcpHandle {
         let h = self.alloc_slot();
-        let iss = self
-            .forced_isn
-            .take()
-            .unwrap_or_else(|| self.isn.isn(now, local, remote));
-        let ts_offset = self.isn.secret32(1, local, remote);
+        let (isn, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
+        let iss = self.forced_isn.take().unwrap_or(isn);
         let conn = Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset);
         self.slots[h.idx as usize].conn = Some(Box::new(conn));
         self.table.insert(Tuple::new(local, remote), h.idx);
-        self.port_ref(local.port());
         h
     }
 
@@ -469,7 +449,6 @@ impl Tcp {
             return;
         };
         let tuple = Tuple::new(conn.local, conn.remote);
-        let port = conn.local.port();
         let in_table = self.table.get(&tuple) == Some(&idx);
         if conn.error == Some(TcpError::TimedOut) {
             self.stats.timeouts += 1;
@@ -501,7 +480,6 @@ impl Tcp {
         conn.tx.shrink_if_empty();
         if in_table {
             self.table.remove(&tuple);
-            self.port_unref(port);
         }
         if !keep {
             self.free_slot(idx);
@@ -919,7 +897,6 @@ impl Tcp {
             }
         };
         self.listener_map.insert(key, idx as u32);
-        self.port_ref(local.port());
         Ok(ListenerHandle {
             idx: idx as u32,
             gen: self.listener_gen,
@@ -954,7 +931,6 @@ impl Tcp {
         let local = li.local;
         self.listeners[l.idx as usize] = None;
         self.listener_map.remove(&(*local.ip(), local.port()));
-        self.port_unref(local.port());
         // Abort its children (found through their slots; slot order is
         // deterministic).
         let children: Vec<u32> = self
@@ -1013,8 +989,7 @@ impl Tcp {
         for _ in 0..span {
             let p = self.ephemeral_next;
             self.ephemeral_next = if p == u16::MAX { EPHEMERAL_LO } else { p + 1 };
-            if !self.listener_map.contains_key(&(Ipv4Addr::UNSPECIFIED, p))
-                && !self.listener_map.contains_key(&(ip, p))
+            if !self.is_listening_port(ip, p)
                 && self.is_tuple_free(SocketAddrV4::new(ip, p), remote)
             {
                 return Ok(p);
@@ -1029,9 +1004,17 @@ impl Tcp {
         !self.table.contains_key(&Tuple::new(local, remote))
     }
 
-    /// True when a listener or a connection uses local `port`.
-    pub fn port_in_use(&self, port: u16) -> bool {
-        self.ports.contains_key(&port)
+    /// True when a listener accepts on `port` at `ip` (or at every
+    /// address). With [`Tcp::is_tuple_free`] this is RFC 6056 §3.3.1's
+    /// `check_suitable_port()` for an active open: the 4-tuple must be
+    /// unique and the port not taken by a LISTEN socket. Ports that other
+    /// connections use towards other peers (TIME-WAIT included) stay
+    /// available, as on Linux.
+    pub fn is_listening_port(&self, ip: Ipv4Addr, port: u16) -> bool {
+        self.listener_map.contains_key(&(ip, port))
+            || self
+                .listener_map
+                .contains_key(&(Ipv4Addr::UNSPECIFIED, port))
     }
 
     /// Queue bytes for sending; returns how many were taken (up to the

@@ -72,6 +72,38 @@ impl SipHasher24 {
         }
         v[0] ^ v[1] ^ v[2] ^ v[3]
     }
+
+    /// SipHash-2-4 of the 12-byte connection identifier `local IP, local
+    /// port, remote IP, remote port` (ports big-endian): the same value as
+    /// [`SipHasher24::hash`] over those bytes, with the two message words
+    /// built directly instead of through the generic byte loop.
+    #[inline]
+    pub fn hash_tuple(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u64 {
+        let l = local.ip().octets();
+        let lp = local.port().to_be_bytes();
+        let r = remote.ip().octets();
+        let rp = remote.port().to_be_bytes();
+        let m0 = u64::from_le_bytes([l[0], l[1], l[2], l[3], lp[0], lp[1], r[0], r[1]]);
+        // Last word: the remaining 4 bytes, zero padding, length 12 on top.
+        let m1 = u64::from_le_bytes([r[2], r[3], rp[0], rp[1], 0, 0, 0, 12]);
+        let mut v = [
+            self.k0 ^ 0x736f_6d65_7073_6575,
+            self.k1 ^ 0x646f_7261_6e64_6f6d,
+            self.k0 ^ 0x6c79_6765_6e65_7261,
+            self.k1 ^ 0x7465_6462_7974_6573,
+        ];
+        for m in [m0, m1] {
+            v[3] ^= m;
+            sipround(&mut v);
+            sipround(&mut v);
+            v[0] ^= m;
+        }
+        v[2] ^= 0xff;
+        for _ in 0..4 {
+            sipround(&mut v);
+        }
+        v[0] ^ v[1] ^ v[2] ^ v[3]
+    }
 }
 
 /// Derive a 128-bit key from a 64-bit seed (splitmix64 twice).
@@ -107,14 +139,27 @@ impl IsnGenerator {
     /// 4 microseconds (MUST-8, SHLD-1) and F a keyed PRF that cannot be
     /// computed from outside without the key (MUST-9).
     pub fn isn(&self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
-        let mut b = [0u8; 12];
-        b[0..4].copy_from_slice(&local.ip().octets());
-        b[4..6].copy_from_slice(&local.port().to_be_bytes());
-        b[6..10].copy_from_slice(&remote.ip().octets());
-        b[10..12].copy_from_slice(&remote.port().to_be_bytes());
-        let f = self.f.hash(&b) as u32;
+        self.isn_and_ts_offset(now, local, remote).0
+    }
+
+    /// The ISN of [`IsnGenerator::isn`] and the connection's timestamp
+    /// offset (RFC 7323 §7.1: TSval = clock + a per-connection offset an
+    /// attacker cannot guess) from one evaluation of F: the ISN takes the
+    /// low 32 bits of the 64-bit SipHash-2-4 output, the offset the high
+    /// 32. F is a keyed PRF, so the two halves are independent secrets: the
+    /// ISN a peer sees tells it nothing about the offset, and neither says
+    /// anything about another 4-tuple's values (RFC 6528 §3 asks exactly
+    /// that of F). Linux likewise derives both from SipHash of the 4-tuple.
+    /// One hash instead of two per connection on the connect/accept path.
+    pub fn isn_and_ts_offset(
+        &self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+    ) -> (u32, u32) {
+        let f = self.f.hash_tuple(local, remote);
         let m = (now.as_micros() / 4) as u32;
-        m.wrapping_add(f)
+        (m.wrapping_add(f as u32), (f >> 32) as u32)
     }
 
     /// A keyed 32-bit value for other per-connection secrets (e.g. the
@@ -146,6 +191,38 @@ mod tests {
         assert_eq!(h.hash(&msg), 0xa129_ca61_49be_45e5);
         let msg8: Vec<u8> = (0..8).collect();
         assert_eq!(h.hash(&msg8), 0x93f5_f579_9a93_2462);
+    }
+
+    #[test]
+    fn tuple_hash_equals_the_byte_string_hash() {
+        let h = SipHasher24::new(0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
+        for (l, r) in [
+            ((10, 0, 0, 1, 1234), (10, 0, 0, 2, 80)),
+            ((192, 168, 255, 254, 65535), (1, 2, 3, 4, 1)),
+        ] {
+            let local = SocketAddrV4::new(Ipv4Addr::new(l.0, l.1, l.2, l.3), l.4);
+            let remote = SocketAddrV4::new(Ipv4Addr::new(r.0, r.1, r.2, r.3), r.4);
+            let mut b = Vec::new();
+            b.extend_from_slice(&local.ip().octets());
+            b.extend_from_slice(&local.port().to_be_bytes());
+            b.extend_from_slice(&remote.ip().octets());
+            b.extend_from_slice(&remote.port().to_be_bytes());
+            assert_eq!(h.hash_tuple(local, remote), h.hash(&b));
+        }
+    }
+
+    #[test]
+    fn ts_offset_is_keyed_and_independent_of_the_clock() {
+        let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1234);
+        let b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
+        let g = IsnGenerator::new(7);
+        let (t0, t1) = (Instant::from_secs(1), Instant::from_secs(9));
+        let (isn, off) = g.isn_and_ts_offset(t0, a, b);
+        assert_eq!(isn, g.isn(t0, a, b));
+        assert_eq!(off, g.isn_and_ts_offset(t1, a, b).1);
+        assert_ne!(off, IsnGenerator::new(8).isn_and_ts_offset(t0, a, b).1);
+        assert_ne!(off, g.isn_and_ts_offset(t0, b, a).1);
+        assert_ne!(off, isn.wrapping_sub((t0.as_micros() / 4) as u32));
     }
 
     #[test]
