@@ -11,68 +11,108 @@
 //! `0xffff`.
 //!
 //! Speed: the one's-complement sum does not depend on byte order
-//! (RFC 1071 §2(B)), so [`sum`] adds native-endian 64-bit words into a 128-bit
-//! accumulator (add-with-carry; no carry can be lost), several per step,
-//! folds once at the end and swaps bytes once if the machine is
-//! little-endian. [`naive`] is the textbook byte-pair loop, kept as the
-//! reference for the differential test and the benchmark.
+//! (RFC 1071 §2(B)), so [`sum`] adds native-endian 16-bit words into a 32-bit
+//! accumulator in a loop the compiler turns into SIMD lanes (deferred carries,
+//! RFC 1071 §2(C)), at most 64 KiB per accumulator so no carry is lost, folds
+//! once at the end and swaps bytes once if the machine is little-endian. On
+//! x86-64 the same loop is also compiled for AVX2 and chosen at run time when
+//! the CPU has it (about three times the SSE2 speed on a 1500-byte frame).
+//! [`naive`] is the textbook byte-pair loop, kept as the reference for the
+//! differential test and the benchmark.
 
 use core::net::Ipv4Addr;
 
 use super::ipv4::IpProtocol;
 
-/// Bytes handled per unrolled step of the fast loops.
-const BLOCK: usize = 32;
+/// Bytes summed into one 32-bit accumulator: 32,768 words of at most
+/// 0xffff stay below 2^32, so no carry is lost before the accumulator is
+/// widened.
+const PIECE: usize = 65_536;
 
-/// Loads a native-endian 32-bit word from a 4-byte chunk.
+/// The unfolded native-endian sum of `data`: 16-bit words (an odd last byte
+/// is the high-order byte of a zero-padded word, RFC 1071 §4.1) added into a
+/// 32-bit accumulator per [`PIECE`], the pieces into 64 bits. Written so the
+/// compiler vectorises the inner loop (independent lanes, carries deferred).
 #[inline(always)]
-fn word(chunk: &[u8]) -> u64 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(chunk);
-    u64::from(u32::from_ne_bytes(w))
+fn words(data: &[u8]) -> u64 {
+    let mut total = 0u64;
+    for piece in data.chunks(PIECE) {
+        let mut acc = 0u32;
+        let mut quads = piece.chunks_exact(4);
+        for q in &mut quads {
+            acc += u32::from(u16::from_ne_bytes([q[0], q[1]]));
+            acc += u32::from(u16::from_ne_bytes([q[2], q[3]]));
+        }
+        let mut rest = quads.remainder();
+        if let [a, b, tail @ ..] = rest {
+            acc += u32::from(u16::from_ne_bytes([*a, *b]));
+            rest = tail;
+        }
+        if let [last] = rest {
+            acc += u32::from(u16::from_ne_bytes([*last, 0]));
+        }
+        total += u64::from(acc);
+    }
+    total
 }
 
-/// Sum of one 32-byte block as native-endian 64-bit words, in a 128-bit
-/// accumulator (the compiler turns it into add-with-carry chains).
+/// Below this length the SIMD set-up does not pay (headers, small segments).
+const SIMD_MIN: usize = 128;
+
+/// The unfolded sum of a short buffer (headers): native-endian 32-bit words
+/// into a 64-bit accumulator, no vector set-up. Same value modulo
+/// 2^16 − 1 as [`words`] (2^16 ≡ 1).
 #[inline(always)]
-fn block_sum(block: &[u8]) -> u128 {
-    let mut s = 0u128;
-    for w in block.chunks_exact(8) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        s += u128::from(u64::from_ne_bytes(b));
+fn words_short(data: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    let mut quads = data.chunks_exact(4);
+    for q in &mut quads {
+        acc += u64::from(u32::from_ne_bytes([q[0], q[1], q[2], q[3]]));
     }
-    s
+    match quads.remainder() {
+        [a, b, c] => {
+            acc + u64::from(u16::from_ne_bytes([*a, *b])) + u64::from(u16::from_ne_bytes([*c, 0]))
+        }
+        [a, b] => acc + u64::from(u16::from_ne_bytes([*a, *b])),
+        [a] => acc + u64::from(u16::from_ne_bytes([*a, 0])),
+        _ => acc,
+    }
 }
 
-/// Reduces a 128-bit block accumulator to a value below 2^33 with the same
-/// one's-complement sum (2^32 ≡ 1 modulo 2^16 − 1), so that the tail can be
-/// added without overflow.
-#[inline(always)]
-fn narrow(acc: u128) -> u64 {
-    let (lo, carry) = (acc as u64).overflowing_add((acc >> 64) as u64);
-    // End-around carry: cannot overflow (lo ≤ 2^64 − 2 when carry is set).
-    let x = lo + u64::from(carry);
-    (x & 0xffff_ffff) + (x >> 32)
+/// The unfolded sum of `data` on the fastest path for its length and this CPU.
+#[inline]
+fn accumulate(data: &[u8]) -> u64 {
+    if data.len() < SIMD_MIN {
+        return words_short(data);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return simd::words_avx2(data);
+    }
+    words(data)
 }
 
-/// Adds the bytes of `tail` (fewer than `BLOCK`) to `acc`, native-endian.
-/// An odd last byte is the high-order byte of a zero-padded word (RFC 1071 §4.1).
-#[inline(always)]
-fn tail_sum(mut acc: u64, tail: &[u8]) -> u64 {
-    let mut words = tail.chunks_exact(4);
-    for w in &mut words {
-        acc += word(w);
+/// The AVX2 build of [`words`], used only after run-time detection.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod simd {
+    /// [`super::words`] compiled with AVX2 enabled.
+    #[target_feature(enable = "avx2")]
+    fn words_avx2_inner(data: &[u8]) -> u64 {
+        super::words(data)
     }
-    let rest = words.remainder();
-    let mut pairs = rest.chunks_exact(2);
-    for p in &mut pairs {
-        acc += u64::from(u16::from_ne_bytes([p[0], p[1]]));
+
+    /// [`super::words`] with AVX2 code. The caller has checked
+    /// `is_x86_feature_detected!("avx2")`.
+    #[inline]
+    pub(super) fn words_avx2(data: &[u8]) -> u64 {
+        debug_assert!(std::is_x86_feature_detected!("avx2"));
+        // SAFETY: the only requirement of a `#[target_feature]` function is
+        // that the CPU supports the feature; the one caller checks it with
+        // `is_x86_feature_detected!` right before. The function body is
+        // ordinary safe Rust.
+        unsafe { words_avx2_inner(data) }
     }
-    if let [last] = pairs.remainder() {
-        acc += u64::from(u16::from_ne_bytes([*last, 0]));
-    }
-    acc
 }
 
 /// Folds a native-endian accumulator to 16 bits and converts it to a
@@ -94,12 +134,7 @@ pub const fn fold(mut acc: u64) -> u16 {
 /// The one's-complement sum of `data` as big-endian 16-bit words (an odd
 /// last byte is padded with zero), folded, not complemented. Fast path.
 pub fn sum(data: &[u8]) -> u16 {
-    let mut acc = 0u128;
-    let mut blocks = data.chunks_exact(BLOCK);
-    for b in &mut blocks {
-        acc += block_sum(b);
-    }
-    fold_ne(tail_sum(narrow(acc), blocks.remainder()))
+    fold_ne(accumulate(data))
 }
 
 /// The same sum as [`sum`], computed byte pair by byte pair (RFC 1071 §4.1
@@ -118,24 +153,17 @@ pub fn naive(data: &[u8]) -> u16 {
     fold(u64::from(acc))
 }
 
-/// Copies `src` into the start of `dst` and returns the [`sum`] of `src`,
-/// reading each byte once (the copy and the sum share one pass).
+/// Copies `src` into the start of `dst` and returns the [`sum`] of `src`.
 ///
 /// # Panics
 /// When `dst` is shorter than `src` (like `copy_from_slice`); callers check
 /// buffer sizes first.
 pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
     let dst = &mut dst[..src.len()];
-    let mut acc = 0u128;
-    let mut d = dst.chunks_exact_mut(BLOCK);
-    let mut s = src.chunks_exact(BLOCK);
-    for (db, sb) in (&mut d).zip(&mut s) {
-        db.copy_from_slice(sb);
-        acc += block_sum(db);
-    }
-    let (dt, st) = (d.into_remainder(), s.remainder());
-    dt.copy_from_slice(st);
-    fold_ne(tail_sum(narrow(acc), st))
+    dst.copy_from_slice(src);
+    // The copy leaves `dst` in the first-level cache: summing it there costs
+    // less than a hand-fused loop, which loses the C library's wide copy.
+    sum(dst)
 }
 
 /// One's-complement addition of several sums. Every part except the last
@@ -232,13 +260,18 @@ mod tests {
             for end in start..buf.len() {
                 let d = &buf[start..end];
                 assert_eq!(sum(d), naive(d), "start {start} end {end}");
+                // The portable loop too, whatever the CPU picks for `sum`.
+                assert_eq!(fold_ne(words(d)), naive(d), "start {start} end {end}");
+                assert_eq!(fold_ne(words_short(d)), naive(d), "start {start} end {end}");
                 let mut dst = vec![0u8; d.len() + 3];
                 assert_eq!(copy_and_sum(&mut dst, d), naive(d));
                 assert_eq!(&dst[..d.len()], d);
             }
         }
-        let ones = vec![0xffu8; 70_000];
+        // Past one 64 KiB accumulator piece, the worst case for carries.
+        let ones = vec![0xffu8; 200_001];
         assert_eq!(sum(&ones), naive(&ones));
+        assert_eq!(fold_ne(words(&ones)), naive(&ones));
     }
 
     #[test]
