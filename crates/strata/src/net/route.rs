@@ -46,6 +46,9 @@ impl Route {
 pub struct RoutingTable {
     /// `by_len[l]` maps a masked network address to the route of length `l`.
     by_len: [BTreeMap<u32, Route>; 33],
+    /// Bit `l` set when `by_len[l]` is not empty: a lookup visits only the
+    /// prefix lengths in use (usually two or three), longest first.
+    lengths: u64,
     len: usize,
 }
 
@@ -53,6 +56,7 @@ impl Default for RoutingTable {
     fn default() -> Self {
         RoutingTable {
             by_len: core::array::from_fn(|_| BTreeMap::new()),
+            lengths: 0,
             len: 0,
         }
     }
@@ -79,14 +83,19 @@ impl RoutingTable {
         } else {
             self.len += 1;
         }
+        self.lengths |= 1 << prefix.prefix_len();
         map.insert(key, route)
     }
 
     /// Removes the route for exactly `prefix`.
     pub fn remove(&mut self, prefix: Ipv4Cidr) -> Option<Route> {
-        let r = self.by_len[usize::from(prefix.prefix_len())].remove(&prefix.network().to_bits());
+        let l = usize::from(prefix.prefix_len());
+        let r = self.by_len[l].remove(&prefix.network().to_bits());
         if r.is_some() {
             self.len -= 1;
+        }
+        if self.by_len[l].is_empty() {
+            self.lengths &= !(1 << l);
         }
         r
     }
@@ -104,10 +113,17 @@ impl RoutingTable {
     /// The longest-prefix match for `dst` (RFC 1812 §5.2.4.3).
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<&Route> {
         let bits = dst.to_bits();
-        (0..=32usize).rev().find_map(|l| {
+        let mut lengths = self.lengths;
+        while lengths != 0 {
+            // The longest prefix length still in play.
+            let l = 63 - lengths.leading_zeros() as usize;
+            lengths &= !(1 << l);
             let mask = if l == 0 { 0 } else { u32::MAX << (32 - l) };
-            self.by_len[l].get(&(bits & mask))
-        })
+            if let Some(r) = self.by_len[l].get(&(bits & mask)) {
+                return Some(r);
+            }
+        }
+        None
     }
 
     /// Number of routes.

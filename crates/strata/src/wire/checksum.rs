@@ -59,24 +59,33 @@ fn words(data: &[u8]) -> u64 {
 /// Below this length the SIMD set-up does not pay (headers, small segments).
 const SIMD_MIN: usize = 128;
 
-/// The unfolded sum of a short buffer (headers): native-endian 32-bit words
-/// into a 64-bit accumulator, no vector set-up. Same value modulo
-/// 2^16 − 1 as [`words`] (2^16 ≡ 1).
+/// The unfolded sum of a short buffer (headers): native-endian 64-bit words
+/// added with end-around carry (one's-complement addition modulo 2^64 − 1,
+/// which 2^16 − 1 divides), no vector set-up; the value is then reduced
+/// below 2^33 like [`words`]' result.
 #[inline(always)]
 fn words_short(data: &[u8]) -> u64 {
     let mut acc = 0u64;
-    let mut quads = data.chunks_exact(4);
-    for q in &mut quads {
-        acc += u64::from(u32::from_ne_bytes([q[0], q[1], q[2], q[3]]));
+    let mut eights = data.chunks_exact(8);
+    for e in &mut eights {
+        let w = u64::from_ne_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]);
+        let (s, carry) = acc.overflowing_add(w);
+        acc = s + u64::from(carry);
     }
-    match quads.remainder() {
-        [a, b, c] => {
-            acc + u64::from(u16::from_ne_bytes([*a, *b])) + u64::from(u16::from_ne_bytes([*c, 0]))
-        }
-        [a, b] => acc + u64::from(u16::from_ne_bytes([*a, *b])),
-        [a] => acc + u64::from(u16::from_ne_bytes([*a, 0])),
-        _ => acc,
+    let mut acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let mut rest = eights.remainder();
+    if let [a, b, c, d, tail @ ..] = rest {
+        acc += u64::from(u32::from_ne_bytes([*a, *b, *c, *d]));
+        rest = tail;
     }
+    if let [a, b, tail @ ..] = rest {
+        acc += u64::from(u16::from_ne_bytes([*a, *b]));
+        rest = tail;
+    }
+    if let [last] = rest {
+        acc += u64::from(u16::from_ne_bytes([*last, 0]));
+    }
+    acc
 }
 
 /// The unfolded sum of `data` on the fastest path for its length and this CPU.

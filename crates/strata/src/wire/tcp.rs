@@ -599,17 +599,16 @@ impl<'a> TcpRepr<'a> {
         self.payload.len() + usize::from(self.flags.syn()) + usize::from(self.flags.fin())
     }
 
-    /// Writes header, options, payload and checksum at the start of `buf`
-    /// (the payload is copied and summed in one pass); returns the segment
-    /// length. [`Error::Truncated`] if `buf` is too short,
-    /// [`Error::BadLength`] if the segment would exceed 65535 bytes.
+    /// Writes header, options, payload and checksum at the start of `buf`;
+    /// returns the segment length. [`Error::Truncated`] if `buf` is too
+    /// short, [`Error::BadLength`] if the segment would exceed 65535 bytes.
     pub fn emit(&self, buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<usize> {
         let hl = self.header_len();
         let n = hl + self.payload.len();
-        let len = u16::try_from(n).map_err(|_| Error::BadLength)?;
+        u16::try_from(n).map_err(|_| Error::BadLength)?;
         let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
-        let data_sum = checksum::copy_and_sum(&mut b[hl..], self.payload);
-        self.finish(b, hl, src, dst, len, data_sum);
+        b[hl..].copy_from_slice(self.payload);
+        self.finish(b, hl, src, dst)?;
         Ok(n)
     }
 
@@ -625,22 +624,16 @@ impl<'a> TcpRepr<'a> {
     ) -> Result<usize> {
         let hl = self.header_len();
         let n = hl + payload_len;
-        let len = u16::try_from(n).map_err(|_| Error::BadLength)?;
         let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
-        let data_sum = checksum::sum(&b[hl..]);
-        self.finish(b, hl, src, dst, len, data_sum);
+        self.finish(b, hl, src, dst)?;
         Ok(n)
     }
 
-    fn finish(
-        &self,
-        b: &mut [u8],
-        hl: usize,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
-        len: u16,
-        data_sum: u16,
-    ) {
+    /// Writes the header into `b[..hl]` and the checksum over `b` (header
+    /// and the data already after it), in one pass over the whole segment
+    /// (the data was just written, so it is still in the cache).
+    fn finish(&self, b: &mut [u8], hl: usize, src: Ipv4Addr, dst: Ipv4Addr) -> Result<()> {
+        let len = u16::try_from(b.len()).map_err(|_| Error::BadLength)?;
         b[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
         b[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
         b[field::SEQ].copy_from_slice(&self.seq.to_be_bytes());
@@ -656,9 +649,9 @@ impl<'a> TcpRepr<'a> {
         opts[written..].fill(0);
         // RFC 9293 §3.1: checksum over pseudo-header, header and data.
         let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, u32::from(len));
-        let hs = checksum::sum(&b[..hl]);
-        let c = checksum::finish(checksum::combine(&[ph, hs, data_sum]));
+        let c = checksum::finish(checksum::combine(&[ph, checksum::sum(b)]));
         b[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+        Ok(())
     }
 }
 
