@@ -1,26 +1,28 @@
 //! The TCP engine: every connection and listener of one host.
 //!
-//! Connections live in boxed slots addressed by [`TcpHandle`] (index +
+//! Connections live inline in the slots of a chunked slab addressed by [`TcpHandle`] (index +
 //! generation) and are found from a segment's 4-tuple through a hash map
 //! with a seeded hasher, so demultiplexing costs O(1) whatever the number
 //! of connections. Nothing iterates that map, so its order never leaks
 //! into behaviour. Listeners are keyed by local address and port, with the
 //! wildcard address `0.0.0.0` as a fallback.
 //!
-//! One binary heap of `(deadline, slot)` serves every timer. Each
-//! connection remembers the deadline it has in the heap; entries that no
-//! longer match are skipped when popped (lazy invalidation), so arming or
-//! moving a timer never searches the heap.
+//! One timing wheel of `(deadline, slot)` entries serves every timer
+//! ([`super::timer`]: O(1) to arm, exact deadlines, fired in deadline
+//! order). Each connection remembers the deadline it has in the wheel;
+//! entries that no longer match are skipped when they fire (lazy
+//! invalidation), so arming or moving a timer never searches.
 
 use super::connection::{Conn, Ctx, PendingRst, RateLimit};
 use super::isn::IsnGenerator;
+use super::table::{Demux, Slab};
+use super::timer::{Entry, TimerWheel};
 use super::{IcmpError, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
-use core::cmp::Reverse;
 use core::hash::{BuildHasher, Hash, Hasher};
 use core::net::{Ipv4Addr, SocketAddrV4};
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 /// Counters of what the engine saw and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -210,10 +212,13 @@ impl Hash for Tuple {
     }
 }
 
+/// A connection slot, aligned to a cache line so a connection's fields
+/// fall on the fewest lines.
 #[derive(Debug)]
+#[repr(align(64))]
 struct Slot {
     gen: u32,
-    conn: Option<Box<Conn>>,
+    conn: Option<Conn>,
 }
 
 #[derive(Debug)]
@@ -240,13 +245,16 @@ pub struct Tcp {
     cfg: TcpConfig,
     isn: IsnGenerator,
     forced_isn: Option<u32>,
-    slots: Vec<Slot>,
+    slots: Slab<Slot>,
     free: Vec<u32>,
-    table: HashMap<Tuple, u32, SeededState>,
+    /// 4-tuple → slot (keys are confirmed against the slot's connection).
+    table: Demux,
+    /// Keys the demux hash.
+    tuple_hasher: SeededState,
     listeners: Vec<Option<Listener>>,
     listener_gen: u32,
     listener_map: HashMap<(Ipv4Addr, u16), u32, SeededState>,
-    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    timers: TimerWheel,
     dirty: VecDeque<u32>,
     rsts: VecDeque<PendingRst>,
     events: VecDeque<TcpEvent>,
@@ -280,13 +288,14 @@ impl Tcp {
             cfg: config,
             isn: IsnGenerator::new(seed),
             forced_isn: None,
-            slots: Vec::new(),
+            slots: Slab::default(),
             free: Vec::new(),
-            table: HashMap::with_hasher(hs),
+            table: Demux::default(),
+            tuple_hasher: hs,
             listeners: Vec::new(),
             listener_gen: 0,
             listener_map: HashMap::with_hasher(hs),
-            timers: BinaryHeap::new(),
+            timers: TimerWheel::default(),
             dirty: VecDeque::new(),
             rsts: VecDeque::new(),
             events: VecDeque::new(),
@@ -339,14 +348,26 @@ impl Tcp {
         }
     }
 
+    /// The slot of the connection with this 4-tuple.
+    #[inline]
+    fn lookup(&self, t: &Tuple) -> Option<u32> {
+        let h = self.tuple_hasher.hash_one(t);
+        self.table.get(h, |idx| {
+            self.slots
+                .get(idx as usize)
+                .and_then(|s| s.conn.as_ref())
+                .is_some_and(|c| Tuple::new(c.local, c.remote) == *t)
+        })
+    }
+
     fn alloc_slot(&mut self) -> TcpHandle {
         if let Some(idx) = self.free.pop() {
             let gen = self.slots[idx as usize].gen;
             TcpHandle { idx, gen }
         } else {
-            self.slots.push(Slot { gen: 0, conn: None });
+            let idx = self.slots.push(Slot { gen: 0, conn: None });
             TcpHandle {
-                idx: (self.slots.len() - 1) as u32,
+                idx: idx as u32,
                 gen: 0,
             }
         }
@@ -357,8 +378,9 @@ impl Tcp {
         let (isn, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let iss = self.forced_isn.take().unwrap_or(isn);
         let conn = Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset);
-        self.slots[h.idx as usize].conn = Some(Box::new(conn));
-        self.table.insert(Tuple::new(local, remote), h.idx);
+        self.slots[h.idx as usize].conn = Some(conn);
+        let hash = self.tuple_hasher.hash_one(Tuple::new(local, remote));
+        self.table.insert(hash, h.idx);
         h
     }
 
@@ -369,7 +391,7 @@ impl Tcp {
         now: Instant,
         f: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> R,
     ) -> Option<R> {
-        let conn = self.slots.get_mut(idx as usize)?.conn.as_deref_mut()?;
+        let conn = self.slots.get_mut(idx as usize)?.conn.as_mut()?;
         let mut ctx = Ctx {
             now,
             cfg: &self.cfg,
@@ -387,7 +409,7 @@ impl Tcp {
         let Some(conn) = self
             .slots
             .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_deref_mut())
+            .and_then(|s| s.conn.as_mut())
         else {
             return;
         };
@@ -432,8 +454,11 @@ impl Tcp {
         if let Some(d) = conn.next_deadline() {
             if conn.timer_scheduled.is_none_or(|s| d < s) {
                 conn.timer_scheduled = Some(d);
-                self.timers
-                    .push(Reverse((d, idx, self.slots[idx as usize].gen)));
+                self.timers.insert(Entry {
+                    at: d,
+                    idx,
+                    gen: self.slots[idx as usize].gen,
+                });
             }
         }
     }
@@ -444,12 +469,15 @@ impl Tcp {
         let Some(conn) = self
             .slots
             .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_deref_mut())
+            .and_then(|s| s.conn.as_mut())
         else {
             return;
         };
         let tuple = Tuple::new(conn.local, conn.remote);
-        let in_table = self.table.get(&tuple) == Some(&idx);
+        let in_table = self
+            .table
+            .get(self.tuple_hasher.hash_one(tuple), |i| i == idx)
+            == Some(idx);
         if conn.error == Some(TcpError::TimedOut) {
             self.stats.timeouts += 1;
         }
@@ -479,7 +507,7 @@ impl Tcp {
         conn.tx.ack(usize::MAX);
         conn.tx.shrink_if_empty();
         if in_table {
-            self.table.remove(&tuple);
+            self.table.remove(self.tuple_hasher.hash_one(tuple), idx);
         }
         if !keep {
             self.free_slot(idx);
@@ -523,10 +551,10 @@ impl Tcp {
         let local = SocketAddrV4::new(dst, seg.dst_port);
         let remote = SocketAddrV4::new(src, seg.src_port);
         let tuple = Tuple::new(local, remote);
-        if let Some(&idx) = self.table.get(&tuple) {
+        if let Some(idx) = self.lookup(&tuple) {
             let reuse = self.slots[idx as usize]
                 .conn
-                .as_deref()
+                .as_ref()
                 .is_some_and(|c| f.syn() && !f.ack() && c.time_wait_reusable(seg));
             if reuse {
                 // A new incarnation replaces the TIME-WAIT connection
@@ -536,7 +564,7 @@ impl Tcp {
             } else {
                 // Linux-like: the final ACK of a handshake is dropped when
                 // the accept queue is full; the SYN-ACK will be resent.
-                if let Some(c) = self.slots[idx as usize].conn.as_deref() {
+                if let Some(c) = self.slots[idx as usize].conn.as_ref() {
                     if c.state == State::SynReceived && f.ack() && !f.rst() && !f.syn() {
                         if let Some(l) = c.listener {
                             if let Some(Some(li)) = self.listeners.get(l.idx as usize) {
@@ -683,7 +711,7 @@ impl Tcp {
         err: IcmpError,
     ) {
         // MUST-54: act on ICMP errors, directed at their connection.
-        let Some(&idx) = self.table.get(&Tuple::new(local, remote)) else {
+        let Some(idx) = self.lookup(&Tuple::new(local, remote)) else {
             return;
         };
         self.with_conn(idx, now, |c, ctx| match err {
@@ -718,17 +746,13 @@ impl Tcp {
     /// When [`Tcp::handle_timeout`] should next be called (may be early;
     /// never late). O(1).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _, _))| *t)
+        self.timers.next()
     }
 
     /// Run every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
-        while let Some(&Reverse((t, idx, gen))) = self.timers.peek() {
-            if t > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some(Entry { at: t, idx, gen }) = self.timers.pop_due(now) {
             let live = match self.slots.get_mut(idx as usize) {
                 Some(Slot {
                     gen: g,
@@ -747,9 +771,7 @@ impl Tcp {
         }
         // Give back memory after a burst (e.g. a SYN storm) so idle
         // connections stay cheap.
-        if self.timers.capacity() > 4096 && self.timers.len() < self.timers.capacity() / 4 {
-            self.timers.shrink_to(self.timers.len() * 2);
-        }
+        self.timers.shrink();
         shrink_idle(&mut self.dirty);
     }
 
@@ -794,7 +816,7 @@ impl Tcp {
             let Some(conn) = self
                 .slots
                 .get_mut(idx as usize)
-                .and_then(|s| s.conn.as_deref_mut())
+                .and_then(|s| s.conn.as_mut())
             else {
                 continue;
             };
@@ -809,11 +831,14 @@ impl Tcp {
             if let Some(d) = conn.next_deadline() {
                 if conn.timer_scheduled.is_none_or(|s| d < s) {
                     conn.timer_scheduled = Some(d);
-                    self.timers
-                        .push(Reverse((d, idx, self.slots[idx as usize].gen)));
+                    self.timers.insert(Entry {
+                        at: d,
+                        idx,
+                        gen: self.slots[idx as usize].gen,
+                    });
                 }
             }
-            let conn = self.slots[idx as usize].conn.as_deref()?;
+            let conn = self.slots[idx as usize].conn.as_ref()?;
             let (a, b) = conn.tx.get(seg.data_off, seg.data_len);
             let payload: &[u8] = if b.is_empty() {
                 a
@@ -913,7 +938,7 @@ impl Tcp {
         let h = li.accept_queue.pop_front().ok_or(TcpError::WouldBlock)?;
         let c = self.slots[h.idx as usize]
             .conn
-            .as_deref_mut()
+            .as_mut()
             .ok_or(TcpError::InvalidHandle)?;
         c.in_accept_queue = false;
         c.listener = None;
@@ -939,7 +964,7 @@ impl Tcp {
             .enumerate()
             .filter_map(|(i, s)| {
                 s.conn
-                    .as_deref()
+                    .as_ref()
                     .filter(|c| c.listener == Some(l))
                     .map(|_| i as u32)
             })
@@ -1001,7 +1026,7 @@ impl Tcp {
     /// True when no connection (in any state, TIME-WAIT included) uses
     /// this 4-tuple — for ephemeral port choice.
     pub fn is_tuple_free(&self, local: SocketAddrV4, remote: SocketAddrV4) -> bool {
-        !self.table.contains_key(&Tuple::new(local, remote))
+        self.lookup(&Tuple::new(local, remote)).is_none()
     }
 
     /// True when a listener accepts on `port` at `ip` (or at every
@@ -1073,7 +1098,7 @@ impl Tcp {
         if let Some(c) = self
             .slots
             .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_deref_mut())
+            .and_then(|s| s.conn.as_mut())
         {
             if !c.in_dirty && c.wants_send() {
                 c.in_dirty = true;
@@ -1192,7 +1217,7 @@ impl Tcp {
     pub fn connections(&self) -> impl Iterator<Item = (TcpHandle, ConnInfo)> + '_ {
         self.slots
             .iter()
-            .filter_map(|s| s.conn.as_deref())
+            .filter_map(|s| s.conn.as_ref())
             .map(|c| (c.handle, Self::info_of(c)))
     }
 

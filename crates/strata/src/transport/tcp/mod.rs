@@ -33,6 +33,8 @@ mod engine;
 pub mod isn;
 pub mod rtt;
 pub mod seq;
+mod table;
+mod timer;
 
 pub use engine::{ConnInfo, SynFloodPolicy, Tcp, TcpStats};
 
