@@ -1631,21 +1631,27 @@ impl Stack {
     /// When [`Stack::handle_timeout`] next has work (ARP retries and
     /// expiry, reassembly timeouts).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.ifaces
-            .iter()
-            .filter_map(|i| i.arp.poll_timeout())
-            .chain(self.reasm.poll_timeout())
-            .chain(self.tcp.poll_timeout())
-            .min()
+        // Called after every poll: plain comparisons, no iterator chain.
+        let mut t = earlier(self.tcp.poll_timeout(), self.reasm.poll_timeout());
+        for i in &self.ifaces {
+            t = earlier(t, i.arp.poll_timeout());
+        }
+        t
     }
 
-    /// Runs the timers due at `now`.
+    /// Runs the timers due at `now`. Each part (TCP, every ARP cache,
+    /// reassembly) runs only when its own deadline has come, so a TCP
+    /// timer does not make the stack sweep its ARP caches.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.tcp.poll_timeout().is_some_and(|t| t <= now) {
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.tcp.poll_timeout()) {
             self.tcp.handle_timeout(now);
         }
         let mut actions = Vec::new();
         for i in 0..self.ifaces.len() {
+            if !due(self.ifaces[i].arp.poll_timeout()) {
+                continue;
+            }
             actions.clear();
             self.ifaces[i].arp.handle_timeout(now, &mut actions);
             for a in actions.drain(..) {
@@ -1658,6 +1664,9 @@ impl Stack {
                     }
                 }
             }
+        }
+        if !due(self.reasm.poll_timeout()) {
+            return;
         }
         let mut expired = Vec::new();
         self.reasm.handle_timeout(now, &mut expired);
@@ -2008,6 +2017,16 @@ impl Stack {
     /// The TCP engine's counters.
     pub fn tcp_stats(&self) -> &TcpStats {
         self.tcp.stats()
+    }
+}
+
+/// The earlier of two optional deadlines (`None`: no deadline).
+#[inline]
+fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
     }
 }
 

@@ -759,7 +759,19 @@ impl Tcp {
                     conn: Some(c),
                 }) if *g == gen && c.timer_scheduled == Some(t) => {
                     c.timer_scheduled = None;
-                    true
+                    match c.next_deadline() {
+                        // The timer that set this entry was moved later or
+                        // cancelled (an ACK restarted RTO, a reply took the
+                        // delayed ACK along): nothing is due, so re-arm for
+                        // the real deadline instead of waking the connection.
+                        Some(d) if d > now => {
+                            c.timer_scheduled = Some(d);
+                            self.timers.insert(Entry { at: d, idx, gen });
+                            false
+                        }
+                        None => false,
+                        Some(_) => true,
+                    }
                 }
                 _ => false,
             };
