@@ -607,8 +607,9 @@ impl<'a> TcpRepr<'a> {
         let n = hl + self.payload.len();
         u16::try_from(n).map_err(|_| Error::BadLength)?;
         let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
-        b[hl..].copy_from_slice(self.payload);
-        self.finish(b, hl, src, dst)?;
+        // The data is copied and summed in one pass.
+        let data_sum = checksum::copy_and_sum(&mut b[hl..], self.payload);
+        self.finish(b, hl, src, dst, data_sum)?;
         Ok(n)
     }
 
@@ -625,14 +626,21 @@ impl<'a> TcpRepr<'a> {
         let hl = self.header_len();
         let n = hl + payload_len;
         let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
-        self.finish(b, hl, src, dst)?;
+        let data_sum = checksum::sum(&b[hl..]);
+        self.finish(b, hl, src, dst, data_sum)?;
         Ok(n)
     }
 
-    /// Writes the header into `b[..hl]` and the checksum over `b` (header
-    /// and the data already after it), in one pass over the whole segment
-    /// (the data was just written, so it is still in the cache).
-    fn finish(&self, b: &mut [u8], hl: usize, src: Ipv4Addr, dst: Ipv4Addr) -> Result<()> {
+    /// Writes the header into `b[..hl]` and the checksum over `b`, given the
+    /// sum of the data after the header (`b[hl..]`).
+    fn finish(
+        &self,
+        b: &mut [u8],
+        hl: usize,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        data_sum: u16,
+    ) -> Result<()> {
         let len = u16::try_from(b.len()).map_err(|_| Error::BadLength)?;
         b[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
         b[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
@@ -649,7 +657,10 @@ impl<'a> TcpRepr<'a> {
         opts[written..].fill(0);
         // RFC 9293 §3.1: checksum over pseudo-header, header and data.
         let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, u32::from(len));
-        let c = checksum::finish(checksum::combine(&[ph, checksum::sum(b)]));
+        // The header length is a multiple of 4, so the data sum combines
+        // without a byte shift.
+        let hs = checksum::sum(&b[..hl]);
+        let c = checksum::finish(checksum::combine(&[ph, hs, data_sum]));
         b[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
         Ok(())
     }
