@@ -55,6 +55,7 @@ use crate::transport::tcp::{
 };
 use crate::transport::udp::{Datagram, UdpError, UdpHandle, UdpSocketStats, UdpSockets};
 use crate::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
+use crate::wire::checksum;
 use crate::wire::ethernet::{EtherType, EthernetFrame, EthernetRepr, MIN_FRAME_LEN};
 use crate::wire::icmpv4::{msg_type, Icmpv4Packet, Icmpv4Repr};
 use crate::wire::ip::Ipv4Cidr;
@@ -959,26 +960,45 @@ impl Stack {
             self.stats.tcp.malformed += 1;
             return;
         };
-        // RFC 9293 §3.1 MUST-2/MUST-3: verify the checksum before anything.
         let _tcp = tracing::debug_span!(target: "strata::transport", "tcp").entered();
-        match TcpRepr::parse(&p, src, dst) {
-            Ok(seg) => {
-                tracing::debug!(
-                    target: "strata::transport",
-                    src_port = seg.src_port,
-                    dst_port = seg.dst_port,
-                    flags = ?seg.flags,
-                    seq = seg.seq,
-                    ack = seg.ack,
-                    len = seg.payload.len(),
-                    "TCP segment in"
-                );
-                self.stats.tcp.segments_in += 1;
-                self.tcp.handle_segment(now, src, dst, &seg);
+        let seg = match TcpRepr::parse_unverified(&p) {
+            Ok(seg) => seg,
+            Err(_) => {
+                // A bad checksum counts before a bad option.
+                if p.verify_checksum(src, dst) {
+                    self.stats.tcp.malformed += 1;
+                } else {
+                    self.stats.tcp.bad_checksum += 1;
+                }
+                return;
             }
-            Err(WireError::BadChecksum) => self.stats.tcp.bad_checksum += 1,
-            Err(_) => self.stats.tcp.malformed += 1,
+        };
+        // RFC 9293 §3.1 MUST-2/MUST-3: the checksum is verified before the
+        // segment is acted on. When its connection takes the data in order,
+        // the data is summed while it is copied into the receive buffer (one
+        // pass instead of two); that copy becomes readable only if the
+        // segment verifies and is then accepted.
+        let data_sum = self
+            .tcp
+            .stage(src, dst, &seg)
+            .unwrap_or_else(|| checksum::sum(seg.payload));
+        if checksum::combine(&[p.header_sum(src, dst), data_sum]) != 0xffff {
+            self.tcp.unstage();
+            self.stats.tcp.bad_checksum += 1;
+            return;
         }
+        tracing::debug!(
+            target: "strata::transport",
+            src_port = seg.src_port,
+            dst_port = seg.dst_port,
+            flags = ?seg.flags,
+            seq = seg.seq,
+            ack = seg.ack,
+            len = seg.payload.len(),
+            "TCP segment in"
+        );
+        self.stats.tcp.segments_in += 1;
+        self.tcp.handle_segment(now, src, dst, &seg);
     }
 
     fn process_icmp(

@@ -516,6 +516,18 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..]
     }
+    /// The one's-complement sum of the pseudo-header and the header with
+    /// its options (checksum field included), not of the data: a segment
+    /// verifies when this, combined with the sum of the data, is `0xffff`
+    /// (RFC 9293 §3.1). The header length is a multiple of 4, so the data's
+    /// sum combines without a byte shift.
+    pub fn header_sum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
+        let b = self.buffer.as_ref();
+        let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
+        let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, len);
+        checksum::combine(&[ph, checksum::sum(&b[..self.header_len()])])
+    }
+
     /// True when the checksum verifies against the IPv4 pseudo-header
     /// (RFC 9293 §3.1).
     pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
@@ -568,6 +580,14 @@ impl<'a> TcpRepr<'a> {
         if !p.verify_checksum(src, dst) {
             return Err(Error::BadChecksum);
         }
+        Self::parse_unverified(p)
+    }
+
+    /// Reads a checked segment *without* verifying its checksum, for a
+    /// receive path that verifies it itself before acting on the segment
+    /// (see [`TcpRepr::header_sum`]): options are checked
+    /// ([`Error::BadOption`]).
+    pub fn parse_unverified<T: AsRef<[u8]> + ?Sized>(p: &TcpPacket<&'a T>) -> Result<TcpRepr<'a>> {
         let whole: &'a T = p.buffer;
         let bytes: &'a [u8] = whole.as_ref();
         Ok(TcpRepr {

@@ -10,6 +10,8 @@
 //! in-order point, merged as they touch, which also yields the SACK blocks
 //! (RFC 2018 §4: the block holding the most recently received segment first).
 
+use crate::wire::checksum;
+
 /// Smallest allocation made when a buffer first grows.
 const MIN_ALLOC: usize = 256;
 
@@ -69,6 +71,25 @@ impl Ring {
         if rest > 0 {
             self.buf[..rest].copy_from_slice(&data[first..]);
         }
+    }
+
+    /// Like [`Ring::write_at`], returning the [`checksum::sum`] of `data`
+    /// computed in the same pass as the copy.
+    fn write_at_summed(&mut self, at: usize, data: &[u8]) -> u16 {
+        let cap = self.buf.len();
+        debug_assert!(at + data.len() <= cap);
+        let start = (self.head + at) % cap.max(1);
+        let first = data.len().min(cap - start);
+        let s1 = checksum::copy_and_sum(&mut self.buf[start..start + first], &data[..first]);
+        let rest = data.len() - first;
+        if rest == 0 {
+            return s1;
+        }
+        let s2 = checksum::copy_and_sum(&mut self.buf[..rest], &data[first..]);
+        // RFC 1071 §2(B): a part that starts at an odd offset of the data
+        // sums with its bytes swapped.
+        let s2 = if first % 2 == 1 { s2.swap_bytes() } else { s2 };
+        checksum::combine(&[s1, s2])
     }
 
     /// The bytes at logical `at..at + len` as one or two slices.
@@ -347,10 +368,40 @@ impl RecvBuffer {
         &self.asm
     }
 
+    /// Copies in-order `data` (starting at `RCV.NXT`) into the free space
+    /// right after the readable bytes *without* making it readable, and
+    /// returns its [`checksum::sum`], computed in the same pass: the receive
+    /// path verifies a segment's checksum while copying its data, instead of
+    /// reading it once to verify and once more to store.
+    ///
+    /// `None` (nothing copied) unless the common case holds: no
+    /// out-of-order data held, and `data` fits the window and the ring as
+    /// already allocated (staging never allocates, so segments that fail the
+    /// checksum cost no memory). The copy becomes readable only through a
+    /// following [`RecvBuffer::write_staged`] of the same bytes.
+    pub fn stage(&mut self, data: &[u8]) -> Option<u16> {
+        let end = self.len + data.len();
+        if data.is_empty()
+            || !self.asm.is_empty()
+            || data.len() > self.window()
+            || end > self.ring.capacity()
+        {
+            return None;
+        }
+        Some(self.ring.write_at_summed(self.len, data))
+    }
+
     /// Store `data` that starts `offset` bytes after `RCV.NXT`. Bytes beyond
     /// the window are dropped. Out-of-order data is kept if the assembler has
     /// room, else the whole segment is refused (`stored == 0`).
     pub fn write(&mut self, offset: usize, data: &[u8]) -> Written {
+        self.write_staged(offset, data, 0)
+    }
+
+    /// [`RecvBuffer::write`] when the first `staged` bytes of `data` were
+    /// already copied in place by [`RecvBuffer::stage`] (with nothing
+    /// written to the buffer since): those are not copied again.
+    pub fn write_staged(&mut self, offset: usize, data: &[u8], staged: usize) -> Written {
         let win = self.window();
         if offset >= win || data.is_empty() {
             return Written {
@@ -362,8 +413,10 @@ impl RecvBuffer {
         if offset == 0 && self.asm.is_empty() {
             // In-order data with no hole behind it (the common case): it
             // becomes readable at once; the assembler is not involved.
-            self.ring.reserve(self.len + n, self.limit);
-            self.ring.write_at(self.len, &data[..n]);
+            if staged < n {
+                self.ring.reserve(self.len + n, self.limit);
+                self.ring.write_at(self.len, &data[..n]);
+            }
             self.len += n;
             return Written {
                 stored: n,
@@ -520,6 +573,58 @@ mod tests {
         assert_eq!(&out[..10], &[1; 10]);
         assert_eq!(&out[10..], &[2; 5]);
         assert_eq!(r.len(), 5);
+    }
+
+    #[test]
+    fn staged_data_is_readable_only_once_written() {
+        let mut r = RecvBuffer::new(1000, 4);
+        // Nothing allocated yet: staging never allocates.
+        assert_eq!(r.stage(b"abc"), None);
+        r.write(0, b"0123456789");
+        assert_eq!(r.read(&mut [0u8; 10]), 10);
+        // Capacity is now 256 (MIN_ALLOC); stage in place.
+        let s = r.stage(b"hello").expect("in-order data fits");
+        assert_eq!(s, checksum::naive(b"hello"));
+        assert_eq!(r.len(), 0, "staged bytes are not readable");
+        // A staged segment that is never written (bad checksum) is
+        // overwritten by the next write.
+        r.write(0, b"world");
+        let mut out = [0u8; 5];
+        assert_eq!(r.read(&mut out), 5);
+        assert_eq!(&out, b"world");
+        // Staged then written: readable, not copied again.
+        r.stage(b"again").expect("fits");
+        let w = r.write_staged(0, b"again", 5);
+        assert_eq!((w.stored, w.advanced), (5, 5));
+        assert_eq!(r.read(&mut out), 5);
+        assert_eq!(&out, b"again");
+        // Out-of-order data held: no staging.
+        r.write(3, b"x");
+        assert_eq!(r.stage(b"abc"), None);
+        // Larger than the window: no staging.
+        let mut small = RecvBuffer::new(8, 4);
+        small.write(0, b"12");
+        small.read(&mut [0u8; 2]);
+        assert_eq!(small.stage(b"123456789"), None);
+    }
+
+    #[test]
+    fn staging_across_the_ring_end_sums_like_the_bytes() {
+        // Every split of the copy around the end of the (256-byte) ring,
+        // odd and even: the staged copy starts at physical index `w`.
+        let data: Vec<u8> = (0..13).map(|i| (i * 37 + 0x81) as u8).collect();
+        for w in 242..=255 {
+            let mut r = RecvBuffer::new(256, 4);
+            r.write(0, &vec![7u8; w]);
+            // Keep two bytes unread so the ring's head stays put.
+            r.read(&mut vec![0u8; w - 2]);
+            let s = r.stage(&data).expect("fits");
+            assert_eq!(s, checksum::naive(&data), "start {w}");
+            r.write_staged(0, &data, data.len());
+            let mut out = vec![0u8; 2 + data.len()];
+            assert_eq!(r.read(&mut out), 2 + data.len());
+            assert_eq!(&out[2..], &data[..], "start {w}");
+        }
     }
 
     proptest! {

@@ -47,6 +47,9 @@ pub(crate) struct Ctx<'a> {
     pub stats: &'a mut TcpStats,
     pub rsts: &'a mut VecDeque<PendingRst>,
     pub challenge: &'a mut RateLimit,
+    /// Bytes of the segment being processed that [`Conn::stage`] already
+    /// copied into the receive buffer (0: none).
+    pub staged: usize,
 }
 
 impl Ctx<'_> {
@@ -1198,6 +1201,23 @@ impl Conn {
         }
     }
 
+    /// Copies the data of an arriving segment straight into the receive
+    /// buffer, before the segment is processed, and returns the checksum sum
+    /// of that data (see [`RecvBuffer::stage`]). Only for the common case:
+    /// SEG.SEQ = RCV.NXT in a state that takes data; the copy becomes
+    /// readable only when the segment, once verified, is processed
+    /// (`Ctx::staged`).
+    pub(crate) fn stage(&mut self, seq: u32, payload: &[u8]) -> Option<u16> {
+        let takes_data = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
+        if !takes_data || self.released || seq != self.rcv_nxt.0 {
+            return None;
+        }
+        self.rx.stage(payload)
+    }
+
     /// Seventh (segment text) and eighth (FIN) steps of RFC 9293 §3.10.7.4.
     fn process_text_and_fin(
         &mut self,
@@ -1226,7 +1246,13 @@ impl Conn {
                     }
                     let off = seq.since(self.rcv_nxt);
                     let had_ooo = !self.rx.assembler().is_empty();
-                    let w = self.rx.write(off, payload);
+                    // Staged bytes are this segment's, placed at RCV.NXT
+                    // (`Conn::stage` checked SEG.SEQ = RCV.NXT, so no bytes
+                    // were trimmed off the front).
+                    let w = self.rx.write_staged(off, payload, ctx.staged);
+                    if ctx.staged > 0 && w.stored > 0 {
+                        ctx.stats.copied_while_verified += 1;
+                    }
                     if w.stored == 0 {
                         ctx.stats.ooo_dropped += 1;
                     }

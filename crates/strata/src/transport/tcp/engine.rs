@@ -65,6 +65,9 @@ pub struct TcpStats {
     pub zero_window_drops: u64,
     /// Out-of-order segments refused (assembler full).
     pub ooo_dropped: u64,
+    /// In-order data segments whose data was copied into the receive buffer
+    /// while their checksum was computed ([`Tcp::stage`]), and delivered.
+    pub copied_while_verified: u64,
     /// Data arriving after the application closed (answered with RST).
     pub data_after_close: u64,
     /// Data arriving after the peer's FIN (ignored).
@@ -265,6 +268,9 @@ pub struct Tcp {
     syn_flood_policy: SynFloodPolicy,
     /// The latest `now` seen, for mutators that take no time argument.
     now: Instant,
+    /// Connection index and byte count of data [`Tcp::stage`] copied for
+    /// the segment about to be handled; taken by the next `handle_segment`.
+    staged: Option<(u32, usize)>,
 }
 
 /// Release the allocation of a queue that is empty after a burst.
@@ -305,6 +311,7 @@ impl Tcp {
             ephemeral_next: EPHEMERAL_LO + (k1 % u64::from(u16::MAX - EPHEMERAL_LO)) as u16,
             syn_flood_policy: SynFloodPolicy::Drop,
             now: Instant::ZERO,
+            staged: None,
         }
     }
 
@@ -399,6 +406,7 @@ impl Tcp {
             stats: &mut self.stats,
             rsts: &mut self.rsts,
             challenge: &mut self.challenge,
+            staged: 0,
         };
         Some(f(conn, &mut ctx))
     }
@@ -526,6 +534,35 @@ impl Tcp {
     // Inbound
     // ------------------------------------------------------------------
 
+    /// Before [`Tcp::handle_segment`] of a segment whose checksum is not yet
+    /// verified: when its connection takes the data in order, copies the
+    /// data into the receive buffer (not yet readable) and returns its
+    /// checksum sum, so the caller verifies the checksum from the copy
+    /// (one pass over the data). `None`: nothing copied, sum the data apart.
+    /// Handle the same segment next (or call [`Tcp::unstage`] if it fails
+    /// the checksum).
+    pub fn stage(&mut self, src: Ipv4Addr, dst: Ipv4Addr, seg: &TcpRepr<'_>) -> Option<u16> {
+        self.staged = None;
+        if seg.payload.is_empty() || seg.flags.syn() || seg.flags.rst() {
+            return None;
+        }
+        let tuple = Tuple::new(
+            SocketAddrV4::new(dst, seg.dst_port),
+            SocketAddrV4::new(src, seg.src_port),
+        );
+        let idx = *self.table.get(&tuple)?;
+        let conn = self.slots.get_mut(idx as usize)?.conn.as_deref_mut()?;
+        let sum = conn.stage(seg.seq, seg.payload)?;
+        self.staged = Some((idx, seg.payload.len()));
+        Some(sum)
+    }
+
+    /// Forgets a [`Tcp::stage`] whose segment is not handled (bad checksum):
+    /// the copied bytes stay outside the readable data and are overwritten.
+    pub fn unstage(&mut self) {
+        self.staged = None;
+    }
+
     /// Process one inbound segment. The IP layer has verified the checksum
     /// and that `dst` is one of our addresses. Never panics.
     pub fn handle_segment(
@@ -537,6 +574,7 @@ impl Tcp {
     ) {
         self.stats.segments_in += 1;
         self.now = self.now.max(now);
+        let staged = self.staged.take();
         let f = seg.flags;
         // Hostile flag combinations: SYN+FIN, SYN+RST, or no control bit
         // at all (null scan) are dropped and counted.
@@ -576,7 +614,14 @@ impl Tcp {
                         }
                     }
                 }
-                self.with_conn(idx, now, |c, ctx| c.on_segment(ctx, seg));
+                let staged = match staged {
+                    Some((i, n)) if i == idx => n,
+                    _ => 0,
+                };
+                self.with_conn(idx, now, |c, ctx| {
+                    ctx.staged = staged;
+                    c.on_segment(ctx, seg)
+                });
                 self.after(idx, now);
                 return;
             }
