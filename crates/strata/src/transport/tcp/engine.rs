@@ -550,8 +550,8 @@ impl Tcp {
             SocketAddrV4::new(dst, seg.dst_port),
             SocketAddrV4::new(src, seg.src_port),
         );
-        let idx = *self.table.get(&tuple)?;
-        let conn = self.slots.get_mut(idx as usize)?.conn.as_deref_mut()?;
+        let idx = self.lookup(&tuple)?;
+        let conn = self.slots.get_mut(idx as usize)?.conn.as_mut()?;
         let sum = conn.stage(seg.seq, seg.payload)?;
         self.staged = Some((idx, seg.payload.len()));
         Some(sum)
