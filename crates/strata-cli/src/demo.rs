@@ -498,16 +498,7 @@ fn tcp_exchange(
     // State transitions from both stacks.
     for (id, side) in [(client, Side::Left), (server, Side::Right)] {
         let host = sim.node::<Host>(id).context("host")?;
-        for (t, e) in host.events() {
-            if let Event::Tcp(TcpEvent::StateChanged { from, to, .. }) = e {
-                ladder.entries.push(Entry::State {
-                    t: *t,
-                    side,
-                    from: from.name().into(),
-                    to: to.name().into(),
-                });
-            }
-        }
+        ladder.tcp_states(side, host.events());
     }
     if std::env::var_os("STRATA_DEMO_DEBUG").is_some() {
         for id in [client, server] {

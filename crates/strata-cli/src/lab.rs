@@ -27,7 +27,7 @@ use strata_sim::host::Host;
 use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, TapId};
 
 use crate::json::{self, EchoJson, HttpJson, LinkJson, Summary, TcpJson};
-use crate::ladder::{Entry, Ladder, Party, Side};
+use crate::ladder::{Ladder, Party, Side};
 use crate::plot::{self, Sample, SeqTrace};
 use crate::sim::{Scenario, SimArgs};
 use crate::units::{self, format_bytes, format_duration, format_rate};
@@ -612,6 +612,108 @@ fn connect(net: &mut Net, port: u16) -> anyhow::Result<TcpHandle> {
     Ok(h)
 }
 
+/// What a TCP scenario sets up: the applications on A and B, B's port,
+/// and how long and how much the run is expected to take.
+struct Setup {
+    a_app: strata_sim::host::App,
+    b_app: strata_sim::host::App,
+    port: u16,
+    /// Virtual time the run should take; it is given up after 50 times that
+    /// plus 10 minutes.
+    expected: Duration,
+    /// Units the progress bar counts to, and its label.
+    total: u64,
+    label: &'static str,
+}
+
+/// A TCP scenario after its run.
+struct Driven {
+    net: Net,
+    start: Instant,
+    limit: Instant,
+    samples: Vec<Sample>,
+    finished: bool,
+}
+
+impl Driven {
+    /// Fails with "`what` did not finish within … of virtual time`more`"
+    /// when the run ran out of time.
+    fn ensure_finished(&self, what: &str, more: impl FnOnce() -> String) -> anyhow::Result<()> {
+        if !self.finished {
+            bail!(
+                "{what} did not finish within {} of virtual time{}",
+                format_duration(self.limit.saturating_duration_since(self.start)),
+                more()
+            );
+        }
+        Ok(())
+    }
+
+    /// Virtual time from the start of the run to `end` (or zero).
+    fn since_start(&self, end: Option<Instant>) -> Duration {
+        end.unwrap_or(self.start)
+            .saturating_duration_since(self.start)
+    }
+
+    /// The JSON section of A's connection.
+    fn tcp(&self, bytes: u64, verified: bool, duration: Duration) -> TcpJson {
+        tcp_json(&self.net, bytes, verified, duration, &self.samples)
+    }
+
+    /// The results: the scenario's own report lines, then the TCP lines.
+    fn into_run(self, tcp: TcpJson, mut report: Vec<String>) -> TcpRun {
+        report.extend(tcp_lines(&tcp));
+        TcpRun {
+            net: self.net,
+            samples: self.samples,
+            tcp,
+            report,
+            http: None,
+            echo: None,
+        }
+    }
+}
+
+/// Builds A ⇄ B with the scenario's applications, connects A to B's port and
+/// drives the run until `done` holds or the time limit passes.
+fn run_scenario(
+    params: &LinkParams,
+    seed: u64,
+    rec: Record,
+    setup: Setup,
+    done: impl FnMut() -> bool,
+    progress_of: impl FnMut() -> u64,
+) -> anyhow::Result<Driven> {
+    let mut net = build(params, seed, rec, Some(setup.a_app), Some(setup.b_app))?;
+    let start = net.sim.now();
+    let conn = connect(&mut net, setup.port)?;
+    let limit = start + setup.expected * 50 + Duration::from_secs(600);
+    let mut samples = Vec::new();
+    let mut progress = Progress::new(setup.total, setup.label);
+    let finished = drive(
+        &mut net,
+        conn,
+        slice_for(params, setup.expected),
+        limit,
+        &mut progress,
+        done,
+        progress_of,
+        &mut samples,
+    );
+    Ok(Driven {
+        net,
+        start,
+        limit,
+        samples,
+        finished,
+    })
+}
+
+/// Virtual time to move `bytes` at the link rate, plus four round trips.
+fn transfer_time(params: &LinkParams, bytes: u64) -> Duration {
+    Duration::from_secs_f64(bytes as f64 * 8.0 / params.rate_bps as f64) + params.rtt * 4
+}
+
 /// `bulk`: A sends `bytes` to B:5001; B checks every byte.
 pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::Result<TcpRun> {
     #[derive(Default)]
@@ -706,27 +808,25 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
         }
     });
 
-    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
-    let start = net.sim.now();
-    let conn = connect(&mut net, 5001)?;
-    let expected =
-        Duration::from_secs_f64(bytes as f64 * 8.0 / params.rate_bps as f64) + params.rtt * 4;
-    let limit = start + expected * 50 + Duration::from_secs(600);
-    let mut samples = Vec::new();
-    let mut progress = Progress::new(bytes, "bulk");
-    let finished = drive(
-        &mut net,
-        conn,
-        slice_for(params, expected),
-        limit,
-        &mut progress,
+    let setup = Setup {
+        a_app,
+        b_app,
+        port: 5001,
+        expected: transfer_time(params, bytes),
+        total: bytes,
+        label: "bulk",
+    };
+    let run = run_scenario(
+        params,
+        seed,
+        rec,
+        setup,
         || {
             let r = rx.borrow();
             r.eof || r.error.is_some() || tx.borrow().error.is_some()
         },
         || rx.borrow().received,
-        &mut samples,
-    );
+    )?;
     let r = rx.borrow();
     if let Some(e) = r.error.as_ref().or(tx.borrow().error.as_ref()) {
         bail!(
@@ -735,26 +835,18 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
             bytes
         );
     }
-    if !finished {
-        bail!(
-            "bulk transfer did not finish within {} of virtual time ({} of {} bytes arrived)",
-            format_duration(limit.saturating_duration_since(start)),
-            r.received,
-            bytes
-        );
-    }
+    run.ensure_finished("bulk transfer", || {
+        format!(" ({} of {} bytes arrived)", r.received, bytes)
+    })?;
     let verified = r.received == bytes && r.bad_at.is_none();
-    let duration = r
-        .last_byte
-        .unwrap_or(start)
-        .saturating_duration_since(start);
-    let tcp = tcp_json(&net, r.received, verified, duration, &samples);
+    let duration = run.since_start(r.last_byte);
+    let tcp = run.tcp(r.received, verified, duration);
     let check = match (r.received == bytes, r.bad_at) {
         (true, None) => "byte check OK".to_string(),
         (_, Some(off)) => format!("BYTE CHECK FAILED at offset {off}"),
         (false, None) => format!("BYTE CHECK FAILED: {} of {bytes} bytes", r.received),
     };
-    let mut report = vec![
+    let report = vec![
         format!("bulk: 10.0.0.1 → 10.0.0.2:5001 over {}", params.describe()),
         format!(
             "{} ({} bytes) in {} virtual: goodput {} — {check}",
@@ -764,16 +856,8 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
             format_rate(tcp.goodput_bps)
         ),
     ];
-    report.extend(tcp_lines(&tcp));
     drop(r);
-    Ok(TcpRun {
-        net,
-        samples,
-        tcp,
-        report,
-        http: None,
-        echo: None,
-    })
+    Ok(run.into_run(tcp, report))
 }
 
 /// The page the `http` scenario's server returns: `size` bytes of HTML.
@@ -889,37 +973,30 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
             }
         }
     });
-    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
-    let start = net.sim.now();
-    let conn = connect(&mut net, 80)?;
-    let expected =
-        Duration::from_secs_f64(size as f64 * 8.0 / params.rate_bps as f64) + params.rtt * 4;
-    let limit = start + expected * 50 + Duration::from_secs(600);
-    let mut samples = Vec::new();
-    let mut progress = Progress::new(size, "http");
-    let finished = drive(
-        &mut net,
-        conn,
-        slice_for(params, expected),
-        limit,
-        &mut progress,
+    let setup = Setup {
+        a_app,
+        b_app,
+        port: 80,
+        expected: transfer_time(params, size),
+        total: size,
+        label: "http",
+    };
+    let run = run_scenario(
+        params,
+        seed,
+        rec,
+        setup,
         || {
             let c = client.borrow();
             c.done_at.is_some() || c.error.is_some()
         },
         || client.borrow().response.len() as u64,
-        &mut samples,
-    );
+    )?;
     let c = client.borrow();
     if let Some(e) = &c.error {
         bail!("http fetch failed: {e}");
     }
-    if !finished {
-        bail!(
-            "http fetch did not finish within {} of virtual time",
-            format_duration(limit.saturating_duration_since(start))
-        );
-    }
+    run.ensure_finished("http fetch", String::new)?;
     let split = c
         .response
         .windows(4)
@@ -932,10 +1009,10 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
     let head = String::from_utf8_lossy(head);
     let status = head.lines().next().unwrap_or("").to_string();
     let verified = status == "HTTP/1.1 200 OK" && got_body == body.as_slice();
-    let duration = c.done_at.unwrap_or(start).saturating_duration_since(start);
-    let tcp = tcp_json(&net, got_body.len() as u64, verified, duration, &samples);
-    let ttfb = c.first_byte.map(|t| t.saturating_duration_since(start));
-    let mut report = vec![
+    let duration = run.since_start(c.done_at);
+    let tcp = run.tcp(got_body.len() as u64, verified, duration);
+    let ttfb = c.first_byte.map(|t| t.saturating_duration_since(run.start));
+    let report = vec![
         format!(
             "http: GET http://10.0.0.2/ from 10.0.0.1 over {}",
             params.describe()
@@ -952,7 +1029,6 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
             format_duration(duration)
         ),
     ];
-    report.extend(tcp_lines(&tcp));
     let http = HttpJson {
         status,
         body_bytes: got_body.len() as u64,
@@ -960,12 +1036,8 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
     };
     drop(c);
     Ok(TcpRun {
-        net,
-        samples,
-        tcp,
-        report,
         http: Some(http),
-        echo: None,
+        ..run.into_run(tcp, report)
     })
 }
 
@@ -1066,42 +1138,36 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
             }
         }
     });
-    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
-    let start = net.sim.now();
-    let conn = connect(&mut net, 7)?;
-    let expected = params.rtt * (u32::from(lines) + 4);
-    let limit = start + expected * 50 + Duration::from_secs(600);
-    let mut samples = Vec::new();
-    let mut progress = Progress::new(u64::from(lines), "echo");
-    let finished = drive(
-        &mut net,
-        conn,
-        slice_for(params, expected),
-        limit,
-        &mut progress,
+    let setup = Setup {
+        a_app,
+        b_app,
+        port: 7,
+        expected: params.rtt * (u32::from(lines) + 4),
+        total: u64::from(lines),
+        label: "echo",
+    };
+    let run = run_scenario(
+        params,
+        seed,
+        rec,
+        setup,
         || {
             let c = client.borrow();
             c.done_at.is_some() || c.error.is_some()
         },
         || client.borrow().echoed.len() as u64,
-        &mut samples,
-    );
+    )?;
     let c = client.borrow();
     if let Some(e) = &c.error {
         bail!("echo failed: {e}");
     }
-    if !finished {
-        bail!(
-            "echo did not finish within {} of virtual time",
-            format_duration(limit.saturating_duration_since(start))
-        );
-    }
+    run.ensure_finished("echo", String::new)?;
     let verified = c.echoed.len() == usize::from(lines) && c.bad == 0;
-    let duration = c.done_at.unwrap_or(start).saturating_duration_since(start);
+    let duration = run.since_start(c.done_at);
     let bytes: u64 = (1..=lines).map(|k| line(k).len() as u64).sum();
-    let tcp = tcp_json(&net, bytes, verified, duration, &samples);
+    let tcp = run.tcp(bytes, verified, duration);
     let rtts: Vec<f64> = c.echoed.iter().map(|d| json::ms(*d)).collect();
-    let mut report = vec![
+    let report = vec![
         format!(
             "echo: 10.0.0.1 → 10.0.0.2:7, {lines} lines over {}",
             params.describe()
@@ -1117,7 +1183,6 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
                 .join(" ")
         ),
     ];
-    report.extend(tcp_lines(&tcp));
     let echo = EchoJson {
         lines_sent: u64::from(c.next),
         lines_echoed: c.echoed.len() as u64,
@@ -1125,12 +1190,8 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
     };
     drop(c);
     Ok(TcpRun {
-        net,
-        samples,
-        tcp,
-        report,
-        http: None,
         echo: Some(echo),
+        ..run.into_run(tcp, report)
     })
 }
 
@@ -1408,18 +1469,8 @@ pub fn ladder_of(net: &Net) -> Ladder {
         ladder.frame(o.at, &o.frame, o.dropped.is_some());
     }
     for (id, side) in [(net.a, Side::Left), (net.b, Side::Right)] {
-        let Some(host) = net.sim.node::<Host>(id) else {
-            continue;
-        };
-        for (t, e) in host.events() {
-            if let Event::Tcp(TcpEvent::StateChanged { from, to, .. }) = e {
-                ladder.entries.push(Entry::State {
-                    t: *t,
-                    side,
-                    from: from.name().into(),
-                    to: to.name().into(),
-                });
-            }
+        if let Some(host) = net.sim.node::<Host>(id) {
+            ladder.tcp_states(side, host.events());
         }
     }
     ladder

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
+use strata::stack::Event;
 use strata::time::Instant;
+use strata::transport::tcp::TcpEvent;
 use strata::wire::MacAddr;
 
 use crate::decode::{self, Decoded};
@@ -186,6 +188,20 @@ impl Ladder {
             frame: frame.to_vec(),
             lost,
         });
+    }
+
+    /// Adds the TCP state changes among a host's `events` on `side`.
+    pub fn tcp_states(&mut self, side: Side, events: &[(Instant, Event)]) {
+        for (t, e) in events {
+            if let Event::Tcp(TcpEvent::StateChanged { from, to, .. }) = e {
+                self.entries.push(Entry::State {
+                    t: *t,
+                    side,
+                    from: from.name().into(),
+                    to: to.name().into(),
+                });
+            }
+        }
     }
 
     fn rows(&self) -> Vec<Row<'_>> {
