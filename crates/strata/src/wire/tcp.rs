@@ -261,18 +261,26 @@ impl TcpOptions {
     /// wrong length for a known kind, is [`Error::BadOption`] (MUST-7: be
     /// prepared to handle an illegal option length). A repeated option
     /// overrides the earlier one.
+    #[inline]
     pub fn parse(raw: &[u8]) -> Result<TcpOptions> {
-        let mut o = TcpOptions::default();
-        // Fast path for the layout nearly every segment of a connection
-        // carries: NOP, NOP, Timestamps (RFC 7323 Appendix A). Same result
-        // as the general loop below.
+        // Fast path (inlined into the receive path) for the layout nearly
+        // every segment of a connection carries: NOP, NOP, Timestamps
+        // (RFC 7323 Appendix A). Same result as the general loop.
         if let [kind::NOP, kind::NOP, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h] = *raw {
-            o.timestamps = Some(Timestamps {
-                tsval: u32::from_be_bytes([a, b, c, d]),
-                tsecr: u32::from_be_bytes([e, f, g, h]),
+            return Ok(TcpOptions {
+                timestamps: Some(Timestamps {
+                    tsval: u32::from_be_bytes([a, b, c, d]),
+                    tsecr: u32::from_be_bytes([e, f, g, h]),
+                }),
+                ..TcpOptions::default()
             });
-            return Ok(o);
         }
+        Self::parse_any(raw)
+    }
+
+    /// [`TcpOptions::parse`] for any layout.
+    fn parse_any(raw: &[u8]) -> Result<TcpOptions> {
+        let mut o = TcpOptions::default();
         let mut i = 0;
         while i < raw.len() {
             match raw[i] {
@@ -587,6 +595,7 @@ impl<'a> TcpRepr<'a> {
     /// receive path that verifies it itself before acting on the segment
     /// (see [`TcpRepr::header_sum`]): options are checked
     /// ([`Error::BadOption`]).
+    #[inline]
     pub fn parse_unverified<T: AsRef<[u8]> + ?Sized>(p: &TcpPacket<&'a T>) -> Result<TcpRepr<'a>> {
         let whole: &'a T = p.buffer;
         let bytes: &'a [u8] = whole.as_ref();
