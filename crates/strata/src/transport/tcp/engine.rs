@@ -882,8 +882,10 @@ impl Tcp {
                 continue;
             };
             // More may follow: go to the back of the queue (round robin).
-            conn.in_dirty = true;
-            self.dirty.push_back(idx);
+            if conn.wants_send() {
+                conn.in_dirty = true;
+                self.dirty.push_back(idx);
+            }
             // Keep the timer heap in step (the segment may have armed RTO).
             if let Some(d) = conn.next_deadline() {
                 if conn.timer_scheduled.is_none_or(|s| d < s) {
