@@ -226,7 +226,6 @@ pub(crate) struct Conn {
 
     // Engine bookkeeping.
     pub in_dirty: bool,
-    pub timer_scheduled: Option<Instant>,
     pub readable_armed: bool,
     pub writable_armed: bool,
     /// Retransmitted segments on this connection.
@@ -328,7 +327,6 @@ impl Conn {
             rexmit_at: None,
             rexmit_hi: iss,
             in_dirty: false,
-            timer_scheduled: None,
             readable_armed: true,
             writable_armed: false,
             retransmits: 0,

@@ -233,6 +233,23 @@ struct Listener {
     half_open: usize,
 }
 
+/// A slot's timer state (see [`Tcp::schedule`]).
+#[derive(Debug, Clone, Copy)]
+struct Wake {
+    /// Deadline of the slot's live wheel entry (`Instant::MAX`: none).
+    entry: Instant,
+    /// The connection's next deadline (`Instant::MAX`: none); never
+    /// earlier than `entry`.
+    want: Instant,
+}
+
+impl Wake {
+    const NONE: Wake = Wake {
+        entry: Instant::MAX,
+        want: Instant::MAX,
+    };
+}
+
 /// Where SYN cookies (RFC 4987) plug in: when the half-open set of a
 /// listener is full, [`Tcp`] asks this policy what to do with a SYN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -258,6 +275,10 @@ pub struct Tcp {
     listener_gen: u32,
     listener_map: HashMap<(Ipv4Addr, u16), u32, SeededState>,
     timers: TimerWheel,
+    /// Per slot: its live wheel entry and the deadline it really wants,
+    /// dense beside the slab so that neither a stale entry nor an early one
+    /// (the deadline moved later) fetches the connection.
+    wakes: Vec<Wake>,
     dirty: VecDeque<u32>,
     rsts: VecDeque<PendingRst>,
     events: VecDeque<TcpEvent>,
@@ -302,6 +323,7 @@ impl Tcp {
             listener_gen: 0,
             listener_map: HashMap::with_hasher(hs),
             timers: TimerWheel::default(),
+            wakes: Vec::new(),
             dirty: VecDeque::new(),
             rsts: VecDeque::new(),
             events: VecDeque::new(),
@@ -373,6 +395,7 @@ impl Tcp {
             TcpHandle { idx, gen }
         } else {
             let idx = self.slots.push(Slot { gen: 0, conn: None });
+            self.wakes.push(Wake::NONE);
             TcpHandle {
                 idx: idx as u32,
                 gen: 0,
@@ -459,15 +482,24 @@ impl Tcp {
             conn.in_dirty = true;
             self.dirty.push_back(idx);
         }
-        if let Some(d) = conn.next_deadline() {
-            if conn.timer_scheduled.is_none_or(|s| d < s) {
-                conn.timer_scheduled = Some(d);
-                self.timers.insert(Entry {
-                    at: d,
-                    idx,
-                    gen: self.slots[idx as usize].gen,
-                });
-            }
+        let d = conn.next_deadline();
+        self.schedule(idx, d);
+    }
+
+    /// Connection `idx` next needs attention at `d` (its next deadline, if
+    /// any): a new wheel entry only when `d` is earlier than the one it has.
+    /// Call after anything that may move the connection's deadlines.
+    #[inline]
+    fn schedule(&mut self, idx: u32, d: Option<Instant>) {
+        let w = &mut self.wakes[idx as usize];
+        w.want = d.unwrap_or(Instant::MAX);
+        if w.want < w.entry {
+            w.entry = w.want;
+            self.timers.insert(Entry {
+                at: w.want,
+                idx,
+                gen: self.slots[idx as usize].gen,
+            });
         }
     }
 
@@ -526,6 +558,7 @@ impl Tcp {
         let slot = &mut self.slots[idx as usize];
         if slot.conn.take().is_some() {
             slot.gen = slot.gen.wrapping_add(1);
+            self.wakes[idx as usize] = Wake::NONE;
             self.free.push(idx);
         }
     }
@@ -798,29 +831,28 @@ impl Tcp {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         while let Some(Entry { at: t, idx, gen }) = self.timers.pop_due(now) {
-            let live = match self.slots.get_mut(idx as usize) {
-                Some(Slot {
-                    gen: g,
-                    conn: Some(c),
-                }) if *g == gen && c.timer_scheduled == Some(t) => {
-                    c.timer_scheduled = None;
-                    match c.next_deadline() {
-                        // The timer that set this entry was moved later or
-                        // cancelled (an ACK restarted RTO, a reply took the
-                        // delayed ACK along): nothing is due, so re-arm for
-                        // the real deadline instead of waking the connection.
-                        Some(d) if d > now => {
-                            c.timer_scheduled = Some(d);
-                            self.timers.insert(Entry { at: d, idx, gen });
-                            false
-                        }
-                        None => false,
-                        Some(_) => true,
-                    }
-                }
-                _ => false,
+            // Stale unless it is the slot's live entry (a freed slot has
+            // none; an entry of an older connection in the slot that
+            // happens to match is due for the current one too).
+            let Some(w) = self.wakes.get_mut(idx as usize) else {
+                continue;
             };
-            if !live {
+            if w.entry != t {
+                continue;
+            }
+            w.entry = Instant::MAX;
+            if w.want > now {
+                // Early: the deadline moved later since this entry was made
+                // (e.g. a delayed ACK went out with data). Nothing is due,
+                // so the connection is not touched; wake it when it wants.
+                if w.want != Instant::MAX {
+                    w.entry = w.want;
+                    self.timers.insert(Entry {
+                        at: w.want,
+                        idx,
+                        gen,
+                    });
+                }
                 continue;
             }
             self.with_conn(idx, now, |c, ctx| c.on_timeout(ctx));
@@ -886,17 +918,9 @@ impl Tcp {
                 conn.in_dirty = true;
                 self.dirty.push_back(idx);
             }
-            // Keep the timer heap in step (the segment may have armed RTO).
-            if let Some(d) = conn.next_deadline() {
-                if conn.timer_scheduled.is_none_or(|s| d < s) {
-                    conn.timer_scheduled = Some(d);
-                    self.timers.insert(Entry {
-                        at: d,
-                        idx,
-                        gen: self.slots[idx as usize].gen,
-                    });
-                }
-            }
+            // Keep the timer wheel in step (the segment may have armed RTO).
+            let d = conn.next_deadline();
+            self.schedule(idx, d);
             let conn = self.slots[idx as usize].conn.as_ref()?;
             let (a, b) = conn.tx.get(seg.data_off, seg.data_len);
             let payload: &[u8] = if b.is_empty() {
