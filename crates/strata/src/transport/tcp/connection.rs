@@ -216,7 +216,10 @@ pub(crate) struct Conn {
     pub nodelay: bool,
 
     // Congestion control.
-    pub cc: Box<dyn CongestionControl>,
+    /// Inline, not boxed: it is read on every ACK, and a separate
+    /// allocation costs a cache miss per segment when connections are many.
+    /// (One algorithm today; more would make this an enum, still inline.)
+    pub cc: NewReno,
     pub dupacks: u32,
     pub scoreboard: Scoreboard,
     /// Fast retransmit pending: resend the first unacknowledged segment.
@@ -321,7 +324,7 @@ impl Conn {
             close_at: None,
             buf_idle_at: None,
             nodelay: cfg.nodelay,
-            cc: Box::new(NewReno::new(mss, iss)),
+            cc: NewReno::new(mss, iss),
             dupacks: 0,
             scoreboard: Scoreboard::new(),
             rexmit_at: None,
@@ -529,7 +532,7 @@ impl Conn {
         self.sack_ok = opts.sack_permitted && cfg.sack;
         // The initial window counts in segments of the negotiated size
         // (RFC 6928).
-        self.cc = Box::new(NewReno::new(self.eff_mss(), self.iss));
+        self.cc = NewReno::new(self.eff_mss(), self.iss);
     }
 
     // ------------------------------------------------------------------

@@ -13,6 +13,7 @@
 //! entries that no longer match are skipped when they fire (lazy
 //! invalidation), so arming or moving a timer never searches.
 
+use super::congestion::CongestionControl;
 use super::connection::{Conn, Ctx, PendingRst, RateLimit};
 use super::isn::IsnGenerator;
 use super::table::{Demux, Slab};
