@@ -1,7 +1,7 @@
 //! Decodes a captured Ethernet frame layer by layer for the ladder diagram
 //! and the summaries, with strata's own wire parsers.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use strata::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
 use strata::wire::ethernet::{EtherType, EthernetFrame};
@@ -10,7 +10,7 @@ use strata::wire::ipv4::{IpProtocol, Ipv4Packet};
 use strata::wire::tcp::{TcpFlags, TcpOptions, TcpPacket, TcpRepr};
 use strata::wire::udp::UdpPacket;
 
-/// The TCP fields the ladder shows.
+/// The TCP fields the ladder and the time-sequence graph use.
 #[derive(Debug, Clone)]
 pub struct TcpInfo {
     /// Source address.
@@ -39,6 +39,20 @@ pub struct TcpInfo {
     pub window: u16,
     /// Payload length.
     pub len: u32,
+    /// Options: MSS, window scale, SACK blocks, timestamps.
+    pub options: TcpOptions,
+}
+
+impl TcpInfo {
+    /// The sender's address and port.
+    pub fn src(&self) -> SocketAddrV4 {
+        SocketAddrV4::new(self.src_ip, self.src_port)
+    }
+
+    /// The receiver's address and port.
+    pub fn dst(&self) -> SocketAddrV4 {
+        SocketAddrV4::new(self.dst_ip, self.dst_port)
+    }
 }
 
 /// A frame decoded layer by layer.
@@ -285,6 +299,7 @@ fn decode_tcp(d: &mut Decoded, src: Ipv4Addr, dst: Ipv4Addr, bytes: &[u8]) {
         fin: r.flags.fin(),
         window: r.window,
         len: r.payload.len() as u32,
+        options: r.options,
     });
 }
 

@@ -22,9 +22,7 @@ use std::time::Duration;
 
 use strata::time::Instant;
 
-use strata::wire::ethernet::{EtherType, EthernetFrame};
-use strata::wire::ipv4::{IpProtocol, Ipv4Packet};
-use strata::wire::tcp::{TcpPacket, TcpRepr};
+use crate::decode::{self, TcpInfo};
 
 /// One reading of a connection's congestion state, taken by the simulation
 /// loop (e.g. from `strata::transport::tcp::Tcp::info`).
@@ -107,50 +105,6 @@ pub struct SeqTrace {
     pub duration: f64,
 }
 
-/// The TCP fields the plot needs.
-struct Seg {
-    src: SocketAddrV4,
-    dst: SocketAddrV4,
-    seq: u32,
-    ack: u32,
-    syn: bool,
-    fin: bool,
-    has_ack: bool,
-    window: u16,
-    wscale: Option<u8>,
-    sack: Vec<(u32, u32)>,
-    len: u32,
-}
-
-/// Decodes the TCP fields of an Ethernet/IPv4/TCP frame with strata's own
-/// parsers; None for anything else, for fragments and for bad checksums.
-fn tcp_of(frame: &[u8]) -> Option<Seg> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != EtherType::IPV4 {
-        return None;
-    }
-    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    if ip.protocol() != IpProtocol::TCP || ip.more_frags() || ip.frag_offset() != 0 {
-        return None;
-    }
-    let (src, dst) = (ip.src(), ip.dst());
-    let p = TcpPacket::new_checked(ip.payload()).ok()?;
-    let r = TcpRepr::parse(&p, src, dst).ok()?;
-    Some(Seg {
-        src: SocketAddrV4::new(src, r.src_port),
-        dst: SocketAddrV4::new(dst, r.dst_port),
-        seq: r.seq,
-        ack: r.ack,
-        syn: r.flags.syn(),
-        fin: r.flags.fin(),
-        has_ack: r.flags.ack(),
-        window: r.window,
-        wscale: r.options.window_scale,
-        sack: r.options.sack().iter().map(|b| (b.left, b.right)).collect(),
-        len: u32::try_from(r.payload.len()).unwrap_or(u32::MAX),
-    })
-}
-
 /// Extends 32-bit relative sequence numbers to 64 bits, choosing the value
 /// nearest to a reference (so a transfer past 4 GiB keeps climbing).
 fn unwrap(rel: u32, reference: i64) -> i64 {
@@ -171,9 +125,11 @@ impl SeqTrace {
     pub fn from_frames(frames: &[(Instant, Vec<u8>)], flow: Option<Flow>) -> SeqTrace {
         let start = frames.first().map_or(Instant::ZERO, |f| f.0);
         let secs = |t: Instant| t.saturating_duration_since(start).as_secs_f64();
-        let segs: Vec<(f64, Seg)> = frames
+        // The TCP segments of Ethernet/IPv4 frames; not fragments, not
+        // segments failing their checksum.
+        let segs: Vec<(f64, TcpInfo)> = frames
             .iter()
-            .filter_map(|(t, f)| tcp_of(f).map(|s| (secs(*t), s)))
+            .filter_map(|(t, f)| decode::decode(f).tcp.map(|s| (secs(*t), s)))
             .collect();
         let duration = frames.last().map_or(0.0, |f| secs(f.0));
         let flow = flow.or_else(|| {
@@ -181,8 +137,8 @@ impl SeqTrace {
             for (_, s) in &segs {
                 *bytes
                     .entry(Flow {
-                        src: s.src,
-                        dst: s.dst,
+                        src: s.src(),
+                        dst: s.dst(),
                     })
                     .or_default() += u64::from(s.len);
             }
@@ -198,8 +154,8 @@ impl SeqTrace {
                 ..Default::default()
             };
         };
-        let fwd = |s: &Seg| s.src == flow.src && s.dst == flow.dst;
-        let rev = |s: &Seg| s.src == flow.dst && s.dst == flow.src;
+        let fwd = |s: &TcpInfo| s.src() == flow.src && s.dst() == flow.dst;
+        let rev = |s: &TcpInfo| s.src() == flow.dst && s.dst() == flow.src;
         // ISN: the sender's SYN, else the first sequence number seen.
         let isn = segs
             .iter()
@@ -211,11 +167,11 @@ impl SeqTrace {
         let snd_ws = segs
             .iter()
             .find(|(_, s)| fwd(s) && s.syn)
-            .and_then(|(_, s)| s.wscale);
+            .and_then(|(_, s)| s.options.window_scale);
         let rcv_ws = segs
             .iter()
             .find(|(_, s)| rev(s) && s.syn)
-            .and_then(|(_, s)| s.wscale);
+            .and_then(|(_, s)| s.options.window_scale);
         let shift = match (snd_ws, rcv_ws) {
             (Some(_), Some(r)) => u32::from(r.min(14)),
             _ => 0,
@@ -245,7 +201,7 @@ impl SeqTrace {
                     end,
                     retransmission,
                 });
-            } else if rev(s) && s.has_ack {
+            } else if rev(s) && s.flags.ack() {
                 let ack = unwrap(s.ack.wrapping_sub(isn), reference);
                 // RFC 7323 §2.2: the window field of a SYN is never scaled.
                 let win = if s.syn {
@@ -258,9 +214,9 @@ impl SeqTrace {
                     ack,
                     window_edge: ack + win as i64,
                 });
-                for &(l, r) in &s.sack {
-                    let left = unwrap(l.wrapping_sub(isn), reference);
-                    let right = unwrap(r.wrapping_sub(isn), reference);
+                for b in s.options.sack() {
+                    let left = unwrap(b.left.wrapping_sub(isn), reference);
+                    let right = unwrap(b.right.wrapping_sub(isn), reference);
                     if right > left {
                         out.sacks.push(SackMark { t: *t, left, right });
                     }

@@ -3,6 +3,8 @@
 //! reader needs (axes, title, ACK and window lines, red retransmissions).
 #![allow(dead_code)]
 
+#[path = "../src/decode.rs"]
+mod decode;
 #[path = "../src/plot.rs"]
 mod plot;
 #[path = "../src/units.rs"]
