@@ -2,7 +2,7 @@
 //! §3.2.2, §4.1.3.3, RFC 1812 §4.3.2), and the reading of the datagram an
 //! error quotes so it can be matched to the socket that sent it.
 
-use crate::wire::icmpv4::{msg_type, time_exceeded, unreachable};
+use crate::wire::icmpv4::{self, msg_type, time_exceeded, unreachable};
 use crate::wire::ipv4::IpProtocol;
 use core::fmt;
 use core::net::Ipv4Addr;
@@ -131,7 +131,8 @@ impl fmt::Display for IcmpError {
     }
 }
 
-/// The parts of a quoted datagram that identify its sender.
+/// The parts of a quoted datagram that identify its sender: an owned
+/// summary of the [`icmpv4::QuotedDatagram`] view, kept in an [`IcmpError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct QuotedDatagram {
     /// Source address (ours).
@@ -160,37 +161,21 @@ impl QuotedDatagram {
     /// Original Data Datagram"). `None` when too short or not IPv4, and for
     /// non-initial fragments (their first bytes are not a transport header).
     pub fn parse(quoted: &[u8]) -> Option<QuotedDatagram> {
-        let b = quoted;
-        if b.len() < 20 || b[0] >> 4 != 4 {
+        let q = icmpv4::QuotedDatagram::parse(quoted).ok()?;
+        if q.frag_offset != 0 {
             return None;
         }
-        let hl = usize::from(b[0] & 0x0f) * 4;
-        if hl < 20 || b.len() < hl + 8 {
-            return None;
-        }
-        let frag_off = u16::from_be_bytes([b[6], b[7]]) & 0x1fff;
-        if frag_off != 0 {
-            return None;
-        }
-        let l4 = &b[hl..hl + 8];
-        let be16 = |i: usize| u16::from_be_bytes([l4[i], l4[i + 1]]);
-        let protocol = IpProtocol(b[9]);
-        let (src_port, dst_port, icmp_type, tcp_seq) = match protocol {
-            IpProtocol::ICMP => (be16(4), be16(6), l4[0], 0),
-            IpProtocol::TCP => (
-                be16(0),
-                be16(2),
-                0,
-                u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]),
-            ),
-            _ => (be16(0), be16(2), 0, 0),
+        let (src_port, dst_port, icmp_type, tcp_seq) = match q.protocol {
+            IpProtocol::ICMP => (q.echo_ident(), q.echo_seq(), q.icmp_type(), 0),
+            IpProtocol::TCP => (q.src_port(), q.dst_port(), 0, q.tcp_seq()),
+            _ => (q.src_port(), q.dst_port(), 0, 0),
         };
         Some(QuotedDatagram {
-            src: Ipv4Addr::new(b[12], b[13], b[14], b[15]),
-            dst: Ipv4Addr::new(b[16], b[17], b[18], b[19]),
-            protocol,
-            ident: u16::from_be_bytes([b[4], b[5]]),
-            ttl: b[8],
+            src: q.src,
+            dst: q.dst,
+            protocol: q.protocol,
+            ident: q.ident,
+            ttl: q.ttl,
             src_port,
             dst_port,
             icmp_type,
@@ -238,5 +223,26 @@ mod tests {
         // Non-initial fragment.
         q[7] = 1;
         assert!(QuotedDatagram::parse(&q).is_none());
+    }
+
+    #[test]
+    fn quoted_tcp_and_echo_headers_are_read() {
+        let mut q = vec![0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0];
+        q.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        q.extend_from_slice(&[0xc0, 0x01, 0x00, 0x50, 0xde, 0xad, 0xbe, 0xef]);
+        let d = QuotedDatagram::parse(&q).unwrap();
+        assert_eq!(d.protocol, IpProtocol::TCP);
+        assert_eq!(
+            (d.src_port, d.dst_port, d.tcp_seq),
+            (49153, 80, 0xdead_beef)
+        );
+        // An echo request: type 8, code 0, checksum, identifier, sequence.
+        q[9] = 1;
+        q[20..28].copy_from_slice(&[8, 0, 0xff, 0xff, 0x12, 0x34, 0x00, 0x07]);
+        let d = QuotedDatagram::parse(&q).unwrap();
+        assert_eq!(
+            (d.icmp_type, d.src_port, d.dst_port, d.tcp_seq),
+            (8, 0x1234, 7, 0)
+        );
     }
 }

@@ -395,6 +395,13 @@ pub struct QuotedDatagram<'a> {
     pub dst: Ipv4Addr,
     /// Protocol of the original datagram.
     pub protocol: IpProtocol,
+    /// Identification field of the original datagram.
+    pub ident: u16,
+    /// Its TTL as it arrived at the reporter.
+    pub ttl: u8,
+    /// Its fragment offset in bytes (not 0: the payload is not the start of
+    /// a transport header).
+    pub frag_offset: u16,
     /// The quoted payload bytes (at least 8).
     pub payload: &'a [u8],
 }
@@ -418,20 +425,40 @@ impl<'a> QuotedDatagram<'a> {
         if payload.len() < 8 {
             return Err(Error::Truncated);
         }
+        let be16 = |i: usize| u16::from_be_bytes([quoted[i], quoted[i + 1]]);
         Ok(QuotedDatagram {
             src: Ipv4Addr::new(quoted[12], quoted[13], quoted[14], quoted[15]),
             dst: Ipv4Addr::new(quoted[16], quoted[17], quoted[18], quoted[19]),
             protocol: IpProtocol(quoted[9]),
+            ident: be16(4),
+            ttl: quoted[8],
+            // RFC 791 §3.1: 13 bits in units of 8 bytes.
+            frag_offset: (be16(6) & 0x1fff) * 8,
             payload,
         })
     }
+    fn payload_u16(&self, i: usize) -> u16 {
+        u16::from_be_bytes([self.payload[i], self.payload[i + 1]])
+    }
     /// Source port of a quoted TCP or UDP header.
     pub fn src_port(&self) -> u16 {
-        u16::from_be_bytes([self.payload[0], self.payload[1]])
+        self.payload_u16(0)
     }
     /// Destination port of a quoted TCP or UDP header.
     pub fn dst_port(&self) -> u16 {
-        u16::from_be_bytes([self.payload[2], self.payload[3]])
+        self.payload_u16(2)
+    }
+    /// Message type of a quoted ICMP header.
+    pub fn icmp_type(&self) -> u8 {
+        self.payload[0]
+    }
+    /// Identifier of a quoted ICMP echo.
+    pub fn echo_ident(&self) -> u16 {
+        self.payload_u16(4)
+    }
+    /// Sequence number of a quoted ICMP echo.
+    pub fn echo_seq(&self) -> u16 {
+        self.payload_u16(6)
     }
     /// Sequence number of a quoted TCP header.
     pub fn tcp_seq(&self) -> u32 {
@@ -488,6 +515,11 @@ mod tests {
             r.to_string(),
             "ICMP Destination unreachable (Fragmentation needed) mtu=1400 for 10.0.0.1 → 10.0.0.2 UDP"
         );
+        assert_eq!((d.ident, d.ttl, d.frag_offset), (0, 0, 0));
         assert_eq!(QuotedDatagram::parse(&q[..27]), Err(Error::Truncated));
+        // Identification, TTL and a fragment offset of 3 × 8 bytes, MF set.
+        q[4..9].copy_from_slice(&[0xbe, 0xef, 0x20, 0x03, 7]);
+        let d = QuotedDatagram::parse(&q).unwrap();
+        assert_eq!((d.ident, d.ttl, d.frag_offset), (0xbeef, 7, 24));
     }
 }
