@@ -46,7 +46,7 @@ pub trait Contender {
 #[command(about = "strata beside smoltcp: the same workloads in the same run")]
 struct Args {
     /// Workload: bulk-1514, bulk-9014, bulk-65535, conns, many, idle-mem (default: all).
-    /// With `--callgrind`: bulk (default) or conns.
+    /// With `--callgrind`: bulk (default), conns or many-N (strata only).
     workload: Option<String>,
     /// Smaller sizes and fewer rounds (used by the test suite).
     #[arg(long)]
@@ -57,13 +57,17 @@ struct Args {
     /// Run one fixed piece of work on one stack only, for
     /// `valgrind --tool=callgrind`: with workload `bulk` (the default) a
     /// 64 MiB transfer over 1514-byte frames (instructions per payload byte),
-    /// with `conns` 5 000 connection cycles (instructions per connection).
+    /// with `conns` 5 000 connection cycles (instructions per connection),
+    /// with `many-N` 3 000 batches of the `many` traffic over N connections
+    /// on a virtual clock (instructions and cache misses per frame).
     #[arg(long, value_name = "STACK", value_parser = ["strata", "smoltcp"])]
     callgrind: Option<String>,
 }
 
 /// Bytes moved by `--callgrind STACK [bulk]`.
 const CALLGRIND_BYTES: u64 = 64 << 20;
+/// Batches of 64 request/replies run by `--callgrind strata many-N`.
+const CALLGRIND_BATCHES: u64 = 3_000;
 /// Connection cycles run by `--callgrind STACK conns`.
 const CALLGRIND_CONNS: usize = 5_000;
 
@@ -133,7 +137,17 @@ fn main() -> Result<()> {
                     "{stack}: ran {CALLGRIND_CONNS} connection cycles (divide callgrind's Ir by this)"
                 );
             }
-            w => anyhow::bail!("--callgrind runs bulk or conns, not '{w}'"),
+            w if w.starts_with("many-") => {
+                let n: usize = w["many-".len()..].parse()?;
+                if stack != "strata" {
+                    anyhow::bail!("--callgrind many-N runs strata only");
+                }
+                let frames = strata_side::many_batches(n, CALLGRIND_BATCHES)?;
+                println!(
+                    "{stack}: {CALLGRIND_BATCHES} batches over {n} connections, {frames} frames (divide callgrind's Ir by this)"
+                );
+            }
+            w => anyhow::bail!("--callgrind runs bulk, conns or many-N, not '{w}'"),
         }
         return Ok(());
     }

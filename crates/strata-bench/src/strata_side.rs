@@ -117,7 +117,16 @@ struct Pair {
     a: Host,
     b: Host,
     start: StdInstant,
+    /// A virtual clock (ns, advanced by `VIRTUAL_TICK` per reading) instead
+    /// of the wall clock: under callgrind the program runs ~50× slower, and
+    /// wall-clock timers (delayed ACK, RTO) would fire ~50× more often per
+    /// segment than in a real run.
+    virtual_ns: Option<std::cell::Cell<u64>>,
 }
+
+/// Virtual time per clock reading (about one `settle` round of a 64-wide
+/// batch at native speed).
+const VIRTUAL_TICK: u64 = 100_000;
 
 impl Pair {
     fn new(frame: usize) -> Pair {
@@ -128,9 +137,14 @@ impl Pair {
             a,
             b,
             start: StdInstant::now(),
+            virtual_ns: None,
         }
     }
     fn now(&self) -> Instant {
+        if let Some(v) = &self.virtual_ns {
+            v.set(v.get() + VIRTUAL_TICK);
+            return Instant::from_nanos(v.get());
+        }
         Instant::from_nanos(self.start.elapsed().as_nanos() as u64)
     }
     /// One round: timers, output, input, both hosts.
@@ -283,39 +297,8 @@ impl Contender for Strata {
         let mut p = Pair::new(1514);
         // strata's setup is not time-bounded: it must reach 100 000.
         let pairs = open_many(&mut p, n)?;
-        let req = [b'r'; 64];
-        let mut buf = [0u8; 64];
-        let frames0 = p.a.tx.borrow().count + p.b.tx.borrow().count;
         let t0 = StdInstant::now();
-        let mut next = 0usize;
-        const BATCH: usize = 64;
-        loop {
-            let batch: Vec<usize> = (0..BATCH.min(pairs.len()))
-                .map(|k| (next + k) % pairs.len())
-                .collect();
-            next = (next + batch.len()) % pairs.len();
-            for &i in &batch {
-                p.a.stack.tcp_send(pairs[i].0, &req)?;
-            }
-            p.settle();
-            for &i in &batch {
-                let s = pairs[i].1;
-                if p.b.stack.tcp_recv(s, &mut buf)? != 64 {
-                    bail!("strata many: request lost");
-                }
-                p.b.stack.tcp_send(s, &buf)?;
-            }
-            p.settle();
-            for &i in &batch {
-                if p.a.stack.tcp_recv(pairs[i].0, &mut buf)? != 64 {
-                    bail!("strata many: reply lost");
-                }
-            }
-            if t0.elapsed() >= budget {
-                break;
-            }
-        }
-        let frames = p.a.tx.borrow().count + p.b.tx.borrow().count - frames0;
+        let frames = request_reply(&mut p, &pairs, Until::Elapsed(t0, budget))?;
         Ok(Some(t0.elapsed().as_nanos() as f64 / frames as f64))
     }
 
@@ -338,6 +321,71 @@ impl Contender for Strata {
         drop(pairs);
         Ok(bytes as f64 / (2 * n) as f64)
     }
+}
+
+/// When [`request_reply`] stops.
+#[derive(Clone, Copy)]
+enum Until {
+    /// Once this much time has passed since the instant.
+    Elapsed(StdInstant, std::time::Duration),
+    /// After this many batches.
+    Batches(u64),
+}
+
+/// `n` open connections for `--callgrind strata many-N`: runs `batches`
+/// batches of request/reply; returns the frames that crossed the pipe.
+pub fn many_batches(n: usize, batches: u64) -> Result<u64> {
+    let mut p = Pair::new(1514);
+    p.virtual_ns = Some(std::cell::Cell::new(0));
+    let pairs = open_many(&mut p, n)?;
+    request_reply(&mut p, &pairs, Until::Batches(batches))
+}
+
+/// The `many` traffic: 64 connections at a time (round robin) each send a
+/// 64-byte request, the server echoes it; returns the frames that crossed
+/// the pipe. Not inlined, so a profiler can isolate it from the setup
+/// (`valgrind --toggle-collect='*request_reply*'`).
+#[inline(never)]
+fn request_reply(p: &mut Pair, pairs: &[(TcpHandle, TcpHandle)], until: Until) -> Result<u64> {
+    let req = [b'r'; 64];
+    let mut buf = [0u8; 64];
+    let frames0 = p.a.tx.borrow().count + p.b.tx.borrow().count;
+    let mut next = 0usize;
+    const BATCH: usize = 64;
+    let mut done = 0u64;
+    loop {
+        let batch: Vec<usize> = (0..BATCH.min(pairs.len()))
+            .map(|k| (next + k) % pairs.len())
+            .collect();
+        next = (next + batch.len()) % pairs.len();
+        for &i in &batch {
+            p.a.stack.tcp_send(pairs[i].0, &req)?;
+        }
+        p.settle();
+        for &i in &batch {
+            let s = pairs[i].1;
+            if p.b.stack.tcp_recv(s, &mut buf)? != 64 {
+                bail!("strata many: request lost");
+            }
+            p.b.stack.tcp_send(s, &buf)?;
+        }
+        p.settle();
+        for &i in &batch {
+            if p.a.stack.tcp_recv(pairs[i].0, &mut buf)? != 64 {
+                bail!("strata many: reply lost");
+            }
+        }
+        done += 1;
+        let stop = match until {
+            Until::Elapsed(t0, budget) => t0.elapsed() >= budget,
+            Until::Batches(b) => done >= b,
+        };
+        if stop {
+            break;
+        }
+    }
+    let frames = p.a.tx.borrow().count + p.b.tx.borrow().count - frames0;
+    Ok(frames)
 }
 
 /// `WouldBlock` as "nothing now" (0 bytes).
