@@ -1960,7 +1960,7 @@ impl Stack {
             return Err(TcpError::InvalidAddress);
         }
         let src = eg.src;
-        let port = match local.map_or(0, |l| l.port()) {
+        match local.map_or(0, |l| l.port()) {
             0 => {
                 let tcp = &self.tcp;
                 // RFC 6056 §3.3.1 check_suitable_port(): the 4-tuple must be
@@ -1970,16 +1970,19 @@ impl Stack {
                 // (RFC 9293 §3.4), and Linux reuses such ports the same way.
                 // Requiring the port to be unused by every connection would
                 // make each connect probe past every TIME-WAIT port.
-                self.ports
+                let port = self
+                    .ports
                     .allocate(src, *remote.ip(), remote.port(), |p| {
                         tcp.is_listening_port(src, p)
                             || !tcp.is_tuple_free(SocketAddrV4::new(src, p), remote)
                     })
-                    .map_err(|_| TcpError::NoFreePort)?
+                    .map_err(|_| TcpError::NoFreePort)?;
+                // The allocation just checked the 4-tuple.
+                self.tcp
+                    .connect_on_free_tuple(now, SocketAddrV4::new(src, port), remote)
             }
-            p => p,
-        };
-        self.tcp.connect(now, SocketAddrV4::new(src, port), remote)
+            p => self.tcp.connect(now, SocketAddrV4::new(src, p), remote),
+        }
     }
 
     /// Queues bytes for sending; returns how many were taken.

@@ -1070,6 +1070,35 @@ impl Tcp {
         remote: SocketAddrV4,
     ) -> Result<TcpHandle, TcpError> {
         self.now = self.now.max(now);
+        Self::check_open(local, remote)?;
+        let local = if local.port() == 0 {
+            SocketAddrV4::new(*local.ip(), self.pick_ephemeral(*local.ip(), remote)?)
+        } else {
+            local
+        };
+        if !self.is_tuple_free(local, remote) {
+            return Err(TcpError::AddrInUse);
+        }
+        Ok(self.open_active(now, local, remote))
+    }
+
+    /// [`Tcp::connect`] on a 4-tuple the caller has just found free: the
+    /// stack picks ephemeral ports with exactly that check (RFC 6056
+    /// §3.3.1), so the table is not searched a second time.
+    pub(crate) fn connect_on_free_tuple(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+    ) -> Result<TcpHandle, TcpError> {
+        self.now = self.now.max(now);
+        Self::check_open(local, remote)?;
+        debug_assert!(local.port() != 0 && self.is_tuple_free(local, remote));
+        Ok(self.open_active(now, local, remote))
+    }
+
+    /// The addresses an active OPEN may use.
+    fn check_open(local: SocketAddrV4, remote: SocketAddrV4) -> Result<(), TcpError> {
         // MUST-46: an OPEN to a broadcast or multicast address is an error.
         if remote.port() == 0
             || remote.ip().is_unspecified()
@@ -1079,18 +1108,19 @@ impl Tcp {
         {
             return Err(TcpError::InvalidAddress);
         }
-        let local = if local.port() == 0 {
-            SocketAddrV4::new(*local.ip(), self.pick_ephemeral(*local.ip(), remote)?)
-        } else {
-            local
-        };
-        if !self.is_tuple_free(local, remote) {
-            return Err(TcpError::AddrInUse);
-        }
+        Ok(())
+    }
+
+    fn open_active(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+    ) -> TcpHandle {
         let h = self.new_conn(now, local, remote);
         self.with_conn(h.idx, now, |c, ctx| c.open_active(ctx));
         self.after(h.idx, now);
-        Ok(h)
+        h
     }
 
     fn pick_ephemeral(&mut self, ip: Ipv4Addr, remote: SocketAddrV4) -> Result<u16, TcpError> {
