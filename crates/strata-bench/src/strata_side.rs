@@ -122,6 +122,10 @@ struct Pair {
     /// wall-clock timers (delayed ACK, RTO) would fire ~50× more often per
     /// segment than in a real run.
     virtual_ns: Option<std::cell::Cell<u64>>,
+    /// The time of the latest poll round: the "current time" of the
+    /// application's loop for calls made between rounds (connect, close),
+    /// as an event loop caches its clock per iteration.
+    last: Instant,
 }
 
 /// Virtual time per clock reading (about one `settle` round of a 64-wide
@@ -138,6 +142,7 @@ impl Pair {
             b,
             start: StdInstant::now(),
             virtual_ns: None,
+            last: Instant::ZERO,
         }
     }
     fn now(&self) -> Instant {
@@ -150,6 +155,7 @@ impl Pair {
     /// One round: timers, output, input, both hosts.
     fn step(&mut self) -> bool {
         let t = self.now();
+        self.last = t;
         self.a.timers(t);
         self.b.timers(t);
         let mut any = self.a.flush(t);
@@ -167,6 +173,7 @@ impl Pair {
     fn settle(&mut self) {
         for _ in 0..64 {
             let t = self.now();
+            self.last = t;
             self.a.poll(t);
             self.b.poll(t);
             if self.a.tx.borrow().len() == 0 && self.b.tx.borrow().len() == 0 {
@@ -178,7 +185,7 @@ impl Pair {
         Ok(self.b.stack.tcp_listen(None, port, 1 << 20)?)
     }
     fn connect(&mut self, local_port: u16, port: u16) -> Result<TcpHandle> {
-        let t = self.now();
+        let t = self.last;
         let local = (local_port != 0).then(|| SocketAddrV4::new(IP_A, local_port));
         Ok(self
             .a
@@ -269,14 +276,12 @@ impl Contender for Strata {
                 bail!("strata conns: reply not delivered");
             }
             // Close both ways: the client first, then the server on EOF.
-            let t = p.now();
-            p.a.stack.tcp_close(t, c)?;
+            p.a.stack.tcp_close(p.last, c)?;
             p.settle();
             if p.b.stack.tcp_recv(s, &mut buf)? != 0 {
                 bail!("strata conns: expected end of stream");
             }
-            let t = p.now();
-            p.b.stack.tcp_close(t, s)?;
+            p.b.stack.tcp_close(p.last, s)?;
             p.settle();
             // After close() the handle is released: it reads as CLOSED while
             // the connection itself waits in TIME-WAIT inside the engine.
