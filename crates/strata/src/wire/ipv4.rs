@@ -175,24 +175,10 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = Ipv4Packet { buffer };
         let len = p.buffer.as_ref().len();
-        if len < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        let hl = p.header_len();
         // RFC 791 §3.1: IHL minimum value for a correct header is 5.
-        if hl < HEADER_LEN {
-            return Err(Error::BadLength);
-        }
-        if len < hl {
-            return Err(Error::Truncated);
-        }
-        let total = usize::from(p.total_len());
-        if total < hl {
-            return Err(Error::BadLength);
-        }
-        if len < total {
-            return Err(Error::Truncated);
-        }
+        super::check_length(len, HEADER_LEN, || p.header_len())?;
+        // The total length counts the header and the data.
+        super::check_length(len, p.header_len(), || usize::from(p.total_len()))?;
         Ok(p)
     }
 
@@ -538,6 +524,17 @@ mod tests {
         assert_eq!(
             Ipv4Packet::new_checked(&bad[..]).unwrap_err(),
             Error::BadLength
+        );
+        // Shorter than the fixed header; an IHL of 15 (60 bytes) in 32.
+        assert_eq!(
+            Ipv4Packet::new_checked(&buf[..19]).unwrap_err(),
+            Error::Truncated
+        );
+        let mut bad = buf;
+        bad[0] = 0x4f;
+        assert_eq!(
+            Ipv4Packet::new_checked(&bad[..]).unwrap_err(),
+            Error::Truncated
         );
     }
 

@@ -49,3 +49,23 @@ pub enum Error {
 
 /// Result of parsing.
 pub type Result<T> = core::result::Result<T, Error>;
+
+/// The length check of a view whose header holds a length: `available`
+/// bytes must hold the `min` bytes that carry the field
+/// ([`Error::Truncated`]), the length it gives must be at least `min`
+/// ([`Error::BadLength`]) and fit in `available` ([`Error::Truncated`]).
+/// `claimed` is read only once the `min` bytes are known to be there.
+#[inline]
+fn check_length(available: usize, min: usize, claimed: impl FnOnce() -> usize) -> Result<()> {
+    if available < min {
+        return Err(Error::Truncated);
+    }
+    let claimed = claimed();
+    if claimed < min {
+        return Err(Error::BadLength);
+    }
+    if claimed > available {
+        return Err(Error::Truncated);
+    }
+    Ok(())
+}

@@ -451,19 +451,9 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     /// ([`Error::Truncated`]).
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = TcpPacket { buffer };
-        let len = p.buffer.as_ref().len();
-        if len < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        let hl = p.header_len();
         // RFC 9293 §3.1: data offset counts 32-bit words; the header is at
         // least 20 bytes.
-        if hl < HEADER_LEN {
-            return Err(Error::BadLength);
-        }
-        if hl > len {
-            return Err(Error::Truncated);
-        }
+        super::check_length(p.buffer.as_ref().len(), HEADER_LEN, || p.header_len())?;
         Ok(p)
     }
 
@@ -818,6 +808,26 @@ mod tests {
         buf2[60..].copy_from_slice(b"hello, world");
         assert_eq!(r.emit_in_place(&mut buf2, A, B, 12), Ok(72));
         assert_eq!(buf, buf2);
+    }
+
+    #[test]
+    fn view_length_errors() {
+        let mut b = [0u8; 24];
+        b[12] = 6 << 4; // data offset 6: 24 bytes of header
+        assert!(TcpPacket::new_checked(&b[..]).is_ok());
+        assert_eq!(
+            TcpPacket::new_checked(&b[..19]).unwrap_err(),
+            Error::Truncated
+        );
+        assert_eq!(
+            TcpPacket::new_checked(&b[..23]).unwrap_err(),
+            Error::Truncated
+        );
+        b[12] = 4 << 4; // RFC 9293 §3.1: at least 5 words
+        assert_eq!(
+            TcpPacket::new_checked(&b[..]).unwrap_err(),
+            Error::BadLength
+        );
     }
 
     #[test]

@@ -53,17 +53,8 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     /// buffer length. Bytes beyond the length field are ignored.
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = UdpPacket { buffer };
-        let len = p.buffer.as_ref().len();
-        if len < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        let l = usize::from(p.len());
-        if l < HEADER_LEN {
-            return Err(Error::BadLength);
-        }
-        if l > len {
-            return Err(Error::Truncated);
-        }
+        // RFC 768: the length counts the header and the data.
+        super::check_length(p.buffer.as_ref().len(), HEADER_LEN, || usize::from(p.len()))?;
         Ok(p)
     }
     /// The underlying buffer.
