@@ -722,46 +722,27 @@ mod tests {
         fs::write(root.join("empty.txt"), b"").unwrap();
         fs::write(root.join("sub/index.html"), b"<p>hi</p>").unwrap();
         let (port, h) = server(root.clone(), 4);
-        let base = format!("http://127.0.0.1:{port}");
+        let fetch = |path: &str| {
+            let url = format!("http://127.0.0.1:{port}{path}").parse().unwrap();
+            let mut body = Vec::new();
+            let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            (get(stream, &url, &mut body).unwrap(), body)
+        };
 
-        let mut body = Vec::new();
-        let r = get(
-            TcpStream::connect(("127.0.0.1", port)).unwrap(),
-            &format!("{base}/big.bin").parse().unwrap(),
-            &mut body,
-        )
-        .unwrap();
+        let (r, body) = fetch("/big.bin");
         assert_eq!((r.status, r.body_len), (200, big.len() as u64));
         assert_eq!(body, big);
         assert_eq!(r.header("content-type"), Some("application/octet-stream"));
 
-        let mut body = Vec::new();
-        let r = get(
-            TcpStream::connect(("127.0.0.1", port)).unwrap(),
-            &format!("{base}/empty.txt").parse().unwrap(),
-            &mut body,
-        )
-        .unwrap();
+        let (r, body) = fetch("/empty.txt");
         assert_eq!((r.status, body.len()), (200, 0));
         assert_eq!(r.header("Content-Length"), Some("0"));
 
-        let mut body = Vec::new();
-        let r = get(
-            TcpStream::connect(("127.0.0.1", port)).unwrap(),
-            &format!("{base}/sub/").parse().unwrap(),
-            &mut body,
-        )
-        .unwrap();
+        let (r, body) = fetch("/sub/");
         assert_eq!((r.status, body.as_slice()), (200, &b"<p>hi</p>"[..]));
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
 
-        let mut body = Vec::new();
-        let r = get(
-            TcpStream::connect(("127.0.0.1", port)).unwrap(),
-            &format!("{base}/missing").parse().unwrap(),
-            &mut body,
-        )
-        .unwrap();
+        let (r, body) = fetch("/missing");
         assert_eq!(r.status, 404);
         assert_eq!(body, b"404 Not Found\n");
         let stats = h.join().unwrap();

@@ -61,9 +61,41 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use strata::time::Instant;
 use strata::transport::tcp::TcpError;
 
+use crate::runtime::State;
 use crate::tcp::{api, connect_progress, register_conn, register_listener};
+
+/// Runs `f` with the stack locked: `Ready` with the result it gives, or
+/// `Pending` when it gives none (it has registered the task's waker).
+fn poll_locked<T>(
+    rt: &RuntimeHandle,
+    f: impl FnOnce(&mut State, Instant) -> Option<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    match rt.inner.with_stack(f) {
+        Err(e) => Poll::Ready(Err(e)),
+        Ok(None) => Poll::Pending,
+        Ok(Some(r)) => Poll::Ready(r),
+    }
+}
+
+/// Runs a socket call with the stack locked: `Ready` with its result, or
+/// `Pending` when it would block, after `wait` has registered the task's
+/// waker with the socket.
+fn poll_call<T>(
+    rt: &RuntimeHandle,
+    call: impl FnOnce(&mut State, Instant) -> Result<T, TcpError>,
+    wait: impl FnOnce(&mut State),
+) -> Poll<io::Result<T>> {
+    poll_locked(rt, |st, now| match call(st, now) {
+        Err(TcpError::WouldBlock) => {
+            wait(st);
+            None
+        }
+        r => Some(r.map_err(io::Error::from)),
+    })
+}
 
 /// An async TCP listener of a strata stack.
 #[derive(Debug)]
@@ -88,19 +120,11 @@ impl TcpListener {
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (rt, l) = self.inner.parts();
         let h = poll_fn(|cx| {
-            let r = rt.inner.with_stack(|st, _| match api::accept(st, l) {
-                Ok(h) => Some(Ok(h)),
-                Err(TcpError::WouldBlock) => {
-                    register_listener(st, l, cx.waker());
-                    None
-                }
-                Err(e) => Some(Err(io::Error::from(e))),
-            });
-            match r {
-                Err(e) => Poll::Ready(Err(e)),
-                Ok(None) => Poll::Pending,
-                Ok(Some(r)) => Poll::Ready(r),
-            }
+            poll_call(
+                rt,
+                |st, _| api::accept(st, l),
+                |st| register_listener(st, l, cx.waker()),
+            )
         })
         .await?;
         let inner = crate::tcp::TcpStream::from_handle(rt, h);
@@ -127,18 +151,13 @@ impl TcpStream {
             .with_stack(|st, now| api::connect(st, now, remote))??;
         let inner = crate::tcp::TcpStream::from_handle(rt, h);
         poll_fn(|cx| {
-            let r = rt.inner.with_stack(|st, _| {
+            poll_locked(rt, |st, _| {
                 let p = connect_progress(st, h);
                 if p.is_none() {
                     register_conn(st, h, cx.waker());
                 }
                 p
-            });
-            match r {
-                Err(e) => Poll::Ready(Err(e)),
-                Ok(None) => Poll::Pending,
-                Ok(Some(r)) => Poll::Ready(r),
-            }
+            })
         })
         .await?;
         Ok(TcpStream { inner })
@@ -172,25 +191,12 @@ impl AsyncRead for TcpStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let h = self.inner.handle();
-        let r = self.inner.rt().inner.with_stack(|st, now| {
-            match api::recv(st, now, h, buf.initialize_unfilled()) {
-                Ok(n) => Some(Ok(n)),
-                Err(TcpError::WouldBlock) => {
-                    register_conn(st, h, cx.waker());
-                    None
-                }
-                Err(e) => Some(Err(io::Error::from(e))),
-            }
-        });
-        match r {
-            Err(e) => Poll::Ready(Err(e)),
-            Ok(None) => Poll::Pending,
-            Ok(Some(Err(e))) => Poll::Ready(Err(e)),
-            Ok(Some(Ok(n))) => {
-                buf.advance(n);
-                Poll::Ready(Ok(()))
-            }
-        }
+        poll_call(
+            self.inner.rt(),
+            |st, now| api::recv(st, now, h, buf.initialize_unfilled()),
+            |st| register_conn(st, h, cx.waker()),
+        )
+        .map_ok(|n| buf.advance(n))
     }
 }
 
@@ -204,23 +210,11 @@ impl AsyncWrite for TcpStream {
             return Poll::Ready(Ok(0));
         }
         let h = self.inner.handle();
-        let r = self
-            .inner
-            .rt()
-            .inner
-            .with_stack(|st, now| match api::send(st, now, h, data) {
-                Ok(n) => Some(Ok(n)),
-                Err(TcpError::WouldBlock) => {
-                    register_conn(st, h, cx.waker());
-                    None
-                }
-                Err(e) => Some(Err(io::Error::from(e))),
-            });
-        match r {
-            Err(e) => Poll::Ready(Err(e)),
-            Ok(None) => Poll::Pending,
-            Ok(Some(r)) => Poll::Ready(r),
-        }
+        poll_call(
+            self.inner.rt(),
+            |st, now| api::send(st, now, h, data),
+            |st| register_conn(st, h, cx.waker()),
+        )
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
