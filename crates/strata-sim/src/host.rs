@@ -8,7 +8,6 @@
 //! runs inside the node as each event happens, so a server answers with no
 //! delay of its own.
 
-use std::any::Any;
 use std::fmt::{self, Write as _};
 use std::io::Write;
 
@@ -137,12 +136,6 @@ impl Node for Host {
     fn handle_timeout(&mut self, now: Instant) {
         self.stack.handle_timeout(now);
         self.collect(now);
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
     }
     fn name(&self) -> &str {
         &self.name

@@ -2,7 +2,6 @@
 //! out on every other port, unchanged. All ports share one collision domain;
 //! the simulator does not model collisions (links are full duplex).
 
-use core::any::Any;
 use std::collections::VecDeque;
 
 use strata::time::Instant;
@@ -62,16 +61,6 @@ impl Node for Hub {
     }
     fn poll_transmit(&mut self, _now: Instant) -> Option<(usize, Vec<u8>)> {
         self.out.pop_front()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
     }
     fn name(&self) -> &str {
         &self.name

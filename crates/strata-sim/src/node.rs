@@ -29,7 +29,6 @@
 //! A node that sends every frame back where it came from, after 1 ms:
 //!
 //! ```
-//! use std::any::Any;
 //! use std::collections::VecDeque;
 //! use strata::time::{Duration, Instant};
 //! use strata_sim::Node;
@@ -56,8 +55,6 @@
 //!             self.ready.push_back((port, frame));
 //!         }
 //!     }
-//!     fn as_any(&self) -> &dyn Any { self }
-//!     fn as_any_mut(&mut self) -> &mut dyn Any { self }
 //!     fn name(&self) -> &str { "echo" }
 //! }
 //! ```
@@ -65,7 +62,9 @@
 //! A host running the strata stack is the same shape: `receive` feeds the
 //! stack, `poll_transmit` asks the stack for its next frame (copying it
 //! out of the stack's buffer), `poll_timeout`/`handle_timeout` forward to
-//! the stack's own.
+//! the stack's own. A node without timers (a hub) keeps the default
+//! `poll_timeout` (never) and `handle_timeout` (nothing to do), and every
+//! node gets [`AsAny`] for free.
 
 use core::any::Any;
 use strata::time::Instant;
@@ -87,12 +86,31 @@ impl core::fmt::Display for NodeId {
     }
 }
 
+/// `self` as `dyn Any`, implemented for every type: what
+/// [`Sim::node`](crate::Sim::node) and [`Sim::node_mut`](crate::Sim::node_mut)
+/// downcast through to hand a node back as its own type.
+pub trait AsAny: Any {
+    /// `self` as `&dyn Any`.
+    fn as_any(&self) -> &dyn Any;
+    /// `self` as `&mut dyn Any`.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
 /// A simulated device with numbered ports (0, 1, 2, …): a host running a
 /// stack, a hub, a switch, a router.
 ///
 /// See the [module docs](self) for the order in which the simulator calls
 /// these methods.
-pub trait Node: Any {
+pub trait Node: AsAny {
     /// A whole Ethernet frame (no preamble, no FCS) arrived on `port` at `now`.
     fn receive(&mut self, now: Instant, port: usize, frame: &[u8]);
 
@@ -101,20 +119,15 @@ pub trait Node: Any {
     /// attached is counted by the simulator and discarded.
     fn poll_transmit(&mut self, now: Instant) -> Option<(usize, Vec<u8>)>;
 
-    /// When this node next needs [`Node::handle_timeout`], if ever.
-    /// An instant in the past means "as soon as possible" (now).
-    fn poll_timeout(&self) -> Option<Instant>;
+    /// When this node next needs [`Node::handle_timeout`], if ever (by
+    /// default never). An instant in the past means "as soon as possible"
+    /// (now).
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
 
     /// The wake-up requested through [`Node::poll_timeout`] is due.
-    fn handle_timeout(&mut self, now: Instant);
-
-    /// `self` as `&dyn Any`, for [`Sim::node`](crate::Sim::node) downcasts.
-    /// Implement as `fn as_any(&self) -> &dyn Any { self }`.
-    fn as_any(&self) -> &dyn Any;
-
-    /// `self` as `&mut dyn Any`, for [`Sim::node_mut`](crate::Sim::node_mut)
-    /// downcasts. Implement as `fn as_any_mut(&mut self) -> &mut dyn Any { self }`.
-    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn handle_timeout(&mut self, _now: Instant) {}
 
     /// A short human name for statistics tables and logs.
     fn name(&self) -> &str {

@@ -429,7 +429,8 @@ impl Sim {
 
     /// The node `id` as a `T`, if it is one.
     pub fn node<T: Node>(&self, id: NodeId) -> Option<&T> {
-        self.nodes.get(id.0)?.node.as_any().downcast_ref::<T>()
+        // Through the box to the node (a `Box<dyn Node>` is an `AsAny` too).
+        (*self.nodes.get(id.0)?.node).as_any().downcast_ref::<T>()
     }
 
     /// The node `id` as a mutable `T`, if it is one. The node is marked so
@@ -440,7 +441,7 @@ impl Sim {
             return None;
         }
         self.mark_dirty(id.0);
-        self.nodes[id.0].node.as_any_mut().downcast_mut::<T>()
+        (*self.nodes[id.0].node).as_any_mut().downcast_mut::<T>()
     }
 
     /// Runs `f` on node `id` as a `T` with the current time (an application
@@ -452,10 +453,7 @@ impl Sim {
         f: impl FnOnce(&mut T, Instant) -> R,
     ) -> Option<R> {
         let now = self.now;
-        let t = self
-            .nodes
-            .get_mut(id.0)?
-            .node
+        let t = (*self.nodes.get_mut(id.0)?.node)
             .as_any_mut()
             .downcast_mut::<T>()?;
         let r = f(t, now);

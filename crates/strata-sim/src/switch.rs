@@ -28,7 +28,6 @@
 //! in [`Node::receive`] *before* the port-state check, and it drives
 //! [`Switch::set_port_state`]. Until then, ports can be blocked by hand.
 
-use core::any::Any;
 use std::collections::{BTreeMap, VecDeque};
 
 use strata::time::{Duration, Instant};
@@ -271,16 +270,6 @@ impl Node for Switch {
 
     fn poll_transmit(&mut self, _now: Instant) -> Option<(usize, Vec<u8>)> {
         self.out.pop_front()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
     }
     fn name(&self) -> &str {
         &self.name

@@ -5,7 +5,6 @@
 //! optionally answer ARP requests for one IPv4 address so a LAN demo shows a
 //! request/reply exchange.
 
-use core::any::Any;
 use std::collections::VecDeque;
 
 use strata::time::Instant;
@@ -265,12 +264,6 @@ impl Node for ScriptedHost {
         }
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
     fn name(&self) -> &str {
         &self.name
     }

@@ -380,12 +380,6 @@ impl Node for Timer {
         self.fired.push(now);
         self.wants = self.period.map(|p| now + p);
     }
-    fn as_any(&self) -> &dyn core::any::Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn core::any::Any {
-        self
-    }
 }
 
 #[test]
