@@ -3,41 +3,15 @@
 //! the kernel's curl, ping and Python on the other side of the TAP.
 //! Skipped with a printed reason without root, /dev/net/tun or the tools.
 
-use std::path::PathBuf;
+use std::net::Ipv4Addr;
 use std::process::Command;
 
-use strata_io::testing::{have_program, skip_unless_root_and_tun, Netns};
+use strata_io::testing::{can_run, Netns, TempDir};
 
 const STRATA: &str = env!("CARGO_BIN_EXE_strata");
 
-fn can_run(tools: &[&str]) -> bool {
-    if !skip_unless_root_and_tun() {
-        return false;
-    }
-    for t in tools {
-        if !have_program(t) {
-            println!("skipping: {t} is not installed");
-            return false;
-        }
-    }
-    true
-}
-
-const WAIT_PORT: &str = "import socket,time,sys\nfor _ in range(200):\n    try:\n        socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close(); sys.exit(0)\n    except OSError: time.sleep(0.05)\nsys.exit(1)\n";
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("strata-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn temp_dir(tag: &str) -> TempDir {
+    TempDir::new(&format!("cli-{tag}")).unwrap()
 }
 
 #[test]
@@ -84,9 +58,9 @@ fn missing_permission_is_one_clear_error() {
     // As an unprivileged user, /dev/net/tun cannot be used. The binary is
     // copied where that user may run it (the build tree may be private).
     use std::os::unix::fs::PermissionsExt;
-    let dir = TempDir::new("priv");
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = dir.0.join("strata");
+    let dir = temp_dir("priv");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("strata");
     std::fs::copy(STRATA, &bin).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     // A child forked by a concurrent test may briefly hold the copy open for
@@ -191,10 +165,10 @@ fn serve_and_fetch_against_the_kernel() {
     ns.add_tap("stcli2", "10.20.63.1/24").unwrap();
 
     // strata serve --http; curl and kernel ping against it.
-    let www = TempDir::new("www");
+    let www = temp_dir("www");
     let body: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
-    std::fs::write(www.0.join("data.bin"), &body).unwrap();
-    std::fs::write(www.0.join("index.html"), b"<h1>strata</h1>").unwrap();
+    std::fs::write(www.path().join("data.bin"), &body).unwrap();
+    std::fs::write(www.path().join("index.html"), b"<h1>strata</h1>").unwrap();
     ns.spawn(&[
         STRATA,
         "serve",
@@ -203,24 +177,17 @@ fn serve_and_fetch_against_the_kernel() {
         "--addr",
         "10.20.61.2/24",
         "--http",
-        www.0.to_str().unwrap(),
+        www.path().to_str().unwrap(),
         "--port",
         "8080",
     ])
     .unwrap();
-    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.61.2", "8080"])
+    ns.wait_for_port("10.20.61.2:8080".parse().unwrap())
         .unwrap();
-    let dl = TempDir::new("dl");
-    let out_file = dl.0.join("data.bin");
-    ns.exec(&[
-        "curl",
-        "-sS",
-        "--fail",
-        "-o",
-        out_file.to_str().unwrap(),
-        "http://10.20.61.2:8080/data.bin",
-    ])
-    .unwrap();
+    let dl = temp_dir("dl");
+    let out_file = dl.path().join("data.bin");
+    ns.curl_to_file("http://10.20.61.2:8080/data.bin", &out_file)
+        .unwrap();
     assert!(std::fs::read(&out_file).unwrap() == body);
     let out = ns
         .exec(&["curl", "-sS", "-i", "http://10.20.61.2:8080/"])
@@ -236,20 +203,9 @@ fn serve_and_fetch_against_the_kernel() {
         .unwrap();
 
     // strata fetch ← python http.server on the kernel side.
-    ns.spawn(&[
-        "python3",
-        "-m",
-        "http.server",
-        "8000",
-        "--bind",
-        "10.20.63.1",
-        "--directory",
-        www.0.to_str().unwrap(),
-    ])
-    .unwrap();
-    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.63.1", "8000"])
+    ns.serve_directory(Ipv4Addr::new(10, 20, 63, 1), 8000, www.path())
         .unwrap();
-    let fetched = dl.0.join("fetched.bin");
+    let fetched = dl.path().join("fetched.bin");
     let out = ns
         .command(&[
             STRATA,
@@ -333,8 +289,7 @@ fn serve_echo_answers_tcp_and_udp() {
         "--echo",
     ])
     .unwrap();
-    ns.exec(&["python3", "-c", WAIT_PORT, "10.20.64.2", "7"])
-        .unwrap();
+    ns.wait_for_port("10.20.64.2:7".parse().unwrap()).unwrap();
     let out = ns.exec(&["python3", "-c", PY_ECHO_TCP_UDP]).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }

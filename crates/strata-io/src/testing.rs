@@ -6,15 +6,22 @@
 //! namespace itself are removed in `Drop`, also when the test panics.
 //! Traffic never leaves the namespace.
 //!
-//! [`skip_unless_root_and_tun`] lets such tests skip, with a printed reason,
-//! where they cannot run (not root, no `/dev/net/tun`, no `ip`).
+//! [`skip_unless_root_and_tun`] and [`can_run`] let such tests skip, with a
+//! printed reason, where they cannot run (not root, no `/dev/net/tun`, no
+//! `ip`, a tool missing). [`Netns::with_runtime`], [`Netns::serve_directory`],
+//! [`Netns::curl_to_file`] and [`TempDir`] are the scaffolding the kernel
+//! interop tests of several crates share.
 
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
+use crate::runtime::{Runtime, RuntimeConfig};
 use crate::tap::{TapDevice, TapError};
 
 /// Returns `true` when kernel interop tests can run here; otherwise prints
@@ -47,6 +54,47 @@ fn why_not_runnable() -> Option<String> {
         _ => return Some("the `ip` command (iproute2) is not installed".into()),
     }
     None
+}
+
+/// [`skip_unless_root_and_tun`], and also `false` with a printed
+/// `skipping: <tool> is not installed` unless every program in `tools` is.
+pub fn can_run(tools: &[&str]) -> bool {
+    if !skip_unless_root_and_tun() {
+        return false;
+    }
+    for t in tools {
+        if !have_program(t) {
+            println!("skipping: {t} is not installed");
+            return false;
+        }
+    }
+    true
+}
+
+/// A scratch directory, `strata-<tag>-<pid>` in the system's temporary
+/// directory, emptied when made and removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Makes the directory (removing an old one of the same name first).
+    pub fn new(tag: &str) -> io::Result<TempDir> {
+        let d = std::env::temp_dir().join(format!("strata-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d)?;
+        Ok(TempDir(d))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Whether a program can be started (`prog --version` or similar exits).
@@ -160,6 +208,67 @@ impl Netns {
     pub fn open_tap(&self, tap: &str) -> io::Result<Result<TapDevice, TapError>> {
         let tap = tap.to_string();
         self.run_inside(move || TapDevice::open(&tap))
+    }
+
+    /// A namespace `tag` with TAP `st<tag>` whose kernel side is
+    /// `10.20.<net>.1/24`, and a strata runtime at `10.20.<net>.2/24` on it.
+    pub fn with_runtime(tag: &str, net: u8) -> io::Result<(Netns, Runtime)> {
+        let ns = Netns::new(tag)?;
+        let tap = format!("st{tag}");
+        ns.add_tap(&tap, &format!("10.20.{net}.1/24"))?;
+        let dev = ns.open_tap(&tap)?.map_err(io::Error::other)?;
+        let addr = format!("10.20.{net}.2/24")
+            .parse()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let rt = Runtime::new(dev, RuntimeConfig::new(addr))?;
+        Ok((ns, rt))
+    }
+
+    /// Waits (up to 10 s) until something accepts TCP connections on
+    /// `addr`, connecting from inside the namespace.
+    pub fn wait_for_port(&self, addr: SocketAddrV4) -> io::Result<()> {
+        self.run_inside(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                match std::net::TcpStream::connect_timeout(
+                    &SocketAddr::V4(addr),
+                    Duration::from_secs(1),
+                ) {
+                    Ok(_) => return Ok(()),
+                    Err(e) if std::time::Instant::now() >= deadline => return Err(e),
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        })?
+    }
+
+    /// Serves `dir` with Python's `http.server` on `ip:port` in the
+    /// namespace (stopped when the guard drops); returns once it accepts
+    /// connections.
+    pub fn serve_directory(&self, ip: Ipv4Addr, port: u16, dir: &Path) -> io::Result<()> {
+        let dir = dir
+            .to_str()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path is not UTF-8"))?;
+        self.spawn(&[
+            "python3",
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            &ip.to_string(),
+            "--directory",
+            dir,
+        ])?;
+        self.wait_for_port(SocketAddrV4::new(ip, port))
+    }
+
+    /// Downloads `url` into `out` with curl in the namespace (`--fail`: an
+    /// HTTP error status is an error; at most 120 s).
+    pub fn curl_to_file(&self, url: &str, out: &Path) -> io::Result<Output> {
+        let out = out
+            .to_str()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path is not UTF-8"))?;
+        self.exec(&["curl", "-sS", "--fail", "--max-time", "120", "-o", out, url])
     }
 
     /// An open descriptor of the namespace (for `setns` by callers).

@@ -5,32 +5,19 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use strata_io::runtime::{PingReply, Runtime, RuntimeConfig};
-use strata_io::testing::{have_program, skip_unless_root_and_tun, Netns};
+use strata_io::runtime::{PingReply, Runtime};
+use strata_io::testing::{can_run, Netns};
 use strata_io::udp::UdpSocket;
 
-/// A namespace with TAP `tap` whose kernel side is `10.20.<net>.1/24`, and a
-/// strata runtime at `10.20.<net>.2/24` on it.
+/// A namespace with TAP `st<tag>` whose kernel side is `10.20.<net>.1/24`,
+/// and a strata runtime at `10.20.<net>.2/24` on it.
 fn setup(tag: &str, net: u8) -> (Netns, Runtime) {
-    let ns = Netns::new(tag).unwrap();
-    let tap = format!("st{tag}");
-    ns.add_tap(&tap, &format!("10.20.{net}.1/24")).unwrap();
-    let dev = ns.open_tap(&tap).unwrap().unwrap();
-    let rt = Runtime::new(
-        dev,
-        RuntimeConfig::new(format!("10.20.{net}.2/24").parse().unwrap()),
-    )
-    .unwrap();
-    (ns, rt)
+    Netns::with_runtime(tag, net).unwrap()
 }
 
 #[test]
 fn ping_both_ways() {
-    if !skip_unless_root_and_tun() {
-        return;
-    }
-    if !have_program("ping") {
-        println!("skipping: ping (iputils-ping) is not installed");
+    if !can_run(&["ping"]) {
         return;
     }
     let (ns, rt) = setup("png", 41);
@@ -90,11 +77,7 @@ while True:
 
 #[test]
 fn udp_echo_both_ways() {
-    if !skip_unless_root_and_tun() {
-        return;
-    }
-    if !have_program("python3") {
-        println!("skipping: python3 is not installed");
+    if !can_run(&["python3"]) {
         return;
     }
     // Kernel client → strata echo server.

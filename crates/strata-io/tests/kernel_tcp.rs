@@ -6,39 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use strata_io::runtime::{Runtime, RuntimeConfig};
 use strata_io::tcp::{TcpListener, TcpStream};
-use strata_io::testing::{have_program, skip_unless_root_and_tun, ArrivalProbe, Netns};
+use strata_io::testing::{can_run, ArrivalProbe, Netns, TempDir};
 
-fn can_run(tools: &[&str]) -> bool {
-    if !skip_unless_root_and_tun() {
-        return false;
-    }
-    for t in tools {
-        if !have_program(t) {
-            println!("skipping: {t} is not installed");
-            return false;
-        }
-    }
-    true
-}
-
-fn setup(tag: &str, net: u8) -> (Netns, Runtime, String) {
-    let ns = Netns::new(tag).unwrap();
-    let tap = format!("st{tag}");
-    ns.add_tap(&tap, &format!("10.20.{net}.1/24")).unwrap();
-    let dev = ns.open_tap(&tap).unwrap().unwrap();
-    let rt = Runtime::new(
-        dev,
-        RuntimeConfig::new(format!("10.20.{net}.2/24").parse().unwrap()),
-    )
-    .unwrap();
-    (ns, rt, tap)
+fn setup(tag: &str, net: u8) -> (Netns, Runtime) {
+    Netns::with_runtime(tag, net).unwrap()
 }
 
 /// Deterministic test content.
@@ -54,19 +32,8 @@ fn content(len: usize, salt: u32) -> Vec<u8> {
         .collect()
 }
 
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("strata-io-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn temp_dir(tag: &str) -> TempDir {
+    TempDir::new(&format!("io-{tag}")).unwrap()
 }
 
 /// Serves `root` over HTTP on strata port 80 with a thread per connection.
@@ -84,17 +51,19 @@ fn serve_http(rt: &Runtime, root: &Path) {
     });
 }
 
-fn curl_get(ns: &Netns, url: &str, out: &Path) -> std::io::Result<std::process::Output> {
-    ns.exec(&[
-        "curl",
-        "-sS",
-        "--fail",
-        "--max-time",
-        "120",
-        "-o",
-        out.to_str().unwrap(),
-        url,
-    ])
+/// strata fetches `http://ip:port/path` with `http::get`: the status and
+/// the body.
+fn strata_get(rt: &Runtime, ip: Ipv4Addr, port: u16, path: &str) -> (u16, Vec<u8>) {
+    let s = TcpStream::connect_timeout(
+        &rt.handle(),
+        SocketAddr::from(SocketAddrV4::new(ip, port)),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let url = format!("http://{ip}:{port}{path}").parse().unwrap();
+    let mut body = Vec::new();
+    let r = strata_io::http::get(s, &url, &mut body).unwrap();
+    (r.status, body)
 }
 
 #[test]
@@ -102,22 +71,23 @@ fn curl_downloads_from_strata_serve() {
     if !can_run(&["curl"]) {
         return;
     }
-    let (ns, rt, _) = setup("cu", 51);
-    let www = TempDir::new("www51");
+    let (ns, rt) = setup("cu", 51);
+    let www = temp_dir("www51");
     let files = [
         ("empty.bin", 0usize),
         ("one-k.bin", 1024),
         ("ten-m.bin", 10 << 20),
     ];
     for (i, (name, len)) in files.iter().enumerate() {
-        std::fs::write(www.0.join(name), content(*len, i as u32)).unwrap();
+        std::fs::write(www.path().join(name), content(*len, i as u32)).unwrap();
     }
-    serve_http(&rt, &www.0);
-    let dl = TempDir::new("dl51");
+    serve_http(&rt, www.path());
+    let dl = temp_dir("dl51");
     for (i, (name, len)) in files.iter().enumerate() {
-        let out = dl.0.join(name);
+        let out = dl.path().join(name);
         let t = Instant::now();
-        curl_get(&ns, &format!("http://10.20.51.2/{name}"), &out).unwrap();
+        ns.curl_to_file(&format!("http://10.20.51.2/{name}"), &out)
+            .unwrap();
         let got = std::fs::read(&out).unwrap();
         assert_eq!(got.len(), *len, "{name}");
         assert!(got == content(*len, i as u32), "{name}: bytes differ");
@@ -143,61 +113,40 @@ fn fifty_concurrent_curls() {
     if !can_run(&["curl"]) {
         return;
     }
-    let (ns, rt, _) = setup("cc", 52);
-    let www = TempDir::new("www52");
+    let (ns, rt) = setup("cc", 52);
+    let www = temp_dir("www52");
     let body = content(64 * 1024, 52);
-    std::fs::write(www.0.join("f.bin"), &body).unwrap();
-    serve_http(&rt, &www.0);
-    let dl = TempDir::new("dl52");
+    std::fs::write(www.path().join("f.bin"), &body).unwrap();
+    serve_http(&rt, www.path());
+    let dl = temp_dir("dl52");
     let script = format!(
         "fail=0; for i in $(seq 1 50); do curl -sS --fail --max-time 60 -o {d}/$i http://10.20.52.2/f.bin & done; \
          for j in $(jobs -p); do wait $j || fail=1; done; exit $fail",
-        d = dl.0.display()
+        d = dl.path().display()
     );
     ns.sh(&script).unwrap();
     for i in 1..=50 {
-        let got = std::fs::read(dl.0.join(i.to_string())).unwrap();
+        let got = std::fs::read(dl.path().join(i.to_string())).unwrap();
         assert!(got == body, "download {i} differs");
     }
 }
-
-const PY_HTTP_WAIT: &str = "import socket,time,sys\nfor _ in range(100):\n    try:\n        socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close(); sys.exit(0)\n    except OSError: time.sleep(0.05)\nsys.exit(1)\n";
 
 #[test]
 fn strata_fetches_from_python_http_server() {
     if !can_run(&["python3"]) {
         return;
     }
-    let (ns, rt, _) = setup("py", 53);
-    let www = TempDir::new("www53");
+    let (ns, rt) = setup("py", 53);
+    let www = temp_dir("www53");
     let files = [("a.bin", 0usize), ("b.bin", 1024), ("c.bin", 3 << 20)];
     for (i, (name, len)) in files.iter().enumerate() {
-        std::fs::write(www.0.join(name), content(*len, 100 + i as u32)).unwrap();
+        std::fs::write(www.path().join(name), content(*len, 100 + i as u32)).unwrap();
     }
-    ns.spawn(&[
-        "python3",
-        "-m",
-        "http.server",
-        "8000",
-        "--bind",
-        "10.20.53.1",
-        "--directory",
-        www.0.to_str().unwrap(),
-    ])
-    .unwrap();
-    ns.exec(&["python3", "-c", PY_HTTP_WAIT, "10.20.53.1", "8000"])
-        .unwrap();
+    let kernel = Ipv4Addr::new(10, 20, 53, 1);
+    ns.serve_directory(kernel, 8000, www.path()).unwrap();
     for (i, (name, len)) in files.iter().enumerate() {
-        let s = TcpStream::connect_timeout(
-            &rt.handle(),
-            SocketAddr::from(([10, 20, 53, 1], 8000)),
-            Duration::from_secs(5),
-        )
-        .unwrap();
-        let url = format!("http://10.20.53.1:8000/{name}").parse().unwrap();
-        let mut body = Vec::new();
-        let r = strata_io::http::get(s, &url, &mut body).unwrap();
-        assert_eq!(r.status, 200);
+        let (status, body) = strata_get(&rt, kernel, 8000, &format!("/{name}"));
+        assert_eq!(status, 200);
         assert_eq!(body.len(), *len);
         assert!(body == content(*len, 100 + i as u32), "{name} differs");
     }
@@ -245,7 +194,7 @@ fn echo_both_ways() {
         return;
     }
     // Python (kernel TCP) client → strata echo server.
-    let (ns, rt, _) = setup("e1", 54);
+    let (ns, rt) = setup("e1", 54);
     let listener = TcpListener::bind(&rt.handle(), SocketAddr::from(([0, 0, 0, 0], 7))).unwrap();
     let t = std::thread::spawn(move || {
         let (s, peer) = listener.accept().unwrap();
@@ -258,9 +207,9 @@ fn echo_both_ways() {
     drop((rt, ns));
 
     // strata client → Python echo server.
-    let (ns, rt, _) = setup("e2", 55);
+    let (ns, rt) = setup("e2", 55);
     ns.spawn(&["python3", "-c", PY_ECHO_SERVER]).unwrap();
-    ns.exec(&["python3", "-c", PY_HTTP_WAIT, "10.20.55.1", "7007"])
+    ns.wait_for_port("10.20.55.1:7007".parse().unwrap())
         .unwrap();
     let s = TcpStream::connect_timeout(
         &rt.handle(),
@@ -288,7 +237,7 @@ fn refused_both_ways() {
     if !can_run(&["python3"]) {
         return;
     }
-    let (ns, rt, _) = setup("rf", 56);
+    let (ns, rt) = setup("rf", 56);
     // Kernel → strata closed port: strata answers RST, Python sees refusal.
     let out = ns
         .exec(&[
@@ -372,44 +321,21 @@ fn transfers_survive_netem_loss_and_reordering() {
     let arrivals = dev.counters();
     let rt = Runtime::new(dev, RuntimeConfig::new("10.20.57.2/24".parse().unwrap())).unwrap();
     println!("impairment: {}", imp.describe());
-    let www = TempDir::new("www57");
+    let www = temp_dir("www57");
     let body = content(3 << 20, 57);
-    std::fs::write(www.0.join("f.bin"), &body).unwrap();
+    std::fs::write(www.path().join("f.bin"), &body).unwrap();
 
     // 1. strata fetch from the kernel: the data crosses the impaired egress.
-    ns.spawn(&[
-        "python3",
-        "-m",
-        "http.server",
-        "8000",
-        "--bind",
-        "10.20.57.1",
-        "--directory",
-        www.0.to_str().unwrap(),
-    ])
-    .unwrap();
-    ns.exec(&["python3", "-c", PY_HTTP_WAIT, "10.20.57.1", "8000"])
-        .unwrap();
+    let kernel = Ipv4Addr::new(10, 20, 57, 1);
+    ns.serve_directory(kernel, 8000, www.path()).unwrap();
     let (imp0, arr0, k0) = (
         imp.counters(&ns).unwrap(),
         arrivals.snapshot(),
         kernel_counters(&ns),
     );
     let t = Instant::now();
-    let s = TcpStream::connect_timeout(
-        &rt.handle(),
-        SocketAddr::from(([10, 20, 57, 1], 8000)),
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    let r = strata_io::http::get(
-        s,
-        &"http://10.20.57.1:8000/f.bin".parse().unwrap(),
-        &mut got,
-    )
-    .unwrap();
-    assert_eq!(r.status, 200);
+    let (status, got) = strata_get(&rt, kernel, 8000, "/f.bin");
+    assert_eq!(status, 200);
     assert!(got == body, "fetch through the impaired egress differs");
     let (imp1, arr1, k1) = (
         imp.counters(&ns).unwrap(),
@@ -435,13 +361,14 @@ fn transfers_survive_netem_loss_and_reordering() {
     assert!(kernel_retrans > 0, "the kernel never retransmitted");
 
     // 2. curl from strata: the kernel's ACKs cross the impaired egress.
-    serve_http(&rt, &www.0);
-    let dl = TempDir::new("dl57");
+    serve_http(&rt, www.path());
+    let dl = temp_dir("dl57");
     let tcp0 = rt.with_stack(|st| st.tcp_stats().clone()).unwrap();
     let t = Instant::now();
-    curl_get(&ns, "http://10.20.57.2/f.bin", &dl.0.join("f")).unwrap();
+    ns.curl_to_file("http://10.20.57.2/f.bin", &dl.path().join("f"))
+        .unwrap();
     assert!(
-        std::fs::read(dl.0.join("f")).unwrap() == body,
+        std::fs::read(dl.path().join("f")).unwrap() == body,
         "curl through the impaired egress differs"
     );
     let (imp2, arr2) = (imp.counters(&ns).unwrap(), arrivals.snapshot());
@@ -468,7 +395,7 @@ fn many_small_writes_and_half_close_with_kernel() {
     if !can_run(&["python3"]) {
         return;
     }
-    let (ns, rt, _) = setup("hc", 58);
+    let (ns, rt) = setup("hc", 58);
     let listener = TcpListener::bind(&rt.handle(), SocketAddr::from(([0, 0, 0, 0], 9000))).unwrap();
     let payload = Arc::new(content(100_000, 58));
     let p2 = payload.clone();
@@ -511,44 +438,22 @@ fn transfers_survive_loss_and_reordering_at_the_tap() {
     let dev = strata_io::testing::FaultyDevice::new(tap, 59, 0.03, 0.1);
     let counters = dev.counters();
     let rt = Runtime::new(dev, RuntimeConfig::new("10.20.59.2/24".parse().unwrap())).unwrap();
-    let www = TempDir::new("www59");
+    let www = temp_dir("www59");
     let body = content(2 << 20, 59);
-    std::fs::write(www.0.join("f.bin"), &body).unwrap();
+    std::fs::write(www.path().join("f.bin"), &body).unwrap();
     // strata fetch from the kernel: data arrives lossy and out of order.
-    ns.spawn(&[
-        "python3",
-        "-m",
-        "http.server",
-        "8000",
-        "--bind",
-        "10.20.59.1",
-        "--directory",
-        www.0.to_str().unwrap(),
-    ])
-    .unwrap();
-    ns.exec(&["python3", "-c", PY_HTTP_WAIT, "10.20.59.1", "8000"])
-        .unwrap();
-    let s = TcpStream::connect_timeout(
-        &rt.handle(),
-        SocketAddr::from(([10, 20, 59, 1], 8000)),
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    let r = strata_io::http::get(
-        s,
-        &"http://10.20.59.1:8000/f.bin".parse().unwrap(),
-        &mut got,
-    )
-    .unwrap();
-    assert_eq!(r.status, 200);
+    let kernel = Ipv4Addr::new(10, 20, 59, 1);
+    ns.serve_directory(kernel, 8000, www.path()).unwrap();
+    let (status, got) = strata_get(&rt, kernel, 8000, "/f.bin");
+    assert_eq!(status, 200);
     assert!(got == body, "lossy fetch differs");
     // curl from strata: strata's data segments are lost on the way out.
-    serve_http(&rt, &www.0);
-    let dl = TempDir::new("dl59");
-    curl_get(&ns, "http://10.20.59.2/f.bin", &dl.0.join("f")).unwrap();
+    serve_http(&rt, www.path());
+    let dl = temp_dir("dl59");
+    ns.curl_to_file("http://10.20.59.2/f.bin", &dl.path().join("f"))
+        .unwrap();
     assert!(
-        std::fs::read(dl.0.join("f")).unwrap() == body,
+        std::fs::read(dl.path().join("f")).unwrap() == body,
         "lossy curl differs"
     );
     let (din, dout, re) = (
