@@ -427,6 +427,20 @@ struct Egress {
     broadcast: bool,
 }
 
+/// The routing decision of the last TCP segment sent, reused while the
+/// next segment goes between the same addresses and the configuration
+/// (interfaces, addresses, routes) is unchanged: a bulk transfer routes
+/// once, not once per segment. The next hop's MAC is still looked up per
+/// segment, so ARP ageing and revalidation are unaffected.
+#[derive(Debug, Clone, Copy)]
+struct RouteCache {
+    /// [`Stack::config_version`] when the entry was made.
+    version: u64,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    egress: Egress,
+}
+
 /// Largest quote in an ICMP error: the whole error fits 576 bytes
 /// (RFC 1812 §4.3.2.3).
 const MAX_ICMP_QUOTE: usize = 576 - 20 - 8;
@@ -439,6 +453,10 @@ pub struct Stack {
     config: StackConfig,
     ifaces: Vec<Interface>,
     routes: RoutingTable,
+    /// Bumped by every change to interfaces, addresses or routes; a
+    /// [`RouteCache`] from another version is stale.
+    config_version: u64,
+    route_cache: Option<RouteCache>,
     forwarding: bool,
     reasm: Reassembler,
     tx: VecDeque<TxFrame>,
@@ -468,6 +486,8 @@ impl Stack {
             icmp_refill: Instant::ZERO,
             ifaces: Vec::new(),
             routes: RoutingTable::new(),
+            config_version: 0,
+            route_cache: None,
             forwarding: false,
             reasm: Reassembler::new(config.frag),
             config: config.clone(),
@@ -492,6 +512,7 @@ impl Stack {
     /// Adds an Ethernet interface with this MAC and MTU (the largest IP
     /// datagram its link carries).
     pub fn add_interface(&mut self, mac: MacAddr, mtu: usize) -> IfaceId {
+        self.config_version += 1;
         self.ifaces.push(Interface {
             mac,
             mtu: mtu.max(crate::net::frag::MIN_MTU),
@@ -520,6 +541,7 @@ impl Stack {
             .ok_or(StackError::UnknownInterface(iface))?;
         ifc.addrs.push(cidr);
         let mac = ifc.mac;
+        self.config_version += 1;
         if cidr.prefix_len() < 32 {
             self.routes.insert(Route {
                 prefix: cidr,
@@ -541,6 +563,7 @@ impl Stack {
         iface: IfaceId,
     ) -> Result<(), StackError> {
         self.iface(iface)?;
+        self.config_version += 1;
         self.routes.insert(Route {
             prefix,
             gateway,
@@ -559,6 +582,7 @@ impl Stack {
             .filter(|r| r.gateway.is_none())
             .map(|r| r.iface)
             .ok_or(SendError::NoRoute(gateway))?;
+        self.config_version += 1;
         self.routes.set_default_gateway(gateway, iface);
         Ok(())
     }
@@ -1570,6 +1594,8 @@ impl Stack {
             let Stack {
                 ifaces,
                 routes,
+                config_version,
+                route_cache,
                 tcp,
                 config,
                 next_ident,
@@ -1577,7 +1603,27 @@ impl Stack {
             } = self;
             let ttl = config.default_ttl;
             let out = tcp.poll_transmit(now, |src, dst, seg| {
-                tcp_out(now, ifaces, routes, ttl, next_ident, buf, src, dst, seg)
+                let egress = match *route_cache {
+                    Some(c) if c.version == *config_version && c.src == src && c.dst == dst => {
+                        Some(c.egress)
+                    }
+                    _ => match route_in(ifaces, routes, Some(src), dst) {
+                        Ok(eg) if !eg.broadcast => {
+                            *route_cache = Some(RouteCache {
+                                version: *config_version,
+                                src,
+                                dst,
+                                egress: eg,
+                            });
+                            Some(eg)
+                        }
+                        _ => None,
+                    },
+                };
+                match egress {
+                    Some(eg) => tcp_out(now, ifaces, eg, ttl, next_ident, buf, src, dst, seg),
+                    None => TcpOut::NoRoute,
+                }
             });
             let Some(out) = out else {
                 if self.loopback.is_empty() && self.tx.is_empty() {
@@ -2182,13 +2228,14 @@ enum TcpOut {
     NoRoute,
 }
 
-/// Emits one TCP segment: straight into `buf` (Ethernet + IPv4 + TCP)
-/// when the next hop's MAC is known and it fits the MTU, else as a datagram.
+/// Emits one TCP segment routed to `eg`: straight into `buf` (Ethernet +
+/// IPv4 + TCP) when the next hop's MAC is known and it fits the MTU, else as
+/// a datagram.
 #[allow(clippy::too_many_arguments)]
 fn tcp_out(
     now: Instant,
     ifaces: &mut [Interface],
-    routes: &RoutingTable,
+    eg: Egress,
     ttl: u8,
     next_ident: &mut u16,
     buf: &mut [u8],
@@ -2196,10 +2243,6 @@ fn tcp_out(
     dst: Ipv4Addr,
     seg: &TcpRepr<'_>,
 ) -> TcpOut {
-    let eg = match route_in(ifaces, routes, Some(src), dst) {
-        Ok(eg) if !eg.broadcast => eg,
-        _ => return TcpOut::NoRoute,
-    };
     let mut ip = Ipv4Repr::new(src, dst, IpProtocol::TCP, ttl, seg.buffer_len());
     *next_ident = next_ident.wrapping_add(1);
     ip.ident = *next_ident;

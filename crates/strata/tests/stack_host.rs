@@ -395,3 +395,33 @@ fn corrupted_data_segment_is_dropped_and_the_intact_one_delivered() {
     // The one-pass path took it (the corrupted copies did not count).
     assert_eq!(w.stacks[b].tcp_stats().copied_while_verified, copied + 1);
 }
+
+/// The routing decision is reused from segment to segment, but a route
+/// added while a connection runs takes effect at its next segment.
+#[test]
+fn a_new_route_applies_to_the_next_segment_of_a_running_connection() {
+    let mut w = lan();
+    let (a, b) = (0, 1);
+    let l = w.stacks[b].tcp_listen(None, 5001, 8).unwrap();
+    let c = w.stacks[a]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 5001))
+        .unwrap();
+    w.run();
+    let s = w.stacks[b].tcp_accept(l).unwrap();
+    w.stacks[a].tcp_set_nodelay(c, true).unwrap();
+    w.stacks[a].tcp_send(c, b"first").unwrap();
+    w.run();
+    let mut buf = [0u8; 16];
+    assert_eq!(w.stacks[b].tcp_recv(s, &mut buf).unwrap(), 5);
+    // Now reach 10.0.0.2 through a gateway (whose MAC is unknown).
+    let route = strata::wire::ip::Ipv4Cidr::new(ip("10.0.0.2"), 32).unwrap();
+    w.stacks[a]
+        .add_route(route, Some(ip("10.0.0.9")), strata::link::IfaceId(0))
+        .unwrap();
+    w.stacks[a].tcp_send(c, b"second").unwrap();
+    let mut frame = vec![0u8; 2048];
+    let (_, n) = w.stacks[a].poll_transmit(w.now, &mut frame).unwrap();
+    // An ARP request (EtherType 0x0806) asking for the gateway, 10.0.0.9.
+    assert_eq!(&frame[12..14], &[0x08, 0x06], "{:02x?}", &frame[..n]);
+    assert_eq!(&frame[38..42], &[10, 0, 0, 9]);
+}
