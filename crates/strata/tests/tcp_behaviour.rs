@@ -342,6 +342,41 @@ fn delayed_ack_and_every_second_full_segment() {
 }
 
 #[test]
+fn timer_moved_later_wakes_at_its_new_deadline_not_before() {
+    // A request arms the delayed ACK; the reply takes the ACK along and
+    // arms RTO instead. The engine's wake for the delayed ACK is now early:
+    // when it comes nothing may go out, and the connection must still be
+    // woken at the RTO deadline (the reply is retransmitted then).
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake(TcpOptions::default());
+    let _ = r.output();
+    let h = r.handle.unwrap();
+    let d = r.data(b"request");
+    r.input(&d);
+    r.peer_seq += 7;
+    let delack = r.tcp.poll_timeout().expect("delayed ACK armed");
+    assert_eq!(delack, r.now + Duration::from_millis(40));
+    r.tcp.send(h, b"reply").unwrap();
+    let out = r.output();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ack, r.peer_seq, "the reply carries the ACK");
+    let rto = r.tcp.info(h).unwrap().rto;
+    let sent_at = r.now;
+    // The early wake: nothing to send, and the next deadline is RTO's.
+    r.advance(Duration::from_millis(41));
+    assert!(r.output().is_empty(), "no ACK or retransmission at 40 ms");
+    assert_eq!(r.tcp.poll_timeout(), Some(sent_at + rto));
+    r.advance(rto - Duration::from_millis(42));
+    assert!(r.output().is_empty(), "nothing before RTO");
+    assert_eq!(r.tcp.stats().retransmits, 0);
+    r.advance(Duration::from_millis(2));
+    let out = r.output();
+    assert_eq!(out.len(), 1, "the reply is retransmitted at RTO");
+    assert_eq!(out[0].payload, b"reply");
+    assert_eq!(r.tcp.stats().retransmits, 1);
+}
+
+#[test]
 fn out_of_order_gets_quick_ack_with_sack_blocks() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake(TcpOptions {
