@@ -178,28 +178,20 @@ fn teardrop_pair_is_dropped_but_a_clean_datagram_after_it_arrives() {
     udp[0..2].copy_from_slice(&1234u16.to_be_bytes());
     udp[2..4].copy_from_slice(&4000u16.to_be_bytes());
     udp[4..6].copy_from_slice(&48u16.to_be_bytes());
-    s.receive(
-        Instant::ZERO,
-        IfaceId(0),
-        &ip_frame(17, 7, 0, true, &udp[..40], [10, 0, 0, 2]),
-    );
-    s.receive(
-        Instant::ZERO,
-        IfaceId(0),
-        &ip_frame(17, 7, 16, false, &udp[16..20], [10, 0, 0, 2]),
-    );
+    // A UDP fragment of datagram 7 from 10.0.0.2: offset, more fragments.
+    let frag = |s: &mut Stack, off: u16, more: bool, data: &[u8]| {
+        s.receive(
+            Instant::ZERO,
+            IfaceId(0),
+            &ip_frame(17, 7, off, more, data, [10, 0, 0, 2]),
+        )
+    };
+    frag(&mut s, 0, true, &udp[..40]);
+    frag(&mut s, 16, false, &udp[16..20]);
     assert_eq!(s.stats().ip.dropped.fragment, 1);
     // Same ident again, well-formed this time (checksum 0 = none).
-    s.receive(
-        Instant::ZERO,
-        IfaceId(0),
-        &ip_frame(17, 7, 0, true, &udp[..40], [10, 0, 0, 2]),
-    );
-    s.receive(
-        Instant::ZERO,
-        IfaceId(0),
-        &ip_frame(17, 7, 40, false, &udp[40..], [10, 0, 0, 2]),
-    );
+    frag(&mut s, 0, true, &udp[..40]);
+    frag(&mut s, 40, false, &udp[40..]);
     let d = s.udp_recv_from(h).unwrap().expect("reassembled");
     assert_eq!(d.payload.len(), 40);
     assert_eq!(s.stats().frag.reassembly.reassembled, 1);

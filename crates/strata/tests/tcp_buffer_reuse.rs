@@ -4,20 +4,14 @@
 mod tcp_pipe;
 
 use strata::time::Duration;
-use strata::transport::tcp::{State, TcpConfig, TcpError};
+use strata::transport::tcp::{TcpConfig, TcpError};
 use tcp_pipe::{Net, A, B};
 
 #[test]
 fn buffers_kept_during_transfer_and_released_when_idle() {
     let mut net = Net::new(TcpConfig::default(), TcpConfig::default(), 7);
     net.record = false;
-    let l = net.listen(B, 80, 8);
-    let c = net.connect(A, 40000, 80).unwrap();
-    net.run_while(Duration::from_secs(5), |n| {
-        n.hosts[A].state(c) != State::Established
-    });
-    net.run_for(Duration::from_millis(50));
-    let s = net.hosts[B].accept(l).expect("accepted");
+    let (c, s) = net.connect_pair();
 
     let stream: Vec<u8> = (0..300_000u32).map(|i| (i * 31 + i / 977) as u8).collect();
     let mut sent = 0;

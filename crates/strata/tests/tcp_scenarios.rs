@@ -7,18 +7,6 @@ use strata::time::{Duration, Instant};
 use strata::transport::tcp::{State, TcpConfig, TcpError, TcpEvent, TcpHandle};
 use tcp_pipe::{Net, A, B};
 
-fn connect_pair(net: &mut Net) -> (TcpHandle, TcpHandle) {
-    let l = net.listen(B, 80, 8);
-    let c = net.connect(A, 40000, 80).unwrap();
-    net.run_while(Duration::from_secs(5), |n| {
-        n.hosts[A].state(c) != State::Established
-    });
-    net.run_for(Duration::from_millis(50));
-    let s = net.hosts[B].accept(l).expect("accepted");
-    assert_eq!(net.hosts[B].state(s), State::Established);
-    (c, s)
-}
-
 fn read_all(net: &mut Net, host: usize, h: TcpHandle) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -34,7 +22,7 @@ fn read_all(net: &mut Net, host: usize, h: TcpHandle) -> Vec<u8> {
 #[test]
 fn handshake_data_and_close() {
     let mut net = Net::default_pair(1);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     assert!(net.has_event(A, |e| matches!(e, TcpEvent::Connected(h) if *h == c)));
     let info = net.hosts[A].info(c).unwrap();
     assert!(info.timestamps && info.sack && info.wscale.is_some());
@@ -184,7 +172,7 @@ fn simultaneous_open() {
 #[test]
 fn server_closes_first() {
     let mut net = Net::default_pair(4);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.hosts[B].send(s, b"bye").unwrap();
     net.close(B, s);
     net.run_for(Duration::from_millis(200));
@@ -205,7 +193,7 @@ fn server_closes_first() {
 #[test]
 fn simultaneous_close_goes_through_closing() {
     let mut net = Net::default_pair(5);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.shutdown(A, c);
     net.shutdown(B, s);
     net.run_for(Duration::from_millis(500));
@@ -221,7 +209,7 @@ fn simultaneous_close_goes_through_closing() {
 #[test]
 fn half_close_keeps_reading() {
     let mut net = Net::default_pair(6);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.hosts[A].send(c, b"request").unwrap();
     net.shutdown(A, c);
     net.run_for(Duration::from_millis(200));
@@ -242,7 +230,7 @@ fn half_close_keeps_reading() {
 #[test]
 fn time_wait_expiry_then_same_tuple_again() {
     let mut net = Net::default_pair(7);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.close(A, c);
     net.run_for(Duration::from_millis(100));
     net.close(B, s);
@@ -280,7 +268,7 @@ fn new_syn_reuses_time_wait_of_server() {
 fn rst_from_peer_in_established_and_close_wait() {
     for peer_closed_first in [false, true] {
         let mut net = Net::default_pair(9);
-        let (c, s) = connect_pair(&mut net);
+        let (c, s) = net.connect_pair();
         if peer_closed_first {
             net.shutdown(B, s);
             net.run_for(Duration::from_millis(100));
@@ -304,7 +292,7 @@ fn rst_from_peer_in_established_and_close_wait() {
 fn rst_in_fin_wait_and_last_ack() {
     // A in FIN-WAIT-1 (FIN lost), B aborts.
     let mut net = Net::default_pair(10);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.filter = Some(Box::new(|from, seg| from == A && seg.flags.fin()));
     net.shutdown(A, c);
     net.run_for(Duration::from_millis(50));
@@ -316,7 +304,7 @@ fn rst_in_fin_wait_and_last_ack() {
 
     // B in LAST-ACK gets a RST: CLOSED without error.
     let mut net = Net::default_pair(11);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.shutdown(A, c);
     net.run_for(Duration::from_millis(100));
     net.filter = Some(Box::new(|from, seg| from == B && seg.flags.fin()));
@@ -333,7 +321,7 @@ fn rst_in_fin_wait_and_last_ack() {
 #[test]
 fn rst_ignored_in_time_wait_and_challenge_ack_for_inexact_rst() {
     let mut net = Net::default_pair(12);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     let info = net.hosts[A].info(c).unwrap();
     // An in-window RST with the wrong sequence number: challenge ACK.
     let bogus = tcp_pipe::Seg {
@@ -360,7 +348,7 @@ fn rst_ignored_in_time_wait_and_challenge_ack_for_inexact_rst() {
 
     // TIME-WAIT ignores RST (RFC 1337).
     let mut net = Net::default_pair(13);
-    let (c, s2) = connect_pair(&mut net);
+    let (c, s2) = net.connect_pair();
     let _ = s;
     net.close(A, c);
     net.run_for(Duration::from_millis(100));
@@ -443,7 +431,7 @@ fn retransmission_until_abort_with_backoff_timeline() {
     let mut cfg = TcpConfig::default();
     cfg.max_retries = 6;
     let mut net = Net::new(cfg, TcpConfig::default(), 16);
-    let (c, _s) = connect_pair(&mut net);
+    let (c, _s) = net.connect_pair();
     net.down[B] = true;
     net.hosts[A].send(c, b"are you there?").unwrap();
     let t0 = net.now;
@@ -481,19 +469,24 @@ fn syn_retries_then_timeout() {
     assert_eq!(net.hosts[A].error(c), Some(TcpError::TimedOut));
 }
 
-#[test]
-fn keepalive_detects_dead_peer() {
+/// A pair where A sends keepalives after 10 s idle, every 2 s, and gives
+/// up after 3 unanswered probes.
+fn keepalive_net(seed: u64) -> Net {
     let mut cfg = TcpConfig::default();
     cfg.keepalive = Some(strata::transport::tcp::Keepalive {
         idle: Duration::from_secs(10),
         interval: Duration::from_secs(2),
         count: 3,
     });
-    let mut net = Net::new(cfg, TcpConfig::default(), 18);
-    let (c, _s) = connect_pair(&mut net);
-    // Idle but alive: keepalives are answered, the connection stays.
+    Net::new(cfg, TcpConfig::default(), seed)
+}
+
+/// While B answers, A's idle connection `c` stays in `state` for a minute
+/// of probes; once B goes silent, A reports it dead within idle + interval
+/// × count (and a second).
+fn assert_keepalive_finds_peer_dead(net: &mut Net, c: TcpHandle, state: State) {
     net.run_for(Duration::from_secs(60));
-    assert_eq!(net.hosts[A].state(c), State::Established);
+    assert_eq!(net.hosts[A].state(c), state);
     assert!(net.hosts[A].stats().keepalive_probes >= 5);
     net.down[B] = true;
     let t0 = net.now;
@@ -508,6 +501,14 @@ fn keepalive_detects_dead_peer() {
         "{:?}",
         *tt - t0
     );
+}
+
+#[test]
+fn keepalive_detects_dead_peer() {
+    let mut net = keepalive_net(18);
+    let (c, _s) = net.connect_pair();
+    // Idle but alive: keepalives are answered, the connection stays.
+    assert_keepalive_finds_peer_dead(&mut net, c, State::Established);
 }
 
 /// Found by the simulator sweep (strata-sim tests/tcp_sweep.rs): after a
@@ -517,34 +518,13 @@ fn keepalive_detects_dead_peer() {
 /// report the peer dead instead of waiting forever.
 #[test]
 fn keepalive_probes_in_fin_wait_2() {
-    let mut cfg = TcpConfig::default();
-    cfg.keepalive = Some(strata::transport::tcp::Keepalive {
-        idle: Duration::from_secs(10),
-        interval: Duration::from_secs(2),
-        count: 3,
-    });
-    let mut net = Net::new(cfg, TcpConfig::default(), 21);
-    let (c, _s) = connect_pair(&mut net);
+    let mut net = keepalive_net(21);
+    let (c, _s) = net.connect_pair();
     net.shutdown(A, c);
     net.run_for(Duration::from_secs(1));
     assert_eq!(net.hosts[A].state(c), State::FinWait2);
     // The peer is alive: probes are answered, the half-closed connection stays.
-    net.run_for(Duration::from_secs(60));
-    assert_eq!(net.hosts[A].state(c), State::FinWait2);
-    assert!(net.hosts[A].stats().keepalive_probes >= 5);
-    net.down[B] = true;
-    let t0 = net.now;
-    net.run_for(Duration::from_secs(60));
-    assert_eq!(net.hosts[A].error(c), Some(TcpError::TimedOut));
-    let (tt, _) = net.events[A]
-        .iter()
-        .find(|(_, e)| matches!(e, TcpEvent::TimedOut(_)))
-        .unwrap();
-    assert!(
-        *tt - t0 <= Duration::from_secs(10 + 2 * 3 + 1),
-        "{:?}",
-        *tt - t0
-    );
+    assert_keepalive_finds_peer_dead(&mut net, c, State::FinWait2);
 }
 
 #[test]
@@ -552,7 +532,7 @@ fn zero_window_held_for_minutes_then_reopened() {
     let mut cfg_b = TcpConfig::default();
     cfg_b.rx_buffer_limit = 8192;
     let mut net = Net::new(TcpConfig::default(), cfg_b, 19);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     let data = pattern(100_000, 3);
     let mut sent = net.hosts[A].send(c, &data).unwrap();
     net.run_for(Duration::from_secs(600));
@@ -588,7 +568,7 @@ fn sequence_numbers_wrap() {
     let mut net = Net::default_pair(20);
     net.hosts[A].force_next_isn(u32::MAX - 5000);
     net.hosts[B].force_next_isn(u32::MAX - 100);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     assert_eq!(net.hosts[A].info(c).unwrap().iss, u32::MAX - 5000);
     let d1 = pattern(300_000, 1);
     let d2 = pattern(300_000, 2);
@@ -607,7 +587,7 @@ fn sequence_numbers_wrap() {
 fn bulk_transfer_under_loss_is_byte_exact() {
     for seed in 0..3u64 {
         let mut net = Net::default_pair(100 + seed);
-        let (c, s) = connect_pair(&mut net);
+        let (c, s) = net.connect_pair();
         net.faults.loss = 0.10;
         net.faults.reorder = 0.05;
         net.faults.dup = 0.02;
@@ -639,7 +619,7 @@ fn rst_to(net: &Net, host: usize, h: TcpHandle) -> tcp_pipe::Seg {
 fn rst_in_fin_wait_2_and_closing_and_active_syn_received() {
     // FIN-WAIT-2: reset by peer.
     let mut net = Net::default_pair(21);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.shutdown(A, c);
     net.run_for(Duration::from_millis(100));
     assert_eq!(net.hosts[A].state(c), State::FinWait2);
@@ -649,7 +629,7 @@ fn rst_in_fin_wait_2_and_closing_and_active_syn_received() {
 
     // CLOSING: RST closes without error.
     let mut net = Net::default_pair(22);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     net.filter = Some(Box::new(|_, seg| {
         seg.flags == strata::wire::tcp::TcpFlags::ACK && seg.payload.is_empty()
     }));
@@ -682,7 +662,7 @@ fn rst_in_fin_wait_2_and_closing_and_active_syn_received() {
 #[test]
 fn time_wait_holds_no_buffers() {
     let mut net = Net::default_pair(24);
-    let (c, s) = connect_pair(&mut net);
+    let (c, s) = net.connect_pair();
     let data = pattern(100_000, 9);
     assert_eq!(
         transfer(&mut net, A, c, B, s, &data, Duration::from_secs(10)),

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{ListenerHandle, Tcp, TcpConfig, TcpError, TcpEvent, TcpHandle};
+use strata::transport::tcp::{
+    ListenerHandle, State, Tcp, TcpConfig, TcpError, TcpEvent, TcpHandle,
+};
 use strata::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
 /// An owned copy of a segment in flight.
@@ -131,6 +133,20 @@ impl Net {
         let (l, r) = (self.addr(host, lport), self.addr(1 - host, rport));
         let now = self.now;
         self.hosts[host].connect(now, l, r)
+    }
+
+    /// A connects from port 40000 to B's listener on port 80; returns
+    /// (A's connection, B's accepted one), both established.
+    pub fn connect_pair(&mut self) -> (TcpHandle, TcpHandle) {
+        let l = self.listen(B, 80, 8);
+        let c = self.connect(A, 40000, 80).unwrap();
+        self.run_while(Duration::from_secs(5), |n| {
+            n.hosts[A].state(c) != State::Established
+        });
+        self.run_for(Duration::from_millis(50));
+        let s = self.hosts[B].accept(l).expect("accepted");
+        assert_eq!(self.hosts[B].state(s), State::Established);
+        (c, s)
     }
 
     pub fn shutdown(&mut self, host: usize, h: TcpHandle) {
