@@ -6,6 +6,7 @@ use strata::time::{Duration, Instant};
 use strata::transport::tcp::{TcpError, TcpEvent, TcpHandle};
 use strata::wire::Ipv4Addr;
 use strata_sim::host::{self, Host, ScenarioOptions};
+use strata_sim::{NodeId, Sim};
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
@@ -57,19 +58,20 @@ fn install_server(h: &mut Host, body_len: usize) {
     }));
 }
 
+/// Host `node` opens a connection to `to`.
+fn connect(sim: &mut Sim, node: NodeId, to: SocketAddrV4) -> TcpHandle {
+    sim.with_node(node, |h: &mut Host, now| {
+        h.stack_mut().tcp_connect(now, to).unwrap()
+    })
+    .unwrap()
+}
+
 fn fetch(opts: ScenarioOptions, body_len: usize) -> (Vec<u8>, host::Lan) {
     let mut o = opts;
     let mut lan = host::lan(&mut o).unwrap();
     lan.sim
         .with_node(lan.b, |h: &mut Host, _| install_server(h, body_len));
-    let c = lan
-        .sim
-        .with_node(lan.a, |h: &mut Host, now| {
-            h.stack_mut()
-                .tcp_connect(now, SocketAddrV4::new(SERVER, 80))
-                .unwrap()
-        })
-        .unwrap();
+    let c = connect(&mut lan.sim, lan.a, SocketAddrV4::new(SERVER, 80));
     let mut sent = false;
     let mut resp = Vec::new();
     let mut done = false;
@@ -155,14 +157,7 @@ fn http_like_exchange_survives_loss() {
 fn connect_to_closed_port_is_refused() {
     let mut o = ScenarioOptions::default();
     let mut lan = host::lan(&mut o).unwrap();
-    let c = lan
-        .sim
-        .with_node(lan.a, |h: &mut Host, now| {
-            h.stack_mut()
-                .tcp_connect(now, SocketAddrV4::new(SERVER, 81))
-                .unwrap()
-        })
-        .unwrap();
+    let c = connect(&mut lan.sim, lan.a, SocketAddrV4::new(SERVER, 81));
     lan.sim.run_for(Duration::from_millis(100));
     let a = lan.sim.node::<Host>(lan.a).unwrap();
     assert!(
@@ -179,14 +174,11 @@ fn connect_to_closed_port_is_refused() {
 fn connect_to_silent_host_reports_host_unreachable() {
     let mut o = ScenarioOptions::default();
     let mut lan = host::lan(&mut o).unwrap();
-    let c = lan
-        .sim
-        .with_node(lan.a, |h: &mut Host, now| {
-            h.stack_mut()
-                .tcp_connect(now, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 77), 80))
-                .unwrap()
-        })
-        .unwrap();
+    let c = connect(
+        &mut lan.sim,
+        lan.a,
+        SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 77), 80),
+    );
     lan.sim.run_for(Duration::from_secs(200));
     let a = lan.sim.node::<Host>(lan.a).unwrap();
     let st = a.stack();
@@ -255,14 +247,7 @@ fn tcp_path_mtu_discovery_through_a_narrow_link() {
             h.stack_mut().tcp_listen(None, 9000, 4).unwrap()
         })
         .unwrap();
-    let c = p
-        .sim
-        .with_node(p.a, |h: &mut Host, now| {
-            h.stack_mut()
-                .tcp_connect(now, SocketAddrV4::new(b_ip, 9000))
-                .unwrap()
-        })
-        .unwrap();
+    let c = connect(&mut p.sim, p.a, SocketAddrV4::new(b_ip, 9000));
     p.sim.run_for(Duration::from_millis(50));
     let s = p
         .sim
