@@ -392,11 +392,10 @@ pub fn serve_connection<S: Read + Write>(stream: S, root: &Path) -> io::Result<S
             Ok(Some(h)) => h,
             Ok(None) => return Ok(stats),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                write_reply(
+                refuse(
                     &mut input.stream,
-                    simple(431, "Request Header Fields Too Large"),
-                    false,
-                    false,
+                    431,
+                    "Request Header Fields Too Large",
                     &mut chunk,
                 )?;
                 return Ok(stats);
@@ -412,13 +411,7 @@ pub fn serve_connection<S: Read + Write>(stream: S, root: &Path) -> io::Result<S
                     (m, t, v)
                 }
                 _ => {
-                    write_reply(
-                        &mut input.stream,
-                        simple(400, "Bad Request"),
-                        false,
-                        false,
-                        &mut chunk,
-                    )?;
+                    refuse(&mut input.stream, 400, "Bad Request", &mut chunk)?;
                     return Ok(stats);
                 }
             };
@@ -438,24 +431,12 @@ pub fn serve_connection<S: Read + Write>(stream: S, root: &Path) -> io::Result<S
         // A request body (not expected for GET/HEAD) is read and discarded
         // so the next request on the connection parses cleanly.
         if header(&headers, "transfer-encoding").is_some() {
-            write_reply(
-                &mut input.stream,
-                simple(411, "Length Required"),
-                false,
-                false,
-                &mut chunk,
-            )?;
+            refuse(&mut input.stream, 411, "Length Required", &mut chunk)?;
             return Ok(stats);
         }
         if let Some(len) = header(&headers, "content-length") {
             let Ok(len) = len.parse::<u64>() else {
-                write_reply(
-                    &mut input.stream,
-                    simple(400, "Bad Request"),
-                    false,
-                    false,
-                    &mut chunk,
-                )?;
+                refuse(&mut input.stream, 400, "Bad Request", &mut chunk)?;
                 return Ok(stats);
             };
             input.copy_n(len, &mut io::sink())?;
@@ -474,6 +455,17 @@ pub fn serve_connection<S: Read + Write>(stream: S, root: &Path) -> io::Result<S
             return Ok(stats);
         }
     }
+}
+
+/// Answers a request that cannot be served with a short error page; the
+/// connection closes after it.
+fn refuse<W: Write>(
+    out: &mut W,
+    status: u16,
+    reason: &'static str,
+    chunk: &mut [u8],
+) -> io::Result<()> {
+    write_reply(out, simple(status, reason), false, false, chunk).map(|_| ())
 }
 
 fn write_reply<W: Write>(
