@@ -248,6 +248,11 @@ fn trace_analysis_finds_segments_acks_sacks_and_the_retransmission() {
     assert_eq!(back.retransmissions(), 0);
 }
 
+/// How many `tag` elements are direct children of `n`.
+fn children_named(n: roxmltree::Node, tag: &str) -> usize {
+    n.children().filter(|c| c.has_tag_name(tag)).count()
+}
+
 fn find<'a>(doc: &'a roxmltree::Document, tag: &str, class: &str) -> Vec<roxmltree::Node<'a, 'a>> {
     doc.descendants()
         .filter(|n| {
@@ -299,36 +304,13 @@ fn time_sequence_svg_is_valid_xml_with_every_part() {
     let rtx = find(&doc, "g", "retransmission");
     assert_eq!(rtx.len(), 1);
     assert_eq!(rtx[0].attribute("stroke"), Some(RETRANSMIT_COLOUR));
-    assert_eq!(
-        rtx[0].children().filter(|n| n.has_tag_name("line")).count(),
-        1
-    );
+    assert_eq!(children_named(rtx[0], "line"), 1);
     let markers = find(&doc, "g", "retransmission-marker");
     assert_eq!(markers[0].attribute("fill"), Some(RETRANSMIT_COLOUR));
-    assert_eq!(
-        markers[0]
-            .children()
-            .filter(|n| n.has_tag_name("circle"))
-            .count(),
-        1
-    );
+    assert_eq!(children_named(markers[0], "circle"), 1);
     // Data bars and SACK bars.
-    let data = find(&doc, "g", "data");
-    assert!(
-        data[0]
-            .children()
-            .filter(|n| n.has_tag_name("line"))
-            .count()
-            >= 1
-    );
-    let sack = find(&doc, "g", "sack");
-    assert!(
-        sack[0]
-            .children()
-            .filter(|n| n.has_tag_name("line"))
-            .count()
-            >= 1
-    );
+    assert!(children_named(find(&doc, "g", "data")[0], "line") >= 1);
+    assert!(children_named(find(&doc, "g", "sack")[0], "line") >= 1);
     // The legend names every series.
     let legend: String = find(&doc, "g", "legend")[0]
         .descendants()
