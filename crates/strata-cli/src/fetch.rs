@@ -18,7 +18,7 @@ use crate::tapnet::TapArgs;
 pub struct FetchArgs {
     #[command(flatten)]
     net: TapArgs,
-    /// What to fetch: http://A.B.C.D[:PORT]/PATH
+    /// What to fetch: http://A.B.C.D/PATH or http://A.B.C.D:PORT/PATH
     url: String,
     /// Write the body to this file instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]

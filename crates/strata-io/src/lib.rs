@@ -3,7 +3,7 @@
 //! The [`strata`] crate is sans-IO: frames and time go in, frames and events
 //! come out. This crate gives it a body:
 //!
-//! - [`runtime`]: the [`Runtime`](runtime::Runtime), one I/O thread that
+//! - [`runtime`]: the [`runtime::Runtime`], one I/O thread that
 //!   owns a stack and a device and drives it (frames in, frames out,
 //!   timers), with `ping`;
 //! - [`udp`]: blocking sockets shaped like `std::net`; [`tokio`]: the same

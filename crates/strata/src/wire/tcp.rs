@@ -583,7 +583,7 @@ impl<'a> TcpRepr<'a> {
 
     /// Reads a checked segment *without* verifying its checksum, for a
     /// receive path that verifies it itself before acting on the segment
-    /// (see [`TcpRepr::header_sum`]): options are checked
+    /// (see [`TcpPacket::header_sum`]): options are checked
     /// ([`Error::BadOption`]).
     #[inline]
     pub fn parse_unverified<T: AsRef<[u8]> + ?Sized>(p: &TcpPacket<&'a T>) -> Result<TcpRepr<'a>> {
