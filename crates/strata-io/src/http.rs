@@ -777,6 +777,22 @@ mod tests {
         fs::remove_dir_all(root).unwrap();
     }
 
+    /// A one-connection loopback server that reads the request (one read)
+    /// and answers `reply`; the thread returns the request bytes.
+    fn canned_server(reply: &[u8]) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let reply = reply.to_vec();
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut req = [0u8; 1024];
+            let n = s.read(&mut req).unwrap();
+            s.write_all(&reply).unwrap();
+            req[..n].to_vec()
+        });
+        (port, h)
+    }
+
     #[test]
     fn client_handles_chunked_and_close_delimited_bodies() {
         for (reply, want) in [
@@ -784,22 +800,13 @@ mod tests {
             (&b"HTTP/1.0 200 OK\r\n\r\nuntil close"[..], &b"until close"[..]),
             (&b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"[..], &b"ok"[..]),
         ] {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = l.local_addr().unwrap().port();
-            let reply = reply.to_vec();
-            let h = std::thread::spawn(move || {
-                let (mut s, _) = l.accept().unwrap();
-                let mut req = [0u8; 1024];
-                let n = s.read(&mut req).unwrap();
-                assert!(req[..n].starts_with(b"GET /x HTTP/1.1\r\n"));
-                s.write_all(&reply).unwrap();
-            });
+            let (port, h) = canned_server(reply);
             let mut body = Vec::new();
             let url: Url = format!("http://127.0.0.1:{port}/x").parse().unwrap();
             let r = get(TcpStream::connect(("127.0.0.1", port)).unwrap(), &url, &mut body).unwrap();
             assert_eq!(r.status, 200);
             assert_eq!(body, want);
-            h.join().unwrap();
+            assert!(h.join().unwrap().starts_with(b"GET /x HTTP/1.1\r\n"));
         }
     }
 
@@ -812,15 +819,7 @@ mod tests {
             ),
             (&b"SSH-2.0-OpenSSH\r\n\r\n"[..], false),
         ] {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = l.local_addr().unwrap().port();
-            let reply = reply.to_vec();
-            let h = std::thread::spawn(move || {
-                let (mut s, _) = l.accept().unwrap();
-                let mut req = [0u8; 1024];
-                let _ = s.read(&mut req).unwrap();
-                s.write_all(&reply).unwrap();
-            });
+            let (port, h) = canned_server(reply);
             let url: Url = format!("http://127.0.0.1:{port}/").parse().unwrap();
             let err = get(
                 TcpStream::connect(("127.0.0.1", port)).unwrap(),

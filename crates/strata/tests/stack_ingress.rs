@@ -197,6 +197,13 @@ fn teardrop_pair_is_dropped_but_a_clean_datagram_after_it_arrives() {
     assert_eq!(s.stats().frag.reassembly.reassembled, 1);
 }
 
+/// An ICMP message's bytes.
+fn icmp_bytes(msg: &strata::wire::icmpv4::Icmpv4Repr<'_>) -> Vec<u8> {
+    let mut v = vec![0; msg.buffer_len()];
+    msg.emit(&mut v).unwrap();
+    v
+}
+
 /// A well-formed frame (checksums right) of a chosen kind, so the fuzzing
 /// reaches ICMP error matching, UDP demux, TCP and reassembly.
 fn structured_frame(kind: u8, a: u16, b: u16, c: u32, body: &[u8], frag: (bool, u16)) -> Vec<u8> {
@@ -248,9 +255,7 @@ fn structured_frame(kind: u8, a: u16, b: u16, c: u32, body: &[u8], frag: (bool, 
                     data: body,
                 },
             };
-            let mut v = vec![0; msg.buffer_len()];
-            msg.emit(&mut v).unwrap();
-            (1, v)
+            (1, icmp_bytes(&msg))
         }
         2 => {
             let msg = Icmpv4Repr::EchoRequest {
@@ -258,9 +263,7 @@ fn structured_frame(kind: u8, a: u16, b: u16, c: u32, body: &[u8], frag: (bool, 
                 seq_no: b,
                 data: body,
             };
-            let mut v = vec![0; msg.buffer_len()];
-            msg.emit(&mut v).unwrap();
-            (1, v)
+            (1, icmp_bytes(&msg))
         }
         _ => {
             let r = TcpRepr {
