@@ -1963,6 +1963,8 @@ mod tests {
             core::mem::size_of::<SendBuffer>(),
             core::mem::size_of::<RecvBuffer>()
         );
-        assert!(size <= 1024, "{size}");
+        // Nine cache lines: each visit to a cold connection (100 000 of them
+        // in the `many` benchmark) costs a miss per line it touches.
+        assert!(size <= 9 * 64, "{size}");
     }
 }
