@@ -55,6 +55,17 @@ pub fn pair() -> (Shared, Shared) {
     (Rc::default(), Rc::default())
 }
 
+/// Connections served per round of the `many` workload.
+pub const BATCH: usize = 64;
+
+/// The next [`BATCH`] indices (fewer if `n` is smaller) of a round robin
+/// over `n` connections, starting at `*next`, which moves on past them.
+pub fn round_robin(next: &mut usize, n: usize) -> Vec<usize> {
+    let batch: Vec<usize> = (0..BATCH.min(n)).map(|k| (*next + k) % n).collect();
+    *next = (*next + batch.len()) % n.max(1);
+    batch
+}
+
 /// The byte stream the sender writes and the receiver checks: a pattern
 /// with a prime period, so a dropped, duplicated or misplaced byte is caught.
 pub struct Pattern {

@@ -330,12 +330,8 @@ fn request_reply_rounds(
     let frames0 = p.ab.borrow().count + p.a.dev.rx.borrow().count;
     let t0 = StdInstant::now();
     let mut next = 0usize;
-    const BATCH: usize = 64;
     loop {
-        let batch: Vec<usize> = (0..BATCH.min(pairs.len()))
-            .map(|k| (next + k) % pairs.len())
-            .collect();
-        next = (next + batch.len()) % pairs.len();
+        let batch = pipe::round_robin(&mut next, pairs.len());
         for &i in &batch {
             p.a.tcp(pairs[i].0).send_slice(&req)?;
         }

@@ -356,13 +356,9 @@ fn request_reply(p: &mut Pair, pairs: &[(TcpHandle, TcpHandle)], until: Until) -
     let mut buf = [0u8; 64];
     let frames0 = p.a.tx.borrow().count + p.b.tx.borrow().count;
     let mut next = 0usize;
-    const BATCH: usize = 64;
     let mut done = 0u64;
     loop {
-        let batch: Vec<usize> = (0..BATCH.min(pairs.len()))
-            .map(|k| (next + k) % pairs.len())
-            .collect();
-        next = (next + batch.len()) % pairs.len();
+        let batch = pipe::round_robin(&mut next, pairs.len());
         for &i in &batch {
             p.a.stack.tcp_send(pairs[i].0, &req)?;
         }

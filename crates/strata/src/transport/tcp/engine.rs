@@ -1069,7 +1069,6 @@ impl Tcp {
         local: SocketAddrV4,
         remote: SocketAddrV4,
     ) -> Result<TcpHandle, TcpError> {
-        self.now = self.now.max(now);
         Self::check_open(local, remote)?;
         let local = if local.port() == 0 {
             SocketAddrV4::new(*local.ip(), self.pick_ephemeral(*local.ip(), remote)?)
@@ -1079,7 +1078,7 @@ impl Tcp {
         if !self.is_tuple_free(local, remote) {
             return Err(TcpError::AddrInUse);
         }
-        Ok(self.open_active(now, local, remote))
+        self.connect_on_free_tuple(now, local, remote)
     }
 
     /// [`Tcp::connect`] on a 4-tuple the caller has just found free: the

@@ -33,44 +33,56 @@ fn sipround(v: &mut [u64; 4]) {
     v[2] = v[2].rotate_left(32);
 }
 
+/// One message word: two compression rounds (SipHash-2-4).
+#[inline(always)]
+fn compress(v: &mut [u64; 4], m: u64) {
+    v[3] ^= m;
+    sipround(v);
+    sipround(v);
+    v[0] ^= m;
+}
+
+/// The four finalization rounds and the output word.
+#[inline(always)]
+fn finalize(mut v: [u64; 4]) -> u64 {
+    v[2] ^= 0xff;
+    for _ in 0..4 {
+        sipround(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
 impl SipHasher24 {
     /// A hasher with key `(k0, k1)`.
     pub const fn new(k0: u64, k1: u64) -> Self {
         SipHasher24 { k0, k1 }
     }
 
-    /// SipHash-2-4 of `data`.
-    pub fn hash(&self, data: &[u8]) -> u64 {
-        let mut v = [
+    /// The initial state for this key.
+    fn init(&self) -> [u64; 4] {
+        [
             self.k0 ^ 0x736f_6d65_7073_6575,
             self.k1 ^ 0x646f_7261_6e64_6f6d,
             self.k0 ^ 0x6c79_6765_6e65_7261,
             self.k1 ^ 0x7465_6462_7974_6573,
-        ];
+        ]
+    }
+
+    /// SipHash-2-4 of `data`.
+    pub fn hash(&self, data: &[u8]) -> u64 {
+        let mut v = self.init();
         let mut chunks = data.chunks_exact(8);
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
-            let m = u64::from_le_bytes(w);
-            v[3] ^= m;
-            sipround(&mut v);
-            sipround(&mut v);
-            v[0] ^= m;
+            compress(&mut v, u64::from_le_bytes(w));
         }
         let rest = chunks.remainder();
         let mut w = [0u8; 8];
         w[..rest.len()].copy_from_slice(rest);
         w[7] = data.len() as u8;
-        let m = u64::from_le_bytes(w);
-        v[3] ^= m;
-        sipround(&mut v);
-        sipround(&mut v);
-        v[0] ^= m;
-        v[2] ^= 0xff;
-        for _ in 0..4 {
-            sipround(&mut v);
-        }
-        v[0] ^ v[1] ^ v[2] ^ v[3]
+        compress(&mut v, u64::from_le_bytes(w));
+        finalize(v)
     }
 
     /// SipHash-2-4 of the 12-byte connection identifier `local IP, local
@@ -86,23 +98,10 @@ impl SipHasher24 {
         let m0 = u64::from_le_bytes([l[0], l[1], l[2], l[3], lp[0], lp[1], r[0], r[1]]);
         // Last word: the remaining 4 bytes, zero padding, length 12 on top.
         let m1 = u64::from_le_bytes([r[2], r[3], rp[0], rp[1], 0, 0, 0, 12]);
-        let mut v = [
-            self.k0 ^ 0x736f_6d65_7073_6575,
-            self.k1 ^ 0x646f_7261_6e64_6f6d,
-            self.k0 ^ 0x6c79_6765_6e65_7261,
-            self.k1 ^ 0x7465_6462_7974_6573,
-        ];
-        for m in [m0, m1] {
-            v[3] ^= m;
-            sipround(&mut v);
-            sipround(&mut v);
-            v[0] ^= m;
-        }
-        v[2] ^= 0xff;
-        for _ in 0..4 {
-            sipround(&mut v);
-        }
-        v[0] ^ v[1] ^ v[2] ^ v[3]
+        let mut v = self.init();
+        compress(&mut v, m0);
+        compress(&mut v, m1);
+        finalize(v)
     }
 }
 
