@@ -529,12 +529,12 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     /// True when the checksum verifies against the IPv4 pseudo-header
     /// (RFC 9293 §3.1).
     pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
-        let b = self.buffer.as_ref();
-        let Ok(len) = u32::try_from(b.len()) else {
+        // Longer than the pseudo-header's length field: not a segment.
+        if u32::try_from(self.buffer.as_ref().len()).is_err() {
             return false;
-        };
-        let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, len);
-        checksum::combine(&[ph, checksum::sum(b)]) == 0xffff
+        }
+        let data = checksum::sum(self.payload());
+        checksum::combine(&[self.header_sum(src, dst), data]) == 0xffff
     }
 }
 
