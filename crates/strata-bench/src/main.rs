@@ -81,23 +81,26 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 impl Row {
     fn higher_better(w: &str, unit: &'static str, a: Vec<f64>, b: Vec<f64>) -> Row {
-        let (strata, smoltcp) = (median(a), median(b));
-        Row {
-            workload: w.into(),
-            unit,
-            strata,
-            smoltcp,
-            ratio: strata / smoltcp,
-        }
+        Row::new(w, unit, a, b, |strata, smoltcp| strata / smoltcp)
     }
     fn lower_better(w: &str, unit: &'static str, a: Vec<f64>, b: Vec<f64>) -> Row {
+        Row::new(w, unit, a, b, |strata, smoltcp| smoltcp / strata)
+    }
+    /// Medians of both stacks' rounds; `ratio` says how much better strata is.
+    fn new(
+        w: &str,
+        unit: &'static str,
+        a: Vec<f64>,
+        b: Vec<f64>,
+        ratio: fn(f64, f64) -> f64,
+    ) -> Row {
         let (strata, smoltcp) = (median(a), median(b));
         Row {
             workload: w.into(),
             unit,
             strata,
             smoltcp,
-            ratio: smoltcp / strata,
+            ratio: ratio(strata, smoltcp),
         }
     }
 }
