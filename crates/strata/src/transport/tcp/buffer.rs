@@ -62,34 +62,41 @@ impl Ring {
 
     /// Write `data` at logical index `at` (must be within capacity).
     fn write_at(&mut self, at: usize, data: &[u8]) {
-        let cap = self.buf.len();
-        debug_assert!(at + data.len() <= cap);
-        let start = (self.head + at) % cap.max(1);
-        let first = data.len().min(cap - start);
-        self.buf[start..start + first].copy_from_slice(&data[..first]);
-        let rest = data.len() - first;
-        if rest > 0 {
-            self.buf[..rest].copy_from_slice(&data[first..]);
-        }
+        let (a, b) = self.slices_mut(at, data.len());
+        let (da, db) = data.split_at(a.len());
+        a.copy_from_slice(da);
+        b.copy_from_slice(db);
     }
 
     /// Like [`Ring::write_at`], returning the [`checksum::sum`] of `data`
     /// computed in the same pass as the copy.
     fn write_at_summed(&mut self, at: usize, data: &[u8]) -> u16 {
-        let cap = self.buf.len();
-        debug_assert!(at + data.len() <= cap);
-        let start = (self.head + at) % cap.max(1);
-        let first = data.len().min(cap - start);
-        let s1 = checksum::copy_and_sum(&mut self.buf[start..start + first], &data[..first]);
-        let rest = data.len() - first;
-        if rest == 0 {
+        let (a, b) = self.slices_mut(at, data.len());
+        let (da, db) = data.split_at(a.len());
+        let s1 = checksum::copy_and_sum(a, da);
+        if db.is_empty() {
             return s1;
         }
-        let s2 = checksum::copy_and_sum(&mut self.buf[..rest], &data[first..]);
+        let s2 = checksum::copy_and_sum(b, db);
         // RFC 1071 §2(B): a part that starts at an odd offset of the data
         // sums with its bytes swapped.
-        let s2 = if first % 2 == 1 { s2.swap_bytes() } else { s2 };
+        let s2 = if da.len() % 2 == 1 {
+            s2.swap_bytes()
+        } else {
+            s2
+        };
         checksum::combine(&[s1, s2])
+    }
+
+    /// The storage for logical `at..at + len` (within capacity) as one or
+    /// two slices: up to the end of the ring, then from its start.
+    fn slices_mut(&mut self, at: usize, len: usize) -> (&mut [u8], &mut [u8]) {
+        let cap = self.buf.len();
+        debug_assert!(at + len <= cap);
+        let start = (self.head + at) % cap.max(1);
+        let first = len.min(cap - start);
+        let (wrapped, tail) = self.buf.split_at_mut(start);
+        (&mut tail[..first], &mut wrapped[..len - first])
     }
 
     /// The bytes at logical `at..at + len` as one or two slices.
