@@ -441,6 +441,36 @@ struct RouteCache {
     egress: Egress,
 }
 
+impl RouteCache {
+    /// The unicast egress from `src` to `dst`: the cached decision while it
+    /// is current, else [`route_in`]'s, which then replaces the cache.
+    /// `None`: no route, or a broadcast destination (not for TCP).
+    fn route(
+        cache: &mut Option<RouteCache>,
+        version: u64,
+        ifaces: &[Interface],
+        routes: &RoutingTable,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) -> Option<Egress> {
+        if let Some(c) = cache {
+            if c.version == version && c.src == src && c.dst == dst {
+                return Some(c.egress);
+            }
+        }
+        let egress = route_in(ifaces, routes, Some(src), dst)
+            .ok()
+            .filter(|eg| !eg.broadcast)?;
+        *cache = Some(RouteCache {
+            version,
+            src,
+            dst,
+            egress,
+        });
+        Some(egress)
+    }
+}
+
 /// Largest quote in an ICMP error: the whole error fits 576 bytes
 /// (RFC 1812 §4.3.2.3).
 const MAX_ICMP_QUOTE: usize = 576 - 20 - 8;
@@ -1603,24 +1633,7 @@ impl Stack {
             } = self;
             let ttl = config.default_ttl;
             let out = tcp.poll_transmit(now, |src, dst, seg| {
-                let egress = match *route_cache {
-                    Some(c) if c.version == *config_version && c.src == src && c.dst == dst => {
-                        Some(c.egress)
-                    }
-                    _ => match route_in(ifaces, routes, Some(src), dst) {
-                        Ok(eg) if !eg.broadcast => {
-                            *route_cache = Some(RouteCache {
-                                version: *config_version,
-                                src,
-                                dst,
-                                egress: eg,
-                            });
-                            Some(eg)
-                        }
-                        _ => None,
-                    },
-                };
-                match egress {
+                match RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst) {
                     Some(eg) => tcp_out(now, ifaces, eg, ttl, next_ident, buf, src, dst, seg),
                     None => TcpOut::NoRoute,
                 }
