@@ -382,12 +382,17 @@ impl Tcp {
     #[inline]
     fn lookup(&self, t: &Tuple) -> Option<u32> {
         let h = self.tuple_hasher.hash_one(t);
-        self.table.get(h, |idx| {
-            self.slots
-                .get(idx as usize)
-                .and_then(|s| s.conn.as_ref())
-                .is_some_and(|c| Tuple::new(c.local, c.remote) == *t)
-        })
+        self.table.get(h, |idx| self.slot_holds(idx, t))
+    }
+
+    /// True when slot `idx` holds the connection with this 4-tuple (one
+    /// connection per 4-tuple, so this is what a lookup would answer).
+    #[inline]
+    fn slot_holds(&self, idx: u32, t: &Tuple) -> bool {
+        self.slots
+            .get(idx as usize)
+            .and_then(|s| s.conn.as_ref())
+            .is_some_and(|c| Tuple::new(c.local, c.remote) == *t)
     }
 
     fn alloc_slot(&mut self) -> TcpHandle {
@@ -623,7 +628,13 @@ impl Tcp {
         let local = SocketAddrV4::new(dst, seg.dst_port);
         let remote = SocketAddrV4::new(src, seg.src_port);
         let tuple = Tuple::new(local, remote);
-        if let Some(idx) = self.lookup(&tuple) {
+        // A staged segment's connection was found a moment ago: its slot
+        // answers without searching the table again.
+        let found = match staged {
+            Some((idx, _)) if self.slot_holds(idx, &tuple) => Some(idx),
+            _ => self.lookup(&tuple),
+        };
+        if let Some(idx) = found {
             let reuse = self.slots[idx as usize]
                 .conn
                 .as_ref()
