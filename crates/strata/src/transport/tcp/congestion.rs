@@ -205,10 +205,17 @@ impl Scoreboard {
         self.ranges.is_empty()
     }
 
-    /// Forget everything (e.g. after a RTO, RFC 6675 §5.1 allows keeping
-    /// it; we keep it unless the peer reneges).
+    /// Forget everything: after a retransmission timeout, as the receiver
+    /// may have reneged (RFC 2018 §8, RFC 6675 §5.1).
     pub fn clear(&mut self) {
         self.ranges = Vec::new();
+    }
+
+    /// Drop what lies at or below `una` (SND.UNA advanced).
+    pub fn prune(&mut self, una: SeqNumber) {
+        if !self.ranges.is_empty() {
+            self.update(&[], una, una);
+        }
     }
 
     /// Record SACK blocks `[left, right)` that lie within `(una, snd_max]`,

@@ -142,6 +142,9 @@ pub(crate) struct Conn {
     pub snd_nxt: SeqNumber,
     /// Highest sequence number sent (SND.NXT may rewind on timeout).
     pub snd_max: SeqNumber,
+    /// Our SYN has been acknowledged. An explicit flag, not `SND.UNA ==
+    /// ISS`: after 2^32 bytes SND.UNA comes back round to ISS.
+    pub syn_acked: bool,
     pub snd_wnd: u32,
     pub max_snd_wnd: u32,
     pub snd_wl1: SeqNumber,
@@ -185,6 +188,9 @@ pub(crate) struct Conn {
     /// TSval of the latest retransmission while data is outstanding.
     rexmit_tsval: Option<u32>,
     pub retries: u32,
+    /// The retransmission timer fired: the segment at SND.UNA goes out
+    /// next whatever the window says.
+    rto_rexmit: bool,
     /// When the oldest unacknowledged data was first sent (RFC 5482).
     unacked_since: Option<Instant>,
     delack_at: Option<Instant>,
@@ -276,6 +282,7 @@ impl Conn {
             snd_una: iss,
             snd_nxt: iss,
             snd_max: iss,
+            syn_acked: false,
             snd_wnd: 0,
             max_snd_wnd: 0,
             snd_wl1: SeqNumber(0),
@@ -305,6 +312,7 @@ impl Conn {
             rto_at: None,
             rexmit_tsval: None,
             retries: 0,
+            rto_rexmit: false,
             unacked_since: None,
             delack_at: None,
             unacked_rx_bytes: 0,
@@ -405,7 +413,7 @@ impl Conn {
 
     /// Sequence number of the first byte in the send buffer.
     fn data_start(&self) -> SeqNumber {
-        if self.snd_una == self.iss {
+        if !self.syn_acked {
             self.iss + 1
         } else {
             self.snd_una
@@ -739,6 +747,7 @@ impl Conn {
         if ack_ok {
             // Our SYN is acknowledged: ESTABLISHED.
             self.snd_una = ack;
+            self.syn_acked = true;
             self.take_rtt_sample(ctx, seg, ack);
             self.rto_at = None;
             self.retries = 0;
@@ -1124,8 +1133,9 @@ impl Conn {
         let flight_before = self.snd_max.since(self.snd_una);
         let mut acked = ack.since(self.snd_una);
         let mut data_acked = acked;
-        if self.snd_una == self.iss {
-            // Our SYN is covered.
+        if !self.syn_acked {
+            // Our SYN is covered (the first ACK of SYN-RECEIVED).
+            self.syn_acked = true;
             data_acked -= 1;
         }
         if self.fin_seq.is_some_and(|f| ack > f) && !self.fin_acked() {
@@ -1135,6 +1145,11 @@ impl Conn {
         self.take_rtt_sample(ctx, seg, ack);
         self.tx.ack(data_acked);
         self.snd_una = ack;
+        self.rto_rexmit = false;
+        // Every ACK prunes the scoreboard below SND.UNA (not only ACKs with
+        // SACK blocks): a range left behind would alias live sequence
+        // numbers once the space wraps (RFC 6675 §5 "SND.UNA advances").
+        self.scoreboard.prune(ack);
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }
@@ -1426,9 +1441,11 @@ impl Conn {
                 self.rtt.on_timeout();
                 ctx.stats.retransmits += 1;
                 self.retransmits += 1;
-                // Resend the SYN (or SYN-ACK).
+                // Resend the SYN (or SYN-ACK), RFC 6298 §5.6: with the timer
+                // restarted at the backed-off RTO.
                 self.snd_nxt = self.iss;
                 self.rtt_timing = None;
+                self.rto_at = Some(now + self.rtt.rto());
                 Disposition::Keep
             }
             _ => {
@@ -1449,12 +1466,21 @@ impl Conn {
                 let flight = self.snd_max.since(self.snd_una);
                 self.cc.on_rto(self.snd_max, flight, self.eff_mss());
                 // RFC 6298 §5.4: retransmit the earliest unacked segment; we
-                // go back to SND.UNA and resend (skipping SACKed data).
+                // go back to SND.UNA and resend. RFC 2018 §8: after a
+                // timeout the sender MUST retransmit the segment at the left
+                // window edge whether or not it was SACKed, since the
+                // receiver may have reneged: the scoreboard is forgotten
+                // (RFC 6675 §5.1 allows it) and rebuilt by later ACKs.
+                self.scoreboard.clear();
                 self.snd_nxt = self.snd_una;
+                self.rto_rexmit = true;
                 self.rtt_timing = None; // Karn's rule.
                 self.dupacks = 0;
                 self.rexmit_at = None;
                 self.rexmit_hi = self.snd_una;
+                // RFC 6298 §5.6: restart the timer with the backed-off RTO
+                // now, so it runs even if nothing can be sent.
+                self.rto_at = Some(now + self.rtt.rto());
                 Disposition::Keep
             }
         }
@@ -1499,6 +1525,13 @@ impl Conn {
             self.persist_at = None;
             self.keepalive_at = None;
             return;
+        }
+        // RFC 6298 §5.1: while data is outstanding the retransmission timer
+        // runs; whatever path left it unarmed, a connection with data in
+        // flight never waits for nothing (no user timeout or keepalive
+        // could fire otherwise).
+        if self.snd_max > self.snd_una && self.rto_at.is_none() {
+            self.rto_at = Some(now + self.rtt.rto());
         }
         // Zero-window probing: data waits, the window is shut and nothing is
         // in flight to carry the retransmission timer.
@@ -1834,7 +1867,7 @@ impl Conn {
         };
         let win = (self.snd_wnd as usize).min(self.cc.cwnd() + limited);
         let mut usable = win.saturating_sub(flight);
-        if self.rto_at.is_none() && self.snd_max > self.snd_una && self.snd_nxt == self.snd_una {
+        if self.rto_rexmit && self.snd_max > self.snd_una && self.snd_nxt == self.snd_una {
             // The retransmission timer fired: the first unacknowledged
             // segment goes out whatever the (possibly stale) window says;
             // a receiver with a closed window answers it with an ACK, so
@@ -1863,6 +1896,7 @@ impl Conn {
             }
         }
         self.force_send = false;
+        self.rto_rexmit = false;
         let fin_here = self.fin_queued && self.snd_nxt + len == data_end && !self.fin_acked();
         // The FIN goes with the last data or alone once everything is sent.
         let fin = fin_here && (len > 0 || unsent == 0);
@@ -1928,10 +1962,35 @@ impl Conn {
         if mss < self.snd_mss {
             self.snd_mss = mss;
             // Resend what is in flight at the new size, without backoff.
-            if self.state.is_synchronized() && self.snd_una != self.iss {
+            if self.state.is_synchronized() && self.syn_acked {
                 self.snd_nxt = self.snd_una;
             }
         }
+    }
+
+    /// See [`super::Tcp::skip_acked_bytes`]: what the ACKs of `n` more
+    /// bytes, sent and acknowledged 1 GiB at a time, do to the send state.
+    pub fn skip_acked(&mut self, mut n: u64) -> Result<(), TcpError> {
+        if self.state != State::Established
+            || self.snd_una != self.snd_max
+            || !self.tx.is_empty()
+            || self.fin_queued
+        {
+            return Err(TcpError::InvalidState);
+        }
+        while n > 0 {
+            let step = n.min(1 << 30);
+            n -= step;
+            let ack = self.snd_una + step as usize;
+            self.snd_una = ack;
+            self.snd_nxt = ack;
+            self.snd_max = ack;
+            self.snd_wl2 = ack;
+            self.rexmit_hi = ack;
+            let mss = self.eff_mss();
+            self.cc.on_ack(ack, 0, 0, mss);
+        }
+        Ok(())
     }
 
     /// TIME-WAIT may be reused by a new SYN whose sequence number is beyond

@@ -136,6 +136,8 @@ pub struct ConnInfo {
     pub retransmits: u64,
     /// Bytes allocated for the send and receive buffers.
     pub buffer_bytes: usize,
+    /// Bytes the SACK scoreboard records as held by the peer above SND.UNA.
+    pub sacked_bytes: usize,
 }
 
 /// A fast seeded hasher for 4-tuples (folded multiply, keyed by the seed).
@@ -352,6 +354,17 @@ impl Tcp {
     /// for tests of sequence-number wrap-around.
     pub fn force_next_isn(&mut self, isn: u32) {
         self.forced_isn = Some(isn);
+    }
+
+    /// Test hook: act as if `n` more bytes had been sent on the idle
+    /// ESTABLISHED connection `h` and acknowledged by the peer (in ACKs of
+    /// at most 1 GiB, carrying no SACK blocks), so a test reaches sequence
+    /// numbers 2^31 or 2^32 past the ISS without moving gigabytes.
+    /// Refused ([`TcpError::InvalidState`]) unless nothing is in flight and
+    /// the send buffer is empty.
+    #[doc(hidden)]
+    pub fn skip_acked_bytes(&mut self, h: TcpHandle, n: u64) -> Result<(), TcpError> {
+        self.conn_mut(h)?.skip_acked(n)
     }
 
     /// Live connections (including TIME-WAIT and closed ones still held
@@ -1368,6 +1381,7 @@ impl Tcp {
             sack: c.sack_ok,
             retransmits: c.retransmits,
             buffer_bytes: c.tx.capacity() + c.rx.capacity(),
+            sacked_bytes: c.scoreboard.sacked_bytes(),
         }
     }
 }
