@@ -31,10 +31,7 @@ fn demo(args: &[&str], pcap: &Path) -> String {
 }
 
 fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    strata_sim::testing::require_programs(&["tshark"])
 }
 
 fn tshark(pcap: &Path, args: &[&str]) -> String {
@@ -84,7 +81,6 @@ fn bad_arguments_exit_2_with_one_line() {
 #[test]
 fn tshark_sees_the_same_story() {
     if !tshark_available() {
-        println!("skipping: tshark not installed");
         return;
     }
     let pcap = tmp("story.pcap");
@@ -184,7 +180,6 @@ fn tshark_sees_the_same_story() {
 #[test]
 fn tshark_flags_retransmissions_under_loss() {
     if !tshark_available() {
-        println!("skipping: tshark not installed");
         return;
     }
     let mut seen = 0;

@@ -29,10 +29,7 @@ use crate::tap::{TapDevice, TapError};
 pub fn skip_unless_root_and_tun() -> bool {
     match why_not_runnable() {
         None => true,
-        Some(reason) => {
-            println!("skipping: {reason}");
-            false
-        }
+        Some(reason) => skip(&reason),
     }
 }
 
@@ -62,13 +59,7 @@ pub fn can_run(tools: &[&str]) -> bool {
     if !skip_unless_root_and_tun() {
         return false;
     }
-    for t in tools {
-        if !have_program(t) {
-            println!("skipping: {t} is not installed");
-            return false;
-        }
-    }
-    true
+    strata_sim::testing::require_programs(tools)
 }
 
 /// A scratch directory, `strata-<tag>-<pid>` in the system's temporary
@@ -97,17 +88,7 @@ impl Drop for TempDir {
     }
 }
 
-/// Whether a program can be started (`prog --version` or similar exits).
-pub fn have_program(prog: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {prog}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
+pub use strata_sim::testing::{have_program, prerequisites_required, skip};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

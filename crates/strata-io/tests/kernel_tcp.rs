@@ -313,7 +313,7 @@ fn transfers_survive_netem_loss_and_reordering() {
     let imp = match ns.impair_egress(tap, 0.03, 0.1) {
         Ok(imp) => imp,
         Err(reason) => {
-            println!("skipping: {reason}");
+            strata_io::testing::skip(&reason);
             return;
         }
     };

@@ -30,6 +30,7 @@ pub mod rng;
 pub mod sim;
 pub mod storm;
 pub mod switch;
+pub mod testing;
 pub mod traffic;
 
 pub use hub::Hub;

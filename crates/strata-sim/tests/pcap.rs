@@ -134,10 +134,7 @@ fn temp_path(tag: &str) -> PathBuf {
 }
 
 fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    strata_sim::testing::require_programs(&["tshark"])
 }
 
 fn tshark(args: &[&str]) -> String {
@@ -156,7 +153,6 @@ fn tshark(args: &[&str]) -> String {
 #[test]
 fn tshark_decodes_arp_without_malformed_packets() {
     if !tshark_available() {
-        println!("skipping: tshark not installed");
         return;
     }
     let (sim, tap) = arp_lan(7, false);
@@ -220,7 +216,6 @@ fn tshark_flags_a_corrupted_capture() {
     // Guard against the test above passing vacuously: a truncated ARP body
     // must be reported as malformed by the same query.
     if !tshark_available() {
-        println!("skipping: tshark not installed");
         return;
     }
     let mut w = pcap::PcapWriter::new(Vec::new()).unwrap();
