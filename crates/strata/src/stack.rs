@@ -926,6 +926,8 @@ impl Stack {
         match h.protocol() {
             IpProtocol::ICMP => self.process_icmp(now, src, dst, ttl, payload, bcast),
             IpProtocol::UDP => self.process_udp(now, iface, header, src, dst, payload, bcast),
+            // RFC 9293 §3.9.2 MUST-50: TCP gets the addresses, not the IP
+            // options, so any option in the header is ignored.
             IpProtocol::TCP => self.process_tcp(now, src, dst, payload, bcast),
             _ => {
                 self.stats.ip.dropped.unknown_protocol += 1;
@@ -1123,6 +1125,9 @@ impl Stack {
             Icmpv4Repr::TimeExceeded { code, quoted } => {
                 self.icmp_error_in(now, src, msg_type::TIME_EXCEEDED, code, 0, quoted)
             }
+            // RFC 9293 §3.9.2.2 MUST-55: Source Quench (type 4, deprecated
+            // by RFC 6633) is silently discarded; so are the other kinds we
+            // do not act on, Parameter Problem among them (MUST-56).
             Icmpv4Repr::Other { .. } => {}
         }
     }
@@ -1631,6 +1636,8 @@ impl Stack {
                 next_ident,
                 ..
             } = self;
+            // RFC 9293 §3.9.2 MUST-49: the TTL of TCP segments is the
+            // configurable `StackConfig::default_ttl`.
             let ttl = config.default_ttl;
             let out = tcp.poll_transmit(now, |src, dst, seg| {
                 match RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst) {
@@ -2007,6 +2014,10 @@ impl Stack {
         local: Option<SocketAddrV4>,
         remote: SocketAddrV4,
     ) -> Result<TcpHandle, TcpError> {
+        // RFC 9293 §3.9.1.1: the OPEN takes an optional local IP address
+        // (MUST-43); without one the IP layer (the route) picks the source
+        // before the SYN is sent (MUST-44), with one that address is the
+        // connection's (MUST-45).
         let want_ip = local.map(|l| *l.ip()).filter(|i| !i.is_unspecified());
         if want_ip.is_some_and(|i| !self.is_local_addr(i)) {
             return Err(TcpError::InvalidAddress);

@@ -354,6 +354,7 @@ fn own_addresses_loop_back_without_touching_the_link() {
 /// data into the receive buffer while it verifies the checksum, none of it
 /// becomes readable; the intact segment afterwards is delivered exactly.
 #[test]
+// covers: MUST-3
 fn corrupted_data_segment_is_dropped_and_the_intact_one_delivered() {
     let mut w = lan();
     let (a, b) = (0, 1);

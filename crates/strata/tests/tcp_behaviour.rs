@@ -156,6 +156,7 @@ fn full_opts() -> TcpOptions {
 }
 
 #[test]
+// covers: MUST-14, MUST-16, REC-1, SHLD-28
 fn syn_ack_mirrors_options_and_segments_respect_peer_mss() {
     let mut r = Raw::new(TcpConfig::default());
     let synack = r.handshake(full_opts());
@@ -189,6 +190,7 @@ fn syn_ack_mirrors_options_and_segments_respect_peer_mss() {
 }
 
 #[test]
+// covers: MUST-15
 fn no_options_means_defaults() {
     let mut r = Raw::new(TcpConfig::default());
     let synack = r.handshake(TcpOptions::default());
@@ -205,6 +207,7 @@ fn no_options_means_defaults() {
 }
 
 #[test]
+// covers: MUST-16, MUST-67, SHLD-6, MUST-54
 fn our_mtu_bounds_segments_and_icmp_frag_needed_lowers_it() {
     let mut cfg = TcpConfig::default();
     cfg.mtu = 1000;
@@ -233,6 +236,7 @@ fn our_mtu_bounds_segments_and_icmp_frag_needed_lowers_it() {
 }
 
 #[test]
+// covers: MAY-12
 fn syn_in_established_gets_challenge_ack() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake(TcpOptions::default());
@@ -249,6 +253,7 @@ fn syn_in_established_gets_challenge_ack() {
 }
 
 #[test]
+// covers: MAY-12
 fn challenge_acks_are_rate_limited() {
     let mut cfg = TcpConfig::default();
     cfg.challenge_ack_limit = 2;
@@ -292,6 +297,7 @@ fn ack_for_unsent_data_is_answered_and_dropped() {
 }
 
 #[test]
+// covers: MUST-5
 fn paws_drops_old_timestamps() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake(full_opts());
@@ -316,6 +322,7 @@ fn paws_drops_old_timestamps() {
 }
 
 #[test]
+// covers: SHLD-18, SHLD-19, MUST-40
 fn delayed_ack_and_every_second_full_segment() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake(TcpOptions::default());
@@ -377,6 +384,7 @@ fn timer_moved_later_wakes_at_its_new_deadline_not_before() {
 }
 
 #[test]
+// covers: SHLD-31, MAY-13
 fn out_of_order_gets_quick_ack_with_sack_blocks() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake(TcpOptions {
@@ -467,6 +475,7 @@ fn hostile_flags_and_closed_ports() {
 }
 
 #[test]
+// covers: SHLD-3
 fn close_with_unread_data_resets_and_data_after_close_resets() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake(TcpOptions::default());
@@ -499,6 +508,7 @@ fn close_with_unread_data_resets_and_data_after_close_resets() {
 }
 
 #[test]
+// covers: MUST-54, MUST-56, MUST-47, SHLD-25, SHLD-26
 fn soft_icmp_error_reported_at_timeout_and_port_unreachable_refuses() {
     let mut cfg = TcpConfig::default();
     cfg.syn_retries = 2;
@@ -533,6 +543,7 @@ fn soft_icmp_error_reported_at_timeout_and_port_unreachable_refuses() {
 }
 
 #[test]
+// covers: MUST-21
 fn user_timeout_aborts_before_retries_run_out() {
     let mut cfg = TcpConfig::default();
     cfg.user_timeout = Some(Duration::from_secs(3));
@@ -552,6 +563,7 @@ fn user_timeout_aborts_before_retries_run_out() {
 }
 
 #[test]
+// covers: SHLD-7, MUST-17, MAY-16
 fn nagle_coalesces_small_writes() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake(TcpOptions::default());

@@ -147,6 +147,7 @@ fn transfer(
 }
 
 #[test]
+// covers: MUST-10, MUST-11
 fn simultaneous_open() {
     let mut net = Net::default_pair(3);
     let a = net.connect(A, 5000, 6000).unwrap();
@@ -207,6 +208,7 @@ fn simultaneous_close_goes_through_closing() {
 }
 
 #[test]
+// covers: MAY-1
 fn half_close_keeps_reading() {
     let mut net = Net::default_pair(6);
     let (c, s) = net.connect_pair();
@@ -228,6 +230,7 @@ fn half_close_keeps_reading() {
 }
 
 #[test]
+// covers: MUST-13
 fn time_wait_expiry_then_same_tuple_again() {
     let mut net = Net::default_pair(7);
     let (c, s) = net.connect_pair();
@@ -245,6 +248,7 @@ fn time_wait_expiry_then_same_tuple_again() {
 }
 
 #[test]
+// covers: MAY-2
 fn new_syn_reuses_time_wait_of_server() {
     let mut net = Net::default_pair(8);
     let l = net.listen(B, 80, 8);
@@ -265,6 +269,7 @@ fn new_syn_reuses_time_wait_of_server() {
 }
 
 #[test]
+// covers: MUST-12
 fn rst_from_peer_in_established_and_close_wait() {
     for peer_closed_first in [false, true] {
         let mut net = Net::default_pair(9);
@@ -374,6 +379,7 @@ fn rst_ignored_in_time_wait_and_challenge_ack_for_inexact_rst() {
 }
 
 #[test]
+// covers: MUST-11
 fn rst_to_half_open_returns_server_to_listen() {
     let mut net = Net::default_pair(14);
     let l = net.listen(B, 80, 8);
@@ -427,6 +433,7 @@ fn backlog_overflow_drops_syn_and_recovers() {
 }
 
 #[test]
+// covers: MUST-19, MUST-20
 fn retransmission_until_abort_with_backoff_timeline() {
     let mut cfg = TcpConfig::default();
     cfg.max_retries = 6;
@@ -453,6 +460,7 @@ fn retransmission_until_abort_with_backoff_timeline() {
 }
 
 #[test]
+// covers: MUST-22
 fn syn_retries_then_timeout() {
     let mut cfg = TcpConfig::default();
     cfg.syn_retries = 3;
@@ -504,6 +512,7 @@ fn assert_keepalive_finds_peer_dead(net: &mut Net, c: TcpHandle, state: State) {
 }
 
 #[test]
+// covers: MAY-5, MUST-24, MUST-26, MUST-27, MUST-29
 fn keepalive_detects_dead_peer() {
     let mut net = keepalive_net(18);
     let (c, _s) = net.connect_pair();
@@ -528,6 +537,7 @@ fn keepalive_probes_in_fin_wait_2() {
 }
 
 #[test]
+// covers: MUST-35, MUST-36, MUST-37, SHLD-30, MAY-8
 fn zero_window_held_for_minutes_then_reopened() {
     let mut cfg_b = TcpConfig::default();
     cfg_b.rx_buffer_limit = 8192;

@@ -255,12 +255,13 @@ impl TcpOptions {
     /// Options from the raw options field of a header.
     ///
     /// EOL ends the list, NOP is skipped, unknown kinds are skipped by their
-    /// length (RFC 9293 §3.1: "a TCP implementation MUST be able to receive
-    /// a TCP Option in any segment", MUST-4; MUST-6: ignore options it does
-    /// not implement). A length below 2 or past the end of the field, or a
-    /// wrong length for a known kind, is [`Error::BadOption`] (MUST-7: be
-    /// prepared to handle an illegal option length). A repeated option
-    /// overrides the earlier one.
+    /// length. RFC 9293 §3.1: EOL, NOP and MSS are all understood (MUST-4);
+    /// this runs on every segment, not only SYNs ("a TCP implementation MUST
+    /// be able to receive a TCP Option in any segment", MUST-5); options it
+    /// does not implement are ignored (MUST-6). A length below 2 or past the
+    /// end of the field, or a wrong length for a known kind, is
+    /// [`Error::BadOption`] (MUST-7: be prepared to handle an illegal option
+    /// length). A repeated option overrides the earlier one.
     #[inline]
     pub fn parse(raw: &[u8]) -> Result<TcpOptions> {
         // Fast path (inlined into the receive path) for the layout nearly
@@ -282,6 +283,8 @@ impl TcpOptions {
     fn parse_any(raw: &[u8]) -> Result<TcpOptions> {
         let mut o = TcpOptions::default();
         let mut i = 0;
+        // Byte by byte: an option may start at any offset, not only on a
+        // word boundary (RFC 9293 §3.2 MUST-64).
         while i < raw.len() {
             match raw[i] {
                 // RFC 9293 §3.2: End of Option List.
@@ -393,7 +396,10 @@ impl TcpOptions {
     /// Writes the options into `out` (at least [`TcpOptions::encoded_len`]
     /// bytes) in the layout Linux uses, each 4-byte aligned:
     /// `MSS`, `SACK_PERM TS` (or `NOP NOP TS`, or `NOP NOP SACK_PERM`),
-    /// `NOP WS`, `NOP NOP SACK`. Returns the bytes written.
+    /// `NOP WS`, `NOP NOP SACK`. Returns the bytes written. Every option
+    /// but NOP carries its length field (RFC 9293 §3.1 MUST-68); MSS only
+    /// when the caller sets it, which the connection does on SYNs alone
+    /// (RFC 9293 §3.7.1 MUST-65).
     fn emit_into(&self, out: &mut [u8]) -> usize {
         let mut i = 0;
         let mut put = |bytes: &[u8], i: &mut usize| {
@@ -672,7 +678,8 @@ impl<'a> TcpRepr<'a> {
         b[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
         let opts = &mut b[field::OPTIONS..hl];
         let written = self.options.emit_into(opts);
-        // RFC 9293 §3.1: the header is padded with zeros to a 32-bit boundary.
+        // RFC 9293 §3.1 MUST-69: the header is padded with zeros to a 32-bit
+        // boundary, whatever the buffer held.
         opts[written..].fill(0);
         // RFC 9293 §3.1: checksum over pseudo-header, header and data.
         let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, u32::from(len));
@@ -745,6 +752,7 @@ mod tests {
     }
 
     #[test]
+    // covers: MUST-2, MUST-68
     fn syn_roundtrip_and_display() {
         let r = syn();
         assert_eq!(r.header_len(), 40);
@@ -811,6 +819,31 @@ mod tests {
     }
 
     #[test]
+    // covers: MUST-69
+    fn header_bytes_are_all_written_and_padding_is_zero() {
+        // A buffer full of old bytes: nothing of it may survive in the
+        // header (options, padding), whatever the options.
+        let mut opts = [syn().options; 4];
+        opts[1].mss = None;
+        opts[2] = TcpOptions {
+            window_scale: Some(2),
+            ..TcpOptions::default()
+        };
+        opts[3] = TcpOptions::default();
+        for o in opts {
+            let mut r = syn();
+            r.options = o;
+            let hl = r.header_len();
+            assert_eq!(hl % 4, 0);
+            let mut dirty = [0xaau8; 60];
+            let mut clean = [0u8; 60];
+            r.emit(&mut dirty[..hl], A, B).unwrap();
+            r.emit(&mut clean[..hl], A, B).unwrap();
+            assert_eq!(dirty[..hl], clean[..hl], "{o:?}");
+        }
+    }
+
+    #[test]
     fn view_length_errors() {
         let mut b = [0u8; 24];
         b[12] = 6 << 4; // data offset 6: 24 bytes of header
@@ -831,6 +864,7 @@ mod tests {
     }
 
     #[test]
+    // covers: MUST-4, MUST-6, MUST-7, MUST-64
     fn option_errors_and_unknown_skipped() {
         assert_eq!(TcpOptions::parse(&[2, 4, 1]), Err(Error::BadOption));
         assert_eq!(TcpOptions::parse(&[2, 3, 1, 0]), Err(Error::BadOption));

@@ -300,6 +300,7 @@ mod tests {
     const MSS: usize = 1000;
 
     #[test]
+    // covers: MUST-19
     fn slow_start_then_avoidance() {
         let mut c = NewReno::new(MSS, SeqNumber(0));
         assert_eq!(c.cwnd(), 10 * MSS);

@@ -635,7 +635,8 @@ impl Conn {
         }
     }
 
-    /// CLOSE of the sending direction (RFC 9293 §3.10.4): queue a FIN.
+    /// CLOSE of the sending direction (RFC 9293 §3.10.4): queue a FIN. The
+    /// receiving direction stays open (half-duplex close, §3.6.1 MAY-1).
     pub fn shutdown_write(&mut self, ctx: &mut Ctx<'_>) -> Result<Disposition, TcpError> {
         match self.state {
             State::SynSent => {
@@ -798,6 +799,8 @@ impl Conn {
         true
     }
 
+    /// RFC 9293 §3.10.7.4 MAY-12: the RFC 5961 injection protections
+    /// answer suspicious RST, SYN and ACK segments with this.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
         // RFC 5961 §7: rate-limit challenge ACKs.
         if ctx.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
@@ -1026,6 +1029,7 @@ impl Conn {
         }
         self.probes_unanswered = 0;
         self.ka_probes = 0;
+        // The scaled window is a 32-bit number (RFC 9293 §3.8.6 REC-1).
         let window = u32::from(seg.window) << self.snd_wscale;
         if window == 0 && ack == self.snd_una && self.snd_max > self.snd_una {
             // The peer is alive and says its window is shut: retransmissions
@@ -1107,9 +1111,7 @@ impl Conn {
         }
 
         // Sixth: the URG bit — parsed and ignored: urgent data is delivered
-        // inline as ordinary data. (RFC 9293 §3.8.5 MUST-30..33 ask for
-        // urgent-mode signalling to the application; strata does not offer
-        // it, as SHLD-13 tells new applications not to use it.)
+        // inline as ordinary data, and no urgent mark is kept.
         // Seventh and eighth: text and FIN.
         self.process_text_and_fin(ctx, seq_eff, payload, fin)
     }
@@ -1281,7 +1283,9 @@ impl Conn {
                     }
                     if off > 0 || had_ooo {
                         // RFC 5681 §4.2: out-of-order data or data filling a
-                        // gap is acknowledged at once (quick ACK).
+                        // gap is acknowledged at once (quick ACK; RFC 9293
+                        // §3.10.7.4 MAY-13). The out-of-order data itself
+                        // stays queued in the assembler (SHLD-31).
                         self.ack_now = true;
                     } else {
                         // RFC 9293 §3.8.6.3: delay the ACK (SHLD-18, < 0.5 s,
@@ -1422,6 +1426,8 @@ impl Conn {
     fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> Disposition {
         let now = ctx.now;
         match self.state {
+            // RFC 9293 §3.8.3 MUST-22: SYNs are retransmitted, backed off
+            // and given up on by the same mechanism as data.
             State::SynSent | State::SynReceived => {
                 let limit = if self.state == State::SynSent {
                     ctx.cfg.syn_retries
@@ -1629,6 +1635,8 @@ impl Conn {
         o
     }
 
+    /// The options of our SYN or SYN-ACK: the only segments that carry MSS
+    /// (RFC 9293 §3.7.1 MUST-65; [`Conn::segment_options`] never sets it).
     fn syn_options(&self, cfg: &TcpConfig, now: Instant, passive: bool) -> TcpOptions {
         let mut o = TcpOptions {
             mss: Some(cfg.announced_mss()),
@@ -1759,6 +1767,9 @@ impl Conn {
                 return Some(seg);
             }
         }
+        // RFC 9293 §3.10.7.4: ACKs are aggregated (MUST-58). Segments only
+        // set `ack_now`; the ACK is built here, when the caller polls after
+        // handling everything that arrived, so a batch gets one ACK (MUST-59).
         if self.ack_now {
             return Some(self.pure_ack(now, stats));
         }
@@ -1866,6 +1877,9 @@ impl Conn {
             0
         };
         let win = (self.snd_wnd as usize).min(self.cc.cwnd() + limited);
+        // RFC 9293 §3.8.6 MUST-34: a window the peer shrank below what is
+        // in flight makes the usable window "negative": nothing new is sent
+        // (SHLD-15) and nothing outstanding is dropped.
         let mut usable = win.saturating_sub(flight);
         if self.rto_rexmit && self.snd_max > self.snd_una && self.snd_nxt == self.snd_una {
             // The retransmission timer fired: the first unacknowledged
@@ -1882,7 +1896,8 @@ impl Conn {
         }
         if len > 0 && !retransmitting {
             // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1, §3.7.4,
-            // MUST-38, Nagle SHLD-7 with `nodelay` for MUST-17): send a
+            // MUST-38, Nagle SHLD-7 with `nodelay` for MUST-17; un-pushed
+            // data is queued, MAY-16, and full segments go first, SHLD-28): send a
             // full segment, or everything queued when
             // nothing is unacknowledged (or Nagle is off), or at least half
             // the largest window the peer offered.
@@ -1907,8 +1922,9 @@ impl Conn {
         let off = seq.since(data_start);
         let mut flags = TcpFlags::ACK;
         if len > 0 && len == unsent {
-            // PSH on the last buffered segment (MUST-61); nothing is held
-            // indefinitely (MUST-60).
+            // PSH on the last buffered segment (MUST-61), so successive
+            // writes share one PSH (SHLD-27); nothing is held indefinitely
+            // (MUST-60).
             flags |= TcpFlags::PSH;
         }
         if fin {

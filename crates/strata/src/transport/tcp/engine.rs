@@ -818,6 +818,7 @@ impl Tcp {
             return;
         };
         self.with_conn(idx, now, |c, ctx| match err {
+            // RFC 9293 §3.7.3 SHLD-6: the send MSS follows the path MTU.
             IcmpError::FragmentationNeeded { mtu } => c.on_pmtu(mtu),
             IcmpError::PortUnreachable | IcmpError::ProtocolUnreachable => {
                 // Hard errors (SHLD-26) abort a connection still opening;
@@ -997,6 +998,10 @@ impl Tcp {
         if local.port() == 0 {
             return Err(TcpError::InvalidAddress);
         }
+        // RFC 9293 §3.9.1.1: a passive OPEN creates a listener or fails;
+        // it never touches an existing connection (MUST-41), and only other
+        // listeners clash, so a port whose connection is in SYN-SENT or
+        // SYN-RECEIVED can be listened on (MUST-42).
         let key = (*local.ip(), local.port());
         let clash = self.listener_map.contains_key(&key)
             || (local.ip().is_unspecified()
@@ -1334,7 +1339,8 @@ impl Tcp {
         Ok(())
     }
 
-    /// Set the RFC 5482 user timeout for one connection.
+    /// Set the RFC 5482 user timeout for one connection: the application's
+    /// R2 (RFC 9293 §3.8.3 MUST-21).
     pub fn set_user_timeout(
         &mut self,
         h: TcpHandle,

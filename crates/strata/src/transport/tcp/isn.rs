@@ -225,6 +225,7 @@ mod tests {
     }
 
     #[test]
+    // covers: MUST-8, MUST-9, SHLD-1
     fn isn_depends_on_tuple_seed_and_clock() {
         let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1234);
         let b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);

@@ -310,7 +310,9 @@ pub struct TcpConfig {
     /// Clock granularity G of RFC 6298 §2.
     pub clock_granularity: Duration,
     /// Retransmissions of a data segment before giving up (R2 of RFC 1122
-    /// §4.2.3.5; Linux tcp_retries2 = 15).
+    /// §4.2.3.5; Linux tcp_retries2 = 15). The application sets R2 here or
+    /// per connection with [`Tcp::set_user_timeout`] (RFC 9293 §3.8.3
+    /// MUST-21).
     pub max_retries: u32,
     /// Retransmissions of a SYN before giving up. The default 7 retries
     /// span 255 s with the 1 s initial RTO, more than the 3 minutes RFC 9293
@@ -380,7 +382,8 @@ impl Default for TcpConfig {
 
 impl TcpConfig {
     /// The MSS we announce: min(configured MSS, MTU − 40) (RFC 6691 §2,
-    /// RFC 9293 §3.7.1 MUST-14).
+    /// RFC 9293 §3.7.1 MUST-14): MMS_R − 20 for an MTU-sized datagram with
+    /// a 20-byte IP header (MUST-67).
     pub fn announced_mss(&self) -> u16 {
         self.mss.min(self.mtu.saturating_sub(40)).max(64)
     }

@@ -1,0 +1,282 @@
+//! RFC 9293 requirements that involve the IP layer under TCP (source
+//! address choice, TTL, IP options, ICMP), checked through whole stacks.
+//! Each test names its requirements in a `// covers:` comment for
+//! `cargo xtask compliance`.
+
+mod stack_util;
+
+use stack_util::{cidr, ip, World};
+use std::cell::RefCell;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
+use strata::stack::{Stack, StackConfig};
+use strata::transport::tcp::{TcpError, TcpHandle};
+use strata::wire::ethernet::{EtherType, EthernetRepr};
+use strata::wire::icmpv4::Icmpv4Repr;
+use strata::wire::ipv4::{IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr};
+use strata::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+use strata::wire::MacAddr;
+
+const PEER_MAC: MacAddr = MacAddr([2, 0, 0, 9, 9, 9]);
+
+/// An Ethernet frame to `dst_mac` holding `ip` and its payload.
+fn frame(dst_mac: MacAddr, ip: &Ipv4Repr, payload: &[u8]) -> Vec<u8> {
+    let eth = EthernetRepr {
+        dst: dst_mac,
+        src: PEER_MAC,
+        ethertype: EtherType::IPV4,
+        vlan: None,
+    };
+    let mut v = vec![0u8; eth.header_len() + ip.header_len() + payload.len()];
+    let n = eth.emit(&mut v).unwrap();
+    let h = ip.emit(&mut v[n..]).unwrap();
+    v[n + h..].copy_from_slice(payload);
+    v
+}
+
+/// A LAN of A (10.0.0.1 and 10.0.0.9) and B (10.0.0.2), with A's second
+/// interface (10.1.0.1) on another LAN with C (10.1.0.2).
+fn two_lans() -> World {
+    let mut w = World::new();
+    for _ in 0..3 {
+        w.add_stack();
+    }
+    let (l0, l1) = (w.add_segment(), w.add_segment());
+    let a0 = w.attach(0, l0, "10.0.0.1/24", 1500);
+    w.stacks[0].add_address(a0, cidr("10.0.0.9/24")).unwrap();
+    w.attach(1, l0, "10.0.0.2/24", 1500);
+    w.attach(0, l1, "10.1.0.1/24", 1500);
+    w.attach(2, l1, "10.1.0.2/24", 1500);
+    w
+}
+
+fn accept_from(w: &mut World, s: usize, l: strata::transport::tcp::ListenerHandle) -> Ipv4Addr {
+    let h = w.stacks[s].tcp_accept(l).unwrap();
+    *w.stacks[s].tcp().remote_addr(h).unwrap().ip()
+}
+
+#[test]
+// covers: MUST-43, MUST-44, MUST-45
+fn open_takes_the_given_local_address_or_asks_ip_for_one() {
+    let mut w = two_lans();
+    let lb = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let lc = w.stacks[2].tcp_listen(None, 80, 8).unwrap();
+    // No local address: IP picks the source of the route's interface.
+    let c = w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
+        .unwrap();
+    w.run();
+    assert_eq!(accept_from(&mut w, 1, lb), ip("10.0.0.1"));
+    assert_eq!(
+        *w.stacks[0].tcp().local_addr(c).unwrap().ip(),
+        ip("10.0.0.1")
+    );
+    w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.1.0.2"), 80))
+        .unwrap();
+    w.run();
+    assert_eq!(
+        accept_from(&mut w, 2, lc),
+        ip("10.1.0.1"),
+        "the other interface's address"
+    );
+    // The application's local address is used for the SYN and after.
+    let c = w.stacks[0]
+        .tcp_connect_from(
+            w.now,
+            Some(SocketAddrV4::new(ip("10.0.0.9"), 0)),
+            SocketAddrV4::new(ip("10.0.0.2"), 80),
+        )
+        .unwrap();
+    w.run();
+    assert_eq!(accept_from(&mut w, 1, lb), ip("10.0.0.9"));
+    assert_eq!(
+        *w.stacks[0].tcp().local_addr(c).unwrap().ip(),
+        ip("10.0.0.9")
+    );
+    // An address that is not ours is refused.
+    assert_eq!(
+        w.stacks[0].tcp_connect_from(
+            w.now,
+            Some(SocketAddrV4::new(ip("10.0.0.77"), 0)),
+            SocketAddrV4::new(ip("10.0.0.2"), 80),
+        ),
+        Err(TcpError::InvalidAddress)
+    );
+}
+
+/// The TTL (and DSCP) of every TCP datagram delivered to stack `to`.
+type Seen = Rc<RefCell<Vec<(usize, u8, u8)>>>;
+
+fn watch_tcp(w: &mut World) -> Seen {
+    let seen: Seen = Rc::default();
+    let s = seen.clone();
+    w.filter = Some(Box::new(move |to, _, f| {
+        if f.len() > 34 && f[12..14] == [8, 0] {
+            let p = Ipv4Packet::new_checked(&f[14..]).unwrap();
+            if p.protocol() == IpProtocol::TCP {
+                s.borrow_mut().push((to, p.ttl(), p.dscp()));
+            }
+        }
+        true
+    }));
+    seen
+}
+
+#[test]
+// covers: MUST-49
+fn ttl_of_tcp_segments_is_configurable() {
+    let mut w = World::new();
+    w.add_stack();
+    w.add_stack();
+    w.stacks[0] = Stack::new(StackConfig {
+        seed: 1,
+        default_ttl: 17,
+        ..StackConfig::default()
+    });
+    let l0 = w.add_segment();
+    w.attach(0, l0, "10.0.0.1/24", 1500);
+    w.attach(1, l0, "10.0.0.2/24", 1500);
+    let seen = watch_tcp(&mut w);
+    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let c = w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
+        .unwrap();
+    w.run();
+    let s = w.stacks[1].tcp_accept(l).unwrap();
+    w.stacks[0].tcp_send(c, b"hello").unwrap();
+    w.stacks[1].tcp_send(s, b"world").unwrap();
+    w.run();
+    let seen = seen.borrow();
+    let from_a: Vec<u8> = seen.iter().filter(|x| x.0 == 1).map(|x| x.1).collect();
+    let from_b: Vec<u8> = seen.iter().filter(|x| x.0 == 0).map(|x| x.1).collect();
+    assert!(
+        from_a.len() >= 3 && from_a.iter().all(|&t| t == 17),
+        "{from_a:?}"
+    );
+    assert!(
+        from_b.len() >= 2 && from_b.iter().all(|&t| t == 64),
+        "{from_b:?}"
+    );
+}
+
+fn tcp_bytes(src: Ipv4Addr, dst: Ipv4Addr, r: &TcpRepr<'_>) -> Vec<u8> {
+    let mut v = vec![0u8; r.buffer_len()];
+    r.emit(&mut v, src, dst).unwrap();
+    v
+}
+
+#[test]
+// covers: MUST-50
+fn ip_options_under_a_segment_are_ignored() {
+    let mut s = Stack::new(StackConfig::default());
+    let mac = MacAddr([2, 0, 0, 0, 0, 1]);
+    let i = s.add_interface(mac, 1500);
+    s.add_address(i, cidr("10.0.0.2/24")).unwrap();
+    s.tcp_listen(None, 80, 8).unwrap();
+    let (peer, us) = (ip("10.0.0.1"), ip("10.0.0.2"));
+    // Router Alert (RFC 2113), then a record route with room for one
+    // address (RFC 791), then EOL padding.
+    let options = [148, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0];
+    for (port, opts) in [(5000u16, &options[..4]), (5001, &options[..])] {
+        let syn = TcpRepr {
+            src_port: port,
+            dst_port: 80,
+            seq: 77,
+            ack: 0,
+            flags: TcpFlags::SYN,
+            window: 65535,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        let seg = tcp_bytes(peer, us, &syn);
+        let mut h = Ipv4Repr::new(peer, us, IpProtocol::TCP, 64, seg.len());
+        h.options = Ipv4Options::new(opts).unwrap();
+        s.receive(
+            strata::time::Instant::from_secs(1),
+            i,
+            &frame(mac, &h, &seg),
+        );
+    }
+    assert_eq!(
+        s.tcp().connection_count(),
+        2,
+        "both SYNs opened a connection"
+    );
+    assert_eq!(s.stats().tcp.bad_checksum, 0);
+}
+
+/// The first 8 bytes of a TCP header of `c` (A → B) behind its IPv4
+/// header, as an ICMP error quotes it.
+fn quote(w: &World, c: TcpHandle) -> Vec<u8> {
+    let (l, r) = (
+        w.stacks[0].tcp().local_addr(c).unwrap(),
+        w.stacks[0].tcp().remote_addr(c).unwrap(),
+    );
+    let info = w.stacks[0].tcp().info(c).unwrap();
+    let h = Ipv4Repr::new(*l.ip(), *r.ip(), IpProtocol::TCP, 64, 20);
+    let mut v = vec![0u8; 28];
+    h.emit(&mut v).unwrap();
+    v[20..22].copy_from_slice(&l.port().to_be_bytes());
+    v[22..24].copy_from_slice(&r.port().to_be_bytes());
+    v[24..28].copy_from_slice(&info.snd_una.to_be_bytes());
+    v
+}
+
+fn icmp_to_a(w: &mut World, msg: &Icmpv4Repr<'_>) {
+    let mut body = vec![0u8; msg.buffer_len()];
+    msg.emit(&mut body).unwrap();
+    let h = Ipv4Repr::new(
+        ip("10.0.0.2"),
+        ip("10.0.0.1"),
+        IpProtocol::ICMP,
+        64,
+        body.len(),
+    );
+    let iface = strata::link::IfaceId(0);
+    let mac = w.stacks[0].mac(iface).unwrap();
+    let now = w.now;
+    w.stacks[0].receive(now, iface, &frame(mac, &h, &body));
+}
+
+#[test]
+// covers: MUST-55
+fn source_quench_is_silently_discarded() {
+    let mut w = two_lans();
+    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let c = w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
+        .unwrap();
+    w.run();
+    w.stacks[1].tcp_accept(l).unwrap();
+    w.stacks[0].tcp_send(c, &[1u8; 3000]).unwrap();
+    let q = quote(&w, c);
+    let before = w.stacks[0].tcp().info(c).unwrap();
+    icmp_to_a(
+        &mut w,
+        &Icmpv4Repr::Other {
+            msg_type: 4,
+            code: 0,
+            rest_of_header: [0; 4],
+            data: &q,
+        },
+    );
+    let after = w.stacks[0].tcp().info(c).unwrap();
+    assert_eq!(w.stacks[0].tcp().soft_error(c), None);
+    assert_eq!((after.cwnd, after.ssthresh), (before.cwnd, before.ssthresh));
+    assert_eq!(after.state, before.state);
+    // The same quote in a Destination Unreachable reaches the connection.
+    icmp_to_a(
+        &mut w,
+        &Icmpv4Repr::DstUnreachable {
+            code: 1,
+            next_hop_mtu: 0,
+            quoted: &q,
+        },
+    );
+    assert_eq!(
+        w.stacks[0].tcp().soft_error(c),
+        Some(TcpError::HostUnreachable)
+    );
+}

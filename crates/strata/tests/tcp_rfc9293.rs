@@ -1,0 +1,543 @@
+//! RFC 9293 requirements (Appendix B) checked one by one against a single
+//! `Tcp` engine driven with hand-made segments. Each test names the
+//! requirements it checks in a `// covers:` comment, which
+//! `cargo xtask compliance` collects into `docs/rfc9293.md`.
+#![allow(clippy::field_reassign_with_default)]
+
+mod tcp_pipe;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use strata::time::{Duration, Instant};
+use strata::transport::tcp::{
+    Keepalive, ListenerHandle, State, Tcp, TcpConfig, TcpError, TcpEvent, TcpHandle,
+};
+use strata::wire::tcp::{TcpFlags, TcpOptions, Timestamps};
+use tcp_pipe::Seg;
+
+const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+
+fn seg(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Seg {
+    Seg {
+        src: PEER,
+        dst: US,
+        src_port: 5555,
+        dst_port: 80,
+        seq,
+        ack,
+        flags,
+        window: 65535,
+        options: TcpOptions::default(),
+        payload: payload.to_vec(),
+    }
+}
+
+/// One engine listening on port 80, and the peer's side of one connection
+/// kept by hand.
+struct Raw {
+    tcp: Tcp,
+    now: Instant,
+    peer_seq: u32,
+    our_seq: u32,
+    handle: Option<TcpHandle>,
+}
+
+impl Raw {
+    fn new(cfg: TcpConfig) -> Self {
+        let mut tcp = Tcp::new(cfg, 42);
+        tcp.listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 16)
+            .unwrap();
+        Raw {
+            tcp,
+            now: Instant::from_secs(10),
+            peer_seq: 1000,
+            our_seq: 0,
+            handle: None,
+        }
+    }
+
+    fn input(&mut self, s: &Seg) {
+        self.tcp.handle_segment(self.now, s.src, s.dst, &s.repr());
+    }
+
+    fn output(&mut self) -> Vec<Seg> {
+        let mut v = Vec::new();
+        while let Some(s) = self.tcp.poll_transmit(self.now, Seg::from_repr) {
+            v.push(s);
+        }
+        v
+    }
+
+    fn advance(&mut self, d: Duration) {
+        let until = self.now + d;
+        while let Some(t) = self.tcp.poll_timeout() {
+            if t > until {
+                break;
+            }
+            self.now = self.now.max(t);
+            self.tcp.handle_timeout(self.now);
+        }
+        self.now = until;
+    }
+
+    /// Completes a handshake as the client with these SYN options and
+    /// window; returns the SYN-ACK.
+    fn handshake_with(&mut self, opts: TcpOptions, window: u16) -> Seg {
+        let mut syn = seg(TcpFlags::SYN, self.peer_seq, 0, &[]);
+        syn.options = opts;
+        syn.window = window;
+        self.input(&syn);
+        let out = self.output();
+        assert_eq!(out.len(), 1);
+        let synack = out[0].clone();
+        assert_eq!(synack.flags, TcpFlags::SYN | TcpFlags::ACK);
+        self.peer_seq += 1;
+        self.our_seq = synack.seq.wrapping_add(1);
+        let mut ack = seg(TcpFlags::ACK, self.peer_seq, self.our_seq, &[]);
+        ack.window = window;
+        if let Some(ts) = synack.options.timestamps {
+            ack.options.timestamps = Some(Timestamps {
+                tsval: 501,
+                tsecr: ts.tsval,
+            });
+        }
+        self.input(&ack);
+        let l = self.listener();
+        self.handle = Some(self.tcp.accept(l).unwrap());
+        synack
+    }
+
+    fn handshake(&mut self) -> Seg {
+        self.handshake_with(TcpOptions::default(), 65535)
+    }
+
+    fn listener(&mut self) -> ListenerHandle {
+        loop {
+            match self.tcp.poll_event() {
+                Some(TcpEvent::Acceptable { listener }) => return listener,
+                Some(_) => continue,
+                None => panic!("no acceptable event"),
+            }
+        }
+    }
+
+    fn h(&self) -> TcpHandle {
+        self.handle.unwrap()
+    }
+
+    /// A data segment from the peer at its next sequence number (which
+    /// then moves on).
+    fn peer_data(&mut self, payload: &[u8]) -> Seg {
+        let s = seg(
+            TcpFlags::ACK | TcpFlags::PSH,
+            self.peer_seq,
+            self.our_seq,
+            payload,
+        );
+        self.peer_seq = self.peer_seq.wrapping_add(payload.len() as u32);
+        s
+    }
+
+    /// A pure ACK from the peer for `acked` bytes of ours with `window`.
+    fn peer_ack(&self, acked: u32, window: u16) -> Seg {
+        let mut s = seg(
+            TcpFlags::ACK,
+            self.peer_seq,
+            self.our_seq.wrapping_add(acked),
+            &[],
+        );
+        s.window = window;
+        s
+    }
+}
+
+fn payload_bytes(out: &[Seg]) -> usize {
+    out.iter().map(|s| s.payload.len()).sum()
+}
+
+#[test]
+// covers: MUST-1
+fn window_is_an_unsigned_number() {
+    // 40 000 and 65 535 are negative as signed 16-bit numbers.
+    for window in [40_000u16, 65_535] {
+        let mut r = Raw::new(TcpConfig::default());
+        r.handshake_with(TcpOptions::default(), window);
+        let h = r.h();
+        assert_eq!(r.tcp.info(h).unwrap().snd_wnd, u32::from(window));
+        r.tcp.set_nodelay(h, true).unwrap();
+        r.tcp.send(h, &[5u8; 2000]).unwrap();
+        assert_eq!(payload_bytes(&r.output()), 2000, "window {window} is open");
+    }
+}
+
+#[test]
+// covers: MUST-65
+fn mss_option_only_on_syn_segments() {
+    let mut r = Raw::new(TcpConfig::default());
+    let synack = r.handshake_with(
+        TcpOptions {
+            mss: Some(1000),
+            timestamps: Some(Timestamps {
+                tsval: 500,
+                tsecr: 0,
+            }),
+            ..TcpOptions::default()
+        },
+        65535,
+    );
+    assert!(synack.options.mss.is_some(), "the SYN-ACK announces MSS");
+    let h = r.h();
+    r.tcp.send(h, &[1u8; 3000]).unwrap();
+    let d = r.peer_data(b"req");
+    r.input(&d);
+    let now = r.now;
+    r.tcp.close(now, h).unwrap();
+    let out = r.output();
+    assert!(out.len() >= 3);
+    assert!(out
+        .iter()
+        .all(|s| !s.flags.syn() && s.options.mss.is_none()));
+    assert!(out.iter().any(|s| s.options.timestamps.is_some()));
+
+    // The active side's SYN carries it too.
+    let mut tcp = Tcp::new(TcpConfig::default(), 3);
+    tcp.connect(
+        r.now,
+        SocketAddrV4::new(US, 40000),
+        SocketAddrV4::new(PEER, 80),
+    )
+    .unwrap();
+    let syn = tcp.poll_transmit(r.now, Seg::from_repr).unwrap();
+    assert!(syn.flags.syn() && syn.options.mss == Some(1460));
+}
+
+#[test]
+// covers: MUST-18
+fn karn_no_rtt_sample_from_a_retransmitted_segment() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let h = r.h();
+    let before = r.tcp.info(h).unwrap().srtt;
+    r.tcp.send(h, b"lost").unwrap();
+    assert_eq!(r.output().len(), 1);
+    // Nothing is acknowledged: the segment is retransmitted at RTO.
+    let rto = r.tcp.info(h).unwrap().rto;
+    r.advance(rto + Duration::from_millis(1));
+    let out = r.output();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload, b"lost");
+    // The ACK comes late: it may belong to either transmission, so no RTT
+    // sample is taken from it.
+    r.advance(Duration::from_millis(900));
+    let ack = r.peer_ack(4, 65535);
+    r.input(&ack);
+    assert_eq!(r.tcp.info(h).unwrap().srtt, before, "no sample (Karn)");
+    // A segment sent once gives a sample.
+    r.tcp.send(h, b"fresh").unwrap();
+    assert_eq!(r.output().len(), 1);
+    r.advance(Duration::from_millis(30));
+    let ack = r.peer_ack(9, 65535);
+    r.input(&ack);
+    assert_ne!(r.tcp.info(h).unwrap().srtt, before, "a clean sample counts");
+}
+
+#[test]
+// covers: MUST-23
+fn syn_is_retried_for_at_least_three_minutes_by_default() {
+    let mut tcp = Tcp::new(TcpConfig::default(), 5);
+    let mut now = Instant::from_secs(1);
+    let t0 = now;
+    let h = tcp
+        .connect(
+            now,
+            SocketAddrV4::new(US, 40000),
+            SocketAddrV4::new(PEER, 80),
+        )
+        .unwrap();
+    let mut syns = vec![(
+        Duration::ZERO,
+        tcp.poll_transmit(now, Seg::from_repr).unwrap().flags,
+    )];
+    while let Some(t) = tcp.poll_timeout() {
+        if t - t0 > Duration::from_secs(3600) {
+            break;
+        }
+        now = t;
+        tcp.handle_timeout(now);
+        while let Some(s) = tcp.poll_transmit(now, Seg::from_repr) {
+            syns.push((now - t0, s.flags));
+        }
+        if tcp.error(h).is_some() {
+            break;
+        }
+    }
+    assert_eq!(tcp.error(h), Some(TcpError::TimedOut), "{syns:?}");
+    assert!(
+        now - t0 >= Duration::from_secs(180),
+        "gave up after {:?}",
+        now - t0
+    );
+    assert!(syns.len() >= 3 && syns.iter().all(|(_, f)| *f == TcpFlags::SYN));
+}
+
+#[test]
+// covers: MUST-25, MUST-28
+fn keepalive_is_off_by_default_and_waits_two_hours_when_on() {
+    assert!(TcpConfig::default().keepalive.is_none());
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let h = r.h();
+    // Three idle hours: no probe.
+    for _ in 0..3 * 60 {
+        r.advance(Duration::from_secs(60));
+        assert!(r.output().is_empty());
+    }
+    assert_eq!(r.tcp.stats().keepalive_probes, 0);
+    assert_eq!(r.tcp.state(h), State::Established);
+    // Turned on with the defaults: the first probe after two idle hours.
+    assert!(Keepalive::default().idle >= Duration::from_secs(2 * 3600));
+    let now = r.now;
+    r.tcp
+        .set_keepalive(now, h, Some(Keepalive::default()))
+        .unwrap();
+    let d = r.peer_data(b"wake");
+    r.input(&d);
+    let _ = r.output();
+    r.advance(Duration::from_secs(2 * 3600 - 1));
+    let _ = r.output();
+    assert_eq!(r.tcp.stats().keepalive_probes, 0, "not before 2 h idle");
+    r.advance(Duration::from_secs(2));
+    let out = r.output();
+    assert_eq!(r.tcp.stats().keepalive_probes, 1);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].seq,
+        r.our_seq.wrapping_sub(1),
+        "SEG.SEQ = SND.NXT - 1"
+    );
+}
+
+#[test]
+// covers: MUST-34, SHLD-15
+fn sender_is_robust_against_a_shrinking_window() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let h = r.h();
+    r.tcp.set_nodelay(h, true).unwrap();
+    r.tcp.send(h, &[9u8; 20_000]).unwrap();
+    let flight = payload_bytes(&r.output()) as u32;
+    assert!(flight > 2000);
+    // The peer acknowledges one segment and moves its right edge left of
+    // SND.NXT: the usable window is negative.
+    let ack = r.peer_ack(536, 1000);
+    r.input(&ack);
+    assert!(r.output().is_empty(), "no new data past the shrunk edge");
+    assert_eq!(r.tcp.state(h), State::Established);
+    // The window opens again: everything outstanding is acknowledged and
+    // sending resumes right after it.
+    let ack = r.peer_ack(flight, 65535);
+    r.input(&ack);
+    let out = r.output();
+    assert!(!out.is_empty());
+    assert_eq!(out[0].seq, r.our_seq.wrapping_add(flight));
+}
+
+#[test]
+// covers: MUST-38
+fn sender_sws_avoidance_waits_for_a_useful_window() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let h = r.h();
+    r.tcp.set_nodelay(h, true).unwrap();
+    r.tcp.send(h, &[1u8; 1000]).unwrap();
+    assert_eq!(payload_bytes(&r.output()), 1000);
+    // All acknowledged, but only 100 bytes of window offered (the peer
+    // once offered 65 535): a 100-byte segment would be silly.
+    let ack = r.peer_ack(1000, 100);
+    r.input(&ack);
+    r.tcp.send(h, &[2u8; 1000]).unwrap();
+    assert!(r.output().is_empty(), "no tiny segment into a tiny window");
+    // A useful window: the data goes.
+    let ack = r.peer_ack(1000, 8000);
+    r.input(&ack);
+    assert_eq!(payload_bytes(&r.output()), 1000);
+}
+
+#[test]
+// covers: MUST-39, SHLD-14
+fn receiver_sws_avoidance_opens_the_window_in_large_steps() {
+    let mut cfg = TcpConfig::default();
+    cfg.rx_buffer_limit = 4096;
+    cfg.window_scale = false;
+    let mut r = Raw::new(cfg);
+    let synack = r.handshake();
+    assert_eq!(synack.window, 4096);
+    let h = r.h();
+    for _ in 0..8 {
+        let d = r.peer_data(&[7u8; 512]);
+        r.input(&d);
+    }
+    let out = r.output();
+    assert_eq!(out.last().unwrap().window, 0, "buffer full: window closed");
+    // Reading a little does not open a silly window.
+    let mut buf = [0u8; 4096];
+    assert_eq!(r.tcp.recv(h, &mut buf[..100]), Ok(100));
+    r.advance(Duration::from_millis(300));
+    assert!(r.output().iter().all(|s| s.window == 0));
+    // Reading a full segment's worth opens it (and says so).
+    assert_eq!(r.tcp.recv(h, &mut buf[..500]), Ok(500));
+    r.advance(Duration::from_millis(300));
+    let out = r.output();
+    assert!(!out.is_empty(), "window update sent");
+    assert!(out.iter().all(|s| s.window >= 536), "{out:?}");
+}
+
+#[test]
+// covers: MUST-41, MUST-42
+fn listen_beside_a_connection_in_syn_sent() {
+    let mut tcp = Tcp::new(TcpConfig::default(), 9);
+    let now = Instant::from_secs(1);
+    let local = SocketAddrV4::new(US, 7000);
+    let remote = SocketAddrV4::new(PEER, 80);
+    let c = tcp.connect(now, local, remote).unwrap();
+    let syn = tcp.poll_transmit(now, Seg::from_repr).unwrap();
+    // A LISTEN on the same port while the connection is in SYN-SENT.
+    let l = tcp
+        .listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 7000), 4)
+        .unwrap();
+    assert_eq!(tcp.state(c), State::SynSent, "the connection is untouched");
+    // The connection completes...
+    let mut synack = seg(TcpFlags::SYN | TcpFlags::ACK, 5000, syn.seq + 1, &[]);
+    synack.src_port = 80;
+    synack.dst_port = 7000;
+    tcp.handle_segment(now, PEER, US, &synack.repr());
+    assert_eq!(tcp.state(c), State::Established);
+    // ... and the listener takes a connection from another peer.
+    let mut other = seg(TcpFlags::SYN, 9000, 0, &[]);
+    other.src = Ipv4Addr::new(10, 0, 0, 3);
+    other.dst_port = 7000;
+    tcp.handle_segment(now, other.src, US, &other.repr());
+    let out: Vec<Seg> = std::iter::from_fn(|| tcp.poll_transmit(now, Seg::from_repr)).collect();
+    assert!(out
+        .iter()
+        .any(|s| s.flags == TcpFlags::SYN | TcpFlags::ACK && s.dst == other.src));
+    assert_eq!(
+        tcp.accept(l),
+        Err(TcpError::WouldBlock),
+        "handshake not done"
+    );
+    assert_eq!(tcp.connection_count(), 2);
+}
+
+#[test]
+// covers: MUST-46
+fn open_to_broadcast_or_multicast_is_refused() {
+    let mut tcp = Tcp::new(TcpConfig::default(), 9);
+    let now = Instant::from_secs(1);
+    let local = SocketAddrV4::new(US, 7000);
+    for dst in [
+        Ipv4Addr::BROADCAST,
+        Ipv4Addr::new(224, 0, 0, 1),
+        Ipv4Addr::new(239, 1, 2, 3),
+    ] {
+        assert!(tcp.connect(now, local, SocketAddrV4::new(dst, 80)).is_err());
+    }
+    assert_eq!(tcp.connection_count(), 0);
+    assert!(tcp.poll_transmit(now, Seg::from_repr).is_none());
+    assert!(tcp.connect(now, local, SocketAddrV4::new(PEER, 80)).is_ok());
+}
+
+#[test]
+// covers: MUST-57, MUST-63
+fn syn_from_or_to_broadcast_and_multicast_is_discarded() {
+    let mut r = Raw::new(TcpConfig::default());
+    let cases = [
+        (Ipv4Addr::BROADCAST, US),
+        (Ipv4Addr::new(224, 0, 0, 9), US),
+        (Ipv4Addr::UNSPECIFIED, US),
+        (PEER, Ipv4Addr::BROADCAST),
+        (PEER, Ipv4Addr::new(224, 0, 0, 1)),
+    ];
+    for (src, dst) in cases {
+        let mut s = seg(TcpFlags::SYN, 100, 0, &[]);
+        s.src = src;
+        s.dst = dst;
+        r.input(&s);
+        assert!(r.output().is_empty(), "{src} -> {dst}: silently dropped");
+    }
+    assert_eq!(r.tcp.connection_count(), 0);
+    // The same SYN between unicast addresses is answered.
+    r.input(&seg(TcpFlags::SYN, 100, 0, &[]));
+    assert_eq!(r.output().len(), 1);
+}
+
+#[test]
+// covers: MUST-58, MUST-59
+fn acks_are_aggregated_over_a_batch_of_segments() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let _ = r.output();
+    // Four full segments (two would trigger an ACK each) and an
+    // out-of-order one arrive before the caller polls: one ACK for all.
+    let first = r.peer_seq;
+    let segs: Vec<Seg> = (0..4).map(|_| r.peer_data(&[3u8; 536])).collect();
+    for s in &segs {
+        r.input(s);
+    }
+    let out = r.output();
+    assert_eq!(out.len(), 1, "one ACK for the batch");
+    assert_eq!(out[0].ack, first.wrapping_add(4 * 536));
+}
+
+#[test]
+// covers: MUST-60, MUST-61, SHLD-27
+fn psh_on_the_last_segment_and_nothing_held_forever() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let h = r.h();
+    // Nagle on: 1200 bytes go as 536 + 536 and the 128-byte tail waits
+    // for the ACK, then leaves with PSH.
+    r.tcp.send(h, &[4u8; 1200]).unwrap();
+    let out = r.output();
+    assert_eq!(payload_bytes(&out), 1072);
+    let ack = r.peer_ack(1072, 65535);
+    r.input(&ack);
+    let out = r.output();
+    assert_eq!(payload_bytes(&out), 128, "the tail is not held");
+    assert!(out.last().unwrap().flags.psh(), "PSH on the last segment");
+    // A write that fits one segment: PSH on it.
+    r.tcp.send(h, b"ping").unwrap();
+    r.advance(Duration::from_secs(1));
+    let out = r.output();
+    assert!(!out.is_empty(), "nothing held indefinitely");
+    assert!(out.last().unwrap().flags.psh());
+}
+
+#[test]
+// covers: MUST-66
+fn zero_window_still_processes_ack_and_rst() {
+    let mut cfg = TcpConfig::default();
+    cfg.rx_buffer_limit = 1024;
+    cfg.window_scale = false;
+    let mut r = Raw::new(cfg);
+    r.handshake();
+    let h = r.h();
+    r.tcp.set_nodelay(h, true).unwrap();
+    r.tcp.send(h, b"abc").unwrap();
+    assert_eq!(r.output().len(), 1);
+    for _ in 0..2 {
+        let d = r.peer_data(&[1u8; 512]);
+        r.input(&d);
+    }
+    r.advance(Duration::from_millis(50));
+    let out = r.output();
+    assert_eq!(out.last().unwrap().window, 0);
+    // An ACK at RCV.NXT is processed although the window is zero.
+    let ack = r.peer_ack(3, 65535);
+    r.input(&ack);
+    assert_eq!(r.tcp.info(h).unwrap().snd_una, r.our_seq.wrapping_add(3));
+    // So is a RST at RCV.NXT.
+    let rst = seg(TcpFlags::RST, r.peer_seq, 0, &[]);
+    r.input(&rst);
+    assert_eq!(r.tcp.error(h), Some(TcpError::Reset));
+}
