@@ -250,8 +250,12 @@ pub struct IpDrops {
     pub bad_header_len: u64,
     /// Header checksum failed.
     pub bad_checksum: u64,
-    /// Source address broadcast or multicast (RFC 1122 §3.2.1.3).
+    /// Source address broadcast or multicast (RFC 1122 §3.2.1.3), or a
+    /// loopback address arriving from a link.
     pub martian_source: u64,
+    /// A loopback destination (127.0.0.0/8) arriving from a link
+    /// (RFC 1122 §3.2.1.3 (g): such addresses never appear outside a host).
+    pub martian_destination: u64,
     /// Not addressed to us and not forwarded.
     pub not_for_us: u64,
     /// TTL ran out while forwarding.
@@ -405,6 +409,10 @@ struct Interface {
     mac: MacAddr,
     mtu: usize,
     addrs: Vec<Ipv4Cidr>,
+    /// The loopback interface: no link, no ARP; every address of its
+    /// prefixes is ours (127.0.0.0/8, as on Linux), and what is routed to
+    /// it comes straight back in.
+    loopback: bool,
     arp: ArpCache<Vec<u8>>,
     /// Last time each address was defended (RFC 5227 §2.4 (b)).
     defended: BTreeMap<Ipv4Addr, Instant>,
@@ -441,6 +449,16 @@ struct RouteCache {
     egress: Egress,
 }
 
+impl Interface {
+    /// True when `ip` is an address of this interface (on the loopback
+    /// interface: any address in its prefixes).
+    fn owns(&self, ip: Ipv4Addr) -> bool {
+        self.addrs
+            .iter()
+            .any(|c| c.address() == ip || (self.loopback && c.contains(ip)))
+    }
+}
+
 impl RouteCache {
     /// The unicast egress from `src` to `dst`: the cached decision while it
     /// is current, else [`route_in`]'s, which then replaces the cache.
@@ -474,6 +492,9 @@ impl RouteCache {
 /// Largest quote in an ICMP error: the whole error fits 576 bytes
 /// (RFC 1812 §4.3.2.3).
 const MAX_ICMP_QUOTE: usize = 576 - 20 - 8;
+/// MTU of the loopback interface (the largest IPv4 datagram, so nothing
+/// looped back is ever fragmented).
+const LOOPBACK_MTU: usize = 65535;
 /// Minimum spacing of address defences (RFC 5227 DEFEND_INTERVAL).
 const DEFEND_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -547,10 +568,46 @@ impl Stack {
             mac,
             mtu: mtu.max(crate::net::frag::MIN_MTU),
             addrs: Vec::new(),
+            loopback: false,
             arp: ArpCache::new(self.config.arp),
             defended: BTreeMap::new(),
         });
         IfaceId(self.ifaces.len() - 1)
+    }
+
+    /// Adds the loopback interface (once; a second call returns the same
+    /// id): it owns 127.0.0.0/8 (RFC 1122 §3.2.1.3 (g), RFC 5735 §3), with
+    /// 127.0.0.1 as its address and a connected route, so a host can talk
+    /// to itself. Datagrams routed to it never reach a link: they come back
+    /// in through the next [`Stack::poll_transmit`], marked as looped back
+    /// (ingress accepts loopback addresses only with that mark).
+    pub fn add_loopback(&mut self) -> IfaceId {
+        if let Some(lo) = self.loopback_iface() {
+            return lo;
+        }
+        self.config_version += 1;
+        let id = IfaceId(self.ifaces.len());
+        let cidr = Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8).expect("/8 is a valid prefix");
+        self.ifaces.push(Interface {
+            mac: MacAddr::UNSPECIFIED,
+            mtu: LOOPBACK_MTU,
+            addrs: vec![cidr],
+            loopback: true,
+            arp: ArpCache::new(self.config.arp),
+            defended: BTreeMap::new(),
+        });
+        self.routes.insert(Route {
+            prefix: cidr,
+            gateway: None,
+            iface: id,
+            kind: RouteKind::Connected,
+        });
+        id
+    }
+
+    /// The loopback interface, if [`Stack::add_loopback`] added one.
+    pub fn loopback_iface(&self) -> Option<IfaceId> {
+        self.ifaces.iter().position(|i| i.loopback).map(IfaceId)
     }
 
     /// Assigns `cidr` (address and prefix) to `iface`: adds the connected
@@ -686,11 +743,10 @@ impl Stack {
         s
     }
 
-    /// True when `ip` is assigned to one of our interfaces.
+    /// True when `ip` is assigned to one of our interfaces (with a
+    /// loopback interface, every address in 127.0.0.0/8 is ours).
     pub fn is_local_addr(&self, ip: Ipv4Addr) -> bool {
-        self.ifaces
-            .iter()
-            .any(|i| i.addrs.iter().any(|c| c.address() == ip))
+        self.ifaces.iter().any(|i| i.owns(ip))
     }
 
     fn iface(&self, id: IfaceId) -> Result<&Interface, StackError> {
@@ -735,6 +791,12 @@ impl Stack {
             self.stats.link.malformed += 1;
             return;
         };
+        if ifc.loopback {
+            // The loopback interface has no link: nothing arrives on it
+            // from outside.
+            self.stats.link.not_for_us += 1;
+            return;
+        }
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.stats.link.malformed += 1;
             tracing::debug!(target: "strata::link", len = frame.len(), "malformed frame dropped");
@@ -764,7 +826,7 @@ impl Stack {
         }
         match eth.ethertype() {
             EtherType::ARP => self.process_arp(now, iface, eth.payload()),
-            EtherType::IPV4 => self.process_ipv4(now, iface, eth.payload(), link_broadcast),
+            EtherType::IPV4 => self.process_ipv4(now, iface, eth.payload(), link_broadcast, false),
             _ => self.stats.link.unknown_ethertype += 1,
         }
     }
@@ -829,7 +891,16 @@ impl Stack {
         }
     }
 
-    fn process_ipv4(&mut self, now: Instant, iface: IfaceId, payload: &[u8], link_bcast: bool) {
+    /// One IPv4 datagram in. `looped` marks a datagram we sent to
+    /// ourselves (the loopback queue), as opposed to one from a link.
+    fn process_ipv4(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        payload: &[u8],
+        link_bcast: bool,
+        looped: bool,
+    ) {
         let _net = tracing::debug_span!(target: "strata::net", "ipv4").entered();
         self.stats.ip.received += 1;
         let pkt = match Ipv4Packet::new_checked(payload) {
@@ -859,6 +930,19 @@ impl Stack {
         if src.is_broadcast() || src.is_multicast() || self.is_broadcast_on(iface, src) {
             self.stats.ip.dropped.martian_source += 1;
             return;
+        }
+        // RFC 1122 §3.2.1.3 (g): 127.0.0.0/8 "MUST NOT appear outside a
+        // host"; only the loopback queue may carry it (RFC 1812 §5.3.7 for
+        // routers likewise).
+        if !looped {
+            if src.is_loopback() {
+                self.stats.ip.dropped.martian_source += 1;
+                return;
+            }
+            if dst.is_loopback() {
+                self.stats.ip.dropped.martian_destination += 1;
+                return;
+            }
         }
         let total = usize::from(pkt.total_len());
         let datagram = &payload[..total];
@@ -1285,7 +1369,7 @@ impl Stack {
     /// Sends a datagram we originated: looped back when it is for one of
     /// our own addresses, else onto the link.
     fn dispatch(&mut self, now: Instant, eg: &Egress, d: Vec<u8>) {
-        if !eg.broadcast && self.is_local_addr(eg.next_hop) {
+        if !eg.broadcast && (self.is_local_addr(eg.next_hop) || self.ifaces[eg.iface.0].loopback) {
             if self.loopback.len() < self.config.tx_queue_limit {
                 self.loopback.push_back((eg.iface, d));
             } else {
@@ -1308,6 +1392,15 @@ impl Stack {
         bcast: bool,
         dgram: Vec<u8>,
     ) {
+        if self.ifaces[iface.0].loopback {
+            // Routed to the loopback interface: back in, never onto a link.
+            if self.loopback.len() < self.config.tx_queue_limit {
+                self.loopback.push_back((iface, dgram));
+            } else {
+                self.stats.link.tx_queue_drops += 1;
+            }
+            return;
+        }
         if bcast {
             self.emit_fragments(iface, MacAddr::BROADCAST, dgram);
             return;
@@ -1507,7 +1600,6 @@ impl Stack {
             || src.is_unspecified()
             || src.is_broadcast()
             || src.is_multicast()
-            || src.is_loopback()
         {
             self.stats.icmp.errors_suppressed += 1;
             return;
@@ -1615,7 +1707,7 @@ impl Stack {
             // datagram bouncing between our own sockets cannot spin here.
             for _ in 0..self.loopback.len() {
                 if let Some((iface, d)) = self.loopback.pop_front() {
-                    self.process_ipv4(now, iface, &d, false);
+                    self.process_ipv4(now, iface, &d, false, true);
                 }
             }
             while let Some(f) = self.tx.pop_front() {
@@ -2188,10 +2280,7 @@ fn route_in(
 ) -> Result<Egress, SendError> {
     let src = src.filter(|s| !s.is_unspecified());
     // One of our own addresses: looped back, from itself unless asked.
-    if let Some(i) = ifaces
-        .iter()
-        .position(|i| i.addrs.iter().any(|c| c.address() == dst))
-    {
+    if let Some(i) = ifaces.iter().position(|i| i.owns(dst)) {
         return Ok(Egress {
             iface: IfaceId(i),
             next_hop: dst,
@@ -2276,7 +2365,7 @@ fn tcp_out(
     // first link already needs them cut.
     ip.dont_frag = ip_len <= ifc.mtu;
     let eth_len = crate::wire::ethernet::HEADER_LEN;
-    if ip.dont_frag && buf.len() >= (eth_len + ip_len).max(MIN_FRAME_LEN) {
+    if ip.dont_frag && !ifc.loopback && buf.len() >= (eth_len + ip_len).max(MIN_FRAME_LEN) {
         if let Some((mac, refresh)) = ifc.arp.lookup_for_send(now, eg.next_hop) {
             let eth = EthernetRepr {
                 dst: mac,
