@@ -114,6 +114,49 @@ impl Device for PipeDevice {
     }
 }
 
+/// A device with no link behind it: it never receives, and what is sent
+/// to it is discarded. The device of a loopback-only runtime
+/// ([`Runtime::loopback`](crate::Runtime::loopback)).
+#[derive(Debug)]
+pub struct NullDevice {
+    /// A descriptor that never becomes readable (an eventfd nobody
+    /// writes), for the runtime's `poll(2)`.
+    fd: OwnedFd,
+}
+
+impl NullDevice {
+    /// A new null device.
+    pub fn new() -> io::Result<NullDevice> {
+        // SAFETY: eventfd takes no pointers; the result is checked.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created and is owned by no one else.
+        Ok(NullDevice {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+}
+
+impl AsFd for NullDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Device for NullDevice {
+    fn recv(&mut self, _buf: &mut [u8]) -> io::Result<Option<usize>> {
+        Ok(None)
+    }
+    fn send(&mut self, _frame: &[u8]) -> io::Result<bool> {
+        Ok(true)
+    }
+    fn describe(&self) -> String {
+        "null".to_string()
+    }
+}
+
 impl Device for Box<dyn Device> {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         (**self).recv(buf)

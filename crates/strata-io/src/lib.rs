@@ -27,7 +27,7 @@ pub mod testing;
 pub mod tokio;
 pub mod udp;
 
-pub use device::{Device, PipeDevice};
+pub use device::{Device, NullDevice, PipeDevice};
 pub use runtime::{Runtime, RuntimeConfig, RuntimeHandle};
 
 /// The README's Rust snippets, compiled and run as doc tests.

@@ -48,6 +48,9 @@ pub struct RuntimeConfig {
     pub mac: Option<MacAddr>,
     /// Link MTU (largest IP datagram).
     pub mtu: usize,
+    /// Also give the stack its loopback interface (127.0.0.0/8, see
+    /// [`Stack::add_loopback`]); on by default.
+    pub loopback: bool,
     /// Everything else about the stack.
     pub stack: StackConfig,
 }
@@ -61,6 +64,7 @@ impl RuntimeConfig {
             gateway: None,
             mac: None,
             mtu: 1500,
+            loopback: true,
             stack: StackConfig {
                 seed: u64::from(u32::from(addr.address())) ^ 0x5354_5241_5441,
                 ..StackConfig::default()
@@ -401,8 +405,6 @@ impl Runtime {
     /// Starts a runtime driving `device` with one interface configured by
     /// `config`.
     pub fn new(device: impl Device, config: RuntimeConfig) -> io::Result<Runtime> {
-        let device: Box<dyn Device> = Box::new(device);
-        let seed = config.stack.seed;
         let mut stack = Stack::new(config.stack);
         let mac = config.mac.unwrap_or(MacAddr([0x02, 0x53, 0x54, 0, 0, 1]));
         let iface = stack.add_interface(mac, config.mtu);
@@ -414,13 +416,43 @@ impl Runtime {
                 .set_default_gateway(gw)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         }
+        if config.loopback {
+            stack.add_loopback();
+        }
+        Self::start(Box::new(device), stack, iface, config.addr, config.mtu)
+    }
+
+    /// Starts a runtime whose stack has only its loopback interface
+    /// (127.0.0.0/8) and no link: programs in this process talk to each
+    /// other through strata's TCP and UDP, and nothing leaves it.
+    pub fn loopback(stack: StackConfig) -> io::Result<Runtime> {
+        let mut stack = Stack::new(stack);
+        let lo = stack.add_loopback();
+        let addr = stack.addresses(lo)[0];
+        Self::start(
+            Box::new(crate::device::NullDevice::new()?),
+            stack,
+            lo,
+            addr,
+            1500,
+        )
+    }
+
+    fn start(
+        device: Box<dyn Device>,
+        stack: Stack,
+        iface: IfaceId,
+        addr: Ipv4Cidr,
+        mtu: usize,
+    ) -> io::Result<Runtime> {
+        let seed = stack.config().seed;
         let dev_fd = device.as_fd().as_raw_fd();
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 stack,
                 iface,
                 device: Some(device),
-                tx_buf: vec![0u8; config.mtu + 14 + 64],
+                tx_buf: vec![0u8; mtu + 14 + 64],
                 sleeping_until: None,
                 ping_events: VecDeque::new(),
                 wakers: BTreeMap::new(),
@@ -433,7 +465,7 @@ impl Runtime {
             shutdown: AtomicBool::new(false),
             dev_fd,
             next_ident: AtomicU16::new((seed as u16) | 1),
-            addr: config.addr,
+            addr,
         });
         // The gratuitous ARP from add_address goes out now.
         {
@@ -482,6 +514,30 @@ impl Runtime {
 }
 
 impl RuntimeHandle {
+    /// Runs `f` on the stack (with the runtime's clock), then sends what it
+    /// produced; for socket layers built outside this crate.
+    /// `NotConnected` once the runtime has shut down.
+    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, Instant) -> R) -> io::Result<R> {
+        self.inner.with_stack(|st, now| f(&mut st.stack, now))
+    }
+
+    /// Blocks until `f` returns `Some` or `deadline` passes (`Ok(None)`);
+    /// `f` runs with the stack locked, again after every batch of stack
+    /// events. The building block of blocking socket calls.
+    pub fn wait_until<R>(
+        &self,
+        deadline: Option<std::time::Instant>,
+        mut f: impl FnMut(&mut Stack, Instant) -> Option<R>,
+    ) -> io::Result<Option<R>> {
+        self.inner
+            .wait_for(deadline, |st, now| f(&mut st.stack, now))
+    }
+
+    /// True when both handles drive the same runtime.
+    pub fn same_runtime(&self, other: &RuntimeHandle) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// See [`Runtime::ping`].
     pub fn ping(
         &self,
