@@ -2194,6 +2194,18 @@ impl Stack {
         self.tcp.set_nodelay(h, nodelay)
     }
 
+    /// Turns keepalive probes on (`Some`) or off (`None`) for one
+    /// connection (RFC 1122 §4.2.3.6: off by default, the application's
+    /// choice; SO_KEEPALIVE).
+    pub fn tcp_set_keepalive(
+        &mut self,
+        now: Instant,
+        h: TcpHandle,
+        ka: Option<crate::transport::tcp::Keepalive>,
+    ) -> Result<(), TcpError> {
+        self.tcp.set_keepalive(now, h, ka)
+    }
+
     /// The TCP engine, for every other getter (addresses, info, queues).
     pub fn tcp(&self) -> &Tcp {
         &self.tcp
