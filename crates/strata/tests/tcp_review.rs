@@ -316,3 +316,252 @@ fn scoreboard_is_pruned_by_acks_without_sack_blocks() {
     assert_eq!(p.tcp.info(h).unwrap().snd_una, base.wrapping_add(3000));
     assert_eq!(p.tcp.info(h).unwrap().sacked_bytes, 0);
 }
+
+/// Finding (c): the challenge-ACK budget is per connection (RFC 5961 §7).
+/// With one engine-wide budget, an off-path attacker learns from the
+/// challenge ACKs on its own connection whether spoofed segments hit
+/// another one (CVE-2016-5696).
+#[test]
+fn challenge_ack_budget_is_per_connection() {
+    let mut cfg = TcpConfig::default();
+    cfg.challenge_ack_limit = 3;
+    let mut p = Peer::new(cfg);
+    p.handshake(opts(1000, false));
+    let victim = p.h();
+    // Spoofed in-window RSTs hit the victim: its budget runs out.
+    let mut victim_acks = 0;
+    for i in 1..=5u32 {
+        let rst = seg(TcpFlags::RST, p.seq.wrapping_add(i * 10), 0, &[]);
+        p.input(&rst);
+        victim_acks += p.output().len();
+    }
+    assert_eq!(victim_acks, 3);
+    assert_eq!(p.tcp.state(victim), State::Established);
+    // The attacker's own connection, in the same second.
+    let mut a = Peer::new(TcpConfig::default());
+    std::mem::swap(&mut a.tcp, &mut p.tcp);
+    a.now = p.now;
+    a.seq = 77_000;
+    let mut syn = seg(TcpFlags::SYN, a.seq, 0, &[]);
+    syn.src_port = 6666;
+    a.input(&syn);
+    let synack = a.output().pop().unwrap();
+    a.seq += 1;
+    let mut ack = seg(TcpFlags::ACK, a.seq, synack.seq.wrapping_add(1), &[]);
+    ack.src_port = 6666;
+    a.input(&ack);
+    let mut own = 0;
+    for i in 1..=3u32 {
+        let mut rst = seg(TcpFlags::RST, a.seq.wrapping_add(i * 10), 0, &[]);
+        rst.src_port = 6666;
+        a.input(&rst);
+        own += a.output().len();
+    }
+    assert_eq!(
+        own, 3,
+        "the attacker's budget must not depend on the victim's"
+    );
+}
+
+/// Finding (c), second part: the other ACK replies are rate-limited too,
+/// so two out-of-sync peers cannot ping-pong ACKs (RFC 5961 §7 spirit,
+/// Linux tcp_invalid_ratelimit).
+#[test]
+fn acks_for_unsent_data_and_paws_rejects_are_rate_limited() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let una = p.tcp.info(p.h()).unwrap().snd_una;
+    let mut replies = 0;
+    for _ in 0..10 {
+        let bad = seg(TcpFlags::ACK, p.seq, una.wrapping_add(5000), &[]);
+        p.input(&bad);
+        replies += p.output().len();
+    }
+    assert_eq!(
+        replies, 1,
+        "ACKs beyond SND.MAX answered at most once per interval"
+    );
+
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(TcpOptions {
+        timestamps: Some(Timestamps {
+            tsval: 500,
+            tsecr: 0,
+        }),
+        ..opts(1000, false)
+    });
+    let mut replies = 0;
+    for _ in 0..10 {
+        let mut old = p.mk(TcpFlags::ACK, b"x");
+        old.options.timestamps = Some(Timestamps {
+            tsval: 10,
+            tsecr: 0,
+        });
+        p.input(&old);
+        replies += p.output().len();
+    }
+    assert_eq!(p.tcp.stats().paws_rejected, 10);
+    assert_eq!(
+        replies, 1,
+        "PAWS rejects answered at most once per interval"
+    );
+}
+
+/// Finding (d): NewReno's `recover` follows the cumulative ACK, so after
+/// 2^31 loss-free bytes three duplicate ACKs still start fast retransmit
+/// (RFC 6582 §3.2).
+#[test]
+fn fast_retransmit_still_works_after_two_gib_without_loss() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    p.tcp.skip_acked_bytes(h, (1u64 << 31) + 12_345).unwrap();
+    let base = p.tcp.info(h).unwrap().snd_una;
+    p.tcp.send(h, &pattern(0, 8000)).unwrap();
+    let out = p.output();
+    assert_eq!(out.len(), 8);
+    // The first segment is lost; the other seven each draw a dup ACK.
+    for _ in 0..3 {
+        let a = p.ack(base);
+        p.input(&a);
+    }
+    let out = p.output();
+    assert_eq!(p.tcp.stats().fast_retransmits, 1);
+    assert!(out.iter().any(|s| s.seq == base && s.payload.len() == 1000));
+}
+
+/// Finding (e): Karn's rule (MUST-18) for a SYN-ACK resent because the
+/// peer's SYN came again: the ACK that follows may answer either copy,
+/// so it gives no RTT sample.
+#[test]
+fn resent_syn_ack_gives_no_rtt_sample() {
+    let mut p = Peer::new(TcpConfig::default());
+    let syn = seg(TcpFlags::SYN, p.seq, 0, &[]);
+    p.input(&syn);
+    let first = p.output();
+    assert_eq!(first.len(), 1);
+    // Our SYN-ACK is "lost"; the peer resends its SYN 900 ms later.
+    p.advance(Duration::from_millis(900));
+    p.input(&syn);
+    let second = p.output();
+    assert_eq!(second.len(), 1, "the SYN-ACK is resent at once");
+    // The real RTT is 50 ms.
+    p.advance(Duration::from_millis(50));
+    p.seq += 1;
+    let a = p.ack(second[0].seq.wrapping_add(1));
+    p.input(&a);
+    let l = p.listener();
+    let h = p.tcp.accept(l).unwrap();
+    let info = p.tcp.info(h).unwrap();
+    assert_eq!(info.srtt, None, "no sample from an ambiguous SYN-ACK");
+}
+
+/// Finding (f): a RST sent after a timeout rewound SND.NXT carries the
+/// highest sequence number sent, the one a peer holding everything expects.
+#[test]
+fn abort_after_timeout_sends_rst_at_snd_max() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    let base = p.tcp.info(h).unwrap().snd_una;
+    p.tcp.send(h, &pattern(0, 5000)).unwrap();
+    assert_eq!(p.output().len(), 5);
+    // All five arrived but the ACKs are lost: the timer fires.
+    p.advance(Duration::from_millis(1100));
+    let out = p.output();
+    assert_eq!(out.len(), 1, "one segment retransmitted");
+    let now = p.now;
+    p.tcp.abort(now, h).unwrap();
+    let out = p.output();
+    let rst = out.iter().find(|s| s.flags.rst()).expect("RST");
+    assert_eq!(rst.seq, base.wrapping_add(5000));
+}
+
+/// Finding (f), the "data after close" RST.
+#[test]
+fn data_after_close_rst_uses_snd_max() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    let base = p.tcp.info(h).unwrap().snd_una;
+    p.tcp.send(h, &pattern(0, 3000)).unwrap();
+    let now = p.now;
+    p.tcp.close(now, h).unwrap();
+    let out = p.output();
+    assert!(out.last().unwrap().flags.fin());
+    p.advance(Duration::from_millis(1100));
+    let _ = p.output();
+    let d = p.mk(TcpFlags::ACK, b"late");
+    p.input(&d);
+    let out = p.output();
+    let rst = out.iter().find(|s| s.flags.rst()).expect("RST");
+    assert_eq!(rst.seq, base.wrapping_add(3001), "3000 bytes and the FIN");
+}
+
+/// Finding (g): after a lost SYN the initial window is one segment (RFC
+/// 5681 §3.1) and, with no RTT sample, the RTO is 3 s (RFC 6298 §5.7).
+#[test]
+fn lost_syn_means_one_segment_initial_window_and_three_second_rto() {
+    let mut tcp = Tcp::new(TcpConfig::default(), 7);
+    let local = SocketAddrV4::new(US, 40000);
+    let remote = SocketAddrV4::new(PEER, 80);
+    let mut now = Instant::from_secs(1);
+    let h = tcp.connect(now, local, remote).unwrap();
+    let syn1 = tcp.poll_transmit(now, Seg::from_repr).unwrap();
+    now = tcp.poll_timeout().unwrap();
+    tcp.handle_timeout(now);
+    let syn2 = tcp.poll_transmit(now, Seg::from_repr).unwrap();
+    assert_eq!(syn1.seq, syn2.seq);
+    assert!(syn2.flags.syn());
+    now += Duration::from_millis(30);
+    let mut sa = Seg {
+        src: PEER,
+        dst: US,
+        src_port: 80,
+        dst_port: 40000,
+        seq: 9000,
+        ack: syn1.seq.wrapping_add(1),
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window: 65535,
+        options: opts(1000, false),
+        payload: vec![],
+    };
+    sa.options.mss = Some(1000);
+    tcp.handle_segment(now, PEER, US, &sa.repr());
+    assert_eq!(tcp.state(h), State::Established);
+    let info = tcp.info(h).unwrap();
+    assert_eq!(info.cwnd, info.mss, "one segment after a lost SYN");
+    assert_eq!(info.rto, Duration::from_secs(3));
+    tcp.send(h, &pattern(0, 5000)).unwrap();
+    let mut data = 0;
+    while let Some(s) = tcp.poll_transmit(now, Seg::from_repr) {
+        if !s.payload.is_empty() {
+            data += 1;
+        }
+    }
+    assert_eq!(data, 1);
+}
+
+/// Finding (g) on the passive side: a SYN-ACK resent after its timer
+/// fired leaves the initial window at one segment and the RTO at 3 s.
+#[test]
+fn lost_syn_ack_means_one_segment_initial_window_and_three_second_rto() {
+    let mut p = Peer::new(TcpConfig::default());
+    let mut syn = seg(TcpFlags::SYN, p.seq, 0, &[]);
+    syn.options = opts(1000, false);
+    p.input(&syn);
+    assert_eq!(p.output().len(), 1);
+    p.advance(Duration::from_millis(1001));
+    let again = p.output();
+    assert_eq!(again.len(), 1, "SYN-ACK resent by its timer");
+    p.advance(Duration::from_millis(20));
+    p.seq += 1;
+    let a = p.ack(again[0].seq.wrapping_add(1));
+    p.input(&a);
+    let l = p.listener();
+    let h = p.tcp.accept(l).unwrap();
+    p.handle = Some(h);
+    let info = p.tcp.info(h).unwrap();
+    assert_eq!(info.cwnd, info.mss);
+    assert_eq!(info.rto, Duration::from_secs(3));
+}

@@ -49,6 +49,9 @@ pub trait CongestionControl: Debug + Send {
     fn on_rto(&mut self, snd_max: SeqNumber, flight: usize, mss: usize);
     /// The connection was idle longer than an RTO (RFC 5681 §4.1 restart window).
     fn on_idle_restart(&mut self, mss: usize);
+    /// The SYN or SYN-ACK was lost: RFC 5681 §3.1, the initial window
+    /// after a correctly transmitted SYN MUST be one segment.
+    fn on_handshake_loss(&mut self, mss: usize);
 }
 
 /// Initial window (RFC 6928 §2): min(10*MSS, max(2*MSS, 14600)).
@@ -118,6 +121,16 @@ impl CongestionControl for NewReno {
             self.partial_acks += 1;
             return AckOutcome::PartialAck;
         }
+        // RFC 6582 §3.2: `recover` starts at the ISN and is compared with
+        // the cumulative ACK modulo 2^32. Left behind, it would read as
+        // "ahead" of the ACK after 2^31 loss-free bytes and block fast
+        // retransmit; outside recovery it follows SND.UNA - 1, which keeps
+        // both the comparison valid and its meaning (a duplicate ACK at
+        // SND.UNA covers more than `recover`).
+        let below = ack - 1usize;
+        if self.recover < below {
+            self.recover = below;
+        }
         if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 slow start (equation 2): cwnd += min(N, SMSS).
             self.cwnd += acked.min(mss);
@@ -176,6 +189,13 @@ impl CongestionControl for NewReno {
     fn on_idle_restart(&mut self, mss: usize) {
         // RFC 5681 §4.1: RW = min(IW, cwnd).
         self.cwnd = self.cwnd.min(initial_window(mss));
+    }
+
+    fn on_handshake_loss(&mut self, mss: usize) {
+        // RFC 5681 §3.1: "If the SYN or SYN/ACK is lost, the initial window
+        // used by a sender after a correctly transmitted SYN MUST be one
+        // segment consisting of at most SMSS bytes."
+        self.cwnd = mss;
     }
 }
 

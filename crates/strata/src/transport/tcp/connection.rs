@@ -46,7 +46,7 @@ pub(crate) struct Ctx<'a> {
     pub events: &'a mut VecDeque<TcpEvent>,
     pub stats: &'a mut TcpStats,
     pub rsts: &'a mut VecDeque<PendingRst>,
-    pub challenge: &'a mut RateLimit,
+    pub challenge: &'a mut GlobalRateLimit,
     /// Bytes of the segment being processed that [`Conn::stage`] already
     /// copied into the receive buffer (0: none).
     pub staged: usize,
@@ -68,20 +68,77 @@ impl Ctx<'_> {
     }
 }
 
-/// Challenge-ACK rate limit (RFC 5961 §7): at most `limit` per second.
-#[derive(Debug, Clone, Default)]
+/// A per-connection rate limit: at most `limit` events per second
+/// (RFC 5961 §7 for challenge ACKs). Compact (8 bytes), as it lives in
+/// every TCB: the one-second window is kept in milliseconds modulo 2^32.
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RateLimit {
-    window_start: Instant,
+    window_start_ms: u32,
     count: u32,
 }
 
 impl RateLimit {
     pub fn allow(&mut self, now: Instant, limit: u32) -> bool {
-        if now.saturating_duration_since(self.window_start) >= Duration::from_secs(1) {
-            self.window_start = now;
+        let ms = now.as_millis() as u32;
+        if self.count == 0 || ms.wrapping_sub(self.window_start_ms) >= 1000 {
+            self.window_start_ms = ms;
             self.count = 0;
         }
         if self.count < limit {
+            self.count += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The engine-wide challenge-ACK cap (RFC 5961 §7) with a budget drawn at
+/// random for each one-second window, between `limit / 2` and
+/// `3 * limit / 2` (Linux `tcp_challenge_ack_limit` since CVE-2016-5696):
+/// an attacker cannot count on a fixed budget to learn about segments it
+/// cannot see.
+#[derive(Debug, Clone)]
+pub(crate) struct GlobalRateLimit {
+    window_start: Instant,
+    budget: u32,
+    count: u32,
+    started: bool,
+    rng: u64,
+}
+
+impl GlobalRateLimit {
+    pub fn new(seed: u64) -> Self {
+        GlobalRateLimit {
+            window_start: Instant::ZERO,
+            budget: 0,
+            count: 0,
+            started: false,
+            rng: seed | 1,
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: deterministic per engine seed.
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn allow(&mut self, now: Instant, limit: u32) -> bool {
+        if !self.started
+            || now.saturating_duration_since(self.window_start) >= Duration::from_secs(1)
+        {
+            self.started = true;
+            self.window_start = now;
+            self.count = 0;
+            let span = u64::from(limit.max(1));
+            self.budget = limit / 2 + (self.next_random() % span) as u32;
+        }
+        if self.count < self.budget {
             self.count += 1;
             true
         } else {
@@ -203,6 +260,10 @@ pub(crate) struct Conn {
     send_probe: bool,
     /// When the last ACK for an unacceptable segment went out.
     last_oow_ack: Option<Instant>,
+    /// This connection's challenge-ACK budget (RFC 5961 §7).
+    challenge_limit: RateLimit,
+    /// The SYN or SYN-ACK was retransmitted (RFC 5681 §3.1, RFC 6298 §5.7).
+    handshake_lost: bool,
     /// Send a segment smaller than SWS avoidance would (override timeout).
     force_send: bool,
     keepalive_at: Option<Instant>,
@@ -322,6 +383,8 @@ impl Conn {
             probes_unanswered: 0,
             send_probe: false,
             last_oow_ack: None,
+            challenge_limit: RateLimit::default(),
+            handshake_lost: false,
             force_send: false,
             keepalive_at: None,
             ka_probes: 0,
@@ -690,7 +753,11 @@ impl Conn {
                 | State::FinWait2
                 | State::CloseWait
         ) {
-            ctx.rst(self.local, self.remote, self.snd_nxt.0, None);
+            // RFC 9293 §3.10.5 says <SEQ=SND.NXT>; SND.NXT rewinds on a
+            // timeout, and a peer that holds everything sent would find an
+            // older sequence number out of window and drop the RST: the
+            // highest sequence number sent is the one it expects.
+            ctx.rst(self.local, self.remote, self.snd_max.0, None);
             ctx.stats.rst_sent += 1;
         }
         self.set_state(ctx, State::Closed);
@@ -752,6 +819,10 @@ impl Conn {
             self.take_rtt_sample(ctx, seg, ack);
             self.rto_at = None;
             self.retries = 0;
+            self.rtt.reset_backoff();
+            if self.handshake_lost {
+                self.after_handshake_loss();
+            }
             // The SYN-ACK's window is not scaled (RFC 7323 §2.2).
             self.snd_wnd = u32::from(seg.window);
             self.max_snd_wnd = self.snd_wnd;
@@ -802,8 +873,16 @@ impl Conn {
     /// RFC 9293 §3.10.7.4 MAY-12: the RFC 5961 injection protections
     /// answer suspicious RST, SYN and ACK segments with this.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
-        // RFC 5961 §7: rate-limit challenge ACKs.
-        if ctx.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
+        // RFC 5961 §7: rate-limit challenge ACKs — per connection first
+        // (the budget of one connection tells nothing about another,
+        // CVE-2016-5696), then under the randomised engine-wide cap.
+        if self
+            .challenge_limit
+            .allow(ctx.now, ctx.cfg.challenge_ack_limit)
+            && ctx
+                .challenge
+                .allow(ctx.now, ctx.cfg.challenge_ack_global_limit)
+        {
             ctx.stats.challenge_acks += 1;
             self.ack_now = true;
         } else {
@@ -820,6 +899,11 @@ impl Conn {
         // lost, send it again now rather than wait for the timer.
         if self.state == State::SynReceived && f.syn() && !f.ack() && !f.rst() && seq == self.irs {
             self.snd_nxt = self.iss;
+            // RFC 9293 §3.8.1 MUST-18 (Karn's rule, RFC 6298 §3): the ACK
+            // that follows may answer either copy, so neither is timed.
+            self.rtt_timing = None;
+            // The peer lost our SYN-ACK (RFC 5681 §3.1, RFC 6298 §5.7).
+            self.handshake_lost = true;
             return Disposition::Keep;
         }
 
@@ -831,8 +915,14 @@ impl Conn {
                     // RFC 7323 §5.5: after 24 days idle TS.Recent is invalid.
                     let stale = ctx.now.saturating_duration_since(self.ts_recent_age) > PAWS_IDLE;
                     if older && !stale {
+                        // RFC 7323 §5.3: "send an acknowledgment in reply
+                        // ... and drop" — rate-limited like every ACK to an
+                        // unacceptable segment, so two confused ends cannot
+                        // ping-pong ACKs.
                         ctx.stats.paws_rejected += 1;
-                        self.ack_now = true;
+                        if !f.rst() && self.oow_ack_allowed(ctx.now) {
+                            self.ack_now = true;
+                        }
                         return Disposition::Keep;
                     }
                     if older && stale {
@@ -1016,8 +1106,11 @@ impl Conn {
         // ESTABLISHED processing of the ACK (RFC 9293 §3.10.7.4 fifth;
         // RFC 5961 §5.2 acceptance window).
         if ack > self.snd_max {
-            // "If the ACK acks something not yet sent ... send an ACK, drop".
-            self.ack_now = true;
+            // "If the ACK acks something not yet sent ... send an ACK, drop"
+            // (RFC 9293 §3.10.7.4), rate-limited (RFC 5961 §5.2, §7 spirit).
+            if self.oow_ack_allowed(ctx.now) {
+                self.ack_now = true;
+            }
             ctx.stats.bad_ack += 1;
             return Disposition::Keep;
         }
@@ -1130,12 +1223,24 @@ impl Conn {
         self.close_at = Some(ctx.now + 2 * ctx.cfg.msl);
     }
 
+    /// Our SYN was acknowledged after the SYN or SYN-ACK had to be sent
+    /// again.
+    fn after_handshake_loss(&mut self) {
+        // RFC 5681 §3.1: initial window of one segment.
+        let mss = self.eff_mss();
+        self.cc.on_handshake_loss(mss);
+        // RFC 6298 §5.7: RTO of 3 s once data flows, unless a (timestamp)
+        // sample measured the path.
+        self.rtt.on_handshake_loss();
+    }
+
     /// A new cumulative ACK: SND.UNA < SEG.ACK ≤ SND.MAX.
     fn on_new_ack(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>, ack: SeqNumber) {
         let flight_before = self.snd_max.since(self.snd_una);
         let mut acked = ack.since(self.snd_una);
         let mut data_acked = acked;
-        if !self.syn_acked {
+        let first_ack = !self.syn_acked;
+        if first_ack {
             // Our SYN is covered (the first ACK of SYN-RECEIVED).
             self.syn_acked = true;
             data_acked -= 1;
@@ -1161,6 +1266,9 @@ impl Conn {
         let outcome = self
             .cc
             .on_ack(ack, acked.min(flight_before), flight_before, self.eff_mss());
+        if first_ack && self.handshake_lost {
+            self.after_handshake_loss();
+        }
         if outcome == AckOutcome::PartialAck {
             // RFC 6582 §3.2 step 5: retransmit the first unacked segment —
             // with SACK, the next hole not yet retransmitted.
@@ -1252,10 +1360,11 @@ impl Conn {
                         // delivered, reset (RFC 9293 §3.6 SHLD-3, RFC 2525
                         // §2.17).
                         ctx.stats.data_after_close += 1;
+                        // SND.MAX, not a rewound SND.NXT (see `abort`).
                         ctx.rst(
                             self.local,
                             self.remote,
-                            self.snd_nxt.0,
+                            self.snd_max.0,
                             Some(self.rcv_nxt.0.wrapping_add(payload.len() as u32)),
                         );
                         ctx.stats.rst_sent += 1;
@@ -1444,6 +1553,7 @@ impl Conn {
                     return self.fail(ctx, e);
                 }
                 self.retries += 1;
+                self.handshake_lost = true;
                 self.rtt.on_timeout();
                 ctx.stats.retransmits += 1;
                 self.retransmits += 1;
@@ -1694,6 +1804,9 @@ impl Conn {
             State::Closed | State::Listen => return None,
             State::SynSent | State::SynReceived => {
                 if self.snd_nxt == self.iss {
+                    // Never sent before (a resent SYN or SYN-ACK is not
+                    // timed: Karn's rule, RFC 9293 §3.8.1 MUST-18).
+                    let first = self.snd_max == self.iss;
                     let passive = self.state == State::SynReceived;
                     let mut flags = TcpFlags::SYN;
                     if passive {
@@ -1715,10 +1828,10 @@ impl Conn {
                     if self.rto_at.is_none() {
                         self.rto_at = Some(now + self.rtt.rto());
                     }
-                    if self.retries == 0 && self.rtt_timing.is_none() {
+                    if first && self.rtt_timing.is_none() {
                         self.rtt_timing = Some((self.iss, now));
                     }
-                    if self.retries > 0 {
+                    if !first {
                         self.note_retransmit(now);
                     }
                     stats.segments_out += 1;
@@ -2028,6 +2141,28 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn global_challenge_budget_is_random_per_second() {
+        // RFC 5961 §7 / CVE-2016-5696: the engine-wide budget is drawn
+        // anew each second in [limit/2, 3*limit/2).
+        let mut g = GlobalRateLimit::new(99);
+        let limit = 100;
+        let mut budgets = Vec::new();
+        for sec in 0..20u64 {
+            let now = Instant::from_secs(10 + sec);
+            let mut n = 0;
+            while g.allow(now, limit) {
+                n += 1;
+                assert!(n < 1000);
+            }
+            assert!((50..150).contains(&n), "budget {n}");
+            budgets.push(n);
+        }
+        budgets.sort_unstable();
+        budgets.dedup();
+        assert!(budgets.len() > 5, "the budget varies: {budgets:?}");
+    }
 
     #[test]
     fn tcb_stays_small() {

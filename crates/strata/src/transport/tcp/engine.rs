@@ -14,7 +14,7 @@
 //! invalidation), so arming or moving a timer never searches.
 
 use super::congestion::CongestionControl;
-use super::connection::{Conn, Ctx, PendingRst, RateLimit};
+use super::connection::{Conn, Ctx, GlobalRateLimit, PendingRst};
 use super::isn::IsnGenerator;
 use super::table::{Demux, Slab};
 use super::timer::{Entry, TimerWheel};
@@ -286,7 +286,7 @@ pub struct Tcp {
     rsts: VecDeque<PendingRst>,
     events: VecDeque<TcpEvent>,
     stats: TcpStats,
-    challenge: RateLimit,
+    challenge: GlobalRateLimit,
     scratch: Vec<u8>,
     ephemeral_next: u16,
     syn_flood_policy: SynFloodPolicy,
@@ -331,7 +331,7 @@ impl Tcp {
             rsts: VecDeque::new(),
             events: VecDeque::new(),
             stats: TcpStats::default(),
-            challenge: RateLimit::default(),
+            challenge: GlobalRateLimit::new(k0 ^ seed),
             scratch: Vec::new(),
             ephemeral_next: EPHEMERAL_LO + (k1 % u64::from(u16::MAX - EPHEMERAL_LO)) as u16,
             syn_flood_policy: SynFloodPolicy::Drop,

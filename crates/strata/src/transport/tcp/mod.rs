@@ -341,8 +341,14 @@ pub struct TcpConfig {
     pub max_ooo_ranges: usize,
     /// Most half-open (SYN-RECEIVED) connections per listener.
     pub syn_backlog: usize,
-    /// Challenge ACKs allowed per second, engine-wide (RFC 5961 §7).
+    /// Challenge ACKs allowed per second on one connection (RFC 5961 §7).
+    /// Per connection, so that the count seen on one connection says
+    /// nothing about segments that hit another (CVE-2016-5696).
     pub challenge_ack_limit: u32,
+    /// Engine-wide cap on challenge ACKs per second. Each second's budget
+    /// is drawn at random between half and one and a half times this value
+    /// (as Linux does), so it cannot serve as a side channel either.
+    pub challenge_ack_global_limit: u32,
     /// Most RSTs queued for transmission at once; more are dropped (counted).
     pub rst_queue_limit: usize,
     /// How long an orphaned connection (closed by the user) may sit in
@@ -373,7 +379,8 @@ impl Default for TcpConfig {
             sack: true,
             max_ooo_ranges: 32,
             syn_backlog: 256,
-            challenge_ack_limit: 1000,
+            challenge_ack_limit: 100,
+            challenge_ack_global_limit: 1000,
             rst_queue_limit: 256,
             fin_wait2_timeout: Duration::from_secs(60),
         }

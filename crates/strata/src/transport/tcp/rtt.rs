@@ -8,6 +8,8 @@ use crate::time::Duration;
 pub const DEFAULT_GRANULARITY: Duration = Duration::from_millis(1);
 /// Initial RTO before any sample (RFC 6298 §2.1).
 pub const INITIAL_RTO: Duration = Duration::from_secs(1);
+/// RTO once data flows after a lost SYN or SYN-ACK (RFC 6298 §5.7).
+pub const HANDSHAKE_LOSS_RTO: Duration = Duration::from_secs(3);
 /// Upper bound on the RTO (RFC 6298 §2.5 allows a maximum of at least 60 s).
 pub const MAX_RTO: Duration = Duration::from_secs(60);
 
@@ -128,6 +130,17 @@ impl RttEstimator {
     /// Forget backoff without a sample (e.g. new data acked, Linux-like).
     pub fn reset_backoff(&mut self) {
         self.backoff = 0;
+    }
+
+    /// The SYN or SYN-ACK was retransmitted and the handshake gave no RTT
+    /// sample: RFC 6298 §5.7, the RTO MUST be re-initialized to 3 s when
+    /// data transmission begins (if it was below that).
+    pub fn on_handshake_loss(&mut self) {
+        self.backoff = 0;
+        if self.srtt == 0 {
+            let fallback = nanos(HANDSHAKE_LOSS_RTO).clamp(self.min(), self.max());
+            self.base_rto = self.base_rto.max(fallback);
+        }
     }
 }
 
