@@ -249,6 +249,7 @@ fn sent_end(base: u32, out: &[Seg], hi: u64) -> u64 {
 /// §8 reneging). After the retransmission timeout the segment at the left
 /// window edge must be resent whether SACKed or not, and while data is
 /// outstanding a timer must stay armed: the transfer completes.
+// covers: MUST-19
 #[test]
 fn reneged_sack_data_is_resent_after_rto() {
     let mut p = Peer::new(TcpConfig::default());
@@ -410,6 +411,7 @@ fn acks_for_unsent_data_and_paws_rejects_are_rate_limited() {
 /// Finding (d): NewReno's `recover` follows the cumulative ACK, so after
 /// 2^31 loss-free bytes three duplicate ACKs still start fast retransmit
 /// (RFC 6582 §3.2).
+// covers: MUST-19
 #[test]
 fn fast_retransmit_still_works_after_two_gib_without_loss() {
     let mut p = Peer::new(TcpConfig::default());
@@ -433,6 +435,7 @@ fn fast_retransmit_still_works_after_two_gib_without_loss() {
 /// Finding (e): Karn's rule (MUST-18) for a SYN-ACK resent because the
 /// peer's SYN came again: the ACK that follows may answer either copy,
 /// so it gives no RTT sample.
+// covers: MUST-18
 #[test]
 fn resent_syn_ack_gives_no_rtt_sample() {
     let mut p = Peer::new(TcpConfig::default());
@@ -500,6 +503,7 @@ fn data_after_close_rst_uses_snd_max() {
 
 /// Finding (g): after a lost SYN the initial window is one segment (RFC
 /// 5681 §3.1) and, with no RTT sample, the RTO is 3 s (RFC 6298 §5.7).
+// covers: MUST-18, MUST-19
 #[test]
 fn lost_syn_means_one_segment_initial_window_and_three_second_rto() {
     let mut tcp = Tcp::new(TcpConfig::default(), 7);
@@ -544,6 +548,7 @@ fn lost_syn_means_one_segment_initial_window_and_three_second_rto() {
 
 /// Finding (g) on the passive side: a SYN-ACK resent after its timer
 /// fired leaves the initial window at one segment and the RTO at 3 s.
+// covers: MUST-18, MUST-19
 #[test]
 fn lost_syn_ack_means_one_segment_initial_window_and_three_second_rto() {
     let mut p = Peer::new(TcpConfig::default());
