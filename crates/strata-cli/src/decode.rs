@@ -161,6 +161,19 @@ pub fn decode(frame: &[u8]) -> Decoded {
     match eth.ethertype() {
         EtherType::ARP => decode_arp(&mut d, payload),
         EtherType::IPV4 => decode_ipv4(&mut d, payload),
+        // An 802.3 length field, not an EtherType: LLC; BPDUs are LLC 42 42 03.
+        other if other.0 < 0x0600 => match strata::wire::stp::BpduRepr::parse_frame(frame) {
+            Ok(bpdu) => {
+                d.header_bytes[1] = strata::wire::stp::LLC_HEADER.len() + bpdu.buffer_len();
+                let text = bpdu.to_string();
+                d.net = Some(text.clone());
+                d.label = text;
+            }
+            Err(e) => {
+                d.label = format!("802.3 LLC, {} bytes ({e})", other.0);
+                d.payload_len = payload.len();
+            }
+        },
         other => {
             d.label = format!("ethertype {:#06x}", other.0);
             d.payload_len = payload.len();
@@ -315,4 +328,41 @@ fn app_line(payload: &[u8]) -> Option<String> {
         .unwrap_or(payload.len());
     let line = String::from_utf8_lossy(&payload[..end.min(60)]).into_owned();
     Some(format!("HTTP \"{line}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata::wire::stp::{flags, BpduInfo, BpduRepr, BpduRole, BridgeId};
+    use strata::wire::MacAddr;
+
+    #[test]
+    fn bpdus_are_decoded() {
+        let id = BridgeId {
+            priority: 32768,
+            mac: MacAddr([2, 0, 0, 0, 0, 0]),
+        };
+        let mut info = BpduInfo {
+            flags: flags::PROPOSAL,
+            root: id,
+            root_cost: 0,
+            bridge: id,
+            port: 0x8001,
+            message_age: 0,
+            max_age: 20 * 256,
+            hello_time: 2 * 256,
+            forward_delay: 15 * 256,
+        };
+        info.set_role(BpduRole::Designated);
+        let d = decode(&BpduRepr::Rst(info).to_frame(MacAddr([2, 0, 0, 0, 0, 1])));
+        assert_eq!(
+            d.headline(),
+            "RST root=32768/02:00:00:00:00:00 cost=0 bridge=32768/02:00:00:00:00:00 port=0x8001 P role=desg"
+        );
+        let tcn = decode(&BpduRepr::Tcn.to_frame(MacAddr([2, 0, 0, 0, 0, 1])));
+        assert_eq!(tcn.headline(), "STP TCN");
+        let mut llc = BpduRepr::Tcn.to_frame(MacAddr([2, 0, 0, 0, 0, 1]));
+        llc[14] = 0xaa; // SNAP, not a BPDU
+        assert!(decode(&llc).headline().starts_with("802.3 LLC"));
+    }
 }

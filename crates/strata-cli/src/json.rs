@@ -244,6 +244,71 @@ pub struct StormJson {
     pub host_copies: usize,
     /// Times the first switch saw the host's address move.
     pub mac_moves: u64,
+    /// The same triangle with spanning tree (`--stp`), one entry per protocol.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spanning_tree: Vec<StpJson>,
+}
+
+/// One spanning-tree run of `sim storm --stp`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StpJson {
+    /// "STP" or "RSTP".
+    pub protocol: &'static str,
+    /// The root bridge (priority/MAC).
+    pub root: String,
+    /// Seconds from power-on until the last port settled.
+    pub converged_s: f64,
+    /// Copies of the broadcast back at the host (0: no storm).
+    pub host_copies: usize,
+    /// Seconds from the link cut until the other path forwarded.
+    pub healed_s: Option<f64>,
+    /// Topology changes seen by all switches.
+    pub topology_changes: u64,
+    /// BPDUs sent by all switches.
+    pub bpdus_sent: u64,
+    /// Every port after convergence: switch, port, role, state.
+    pub ports: Vec<StpPortJson>,
+    /// Every port after the repair.
+    pub ports_after_cut: Vec<StpPortJson>,
+}
+
+/// A switch port's role and state.
+#[derive(Debug, Clone, Serialize)]
+pub struct StpPortJson {
+    /// The switch.
+    pub switch: String,
+    /// The port.
+    pub port: usize,
+    /// root, designated, alternate or backup.
+    pub role: &'static str,
+    /// blocking, listening, learning or forwarding.
+    pub state: &'static str,
+}
+
+impl From<&strata_sim::demo::StpDemo> for StpJson {
+    fn from(d: &strata_sim::demo::StpDemo) -> Self {
+        let rows = |r: &[strata_sim::demo::StpPortRow]| {
+            r.iter()
+                .map(|p| StpPortJson {
+                    switch: p.switch.clone(),
+                    port: p.port,
+                    role: p.role.name(),
+                    state: p.state.name(),
+                })
+                .collect()
+        };
+        StpJson {
+            protocol: d.protocol.name(),
+            root: d.root.to_string(),
+            converged_s: d.converged_at.as_nanos() as f64 / 1e9,
+            host_copies: d.host_copies,
+            healed_s: d.healed_after.map(|h| h.as_secs_f64()),
+            topology_changes: d.topology_changes,
+            bpdus_sent: d.bpdus_sent,
+            ports: rows(&d.ports),
+            ports_after_cut: rows(&d.ports_after),
+        }
+    }
 }
 
 impl From<&StormDemo> for StormJson {
@@ -253,6 +318,7 @@ impl From<&StormDemo> for StormJson {
             frames: s.frames,
             host_copies: s.host_copies,
             mac_moves: s.mac_moves,
+            spanning_tree: Vec::new(),
         }
     }
 }

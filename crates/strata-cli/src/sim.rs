@@ -26,6 +26,28 @@ pub enum Scenario {
     Echo,
 }
 
+/// Which spanning tree protocol `sim storm --stp` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StpChoice {
+    /// IEEE 802.1D Spanning Tree Protocol.
+    Stp,
+    /// IEEE 802.1w Rapid Spanning Tree Protocol.
+    Rstp,
+    /// Both, one after the other.
+    Both,
+}
+
+impl StpChoice {
+    fn protocols(self) -> Vec<strata_sim::stp::Protocol> {
+        use strata_sim::stp::Protocol;
+        match self {
+            StpChoice::Stp => vec![Protocol::Stp],
+            StpChoice::Rstp => vec![Protocol::Rstp],
+            StpChoice::Both => vec![Protocol::Stp, Protocol::Rstp],
+        }
+    }
+}
+
 /// Arguments of `strata sim`.
 #[derive(Debug, Args)]
 #[command(after_help = crate::lab::EXAMPLES)]
@@ -55,6 +77,11 @@ pub struct SimArgs {
     /// storm: block one port of the loop, as spanning tree would.
     #[arg(long)]
     pub blocked: bool,
+    /// storm: run spanning tree on the switches — `stp` (802.1D), `rstp`
+    /// (802.1w) or `both` (the default when the flag has no value): the
+    /// tree converges, the broadcast does not storm, a cut link is repaired.
+    #[arg(long, value_enum, value_name = "PROTOCOL", num_args = 0..=1, default_missing_value = "both")]
+    pub stp: Option<StpChoice>,
     /// Lab options: link shape, pictures, JSON.
     #[command(flatten)]
     pub lab: crate::lab::LabArgs,
@@ -117,8 +144,16 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
                 anyhow::bail!("--pcap is not available for the storm scenario");
             }
             let s = strata_sim::demo::storm(args.seed, args.budget, args.blocked);
-            summary.storm = Some((&s).into());
-            (s.to_string(), None)
+            let mut storm: crate::json::StormJson = (&s).into();
+            let mut text = s.to_string();
+            for protocol in args.stp.map_or(vec![], StpChoice::protocols) {
+                let d = strata_sim::demo::storm_stp(args.seed, protocol);
+                text.push_str("\n\n");
+                text.push_str(&d.to_string());
+                storm.spanning_tree.push((&d).into());
+            }
+            summary.storm = Some(storm);
+            (text, None)
         }
         Scenario::Bulk | Scenario::Http | Scenario::Echo => return crate::lab::run_tcp(args),
     };

@@ -29,6 +29,7 @@ pub mod pcap;
 pub mod rng;
 pub mod sim;
 pub mod storm;
+pub mod stp;
 pub mod switch;
 pub mod testing;
 pub mod traffic;

@@ -21,12 +21,13 @@
 //! broadcast frame forever (a *broadcast storm*, see [`crate::storm`]),
 //! and the MAC table "flaps" as the same source appears on several ports
 //! ([`SwitchStats::moved`] counts it). The cure is the spanning tree
-//! protocol, which puts the redundant ports into [`PortState::Blocking`]:
-//! a blocking port neither forwards nor learns, so the active topology is a
-//! tree. Spanning tree is not implemented yet: this is where it plugs in.
-//! Its BPDUs (to `01:80:c2:00:00:00`) must be consumed by the switch itself
-//! in [`Node::receive`] *before* the port-state check, and it drives
-//! [`Switch::set_port_state`]. Until then, ports can be blocked by hand.
+//! protocol ([`crate::stp`], STP or RSTP, enabled with
+//! [`Switch::with_spanning_tree`]), which puts the redundant ports into
+//! [`PortState::Blocking`]: a blocking port neither forwards nor learns, so
+//! the active topology is a tree. Its BPDUs (to `01:80:c2:00:00:00`) are
+//! consumed by the switch in [`Node::receive`] *before* the port-state
+//! check, and it drives the port states. Without it, ports can be blocked
+//! by hand with [`Switch::set_port_state`].
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -34,6 +35,7 @@ use strata::time::{Duration, Instant};
 use strata::wire::MacAddr;
 
 use crate::node::Node;
+use crate::stp::{BridgeConfig, SpanningTree};
 
 /// The default aging time of a learned address: 300 s (IEEE 802.1D).
 pub const DEFAULT_AGING: Duration = Duration::from_secs(300);
@@ -45,8 +47,27 @@ pub enum PortState {
     #[default]
     Forwarding,
     /// Discards every frame it receives and sends nothing: the state
-    /// spanning tree gives a port that would close a loop.
+    /// spanning tree gives a port that would close a loop (RSTP calls it
+    /// *discarding*). BPDUs are still exchanged.
     Blocking,
+    /// STP only: discards frames, takes part in the election, learns no
+    /// addresses (the first forward delay).
+    Listening,
+    /// Discards frames but learns their source addresses (the last
+    /// forward delay before forwarding).
+    Learning,
+}
+
+impl PortState {
+    /// Lower-case name, as a switch's `show spanning-tree` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PortState::Forwarding => "forwarding",
+            PortState::Blocking => "blocking",
+            PortState::Listening => "listening",
+            PortState::Learning => "learning",
+        }
+    }
 }
 
 /// One learned address.
@@ -82,6 +103,10 @@ pub struct SwitchStats {
     pub moved: u64,
     /// Addresses that aged out.
     pub aged_out: u64,
+    /// Addresses forgotten because spanning tree saw the topology change.
+    pub flushed: u64,
+    /// BPDUs handed to the spanning tree.
+    pub bpdus: u64,
 }
 
 /// A learning switch with a fixed number of ports.
@@ -94,6 +119,7 @@ pub struct Switch {
     next_purge: Instant,
     out: VecDeque<(usize, Vec<u8>)>,
     stats: SwitchStats,
+    stp: Option<SpanningTree>,
 }
 
 impl Switch {
@@ -112,7 +138,50 @@ impl Switch {
             next_purge: Instant::ZERO,
             out: VecDeque::new(),
             stats: SwitchStats::default(),
+            stp: None,
         }
+    }
+
+    /// Runs spanning tree (STP or RSTP, per `cfg`) with bridge address
+    /// `mac` (builder style). Every port starts discarding, as after
+    /// power-on; the protocol then drives the port states.
+    pub fn with_spanning_tree(mut self, cfg: BridgeConfig, mac: MacAddr) -> Self {
+        let stp = SpanningTree::new(cfg, mac, self.ports.len());
+        self.stp = Some(stp);
+        self.sync_stp();
+        self
+    }
+
+    /// The spanning-tree entity, if the switch runs one.
+    pub fn spanning_tree(&self) -> Option<&SpanningTree> {
+        self.stp.as_ref()
+    }
+
+    /// The spanning-tree entity, to configure it (edge ports, costs).
+    pub fn spanning_tree_mut(&mut self) -> Option<&mut SpanningTree> {
+        self.stp.as_mut()
+    }
+
+    /// Copies the spanning tree's port states and carries out its
+    /// address-table flushes.
+    fn sync_stp(&mut self) {
+        let Some(stp) = self.stp.as_mut() else {
+            return;
+        };
+        for (n, state) in self.ports.iter_mut().enumerate() {
+            if let Some(s) = stp.state(n) {
+                *state = s;
+            }
+        }
+        let flushes = stp.take_flushes();
+        for keep in flushes {
+            let before = self.table.len();
+            self.table.retain(|_, e| Some(e.port) == keep);
+            self.stats.flushed += (before - self.table.len()) as u64;
+        }
+        let ports = &self.ports;
+        self.table
+            .retain(|_, e| matches!(ports[e.port], PortState::Forwarding | PortState::Learning));
     }
 
     /// Sets the aging time (builder style).
@@ -211,8 +280,17 @@ impl Node for Switch {
             self.stats.dropped_runt += 1;
             return;
         }
-        // (Spanning tree: consume BPDUs here, before the port-state check.)
-        if self.ports.get(port).copied() != Some(PortState::Forwarding) {
+        // Spanning tree: BPDUs go to the bridge itself, whatever the port state.
+        if frame[..6] == strata::wire::stp::BRIDGE_GROUP.0 {
+            if let Some(stp) = self.stp.as_mut() {
+                self.stats.bpdus += 1;
+                stp.receive(now, port, frame);
+                self.sync_stp();
+                return;
+            }
+        }
+        let state = self.ports.get(port).copied();
+        if !matches!(state, Some(PortState::Forwarding | PortState::Learning)) {
             self.stats.dropped_blocking += 1;
             return;
         }
@@ -249,6 +327,11 @@ impl Node for Switch {
             }
         }
 
+        if state == Some(PortState::Learning) {
+            // Learned, not forwarded (802.1D-2004 §7.4 Learning state).
+            self.stats.dropped_blocking += 1;
+            return;
+        }
         // IEEE 802.1D reserved link-local group 01:80:c2:00:00:00–0f: never relayed.
         if dst.0[..5] == [0x01, 0x80, 0xc2, 0x00, 0x00] && dst.0[5] <= 0x0f {
             self.stats.reserved += 1;
@@ -269,7 +352,21 @@ impl Node for Switch {
     }
 
     fn poll_transmit(&mut self, _now: Instant) -> Option<(usize, Vec<u8>)> {
+        if let Some(bpdu) = self.stp.as_mut().and_then(SpanningTree::poll_transmit) {
+            return Some(bpdu);
+        }
         self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.stp.as_ref().and_then(SpanningTree::poll_timeout)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Some(stp) = self.stp.as_mut() {
+            stp.handle_timeout(now);
+            self.sync_stp();
+        }
     }
     fn name(&self) -> &str {
         &self.name

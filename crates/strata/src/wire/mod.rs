@@ -14,6 +14,7 @@ pub mod ip;
 pub mod ipv4;
 pub mod mac;
 pub mod port;
+pub mod stp;
 pub mod tcp;
 pub mod udp;
 
