@@ -121,11 +121,18 @@ pub struct Requirement {
 }
 
 /// A line of source that carries an implementation tag.
+///
+/// The matrix names the file and the function, not the line: a line
+/// number changes with every edit above it, and a generated file that
+/// every commit must regenerate would make concurrent work conflict on it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
     /// Repository-relative path with `/` separators.
     pub path: String,
-    /// 1-based line number.
+    /// The function the tag sits in (a `///` tag: the function it
+    /// documents); empty at file level.
+    pub item: String,
+    /// 1-based line number (for error messages only).
     pub line: usize,
 }
 
@@ -382,15 +389,55 @@ pub fn scan_file(rel: &str, text: &str, is_src: bool, scan: &mut Scan) -> Result
                 let v = scan.implemented.entry(id).or_default();
                 let l = Location {
                     path: rel.to_string(),
+                    item: enclosing_fn(&lines, i).unwrap_or_default(),
                     line: i + 1,
                 };
-                if !v.contains(&l) {
+                if !v.iter().any(|o| (&o.path, &o.item) == (&l.path, &l.item)) {
                     v.push(l);
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The name declared by `line` if it declares a function.
+fn fn_name(line: &str) -> Option<String> {
+    let t = line.trim();
+    if t.starts_with("//") {
+        return None;
+    }
+    let at = if t.starts_with("fn ") {
+        0
+    } else {
+        t.find(" fn ")? + 1
+    };
+    // Only qualifiers may stand before `fn` (pub, pub(crate), const, async, unsafe, extern "C").
+    let before = &t[..at];
+    let qualifiers = [
+        "pub", "const", "async", "unsafe", "extern", "\"C\"", "default",
+    ];
+    if !before
+        .split_whitespace()
+        .all(|w| qualifiers.contains(&w) || w.starts_with("pub("))
+    {
+        return None;
+    }
+    let name: String = t[at + 3..]
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The function a tag comment at line `i` belongs to: for a `///` doc
+/// comment the function it documents (the next declaration), otherwise
+/// the nearest declaration above it.
+fn enclosing_fn(lines: &[&str], i: usize) -> Option<String> {
+    if lines[i].trim().starts_with("///") {
+        return lines[i + 1..].iter().take(40).find_map(|l| fn_name(l));
+    }
+    lines[..i].iter().rev().find_map(|l| fn_name(l))
 }
 
 /// The test function a `covers:` comment at line `i` belongs to: the
@@ -626,7 +673,13 @@ impl Matrix {
                 .get(&r.id)
                 .map(|v| {
                     v.iter()
-                        .map(|l| format!("[{0}:{1}](../{0}#L{1})", l.path, l.line))
+                        .map(|l| {
+                            if l.item.is_empty() {
+                                format!("[{0}](../{0})", l.path)
+                            } else {
+                                format!("[{0}](../{0}) `{1}`", l.path, l.item)
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join("<br>")
                 })
@@ -808,5 +861,18 @@ mod tests {
         };
         assert_eq!(m.status(&m.requirements[0]), Status::Gap);
         assert!(m.problems().is_empty());
+    }
+
+    #[test]
+    fn a_tag_is_placed_in_its_function_not_on_its_line() {
+        let src = "impl C {\n    /// RFC 9293 §3.8.1 MUST-1: documented here\n    pub(crate) fn first(&self) {}\n\n    pub fn second(&mut self) {\n        let fn_like = 1; // RFC 9293 §3.8.2 MUST-2: inside\n    }\n}\n";
+        let lines: Vec<&str> = src.lines().collect();
+        assert_eq!(enclosing_fn(&lines, 1).as_deref(), Some("first"));
+        assert_eq!(enclosing_fn(&lines, 5).as_deref(), Some("second"));
+        assert_eq!(fn_name("let x = y.fn_like(); // fn z"), None);
+        assert_eq!(
+            fn_name("pub const unsafe fn a_b<T>(x: T)"),
+            Some("a_b".into())
+        );
     }
 }
