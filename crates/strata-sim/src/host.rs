@@ -54,7 +54,8 @@ impl Host {
         Host {
             name: name.into(),
             stack: Stack::new(config),
-            buf: vec![0; 65536],
+            // The largest frame: a 65535-byte IPv4 datagram (RFC 791) in Ethernet.
+            buf: vec![0; 65535 + 14],
             events: Vec::new(),
             app: None,
         }
