@@ -54,10 +54,10 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value = "http")]
     pub scenario: Scenario,
     /// Probability that the wire drops a frame, e.g. 0.2 or 20%.
-    #[arg(long, default_value = "0", value_parser = crate::units::parse_probability)]
+    #[arg(long, default_value = "0", allow_hyphen_values = true, value_parser = crate::units::parse_probability)]
     pub loss: f64,
     /// Seed of the simulation (same seed, same bytes).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::units::parse_seed)]
     pub seed: u64,
     /// Where to write the capture (open it in Wireshark).
     #[arg(long, default_value = "strata-demo.pcap")]

@@ -15,6 +15,9 @@ use crate::tapnet::TapArgs;
 
 /// Arguments of `strata fetch`.
 #[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  strata fetch --tap tap0 --addr 10.20.0.2/24 http://10.20.0.1:8000/
+  strata fetch --tap tap0 --addr 10.20.0.2/24 -o big.bin http://10.20.0.1:8000/big.bin")]
 pub struct FetchArgs {
     #[command(flatten)]
     net: TapArgs,
@@ -24,14 +27,18 @@ pub struct FetchArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Seconds to wait for the connection to open.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true,
+          value_parser = crate::units::parse_u64)]
     connect_timeout: u64,
 }
 
 /// Runs `strata fetch`; fails on a connection error or a non-2xx status.
 pub fn run(args: &FetchArgs) -> anyhow::Result<()> {
-    let url: Url = args.url.parse()?;
-    let rt = args.net.start()?;
+    let url: Url = match args.url.parse() {
+        Ok(u) => u,
+        Err(e) => return crate::tapnet::usage(e.to_string()),
+    };
+    let rt = args.net.start("fetch")?;
     let peer = SocketAddr::from((url.host, url.port));
     let stream = TcpStream::connect_timeout(
         &rt.handle(),

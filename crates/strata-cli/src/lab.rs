@@ -36,30 +36,30 @@ use crate::units::{self, format_bytes, format_duration, format_rate};
 #[derive(Debug, Clone, Args)]
 pub struct LabArgs {
     /// Link rate in bit/s: 100mbit, 1gbit, 10Mbps, 500kbit (decimal prefixes).
-    #[arg(long, value_name = "RATE", value_parser = units::parse_rate)]
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate)]
     pub rate: Option<u64>,
     /// Round-trip propagation delay: 20ms, 1.5s, 250us.
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration)]
     pub rtt: Option<Duration>,
     /// Make --loss bursty (Gilbert–Elliott): same mean loss, in bursts of
     /// LEN frames on average (default 4).
-    #[arg(long, value_name = "LEN", num_args = 0..=1, default_missing_value = "4",
+    #[arg(long, value_name = "LEN", num_args = 0..=1, allow_negative_numbers = true,  default_missing_value = "4",
           value_parser = parse_burst_len)]
     pub burst_loss: Option<f64>,
     /// Probability a frame is held back 1 ms and overtaken (0.01 or 1%).
-    #[arg(long, value_name = "P", default_value = "0", value_parser = units::parse_probability)]
+    #[arg(long, value_name = "P", default_value = "0", allow_hyphen_values = true, value_parser = units::parse_probability)]
     pub reorder: f64,
     /// Probability a frame is delivered twice.
-    #[arg(long, value_name = "P", default_value = "0", value_parser = units::parse_probability)]
+    #[arg(long, value_name = "P", default_value = "0", allow_hyphen_values = true, value_parser = units::parse_probability)]
     pub dup: f64,
     /// Probability one bit of a frame is flipped (the checksums catch it).
-    #[arg(long, value_name = "P", default_value = "0", value_parser = units::parse_probability)]
+    #[arg(long, value_name = "P", default_value = "0", allow_hyphen_values = true, value_parser = units::parse_probability)]
     pub corrupt: f64,
-    /// IP MTU of the hosts and links, 576..=9000 (MSS = MTU − 40).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(576..=9000))]
+    /// IP MTU of the hosts and links, 576..=65535 (MSS = MTU − 40).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = units::parse_mtu)]
     pub mtu: Option<u16>,
     /// bulk: bytes to move (50M = 50 MiB, 50MB = 50 000 000); http: page size.
-    #[arg(long, value_name = "SIZE", value_parser = units::parse_bytes)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_bytes)]
     pub bytes: Option<u64>,
     /// Write pictures: the ladder diagram (ping, udp and runs of at most 100
     /// frames), or for bulk and longer runs the time-sequence graph to FILE
@@ -75,6 +75,29 @@ pub struct LabArgs {
     /// No colours in the ladder (also when NO_COLOR is set or not a terminal).
     #[arg(long)]
     pub no_color: bool,
+}
+
+/// The slowest link on which hosts can still find each other: an ARP
+/// request and its reply (two minimum-size 60-byte frames) must cross it
+/// while the asker still waits. RFC 1122 §2.3.2.1 limits ARP to one request
+/// per second per address; strata asks `max_requests` times, then gives up.
+pub fn check_rate(rate_bps: u64) -> Result<(), String> {
+    let arp = strata::link::arp::ArpConfig::default();
+    let patience_ns = arp.retry_interval.as_nanos() * u128::from(arp.max_requests);
+    let exchange_bits: u128 = 2 * 60 * 8;
+    let min_bps = (exchange_bits * 1_000_000_000).div_ceil(patience_ns.max(1));
+    if u128::from(rate_bps) < min_bps {
+        let frame_s = 60.0 * 8.0 / rate_bps as f64;
+        return Err(format!(
+            "--rate {} is too slow: one 60-byte ARP frame takes {frame_s:.1} s on the wire and ARP \
+             gives up after {} requests {} s apart; use at least {} (e.g. --rate 1kbit)",
+            format_rate(rate_bps as f64),
+            arp.max_requests,
+            arp.retry_interval.as_nanos() / 1_000_000_000,
+            format_rate(min_bps as f64)
+        ));
+    }
+    Ok(())
 }
 
 fn parse_burst_len(s: &str) -> Result<f64, String> {
@@ -122,6 +145,19 @@ impl LinkParams {
             corrupt: lab.corrupt,
             mtu: lab.mtu.unwrap_or(1500),
         }
+    }
+
+    /// Refuses settings under which no byte can arrive, with the reason.
+    pub fn check(&self) -> Result<(), String> {
+        if self.loss >= 1.0 {
+            return Err("--loss 100% would lose every frame: nothing can arrive".into());
+        }
+        if self.corrupt >= 1.0 {
+            return Err(
+                "--corrupt 100% would damage every frame: the checksums would drop them all".into(),
+            );
+        }
+        check_rate(self.rate_bps)
     }
 
     /// Bandwidth-delay product in bytes.
@@ -1325,6 +1361,9 @@ pub fn check_for_lan_scenarios(args: &SimArgs) {
     if args.scenario == Scenario::Storm && (lab.rtt.is_some() || lab.rate.is_some()) {
         usage_error("storm runs on fixed links: --rtt and --rate do not apply");
     }
+    if let Some(Err(e)) = lab.rate.map(check_rate) {
+        usage_error(&e);
+    }
 }
 
 /// The JSON summary skeleton of a switched scenario.
@@ -1361,10 +1400,10 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
     if lab.burst_loss.is_some() && args.loss == 0.0 {
         usage_error("--burst-loss shapes --loss into bursts: give the mean loss too, e.g. --loss 1% --burst-loss");
     }
-    if args.loss >= 1.0 {
-        usage_error("--loss 100% would lose every frame: nothing can be learned");
-    }
     let params = LinkParams::new(lab, args.loss);
+    if let Err(e) = params.check() {
+        usage_error(&e);
+    }
     let small_bulk = lab.bytes.unwrap_or(10 << 20) <= 64 * 1024;
     let rec = Record {
         pcap: args.pcap.is_some() || lab.svg.is_some(),

@@ -23,13 +23,21 @@ mod units;
 #[command(
     name = "strata",
     version,
-    about,
+    about = "strata — a userspace TCP/IP stack you can watch, layer by layer",
     after_help = "Examples:
   strata demo                       # ARP, the three-way handshake, HTTP GET, the four-way close
   strata demo --loss 20% --seed 7   # the same over a lossy wire
   strata explain 00:1b:21:3a:4f:5e  # who made this network card?
   strata explain 192.168.1.0/26     # network, broadcast, hosts
-  strata sim traceroute             # routers, TTL and ICMP time exceeded"
+  strata sim traceroute             # routers, TTL and ICMP time exceeded
+  strata sim bulk --bytes 50M --rate 100mbit --rtt 20ms --loss 1%
+  strata serve --tap tap0 --addr 10.20.0.2/24 --http ./site
+  strata fetch --tap tap0 --addr 10.20.0.2/24 http://10.20.0.1:8000/
+  strata ping --tap tap0 --addr 10.20.0.2/24 10.20.0.1
+
+serve, fetch and ping need a TAP interface (as root: ip tuntap add dev tap0
+mode tap; ip addr add 10.20.0.1/24 dev tap0; ip link set tap0 up).
+Bad input exits with status 2, a failure while running with status 1."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,7 +56,7 @@ enum Command {
     /// Prints what the lesson teaches about one value: binary form, class,
     /// private ranges, netmask and hosts, OUI vendor, port range and service.
     Explain(explain::ExplainArgs),
-    /// Run a simulated network scenario: ping, traceroute, udp, storm.
+    /// Run a simulated network scenario: ping, traceroute, udp, storm, bulk, http, echo.
     ///
     /// Hosts and routers run the strata stack in the deterministic
     /// simulator; the same --seed replays the same run byte for byte.
@@ -73,34 +81,60 @@ fn init_tracing() {
     }
 }
 
+/// Prints a clap error as one line (`error: …`), the usage block and tips
+/// left out, and exits 2; help and version go to stdout and exit 0.
+fn exit_on_parse_error(e: clap::Error) -> ! {
+    if !e.use_stderr() {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    // The first paragraph, its lines joined: "the following required
+    // arguments were not provided: --tap <NAME>, --addr <CIDR>".
+    let mut line = String::new();
+    for l in text.lines().take_while(|l| !l.trim().is_empty()) {
+        let l = l.trim();
+        if line.is_empty() {
+            line.push_str(l);
+        } else if line.ends_with(':') || l.starts_with('[') {
+            line.push(' ');
+            line.push_str(l);
+        } else {
+            line.push_str(", ");
+            line.push_str(l);
+        }
+    }
+    let cmd = std::env::args()
+        .nth(1)
+        .filter(|a| !a.starts_with('-'))
+        .map_or("strata".to_string(), |c| format!("strata {c}"));
+    eprintln!("{line} (see '{cmd} --help')");
+    std::process::exit(2);
+}
+
 fn main() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo(args) => demo::main(args),
+    let cli = Cli::try_parse().unwrap_or_else(|e| exit_on_parse_error(e));
+    let (name, result) = match cli.command {
+        Command::Demo(args) => ("demo", demo::main(args)),
         Command::Explain(args) => {
             explain::run(&args);
-            Ok(())
+            ("explain", Ok(()))
         }
-        Command::Sim(args) => sim::run(&args),
-        Command::Serve(args) => {
-            tapnet::exit_on_error("serve", serve::run(&args));
-            Ok(())
-        }
-        Command::Fetch(args) => {
-            tapnet::exit_on_error("fetch", fetch::run(&args));
-            Ok(())
-        }
-        Command::Ping(args) => {
-            tapnet::exit_on_error("ping", ping::run(&args));
-            Ok(())
-        }
+        Command::Sim(args) => ("sim", sim::run(&args)),
+        Command::Serve(args) => ("serve", serve::run(&args)),
+        Command::Fetch(args) => ("fetch", fetch::run(&args)),
+        Command::Ping(args) => ("ping", ping::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One clear line, not a backtrace.
+        // Bad input: one `error:` line, status 2 (as clap does).
+        Err(e) if e.downcast_ref::<tapnet::Usage>().is_some() => {
             eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        // A failure while running: one line naming the command, status 1.
+        Err(e) => {
+            eprintln!("strata {name}: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -10,38 +10,48 @@ use crate::tapnet::TapArgs;
 
 /// Arguments of `strata ping`.
 #[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  strata ping --tap tap0 --addr 10.20.0.2/24 10.20.0.1
+  strata ping --tap tap0 --addr 10.20.0.2/24 --gateway 10.20.0.1 -c 10 -i 0.2 10.30.0.5")]
 pub struct PingArgs {
     #[command(flatten)]
     net: TapArgs,
     /// Who to ping.
     dest: Ipv4Addr,
     /// Stop after this many requests.
-    #[arg(short = 'c', long, default_value_t = 4)]
+    #[arg(short = 'c', long, default_value_t = 4, allow_negative_numbers = true,
+          value_parser = crate::units::parse_count16)]
     count: u16,
     /// Seconds between requests.
-    #[arg(short = 'i', long, default_value_t = 1.0)]
+    #[arg(short = 'i', long, default_value_t = 1.0, allow_negative_numbers = true,
+          value_parser = crate::units::parse_seconds)]
     interval: f64,
     /// Echo data bytes per request.
-    #[arg(short = 's', long, default_value_t = 56)]
+    #[arg(short = 's', long, default_value_t = 56, allow_negative_numbers = true,
+          value_parser = parse_size)]
     size: usize,
     /// Seconds to wait for each reply.
-    #[arg(short = 'W', long, default_value_t = 2.0)]
+    #[arg(short = 'W', long, default_value_t = 2.0, allow_negative_numbers = true,
+          value_parser = parse_timeout)]
     timeout: f64,
+}
+
+/// Echo data bytes: an ICMP echo fits one IPv4 datagram (65535 − 20 − 8).
+fn parse_size(s: &str) -> Result<usize, String> {
+    crate::units::parse_whole(s, 65507).map(|v| v as usize)
+}
+
+/// A reply wait above zero.
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match crate::units::parse_seconds(s)? {
+        t if t > 0.0 => Ok(t),
+        _ => Err("a timeout of 0 s would give up before any reply".into()),
+    }
 }
 
 /// Runs `strata ping`; exits 1 if no reply came back.
 pub fn run(args: &PingArgs) -> anyhow::Result<()> {
-    if !(args.interval.is_finite()
-        && args.interval >= 0.0
-        && args.timeout.is_finite()
-        && args.timeout > 0.0)
-    {
-        anyhow::bail!("interval and timeout must be non-negative numbers of seconds");
-    }
-    if args.size > 65507 - 8 {
-        anyhow::bail!("size {} too large (at most 65499 data bytes)", args.size);
-    }
-    let rt = args.net.start()?;
+    let rt = args.net.start("ping")?;
     println!(
         "PING {} ({}) from {}: {} data bytes",
         args.dest,

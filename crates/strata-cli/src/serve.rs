@@ -13,7 +13,12 @@ use crate::tapnet::TapArgs;
 
 /// Arguments of `strata serve`.
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("service").required(true).args(["http", "echo"])))]
+#[command(
+    group(clap::ArgGroup::new("service").required(true).args(["http", "echo"])),
+    after_help = "Examples:
+  strata serve --tap tap0 --addr 10.20.0.2/24 --http ./site       # then: curl http://10.20.0.2/
+  strata serve --tap tap0 --addr 10.20.0.2/24 --echo --port 7007  # TCP and UDP echo"
+)]
 pub struct ServeArgs {
     #[command(flatten)]
     net: TapArgs,
@@ -24,7 +29,7 @@ pub struct ServeArgs {
     #[arg(long)]
     echo: bool,
     /// Port to listen on (default 80 for --http, 7 for --echo).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::units::parse_port)]
     port: Option<u16>,
 }
 
@@ -32,10 +37,10 @@ pub struct ServeArgs {
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.http {
         if !dir.is_dir() {
-            anyhow::bail!("{} is not a directory", dir.display());
+            return crate::tapnet::usage(format!("{} is not a directory", dir.display()));
         }
     }
-    let rt = args.net.start()?;
+    let rt = args.net.start("serve")?;
     let h = rt.handle();
     let ip = rt.addr().address();
     if let Some(dir) = &args.http {

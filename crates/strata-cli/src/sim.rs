@@ -56,23 +56,23 @@ pub struct SimArgs {
     #[arg(value_enum)]
     pub scenario: Scenario,
     /// Seed of every random choice: the same seed replays the same run.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::units::parse_seed)]
     pub seed: u64,
     /// Write a pcap capture of host A's interface (open it in Wireshark).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
     /// Random loss per frame on every link: a probability (0.2) or a percentage (20%).
-    #[arg(long, value_name = "P", default_value = "0", value_parser = crate::units::parse_probability)]
+    #[arg(long, value_name = "P", default_value = "0", allow_hyphen_values = true, value_parser = crate::units::parse_probability)]
     pub loss: f64,
     /// One-way latency of every link, in microseconds.
-    #[arg(long, value_name = "MICROS", default_value_t = 100)]
+    #[arg(long, value_name = "MICROS", default_value_t = 100, allow_negative_numbers = true, value_parser = crate::units::parse_u64)]
     pub latency_us: u64,
     /// Echo requests (ping), datagrams (udp), probes per hop (traceroute)
     /// or lines (echo).
-    #[arg(long, short = 'c')]
+    #[arg(long, short = 'c', allow_negative_numbers = true, value_parser = crate::units::parse_count16)]
     pub count: Option<u16>,
     /// storm: frames the storm may produce before the simulation stops it.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, allow_negative_numbers = true, value_parser = crate::units::parse_u64)]
     pub budget: u64,
     /// storm: block one port of the loop, as spanning tree would.
     #[arg(long)]

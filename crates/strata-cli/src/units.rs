@@ -29,6 +29,12 @@ fn split_number(s: &str) -> Result<(f64, &str), String> {
     if s.is_empty() {
         return Err("empty value".into());
     }
+    if let Some(rest) = s.strip_prefix('-') {
+        if rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            return Err(format!("'{s}' is negative"));
+        }
+        return Err(format!("'{s}' is not a number (is the value missing?)"));
+    }
     let end = s
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_digit() || c == '.' || c == '_'))
@@ -130,7 +136,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Parses a probability: a fraction `0.2` or a percentage `20%`, in [0, 1].
 pub fn parse_probability(s: &str) -> Result<f64, String> {
-    let (value, unit) = split_number(s)?;
+    let (value, unit) = split_number(s).map_err(|e| {
+        if s.trim().starts_with('-') {
+            format!("{e}: a probability lies between 0 and 1 (0% and 100%)")
+        } else {
+            e
+        }
+    })?;
     let p = match unit {
         "" => value,
         "%" => value / 100.0,
@@ -148,6 +160,75 @@ pub fn parse_probability(s: &str) -> Result<f64, String> {
         ));
     }
     Ok(p)
+}
+
+/// Parses a whole number from 0 to `max`, saying plainly when it is
+/// negative, fractional or too large (clap's own parser reports `-1` as an
+/// unknown argument and `1.5` as "invalid digit").
+pub fn parse_whole(s: &str, max: u64) -> Result<u64, String> {
+    let t = s.trim();
+    let range = format!("a whole number from 0 to {max}");
+    if t.starts_with('-') {
+        return Err(format!("'{t}' is negative: give {range}"));
+    }
+    let cleaned: String = t.chars().filter(|&c| c != '_').collect();
+    if cleaned.is_empty() || !cleaned.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("'{t}' is not {range}"));
+    }
+    match cleaned.parse::<u64>() {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(format!("'{t}' is too large: give {range}")),
+    }
+}
+
+/// A seed: any whole number from 0 to 2^64 − 1.
+pub fn parse_seed(s: &str) -> Result<u64, String> {
+    parse_whole(s, u64::MAX)
+}
+
+/// A count that fits 16 bits (requests, datagrams, lines).
+pub fn parse_count16(s: &str) -> Result<u16, String> {
+    parse_whole(s, u64::from(u16::MAX)).map(|v| v as u16)
+}
+
+/// A port number, 0 to 65535.
+pub fn parse_port(s: &str) -> Result<u16, String> {
+    parse_whole(s, 65535).map(|v| v as u16)
+}
+
+/// Any whole number that fits 64 bits.
+pub fn parse_u64(s: &str) -> Result<u64, String> {
+    parse_whole(s, u64::MAX)
+}
+
+/// Smallest IP MTU every IPv4 host must accept (RFC 791: 576 octets).
+pub const MIN_MTU: u16 = 576;
+
+/// An IP MTU: 576 (RFC 791's minimum datagram every host accepts) to 65535
+/// (the largest IPv4 datagram, RFC 791 Total Length). The same rule holds
+/// in the simulator and on a TAP.
+pub fn parse_mtu(s: &str) -> Result<u16, String> {
+    let v = parse_whole(s, u64::MAX).map_err(|e| format!("{e} (an MTU lies in 576..=65535)"))?;
+    if v < u64::from(MIN_MTU) || v > 65535 {
+        return Err(format!(
+            "MTU {v} is outside 576..=65535: IPv4 hosts must take 576-byte datagrams (RFC 791) and no datagram exceeds 65535 bytes"
+        ));
+    }
+    Ok(v as u16)
+}
+
+/// Seconds as a decimal number (`0.2`, `1`, `2.5`), not negative.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!(
+            "'{t}' is negative: give a number of seconds, e.g. 0.5"
+        ));
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{t}' is not a number of seconds (e.g. 0.5, 2)")),
+    }
 }
 
 /// Parses a byte size: `1500`, `64k`, `50M`, `1G`, `50MB`, `64KiB`.

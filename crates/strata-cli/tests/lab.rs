@@ -214,7 +214,7 @@ fn bad_arguments_exit_2_with_one_clear_line() {
         ),
         (&["sim", "bulk", "--rtt", "20"], "no unit"),
         (&["sim", "bulk", "--bytes", "5X"], "unknown size unit"),
-        (&["sim", "bulk", "--mtu", "100"], "576..=9000"),
+        (&["sim", "bulk", "--mtu", "100"], "576..=65535"),
         (&["sim", "bulk", "--reorder", "often"], "--reorder"),
         (&["sim", "bulk", "--burst-loss"], "give the mean loss too"),
         (
@@ -375,4 +375,14 @@ fn tshark_reads_the_bulk_capture() {
     );
     assert!(count("tcp.flags.syn == 1") >= 2 && count("tcp.flags.fin == 1") >= 2);
     let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn the_largest_mtu_carries_data() {
+    // 65535 is the largest IPv4 datagram: a frame of 65549 bytes must pass
+    // every buffer on the way (the hosts' transmit buffer once held 65536).
+    let out = strata(&["sim", "bulk", "--mtu", "65535", "--bytes", "256k"], None);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    assert!(s.contains("byte check OK"), "{s}");
 }

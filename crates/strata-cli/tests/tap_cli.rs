@@ -43,11 +43,55 @@ fn bad_address_is_one_clear_error() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("bad address 10.20.0.255/24"), "{err}");
+}
+
+#[test]
+fn a_down_tap_is_brought_up_and_a_missing_one_is_not_made() {
+    if !can_run(&[]) {
+        return;
+    }
+    let ns = Netns::new("clidown").unwrap();
+    // A TAP the user made but forgot to bring up.
+    ns.exec(&["ip", "tuntap", "add", "dev", "stclid", "mode", "tap"])
+        .unwrap();
+    let is_up = |dev: &str| {
+        let o = ns.exec(&["ip", "-o", "link", "show", dev]).unwrap();
+        let s = String::from_utf8_lossy(&o.stdout).into_owned();
+        s.contains("<") && s.split('>').next().unwrap_or("").contains(",UP")
+    };
+    assert!(!is_up("stclid"));
+    let ping = |tap: &str, extra: &[&str]| {
+        let mut args = vec![STRATA, "ping", "--tap", tap, "--addr", "10.20.70.2/24"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-c", "1", "-W", "0.2", "10.20.70.1"]);
+        ns.command(&args).output().unwrap()
+    };
+    let out = ping("stclid", &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("strata ping: bad address 10.20.0.255/24"),
+        err.contains("strata ping: stclid was down; brought it up"),
         "{err}"
     );
+    assert!(is_up("stclid"), "the interface stays up after strata exits");
+    // A typo: refused up front, status 2, and no interface appears.
+    let out = ping("stclidx", &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("there is no interface 'stclidx'"), "{err}");
+    let show = ns
+        .command(&["ip", "link", "show", "stclidx"])
+        .output()
+        .unwrap();
+    assert!(!show.status.success(), "no interface was created");
+    // With --create it is made (and up) for the run.
+    let out = ping("stclidy", &["--create"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "no reply, but it ran: {err}");
+    assert!(err.contains("created TAP stclidy"), "{err}");
 }
 
 #[test]
@@ -72,6 +116,7 @@ fn missing_permission_is_one_clear_error() {
             .arg(&bin)
             .args([
                 "ping",
+                "--create",
                 "--tap",
                 "stpriv0",
                 "--addr",

@@ -65,6 +65,123 @@ struct IfReqFlags {
     _pad: [u8; 22],
 }
 
+/// `SIOCGIFFLAGS` / `SIOCSIFFLAGS` from `<linux/sockios.h>`.
+const SIOCGIFFLAGS: libc::c_ulong = 0x8913;
+const SIOCSIFFLAGS: libc::c_ulong = 0x8914;
+/// `IFF_UP` from `<net/if.h>`: the interface is administratively up.
+const IFF_UP: libc::c_short = 0x1;
+
+/// What the kernel knows about a network interface of the calling thread's
+/// namespace, as far as attaching a TAP to it is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    /// The interface is a TUN/TAP device in TAP mode (Ethernet frames);
+    /// `None` when that cannot be told (sysfs shows another namespace).
+    pub is_tap: Option<bool>,
+    /// The interface is administratively up (`ip link set NAME up`).
+    pub up: bool,
+}
+
+fn ifreq_for(name: &str) -> io::Result<IfReqFlags> {
+    if name.is_empty() || name.len() >= IFNAMSIZ || name.bytes().any(|b| b == 0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid interface name {name:?}: 1 to 15 bytes, no NUL"),
+        ));
+    }
+    let mut req = IfReqFlags {
+        name: [0; IFNAMSIZ],
+        flags: 0,
+        _pad: [0; 22],
+    };
+    for (dst, src) in req.name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    Ok(req)
+}
+
+/// A throw-away datagram socket: the handle the interface ioctls go through.
+fn ioctl_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket has no pointer arguments; the result is checked.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a freshly opened descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Looks up interface `name` in the calling thread's network namespace:
+/// `Ok(None)` when there is no such interface.
+pub fn interface_info(name: &str) -> io::Result<Option<InterfaceInfo>> {
+    let mut req = ifreq_for(name)?;
+    let sock = ioctl_socket()?;
+    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of a live,
+    // 40-byte #[repr(C)] ifreq whose name is NUL-terminated.
+    let rc = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            SIOCGIFFLAGS as _,
+            &mut req as *mut IfReqFlags,
+        )
+    };
+    if rc < 0 {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENODEV) | Some(libc::ENXIO) => Ok(None),
+            _ => Err(err),
+        };
+    }
+    // A TUN/TAP interface has `tun_flags` in sysfs; bit IFF_TAP says TAP.
+    // sysfs shows the namespace it was mounted in, so without the interface
+    // there the answer is unknown rather than "no".
+    let sys = std::path::Path::new("/sys/class/net").join(name);
+    let is_tap = if sys.exists() {
+        Some(
+            std::fs::read_to_string(sys.join("tun_flags"))
+                .ok()
+                .and_then(|t| i64::from_str_radix(t.trim().trim_start_matches("0x"), 16).ok())
+                .is_some_and(|f| f & i64::from(IFF_TAP) != 0),
+        )
+    } else {
+        None
+    };
+    Ok(Some(InterfaceInfo {
+        is_tap,
+        up: req.flags & IFF_UP != 0,
+    }))
+}
+
+/// Brings interface `name` up (`ip link set NAME up`); needs CAP_NET_ADMIN.
+pub fn set_interface_up(name: &str) -> io::Result<()> {
+    let mut req = ifreq_for(name)?;
+    let sock = ioctl_socket()?;
+    // SAFETY: as in `interface_info`: a live, NUL-terminated 40-byte ifreq.
+    let rc = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            SIOCGIFFLAGS as _,
+            &mut req as *mut IfReqFlags,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    req.flags |= IFF_UP;
+    // SAFETY: SIOCSIFFLAGS reads the same ifreq, now with IFF_UP set.
+    let rc = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            SIOCSIFFLAGS as _,
+            &mut req as *mut IfReqFlags,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// An open TAP interface.
 #[derive(Debug)]
 pub struct TapDevice {
