@@ -24,6 +24,8 @@ struct Peer {
     /// The peer's RCV.NXT (what it acknowledges).
     rcv_nxt: u32,
     handle: Option<TcpHandle>,
+    /// The listener on port 80.
+    lh: ListenerHandle,
     /// Timestamps in use (peer offered them).
     ts: bool,
     tsval: u32,
@@ -58,9 +60,11 @@ fn pattern(from: u64, len: usize) -> Vec<u8> {
 impl Peer {
     fn new(cfg: TcpConfig) -> Self {
         let mut tcp = Tcp::new(cfg, 42);
-        tcp.listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 16)
+        let lh = tcp
+            .listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 16)
             .unwrap();
         Peer {
+            lh,
             tcp,
             now: Instant::from_secs(10),
             seq: 1000,
@@ -569,4 +573,283 @@ fn lost_syn_ack_means_one_segment_initial_window_and_three_second_rto() {
     let info = p.tcp.info(h).unwrap();
     assert_eq!(info.cwnd, info.mss);
     assert_eq!(info.rto, Duration::from_secs(3));
+}
+
+/// A second connection from the peer's `port` (the scripted peer's own
+/// handshake); returns our handle and the peer's next sequence number and
+/// our SND.UNA.
+fn second_conn(p: &mut Peer, port: u16) -> (TcpHandle, u32, u32) {
+    let mut syn = seg(TcpFlags::SYN, 50_000, 0, &[]);
+    syn.src_port = port;
+    syn.options = opts(1000, false);
+    p.input(&syn);
+    let synack = p.output().pop().unwrap();
+    let our = synack.seq.wrapping_add(1);
+    let mut ack = seg(TcpFlags::ACK, 50_001, our, &[]);
+    ack.src_port = port;
+    p.input(&ack);
+    let l = p.listener();
+    (p.tcp.accept(l).unwrap(), 50_001, our)
+}
+
+/// SHOULD gap: an orphan (closed by the application) whose peer holds a
+/// zero window and answers every probe is given up after a bounded number
+/// of probes (as Linux `tcp_orphan_retries`), not kept forever.
+#[test]
+fn orphan_facing_a_zero_window_forever_is_given_up() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    let base = p.tcp.info(h).unwrap().snd_una;
+    p.tcp.send(h, &pattern(0, 3000)).unwrap();
+    assert_eq!(p.output().len(), 3);
+    let mut a = p.ack(base.wrapping_add(3000));
+    a.window = 0;
+    p.input(&a);
+    p.tcp.send(h, &pattern(3000, 2000)).unwrap();
+    let now = p.now;
+    p.tcp.close(now, h).unwrap();
+    assert_eq!(p.tcp.orphan_count(), 1);
+    let mut probes = 0;
+    for _ in 0..720 {
+        if p.tcp.connection_count() == 0 {
+            break;
+        }
+        p.advance(Duration::from_secs(10));
+        for _ in p.output() {
+            probes += 1;
+            // The peer is alive: every probe is answered, window still 0.
+            let mut a = p.ack(base.wrapping_add(3000));
+            a.window = 0;
+            p.input(&a);
+        }
+    }
+    assert_eq!(
+        p.tcp.connection_count(),
+        0,
+        "orphan kept after {probes} answered probes"
+    );
+    assert_eq!(p.tcp.orphan_count(), 0);
+}
+
+/// SHOULD gap: orphans are counted and capped; past the cap a close resets
+/// the connection instead of leaving another orphan behind.
+#[test]
+fn orphans_are_counted_and_capped() {
+    let mut cfg = TcpConfig::default();
+    cfg.max_orphans = 1;
+    let mut p = Peer::new(cfg);
+    p.handshake(opts(1000, false));
+    let h1 = p.h();
+    let (h2, _, _) = second_conn(&mut p, 6000);
+    for h in [h1, h2] {
+        p.tcp.send(h, &pattern(0, 2000)).unwrap();
+    }
+    let _ = p.output();
+    let now = p.now;
+    p.tcp.close(now, h1).unwrap();
+    assert_eq!(p.tcp.orphan_count(), 1);
+    assert!(p.output().iter().all(|s| !s.flags.rst()));
+    p.tcp.close(now, h2).unwrap();
+    let out = p.output();
+    assert!(
+        out.iter()
+            .any(|s| s.flags.rst() && s.src_port == 80 && s.dst_port == 6000),
+        "the orphan past the cap is reset"
+    );
+    assert_eq!(p.tcp.orphan_count(), 1);
+    assert_eq!(p.tcp.connection_count(), 1);
+}
+
+/// SHOULD gap: a SYN for a TIME-WAIT connection whose port has no listener
+/// must not destroy the TIME-WAIT (it is answered as any segment in
+/// TIME-WAIT is; there is nothing to reuse it for).
+#[test]
+fn syn_to_time_wait_without_listener_keeps_it() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    let now = p.now;
+    p.tcp.close(now, h).unwrap();
+    let fin = p.output().pop().unwrap();
+    assert!(fin.flags.fin());
+    let a = p.ack(fin.seq.wrapping_add(1));
+    p.input(&a);
+    let f = p.mk(TcpFlags::FIN | TcpFlags::ACK, &[]);
+    p.input(&f);
+    p.seq += 1;
+    let _ = p.output();
+    let tw = |p: &Peer| {
+        p.tcp
+            .connections()
+            .filter(|(_, c)| c.state == State::TimeWait)
+            .count()
+    };
+    assert_eq!(tw(&p), 1);
+    // No more listener on port 80.
+    let now = p.now;
+    p.tcp.close_listener(now, p.lh).unwrap();
+    let syn = seg(TcpFlags::SYN, p.seq.wrapping_add(100_000), 0, &[]);
+    p.input(&syn);
+    let out = p.output();
+    assert_eq!(tw(&p), 1, "the TIME-WAIT survives");
+    assert!(out.iter().all(|s| !s.flags.rst()), "{out:?}");
+}
+
+/// SHOULD gap: a bare FIN at RCV.NXT is accepted while the receive window
+/// is zero (it takes no buffer space).
+#[test]
+fn bare_fin_accepted_with_zero_receive_window() {
+    let mut cfg = TcpConfig::default();
+    cfg.rx_buffer_limit = 2000;
+    let mut p = Peer::new(cfg);
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    for i in 0..2 {
+        let d = p.mk(TcpFlags::ACK, &pattern(i * 1000, 1000));
+        p.input(&d);
+        p.seq += 1000;
+    }
+    p.advance(Duration::from_millis(100));
+    let out = p.output();
+    assert_eq!(out.last().unwrap().window, 0, "window closed");
+    assert_eq!(p.tcp.recv_queue(h).unwrap(), 2000);
+    let f = p.mk(TcpFlags::FIN | TcpFlags::ACK, &[]);
+    p.input(&f);
+    assert_eq!(p.tcp.state(h), State::CloseWait);
+    let out = p.output();
+    assert_eq!(out.last().unwrap().ack, p.seq.wrapping_add(1));
+}
+
+/// SHOULD gap: a SYN in a synchronized state whose sequence number lies
+/// just below RCV.NXT (trimmed as old) is still a SYN: challenge ACK and
+/// drop (RFC 5961 §4.2), its data is not taken.
+#[test]
+fn trimmed_in_window_syn_is_not_taken_as_data() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    let s = seg(
+        TcpFlags::SYN | TcpFlags::ACK,
+        p.seq.wrapping_sub(1),
+        p.rcv_nxt,
+        b"evil",
+    );
+    p.input(&s);
+    let out = p.output();
+    assert_eq!(p.tcp.recv_queue(h).unwrap(), 0, "SYN data taken");
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ack, p.seq, "challenge ACK for the expected RCV.NXT");
+    assert_eq!(p.tcp.stats().challenge_acks, 1);
+    assert_eq!(p.tcp.state(h), State::Established);
+}
+
+/// SHOULD gap: the peer's 1-byte zero-window probes carry data, so they
+/// are not duplicate ACKs (RFC 5681 §2) and start no fast retransmit.
+#[test]
+fn one_byte_zero_window_probes_are_not_duplicate_acks() {
+    let mut cfg = TcpConfig::default();
+    cfg.rx_buffer_limit = 1000;
+    let mut p = Peer::new(cfg);
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    let d = p.mk(TcpFlags::ACK, &pattern(0, 1000));
+    p.input(&d);
+    p.seq += 1000;
+    let _ = p.output();
+    let base = p.tcp.info(h).unwrap().snd_una;
+    p.tcp.send(h, &pattern(0, 5000)).unwrap();
+    let out = p.output();
+    assert!(out.iter().filter(|s| !s.payload.is_empty()).count() >= 4);
+    for _ in 0..4 {
+        let mut probe = p.mk(TcpFlags::ACK, b"z");
+        probe.ack = base;
+        p.input(&probe);
+        let _ = p.output();
+    }
+    assert_eq!(p.tcp.stats().fast_retransmits, 0);
+}
+
+/// SHOULD gap: "ACK at least every second full-sized segment" counts in
+/// segments of the receive MSS (RFC 9293 §3.8.6.3, SHLD-19), not the send
+/// MSS: one 1460-byte segment from a peer whose own MSS is 536 is one
+/// segment, and its ACK is delayed.
+#[test]
+// covers: SHLD-18, SHLD-19
+fn delayed_ack_counts_receive_mss_segments() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(536, false));
+    let d = p.mk(TcpFlags::ACK, &pattern(0, 1460));
+    p.input(&d);
+    p.seq += 1460;
+    assert!(p.output().is_empty(), "one full-sized segment: ACK delayed");
+    let d = p.mk(TcpFlags::ACK, &pattern(1460, 1460));
+    p.input(&d);
+    p.seq += 1460;
+    let out = p.output();
+    assert_eq!(out.len(), 1, "second full-sized segment: ACK now");
+    assert_eq!(out[0].ack, p.seq);
+}
+
+/// SHOULD gap: with timestamps negotiated, RSTs carry the option too
+/// (RFC 7323 §3.2: "SHOULD be sent in an <RST> segment").
+#[test]
+fn rst_carries_timestamps_when_negotiated() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(TcpOptions {
+        timestamps: Some(Timestamps {
+            tsval: 500,
+            tsecr: 0,
+        }),
+        ..opts(1000, false)
+    });
+    let h = p.h();
+    let now = p.now;
+    p.tcp.abort(now, h).unwrap();
+    let out = p.output();
+    let rst = out.iter().find(|s| s.flags.rst()).expect("RST");
+    let ts = rst.options.timestamps.expect("timestamps on the RST");
+    assert_eq!(ts.tsecr, p.tsval, "echoes TS.Recent");
+}
+
+/// SHOULD gap: restart after idle (RFC 5681 §4.1) looks at when data was
+/// last sent; pure ACKs sent meanwhile do not count as sending.
+#[test]
+fn pure_acks_do_not_defer_restart_after_idle() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1000, false));
+    let h = p.h();
+    // Grow the window well beyond the initial 10 segments.
+    let mut off = 0u64;
+    for _ in 0..4 {
+        p.tcp.send(h, &pattern(off, 20_000)).unwrap();
+        off += 20_000;
+        for _ in 0..20 {
+            // One ACK per segment (slow start grows by one MSS per ACK).
+            for s in p.output() {
+                if !s.payload.is_empty() {
+                    let end = s.seq.wrapping_add(s.payload.len() as u32);
+                    let a = p.ack(end);
+                    p.input(&a);
+                }
+            }
+        }
+    }
+    assert!(p.tcp.info(h).unwrap().cwnd >= 30_000);
+    assert_eq!(p.tcp.send_queue(h).unwrap(), 0);
+    // Three idle seconds for our data; the peer talks, we only ACK.
+    for _ in 0..15 {
+        p.advance(Duration::from_millis(200));
+        let d = p.mk(TcpFlags::ACK, b"ping");
+        p.input(&d);
+        p.seq += 4;
+        p.advance(Duration::from_millis(50));
+        assert!(p.output().iter().all(|s| s.payload.is_empty()));
+    }
+    p.tcp.send(h, &pattern(off, 40_000)).unwrap();
+    let burst = p.output().iter().filter(|s| !s.payload.is_empty()).count();
+    assert!(
+        burst <= 10,
+        "restart window is the initial window: {burst} segments"
+    );
 }

@@ -37,6 +37,9 @@ pub(crate) struct PendingRst {
     pub remote: SocketAddrV4,
     pub seq: u32,
     pub ack: Option<u32>,
+    /// The timestamps option, when the connection negotiated it (RFC 7323
+    /// §3.2: TSopt SHOULD be sent in a RST).
+    pub ts: Option<Timestamps>,
 }
 
 /// Engine-wide context passed into connection processing.
@@ -54,7 +57,14 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Queue a RST (bounded; extra RSTs are dropped and counted).
-    pub fn rst(&mut self, local: SocketAddrV4, remote: SocketAddrV4, seq: u32, ack: Option<u32>) {
+    pub fn rst(
+        &mut self,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seq: u32,
+        ack: Option<u32>,
+        ts: Option<Timestamps>,
+    ) {
         if self.rsts.len() >= self.cfg.rst_queue_limit {
             self.stats.rst_dropped += 1;
             return;
@@ -64,6 +74,7 @@ impl Ctx<'_> {
             remote,
             seq,
             ack,
+            ts,
         });
     }
 }
@@ -209,6 +220,18 @@ pub(crate) struct Conn {
     pub snd_wscale: u8,
     /// Largest segment the peer accepts / our path allows (payload + options).
     pub snd_mss: usize,
+    /// Payload bytes of a full-sized segment from the peer: RMSS of RFC
+    /// 9293 §3.8.6.3 as the peer actually uses it (its own MSS and path may
+    /// make its segments smaller than the MSS we announced). Starts at
+    /// min(announced, 536) and grows to the largest segment seen, like
+    /// Linux's `rcv_mss`. Used for the delayed-ACK and receiver-SWS
+    /// thresholds; never the send MSS.
+    rcv_mss: u16,
+    /// Probes and retransmissions an orphan made without progress (Linux
+    /// `tcp_orphan_retries`).
+    orphan_probes: u16,
+    /// Counted among the engine's orphans.
+    pub orphan: bool,
     pub tx: SendBuffer,
     /// The user asked to close the sending direction (FIN queued).
     pub fin_queued: bool,
@@ -350,6 +373,9 @@ impl Conn {
             snd_wl2: iss,
             snd_wscale: 0,
             snd_mss: DEFAULT_PEER_MSS.min(mss),
+            rcv_mss: cfg.announced_mss().min(DEFAULT_PEER_MSS as u16),
+            orphan_probes: 0,
+            orphan: false,
             tx: SendBuffer::new(cfg.tx_buffer_limit),
             fin_queued: false,
             fin_seq: None,
@@ -451,6 +477,20 @@ impl Conn {
         ctx.events.push_back(ev);
         self.set_state(ctx, State::Closed);
         Disposition::Closed
+    }
+
+    /// Receive MSS: the payload of a full-sized segment from the peer, as
+    /// measured (see `rcv_mss`), independent of what we send.
+    fn rmss(&self) -> usize {
+        usize::from(self.rcv_mss).max(1)
+    }
+
+    /// A data segment of `len` bytes arrived: the largest one seen so far,
+    /// up to the MSS we announced, is the peer's full-sized segment.
+    fn measure_rcv_mss(&mut self, len: usize, announced: u16) {
+        if len > usize::from(self.rcv_mss) {
+            self.rcv_mss = (len.min(usize::from(announced))) as u16;
+        }
     }
 
     /// Payload bytes per segment: the send MSS less the timestamps option
@@ -671,7 +711,7 @@ impl Conn {
     fn after_read(&mut self) {
         let edge = self.rcv_nxt + self.rx.window();
         let grow = edge.since(self.rcv_adv);
-        let thresh = (self.rx.limit() / 2).min(self.eff_mss());
+        let thresh = (self.rx.limit() / 2).min(self.rmss());
         if self.state.is_synchronized() && grow >= thresh && !self.peer_fin {
             self.ack_now = true;
         }
@@ -757,7 +797,8 @@ impl Conn {
             // timeout, and a peer that holds everything sent would find an
             // older sequence number out of window and drop the RST: the
             // highest sequence number sent is the one it expects.
-            ctx.rst(self.local, self.remote, self.snd_max.0, None);
+            let ts = self.rst_timestamps(ctx.now);
+            ctx.rst(self.local, self.remote, self.snd_max.0, None, ts);
             ctx.stats.rst_sent += 1;
         }
         self.set_state(ctx, State::Closed);
@@ -787,7 +828,7 @@ impl Conn {
                 // RFC 9293 §3.10.7.3: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
                 // (unless the RST bit is set, if so drop the segment)".
                 if !f.rst() {
-                    ctx.rst(self.local, self.remote, seg.ack, None);
+                    ctx.rst(self.local, self.remote, seg.ack, None, None);
                     ctx.stats.rst_sent += 1;
                 }
                 ctx.stats.bad_ack += 1;
@@ -983,16 +1024,26 @@ impl Conn {
         }
         let mut seq_eff = seq;
         if zero_window_allowance {
-            if !payload.is_empty() || fin {
+            if !payload.is_empty() {
                 ctx.stats.zero_window_drops += 1;
                 self.ack_now = true;
             }
+            // A bare FIN at RCV.NXT takes no buffer space: accepted with a
+            // zero window (as Linux does); a FIN behind dropped data is not.
+            fin = fin && payload.is_empty();
             payload = &[];
-            fin = false;
         } else {
             // Trim the part before RCV.NXT ("only the new parts are processed").
             let mut skip = self.rcv_nxt.since(seq);
             if skip > 0 && syn {
+                if self.state != State::SynReceived {
+                    // A SYN below RCV.NXT is still a SYN, not old data to
+                    // trim: RFC 5961 §4.2, challenge ACK and drop (RFC 9293
+                    // §3.10.7.4 fourth step).
+                    self.challenge_ack(ctx);
+                    return Disposition::Keep;
+                }
+                // SYN-RECEIVED: the peer's SYN (now a SYN,ACK) again.
                 syn = false;
                 skip -= 1;
                 seq_eff += 1usize;
@@ -1096,7 +1147,8 @@ impl Conn {
                 }
             } else {
                 // "<SEQ=SEG.ACK><CTL=RST>".
-                ctx.rst(self.local, self.remote, seg.ack, None);
+                let ts = self.rst_timestamps(ctx.now);
+                ctx.rst(self.local, self.remote, seg.ack, None, ts);
                 ctx.stats.rst_sent += 1;
                 ctx.stats.bad_ack += 1;
                 return Disposition::Keep;
@@ -1133,7 +1185,9 @@ impl Conn {
         if self.snd_una < ack {
             self.on_new_ack(ctx, seg, ack);
         } else if ack == self.snd_una
-            && payload.is_empty()
+            // RFC 5681 §2 (b): the segment carries no data — as it arrived,
+            // not after trimming (a 1-byte zero-window probe is no dup ACK).
+            && seg.payload.is_empty()
             && !f.fin()
             && window == self.snd_wnd
             && self.snd_max > self.snd_una
@@ -1253,6 +1307,9 @@ impl Conn {
         self.tx.ack(data_acked);
         self.snd_una = ack;
         self.rto_rexmit = false;
+        if data_acked > 0 {
+            self.orphan_probes = 0;
+        }
         // Every ACK prunes the scoreboard below SND.UNA (not only ACKs with
         // SACK blocks): a range left behind would alias live sequence
         // numbers once the space wraps (RFC 6675 §5 "SND.UNA advances").
@@ -1361,11 +1418,13 @@ impl Conn {
                         // §2.17).
                         ctx.stats.data_after_close += 1;
                         // SND.MAX, not a rewound SND.NXT (see `abort`).
+                        let ts = self.rst_timestamps(ctx.now);
                         ctx.rst(
                             self.local,
                             self.remote,
                             self.snd_max.0,
                             Some(self.rcv_nxt.0.wrapping_add(payload.len() as u32)),
+                            ts,
                         );
                         ctx.stats.rst_sent += 1;
                         self.set_state(ctx, State::Closed);
@@ -1400,9 +1459,12 @@ impl Conn {
                         // RFC 9293 §3.8.6.3: delay the ACK (SHLD-18, < 0.5 s,
                         // MUST-40) but ACK at least every second full-sized
                         // segment (SHLD-19).
+                        self.measure_rcv_mss(payload.len(), ctx.cfg.announced_mss());
                         self.unacked_rx_bytes += payload.len();
                         if ctx.cfg.delayed_ack.is_zero()
-                            || self.unacked_rx_bytes >= 2 * self.eff_mss()
+                            // RMSS: "the MSS specified by the TCP endpoint
+                            // receiving the segments" (RFC 9293 §3.8.6.3).
+                            || self.unacked_rx_bytes >= 2 * self.rmss()
                         {
                             self.ack_now = true;
                         } else if self.delack_at.is_none() {
@@ -1489,7 +1551,7 @@ impl Conn {
             // (SHLD-30); the connection stays open as long as the peer
             // answers (MUST-37), only unanswered probes count.
             self.probes_unanswered += 1;
-            if self.probes_unanswered > ctx.cfg.max_retries {
+            if self.probes_unanswered > ctx.cfg.max_retries || self.orphan_gives_up(ctx) {
                 return self.fail(ctx, TcpError::TimedOut);
             }
             if self.snd_wnd == 0 {
@@ -1571,7 +1633,12 @@ impl Conn {
                 // RFC 9293 §3.8.3 MUST-20: after R2 retransmissions close the
                 // connection (R2 ≥ 100 s by default, SHLD-11); RFC 5482 user
                 // timeout likewise.
-                if self.retries >= ctx.cfg.max_retries || self.user_timeout_expired(now) {
+                // Against a zero window the answered retransmissions keep
+                // `retries` at 0 (MUST-37); an orphan's are counted apart.
+                if self.retries >= ctx.cfg.max_retries
+                    || self.user_timeout_expired(now)
+                    || (self.snd_wnd == 0 && self.orphan_gives_up(ctx))
+                {
                     let e = self.soft_error.unwrap_or(TcpError::TimedOut);
                     return self.fail(ctx, e);
                 }
@@ -1611,6 +1678,20 @@ impl Conn {
             h = end;
         }
         (h < top && h < self.snd_max).then_some(h)
+    }
+
+    /// One more zero-window probe (or retransmission into a zero window) by
+    /// an orphan (closed by the application): true once it made more than
+    /// `orphan_retries` without progress. A peer answering every probe
+    /// keeps a normal connection open (MUST-37), but nobody waits on an
+    /// orphan's data (Linux `tcp_orphan_retries`). Ordinary retransmissions
+    /// stay bounded by `max_retries`.
+    fn orphan_gives_up(&mut self, ctx: &Ctx<'_>) -> bool {
+        if !self.released {
+            return false;
+        }
+        self.orphan_probes = self.orphan_probes.saturating_add(1);
+        u32::from(self.orphan_probes) > ctx.cfg.orphan_retries
     }
 
     fn user_timeout_expired(&self, now: Instant) -> bool {
@@ -1704,7 +1785,9 @@ impl Conn {
         let avail = self.rx.window();
         let edge_now = self.rcv_nxt + avail;
         let mut edge = self.rcv_adv.max(self.rcv_nxt);
-        let thresh = (self.rx.limit() / 2).min(self.eff_mss());
+        // The peer's segments are at most our receive MSS: window updates
+        // in those units (as Linux's rcv_mss), whatever we send.
+        let thresh = (self.rx.limit() / 2).min(self.rmss());
         if edge_now > edge && edge_now.since(edge) >= thresh {
             edge = edge_now;
         }
@@ -1778,6 +1861,15 @@ impl Conn {
         o
     }
 
+    /// The timestamps option for a RST of this connection: RFC 7323 §3.2,
+    /// once negotiated TSopt "SHOULD be sent in an <RST> segment".
+    fn rst_timestamps(&self, now: Instant) -> Option<Timestamps> {
+        self.ts_ok.then(|| Timestamps {
+            tsval: ts_now(now, self.ts_offset),
+            tsecr: self.ts_recent,
+        })
+    }
+
     fn note_retransmit(&mut self, now: Instant) {
         self.rexmit_tsval = Some(ts_now(now, self.ts_offset));
     }
@@ -1789,7 +1881,11 @@ impl Conn {
             self.delack_at = None;
             self.unacked_rx_bytes = 0;
         }
-        self.last_snd = now;
+        // RFC 5681 §4.1 restart after idle asks when *data* was last sent:
+        // pure ACKs (and window probes) do not count.
+        if seg.data_len > 0 || seg.flags.syn() || seg.flags.fin() {
+            self.last_snd = now;
+        }
     }
 
     /// Decide the next segment to send, updating the send state as if it

@@ -89,6 +89,9 @@ pub struct TcpStats {
     pub keepalive_probes: u64,
     /// Connections that ended with TimedOut.
     pub timeouts: u64,
+    /// Closes answered with a reset because too many orphans existed
+    /// ([`super::TcpConfig::max_orphans`]).
+    pub orphans_reset: u64,
 }
 
 /// A snapshot of one connection's internals (for tests, CLI and debugging).
@@ -292,6 +295,9 @@ pub struct Tcp {
     syn_flood_policy: SynFloodPolicy,
     /// The latest `now` seen, for mutators that take no time argument.
     now: Instant,
+    /// Connections closed by the application and still finishing on their
+    /// own (TIME-WAIT not counted, as in Linux).
+    orphans: usize,
     /// Connection index and byte count of data [`Tcp::stage`] copied for
     /// the segment about to be handled; taken by the next `handle_segment`.
     staged: Option<(u32, usize)>,
@@ -336,6 +342,7 @@ impl Tcp {
             ephemeral_next: EPHEMERAL_LO + (k1 % u64::from(u16::MAX - EPHEMERAL_LO)) as u16,
             syn_flood_policy: SynFloodPolicy::Drop,
             now: Instant::ZERO,
+            orphans: 0,
             staged: None,
         }
     }
@@ -365,6 +372,13 @@ impl Tcp {
     #[doc(hidden)]
     pub fn skip_acked_bytes(&mut self, h: TcpHandle, n: u64) -> Result<(), TcpError> {
         self.conn_mut(h)?.skip_acked(n)
+    }
+
+    /// Orphans: connections the application closed that are still sending
+    /// their data and FIN (TIME-WAIT not counted). At most
+    /// [`TcpConfig::max_orphans`].
+    pub fn orphan_count(&self) -> usize {
+        self.orphans
     }
 
     /// Live connections (including TIME-WAIT and closed ones still held
@@ -496,6 +510,10 @@ impl Tcp {
             self.finalize(idx);
             return;
         }
+        if conn.orphan && conn.state == State::TimeWait {
+            conn.orphan = false;
+            self.orphans -= 1;
+        }
         conn.update_timers(now);
         if !conn.in_dirty && conn.wants_send() {
             conn.in_dirty = true;
@@ -539,6 +557,10 @@ impl Tcp {
             == Some(idx);
         if conn.error == Some(TcpError::TimedOut) {
             self.stats.timeouts += 1;
+        }
+        if conn.orphan {
+            conn.orphan = false;
+            self.orphans -= 1;
         }
         if conn.in_accept_queue {
             if let Some(l) = conn.listener {
@@ -648,10 +670,14 @@ impl Tcp {
             _ => self.lookup(&tuple),
         };
         if let Some(idx) = found {
+            // A TIME-WAIT is only given up for a new incarnation some
+            // listener will take; with no listener on the port the SYN is
+            // processed in TIME-WAIT (challenge ACK) and the TIME-WAIT kept.
             let reuse = self.slots[idx as usize]
                 .conn
                 .as_ref()
-                .is_some_and(|c| f.syn() && !f.ack() && c.time_wait_reusable(seg));
+                .is_some_and(|c| f.syn() && !f.ack() && c.time_wait_reusable(seg))
+                && self.is_listening_port(dst, seg.dst_port);
             if reuse {
                 // A new incarnation replaces the TIME-WAIT connection
                 // (RFC 9293 §3.10.7.4 / RFC 6191).
@@ -729,6 +755,7 @@ impl Tcp {
             remote,
             seq,
             ack,
+            ts: None,
         });
     }
 
@@ -918,7 +945,10 @@ impl Tcp {
                 flags,
                 window: 0,
                 urgent: 0,
-                options: TcpOptions::default(),
+                options: TcpOptions {
+                    timestamps: r.ts,
+                    ..TcpOptions::default()
+                },
                 payload: &[],
             };
             return Some(f(*r.local.ip(), *r.remote.ip(), &repr));
@@ -1274,7 +1304,23 @@ impl Tcp {
         if !c.rx.is_empty() {
             return self.abort(now, h);
         }
+        if self.orphans >= self.cfg.max_orphans {
+            // Too many orphans (Linux "too many orphaned sockets"): reset
+            // this one rather than let closed connections pile up.
+            self.stats.orphans_reset += 1;
+            return self.abort(now, h);
+        }
         self.with_conn(h.idx, now, |c, ctx| c.release(ctx));
+        if let Some(c) = self
+            .slots
+            .get_mut(h.idx as usize)
+            .and_then(|s| s.conn.as_mut())
+        {
+            if !matches!(c.state, State::Closed | State::TimeWait) {
+                c.orphan = true;
+                self.orphans += 1;
+            }
+        }
         self.after(h.idx, now);
         Ok(())
     }

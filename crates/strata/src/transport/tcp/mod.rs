@@ -354,6 +354,14 @@ pub struct TcpConfig {
     /// How long an orphaned connection (closed by the user) may sit in
     /// FIN-WAIT-2 (Linux tcp_fin_timeout = 60 s).
     pub fin_wait2_timeout: Duration,
+    /// Zero-window probes (or retransmissions into a zero window) an
+    /// orphan (a connection the application closed) makes without progress
+    /// before it is dropped, even when the peer answers every probe (Linux
+    /// `tcp_orphan_retries`, whose 0 means 8).
+    pub orphan_retries: u32,
+    /// Most orphans at once; a close beyond resets the connection instead
+    /// (Linux `tcp_max_orphans`).
+    pub max_orphans: usize,
 }
 
 impl Default for TcpConfig {
@@ -383,6 +391,8 @@ impl Default for TcpConfig {
             challenge_ack_global_limit: 1000,
             rst_queue_limit: 256,
             fin_wait2_timeout: Duration::from_secs(60),
+            orphan_retries: 8,
+            max_orphans: 16_384,
         }
     }
 }
