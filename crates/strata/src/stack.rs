@@ -2194,6 +2194,17 @@ impl Stack {
         self.tcp.set_nodelay(h, nodelay)
     }
 
+    /// Chooses the congestion control of one connection (NewReno or
+    /// CUBIC; Linux's `TCP_CONGESTION`); new connections take
+    /// [`TcpConfig::congestion_control`](crate::transport::tcp::TcpConfig::congestion_control).
+    pub fn tcp_set_congestion_control(
+        &mut self,
+        h: TcpHandle,
+        algorithm: crate::transport::tcp::congestion::Algorithm,
+    ) -> Result<(), TcpError> {
+        self.tcp.set_congestion_control(h, algorithm)
+    }
+
     /// Turns keepalive probes on (`Some`) or off (`None`) for one
     /// connection (RFC 1122 §4.2.3.6: off by default, the application's
     /// choice; SO_KEEPALIVE).

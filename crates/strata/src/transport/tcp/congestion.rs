@@ -1,15 +1,60 @@
 //! Congestion control (RFC 9293 §3.8.2 MUST-19: slow start, congestion
-//! avoidance and RTO backoff): the [`CongestionControl`] seam and NewReno
-//! (RFC 5681 slow start and congestion avoidance, RFC 6582 fast
-//! retransmit and fast recovery with partial ACKs).
+//! avoidance and RTO backoff): the [`CongestionControl`] seam and its one
+//! implementation, [`Controller`], which runs either [`Algorithm`]:
+//!
+//! * **NewReno**: RFC 5681 slow start and congestion avoidance, RFC 6582
+//!   fast retransmit and fast recovery with partial ACKs, ssthresh =
+//!   FlightSize / 2;
+//! * **CUBIC** (RFC 9438): the same slow start and fast recovery, but
+//!   ssthresh = cwnd · 0.7 and, in congestion avoidance, the cubic window
+//!   growth of [`super::cubic`].
+//!
+//! One controller with two growth rules, rather than two controllers,
+//! because the RFCs share everything but the decrease factor and the
+//! growth in congestion avoidance. It lives inline in the connection (an
+//! enum-free struct: no box, no dispatch on every ACK). The algorithm is
+//! chosen stack-wide ([`super::TcpConfig::congestion_control`]) and per
+//! socket ([`super::Tcp::set_congestion_control`]).
 //!
 //! The connection owns duplicate-ACK detection (RFC 5681 §2 definition)
 //! and retransmission; the controller only decides the window and when a
-//! fast retransmit happens. CUBIC (RFC 9438) plugs in as another
-//! implementation of the trait.
+//! fast retransmit happens.
 
+use super::cubic::Cubic;
 use super::seq::SeqNumber;
+use crate::time::{Duration, Instant};
 use core::fmt::Debug;
+
+/// Which congestion-control algorithm a connection runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    /// RFC 5681 + RFC 6582.
+    #[default]
+    NewReno,
+    /// RFC 9438.
+    Cubic,
+}
+
+impl Algorithm {
+    /// "newreno" or "cubic", as Linux names them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::NewReno => "newreno",
+            Algorithm::Cubic => "cubic",
+        }
+    }
+}
+
+impl core::str::FromStr for Algorithm {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "newreno" | "reno" => Ok(Algorithm::NewReno),
+            "cubic" => Ok(Algorithm::Cubic),
+            _ => Err("unknown congestion control (newreno, cubic)"),
+        }
+    }
+}
 
 /// What the sender must do after an acknowledgement of new data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +76,17 @@ pub trait CongestionControl: Debug + Send {
     fn ssthresh(&self) -> usize;
     /// True while in fast recovery.
     fn in_recovery(&self) -> bool;
-    /// `acked` new bytes were acknowledged; `ack` is the new SND.UNA and
-    /// `flight` the bytes outstanding before this ACK.
-    fn on_ack(&mut self, ack: SeqNumber, acked: usize, flight: usize, mss: usize) -> AckOutcome;
+    /// `acked` new bytes were acknowledged at `now`; `ack` is the new
+    /// SND.UNA, `flight` the bytes outstanding before this ACK and `rtt`
+    /// the smoothed round-trip time.
+    fn on_ack(
+        &mut self,
+        at: AckTime,
+        ack: SeqNumber,
+        acked: usize,
+        flight: usize,
+        mss: usize,
+    ) -> AckOutcome;
     /// The `count`-th consecutive duplicate ACK arrived (RFC 5681 §2).
     /// `snd_max` is the highest sequence number sent. Returns true when the
     /// sender must fast-retransmit the first unacknowledged segment now.
@@ -54,14 +107,26 @@ pub trait CongestionControl: Debug + Send {
     fn on_handshake_loss(&mut self, mss: usize);
 }
 
+/// When an ACK arrived and the smoothed RTT then (CUBIC's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckTime {
+    /// The time of the ACK.
+    pub now: Instant,
+    /// The smoothed RTT.
+    pub rtt: Duration,
+}
+
 /// Initial window (RFC 6928 §2): min(10*MSS, max(2*MSS, 14600)).
 pub fn initial_window(mss: usize) -> usize {
     (10 * mss).min((2 * mss).max(14_600))
 }
 
-/// NewReno (RFC 5681 + RFC 6582).
+/// NewReno (RFC 5681 + RFC 6582) or CUBIC (RFC 9438), per [`Algorithm`].
 #[derive(Debug, Clone)]
-pub struct NewReno {
+pub struct Controller {
+    algorithm: Algorithm,
+    /// CUBIC's state (unused under NewReno).
+    cubic: Cubic,
     cwnd: usize,
     ssthresh: usize,
     /// RFC 6582 `recover`: highest sequence sent when recovery began.
@@ -74,11 +139,13 @@ pub struct NewReno {
     partial_acks: u32,
 }
 
-impl NewReno {
+impl Controller {
     /// A controller starting at the initial window (RFC 6928) with an
     /// arbitrarily high ssthresh (RFC 5681 §3.1).
-    pub fn new(mss: usize, isn: SeqNumber) -> Self {
-        NewReno {
+    pub fn new(algorithm: Algorithm, mss: usize, isn: SeqNumber) -> Self {
+        Controller {
+            algorithm,
+            cubic: Cubic::default(),
             cwnd: initial_window(mss),
             ssthresh: usize::MAX / 2,
             recover: isn,
@@ -87,9 +154,38 @@ impl NewReno {
             partial_acks: 0,
         }
     }
+
+    /// The algorithm it runs.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Switches the algorithm, keeping the window and ssthresh; CUBIC
+    /// starts a new epoch at the next ACK.
+    pub fn set_algorithm(&mut self, algorithm: Algorithm) {
+        if algorithm != self.algorithm {
+            self.algorithm = algorithm;
+            self.cubic = Cubic::default();
+            self.ca_acc = 0;
+        }
+    }
+
+    /// CUBIC's state (W_max, K), for statistics and tests.
+    pub fn cubic(&self) -> &Cubic {
+        &self.cubic
+    }
+
+    /// A congestion event with `flight` bytes outstanding: the new
+    /// ssthresh (RFC 5681 §3.1 equation 4; RFC 9438 §4.6).
+    fn reduce(&mut self, flight: usize, mss: usize) -> usize {
+        match self.algorithm {
+            Algorithm::NewReno => (flight / 2).max(2 * mss),
+            Algorithm::Cubic => self.cubic.on_congestion(self.cwnd, mss),
+        }
+    }
 }
 
-impl CongestionControl for NewReno {
+impl CongestionControl for Controller {
     fn cwnd(&self) -> usize {
         self.cwnd
     }
@@ -100,7 +196,14 @@ impl CongestionControl for NewReno {
         self.in_recovery
     }
 
-    fn on_ack(&mut self, ack: SeqNumber, acked: usize, flight: usize, mss: usize) -> AckOutcome {
+    fn on_ack(
+        &mut self,
+        at: AckTime,
+        ack: SeqNumber,
+        acked: usize,
+        flight: usize,
+        mss: usize,
+    ) -> AckOutcome {
         if self.in_recovery {
             if ack >= self.recover {
                 // RFC 6582 §3.2 step 4 (full acknowledgement), option 1:
@@ -131,9 +234,16 @@ impl CongestionControl for NewReno {
         if self.recover < below {
             self.recover = below;
         }
+        if acked == 0 {
+            return AckOutcome::Normal;
+        }
         if self.cwnd < self.ssthresh {
-            // RFC 5681 §3.1 slow start (equation 2): cwnd += min(N, SMSS).
+            // RFC 5681 §3.1 slow start (equation 2): cwnd += min(N, SMSS);
+            // RFC 9438 §4.10: CUBIC's slow start is the same.
             self.cwnd += acked.min(mss);
+        } else if self.algorithm == Algorithm::Cubic {
+            // RFC 9438 §4.2–§4.5 congestion avoidance.
+            self.cwnd = self.cubic.on_ack(at.now, at.rtt, self.cwnd, acked, mss);
         } else {
             // RFC 5681 §3.1 congestion avoidance by byte counting:
             // one SMSS per cwnd of acknowledged data (RFC 3465).
@@ -165,8 +275,9 @@ impl CongestionControl for NewReno {
             if ack <= self.recover {
                 return false;
             }
-            // RFC 5681 §3.2 step 2 (equation 4) and step 3.
-            self.ssthresh = (flight / 2).max(2 * mss);
+            // RFC 5681 §3.2 step 2 (equation 4) and step 3; RFC 9438
+            // §4.6 for CUBIC's β.
+            self.ssthresh = self.reduce(flight, mss);
             self.recover = snd_max;
             self.in_recovery = true;
             self.partial_acks = 0;
@@ -177,8 +288,9 @@ impl CongestionControl for NewReno {
     }
 
     fn on_rto(&mut self, snd_max: SeqNumber, flight: usize, mss: usize) {
-        // RFC 5681 §3.1 equation 4 and loss window of one segment.
-        self.ssthresh = (flight / 2).max(2 * mss);
+        // RFC 5681 §3.1 equation 4 (RFC 9438 §4.8 for CUBIC) and a loss
+        // window of one segment.
+        self.ssthresh = self.reduce(flight, mss);
         self.cwnd = mss;
         self.ca_acc = 0;
         self.in_recovery = false;
@@ -187,8 +299,10 @@ impl CongestionControl for NewReno {
     }
 
     fn on_idle_restart(&mut self, mss: usize) {
-        // RFC 5681 §4.1: RW = min(IW, cwnd).
+        // RFC 5681 §4.1: RW = min(IW, cwnd); RFC 9438 §5.8: CUBIC's epoch
+        // restarts, so the idle time does not count as growth time.
         self.cwnd = self.cwnd.min(initial_window(mss));
+        self.cubic.restart_epoch();
     }
 
     fn on_handshake_loss(&mut self, mss: usize) {
@@ -317,16 +431,20 @@ impl Scoreboard {
 mod tests {
     use super::*;
 
+    const T: AckTime = AckTime {
+        now: Instant::ZERO,
+        rtt: Duration::from_millis(100),
+    };
     const MSS: usize = 1000;
 
     #[test]
     // covers: MUST-19
     fn slow_start_then_avoidance() {
-        let mut c = NewReno::new(MSS, SeqNumber(0));
+        let mut c = Controller::new(Algorithm::NewReno, MSS, SeqNumber(0));
         assert_eq!(c.cwnd(), 10 * MSS);
         for _ in 0..10 {
             assert_eq!(
-                c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS),
+                c.on_ack(T, SeqNumber(0), MSS, 10 * MSS, MSS),
                 AckOutcome::Normal
             );
         }
@@ -336,21 +454,21 @@ mod tests {
         assert_eq!(c.ssthresh(), 10 * MSS);
         // Slow start up to ssthresh.
         for _ in 0..9 {
-            c.on_ack(SeqNumber(0), MSS, MSS, MSS);
+            c.on_ack(T, SeqNumber(0), MSS, MSS, MSS);
         }
         assert_eq!(c.cwnd(), 10 * MSS);
         // Avoidance: one MSS per window.
         for _ in 0..9 {
-            c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS);
+            c.on_ack(T, SeqNumber(0), MSS, 10 * MSS, MSS);
         }
         assert_eq!(c.cwnd(), 10 * MSS);
-        c.on_ack(SeqNumber(0), MSS, 10 * MSS, MSS);
+        c.on_ack(T, SeqNumber(0), MSS, 10 * MSS, MSS);
         assert_eq!(c.cwnd(), 11 * MSS);
     }
 
     #[test]
     fn fast_recovery_with_partial_ack() {
-        let mut c = NewReno::new(MSS, SeqNumber(0));
+        let mut c = Controller::new(Algorithm::NewReno, MSS, SeqNumber(0));
         let una = SeqNumber(1000);
         let max = SeqNumber(11_000);
         assert!(!c.on_dup_ack(1, una, max, 10 * MSS, MSS));
@@ -363,13 +481,13 @@ mod tests {
         assert_eq!(c.cwnd(), 9 * MSS);
         // Partial ACK: 2 segments acked.
         assert_eq!(
-            c.on_ack(SeqNumber(3000), 2 * MSS, 10 * MSS, MSS),
+            c.on_ack(T, SeqNumber(3000), 2 * MSS, 10 * MSS, MSS),
             AckOutcome::PartialAck
         );
         assert_eq!(c.cwnd(), 8 * MSS);
         // Full ACK ends recovery.
         assert_eq!(
-            c.on_ack(SeqNumber(11_000), 8 * MSS, 8 * MSS, MSS),
+            c.on_ack(T, SeqNumber(11_000), 8 * MSS, 8 * MSS, MSS),
             AckOutcome::RecoveryExit
         );
         assert!(!c.in_recovery());

@@ -1373,6 +1373,27 @@ impl Tcp {
         Ok(())
     }
 
+    /// Chooses the congestion-control algorithm of one connection (Linux's
+    /// `TCP_CONGESTION`). Before the handshake completes it applies from
+    /// the start; later the window and ssthresh carry over and CUBIC
+    /// begins a new epoch.
+    pub fn set_congestion_control(
+        &mut self,
+        h: TcpHandle,
+        algorithm: super::congestion::Algorithm,
+    ) -> Result<(), TcpError> {
+        self.conn_mut(h)?.cc.set_algorithm(algorithm);
+        Ok(())
+    }
+
+    /// The congestion-control algorithm of one connection.
+    pub fn congestion_control(
+        &self,
+        h: TcpHandle,
+    ) -> Result<super::congestion::Algorithm, TcpError> {
+        Ok(self.conn(h)?.cc.algorithm())
+    }
+
     /// Configure keepalive for one connection (`None` turns it off).
     pub fn set_keepalive(
         &mut self,

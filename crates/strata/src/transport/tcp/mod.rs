@@ -21,7 +21,8 @@
 //! | `seq.rs`        | modular sequence numbers (RFC 9293 §3.4)                   |
 //! | `buffer.rs`     | send/receive buffers, out-of-order assembler, SACK blocks |
 //! | `rtt.rs`        | RTT estimator and RTO (RFC 6298, RFC 7323 §4)             |
-//! | `congestion.rs` | congestion-control trait, NewReno, SACK scoreboard        |
+//! | `congestion.rs` | congestion-control trait, NewReno/CUBIC controller, SACK scoreboard |
+//! | `cubic.rs`      | CUBIC window growth (RFC 9438)                             |
 //! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
 //! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
 //! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
@@ -29,6 +30,7 @@
 pub mod buffer;
 pub mod congestion;
 mod connection;
+pub mod cubic;
 mod engine;
 pub mod isn;
 pub mod rtt;
@@ -326,6 +328,9 @@ pub struct TcpConfig {
     /// Keepalive settings for new connections: off by default (RFC 9293
     /// §3.8.4 MUST-25), per connection with [`Tcp::set_keepalive`] (MUST-24).
     pub keepalive: Option<Keepalive>,
+    /// Congestion control of new connections (per connection:
+    /// [`Tcp::set_congestion_control`]).
+    pub congestion_control: congestion::Algorithm,
     /// Disable Nagle's algorithm (RFC 9293 §3.7.4) for new connections.
     pub nodelay: bool,
     /// Delayed-ACK timer; zero disables delay. Values of 500 ms or more
@@ -372,6 +377,7 @@ impl Default for TcpConfig {
             rx_buffer_limit: 256 * 1024,
             tx_buffer_limit: 256 * 1024,
             msl: Duration::from_secs(30),
+            congestion_control: congestion::Algorithm::NewReno,
             rto_min: Duration::from_millis(200),
             rto_max: rtt::MAX_RTO,
             clock_granularity: rtt::DEFAULT_GRANULARITY,
