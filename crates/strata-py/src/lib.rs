@@ -319,6 +319,32 @@ struct SockInner {
 }
 
 impl SockInner {
+    /// Releases the socket's stack resources (idempotent). A runtime that
+    /// is already gone (its Lab closed) has nothing to release.
+    fn close(&self) {
+        let (conn, accepted) = {
+            let mut st = self.st();
+            let c = st.conn;
+            st.conn = Conn::Closed;
+            (c, std::mem::take(&mut st.accepted))
+        };
+        let _ = self.rt.with_stack(|s, now| match conn {
+            Conn::Stream(h) => {
+                let _ = s.tcp_close(now, h);
+            }
+            Conn::Listener(l) => {
+                for h in accepted {
+                    let _ = s.tcp_abort(now, h);
+                }
+                let _ = s.tcp_close_listener(now, l);
+            }
+            Conn::Udp(h) => {
+                let _ = s.udp_close(h);
+            }
+            Conn::Fresh | Conn::Closed => {}
+        });
+    }
+
     fn st(&self) -> MutexGuard<'_, SockState> {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -842,8 +868,11 @@ impl Socket {
                 self.stack(|_, _| ())?;
                 Ok(())
             }
-            Conn::Udp(_) if self.inner.st().udp_peer.is_some() => {
+            Conn::Udp(_) => {
                 let mut st = self.inner.st();
+                if st.udp_peer.is_none() {
+                    return Err(os_err(libc::ENOTCONN));
+                }
                 st.shut_rd |= how != 1;
                 st.shut_wr |= how != 0;
                 Ok(())
@@ -856,29 +885,7 @@ impl Socket {
     /// Releases the socket (a TCP connection closes gracefully: FIN after
     /// the queued data). Idempotent.
     fn close(&self) -> PyResult<()> {
-        let (conn, accepted) = {
-            let mut st = self.inner.st();
-            let c = st.conn;
-            st.conn = Conn::Closed;
-            (c, std::mem::take(&mut st.accepted))
-        };
-        let r = self.rt().with_stack(|s, now| match conn {
-            Conn::Stream(h) => {
-                let _ = s.tcp_close(now, h);
-            }
-            Conn::Listener(l) => {
-                for h in accepted {
-                    let _ = s.tcp_abort(now, h);
-                }
-                let _ = s.tcp_close_listener(now, l);
-            }
-            Conn::Udp(h) => {
-                let _ = s.udp_close(h);
-            }
-            Conn::Fresh | Conn::Closed => {}
-        });
-        // A runtime already gone (its Lab closed) has nothing to release.
-        let _ = r;
+        self.inner.close();
         Ok(())
     }
 
@@ -1015,11 +1022,11 @@ impl Socket {
     }
 }
 
-impl Drop for Socket {
+impl Drop for SockInner {
+    /// A socket nobody holds any more is closed, as the kernel closes a
+    /// descriptor's socket on its last close.
     fn drop(&mut self) {
-        if Arc::strong_count(&self.inner) == 1 {
-            let _ = self.close();
-        }
+        self.close();
     }
 }
 

@@ -167,6 +167,8 @@ def _describe(frame, isn):
     if ethertype == 0x0806 and len(p) >= 28:
         op = struct.unpack("!H", p[6:8])[0]
         spa, tpa = ".".join(map(str, p[14:18])), ".".join(map(str, p[24:28]))
+        if op == 1 and spa == tpa:
+            return spa, "*", "ARP announce %s" % spa
         if op == 1:
             return spa, "*", "ARP who-has %s" % tpa
         return spa, tpa, "ARP %s is-at %s" % (spa, p[8:14].hex(":"))

@@ -15,6 +15,7 @@ import errno as _errno
 import io as _io
 import ipaddress as _ipaddress
 import socket as _std
+import time as _time
 
 from . import _strata
 
@@ -261,15 +262,11 @@ class socket:
         sent = 0
         deadline = None
         if self._timeout:
-            import time
-
-            deadline = time.monotonic() + self._timeout
+            deadline = _time.monotonic() + self._timeout
         while sent < total:
             t = self._timeout
             if deadline is not None:
-                import time
-
-                t = deadline - time.monotonic()
+                t = deadline - _time.monotonic()
                 if t <= 0:
                     raise TimeoutError("timed out")
             sent += self._sock.send(bytes(view[sent : sent + (1 << 20)]), t)
