@@ -6,6 +6,11 @@
 //! an HTTP GET, receives the page, and both sides close with the four-way
 //! close; TIME_WAIT expires in virtual time. Everything printed comes from
 //! the real run of the stack: the ladder diagram, the summary and the pcap.
+//!
+//! Other scenarios tell the rest of the lesson: who closes first
+//! (`--closer`), a half-close, a peer presumed dead, a SYN flood.
+//! `--narrate` puts a line of explanation beside each phase
+//! ([`crate::lesson`]); `--layers N` lays frame N open ([`crate::layers`]).
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -17,13 +22,15 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use strata::stack::{Event, Stack, StackConfig};
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{State as TcpState, TcpEvent, TcpHandle};
+use strata::transport::tcp::{State as TcpState, TcpConfig, TcpEvent, TcpHandle};
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::MacAddr;
 use strata_sim::host::Host;
+use strata_sim::traffic::ScriptedHost;
 use strata_sim::{LinkConfig, LinkId, NodeId, PcapWriter, Sim, Switch};
 
 use crate::ladder::{Entry, Ladder, Party, Side};
+use crate::lesson::{Facts, Lang};
 
 /// What the demo shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,19 +47,67 @@ pub enum Scenario {
     Traceroute,
     /// Three switches in a loop and one broadcast: a storm (as `strata sim storm`).
     Storm,
+    /// The server's cable is cut mid-conversation: retransmissions with
+    /// growing gaps, then the connection times out.
+    DeadPeer,
+    /// Attackers send SYNs from forged addresses while a client connects:
+    /// half-open entries fill the server's SYN queue.
+    Flood,
+    /// The client sends its lines and shuts down its sending side; the
+    /// server sorts them and answers after the client's FIN.
+    HalfClose,
+}
+
+impl Scenario {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Http => "http",
+            Scenario::Echo => "echo",
+            Scenario::Udp => "udp",
+            Scenario::Ping => "ping",
+            Scenario::Traceroute => "traceroute",
+            Scenario::Storm => "storm",
+            Scenario::DeadPeer => "dead-peer",
+            Scenario::Flood => "flood",
+            Scenario::HalfClose => "half-close",
+        }
+    }
+}
+
+/// Who sends the first FIN (http and echo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Closer {
+    /// The client closes first once it has the whole answer.
+    Client,
+    /// The server closes first after answering.
+    Server,
+    /// Both close at the same instant: a simultaneous close (CLOSING).
+    Both,
 }
 
 /// `strata demo` arguments.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   strata demo                          # ARP → handshake → HTTP GET → 200 → four-way close
+  strata demo --narrate                # the same, with a line of explanation beside each phase
+  strata demo --narrate --lang zh      # 中文讲解
   strata demo --loss 20% --seed 7      # the same over a lossy wire: watch retransmissions
+  strata demo --closer client          # the client sends the first FIN (--closer both: CLOSING)
+  strata demo --scenario dead-peer     # the server's cable is cut: backoff, then timeout
+  strata demo --scenario flood         # spoofed SYNs fill the server's SYN queue
+  strata demo --scenario half-close    # shutdown(): the answer still comes after the FIN
+  strata demo --layers 7               # frame 7 laid open: each header, its fields, its bytes
   strata demo --scenario echo --svg ladder.svg
   strata demo --scenario ping --no-color | less")]
 pub struct DemoArgs {
     /// Which exchange to run.
     #[arg(long, value_enum, default_value = "http")]
     pub scenario: Scenario,
+    /// Who sends the first FIN (http and echo; default: the server for
+    /// http, the client for echo).
+    #[arg(long, value_enum)]
+    pub closer: Option<Closer>,
     /// Probability that the wire drops a frame, e.g. 0.2 or 20%.
     #[arg(long, default_value = "0", allow_hyphen_values = true, value_parser = crate::units::parse_probability)]
     pub loss: f64,
@@ -65,9 +120,22 @@ pub struct DemoArgs {
     /// Also draw the ladder diagram as SVG into this file.
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    /// Put a line beside each phase saying what it is for, with this run's numbers.
+    #[arg(long)]
+    pub narrate: bool,
+    /// Language of the narration.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+    /// Lay frame N of the ladder (1 = the first frame) open as nested
+    /// boxes: each layer's header, fields and bytes, and the overhead.
+    #[arg(long, value_name = "N")]
+    pub layers: Option<usize>,
     /// Plain text even on a terminal.
     #[arg(long)]
     pub no_color: bool,
+    /// Colours even when the output is not a terminal.
+    #[arg(long, conflicts_with = "no_color")]
+    pub color: bool,
 }
 
 /// The client: a laptop with an Intel NIC.
@@ -78,8 +146,59 @@ pub const SERVER_MAC: MacAddr = MacAddr([0xb8, 0x27, 0xeb, 0x5e, 0x12, 0xa4]);
 pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
 /// Server address.
 pub const SERVER_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 20);
+/// The LAN's router (flood: where the server's answers to forged,
+/// off-link addresses go).
+pub const GATEWAY_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+/// The router's MAC.
+pub const GATEWAY_MAC: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
+
+/// flood: attacker hosts.
+const ATTACKERS: u8 = 3;
+/// flood: spoofed SYNs each attacker sends.
+const SYNS_PER_ATTACKER: u8 = 3;
+/// flood: the server's SYN queue (half-open connections per listener).
+const FLOOD_BACKLOG: usize = 6;
+/// flood: the client's SYN retries before it gives up.
+const FLOOD_SYN_RETRIES: u32 = 2;
+/// dead-peer: the client's retransmissions of a segment before giving up
+/// (R2 of RFC 1122 §4.2.3.5).
+const DEAD_PEER_RETRIES: u32 = 5;
 
 const PAGE: &str = "<!doctype html>\n<html><head><title>strata</title></head>\n<body><h1>Hello from strata</h1>\n<p>This page crossed every layer: HTTP in TCP in IPv4 in Ethernet.</p></body></html>\n";
+
+/// Which run to make.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Seed of the simulation.
+    pub seed: u64,
+    /// Loss probability on every cable.
+    pub loss: f64,
+    /// Who closes first (http, echo); `None` for the scenario's default.
+    pub closer: Option<Closer>,
+}
+
+impl Plan {
+    /// A plan with the scenario's defaults.
+    pub fn new(scenario: Scenario, seed: u64, loss: f64) -> Self {
+        Plan {
+            scenario,
+            seed,
+            loss,
+            closer: None,
+        }
+    }
+
+    /// Who closes first in this run.
+    pub fn closer(&self) -> Closer {
+        match (self.closer, self.scenario) {
+            (Some(c), _) => c,
+            (None, Scenario::Http) => Closer::Server,
+            (None, _) => Closer::Client,
+        }
+    }
+}
 
 /// Everything a run produced.
 pub struct Outcome {
@@ -89,14 +208,30 @@ pub struct Outcome {
     pub pcap: Vec<u8>,
     /// Lines of the summary.
     pub summary: Vec<String>,
+    /// What the narration needs beyond the ladder.
+    pub facts: Facts,
+}
+
+impl Outcome {
+    /// Adds the lesson's lines to the ladder.
+    pub fn narrate(&mut self, lang: Lang) {
+        let lines = crate::lesson::narrate(&self.ladder, &self.facts, lang);
+        self.ladder.entries.extend(lines);
+    }
 }
 
 struct Lan {
     sim: Sim,
     client: NodeId,
     server: NodeId,
+    /// The attackers' hosts (flood).
+    attackers: Vec<NodeId>,
     /// client→switch, switch→client, server→switch, switch→server
     links: [LinkId; 4],
+    /// Every host→switch link.
+    ups: Vec<LinkId>,
+    /// Every switch→host link.
+    downs: Vec<LinkId>,
 }
 
 /// One-way latency of each cable.
@@ -136,36 +271,132 @@ fn handshake_rtt(ladder: &Ladder) -> Option<Duration> {
     Some(established - syn)
 }
 
-fn lan(seed: u64, loss: f64) -> Result<Lan> {
+/// The TCP settings of each host in a scenario: the lesson's points need
+/// a small SYN queue (flood), few retries (dead-peer, flood).
+fn tcp_configs(scenario: Scenario) -> (TcpConfig, TcpConfig) {
+    let mut client = TcpConfig::default();
+    let mut server = TcpConfig::default();
+    match scenario {
+        Scenario::DeadPeer => client.max_retries = DEAD_PEER_RETRIES,
+        Scenario::Flood => {
+            server.syn_backlog = FLOOD_BACKLOG;
+            client.syn_retries = FLOOD_SYN_RETRIES;
+        }
+        _ => {}
+    }
+    (client, server)
+}
+
+fn lan(plan: &Plan) -> Result<Lan> {
+    let seed = plan.seed;
     let mut sim = Sim::new(seed);
     let link = LinkConfig::default()
         .with_latency(LATENCY)
         .with_bandwidth(RATE)
-        .with_loss(loss);
-    let mut host = |name: &str, mac: MacAddr, ip: Ipv4Addr, salt: u64| {
+        .with_loss(plan.loss);
+    let (client_tcp, server_tcp) = tcp_configs(plan.scenario);
+    let mut host = |name: &str, mac: MacAddr, ip: Ipv4Addr, salt: u64, tcp: TcpConfig| {
         let config = StackConfig {
             seed: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt,
+            tcp,
             ..StackConfig::default()
         };
         let mut h = Host::new(name, config);
         h.add_interface(mac, 1500, Ipv4Cidr::new(ip, 24).expect("/24"));
+        if plan.scenario == Scenario::Flood {
+            let _ = h.stack_mut().set_default_gateway(GATEWAY_IP);
+        }
         sim.add_node(Box::new(h))
     };
-    let client = host("client", CLIENT_MAC, CLIENT_IP, 1);
-    let server = host("server", SERVER_MAC, SERVER_IP, 2);
-    let switch = sim.add_node(Box::new(Switch::named("switch", 2)));
+    let client = host("client", CLIENT_MAC, CLIENT_IP, 1, client_tcp);
+    let server = host("server", SERVER_MAC, SERVER_IP, 2, server_tcp);
+    let flood = plan.scenario == Scenario::Flood;
+    let ports = if flood { 3 + usize::from(ATTACKERS) } else { 2 };
+    let switch = sim.add_node(Box::new(Switch::named("switch", ports)));
     let (c_up, c_down) = sim.connect((client, 0), (switch, 0), link.clone())?;
-    let (s_up, s_down) = sim.connect((server, 0), (switch, 1), link)?;
-    let links = [c_up, c_down, s_up, s_down];
-    for l in links {
+    let (s_up, s_down) = sim.connect((server, 0), (switch, 1), link.clone())?;
+    let mut ups = vec![c_up, s_up];
+    let mut downs = vec![c_down, s_down];
+    let mut attackers = Vec::new();
+    if flood {
+        // The router to the Internet: it answers ARP for its address and
+        // takes whatever the server sends to the forged addresses.
+        let gw = ScriptedHost::new("router", GATEWAY_MAC).with_arp_responder(GATEWAY_IP);
+        let gw = sim.add_node(Box::new(gw));
+        let (g_up, g_down) = sim.connect((gw, 0), (switch, 2), link.clone())?;
+        ups.push(g_up);
+        downs.push(g_down);
+        for a in 0..ATTACKERS {
+            let mac = MacAddr([0x02, 0xba, 0xd0, 0x00, 0x00, a + 1]);
+            let mut h = ScriptedHost::new(format!("attacker{}", a + 1), mac);
+            for k in 0..SYNS_PER_ATTACKER {
+                // Forged sources from TEST-NET-3 (RFC 5737): addresses no
+                // host here owns, reached through the router.
+                let n = 1 + a * SYNS_PER_ATTACKER + k;
+                let from = Ipv4Addr::new(203, 0, 113, 10 * n);
+                let at = Instant::from_micros(200 + 40 * u64::from(a) + 150 * u64::from(k));
+                let sport = 40_000 + u16::from(n) * 7;
+                h.schedule(
+                    at,
+                    0,
+                    spoofed_syn(mac, from, sport, u32::from(n) * 0x0101_0101),
+                );
+            }
+            let id = sim.add_node(Box::new(h));
+            let (a_up, a_down) =
+                sim.connect((id, 0), (switch, 3 + usize::from(a)), link.clone())?;
+            ups.push(a_up);
+            downs.push(a_down);
+            attackers.push(id);
+        }
+    }
+    for &l in ups.iter().chain(&downs) {
         sim.log_offers(l);
     }
     Ok(Lan {
         sim,
         client,
         server,
-        links,
+        attackers,
+        links: [c_up, c_down, s_up, s_down],
+        ups,
+        downs,
     })
+}
+
+/// A TCP SYN to the server's port 80 from a forged address, as an attacker
+/// puts it on the wire (Ethernet, IPv4, TCP, padded to 60 bytes).
+fn spoofed_syn(mac: MacAddr, from: Ipv4Addr, sport: u16, isn: u32) -> Vec<u8> {
+    use strata::wire::ethernet::{EtherType, EthernetRepr};
+    use strata::wire::ipv4::{IpProtocol, Ipv4Repr};
+    use strata::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+    let tcp = TcpRepr {
+        src_port: sport,
+        dst_port: 80,
+        seq: isn,
+        ack: 0,
+        flags: TcpFlags::SYN,
+        window: 64_240,
+        urgent: 0,
+        options: TcpOptions {
+            mss: Some(1460),
+            ..TcpOptions::default()
+        },
+        payload: &[],
+    };
+    let ip = Ipv4Repr::new(from, SERVER_IP, IpProtocol::TCP, 64, tcp.buffer_len());
+    let eth = EthernetRepr {
+        dst: SERVER_MAC,
+        src: mac,
+        ethertype: EtherType::IPV4,
+        vlan: None,
+    };
+    let mut f = vec![0u8; 60.max(14 + ip.buffer_len())];
+    // The lengths are computed from the same values: emit cannot fail.
+    let e = eth.emit(&mut f).unwrap_or(14);
+    let i = ip.emit(&mut f[e..]).unwrap_or(20);
+    let _ = tcp.emit(&mut f[e + i..], from, SERVER_IP);
+    f
 }
 
 fn parties() -> (Party, Party) {
@@ -183,29 +414,57 @@ fn parties() -> (Party, Party) {
     )
 }
 
-/// Runs one scenario and returns its ladder, pcap and summary.
+/// Runs one scenario with its defaults and returns its ladder, pcap and
+/// summary.
+#[cfg(test)]
 pub fn run(scenario: Scenario, seed: u64, loss: f64) -> Result<Outcome> {
+    run_plan(&Plan::new(scenario, seed, loss))
+}
+
+/// Runs one plan and returns its ladder, pcap and summary.
+pub fn run_plan(plan: &Plan) -> Result<Outcome> {
+    let scenario = plan.scenario;
     let Lan {
         mut sim,
         client,
         server,
+        attackers,
         links,
-    } = lan(seed, loss)?;
+        ups,
+        downs,
+    } = lan(plan)?;
     let [c_up, c_down, s_up, s_down] = links;
     // What a capture on the client's NIC sees: every frame it sends (at send
     // time, even if the wire loses it later) and every frame delivered to it.
-    let inbound = sim.tap_memory(c_down)?;
+    // The flood is watched from the server's NIC, where it happens.
+    let (nic_up, nic_down) = if scenario == Scenario::Flood {
+        (s_up, s_down)
+    } else {
+        (c_up, c_down)
+    };
+    let inbound = sim.tap_memory(nic_down)?;
     let (l, r) = parties();
     let mut ladder = Ladder::new(l, r);
     let mut summary = Vec::new();
+    let defaults = TcpConfig::default();
+    let mut facts = Facts {
+        msl: defaults.msl,
+        rto_max: defaults.rto_max,
+        ..Facts::default()
+    };
     match scenario {
-        Scenario::Http | Scenario::Echo => tcp_exchange(
+        Scenario::Http
+        | Scenario::Echo
+        | Scenario::HalfClose
+        | Scenario::DeadPeer
+        | Scenario::Flood => tcp_exchange(
             &mut sim,
-            client,
-            server,
-            scenario,
+            [client, server],
+            [s_up, s_down],
+            plan,
             &mut ladder,
             &mut summary,
+            &mut facts,
         )?,
         Scenario::Udp => udp_exchange(&mut sim, client, server, &mut summary)?,
         Scenario::Ping => ping_exchange(&mut sim, client, &mut summary)?,
@@ -213,29 +472,33 @@ pub fn run(scenario: Scenario, seed: u64, loss: f64) -> Result<Outcome> {
             bail!("the {scenario:?} scenario has more than two nodes: run it with `strata sim`")
         }
     }
+    let _ = attackers;
     sim.flush_taps()?;
     let delivered = strata_sim::pcap::parse(sim.tap_bytes(inbound).context("memory tap")?)
         .context("reading our own pcap")?;
     let log = sim.offer_log();
     // The ladder: each host's frames at their send time; lost when either
-    // hop (host→switch, switch→host) dropped them.
-    for (up, down) in [(c_up, s_down), (s_up, c_down)] {
-        let mut second_hop: Vec<&strata_sim::Offered> =
-            log.iter().filter(|o| o.link == down).collect();
-        for o in log.iter().filter(|o| o.link == up) {
-            let lost = o.dropped.is_some() || {
-                // The switch forwards the same bytes: match the first
-                // unmatched copy on the next hop.
-                match second_hop
-                    .iter()
-                    .position(|h| h.frame == o.frame && h.at >= o.at)
-                {
-                    Some(i) => second_hop.remove(i).dropped.is_some(),
-                    None => true,
-                }
-            };
-            ladder.frame(o.at, &o.frame, lost);
-        }
+    // hop (host→switch, switch→host) dropped them. The switch forwards the
+    // same bytes: a frame's second hop is the first unmatched copy on a
+    // switch→host link, sent no earlier.
+    let mut second_hop: Vec<&strata_sim::Offered> =
+        log.iter().filter(|o| downs.contains(&o.link)).collect();
+    // Host by host, so that frames sent at the same instant keep that
+    // order on the ladder.
+    for o in ups
+        .iter()
+        .flat_map(|&up| log.iter().filter(move |o| o.link == up))
+    {
+        let lost = o.dropped.is_some() || {
+            match second_hop
+                .iter()
+                .position(|h| h.frame == o.frame && h.at >= o.at)
+            {
+                Some(i) => second_hop.remove(i).dropped.is_some(),
+                None => true,
+            }
+        };
+        ladder.frame(o.at, &o.frame, lost);
     }
     // Arrivals first at equal times: a host answers at the instant a frame
     // arrives, and the stable sort keeps cause before effect.
@@ -244,7 +507,7 @@ pub fn run(scenario: Scenario, seed: u64, loss: f64) -> Result<Outcome> {
         .map(|r| (r.ts, r.data.as_slice()))
         .chain(
             log.iter()
-                .filter(|o| o.link == c_up)
+                .filter(|o| o.link == nic_up)
                 .map(|o| (o.at, o.frame.as_slice())),
         )
         .collect();
@@ -256,12 +519,27 @@ pub fn run(scenario: Scenario, seed: u64, loss: f64) -> Result<Outcome> {
     let pcap = w.into_inner();
     if let Some(rtt) = handshake_rtt(&ladder) {
         summary.insert(
-            1,
+            1.min(summary.len()),
             format!(
                 "rtt         {} (client's SYN sent → SYN/ACK received)",
                 fmt_dur(rtt)
             ),
         );
+    }
+    if scenario == Scenario::DeadPeer {
+        dead_peer_summary(&ladder, &facts, &mut summary)?;
+    }
+    if matches!(
+        scenario,
+        Scenario::Http | Scenario::Echo | Scenario::HalfClose
+    ) {
+        let who = match first_fins(&ladder) {
+            (Some(_), Some(_)) => "both at once (a simultaneous close)",
+            (Some(_), None) => "the client",
+            (None, Some(_)) => "the server",
+            (None, None) => "nobody",
+        };
+        summary.push(format!("close       first FIN from {who}"));
     }
     // What each layer added, from the frames themselves.
     let mut frames = 0usize;
@@ -287,9 +565,12 @@ pub fn run(scenario: Scenario, seed: u64, loss: f64) -> Result<Outcome> {
             }
         })
         .sum();
-    summary.push(format!(
-        "frames      {frames} on the client's cable, {wire} bytes in all"
-    ));
+    let cable = if scenario == Scenario::Flood {
+        "on the LAN"
+    } else {
+        "on the client's cable"
+    };
+    summary.push(format!("frames      {frames} {cable}, {wire} bytes in all"));
     summary.push(format!(
         "layers      Ethernet {eth} B · IPv4/ARP {net} B · TCP/UDP/ICMP {tr} B · application {app} B (padding {} B)",
         wire.saturating_sub(eth + net + tr + app)
@@ -302,10 +583,11 @@ pub fn run(scenario: Scenario, seed: u64, loss: f64) -> Result<Outcome> {
         ladder,
         pcap,
         summary,
+        facts,
     })
 }
 
-/// Application state of one side of the TCP scenarios.
+/// Application state of the TCP scenarios (both sides).
 #[derive(Default)]
 struct AppLog {
     /// (time, side, text) notes for the ladder.
@@ -316,31 +598,86 @@ struct AppLog {
     connected_at: Option<Instant>,
     /// When the client called connect.
     started_at: Option<Instant>,
-    /// Errors reported by the stack.
-    errors: Vec<String>,
+    /// Errors reported by the stack: (time, side, what).
+    errors: Vec<(Instant, Side, TcpEvent)>,
     /// When the peer's FIN arrived (client side).
     peer_closed_at: Option<Instant>,
+    /// The client's application has called close (or shutdown).
+    client_closed: bool,
+    /// The server's application has called close.
+    server_closed: bool,
+    /// The client has the whole answer.
+    complete_at: Option<Instant>,
+    /// The server's connection, once accepted.
+    server_conn: Option<TcpHandle>,
+}
+
+impl AppLog {
+    fn note(&mut self, t: Instant, side: Side, text: impl Into<String>) {
+        self.notes.push((t, side, text.into()));
+    }
+}
+
+/// The lines the echo-like scenarios send.
+const LINES: &[u8] = b"hello, strata\nthe layers, one by one\n";
+/// The lines the half-close client sends for sorting.
+const SORT_LINES: &[u8] = b"transport\nnetwork\nlink\napplication\n";
+/// dead-peer: the line sent after the cable is cut.
+const LAST_LINE: &[u8] = b"are you still there?\n";
+
+/// The half-close server's answer: the lines it read, sorted (it can only
+/// sort once it has them all, which the client's FIN tells it).
+fn sorted_lines(input: &[u8]) -> Vec<u8> {
+    let mut lines: Vec<&[u8]> = input
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.sort();
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l);
+        out.push(b'\n');
+    }
+    out
 }
 
 fn tcp_exchange(
     sim: &mut Sim,
-    client: NodeId,
-    server: NodeId,
-    scenario: Scenario,
+    [client, server]: [NodeId; 2],
+    server_links: [LinkId; 2],
+    plan: &Plan,
     ladder: &mut Ladder,
     summary: &mut Vec<String>,
+    facts: &mut Facts,
 ) -> Result<()> {
-    let port = if scenario == Scenario::Http { 80 } else { 7 };
+    let scenario = plan.scenario;
+    let closer = plan.closer();
+    let is_http = matches!(scenario, Scenario::Http | Scenario::Flood);
+    let port = if is_http { 80 } else { 7 };
     let log = Rc::new(RefCell::new(AppLog::default()));
-    let request: Vec<u8> = match scenario {
-        Scenario::Http => format!("GET / HTTP/1.1\r\nHost: {SERVER_IP}\r\nUser-Agent: strata-demo\r\nConnection: close\r\n\r\n").into_bytes(),
-        _ => b"hello, strata\nthe layers, one by one\n".to_vec(),
+    let request: Vec<u8> = if is_http {
+        format!("GET / HTTP/1.1\r\nHost: {SERVER_IP}\r\nUser-Agent: strata-demo\r\nConnection: close\r\n\r\n").into_bytes()
+    } else if scenario == Scenario::HalfClose {
+        SORT_LINES.to_vec()
+    } else {
+        LINES.to_vec()
+    };
+    let http_reply = {
+        let mut r = format!("HTTP/1.1 200 OK\r\nServer: strata\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", PAGE.len()).into_bytes();
+        r.extend_from_slice(PAGE.as_bytes());
+        r
+    };
+    // What the client expects back.
+    let expected: Vec<u8> = match scenario {
+        Scenario::Http | Scenario::Flood => http_reply.clone(),
+        Scenario::HalfClose => sorted_lines(&request),
+        _ => request.clone(),
     };
 
-    // Server: accept, read the request, answer, close.
+    // Server: accept, read the request, answer; close as the plan says.
     let slog = log.clone();
-    let is_http = scenario == Scenario::Http;
     let mut pending: Vec<u8> = Vec::new();
+    let mut echoed = 0usize;
     let mut server_conn: Option<TcpHandle> = None;
     let listener = sim
         .with_node::<Host, _>(server, |h, _| h.stack_mut().tcp_listen(None, port, 16))
@@ -351,45 +688,81 @@ fn tcp_exchange(
         from: "CLOSED".into(),
         to: format!("LISTEN :{port}"),
     });
+    let request_len = request.len();
+    let reply = http_reply.clone();
+    let serve_data = move |now: Instant,
+                           stack: &mut Stack,
+                           c: TcpHandle,
+                           pending: &mut Vec<u8>,
+                           echoed: &mut usize,
+                           slog: &Rc<RefCell<AppLog>>| {
+        match scenario {
+            Scenario::Http | Scenario::Flood => {
+                if !pending.windows(4).any(|w| w == b"\r\n\r\n") {
+                    return;
+                }
+                pending.clear();
+                slog.borrow_mut()
+                    .note(now, Side::Right, "app: GET / → 200 OK");
+                let _ = stack.tcp_send(c, &reply);
+                if closer == Closer::Server {
+                    // HTTP/1.1 with "Connection: close": the server closes.
+                    let _ = stack.tcp_close(now, c);
+                    slog.borrow_mut().server_closed = true;
+                }
+            }
+            // The half-close server answers only at the end of the input.
+            Scenario::HalfClose => {}
+            _ => {
+                if pending.is_empty() {
+                    return;
+                }
+                slog.borrow_mut().note(
+                    now,
+                    Side::Right,
+                    format!("app: echo {} bytes", pending.len()),
+                );
+                let _ = stack.tcp_send(c, pending);
+                *echoed += pending.len();
+                pending.clear();
+                if closer == Closer::Server && *echoed >= request_len && scenario == Scenario::Echo
+                {
+                    let _ = stack.tcp_close(now, c);
+                    slog.borrow_mut().server_closed = true;
+                }
+            }
+        }
+    };
     let serve = move |now: Instant,
                       stack: &mut Stack,
                       c: TcpHandle,
                       pending: &mut Vec<u8>,
+                      echoed: &mut usize,
                       slog: &Rc<RefCell<AppLog>>| {
         let mut buf = [0u8; 4096];
+        let mut eof = false;
         while let Ok(n) = stack.tcp_recv(c, &mut buf) {
             if n == 0 {
+                eof = true;
                 break;
             }
             pending.extend_from_slice(&buf[..n]);
         }
-        let complete = if is_http {
-            pending.windows(4).any(|w| w == b"\r\n\r\n")
-        } else {
-            !pending.is_empty()
-        };
-        if !complete {
-            return;
-        }
-        let reply = if is_http {
-            let mut r = format!("HTTP/1.1 200 OK\r\nServer: strata\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", PAGE.len()).into_bytes();
-            r.extend_from_slice(PAGE.as_bytes());
-            slog.borrow_mut()
-                .notes
-                .push((now, Side::Right, "app: GET / → 200 OK".into()));
-            r
-        } else {
-            slog.borrow_mut().notes.push((
-                now,
-                Side::Right,
-                format!("app: echo {} bytes", pending.len()),
-            ));
-            pending.clone()
-        };
-        pending.clear();
-        let _ = stack.tcp_send(c, &reply);
-        if is_http {
-            // HTTP/1.1 with "Connection: close": the server closes first.
+        serve_data(now, stack, c, pending, echoed, slog);
+        if eof && !slog.borrow().server_closed {
+            // The client's FIN: its request is complete. The half-close
+            // server answers now; every server closes its side in turn.
+            if scenario == Scenario::HalfClose {
+                let answer = sorted_lines(pending);
+                slog.borrow_mut().note(
+                    now,
+                    Side::Right,
+                    format!("app: EOF → send {} sorted bytes", answer.len()),
+                );
+                let _ = stack.tcp_send(c, &answer);
+            }
+            slog.borrow_mut().server_closed = true;
+            slog.borrow_mut().note(now, Side::Right, "app: close()");
             let _ = stack.tcp_close(now, c);
         }
     };
@@ -400,18 +773,20 @@ fn tcp_exchange(
                 TcpEvent::Acceptable { listener: l } if l == listener => {
                     if let Ok(c) = stack.tcp_accept(l) {
                         server_conn = Some(c);
-                        slog.borrow_mut()
-                            .notes
-                            .push((now, Side::Right, "app: accept()".into()));
+                        slog.borrow_mut().server_conn = Some(c);
+                        slog.borrow_mut().note(now, Side::Right, "app: accept()");
                         // The request may already be queued: read it now.
-                        serve(now, stack, c, &mut pending, &slog);
+                        serve(now, stack, c, &mut pending, &mut echoed, &slog);
                     }
                 }
                 TcpEvent::Readable(c) if Some(c) == server_conn => {
-                    serve(now, stack, c, &mut pending, &slog);
+                    serve(now, stack, c, &mut pending, &mut echoed, &slog);
                 }
                 TcpEvent::PeerClosed(c) if Some(c) == server_conn => {
-                    let _ = stack.tcp_close(now, c);
+                    serve(now, stack, c, &mut pending, &mut echoed, &slog);
+                }
+                TcpEvent::Reset(_) | TcpEvent::TimedOut(_) => {
+                    slog.borrow_mut().errors.push((now, Side::Right, *ev));
                 }
                 _ => {}
             }
@@ -422,9 +797,9 @@ fn tcp_exchange(
     // configured; let that settle so the exchange starts on a quiet wire.
     sim.run_for(Duration::from_millis(1));
 
-    // Client: connect, send the request, read until EOF, close.
+    // Client: connect, send the request, read the answer; close as the plan
+    // says.
     let clog = log.clone();
-    let mut req = Some(request.clone());
     let conn = sim
         .with_node::<Host, _>(client, |h, now| {
             clog.borrow_mut().started_at = Some(now);
@@ -433,7 +808,8 @@ fn tcp_exchange(
         })
         .context("client node")??;
     let clog = log.clone();
-    let expected_len = request.len();
+    let mut req = Some(request.clone());
+    let expected_len = expected.len();
     sim.with_node::<Host, _>(client, move |h, _| {
         h.set_app(Box::new(move |now, stack, ev| {
             let Event::Tcp(ev) = ev else { return };
@@ -444,11 +820,19 @@ fn tcp_exchange(
                     if let Some(r) = req.take() {
                         let _ = stack.tcp_send(c, &r);
                         let what = if is_http {
-                            "app: send GET /"
+                            "app: send GET /".to_string()
                         } else {
-                            "app: send 2 lines"
+                            format!(
+                                "app: send {} lines",
+                                r.iter().filter(|&&b| b == b'\n').count()
+                            )
                         };
-                        l.notes.push((now, Side::Left, what.into()));
+                        l.note(now, Side::Left, what);
+                        if scenario == Scenario::HalfClose {
+                            let _ = stack.tcp_shutdown(now, c);
+                            l.client_closed = true;
+                            l.note(now, Side::Left, "app: shutdown(SHUT_WR)");
+                        }
                     }
                 }
                 TcpEvent::Readable(c) if c == conn => {
@@ -459,41 +843,127 @@ fn tcp_exchange(
                         }
                         clog.borrow_mut().received.extend_from_slice(&buf[..n]);
                     }
-                    if !is_http && clog.borrow().received.len() >= expected_len {
-                        let _ = stack.tcp_close(now, c);
+                    let mut l = clog.borrow_mut();
+                    if l.complete_at.is_none() && l.received.len() >= expected_len {
+                        l.complete_at = Some(now);
+                        if closer == Closer::Client
+                            && !l.client_closed
+                            && matches!(scenario, Scenario::Http | Scenario::Echo)
+                        {
+                            l.client_closed = true;
+                            l.note(now, Side::Left, "app: close()");
+                            let _ = stack.tcp_close(now, c);
+                        }
                     }
                 }
                 TcpEvent::PeerClosed(c) if c == conn => {
                     clog.borrow_mut().peer_closed_at = Some(now);
                 }
-                TcpEvent::Reset(_) | TcpEvent::Refused(_) | TcpEvent::TimedOut(_) => {
-                    clog.borrow_mut().errors.push(format!("{ev:?}"));
+                TcpEvent::Reset(_)
+                | TcpEvent::Refused(_)
+                | TcpEvent::TimedOut(_)
+                | TcpEvent::Unreachable { .. } => {
+                    clog.borrow_mut().errors.push((now, Side::Left, *ev));
                 }
                 _ => {}
             }
         }));
     });
 
-    // The client reads until the server's FIN, then — after a moment of
-    // application "think time", so the four segments of the close are
-    // distinct as in the lesson's figure — closes its side.
     let watch = log.clone();
-    sim.run_until_condition(Instant::from_secs(120), move |_| {
-        watch.borrow().peer_closed_at.is_some() || !watch.borrow().errors.is_empty()
-    });
-    sim.run_for(Duration::from_millis(1));
-    let closing = log.clone();
-    sim.with_node::<Host, _>(client, move |h, now| {
-        if closing.borrow().peer_closed_at.is_some() {
-            closing
-                .borrow_mut()
-                .notes
-                .push((now, Side::Left, "app: close()".into()));
-            let _ = h.stack_mut().tcp_close(now, conn);
+    let done = move |_: &Sim| {
+        let l = watch.borrow();
+        !l.errors.is_empty() || l.peer_closed_at.is_some()
+    };
+    match (scenario, closer) {
+        (Scenario::DeadPeer, _) => {
+            // The first line is echoed; then the server's cable is cut and
+            // the client's next line finds no one.
+            let watch = log.clone();
+            sim.run_until_condition(Instant::from_secs(10), move |_| {
+                watch.borrow().complete_at.is_some() || !watch.borrow().errors.is_empty()
+            });
+            // Long enough for the client's delayed ACK of the echo: the
+            // server has nothing outstanding when its cable is cut.
+            sim.run_for(Duration::from_millis(100));
+            let cut = sim.now();
+            for l in server_links {
+                if let Some(cfg) = sim.link_config_mut(l) {
+                    cfg.partitions.push((cut, Instant::MAX));
+                }
+            }
+            facts.cut_at = Some(cut);
+            let clog = log.clone();
+            sim.with_node::<Host, _>(client, move |h, now| {
+                let _ = h.stack_mut().tcp_send(conn, LAST_LINE);
+                clog.borrow_mut().note(now, Side::Left, "app: send 1 line");
+            });
+            let watch = log.clone();
+            sim.run_until_condition(Instant::from_secs(600), move |_| {
+                !watch.borrow().errors.is_empty()
+            });
         }
-    });
-    // Long enough for TIME_WAIT (2×MSL, 60 s) to expire in virtual time.
-    sim.run_until_idle(Instant::from_secs(600));
+        (Scenario::Flood, _) => {
+            // The client gets in or gives up; the half-open entries would
+            // linger another minute, which the summary tells.
+            let watch = log.clone();
+            sim.run_until_condition(Instant::from_secs(120), move |_| {
+                let l = watch.borrow();
+                !l.errors.is_empty() || l.connected_at.is_some()
+            });
+            if log.borrow().connected_at.is_some() {
+                sim.run_until_condition(Instant::from_secs(120), done);
+            }
+        }
+        (Scenario::HalfClose, _) | (_, Closer::Client) => {
+            sim.run_until_condition(Instant::from_secs(120), done);
+        }
+        (_, Closer::Server) => {
+            // The client reads until the server's FIN, then — after a
+            // moment of application "think time", so the four segments of
+            // the close are distinct as in the lesson's figure — closes.
+            sim.run_until_condition(Instant::from_secs(120), done);
+            sim.run_for(Duration::from_millis(1));
+            let closing = log.clone();
+            sim.with_node::<Host, _>(client, move |h, now| {
+                let mut l = closing.borrow_mut();
+                if l.peer_closed_at.is_some() && !l.client_closed {
+                    l.client_closed = true;
+                    l.note(now, Side::Left, "app: close()");
+                    let _ = h.stack_mut().tcp_close(now, conn);
+                }
+            });
+        }
+        (_, Closer::Both) => {
+            // Both applications close at the same instant, once the whole
+            // answer is in and acknowledged: the two FINs cross on the wire.
+            let watch = log.clone();
+            sim.run_until_condition(Instant::from_secs(120), move |_| {
+                watch.borrow().complete_at.is_some() || !watch.borrow().errors.is_empty()
+            });
+            sim.run_for(Duration::from_millis(1));
+            let closing = log.clone();
+            sim.with_node::<Host, _>(client, move |h, now| {
+                let mut l = closing.borrow_mut();
+                l.client_closed = true;
+                l.note(now, Side::Left, "app: close()");
+                let _ = h.stack_mut().tcp_close(now, conn);
+            });
+            let closing = log.clone();
+            sim.with_node::<Host, _>(server, move |h, now| {
+                let mut l = closing.borrow_mut();
+                l.server_closed = true;
+                l.note(now, Side::Right, "app: close()");
+                if let Some(c) = l.server_conn {
+                    let _ = h.stack_mut().tcp_close(now, c);
+                }
+            });
+        }
+    }
+    if scenario != Scenario::Flood {
+        // Long enough for TIME_WAIT (2×MSL, 60 s) to expire in virtual time.
+        sim.run_until_idle(Instant::from_secs(600));
+    }
 
     // State transitions from both stacks.
     for (id, side) in [(client, Side::Left), (server, Side::Right)] {
@@ -515,13 +985,26 @@ fn tcp_exchange(
             text: text.clone(),
         });
     }
-    if !log.errors.is_empty() {
-        bail!("the exchange failed: {}", log.errors.join(", "));
+    for (t, side, ev) in &log.errors {
+        if matches!(ev, TcpEvent::TimedOut(_)) {
+            facts.timed_out.push((*t, *side));
+        }
     }
-    let body_ok = if is_http {
-        log.received.ends_with(PAGE.as_bytes()) && log.received.starts_with(b"HTTP/1.1 200 OK")
-    } else {
+    let expected_errors = matches!(scenario, Scenario::DeadPeer | Scenario::Flood);
+    if !log.errors.is_empty() && !expected_errors {
+        let what: Vec<String> = log.errors.iter().map(|e| format!("{:?}", e.2)).collect();
+        bail!("the exchange failed: {}", what.join(", "));
+    }
+    if scenario == Scenario::Flood {
+        flood_summary(sim, server, &log, facts, summary)?;
+    }
+    if scenario == Scenario::Flood && log.connected_at.is_none() {
+        return Ok(());
+    }
+    let body_ok = if scenario == Scenario::DeadPeer {
         log.received == request
+    } else {
+        log.received == expected
     };
     if !body_ok {
         bail!(
@@ -535,14 +1018,18 @@ fn tcp_exchange(
             fmt_dur(b - a)
         ));
     }
-    let what = if is_http {
-        "HTTP GET / → 200 OK, page"
-    } else {
-        "echoed"
+    let what = match scenario {
+        Scenario::Http | Scenario::Flood => "HTTP GET / → 200 OK, page",
+        Scenario::HalfClose => "sorted after the client's FIN,",
+        _ => "echoed",
     };
     summary.push(format!(
         "app         {what} {} bytes, checked byte for byte",
-        if is_http { PAGE.len() } else { request.len() }
+        if is_http {
+            PAGE.len()
+        } else {
+            log.received.len()
+        }
     ));
     for (id, who) in [(client, "client"), (server, "server")] {
         let st = sim
@@ -576,6 +1063,147 @@ fn tcp_exchange(
     Ok(())
 }
 
+/// When each side (client, server) sent its first FIN, for the side(s)
+/// that sent first: both when their FINs left at the same instant.
+fn first_fins(ladder: &Ladder) -> (Option<Instant>, Option<Instant>) {
+    let fin_at = |side: Side| {
+        ladder
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Frame { t, from, frame, .. } if *from == side => {
+                    let tcp = crate::decode::decode(frame).tcp?;
+                    tcp.fin.then_some(*t)
+                }
+                _ => None,
+            })
+            .min()
+    };
+    let (c, s) = (fin_at(Side::Left), fin_at(Side::Right));
+    match (c, s) {
+        (Some(a), Some(b)) if a < b => (Some(a), None),
+        (Some(a), Some(b)) if b < a => (None, Some(b)),
+        other => other,
+    }
+}
+
+/// dead-peer: each retry's time and gap, and how it ended.
+fn dead_peer_summary(ladder: &Ladder, facts: &Facts, summary: &mut Vec<String>) -> Result<()> {
+    let cut = facts.cut_at.context("the cable was cut")?;
+    // The client's transmissions of the segment sent after the cut.
+    let mut sends: Vec<Instant> = ladder
+        .rows()
+        .iter()
+        .filter_map(|r| match r.entry {
+            Entry::Frame {
+                t,
+                from: Side::Left,
+                ..
+            } if *t >= cut => {
+                let tcp = r.decoded.as_ref()?.tcp.as_ref()?;
+                (tcp.len > 0).then_some(*t)
+            }
+            _ => None,
+        })
+        .collect();
+    sends.sort();
+    let Some((&first, retries)) = sends.split_first() else {
+        bail!("the client sent nothing after the cable was cut");
+    };
+    summary.push(format!(
+        "cut         the server's cable at {cut}; the client's next segment left at {first}"
+    ));
+    let mut prev = first;
+    for (i, &t) in retries.iter().enumerate() {
+        summary.push(format!(
+            "retry {:<5} at {t} (+{} after the previous try)",
+            i + 1,
+            crate::lesson::dur(t - prev)
+        ));
+        prev = t;
+    }
+    match facts.timed_out.first() {
+        Some((t, Side::Left)) => summary.push(format!(
+            "error       at {t}: connection timed out after {} retries ({} since the first try) — the peer is presumed dead",
+            retries.len(),
+            crate::lesson::dur(*t - first)
+        )),
+        _ => bail!("the client's connection did not time out"),
+    }
+    Ok(())
+}
+
+/// flood: the SYN queue's occupancy over time and what became of the
+/// client.
+fn flood_summary(
+    sim: &Sim,
+    server: NodeId,
+    log: &AppLog,
+    facts: &mut Facts,
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    facts.syn_backlog = Some(FLOOD_BACKLOG);
+    let host = sim.node::<Host>(server).context("server")?;
+    let mut n = 0usize;
+    let mut steps: Vec<(Instant, usize)> = Vec::new();
+    for (t, e) in host.events() {
+        if let Event::Tcp(TcpEvent::StateChanged { from, to, .. }) = e {
+            let before = n;
+            if *to == TcpState::SynReceived {
+                n += 1;
+            } else if *from == TcpState::SynReceived {
+                n = n.saturating_sub(1);
+            }
+            if n != before {
+                match steps.last_mut() {
+                    Some(last) if last.0 == *t => last.1 = n,
+                    _ => steps.push((*t, n)),
+                }
+            }
+        }
+    }
+    let bar = |k: usize| {
+        format!(
+            "{}{} {k}/{FLOOD_BACKLOG}",
+            "█".repeat(k),
+            "·".repeat(FLOOD_BACKLOG.saturating_sub(k))
+        )
+    };
+    summary.push(format!(
+        "flood       {} attackers sent {} SYNs from forged addresses; SYN queue of {FLOOD_BACKLOG}",
+        ATTACKERS,
+        u32::from(ATTACKERS) * u32::from(SYNS_PER_ATTACKER)
+    ));
+    for (t, k) in &steps {
+        summary.push(format!("queue       {:>12}  {}", t.to_string(), bar(*k)));
+    }
+    summary.push(format!(
+        "queue       {:>12}  {} (end of the run)",
+        sim.now().to_string(),
+        bar(n)
+    ));
+    let st = host.stack().tcp_stats();
+    summary.push(format!(
+        "dropped     {} SYNs found the queue full (the client's among them)",
+        st.syn_queue_drops
+    ));
+    let synack = TcpConfig::default().synack_retries;
+    summary.push(format!(
+        "half-open   each entry stays until its SYN/ACK has been retried {synack} times (about a minute) — no SYN cookies yet"
+    ));
+    match (log.connected_at, log.errors.first()) {
+        (Some(t), _) => summary.push(format!("client      got in at {t}")),
+        (None, Some((t, _, ev))) => summary.push(format!(
+            "client      gave up at {t} after {FLOOD_SYN_RETRIES} SYN retries: {}",
+            match ev {
+                TcpEvent::TimedOut(_) => "connection timed out".to_string(),
+                other => format!("{other:?}"),
+            }
+        )),
+        (None, None) => summary.push("client      neither connected nor gave up".into()),
+    }
+    Ok(())
+}
 fn udp_exchange(
     sim: &mut Sim,
     client: NodeId,
@@ -709,14 +1337,32 @@ pub fn main(args: DemoArgs) -> Result<()> {
     if matches!(args.scenario, Scenario::Traceroute | Scenario::Storm) {
         return via_lab(&args);
     }
-    let color =
-        !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let out = run(args.scenario, args.seed, args.loss)?;
+    if args.closer.is_some() && !matches!(args.scenario, Scenario::Http | Scenario::Echo) {
+        bail!(
+            "--closer applies to the http and echo scenarios, not {}",
+            args.scenario.name()
+        );
+    }
+    let color = args.color
+        || (!args.no_color
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none());
+    let plan = Plan {
+        closer: args.closer,
+        ..Plan::new(args.scenario, args.seed, args.loss)
+    };
+    let mut out = run_plan(&plan)?;
+    if args.narrate {
+        out.narrate(args.lang);
+    }
     let title = match args.scenario {
         Scenario::Http => "a browser fetches a page from a web server (B/S) over a switched LAN",
         Scenario::Echo => "a client talks to a TCP echo server (C/S) over a switched LAN",
         Scenario::Udp => "UDP datagrams to an echo server over a switched LAN",
         Scenario::Ping => "ping: ICMP echo request and reply over a switched LAN",
+        Scenario::DeadPeer => "the server's cable is cut mid-conversation: is the peer dead?",
+        Scenario::Flood => "a SYN flood from forged addresses while a client connects",
+        Scenario::HalfClose => "half-close: the client is done sending, the server still answers",
         Scenario::Traceroute | Scenario::Storm => unreachable!("run through the lab"),
     };
     let bold = |s: &str| {
@@ -727,15 +1373,29 @@ pub fn main(args: DemoArgs) -> Result<()> {
         }
     };
     println!("{}", bold(&format!("strata demo — {title}")));
+    let mut replay = format!("strata demo --scenario {}", args.scenario.name());
+    if let Some(c) = args.closer {
+        replay += &format!(" --closer {}", format!("{c:?}").to_lowercase());
+    }
     println!(
-        "seed {} · loss {}% · replay with: strata demo --scenario {} --seed {} --loss {}",
+        "seed {} · loss {}% · replay with: {replay} --seed {} --loss {}",
         args.seed,
         args.loss * 100.0,
-        format!("{:?}", args.scenario).to_lowercase(),
         args.seed,
         args.loss
     );
     println!();
+    if let Some(n) = args.layers {
+        let frames = out.ladder.frames();
+        let Some(frame) = n.checked_sub(1).and_then(|i| frames.get(i)) else {
+            bail!(
+                "--layers {n}: this run has frames 1 to {} on the ladder",
+                frames.len()
+            );
+        };
+        print!("{}", crate::layers::render(n, frame, color));
+        return Ok(());
+    }
     print!("{}", out.ladder.render_text(color));
     println!();
     println!("{}", bold("summary"));
@@ -866,6 +1526,202 @@ mod tests {
             .collect();
         assert!(texts.contains("[SYN, ACK]"));
         assert!(texts.contains("TIME-WAIT"));
+    }
+
+    /// The lesson's lines of a run: `time  text`, one per line.
+    fn narration(plan: &Plan, lang: Lang) -> String {
+        let mut out = run_plan(plan).expect("scenario runs");
+        out.narrate(lang);
+        out.ladder
+            .rows()
+            .iter()
+            .filter_map(|r| match r.entry {
+                Entry::Lesson { t, text } => Some(format!("{:>11}  {text}\n", t.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every scenario of the demo, with the closers of http and echo.
+    fn every_plan() -> Vec<(String, Plan)> {
+        let mut plans = Vec::new();
+        for s in [
+            Scenario::Http,
+            Scenario::Echo,
+            Scenario::Udp,
+            Scenario::Ping,
+            Scenario::DeadPeer,
+            Scenario::Flood,
+            Scenario::HalfClose,
+        ] {
+            plans.push((s.name().to_string(), Plan::new(s, 1, 0.0)));
+        }
+        for s in [Scenario::Http, Scenario::Echo] {
+            for c in [Closer::Client, Closer::Server, Closer::Both] {
+                let mut p = Plan::new(s, 1, 0.0);
+                p.closer = Some(c);
+                let c = format!("{c:?}").to_lowercase();
+                plans.push((format!("{}-closer-{c}", s.name()), p));
+            }
+        }
+        plans
+    }
+
+    #[test]
+    fn narration_snapshots_every_scenario_in_every_language() {
+        for (name, plan) in every_plan() {
+            for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+                let text = narration(&plan, lang);
+                assert!(!text.is_empty(), "{name} {tag}: no narration");
+                insta::assert_snapshot!(format!("narration_{name}_{tag}"), text);
+            }
+        }
+    }
+
+    #[test]
+    fn narration_speaks_in_this_runs_numbers() {
+        let out = run(Scenario::Http, 1, 0.0).unwrap();
+        let rtt = handshake_rtt(&out.ladder).unwrap();
+        let text = narration(&Plan::new(Scenario::Http, 1, 0.0), Lang::En);
+        assert!(
+            text.contains(&format!("One round trip: {}", crate::lesson::dur(rtt))),
+            "{text}"
+        );
+        // The client's ephemeral port is the one on the wire.
+        let port = out
+            .ladder
+            .frames()
+            .iter()
+            .find_map(|f| crate::decode::decode(f).tcp.map(|t| t.src_port))
+            .unwrap();
+        assert!(text.contains(&format!("port {port} is dynamic")), "{text}");
+        // Another seed, another port, another narration.
+        let other = narration(&Plan::new(Scenario::Http, 2, 0.0), Lang::En);
+        assert_ne!(text, other);
+        // Dead peer: each retransmission waited twice as long as the last.
+        let dead = narration(&Plan::new(Scenario::DeadPeer, 1, 0.0), Lang::En);
+        let gaps: Vec<&str> = dead
+            .lines()
+            .filter_map(|l| l.split("within ").nth(1))
+            .filter_map(|l| l.split(" (").next())
+            .collect();
+        assert_eq!(
+            gaps,
+            ["200 ms", "400 ms", "800 ms", "1.600 s", "3.200 s"],
+            "{dead}"
+        );
+        assert!(dead.contains("gives up after 5 retransmissions"), "{dead}");
+        // TIME-WAIT on the side that closed first.
+        let mut p = Plan::new(Scenario::Http, 1, 0.0);
+        p.closer = Some(Closer::Client);
+        let t = narration(&p, Lang::En);
+        assert!(t.contains("TIME-WAIT: the client closed first"), "{t}");
+        p.closer = Some(Closer::Both);
+        assert!(narration(&p, Lang::En).contains("CLOSING: the client"));
+    }
+
+    #[test]
+    fn closer_decides_who_sends_the_first_fin() {
+        for (scenario, closer, want) in [
+            (
+                Scenario::Http,
+                Closer::Client,
+                "close       first FIN from the client",
+            ),
+            (
+                Scenario::Http,
+                Closer::Server,
+                "close       first FIN from the server",
+            ),
+            (
+                Scenario::Echo,
+                Closer::Server,
+                "close       first FIN from the server",
+            ),
+            (
+                Scenario::Echo,
+                Closer::Client,
+                "close       first FIN from the client",
+            ),
+            (
+                Scenario::Echo,
+                Closer::Both,
+                "close       first FIN from both at once (a simultaneous close)",
+            ),
+        ] {
+            let mut p = Plan::new(scenario, 3, 0.0);
+            p.closer = Some(closer);
+            let out = run_plan(&p).unwrap();
+            assert!(out.summary.iter().any(|l| l == want), "{:?}", out.summary);
+            let t = out.ladder.render_text(false);
+            if closer == Closer::Both {
+                assert_eq!(t.matches("FIN-WAIT-1 → CLOSING").count(), 2, "{t}");
+            } else {
+                assert!(!t.contains("CLOSING"), "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn dead_peer_backs_off_then_times_out() {
+        let out = run(Scenario::DeadPeer, 1, 0.0).unwrap();
+        let retries: Vec<&String> = out
+            .summary
+            .iter()
+            .filter(|l| l.starts_with("retry"))
+            .collect();
+        assert_eq!(
+            retries.len(),
+            DEAD_PEER_RETRIES as usize,
+            "{:?}",
+            out.summary
+        );
+        assert!(retries[0].ends_with("(+200 ms after the previous try)"));
+        assert!(retries[4].ends_with("(+3.200 s after the previous try)"));
+        assert!(out
+            .summary
+            .iter()
+            .any(|l| l.contains("connection timed out after 5 retries")));
+        assert_eq!(out.facts.timed_out.len(), 1);
+    }
+
+    #[test]
+    fn flood_fills_the_queue_and_locks_the_client_out() {
+        let out = run(Scenario::Flood, 1, 0.0).unwrap();
+        let s = out.summary.join("\n");
+        assert!(s.contains("██████ 6/6"), "{s}");
+        assert!(s.contains("client      gave up at"), "{s}");
+        assert!(s.contains("connection timed out"), "{s}");
+        // The server never answered the client: no SYN/ACK to it.
+        let answered = out.ladder.frames().iter().any(|f| {
+            crate::decode::decode(f)
+                .tcp
+                .is_some_and(|t| t.syn && t.flags.ack() && t.dst_ip == CLIENT_IP)
+        });
+        assert!(!answered);
+    }
+
+    #[test]
+    fn half_close_answer_arrives_after_the_clients_fin() {
+        let out = run(Scenario::HalfClose, 1, 0.0).unwrap();
+        let frames = out.ladder.frames();
+        let tcp: Vec<_> = frames
+            .iter()
+            .filter_map(|f| crate::decode::decode(f).tcp)
+            .collect();
+        let client_fin = tcp
+            .iter()
+            .position(|t| t.fin && t.src_ip == CLIENT_IP)
+            .expect("client FIN");
+        let answer = tcp
+            .iter()
+            .position(|t| t.len > 0 && t.src_ip == SERVER_IP)
+            .expect("server data");
+        assert!(client_fin < answer);
+        assert!(out
+            .summary
+            .iter()
+            .any(|l| l.contains("sorted after the client's FIN")));
     }
 
     #[test]

@@ -69,21 +69,36 @@ pub enum Entry {
         /// The text.
         text: String,
     },
+    /// A line of the lesson (`strata demo --narrate`): what the row above
+    /// is for, in this run's numbers. Drawn after the frames and states of
+    /// the same instant.
+    Lesson {
+        /// When.
+        t: Instant,
+        /// The narration, already in the chosen language.
+        text: String,
+    },
 }
 
 impl Entry {
     fn time(&self) -> Instant {
         match self {
-            Entry::Frame { t, .. } | Entry::State { t, .. } | Entry::Note { t, .. } => *t,
+            Entry::Frame { t, .. }
+            | Entry::State { t, .. }
+            | Entry::Note { t, .. }
+            | Entry::Lesson { t, .. } => *t,
         }
     }
 }
 
-/// A decoded row ready to draw.
-struct Row<'a> {
-    entry: &'a Entry,
-    decoded: Option<Decoded>,
-    retransmission: bool,
+/// A decoded row ready to draw (and to narrate).
+pub(crate) struct Row<'a> {
+    /// What happened.
+    pub(crate) entry: &'a Entry,
+    /// The frame, decoded, with sequence numbers relative to the ISNs.
+    pub(crate) decoded: Option<Decoded>,
+    /// The frame repeats TCP sequence space already sent.
+    pub(crate) retransmission: bool,
 }
 
 /// The whole diagram.
@@ -204,12 +219,21 @@ impl Ladder {
         }
     }
 
-    fn rows(&self) -> Vec<Row<'_>> {
+    /// The entries in drawing order, frames decoded.
+    pub(crate) fn rows(&self) -> Vec<Row<'_>> {
         let mut order: Vec<&Entry> = self.entries.iter().collect();
         // Frames are drawn at their send time. At equal times a host's state
         // change or application action comes first: it is what made the
-        // host send the frame stamped with the same instant.
-        order.sort_by_key(|e| (e.time(), matches!(e, Entry::Frame { .. })));
+        // host send the frame stamped with the same instant. The lesson's
+        // lines come last: they explain what was just drawn.
+        order.sort_by_key(|e| {
+            let rank = match e {
+                Entry::State { .. } | Entry::Note { .. } => 0,
+                Entry::Frame { .. } => 1,
+                Entry::Lesson { .. } => 2,
+            };
+            (e.time(), rank)
+        });
         let mut seq = SeqTracker::default();
         order
             .into_iter()
@@ -228,6 +252,18 @@ impl Ladder {
                     decoded: None,
                     retransmission: false,
                 },
+            })
+            .collect()
+    }
+
+    /// The frames in drawing order, as numbered by `strata demo --layers`
+    /// (1 = the first).
+    pub fn frames(&self) -> Vec<Vec<u8>> {
+        self.rows()
+            .into_iter()
+            .filter_map(|r| match r.entry {
+                Entry::Frame { frame, .. } => Some(frame.clone()),
+                _ => None,
             })
             .collect()
     }
@@ -275,6 +311,13 @@ impl Ladder {
                         None => format!("{text:^w$}", w = MID),
                     };
                     let _ = writeln!(out, "{t}│{}│", ansi(color, "2;3", &body));
+                }
+                Entry::Lesson { text, .. } => {
+                    for line in wrap(text, MID - 4) {
+                        let pad_to = (MID - 3).saturating_sub(width(&line));
+                        let body = format!("» {line}{}", " ".repeat(pad_to));
+                        let _ = writeln!(out, "{pad}│ {}│", ansi(color, "34", &body));
+                    }
                 }
                 Entry::Frame { from, lost, .. } => {
                     let d = row.decoded.as_ref().expect("frames are decoded");
@@ -408,6 +451,15 @@ impl Ladder {
                         xml(text)
                     );
                 }
+                Entry::Lesson { text, .. } => {
+                    let _ = writeln!(
+                        s,
+                        r##"<text class="lesson" x="{}" y="{}" text-anchor="middle" fill="#1f4e9a">» {}</text>"##,
+                        (LEFT_X + RIGHT_X) / 2.0,
+                        y + 4.0,
+                        xml(text)
+                    );
+                }
                 Entry::Frame { from, lost, .. } => {
                     let d = row.decoded.as_ref().expect("frames are decoded");
                     let (x1, x2) = match from {
@@ -452,6 +504,68 @@ impl Ladder {
         s.push_str("</svg>\n");
         s
     }
+}
+
+/// Columns a string takes on a terminal: East Asian wide characters (the
+/// Chinese narration) take two.
+pub fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match u32::from(c) {
+            0x1100..=0x115f
+            | 0x2e80..=0x303e
+            | 0x3041..=0x33ff
+            | 0x3400..=0x4dbf
+            | 0x4e00..=0x9fff
+            | 0xa000..=0xa4cf
+            | 0xac00..=0xd7a3
+            | 0xf900..=0xfaff
+            | 0xfe30..=0xfe4f
+            | 0xff00..=0xff60
+            | 0xffe0..=0xffe6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Breaks `text` into lines of at most `max` columns: at spaces, or between
+/// any two wide characters (Chinese has no spaces between words).
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut w = 0;
+    // Tokens: a word with its trailing space, or one wide character.
+    let mut tokens: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if width(c.encode_utf8(&mut [0; 4])) == 2 {
+            if !cur.is_empty() {
+                tokens.push(std::mem::take(&mut cur));
+            }
+            tokens.push(c.to_string());
+        } else {
+            cur.push(c);
+            if c == ' ' {
+                tokens.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    if !cur.is_empty() {
+        tokens.push(cur);
+    }
+    for tok in tokens {
+        let tw = width(tok.trim_end());
+        if w > 0 && w + tw > max {
+            lines.push(line.trim_end().to_string());
+            line.clear();
+            w = 0;
+        }
+        line.push_str(&tok);
+        w += width(&tok);
+    }
+    if !line.trim().is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
 }
 
 /// Escapes text for XML.

@@ -11,6 +11,8 @@ mod fetch;
 mod json;
 mod lab;
 mod ladder;
+mod layers;
+mod lesson;
 mod ping;
 mod plot;
 mod serve;
