@@ -1,5 +1,6 @@
 //! `strata explain <value>`: everything the lesson says about one MAC
-//! address, IPv4 address, CIDR prefix or port, laid out for a learner.
+//! address, IPv4 address, CIDR prefix or port, laid out for a learner —
+//! and the lesson's concepts ([`crate::concepts`]).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
@@ -15,7 +16,8 @@ use strata::wire::MacAddr;
 pub struct ExplainArgs {
     /// A MAC address (00:1b:21:3a:4f:5e, 00-1B-21-3A-4F-5E, 001b.213a.4f5e,
     /// 001b213a4f5e), an IPv4 address (172.16.5.4), a CIDR prefix
-    /// (192.168.1.0/26) or a port number (0–65535).
+    /// (192.168.1.0/26), a port number (0–65535), or a concept:
+    /// tcp-states, handshake, arp, ports.
     pub value: String,
 }
 
@@ -26,6 +28,10 @@ Examples:
   strata explain 172.16.5.4          IPv4: binary octets, class B, private (RFC 1918)
   strata explain 192.168.1.0/26      CIDR: network, broadcast, netmask, wildcard, hosts
   strata explain 6379                port: registered range, service Redis
+  strata explain tcp-states          the state diagram, the transitions a demo run took
+  strata explain handshake           the three-way handshake on a tiny run
+  strata explain arp                 who has this IP? on a tiny run
+  strata explain ports               well-known, registered, dynamic; 3306 6379 8000 5000
 
 Bad input prints one error line and exits with status 2.";
 
@@ -105,6 +111,10 @@ impl Out {
 /// The explanation of `value`, or why it is none of the kinds we explain.
 fn explain(value: &str, style: Style) -> Result<String, String> {
     let v = value.trim();
+    let paint = crate::concepts::Paint { color: style.color };
+    if let Some(r) = crate::concepts::explain(&v.to_ascii_lowercase(), paint) {
+        return r;
+    }
     if !v.is_empty() && v.len() <= 5 && v.bytes().all(|b| b.is_ascii_digit()) {
         return match v.parse::<u16>() {
             Ok(p) => Ok(explain_port(p, style)),

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod concepts;
 mod decode;
 mod demo;
 mod explain;
@@ -31,6 +32,7 @@ mod units;
   strata demo --loss 20% --seed 7   # the same over a lossy wire
   strata explain 00:1b:21:3a:4f:5e  # who made this network card?
   strata explain 192.168.1.0/26     # network, broadcast, hosts
+  strata explain tcp-states         # the state diagram, with the transitions a demo took
   strata sim traceroute             # routers, TTL and ICMP time exceeded
   strata sim bulk --bytes 50M --rate 100mbit --rtt 20ms --loss 1%
   strata serve --tap tap0 --addr 10.20.0.2/24 --http ./site
@@ -53,7 +55,8 @@ enum Command {
     /// A client resolves the server with ARP, opens TCP (three-way
     /// handshake), fetches a page with HTTP and closes (four-way close).
     Demo(demo::DemoArgs),
-    /// Explain a MAC address, IPv4 address, CIDR prefix or port.
+    /// Explain a MAC address, IPv4 address, CIDR prefix, port, or a concept
+    /// (tcp-states, handshake, arp, ports).
     ///
     /// Prints what the lesson teaches about one value: binary form, class,
     /// private ranges, netmask and hosts, OUI vendor, port range and service.

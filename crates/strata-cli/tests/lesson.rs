@@ -1,0 +1,279 @@
+//! The lesson's scenarios tell their story on the wire: each one's pcap,
+//! read back by tshark (a dissector that is not ours), shows what the
+//! narration says — retries with growing gaps and then silence (dead-peer),
+//! the first FIN from the side that was asked to close (--closer), data
+//! after the client's FIN (half-close), and the client's SYNs unanswered
+//! while forged ones fill the queue (flood).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use strata_sim::testing::require_programs;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("strata-lesson-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Runs `strata demo ARGS --pcap FILE`; returns stdout.
+fn demo(args: &[&str], pcap: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("demo")
+        .args(args)
+        .arg("--pcap")
+        .arg(pcap)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run strata");
+    assert!(
+        out.status.success(),
+        "strata demo {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// tshark's fields of every frame matching `filter`, one `Vec` per frame.
+fn fields(pcap: &Path, filter: &str, names: &[&str]) -> Vec<Vec<String>> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(pcap).args(["-Y", filter, "-T", "fields"]);
+    cmd.args(["-E", "separator=;"]);
+    for n in names {
+        cmd.args(["-e", n]);
+    }
+    let out = cmd.output().expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(';').map(str::to_string).collect())
+        .collect()
+}
+
+fn secs(s: &str) -> f64 {
+    s.parse().unwrap_or_else(|_| panic!("not a time: {s:?}"))
+}
+
+#[test]
+fn dead_peer_retries_with_doubling_gaps_then_falls_silent() {
+    if !require_programs(&["tshark"]) {
+        return;
+    }
+    let pcap = tmp("dead-peer.pcap");
+    let out = demo(&["--scenario", "dead-peer", "--narrate"], &pcap);
+    assert!(
+        out.contains("connection timed out after 5 retries"),
+        "{out}"
+    );
+    assert!(out.contains("gives up after 5 retransmissions"), "{out}");
+    // The client's data segments: the echoed line, then the line that
+    // meets the cut cable, sent once and retransmitted.
+    let data = fields(
+        &pcap,
+        "ip.src==192.168.1.10 && tcp.len>0",
+        &[
+            "frame.time_relative",
+            "tcp.seq",
+            "tcp.analysis.retransmission",
+        ],
+    );
+    let last_seq = data.last().expect("client data")[1].clone();
+    let tries: Vec<f64> = data
+        .iter()
+        .filter(|f| f[1] == last_seq)
+        .map(|f| secs(&f[0]))
+        .collect();
+    assert_eq!(tries.len(), 6, "one send and 5 retransmissions: {data:?}");
+    let retrans = data.iter().filter(|f| !f[2].is_empty()).count();
+    assert_eq!(
+        retrans, 5,
+        "tshark calls 5 of them retransmissions: {data:?}"
+    );
+    let gaps: Vec<f64> = tries.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!((gaps[0] - 0.2).abs() < 0.002, "first RTO 200 ms: {gaps:?}");
+    for w in gaps.windows(2) {
+        assert!(
+            (w[1] / w[0] - 2.0).abs() < 0.01,
+            "each gap doubles (RFC 6298 §5.5): {gaps:?}"
+        );
+    }
+    // After the last try the client gives up: nothing more leaves it.
+    let after = fields(
+        &pcap,
+        &format!(
+            "ip.src==192.168.1.10 && frame.time_relative > {}",
+            tries[5] + 1e-6
+        ),
+        &["frame.number"],
+    );
+    assert!(after.is_empty(), "the client fell silent: {after:?}");
+    // And nothing came back from the server after the cut.
+    let answers = fields(
+        &pcap,
+        &format!(
+            "ip.src==192.168.1.20 && frame.time_relative >= {}",
+            tries[0]
+        ),
+        &["frame.number"],
+    );
+    assert!(answers.is_empty(), "the server is cut off: {answers:?}");
+}
+
+#[test]
+fn the_first_fin_comes_from_the_side_asked_to_close() {
+    if !require_programs(&["tshark"]) {
+        return;
+    }
+    for scenario in ["http", "echo"] {
+        for (closer, first) in [("client", "192.168.1.10"), ("server", "192.168.1.20")] {
+            let pcap = tmp(&format!("{scenario}-{closer}.pcap"));
+            demo(&["--scenario", scenario, "--closer", closer], &pcap);
+            let fins = fields(&pcap, "tcp.flags.fin==1", &["ip.src"]);
+            assert_eq!(fins.len(), 2, "{scenario} {closer}: {fins:?}");
+            assert_eq!(fins[0][0], first, "{scenario} --closer {closer}: {fins:?}");
+        }
+        // Both: each FIN leaves before the other side's FIN arrives, so
+        // neither acknowledges the other (simultaneous close).
+        let pcap = tmp(&format!("{scenario}-both.pcap"));
+        let out = demo(&["--scenario", scenario, "--closer", "both"], &pcap);
+        assert!(out.contains("FIN-WAIT-1 → CLOSING"), "{out}");
+        let fins = fields(&pcap, "tcp.flags.fin==1", &["ip.src", "tcp.seq", "tcp.ack"]);
+        assert_eq!(fins.len(), 2, "{fins:?}");
+        let (c, s) = if fins[0][0] == "192.168.1.10" {
+            (&fins[0], &fins[1])
+        } else {
+            (&fins[1], &fins[0])
+        };
+        assert_eq!(
+            s[2], c[1],
+            "the server's FIN does not cover the client's: {fins:?}"
+        );
+        assert_eq!(
+            c[2], s[1],
+            "the client's FIN does not cover the server's: {fins:?}"
+        );
+    }
+}
+
+#[test]
+fn half_close_data_flows_after_the_clients_fin() {
+    if !require_programs(&["tshark"]) {
+        return;
+    }
+    let pcap = tmp("half-close.pcap");
+    demo(&["--scenario", "half-close"], &pcap);
+    let fin = fields(
+        &pcap,
+        "ip.src==192.168.1.10 && tcp.flags.fin==1",
+        &["frame.number", "tcp.seq", "tcp.len"],
+    );
+    assert_eq!(fin.len(), 1, "{fin:?}");
+    let fin_frame: u32 = fin[0][0].parse().unwrap();
+    // The FIN occupies one sequence number after the data it carries.
+    let fin_end: u32 = fin[0][1].parse::<u32>().unwrap() + fin[0][2].parse::<u32>().unwrap() + 1;
+    let reply = fields(
+        &pcap,
+        "ip.src==192.168.1.20 && tcp.len>0",
+        &["frame.number", "tcp.ack", "tcp.payload"],
+    );
+    assert!(!reply.is_empty(), "the server answered");
+    for r in &reply {
+        assert!(r[0].parse::<u32>().unwrap() > fin_frame, "{reply:?}");
+        assert_eq!(
+            r[1].parse::<u32>().unwrap(),
+            fin_end,
+            "the answer acknowledges the client's FIN: {reply:?}"
+        );
+    }
+    // The sorted lines, as the client sent them unsorted.
+    let bytes: Vec<u8> = (0..reply[0][2].len() / 2)
+        .map(|i| u8::from_str_radix(&reply[0][2][2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(bytes, b"application\nlink\nnetwork\ntransport\n");
+}
+
+#[test]
+fn flood_fills_the_queue_and_the_client_is_never_answered() {
+    if !require_programs(&["tshark"]) {
+        return;
+    }
+    let pcap = tmp("flood.pcap");
+    let out = demo(&["--scenario", "flood", "--narrate"], &pcap);
+    assert!(out.contains("██████ 6/6"), "{out}");
+    assert!(
+        out.contains("the SYN queue is full (6 of 6 half-open)"),
+        "{out}"
+    );
+    // Seen from the server's NIC.
+    let spoofed = fields(
+        &pcap,
+        "ip.src==203.0.113.0/24 && tcp.flags.syn==1 && tcp.flags.ack==0",
+        &["ip.src"],
+    );
+    assert_eq!(spoofed.len(), 9, "{spoofed:?}");
+    let client_syns = fields(
+        &pcap,
+        "ip.src==192.168.1.10 && tcp.flags.syn==1",
+        &["frame.time_relative"],
+    );
+    assert_eq!(client_syns.len(), 3, "a SYN and 2 retries: {client_syns:?}");
+    let to_client = fields(&pcap, "ip.dst==192.168.1.10 && tcp", &["frame.number"]);
+    assert!(
+        to_client.is_empty(),
+        "the client was never answered: {to_client:?}"
+    );
+    // The server answered the first six forged SYNs (its queue's size),
+    // into the void.
+    let synacks = fields(
+        &pcap,
+        "ip.dst==203.0.113.0/24 && tcp.flags.syn==1 && tcp.flags.ack==1 && !tcp.analysis.retransmission",
+        &["ip.dst"],
+    );
+    assert_eq!(synacks.len(), 6, "{synacks:?}");
+}
+
+#[test]
+fn layers_lays_the_get_open_and_rejects_a_missing_frame() {
+    let pcap = tmp("layers.pcap");
+    let out = demo(&["--layers", "7"], &pcap);
+    assert!(out.contains("data (HTTP) ─ 82 bytes"), "{out}");
+    assert!(out.contains("= 70 of 152 bytes on the wire"), "{out}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["demo", "--layers", "99", "--pcap"])
+        .arg(tmp("layers-bad.pcap"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("this run has frames 1 to 11"), "{err}");
+}
+
+#[test]
+fn explain_knows_the_lessons_concepts() {
+    let run = |c: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["explain", c])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "explain {c}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let states = run("tcp-states");
+    assert!(states.contains("│ TIME-WAIT │"), "{states}");
+    assert!(
+        states.contains("● CS      CLOSING → TIME-WAIT"),
+        "the simultaneous close of the tiny run is marked:\n{states}"
+    );
+    assert!(run("handshake").contains("3/3"));
+    assert!(run("arp").contains("(to ff:ff:ff:ff:ff:ff)"));
+    let ports = run("ports");
+    for p in ["3306", "6379", "8000", "5000", "49152–65535"] {
+        assert!(ports.contains(p), "{p}:\n{ports}");
+    }
+}
