@@ -1338,10 +1338,13 @@ pub fn main(args: DemoArgs) -> Result<()> {
         return via_lab(&args);
     }
     if args.closer.is_some() && !matches!(args.scenario, Scenario::Http | Scenario::Echo) {
-        bail!(
+        crate::lab::usage_error(&format!(
             "--closer applies to the http and echo scenarios, not {}",
             args.scenario.name()
-        );
+        ));
+    }
+    if args.layers == Some(0) {
+        crate::lab::usage_error("--layers counts frames from 1");
     }
     let color = args.color
         || (!args.no_color
@@ -1388,10 +1391,10 @@ pub fn main(args: DemoArgs) -> Result<()> {
     if let Some(n) = args.layers {
         let frames = out.ladder.frames();
         let Some(frame) = n.checked_sub(1).and_then(|i| frames.get(i)) else {
-            bail!(
+            crate::lab::usage_error(&format!(
                 "--layers {n}: this run has frames 1 to {} on the ladder",
                 frames.len()
-            );
+            ));
         };
         print!("{}", crate::layers::render(n, frame, color));
         return Ok(());

@@ -43,6 +43,8 @@ const BAD_INPUT: &[&[&str]] = &[
     &["sim", "bulk", "--loss", "-0.1"],
     &["sim", "ping", "--seed", "-1"],
     &["demo", "--seed", "-1"],
+    &["demo", "--scenario", "udp", "--closer", "client"],
+    &["demo", "--layers", "0"],
     &["sim", "udp", "--count", "-3"],
     &["sim", "bulk", "--rate", "-5mbit"],
     &["sim", "bulk", "--rtt", "-20ms"],
