@@ -24,6 +24,15 @@ pub enum Scenario {
     Http,
     /// A sends --count lines to a TCP echo server on B, one at a time.
     Echo,
+    /// The demo's LAN; the server's cable is cut mid-conversation: the
+    /// client retransmits with growing gaps, then times out.
+    DeadPeer,
+    /// The demo's LAN; forged SYNs fill the server's SYN queue while a
+    /// client tries to connect.
+    Flood,
+    /// The demo's LAN; the client shuts down its sending side and still
+    /// receives the answer.
+    HalfClose,
 }
 
 /// Which spanning tree protocol `sim storm --stp` runs.
@@ -82,13 +91,81 @@ pub struct SimArgs {
     /// tree converges, the broadcast does not storm, a cut link is repaired.
     #[arg(long, value_enum, value_name = "PROTOCOL", num_args = 0..=1, default_missing_value = "both")]
     pub stp: Option<StpChoice>,
+    /// dead-peer, flood, half-close: a line beside each phase saying what
+    /// it is for (as `strata demo --narrate`; shown with --ladder).
+    #[arg(long)]
+    pub narrate: bool,
+    /// Language of the narration.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: crate::lesson::Lang,
     /// Lab options: link shape, pictures, JSON.
     #[command(flatten)]
     pub lab: crate::lab::LabArgs,
 }
 
+/// dead-peer, flood, half-close: the same runs as `strata demo --scenario
+/// NAME`, on the demo's LAN, reported the lab's way.
+fn run_lesson(args: &SimArgs) -> anyhow::Result<()> {
+    use crate::demo::{self, Plan, Scenario as Demo};
+    let (name, scenario) = match args.scenario {
+        Scenario::DeadPeer => ("dead-peer", Demo::DeadPeer),
+        Scenario::Flood => ("flood", Demo::Flood),
+        _ => ("half-close", Demo::HalfClose),
+    };
+    let lab = &args.lab;
+    let unsupported = [
+        ("--rtt", lab.rtt.is_some()),
+        ("--rate", lab.rate.is_some()),
+        ("--burst-loss", lab.burst_loss.is_some()),
+        ("--reorder", lab.reorder > 0.0),
+        ("--dup", lab.dup > 0.0),
+        ("--corrupt", lab.corrupt > 0.0),
+        ("--mtu", lab.mtu.is_some()),
+        ("--bytes", lab.bytes.is_some()),
+        ("--json", lab.json),
+        ("--count", args.count.is_some()),
+    ];
+    for (flag, set) in unsupported {
+        if set {
+            crate::lab::usage_error(&format!(
+                "{flag} does not apply: {name} runs on the demo's LAN; it takes --seed, --loss, --pcap, --ladder, --svg and --narrate"
+            ));
+        }
+    }
+    let mut out = demo::run_plan(&Plan::new(scenario, args.seed, args.loss))?;
+    if args.narrate {
+        out.narrate(args.lang);
+    }
+    if lab.ladder {
+        println!("{}", out.ladder.render_text(crate::lab::use_color(lab)));
+    }
+    println!(
+        "{name} (seed {}): the same run as `strata demo --scenario {name}`",
+        args.seed
+    );
+    for line in &out.summary {
+        println!("  {line}");
+    }
+    if let Some(p) = &args.pcap {
+        std::fs::write(p, &out.pcap).with_context(|| format!("cannot write {}", p.display()))?;
+        println!("capture written to {}", p.display());
+    }
+    if let Some(svg) = &lab.svg {
+        std::fs::write(svg, out.ladder.render_svg())
+            .with_context(|| format!("cannot write {}", svg.display()))?;
+        println!("ladder written to {}", svg.display());
+    }
+    Ok(())
+}
+
 /// Runs the scenario and prints its report.
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
+    if matches!(
+        args.scenario,
+        Scenario::DeadPeer | Scenario::Flood | Scenario::HalfClose
+    ) {
+        return run_lesson(args);
+    }
     if matches!(
         args.scenario,
         Scenario::Bulk | Scenario::Http | Scenario::Echo
@@ -156,6 +233,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             (text, None)
         }
         Scenario::Bulk | Scenario::Http | Scenario::Echo => return crate::lab::run_tcp(args),
+        Scenario::DeadPeer | Scenario::Flood | Scenario::HalfClose => return run_lesson(args),
     };
     if let Some(p) = &args.pcap {
         std::fs::write(p, capture.bytes())

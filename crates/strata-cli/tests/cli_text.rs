@@ -45,6 +45,7 @@ const BAD_INPUT: &[&[&str]] = &[
     &["demo", "--seed", "-1"],
     &["demo", "--scenario", "udp", "--closer", "client"],
     &["demo", "--layers", "0"],
+    &["sim", "flood", "--rtt", "5ms"],
     &["sim", "udp", "--count", "-3"],
     &["sim", "bulk", "--rate", "-5mbit"],
     &["sim", "bulk", "--rtt", "-20ms"],

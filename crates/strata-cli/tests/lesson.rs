@@ -277,3 +277,35 @@ fn explain_knows_the_lessons_concepts() {
         assert!(ports.contains(p), "{p}:\n{ports}");
     }
 }
+
+#[test]
+fn sim_runs_the_same_lesson_scenarios_as_the_demo() {
+    for name in ["dead-peer", "flood", "half-close"] {
+        let (a, b) = (
+            tmp(&format!("sim-{name}.pcap")),
+            tmp(&format!("demo-{name}.pcap")),
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["sim", name, "--seed", "4", "--pcap"])
+            .arg(&a)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "sim {name}");
+        let sim = String::from_utf8(out.stdout).unwrap();
+        let demo_out = demo(&["--scenario", name, "--seed", "4"], &b);
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{name}"
+        );
+        // Every summary line of the demo (but its pcap line) in the sim's report.
+        for line in demo_out
+            .lines()
+            .skip_while(|l| *l != "summary")
+            .skip(1)
+            .filter(|l| !l.trim_start().starts_with("pcap"))
+        {
+            assert!(sim.contains(line), "{name}: {line:?} missing from\n{sim}");
+        }
+    }
+}
