@@ -1559,6 +1559,11 @@ mod tests {
         ] {
             plans.push((s.name().to_string(), Plan::new(s, 1, 0.0)));
         }
+        // Over a lossy wire: lost frames, retransmissions, backoff.
+        plans.push((
+            "http-loss20-seed3".into(),
+            Plan::new(Scenario::Http, 3, 0.2),
+        ));
         for s in [Scenario::Http, Scenario::Echo] {
             for c in [Closer::Client, Closer::Server, Closer::Both] {
                 let mut p = Plan::new(s, 1, 0.0);
@@ -1614,6 +1619,16 @@ mod tests {
             "{dead}"
         );
         assert!(dead.contains("gives up after 5 retransmissions"), "{dead}");
+        // Loss: the SYN and the GET are lost and sent again.
+        let lossy = narration(&Plan::new(Scenario::Http, 3, 0.2), Lang::En);
+        for want in [
+            "the SYN is sent again (try 2)",
+            "retransmission 1: no ACK for seq=1 within 200 ms",
+            "retransmission 2: no ACK for seq=1 within 400 ms",
+            "no ACK for the SYN/ACK after 1 s",
+        ] {
+            assert!(lossy.contains(want), "{want}:\n{lossy}");
+        }
         // TIME-WAIT on the side that closed first.
         let mut p = Plan::new(Scenario::Http, 1, 0.0);
         p.closer = Some(Closer::Client);

@@ -137,6 +137,13 @@ pub enum Msg {
         /// The server's initial sequence number.
         isn: u32,
     },
+    /// A SYN/ACK sent again: the ACK of step 3 has not come.
+    SynAckAgain {
+        /// Time since the previous try.
+        gap: Duration,
+        /// Time until the next try, if this one fails too.
+        next: Duration,
+    },
     /// Step 3 of the handshake.
     HandshakeDone {
         /// From the client's SYN to this ACK.
@@ -399,6 +406,12 @@ impl Msg {
                  \"I got byte 0, send 1 next\") and sends its own SYN, numbered from {isn}. \
                  The client now knows the path works both ways"
             ),
+            Msg::SynAckAgain { gap, next } => format!(
+                "no ACK for the SYN/ACK after {}: the server sends it again, and waits twice as \
+                 long ({}) before the next try",
+                dur(*gap),
+                dur(*next)
+            ),
             Msg::HandshakeDone { rtt, with_data } => format!(
                 "handshake 3/3, ACK{}: now the server too knows its segments arrive. Three, not \
                  two: each side must send its number and see it acknowledged, and the middle \
@@ -594,6 +607,11 @@ impl Msg {
             Msg::SynAck { isn } => format!(
                 "三次握手 2/3，SYN/ACK：服务器确认客户端的 SYN（ack=1：“收到第 0 字节，下一个发 1”），\
                  并发送自己的 SYN，从 {isn} 编号。客户端现在知道双向的路径都通了"
+            ),
+            Msg::SynAckAgain { gap, next } => format!(
+                "{} 后仍没有对 SYN/ACK 的确认：服务器再发一次，下一次等待加倍（{}）",
+                dur(*gap),
+                dur(*next)
             ),
             Msg::HandshakeDone { rtt, with_data } => format!(
                 "三次握手 3/3，ACK{}：现在服务器也知道自己的报文段能到达。为什么是三次而不是两次：\
@@ -926,8 +944,21 @@ pub fn narrate(ladder: &Ladder, facts: &Facts, lang: Lang) -> Vec<Entry> {
                     continue;
                 }
                 if f.syn() {
-                    if previous.is_none() && tcp.dst_ip == client_ip {
-                        out.push((t, Msg::SynAck { isn: tcp.seq }));
+                    match previous {
+                        None if tcp.dst_ip == client_ip => {
+                            out.push((t, Msg::SynAck { isn: tcp.seq }));
+                        }
+                        Some((prev, _)) if tcp.dst_ip == client_ip => {
+                            let gap = t - prev;
+                            out.push((
+                                t,
+                                Msg::SynAckAgain {
+                                    gap,
+                                    next: (gap + gap).min(facts.rto_max),
+                                },
+                            ));
+                        }
+                        _ => {}
                     }
                     continue;
                 }
