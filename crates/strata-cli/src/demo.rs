@@ -1396,6 +1396,16 @@ pub fn main(args: DemoArgs) -> Result<()> {
                 frames.len()
             ));
         };
+        // Which arrow of the ladder this is, as drawn there.
+        let headline = out
+            .ladder
+            .rows()
+            .iter()
+            .filter_map(|r| r.decoded.as_ref())
+            .nth(n - 1)
+            .map(|d| d.headline())
+            .unwrap_or_default();
+        println!("frame {n} of {} on the ladder: {headline}", frames.len());
         print!("{}", crate::layers::render(n, frame, color));
         return Ok(());
     }

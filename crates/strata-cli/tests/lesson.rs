@@ -241,6 +241,10 @@ fn flood_fills_the_queue_and_the_client_is_never_answered() {
 fn layers_lays_the_get_open_and_rejects_a_missing_frame() {
     let pcap = tmp("layers.pcap");
     let out = demo(&["--layers", "7"], &pcap);
+    assert!(
+        out.contains("frame 7 of 11 on the ladder: HTTP \"GET / HTTP/1.1\""),
+        "{out}"
+    );
     assert!(out.contains("data (HTTP) ─ 82 bytes"), "{out}");
     assert!(out.contains("= 70 of 152 bytes on the wire"), "{out}");
     let bad = Command::new(env!("CARGO_BIN_EXE_strata"))
