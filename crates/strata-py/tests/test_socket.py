@@ -442,3 +442,13 @@ def test_many_threads_echo_concurrently():
         t.join(30)
     srv.close()
     assert errors == []
+
+
+def test_getaddrinfo_and_gethostbyname():
+    assert socket.gethostbyname("localhost") == "127.0.0.1"
+    infos = socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)
+    assert infos == [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 80))]
+    assert {i[1] for i in socket.getaddrinfo("10.1.2.3", "80")} == {socket.SOCK_STREAM, socket.SOCK_DGRAM}
+    assert socket.getaddrinfo(None, 8080, flags=socket.AI_PASSIVE)[0][4] == ("0.0.0.0", 8080)
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("localhost", 80, socket.AF_INET6)

@@ -97,6 +97,26 @@ def gethostbyname(host):
     return _resolve(host)
 
 
+AI_PASSIVE = _std.AI_PASSIVE
+
+
+def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    """IPv4 addresses for (host, port), as :func:`socket.getaddrinfo`
+    gives them: ``[(AF_INET, type, proto, '', (address, port)), ...]``."""
+    if family not in (0, AF_INET):
+        raise gaierror(_std.EAI_FAMILY, "strata has IPv4 only")
+    if isinstance(port, str):
+        port = int(port) if port.isdigit() else _std.getservbyname(port)
+    passive = bool(flags & AI_PASSIVE)
+    address = _resolve("" if host is None else host, bind=passive)
+    kinds = [type] if type else [SOCK_STREAM, SOCK_DGRAM]
+    out = []
+    for k in kinds:
+        p = proto or (IPPROTO_TCP if k == SOCK_STREAM else IPPROTO_UDP)
+        out.append((_std.AddressFamily(AF_INET), _std.SocketKind(k), p, "", (address, port or 0)))
+    return out
+
+
 def _resolve(host, bind=False):
     if host in ("", "0.0.0.0") and bind:
         return "0.0.0.0"
