@@ -452,3 +452,27 @@ def test_getaddrinfo_and_gethostbyname():
     assert socket.getaddrinfo(None, 8080, flags=socket.AI_PASSIVE)[0][4] == ("0.0.0.0", 8080)
     with pytest.raises(socket.gaierror):
         socket.getaddrinfo("localhost", 80, socket.AF_INET6)
+
+
+def test_a_signal_interrupts_a_blocked_call():
+    import signal
+
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Interrupted()
+
+    c, s = pair()
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        t0 = time.monotonic()
+        with pytest.raises(Interrupted):
+            s.recv(10)  # blocks with no timeout: only the signal ends it
+        assert time.monotonic() - t0 < 5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    c.close()
+    s.close()
