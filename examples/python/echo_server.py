@@ -2,6 +2,12 @@
 
 Runs on strata: the import line is the only change from the lesson
 (`import socket`). Usage: python echo_server.py [HOST] [PORT] [COUNT]
+
+Each process has its own strata stack: echo_client.py in another process
+reaches this server through a network, e.g. each on its own TAP
+(STRATA_TAP/STRATA_ADDR/STRATA_GATEWAY, as crates/strata-py/tests/test_tap.py
+does), or from the kernel (`nc 10.20.0.2 8080`). echo_threads.py runs both
+in one process.
 """
 import sys
 
