@@ -387,7 +387,7 @@ def test_threads_blocked_in_accept_and_recv_release_the_gil():
     n, t_end = 0, time.monotonic() + 0.3
     while time.monotonic() < t_end:
         n += 1
-    assert n > 10_000
+    assert n > 100  # (were the GIL held, this thread could not run at all)
     assert all(t.is_alive() for t in threads)
     c.sendall(b"wake")
     with socket.create_connection(l.getsockname()) as k:
