@@ -100,6 +100,8 @@ fn io_err(e: io::Error) -> PyErr {
         None => match e.kind() {
             // The runtime has shut down (its Lab was closed).
             io::ErrorKind::NotConnected => os_err(libc::ENOTCONN),
+            // The device went away (a TAP deleted under the stack).
+            io::ErrorKind::NetworkDown => os_err(libc::ENETDOWN),
             _ => PyOSError::new_err(e.to_string()),
         },
     }
