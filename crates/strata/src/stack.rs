@@ -1295,7 +1295,9 @@ impl Stack {
                 };
                 let local = SocketAddrV4::new(o.src, o.src_port);
                 let remote = SocketAddrV4::new(o.dst, o.dst_port);
-                self.tcp.handle_icmp_error(now, local, remote, err);
+                // RFC 5927 §4.1: the quoted sequence number must be in flight.
+                self.tcp
+                    .handle_icmp_error_quoting(now, local, remote, o.tcp_seq, err);
             }
             _ => self.stats.icmp.errors_unmatched += 1,
         }

@@ -251,6 +251,9 @@ fn source_quench_is_silently_discarded() {
     w.run();
     w.stacks[1].tcp_accept(l).unwrap();
     w.stacks[0].tcp_send(c, &[1u8; 3000]).unwrap();
+    // The data leaves (and is lost): the quoted segment is in flight, as
+    // RFC 5927 §4.1 requires of an ICMP error TCP acts on.
+    send_into_the_void(&mut w, 0);
     let q = quote(&w, c);
     let before = w.stacks[0].tcp().info(c).unwrap();
     icmp_to_a(
@@ -279,4 +282,58 @@ fn source_quench_is_silently_discarded() {
         w.stacks[0].tcp().soft_error(c),
         Some(TcpError::HostUnreachable)
     );
+}
+
+/// Transmit everything stack `i` has queued without delivering it.
+fn send_into_the_void(w: &mut World, i: usize) {
+    let mut buf = vec![0u8; 65_600];
+    let now = w.now;
+    let mut n = 0;
+    while w.stacks[i].poll_transmit(now, &mut buf).is_some() {
+        n += 1;
+        assert!(n < 10_000);
+    }
+}
+
+/// RFC 5927 §4.1: an ICMP error whose quoted TCP sequence number is not in
+/// SND.UNA..SND.NXT is ignored — a blind "fragmentation needed" or "host
+/// unreachable" does not reach the connection; one quoting a segment in
+/// flight does.
+#[test]
+fn icmp_error_with_a_blind_sequence_number_is_ignored() {
+    let mut w = two_lans();
+    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let c = w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
+        .unwrap();
+    w.run();
+    w.stacks[1].tcp_accept(l).unwrap();
+    w.stacks[0].tcp_send(c, &[1u8; 3000]).unwrap();
+    send_into_the_void(&mut w, 0);
+    let mss = w.stacks[0].tcp().info(c).unwrap().mss;
+    let mut blind = quote(&w, c);
+    let una = w.stacks[0].tcp().info(c).unwrap().snd_una;
+    blind[24..28].copy_from_slice(&una.wrapping_add(1_000_000).to_be_bytes());
+    for (code, mtu) in [(4, 576), (1, 0)] {
+        icmp_to_a(
+            &mut w,
+            &Icmpv4Repr::DstUnreachable {
+                code,
+                next_hop_mtu: mtu,
+                quoted: &blind,
+            },
+        );
+    }
+    assert_eq!(w.stacks[0].tcp().info(c).unwrap().mss, mss, "blind PMTU");
+    assert_eq!(w.stacks[0].tcp().soft_error(c), None, "blind soft error");
+    let q = quote(&w, c);
+    icmp_to_a(
+        &mut w,
+        &Icmpv4Repr::DstUnreachable {
+            code: 4,
+            next_hop_mtu: 576,
+            quoted: &q,
+        },
+    );
+    assert!(w.stacks[0].tcp().info(c).unwrap().mss < mss, "real PMTU");
 }

@@ -7,7 +7,9 @@ mod tcp_pipe;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{ListenerHandle, State, Tcp, TcpConfig, TcpEvent, TcpHandle};
+use strata::transport::tcp::{
+    IcmpError, ListenerHandle, State, Tcp, TcpConfig, TcpEvent, TcpHandle,
+};
 use strata::wire::tcp::{SackBlock, TcpFlags, TcpOptions, Timestamps};
 use tcp_pipe::Seg;
 
@@ -852,4 +854,74 @@ fn pure_acks_do_not_defer_restart_after_idle() {
         burst <= 10,
         "restart window is the initial window: {burst} segments"
     );
+}
+
+/// SHOULD gap: a lowered path MTU is tried again later (RFC 1191 §6.3,
+/// after 10 minutes), and never lowered below a floor.
+#[test]
+fn path_mtu_is_raised_again_after_ten_minutes_and_has_a_floor() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1460, false));
+    let h = p.h();
+    let (local, remote) = (p.tcp.local_addr(h).unwrap(), p.tcp.remote_addr(h).unwrap());
+    let now = p.now;
+    p.tcp.handle_icmp_error(
+        now,
+        local,
+        remote,
+        IcmpError::FragmentationNeeded { mtu: 100 },
+    );
+    let mss = p.tcp.info(h).unwrap().mss;
+    assert!(mss >= 512, "MSS forced down to {mss}");
+    p.advance(Duration::from_secs(9 * 60));
+    p.tcp.send(h, &pattern(0, 1460)).unwrap();
+    let mut sizes = Vec::new();
+    for _ in 0..5 {
+        for s in p.output() {
+            if !s.payload.is_empty() {
+                sizes.push(s.payload.len());
+                let a = p.ack(s.seq.wrapping_add(s.payload.len() as u32));
+                p.input(&a);
+            }
+        }
+    }
+    assert_eq!(p.tcp.send_queue(h).unwrap(), 0);
+    assert_eq!(sizes[0], mss, "still lowered after 9 minutes: {sizes:?}");
+    p.advance(Duration::from_secs(61));
+    p.tcp.send(h, &pattern(0, 1460)).unwrap();
+    let out = p.output();
+    assert_eq!(out.len(), 1, "after 10 minutes the full size again");
+    assert_eq!(out[0].payload.len(), 1460);
+}
+
+/// SHOULD gap: an ICMP error is acted on only when the sequence number it
+/// quotes is in flight (RFC 5927 §4.1): a blind "fragmentation needed"
+/// cannot shrink the segments.
+#[test]
+fn icmp_error_quoting_a_sequence_number_not_in_flight_is_ignored() {
+    let mut p = Peer::new(TcpConfig::default());
+    p.handshake(opts(1460, false));
+    let h = p.h();
+    let base = p.tcp.info(h).unwrap().snd_una;
+    p.tcp.send(h, &pattern(0, 3000)).unwrap();
+    assert!(!p.output().is_empty());
+    let (local, remote) = (p.tcp.local_addr(h).unwrap(), p.tcp.remote_addr(h).unwrap());
+    let now = p.now;
+    let frag = IcmpError::FragmentationNeeded { mtu: 576 };
+    for blind in [
+        base.wrapping_sub(1),
+        base.wrapping_add(3000),
+        base ^ 0x8000_0000,
+    ] {
+        p.tcp
+            .handle_icmp_error_quoting(now, local, remote, blind, frag);
+    }
+    assert_eq!(p.tcp.info(h).unwrap().mss, 1460, "blind ICMP ignored");
+    assert!(p.output().is_empty(), "nothing resent");
+    assert_eq!(p.tcp.stats().icmp_out_of_window, 3);
+    // Quoting a segment really in flight: acted on.
+    p.tcp
+        .handle_icmp_error_quoting(now, local, remote, base.wrapping_add(1460), frag);
+    assert_eq!(p.tcp.info(h).unwrap().mss, 536);
+    assert!(p.output().iter().all(|s| s.payload.len() <= 536));
 }

@@ -24,6 +24,11 @@ const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 const DEFAULT_PEER_MSS: usize = 536;
 /// Least time between ACKs sent for unacceptable segments.
 const OOW_ACK_INTERVAL: Duration = Duration::from_millis(100);
+/// Lowest path MTU a "fragmentation needed" may set (Linux min_pmtu).
+const PMTU_FLOOR: u16 = 552;
+/// RFC 1191 §6.3: after a decrease, try the larger path MTU again after
+/// this long ("twice its minimum value (10 minutes)").
+const PMTU_RAISE_AFTER: Duration = Duration::from_secs(600);
 /// Bytes the timestamps option takes in every segment (RFC 7323 §3.2, padded).
 const TS_OPTION_LEN: usize = 12;
 
@@ -227,6 +232,11 @@ pub(crate) struct Conn {
     /// Linux's `rcv_mss`. Used for the delayed-ACK and receiver-SWS
     /// thresholds; never the send MSS.
     rcv_mss: u16,
+    /// The send MSS before the path MTU was lowered (RFC 1191 §6.3).
+    mss_ceiling: u16,
+    /// When to try `mss_ceiling` again: seconds of the stack clock, 0 when
+    /// the MSS was never lowered (u32 seconds: the TCB stays small).
+    pmtu_raise_at_s: u32,
     /// Probes and retransmissions an orphan made without progress (Linux
     /// `tcp_orphan_retries`).
     orphan_probes: u16,
@@ -275,14 +285,16 @@ pub(crate) struct Conn {
     unacked_since: Option<Instant>,
     delack_at: Option<Instant>,
     /// Bytes received and not yet acknowledged.
-    unacked_rx_bytes: usize,
+    /// (u32: bounded by the receive buffer; the TCB stays small.)
+    unacked_rx_bytes: u32,
     pub ack_now: bool,
     persist_at: Option<Instant>,
-    persist_backoff: u32,
+    persist_backoff: u8,
     probes_unanswered: u32,
     send_probe: bool,
     /// When the last ACK for an unacceptable segment went out.
-    last_oow_ack: Option<Instant>,
+    /// (Milliseconds of the stack clock modulo 2^32: the TCB stays small.)
+    last_oow_ack: Option<u32>,
     /// This connection's challenge-ACK budget (RFC 5961 §7).
     challenge_limit: RateLimit,
     /// The SYN or SYN-ACK was retransmitted (RFC 5681 §3.1, RFC 6298 §5.7).
@@ -376,6 +388,8 @@ impl Conn {
             rcv_mss: cfg.announced_mss().min(DEFAULT_PEER_MSS as u16),
             orphan_probes: 0,
             orphan: false,
+            mss_ceiling: 0,
+            pmtu_raise_at_s: 0,
             tx: SendBuffer::new(cfg.tx_buffer_limit),
             fin_queued: false,
             fin_seq: None,
@@ -901,13 +915,15 @@ impl Conn {
     }
 
     fn oow_ack_allowed(&mut self, now: Instant) -> bool {
+        let ms = now.as_millis() as u32;
+        let interval = OOW_ACK_INTERVAL.as_millis() as u32;
         if self
             .last_oow_ack
-            .is_some_and(|t| now.saturating_duration_since(t) < OOW_ACK_INTERVAL)
+            .is_some_and(|t| ms.wrapping_sub(t) < interval)
         {
             return false;
         }
-        self.last_oow_ack = Some(now);
+        self.last_oow_ack = Some(ms);
         true
     }
 
@@ -1468,11 +1484,13 @@ impl Conn {
                         // MUST-40) but ACK at least every second full-sized
                         // segment (SHLD-19).
                         self.measure_rcv_mss(payload.len(), ctx.cfg.announced_mss());
-                        self.unacked_rx_bytes += payload.len();
+                        self.unacked_rx_bytes = self
+                            .unacked_rx_bytes
+                            .saturating_add(payload.len().min(u32::MAX as usize) as u32);
                         if ctx.cfg.delayed_ack.is_zero()
                             // RMSS: "the MSS specified by the TCP endpoint
                             // receiving the segments" (RFC 9293 §3.8.6.3).
-                            || self.unacked_rx_bytes >= 2 * self.rmss()
+                            || self.unacked_rx_bytes as usize >= 2 * self.rmss()
                         {
                             self.ack_now = true;
                         } else if self.delack_at.is_none() {
@@ -1748,7 +1766,7 @@ impl Conn {
             if self.persist_at.is_none() {
                 let base = self.rtt.rto();
                 let d = base
-                    .checked_mul(1 << self.persist_backoff.min(16))
+                    .checked_mul(1u32 << self.persist_backoff.min(16))
                     .unwrap_or(Duration::MAX);
                 self.persist_at = Some(now + d.min(super::rtt::MAX_RTO));
             }
@@ -2016,6 +2034,12 @@ impl Conn {
     }
 
     fn data_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+        if self.pmtu_raise_at_s != 0 && now.as_millis() / 1000 >= u64::from(self.pmtu_raise_at_s) {
+            // RFC 1191 §6.3: the path MTU may have grown back; if not, the
+            // router says so again and `on_pmtu` lowers it again.
+            self.pmtu_raise_at_s = 0;
+            self.snd_mss = self.snd_mss.max(usize::from(self.mss_ceiling));
+        }
         // The options every data segment of this call carries (nothing
         // below changes timestamps, RCV.NXT or the out-of-order ranges);
         // built once, they also size the payload room.
@@ -2189,10 +2213,33 @@ impl Conn {
         Some(seg)
     }
 
+    /// RFC 5927 §4.1: an ICMP error quoting sequence number `seq` is about
+    /// this connection only if `seq` lies in SND.UNA..SND.MAX (what may be
+    /// in flight; SND.NXT may have been rewound by a timeout). A blind
+    /// attacker has to guess it.
+    pub fn icmp_seq_ok(&self, seq: u32) -> bool {
+        let seq = SeqNumber(seq);
+        match self.state {
+            // Only our SYN is out.
+            State::SynSent => seq == self.iss,
+            _ => self.snd_una <= seq && seq < self.snd_max,
+        }
+    }
+
     /// Path MTU dropped (ICMP fragmentation needed, RFC 1191).
-    pub fn on_pmtu(&mut self, mtu: u16) {
+    pub fn on_pmtu(&mut self, now: Instant, mtu: u16) {
+        // RFC 1191 §3 / RFC 5927 §7.2: never below a floor (as Linux's
+        // min_pmtu of 552 bytes), so a forged message cannot force tiny
+        // segments.
+        let mtu = mtu.max(PMTU_FLOOR);
         let mss = usize::from(mtu.saturating_sub(40)).max(64);
         if mss < self.snd_mss {
+            if self.pmtu_raise_at_s == 0 {
+                self.mss_ceiling = self.snd_mss.min(usize::from(u16::MAX)) as u16;
+            }
+            // RFC 1191 §6.3: try the larger size again after 10 minutes
+            // (kept in whole seconds of the stack's clock; 0 = not pending).
+            self.pmtu_raise_at_s = ((now + PMTU_RAISE_AFTER).as_millis() / 1000).max(1) as u32;
             self.snd_mss = mss;
             // Resend what is in flight at the new size, without backoff.
             if self.state.is_synchronized() && self.syn_acked {

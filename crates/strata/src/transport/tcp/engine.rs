@@ -89,6 +89,9 @@ pub struct TcpStats {
     pub keepalive_probes: u64,
     /// Connections that ended with TimedOut.
     pub timeouts: u64,
+    /// ICMP errors ignored because the quoted sequence number was not in
+    /// flight (RFC 5927 §4.1).
+    pub icmp_out_of_window: u64,
     /// Closes answered with a reset because too many orphans existed
     /// ([`super::TcpConfig::max_orphans`]).
     pub orphans_reset: u64,
@@ -833,6 +836,10 @@ impl Tcp {
     /// reported if the connection later times out. Port/protocol
     /// unreachable abort a connection still in SYN-SENT (refused);
     /// fragmentation-needed lowers the MSS (RFC 1191).
+    ///
+    /// Prefer [`Tcp::handle_icmp_error_quoting`] when the ICMP message
+    /// quotes the segment's sequence number (it always does over IPv4):
+    /// this form cannot check it.
     pub fn handle_icmp_error(
         &mut self,
         now: Instant,
@@ -840,13 +847,51 @@ impl Tcp {
         remote: SocketAddrV4,
         err: IcmpError,
     ) {
+        self.icmp_error(now, local, remote, None, err);
+    }
+
+    /// [`Tcp::handle_icmp_error`] for an ICMP message that quotes the
+    /// sequence number `seq` of the segment it is about: it is acted on
+    /// only when `seq` lies in SND.UNA..SND.MAX of the connection (RFC 5927
+    /// §4.1), so an off-path attacker must guess a live sequence number to
+    /// lower the path MTU or report an error.
+    pub fn handle_icmp_error_quoting(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seq: u32,
+        err: IcmpError,
+    ) {
+        self.icmp_error(now, local, remote, Some(seq), err);
+    }
+
+    fn icmp_error(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seq: Option<u32>,
+        err: IcmpError,
+    ) {
         // MUST-54: act on ICMP errors, directed at their connection.
         let Some(idx) = self.lookup(&Tuple::new(local, remote)) else {
             return;
         };
+        if let Some(seq) = seq {
+            let ok = self.slots[idx as usize]
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.icmp_seq_ok(seq));
+            if !ok {
+                // RFC 5927 §4.1: not about anything in flight — ignore.
+                self.stats.icmp_out_of_window += 1;
+                return;
+            }
+        }
         self.with_conn(idx, now, |c, ctx| match err {
             // RFC 9293 §3.7.3 SHLD-6: the send MSS follows the path MTU.
-            IcmpError::FragmentationNeeded { mtu } => c.on_pmtu(mtu),
+            IcmpError::FragmentationNeeded { mtu } => c.on_pmtu(now, mtu),
             IcmpError::PortUnreachable | IcmpError::ProtocolUnreachable => {
                 // Hard errors (SHLD-26) abort a connection still opening;
                 // once synchronized they are ignored, as RFC 5927 §4.1
