@@ -69,3 +69,21 @@ def test_selectors_echo_loop():
     sel.close()
     c.close()
     l.close()
+
+
+def test_select_over_sockets_of_several_stacks():
+    import strata
+
+    with strata.Lab() as lab:
+        h = lab.host("10.0.0.1")
+        lab_srv = h.create_server(("0.0.0.0", 80))
+        loc_srv = socket.create_server(("127.0.0.1", 0))
+        assert select.select([lab_srv, loc_srv], [], [], 0.05) == ([], [], [])
+        c = h.create_connection(("127.0.0.1", 80), timeout=5)
+        r, _, _ = select.select([lab_srv, loc_srv], [], [], 5)
+        assert r == [lab_srv]
+        d = socket.create_connection(loc_srv.getsockname(), timeout=5)
+        r, _, _ = select.select([loc_srv], [], [], 5)
+        assert r == [loc_srv]
+        for x in (c, d, lab_srv, loc_srv):
+            x.close()
