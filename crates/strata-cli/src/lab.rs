@@ -58,6 +58,10 @@ pub struct LabArgs {
     /// IP MTU of the hosts and links, 576..=65535 (MSS = MTU − 40).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = units::parse_mtu)]
     pub mtu: Option<u16>,
+    /// TCP congestion control of both hosts: newreno (RFC 5681/6582) or
+    /// cubic (RFC 9438).
+    #[arg(long, value_name = "ALGORITHM", default_value = "newreno", value_parser = parse_cc)]
+    pub cc: strata::transport::tcp::congestion::Algorithm,
     /// bulk: bytes to move (50M = 50 MiB, 50MB = 50 000 000); http: page size.
     #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_bytes)]
     pub bytes: Option<u64>,
@@ -75,6 +79,10 @@ pub struct LabArgs {
     /// No colours in the ladder (also when NO_COLOR is set or not a terminal).
     #[arg(long)]
     pub no_color: bool,
+}
+
+fn parse_cc(s: &str) -> Result<strata::transport::tcp::congestion::Algorithm, String> {
+    s.parse().map_err(|e: &str| e.to_string())
 }
 
 /// The slowest link on which hosts can still find each other: an ARP
@@ -130,6 +138,8 @@ pub struct LinkParams {
     pub corrupt: f64,
     /// IP MTU.
     pub mtu: u16,
+    /// TCP congestion control.
+    pub cc: strata::transport::tcp::congestion::Algorithm,
 }
 
 impl LinkParams {
@@ -144,6 +154,7 @@ impl LinkParams {
             dup: lab.dup,
             corrupt: lab.corrupt,
             mtu: lab.mtu.unwrap_or(1500),
+            cc: lab.cc,
         }
     }
 
@@ -202,6 +213,7 @@ impl LinkParams {
             mss: self.mtu - 40,
             rx_buffer_limit: buf,
             tx_buffer_limit: buf,
+            congestion_control: self.cc,
             ..TcpConfig::default()
         }
     }
@@ -1529,6 +1541,7 @@ mod tests {
             dup: 0.0,
             corrupt: 0.0,
             mtu: 1500,
+            cc: Default::default(),
         }
     }
 
