@@ -387,9 +387,10 @@ impl Msg {
                 )
             }
             Msg::Syn { isn } => format!(
-                "handshake 1/3, SYN: \"I want to talk, and my bytes are numbered from {isn}\" \
-                 (the initial sequence number, shown as 0 here; chosen at random so old \
-                 segments cannot be mistaken for new ones)"
+                "handshake 1/3, SYN: \"I want to talk; my sequence numbers start at {isn}\" \
+                 (the initial sequence number, shown as 0 here; the SYN takes that number and \
+                 data starts at 1. Chosen at random, so old segments cannot be mistaken for \
+                 new ones)"
             ),
             Msg::SynAgain { gap, next, tries } => format!(
                 "no SYN/ACK after {}: the SYN is sent again (try {tries}); the wait doubles \
@@ -403,8 +404,8 @@ impl Msg {
             ),
             Msg::SynAck { isn } => format!(
                 "handshake 2/3, SYN/ACK: the server acknowledges the client's SYN (ack=1: \
-                 \"I got byte 0, send 1 next\") and sends its own SYN, numbered from {isn}. \
-                 The client now knows the path works both ways"
+                 \"I got your number 0, send 1 next\") and sends its own SYN, starting at \
+                 {isn}. The client now knows the path works both ways"
             ),
             Msg::SynAckAgain { gap, next } => format!(
                 "no ACK for the SYN/ACK after {}: the server sends it again, and waits twice as \
@@ -592,8 +593,8 @@ impl Msg {
                 )
             }
             Msg::Syn { isn } => format!(
-                "三次握手 1/3，SYN：“我想通信，我的字节从 {isn} 开始编号”（初始序列号，这里显示为 0；\
-                 随机选取，旧的报文段就不会被误认为新的）"
+                "三次握手 1/3，SYN：“我想通信，我的序号从 {isn} 开始”（初始序列号，这里显示为 0；\
+                 SYN 占用这个序号，数据从 1 开始。随机选取，旧的报文段就不会被误认为新的）"
             ),
             Msg::SynAgain { gap, next, tries } => format!(
                 "{} 后仍没有 SYN/ACK：再发一次 SYN（第 {tries} 次）；每次等待时间加倍，\
@@ -605,8 +606,8 @@ impl Msg {
                 "一个源地址伪造的 SYN，{from}：攻击者永远看不到回答，也永远不会完成握手"
             ),
             Msg::SynAck { isn } => format!(
-                "三次握手 2/3，SYN/ACK：服务器确认客户端的 SYN（ack=1：“收到第 0 字节，下一个发 1”），\
-                 并发送自己的 SYN，从 {isn} 编号。客户端现在知道双向的路径都通了"
+                "三次握手 2/3，SYN/ACK：服务器确认客户端的 SYN（ack=1：“收到你的序号 0，下一个发 1”），\
+                 并发送自己的 SYN，从 {isn} 开始。客户端现在知道双向的路径都通了"
             ),
             Msg::SynAckAgain { gap, next } => format!(
                 "{} 后仍没有对 SYN/ACK 的确认：服务器再发一次，下一次等待加倍（{}）",
