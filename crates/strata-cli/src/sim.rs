@@ -124,6 +124,7 @@ fn run_lesson(args: &SimArgs) -> anyhow::Result<()> {
         ("--bytes", lab.bytes.is_some()),
         ("--json", lab.json),
         ("--count", args.count.is_some()),
+        ("--cc", lab.cc != Default::default()),
     ];
     for (flag, set) in unsupported {
         if set {
