@@ -10,10 +10,26 @@ use std::process::Command;
 
 use strata_sim::testing::require_programs;
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("strata-lesson-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A directory of scratch files for one test, removed when the test ends
+/// (passing or failing).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("strata-lesson-test-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Runs `strata demo ARGS --pcap FILE`; returns stdout.
@@ -61,10 +77,11 @@ fn secs(s: &str) -> f64 {
 
 #[test]
 fn dead_peer_retries_with_doubling_gaps_then_falls_silent() {
+    let scratch = Scratch::new("dead_peer_retries_with_doubling_gaps_then_falls_silent");
     if !require_programs(&["tshark"]) {
         return;
     }
-    let pcap = tmp("dead-peer.pcap");
+    let pcap = scratch.file("dead-peer.pcap");
     let out = demo(&["--scenario", "dead-peer", "--narrate"], &pcap);
     assert!(
         out.contains("connection timed out after 5 retries"),
@@ -126,12 +143,13 @@ fn dead_peer_retries_with_doubling_gaps_then_falls_silent() {
 
 #[test]
 fn the_first_fin_comes_from_the_side_asked_to_close() {
+    let scratch = Scratch::new("the_first_fin_comes_from_the_side_asked_to_close");
     if !require_programs(&["tshark"]) {
         return;
     }
     for scenario in ["http", "echo"] {
         for (closer, first) in [("client", "192.168.1.10"), ("server", "192.168.1.20")] {
-            let pcap = tmp(&format!("{scenario}-{closer}.pcap"));
+            let pcap = scratch.file(&format!("{scenario}-{closer}.pcap"));
             demo(&["--scenario", scenario, "--closer", closer], &pcap);
             let fins = fields(&pcap, "tcp.flags.fin==1", &["ip.src"]);
             assert_eq!(fins.len(), 2, "{scenario} {closer}: {fins:?}");
@@ -139,7 +157,7 @@ fn the_first_fin_comes_from_the_side_asked_to_close() {
         }
         // Both: each FIN leaves before the other side's FIN arrives, so
         // neither acknowledges the other (simultaneous close).
-        let pcap = tmp(&format!("{scenario}-both.pcap"));
+        let pcap = scratch.file(&format!("{scenario}-both.pcap"));
         let out = demo(&["--scenario", scenario, "--closer", "both"], &pcap);
         assert!(out.contains("FIN-WAIT-1 → CLOSING"), "{out}");
         let fins = fields(&pcap, "tcp.flags.fin==1", &["ip.src", "tcp.seq", "tcp.ack"]);
@@ -162,10 +180,11 @@ fn the_first_fin_comes_from_the_side_asked_to_close() {
 
 #[test]
 fn half_close_data_flows_after_the_clients_fin() {
+    let scratch = Scratch::new("half_close_data_flows_after_the_clients_fin");
     if !require_programs(&["tshark"]) {
         return;
     }
-    let pcap = tmp("half-close.pcap");
+    let pcap = scratch.file("half-close.pcap");
     demo(&["--scenario", "half-close"], &pcap);
     let fin = fields(
         &pcap,
@@ -199,10 +218,11 @@ fn half_close_data_flows_after_the_clients_fin() {
 
 #[test]
 fn flood_fills_the_queue_and_the_client_is_never_answered() {
+    let scratch = Scratch::new("flood_fills_the_queue_and_the_client_is_never_answered");
     if !require_programs(&["tshark"]) {
         return;
     }
-    let pcap = tmp("flood.pcap");
+    let pcap = scratch.file("flood.pcap");
     let out = demo(&["--scenario", "flood", "--narrate"], &pcap);
     assert!(out.contains("██████ 6/6"), "{out}");
     assert!(
@@ -239,7 +259,8 @@ fn flood_fills_the_queue_and_the_client_is_never_answered() {
 
 #[test]
 fn layers_lays_the_get_open_and_rejects_a_missing_frame() {
-    let pcap = tmp("layers.pcap");
+    let scratch = Scratch::new("layers_lays_the_get_open_and_rejects_a_missing_frame");
+    let pcap = scratch.file("layers.pcap");
     let out = demo(&["--layers", "7"], &pcap);
     assert!(
         out.contains("frame 7 of 11 on the ladder: HTTP \"GET / HTTP/1.1\""),
@@ -249,7 +270,7 @@ fn layers_lays_the_get_open_and_rejects_a_missing_frame() {
     assert!(out.contains("= 70 of 152 bytes on the wire"), "{out}");
     let bad = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["demo", "--layers", "99", "--pcap"])
-        .arg(tmp("layers-bad.pcap"))
+        .arg(scratch.file("layers-bad.pcap"))
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
@@ -284,10 +305,11 @@ fn explain_knows_the_lessons_concepts() {
 
 #[test]
 fn sim_runs_the_same_lesson_scenarios_as_the_demo() {
+    let scratch = Scratch::new("sim_runs_the_same_lesson_scenarios_as_the_demo");
     for name in ["dead-peer", "flood", "half-close"] {
         let (a, b) = (
-            tmp(&format!("sim-{name}.pcap")),
-            tmp(&format!("demo-{name}.pcap")),
+            scratch.file(&format!("sim-{name}.pcap")),
+            scratch.file(&format!("demo-{name}.pcap")),
         );
         let out = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args(["sim", name, "--seed", "4", "--pcap"])
