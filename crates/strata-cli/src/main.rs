@@ -9,6 +9,7 @@ mod decode;
 mod demo;
 mod explain;
 mod fetch;
+mod iperf3;
 mod json;
 mod lab;
 mod ladder;
@@ -72,6 +73,8 @@ enum Command {
     Fetch(fetch::FetchArgs),
     /// Send ICMP echo requests from a TAP device.
     Ping(ping::PingArgs),
+    /// Measure throughput with the iperf3 protocol (client or server) on a TAP device.
+    Iperf3(iperf3::Iperf3Args),
 }
 
 /// `RUST_LOG=strata=debug` shows each frame climbing and descending the
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => ("serve", serve::run(&args)),
         Command::Fetch(args) => ("fetch", fetch::run(&args)),
         Command::Ping(args) => ("ping", ping::run(&args)),
+        Command::Iperf3(args) => ("iperf3", iperf3::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
