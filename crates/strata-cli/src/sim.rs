@@ -33,6 +33,9 @@ pub enum Scenario {
     /// The demo's LAN; the client shuts down its sending side and still
     /// receives the answer.
     HalfClose,
+    /// An iperf3 test from A to B (B to A with -R) for -t seconds or
+    /// --bytes, -P streams, printed as `strata iperf3` prints a real run.
+    Iperf3,
 }
 
 /// Which spanning tree protocol `sim storm --stp` runs.
@@ -98,6 +101,21 @@ pub struct SimArgs {
     /// Language of the narration.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: crate::lesson::Lang,
+    /// iperf3: virtual seconds to send (ignored with --bytes).
+    #[arg(short = 't', long, value_name = "SECS", default_value_t = 10.0,
+          allow_negative_numbers = true, value_parser = crate::units::parse_seconds)]
+    pub time: f64,
+    /// iperf3: parallel streams.
+    #[arg(short = 'P', long, default_value_t = 1, allow_negative_numbers = true,
+          value_parser = crate::iperf3::parse_parallel)]
+    pub parallel: u32,
+    /// iperf3: reverse, B sends to A.
+    #[arg(short = 'R', long)]
+    pub reverse: bool,
+    /// iperf3: seconds between interval reports (0: none).
+    #[arg(short = 'i', long, value_name = "SECS", default_value_t = 1.0,
+          allow_negative_numbers = true, value_parser = crate::units::parse_seconds)]
+    pub interval: f64,
     /// Lab options: link shape, pictures, JSON.
     #[command(flatten)]
     pub lab: crate::lab::LabArgs,
@@ -161,6 +179,20 @@ fn run_lesson(args: &SimArgs) -> anyhow::Result<()> {
 
 /// Runs the scenario and prints its report.
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
+    let iperf_only = [
+        ("-t", args.time != 10.0),
+        ("-P", args.parallel != 1),
+        ("-R", args.reverse),
+        ("-i", args.interval != 1.0),
+    ];
+    if args.scenario != Scenario::Iperf3 {
+        if let Some((flag, _)) = iperf_only.iter().find(|(_, set)| *set) {
+            crate::lab::usage_error(&format!("{flag} is for the iperf3 scenario"));
+        }
+    }
+    if args.scenario == Scenario::Iperf3 {
+        return crate::lab::run_iperf3(args);
+    }
     if matches!(
         args.scenario,
         Scenario::DeadPeer | Scenario::Flood | Scenario::HalfClose
@@ -235,6 +267,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         }
         Scenario::Bulk | Scenario::Http | Scenario::Echo => return crate::lab::run_tcp(args),
         Scenario::DeadPeer | Scenario::Flood | Scenario::HalfClose => return run_lesson(args),
+        Scenario::Iperf3 => return crate::lab::run_iperf3(args),
     };
     if let Some(p) = &args.pcap {
         std::fs::write(p, capture.bytes())

@@ -386,3 +386,53 @@ fn the_largest_mtu_carries_data() {
     assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
     assert!(s.contains("byte check OK"), "{s}");
 }
+
+/// The `[SUM]` (or only stream's) sender and receiver transfer columns.
+fn iperf_totals(s: &str) -> (String, String) {
+    let pick = |role: &str| {
+        s.lines()
+            .rev()
+            .find(|l| l.trim_end().ends_with(role))
+            .and_then(|l| l.split("sec").nth(1))
+            .map(|rest| rest.split("Bytes").next().unwrap_or("").trim().to_string())
+            .unwrap_or_default()
+    };
+    (pick("sender"), pick("receiver"))
+}
+
+#[test]
+fn sim_iperf3_reads_like_a_real_run() {
+    let out = strata(
+        &[
+            "sim", "iperf3", "-t", "2", "--rate", "10mbit", "--rtt", "10ms",
+        ],
+        None,
+    );
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    assert!(
+        s.contains("[ ID] Interval           Transfer     Bitrate         Retr  Cwnd"),
+        "{s}"
+    );
+    assert!(s.contains("[  1]   0.00-1.00   sec"), "{s}");
+    assert!(s.contains("[  1]   1.00-2.00   sec"), "{s}");
+    // Everything the sender wrote arrived: the two totals agree.
+    let (snd, rcv) = iperf_totals(&s);
+    assert!(!snd.is_empty() && snd == rcv, "{s}");
+    // About 2 s at 10 Mbit/s: 2.2–2.4 MiB.
+    assert!(s.contains("0.00-2.00   sec  2."), "{s}");
+    // Reverse, parallel, by bytes.
+    let out = strata(
+        &[
+            "sim", "iperf3", "--bytes", "1M", "-P", "2", "-R", "--rate", "50mbit",
+        ],
+        None,
+    );
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    assert!(s.contains("Reverse mode"), "{s}");
+    assert_eq!(iperf_totals(&s), ("1.00 M".into(), "1.00 M".into()), "{s}");
+    // iperf3 options belong to iperf3.
+    let out = strata(&["sim", "bulk", "-P", "2"], None);
+    assert_eq!(out.status.code(), Some(2));
+}

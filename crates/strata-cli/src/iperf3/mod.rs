@@ -10,6 +10,7 @@
 
 pub mod proto;
 pub mod report;
+pub mod sim;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -111,7 +112,8 @@ pub struct Iperf3Args {
     connect_timeout: u64,
 }
 
-fn parse_parallel(s: &str) -> Result<u32, String> {
+/// A stream count, 1 to 128.
+pub fn parse_parallel(s: &str) -> Result<u32, String> {
     match crate::units::parse_whole(s, 128)? {
         0 => Err("at least one stream is needed".into()),
         n => Ok(n as u32),
@@ -569,7 +571,7 @@ fn cpu_percent(before: (f64, f64), wall: f64) -> [f64; 3] {
 
 /// The closing summary: for each stream the sender's and the receiver's
 /// line, each from the side that did it.
-fn print_summary(udp: bool, sender: &[StreamResult], receiver: &[StreamResult]) {
+pub fn print_summary(udp: bool, sender: &[StreamResult], receiver: &[StreamResult]) {
     say!("{}", report::RULE);
     if udp {
         say!(
