@@ -338,3 +338,126 @@ fn serve_echo_answers_tcp_and_udp() {
     let out = ns.exec(&["python3", "-c", PY_ECHO_TCP_UDP]).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
+
+#[test]
+fn fetch_behaves_like_curl() {
+    if !can_run(&["python3"]) {
+        return;
+    }
+    let ns = Netns::new("clicurl").unwrap();
+    ns.add_tap("stclic", "10.20.66.1/24").unwrap();
+    let www = temp_dir("curlwww");
+    std::fs::create_dir_all(www.path().join("sub")).unwrap();
+    std::fs::write(www.path().join("sub/page.html"), b"<p>inside</p>").unwrap();
+    std::fs::write(www.path().join("file.txt"), b"hello curl\n").unwrap();
+    ns.serve_directory(Ipv4Addr::new(10, 20, 66, 1), 8000, www.path())
+        .unwrap();
+    let dl = temp_dir("curldl");
+    let fetch = |extra: &[&str], url: &str| {
+        let mut args = vec![
+            STRATA,
+            "fetch",
+            "--tap",
+            "stclic",
+            "--addr",
+            "10.20.66.2/24",
+        ];
+        args.extend_from_slice(extra);
+        args.push(url);
+        let mut c = ns.command(&args);
+        c.current_dir(dl.path());
+        c.output().unwrap()
+    };
+    // python redirects /sub to /sub/; -L follows it to the listing.
+    let out = fetch(&["-L"], "http://10.20.66.1:8000/sub");
+    let body = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("301") && err.contains("200 OK"), "{err}");
+    assert!(body.contains("page.html"), "{body}");
+    // Without -L the redirect itself is the answer (curl: status 0).
+    let out = fetch(&[], "http://10.20.66.1:8000/sub");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("strata fetch: 301"));
+    // -f on a 404: status 1, one line, and no file is left behind.
+    let missing = dl.path().join("missing.html");
+    let out = fetch(
+        &["-f", "-o", missing.to_str().unwrap()],
+        "http://10.20.66.1:8000/nothing-here",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("404"), "{err}");
+    assert!(!missing.exists(), "-f must not write the error page");
+    assert!(!dl.path().join("missing.html.part").exists());
+    // -O names the file after the URL.
+    let out = fetch(&["-O", "-s"], "http://10.20.66.1:8000/file.txt");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty(), "-s is silent");
+    assert_eq!(
+        std::fs::read(dl.path().join("file.txt")).unwrap(),
+        b"hello curl\n"
+    );
+}
+
+#[test]
+fn ping_prints_statistics_on_ctrl_c() {
+    if !can_run(&["ping"]) {
+        return;
+    }
+    let ns = Netns::new("cliint").unwrap();
+    ns.add_tap("stclii", "10.20.67.1/24").unwrap();
+    let mut child = ns
+        .command(&[
+            STRATA,
+            "ping",
+            "--tap",
+            "stclii",
+            "--addr",
+            "10.20.67.2/24",
+            "-c",
+            "1000",
+            "-i",
+            "0.1",
+            "10.20.67.1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: kill(2) on the child we started and still own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ping did not stop on SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(status.success(), "{text}");
+    assert!(
+        text.contains("--- 10.20.67.1 ping statistics ---"),
+        "{text}"
+    );
+    assert!(text.contains("rtt min/avg/max/mdev = "), "{text}");
+    let sent: u32 = text
+        .split(" packets transmitted")
+        .next()
+        .and_then(|s| s.rsplit('\n').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    assert!((3..1000).contains(&sent), "stopped early: {text}");
+}
