@@ -2050,7 +2050,13 @@ impl Conn {
         // Fast retransmit / partial ACK: the first unacked segment.
         if let Some(at) = self.rexmit_at.take() {
             let seq = at.max(self.snd_una);
-            let mut len = data_end.since(seq).min(mss);
+            // A retransmission resends only what was sent (up to SND.MAX):
+            // its options may be shorter than the original's (no SACK
+            // blocks now), and a larger segment would carry new data
+            // without advancing SND.MAX, so the peer's ACK of it would be
+            // "an ACK for something not yet sent" (RFC 9293 §3.10.7.4) and
+            // dropped for good.
+            let mut len = data_end.min(self.snd_max).since(seq).min(mss);
             if let Some(next) = self.scoreboard.next_sacked_after(seq) {
                 len = len.min(next.since(seq));
             }
