@@ -17,7 +17,9 @@
 //!    Gilbert–Elliott channel [`LinkConfig::burst_loss`];
 //! 5. **corruption**: with [`LinkConfig::corrupt`], one uniformly chosen bit
 //!    of the frame is flipped (there is no FCS: the receiver must catch it
-//!    with its own checksums);
+//!    with its own checksums); with [`LinkConfig::corrupt_ip_only`] only
+//!    bits of IPv4 packets (past the Ethernet header), which the IP, TCP,
+//!    UDP and ICMP checksums guard;
 //! 6. **propagation**: arrival is the end of serialisation plus
 //!    [`LinkConfig::latency`] plus a uniform draw in `[0, jitter]`. Jitter never reorders: a frame is
 //!    never delivered before the one sent before it;
@@ -140,6 +142,13 @@ pub struct LinkConfig {
     pub reorder_delay: Duration,
     /// Probability that one bit of a frame is flipped. Default 0.
     pub corrupt: f64,
+    /// Corrupt only IPv4 packets, past the Ethernet header. This models
+    /// damage that got past the link's FCS (in a router's or a NIC's
+    /// memory): it hits routed packets, which carry checksums, and spares
+    /// the Ethernet header and ARP, which a real FCS protects and which
+    /// have no checksum of their own (a flipped bit in an ARP reply would
+    /// otherwise poison a neighbour cache). Default false.
+    pub corrupt_ip_only: bool,
     /// Windows `[start, end)` during which every frame sent is dropped.
     pub partitions: Vec<(Instant, Instant)>,
 }
@@ -158,6 +167,7 @@ impl Default for LinkConfig {
             reorder: 0.0,
             reorder_delay: Duration::from_millis(1),
             corrupt: 0.0,
+            corrupt_ip_only: false,
             partitions: Vec::new(),
         }
     }
@@ -450,9 +460,22 @@ impl Link {
         }
 
         if len > 0 && rng.chance(self.config.corrupt) {
-            let bit = rng.below(len as u64 * 8);
-            frame[(bit / 8) as usize] ^= 1 << (bit % 8);
-            self.stats.corrupted += 1;
+            // The corruptible span: the whole frame, or an IPv4 packet's bytes.
+            let from = if self.config.corrupt_ip_only {
+                let ipv4 = frame.len() > 14 && frame[12..14] == [0x08, 0x00];
+                if ipv4 {
+                    14
+                } else {
+                    len
+                }
+            } else {
+                0
+            };
+            if from < len {
+                let bit = rng.below((len - from) as u64 * 8);
+                frame[from + (bit / 8) as usize] ^= 1 << (bit % 8);
+                self.stats.corrupted += 1;
+            }
         }
 
         let mut at = end + self.config.latency;
@@ -498,6 +521,39 @@ mod tests {
             LinkConfig::ideal().serialisation_delay(1500),
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn corrupt_ip_only_spares_the_ethernet_header_and_arp() {
+        let cfg = LinkConfig {
+            corrupt: 1.0,
+            corrupt_ip_only: true,
+            ..LinkConfig::ideal()
+        };
+        let mut link = Link::new(cfg, (0, 0), (1, 0));
+        let mut rng = Rng::new(7);
+        let mut arp = vec![0xffu8; 60];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        let mut ip = vec![0x11u8; 60];
+        ip[12..14].copy_from_slice(&[0x08, 0x00]);
+        let mut hit = std::collections::BTreeSet::new();
+        for _ in 0..400 {
+            match link.offer(Instant::ZERO, arp.clone(), &mut rng) {
+                Fate::Deliver { frame, .. } => assert_eq!(frame, arp),
+                Fate::Dropped(c) => panic!("dropped: {c}"),
+            }
+            match link.offer(Instant::ZERO, ip.clone(), &mut rng) {
+                Fate::Deliver { frame, .. } => {
+                    let diff: Vec<usize> = (0..60).filter(|&i| frame[i] != ip[i]).collect();
+                    assert_eq!(diff.len(), 1);
+                    assert!(diff[0] >= 14, "bit flipped in the Ethernet header");
+                    hit.insert(diff[0]);
+                }
+                Fate::Dropped(c) => panic!("dropped: {c}"),
+            }
+        }
+        assert_eq!(link.stats.corrupted, 400);
+        assert_eq!(hit.len(), 46, "every IPv4 byte position gets hit");
     }
 
     #[test]
