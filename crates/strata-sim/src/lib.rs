@@ -12,6 +12,9 @@
 //!   loss, bursty loss, duplication, reordering, corruption, partitions)
 //!   and counted in [`LinkStats`];
 //! * [`Sim::tap`] records a link into a pcap file with virtual timestamps;
+//! * [`peer`] holds TCP peers that are not strata (stretch ACKs, reneging,
+//!   shrinking and zero windows, SYN/FIN/RST with data) and middleboxes
+//!   that strip options or offset sequence numbers;
 //! * [`storm`] builds looped switch topologies that show a broadcast storm.
 //!
 //! Events happen in order of (virtual time, order of scheduling), so ties
@@ -26,6 +29,7 @@ pub mod hub;
 pub mod link;
 pub mod node;
 pub mod pcap;
+pub mod peer;
 pub mod rng;
 pub mod sim;
 pub mod storm;
