@@ -314,12 +314,24 @@ impl From<&strata_sim::demo::StpDemo> for StpJson {
 impl From<&StormDemo> for StormJson {
     fn from(s: &StormDemo) -> Self {
         StormJson {
-            outcome: format!("{:?}", s.outcome),
+            outcome: outcome_name(&s.outcome).into(),
             frames: s.frames,
             host_copies: s.host_copies,
             mac_moves: s.mac_moves,
             spanning_tree: Vec::new(),
         }
+    }
+}
+
+/// How a run ended, as a plain word for the JSON (not a debug string).
+pub fn outcome_name(o: &strata_sim::RunOutcome) -> &'static str {
+    use strata_sim::RunOutcome as R;
+    match o {
+        R::Idle => "idle",
+        R::TimeLimit => "time_limit",
+        R::FrameBudgetExhausted { .. } => "frame_budget_exhausted",
+        R::ConditionMet => "condition_met",
+        R::Stalled { .. } => "stalled",
     }
 }
 

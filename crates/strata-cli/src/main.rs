@@ -120,6 +120,14 @@ fn exit_on_parse_error(e: clap::Error) -> ! {
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of our
+    // output goes away (`strata sim storm --json | head`): restore SIGPIPE's
+    // default action, which Rust's runtime sets to "ignore".
+    // SAFETY: setting a signal's disposition to SIG_DFL has no
+    // preconditions; it happens before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     init_tracing();
     let cli = Cli::try_parse().unwrap_or_else(|e| exit_on_parse_error(e));
     let (name, result) = match cli.command {

@@ -255,6 +255,8 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             }
             let s = strata_sim::demo::storm(args.seed, args.budget, args.blocked);
             let mut storm: crate::json::StormJson = (&s).into();
+            summary.virtual_time_s = s.ended_at.as_nanos() as f64 / 1e9;
+            summary.links = s.links.into();
             let mut text = s.to_string();
             for protocol in args.stp.map_or(vec![], StpChoice::protocols) {
                 let d = strata_sim::demo::storm_stp(args.seed, protocol);

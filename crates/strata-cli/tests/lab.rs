@@ -436,3 +436,32 @@ fn sim_iperf3_reads_like_a_real_run() {
     let out = strata(&["sim", "bulk", "-P", "2"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn storm_json_counts_the_storm_without_debug_strings() {
+    let out = strata(&["sim", "storm", "--json"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["virtual_time_s"].as_f64().unwrap() > 0.0, "{v}");
+    let frames = v["storm"]["frames"].as_u64().unwrap();
+    assert!(frames > 0);
+    assert_eq!(v["links"]["frames_sent"].as_u64(), Some(frames), "{v}");
+    assert_eq!(v["storm"]["outcome"], "frame_budget_exhausted");
+    // No string in the document is a Rust debug rendering.
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    strings(&v, &mut all);
+    for s in all {
+        assert!(
+            !s.contains('{') && !s.contains("::"),
+            "debug string {s:?} in {v}"
+        );
+    }
+}

@@ -174,6 +174,8 @@ pub struct StormDemo {
     pub host_copies: usize,
     /// Times the first switch saw the host's address move between ports.
     pub mac_moves: u64,
+    /// Every link's counters summed.
+    pub links: crate::LinkStats,
 }
 
 /// Three switches in a triangle, one host, one broadcast; the frame budget
@@ -192,6 +194,7 @@ pub fn storm(seed: u64, budget: u64, blocked: bool) -> StormDemo {
     let outcome = sim.run_until_idle(Instant::from_secs(60));
     StormDemo {
         outcome,
+        links: sim.total_stats(),
         ended_at: sim.now(),
         frames: sim.frames_offered(),
         host_copies: sim
