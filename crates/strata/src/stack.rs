@@ -2084,6 +2084,18 @@ impl Stack {
         self.tcp.accept(l)
     }
 
+    /// Sets a listener's queue lengths: `syn_backlog` half-open
+    /// connections (SYN-RECEIVED) and, when given, `backlog` established
+    /// ones waiting for `accept` (see [`Tcp::set_listen_queues`]).
+    pub fn tcp_set_listen_queues(
+        &mut self,
+        l: ListenerHandle,
+        backlog: Option<usize>,
+        syn_backlog: usize,
+    ) -> Result<(), TcpError> {
+        self.tcp.set_listen_queues(l, backlog, syn_backlog)
+    }
+
     /// Stops listening.
     pub fn tcp_close_listener(&mut self, now: Instant, l: ListenerHandle) -> Result<(), TcpError> {
         self.tcp.close_listener(now, l)

@@ -74,6 +74,19 @@ impl Ctx<'_> {
             self.stats.rst_dropped += 1;
             return;
         }
+        self.rst_always(local, remote, seq, ack, ts);
+    }
+
+    /// Queue a RST whatever the queue's length: for RSTs the application
+    /// asked for (ABORT), which are bounded by the connections it owns.
+    pub fn rst_always(
+        &mut self,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seq: u32,
+        ack: Option<u32>,
+        ts: Option<Timestamps>,
+    ) {
         self.rsts.push_back(PendingRst {
             local,
             remote,
@@ -811,8 +824,13 @@ impl Conn {
             // timeout, and a peer that holds everything sent would find an
             // older sequence number out of window and drop the RST: the
             // highest sequence number sent is the one it expects.
+            // Not bounded by `rst_queue_limit`: that bound guards against
+            // RSTs provoked by arriving segments; an abort is the user's
+            // own call, at most one per connection, and a peer left
+            // without it keeps a dead connection open ("a RST segment
+            // should be formed and sent").
             let ts = self.rst_timestamps(ctx.now);
-            ctx.rst(self.local, self.remote, self.snd_max.0, None, ts);
+            ctx.rst_always(self.local, self.remote, self.snd_max.0, None, ts);
             ctx.stats.rst_sent += 1;
         }
         self.set_state(ctx, State::Closed);

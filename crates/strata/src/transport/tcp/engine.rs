@@ -238,6 +238,9 @@ struct Listener {
     gen: u32,
     local: SocketAddrV4,
     backlog: usize,
+    /// Most half-open (SYN-RECEIVED) children ([`TcpConfig::syn_backlog`]
+    /// unless set with [`Tcp::set_listen_queues`]).
+    syn_backlog: usize,
     accept_queue: VecDeque<TcpHandle>,
     half_open: usize,
 }
@@ -811,7 +814,7 @@ impl Tcp {
             self.stats.listen_overflows += 1;
             return;
         }
-        if l.half_open >= self.cfg.syn_backlog.max(1) {
+        if l.half_open >= l.syn_backlog {
             // Hook for SYN cookies (RFC 4987): the policy decides.
             match self.syn_flood_policy {
                 SynFloodPolicy::Drop => {
@@ -1096,6 +1099,7 @@ impl Tcp {
             gen: self.listener_gen,
             local,
             backlog: backlog.max(1),
+            syn_backlog: self.cfg.syn_backlog.max(1),
             accept_queue: VecDeque::new(),
             half_open: 0,
         };
@@ -1114,6 +1118,28 @@ impl Tcp {
             idx: idx as u32,
             gen: self.listener_gen,
         })
+    }
+
+    /// Sets how many half-open (SYN-RECEIVED) connections the listener
+    /// keeps at once (at least 1); SYNs beyond it are dropped and counted
+    /// in [`TcpStats::syn_queue_drops`]. Also sets the accept queue's
+    /// length with `backlog` when given.
+    pub fn set_listen_queues(
+        &mut self,
+        l: ListenerHandle,
+        backlog: Option<usize>,
+        syn_backlog: usize,
+    ) -> Result<(), TcpError> {
+        match self.listeners.get_mut(l.idx as usize) {
+            Some(Some(li)) if li.gen == l.gen => {
+                li.syn_backlog = syn_backlog.max(1);
+                if let Some(b) = backlog {
+                    li.backlog = b.max(1);
+                }
+                Ok(())
+            }
+            _ => Err(TcpError::InvalidHandle),
+        }
     }
 
     /// Take the oldest established connection from the accept queue.
