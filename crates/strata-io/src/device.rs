@@ -14,7 +14,11 @@ use crate::tap::{read_frame, write_frame};
 
 /// A frame device with a pollable descriptor. All calls are non-blocking.
 pub trait Device: AsFd + Send + 'static {
-    /// Reads one frame into `buf`; `Ok(None)` when none is waiting.
+    /// Reads one frame into `buf`; `Ok(None)` when none is waiting. An
+    /// error means the device cannot deliver frames any more (end of file
+    /// is [`io::ErrorKind::UnexpectedEof`]): the runtime stops reading it
+    /// and reports the failure (see
+    /// [`Runtime::device_failure`](crate::Runtime::device_failure)).
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
     /// Sends one frame; `Ok(false)` when the device cannot take it now
     /// (the frame is dropped, as a full NIC queue would drop it).
@@ -198,5 +202,14 @@ mod tests {
         let (mut a, b) = PipeDevice::pair().unwrap();
         drop(b);
         assert!(!a.send(&[0; 60]).unwrap());
+    }
+
+    #[test]
+    fn recv_from_a_dropped_peer_is_end_of_file_not_an_empty_frame() {
+        let (mut a, b) = PipeDevice::pair().unwrap();
+        drop(b);
+        let mut buf = [0u8; 64];
+        let e = a.recv(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
     }
 }

@@ -28,7 +28,7 @@ pub mod tokio;
 pub mod udp;
 
 pub use device::{Device, NullDevice, PipeDevice};
-pub use runtime::{Runtime, RuntimeConfig, RuntimeHandle};
+pub use runtime::{DeviceFailure, Runtime, RuntimeConfig, RuntimeHandle, RuntimeStats};
 
 /// The README's Rust snippets, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -34,7 +34,7 @@ use strata::wire::ip::Ipv4Cidr;
 use strata::wire::MacAddr;
 
 use crate::device::Device;
-use crate::sys::{poll_readable, EventFd};
+use crate::sys::{poll_events, EventFd};
 
 /// How a runtime's stack is set up: one interface with one address.
 #[derive(Debug, Clone)]
@@ -91,6 +91,83 @@ pub(crate) enum WakeKey {
     Listener(strata::transport::tcp::ListenerHandle),
 }
 
+/// Why a runtime's device stopped carrying frames. Once it has, socket
+/// calls that would wait for the network fail at once with an
+/// [`io::ErrorKind::NetworkDown`] error carrying this text, instead of
+/// waiting forever; what the stack already holds (received bytes, queued
+/// connections) can still be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceFailure {
+    /// The device reached end of file or hung up: the other end of an
+    /// in-process link was dropped.
+    #[error("device {device} is gone: {reason}")]
+    Ended {
+        /// The device, as [`Device::describe`] gives it.
+        device: String,
+        /// What the device reported.
+        reason: String,
+    },
+    /// Reading failed (e.g. `File descriptor in bad state` once a TAP
+    /// interface has been deleted or its namespace removed).
+    #[error("device {device} failed: {reason}")]
+    Failed {
+        /// The device, as [`Device::describe`] gives it.
+        device: String,
+        /// The error's kind.
+        kind: io::ErrorKind,
+        /// The error's text.
+        reason: String,
+    },
+}
+
+impl DeviceFailure {
+    fn from_io(device: String, e: &io::Error) -> DeviceFailure {
+        // End of file, or the other end of a socket pair closed with
+        // frames still unread (ECONNRESET) or went away (EPIPE).
+        if matches!(
+            e.kind(),
+            io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::BrokenPipe
+        ) {
+            DeviceFailure::Ended {
+                device,
+                reason: e.to_string(),
+            }
+        } else {
+            DeviceFailure::Failed {
+                device,
+                kind: e.kind(),
+                reason: e.to_string(),
+            }
+        }
+    }
+
+    /// The error socket calls give once the device has failed.
+    pub fn to_io_error(&self) -> io::Error {
+        io::Error::new(io::ErrorKind::NetworkDown, self.clone())
+    }
+}
+
+/// Counters of the runtime's device (the stack keeps its own, per layer,
+/// behind [`Runtime::with_stack`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Frames read from the device and handed to the stack.
+    pub rx_frames: u64,
+    /// Frames the device took.
+    pub tx_frames: u64,
+    /// Frames the stack sent that the device did not take (its queue was
+    /// full, it failed, or it was gone): lost before reaching the wire,
+    /// invisible to the stack's own counters.
+    pub tx_dropped: u64,
+    /// Passes of the I/O thread's loop (each one a wake-up from `poll`, or
+    /// the next batch of a busy device): it grows with traffic and timers,
+    /// and stays still on an idle or failed device — a runtime that spins
+    /// shows here.
+    pub io_passes: u64,
+}
+
 /// Everything the mutex guards.
 pub(crate) struct State {
     pub(crate) stack: Stack,
@@ -102,26 +179,72 @@ pub(crate) struct State {
     /// Echo replies and errors, kept for `ping` callers (bounded).
     pub(crate) ping_events: VecDeque<Event>,
     wakers: BTreeMap<WakeKey, Vec<Waker>>,
-    /// Frames the device refused (queue full) since start.
-    pub(crate) tx_dropped: u64,
+    /// Wakers to wake once the lock is released (see [`Locked`]).
+    woken: Vec<Waker>,
+    /// Wakers to drop once the lock is released.
+    released: Vec<Waker>,
+    pub(crate) stats: RuntimeStats,
+    /// Set once the device cannot carry frames any more.
+    failure: Option<DeviceFailure>,
     pub(crate) closed: bool,
 }
 
 impl State {
     /// Sends everything the stack wants to send.
     pub(crate) fn flush(&mut self, now: Instant) {
-        let Some(dev) = self.device.as_mut() else {
-            // Closed: discard so the stack's queue does not grow.
-            while self.stack.poll_transmit(now, &mut self.tx_buf).is_some() {}
-            return;
+        let dev = match self.device.as_mut() {
+            Some(d) if self.failure.is_none() => d,
+            _ => {
+                // Closed or failed: discard so the stack's queue does not
+                // grow; what the stack meant to send is lost, and counted.
+                while self.stack.poll_transmit(now, &mut self.tx_buf).is_some() {
+                    self.stats.tx_dropped += u64::from(self.device.is_some());
+                }
+                return;
+            }
         };
         while let Some((_, n)) = self.stack.poll_transmit(now, &mut self.tx_buf) {
             match dev.send(&self.tx_buf[..n]) {
-                Ok(true) => {}
-                Ok(false) => self.tx_dropped += 1,
+                Ok(true) => self.stats.tx_frames += 1,
+                Ok(false) => self.stats.tx_dropped += 1,
                 Err(e) => {
                     tracing::warn!(error = %e, "device send failed");
-                    self.tx_dropped += 1;
+                    self.stats.tx_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Like [`State::flush`], but a frame the device cannot take now is
+    /// retried once the device can take it (until `deadline`): for the
+    /// last words of a runtime (the RSTs of `Runtime::drop`), which no
+    /// retransmission will repeat.
+    fn flush_patiently(&mut self, now: Instant, deadline: std::time::Instant) {
+        let dev = match self.device.as_mut() {
+            Some(d) if self.failure.is_none() => d,
+            _ => return self.flush(now),
+        };
+        while let Some((_, n)) = self.stack.poll_transmit(now, &mut self.tx_buf) {
+            loop {
+                match dev.send(&self.tx_buf[..n]) {
+                    Ok(true) => {
+                        self.stats.tx_frames += 1;
+                        break;
+                    }
+                    Ok(false) => {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        if left.is_zero()
+                            || !crate::sys::poll_writable(dev.as_fd(), left).unwrap_or(false)
+                        {
+                            self.stats.tx_dropped += 1;
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "device send failed");
+                        self.stats.tx_dropped += 1;
+                        break;
+                    }
                 }
             }
         }
@@ -167,11 +290,12 @@ impl State {
         any
     }
 
-    fn wake(&mut self, key: WakeKey) {
+    /// Marks the wakers of `key` for waking. They are woken once the lock
+    /// is released: a waker may poll its task inline, or drop it (and its
+    /// sockets), and either calls back into the runtime.
+    pub(crate) fn wake(&mut self, key: WakeKey) {
         if let Some(ws) = self.wakers.remove(&key) {
-            for w in ws {
-                w.wake();
-            }
+            self.woken.extend(ws);
         }
     }
 
@@ -183,17 +307,77 @@ impl State {
         }
     }
 
-    /// Forgets the wakers of a socket that is being closed.
+    /// Forgets the wakers of a socket that is being closed (they are
+    /// dropped once the lock is released).
     pub(crate) fn forget(&mut self, key: WakeKey) {
-        self.wakers.remove(&key);
+        if let Some(ws) = self.wakers.remove(&key) {
+            self.released.extend(ws);
+        }
     }
 
     fn wake_all(&mut self) {
         for (_, ws) in std::mem::take(&mut self.wakers) {
-            for w in ws {
-                w.wake();
-            }
+            self.woken.extend(ws);
         }
+    }
+
+    /// The error for a call that would wait on a device that has failed.
+    pub(crate) fn device_error(&self) -> Option<io::Error> {
+        self.failure.as_ref().map(DeviceFailure::to_io_error)
+    }
+
+    /// Records that the device failed: everything waiting is woken, to
+    /// find [`State::device_error`].
+    fn fail(&mut self, f: DeviceFailure) {
+        if self.failure.is_none() {
+            tracing::error!(error = %f, "device stopped; the runtime no longer reads it");
+            self.failure = Some(f);
+            self.wake_all();
+        }
+    }
+}
+
+/// The state, locked. Dropping it releases the lock and only then wakes
+/// (and drops) the wakers that events marked, so that no waker runs with
+/// the lock held.
+pub(crate) struct Locked<'a> {
+    guard: Option<MutexGuard<'a, State>>,
+}
+
+impl Locked<'_> {
+    /// Whether wakers wait to be woken or dropped.
+    fn has_wakers(&self) -> bool {
+        self.guard
+            .as_ref()
+            .is_some_and(|g| !g.woken.is_empty() || !g.released.is_empty())
+    }
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.guard.as_ref().expect("guard held until drop")
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_mut().expect("guard held until drop")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let Some(mut g) = self.guard.take() else {
+            return;
+        };
+        let woken = std::mem::take(&mut g.woken);
+        let released = std::mem::take(&mut g.released);
+        drop(g);
+        for w in woken {
+            w.wake();
+        }
+        drop(released);
     }
 }
 
@@ -218,8 +402,10 @@ impl Inner {
 
     /// Locks the state (a poisoned lock is still usable: the stack never
     /// panics halfway through a call on network input).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        Locked {
+            guard: Some(self.state.lock().unwrap_or_else(|e| e.into_inner())),
+        }
     }
 
     /// Runs a socket call on the stack, then sends its output and, if the
@@ -253,7 +439,8 @@ impl Inner {
     }
 
     /// Blocks until `f` returns `Some` (it is re-run after every batch of
-    /// events) or `deadline` passes (`Ok(None)`).
+    /// events) or `deadline` passes (`Ok(None)`). Fails with the device's
+    /// error when `f` would wait on a device that has failed.
     pub(crate) fn wait_for<R>(
         &self,
         deadline: Option<std::time::Instant>,
@@ -270,20 +457,41 @@ impl Inner {
                 return Ok(Some(r));
             }
             self.after_call(&mut st, now);
-            st = match deadline {
-                None => self.cond.wait(st).unwrap_or_else(|e| e.into_inner()),
+            if let Some(e) = st.device_error() {
+                return Err(e);
+            }
+            if st.has_wakers() {
+                // Wake them with the lock released, then look again.
+                drop(st);
+                st = self.lock();
+                continue;
+            }
+            let g = st.guard.take().expect("guard held until drop");
+            let g = match deadline {
+                None => self.cond.wait(g).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let left = d.saturating_duration_since(std::time::Instant::now());
                     if left.is_zero() {
+                        st.guard = Some(g);
                         return Ok(None);
                     }
                     self.cond
-                        .wait_timeout(st, left)
+                        .wait_timeout(g, left)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
             };
+            st.guard = Some(g);
         }
+    }
+
+    /// Wakes everything that waits on this runtime: blocking callers and
+    /// the wakers registered for `key`.
+    pub(crate) fn wake_waiters(&self, key: WakeKey) {
+        let mut st = self.lock();
+        st.wake(key);
+        drop(st);
+        self.cond.notify_all();
     }
 
     fn run(self: Arc<Self>) {
@@ -292,16 +500,20 @@ impl Inner {
         // this loop has exited: it is only taken out after `shutdown` is set
         // and this thread has been joined (see `Runtime::drop`).
         let dev_fd = unsafe { BorrowedFd::borrow_raw(self.dev_fd) };
+        // The device hung up or is in an error state (poll said so).
+        let mut hangup = false;
         loop {
             if self.shutdown.load(Ordering::Acquire) {
                 break;
             }
-            let timeout = {
+            let (timeout, failed) = {
                 let mut st = self.lock();
+                st.stats.io_passes += 1;
                 let now = self.now();
                 let mut frames = 0;
+                let mut failure = None;
                 // Bounded batch so socket callers get the lock regularly.
-                while frames < 256 {
+                while frames < 256 && st.failure.is_none() {
                     let got = match st.device.as_mut() {
                         Some(d) => d.recv(&mut rx_buf),
                         None => Ok(None),
@@ -310,37 +522,67 @@ impl Inner {
                         Ok(Some(n)) => {
                             let iface = st.iface;
                             st.stack.receive(now, iface, &rx_buf[..n]);
+                            st.stats.rx_frames += 1;
                             frames += 1;
                             if frames % 32 == 0 {
                                 st.flush(now);
                             }
                         }
-                        Ok(None) => break,
+                        Ok(None) => {
+                            if hangup && frames == 0 {
+                                // Error or hang-up, yet nothing to read and
+                                // no error to read: the device is done.
+                                failure = Some(io::Error::new(
+                                    io::ErrorKind::UnexpectedEof,
+                                    "the device hung up",
+                                ));
+                            }
+                            break;
+                        }
                         Err(e) => {
-                            tracing::warn!(error = %e, "device receive failed");
+                            failure = Some(e);
                             break;
                         }
                     }
+                }
+                let newly_failed = failure.is_some();
+                if let Some(e) = failure {
+                    let name = st.device.as_ref().map(|d| d.describe()).unwrap_or_default();
+                    st.fail(DeviceFailure::from_io(name, &e));
                 }
                 if st.stack.poll_timeout().is_some_and(|t| t <= now) {
                     st.stack.handle_timeout(now);
                 }
                 st.flush(now);
-                if st.dispatch_events() {
+                if st.dispatch_events() || newly_failed {
                     self.cond.notify_all();
                 }
-                if frames >= 256 {
+                let timeout = if frames >= 256 {
                     Some(Duration::ZERO)
                 } else {
                     let next = st.stack.poll_timeout();
                     st.sleeping_until = next;
                     next.map(|t| t.saturating_duration_since(self.now()))
-                }
+                };
+                (timeout, st.failure.is_some())
+                // Dropping `st` wakes the woken wakers, lock released.
             };
+            hangup = false;
             if timeout != Some(Duration::ZERO) {
-                match poll_readable(&[dev_fd, self.wake.as_fd()], timeout) {
-                    Ok(mask) if mask & 2 != 0 => self.wake.drain(),
-                    Ok(_) => {}
+                if self.shutdown.load(Ordering::Acquire) {
+                    break;
+                }
+                // A failed device stays readable (or in error) for good:
+                // then only the wake-up descriptor and the timers are left.
+                let fds = [self.wake.as_fd(), dev_fd];
+                let fds = if failed { &fds[..1] } else { &fds[..] };
+                match poll_events(fds, timeout) {
+                    Ok(ready) => {
+                        if ready[0].any() {
+                            self.wake.drain();
+                        }
+                        hangup = ready.get(1).is_some_and(|r| r.hangup);
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "poll failed; runtime stops");
                         break;
@@ -456,7 +698,10 @@ impl Runtime {
                 sleeping_until: None,
                 ping_events: VecDeque::new(),
                 wakers: BTreeMap::new(),
-                tx_dropped: 0,
+                woken: Vec::new(),
+                released: Vec::new(),
+                stats: RuntimeStats::default(),
+                failure: None,
                 closed: false,
             }),
             cond: Condvar::new(),
@@ -511,6 +756,30 @@ impl Runtime {
     pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack) -> R) -> io::Result<R> {
         self.inner.with_stack(|st, _| f(&mut st.stack))
     }
+
+    /// The device's counters (frames in, out and dropped).
+    pub fn stats(&self) -> RuntimeStats {
+        self.inner.lock().stats
+    }
+
+    /// Frames the stack sent that the device did not take (see
+    /// [`RuntimeStats::tx_dropped`]).
+    pub fn tx_dropped(&self) -> u64 {
+        self.stats().tx_dropped
+    }
+
+    /// Why the device stopped carrying frames, once it has (end of file,
+    /// hang-up, or a read error such as a deleted TAP interface).
+    pub fn device_failure(&self) -> Option<DeviceFailure> {
+        self.inner.lock().failure.clone()
+    }
+
+    /// Waits up to `timeout` (`None`: for ever) for the device to fail,
+    /// and gives the failure; `None` if it still works at the deadline.
+    /// A server can park a thread here to learn that its network is gone.
+    pub fn wait_device_failure(&self, timeout: Option<Duration>) -> Option<DeviceFailure> {
+        self.handle().wait_device_failure(timeout)
+    }
 }
 
 impl RuntimeHandle {
@@ -536,6 +805,47 @@ impl RuntimeHandle {
     /// True when both handles drive the same runtime.
     pub fn same_runtime(&self, other: &RuntimeHandle) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// See [`Runtime::stats`].
+    pub fn stats(&self) -> RuntimeStats {
+        self.inner.lock().stats
+    }
+
+    /// See [`Runtime::device_failure`].
+    pub fn device_failure(&self) -> Option<DeviceFailure> {
+        self.inner.lock().failure.clone()
+    }
+
+    /// See [`Runtime::wait_device_failure`].
+    pub fn wait_device_failure(&self, timeout: Option<Duration>) -> Option<DeviceFailure> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let mut st = self.inner.lock();
+        loop {
+            if let Some(f) = st.failure.clone() {
+                return Some(f);
+            }
+            if st.closed {
+                return None;
+            }
+            let g = st.guard.take().expect("guard held until drop");
+            let g = match deadline {
+                None => self.inner.cond.wait(g).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        st.guard = Some(g);
+                        return None;
+                    }
+                    self.inner
+                        .cond
+                        .wait_timeout(g, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+            st.guard = Some(g);
+        }
     }
 
     /// See [`Runtime::ping`].
@@ -587,11 +897,20 @@ impl Drop for Runtime {
         self.inner.shutdown.store(true, Ordering::Release);
         self.inner.wake.notify();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // A waker run by the I/O thread may drop the runtime there: that
+            // thread then ends by itself once this returns (it checks
+            // `shutdown`), and cannot join itself.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
         let mut st = self.inner.lock();
         // The host is going away: every live connection is aborted, so
-        // peers see a RST (RFC 9293 §3.10.5) instead of silence.
+        // peers see a RST (RFC 9293 §3.10.5) instead of silence. Aborts
+        // are not bounded by the stack's RST queue limit, and the RSTs are
+        // sent patiently (a full device queue is waited for, up to a
+        // second): no peer is left holding a connection that will never
+        // hear from us again.
         let now = self.inner.now();
         let live: Vec<_> = st
             .stack
@@ -605,10 +924,14 @@ impl Drop for Runtime {
             })
             .map(|(h, _)| h)
             .collect();
-        for h in live {
-            let _ = st.stack.tcp_abort(now, h);
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        for chunk in live.chunks(64) {
+            for &h in chunk {
+                let _ = st.stack.tcp_abort(now, h);
+            }
+            st.flush_patiently(now, deadline);
         }
-        st.flush(now);
+        st.flush_patiently(now, deadline);
         st.closed = true;
         st.device = None; // closes the TAP / pipe
         st.wake_all();

@@ -5,44 +5,105 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
-/// Waits until one of `fds` is readable or `timeout` passes (`None`: wait
-/// forever). Returns a bit mask of the readable descriptors (bit `i` for
-/// `fds[i]`; at most 64 descriptors). Interrupted waits return an empty mask.
-pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<u64> {
-    debug_assert!(fds.len() <= 64);
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    let ms: libc::c_int = match timeout {
+/// What `poll(2)` reported for one descriptor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// Data is waiting (`POLLIN`).
+    pub readable: bool,
+    /// The descriptor is in an error state or its peer hung up (`POLLERR`,
+    /// `POLLHUP`, `POLLNVAL`): a read will report it, and waiting again
+    /// would return at once, forever.
+    pub hangup: bool,
+}
+
+impl Readiness {
+    /// Readable or hung up: either way a read will not block.
+    pub fn any(self) -> bool {
+        self.readable || self.hangup
+    }
+}
+
+fn poll_ms(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
         None => -1,
         // Round up so a 10 µs timeout does not become a 0 ms busy spin.
         Some(d) => d
             .as_nanos()
             .div_ceil(1_000_000)
             .min(libc::c_int::MAX as u128) as libc::c_int,
-    };
+    }
+}
+
+/// Waits until one of `fds` has `events` (or an error or hang-up) or
+/// `timeout` passes (`None`: wait forever), and gives each descriptor's
+/// readiness in order. An interrupted wait reports nothing ready.
+pub fn poll_events(
+    fds: &[BorrowedFd<'_>],
+    timeout: Option<Duration>,
+) -> io::Result<Vec<Readiness>> {
+    poll_raw(fds, libc::POLLIN, timeout).map(|revents| {
+        revents
+            .into_iter()
+            .map(|r| Readiness {
+                readable: r & libc::POLLIN != 0,
+                hangup: r & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0,
+            })
+            .collect()
+    })
+}
+
+fn poll_raw(
+    fds: &[BorrowedFd<'_>],
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> io::Result<Vec<libc::c_short>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        })
+        .collect();
     // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structures that
     // lives across the call; the descriptors are borrowed, hence open.
-    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+    let rc = unsafe {
+        libc::poll(
+            pfds.as_mut_ptr(),
+            pfds.len() as libc::nfds_t,
+            poll_ms(timeout),
+        )
+    };
     if rc < 0 {
         let err = io::Error::last_os_error();
         if err.kind() == io::ErrorKind::Interrupted {
-            return Ok(0);
+            return Ok(vec![0; pfds.len()]);
         }
         return Err(err);
     }
-    let mut mask = 0u64;
-    for (i, p) in pfds.iter().enumerate() {
-        if p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0 {
-            mask |= 1 << i;
-        }
-    }
-    Ok(mask)
+    Ok(pfds.iter().map(|p| p.revents).collect())
+}
+
+/// Waits until one of `fds` is readable or `timeout` passes (`None`: wait
+/// forever). Returns a bit mask of the readable descriptors (bit `i` for
+/// `fds[i]`; at most 64 descriptors); a descriptor in an error or hang-up
+/// state counts as readable (a read reports it). Interrupted waits return
+/// an empty mask.
+pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<u64> {
+    debug_assert!(fds.len() <= 64);
+    let ready = poll_events(fds, timeout)?;
+    Ok(ready
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.any())
+        .fold(0u64, |m, (i, _)| m | 1 << i))
+}
+
+/// Waits up to `timeout` until `fd` can take a write (`POLLOUT`), or is in
+/// an error state. Returns whether it became writable.
+pub fn poll_writable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
+    let r = poll_raw(&[fd], libc::POLLOUT, Some(timeout))?;
+    Ok(r[0] & libc::POLLOUT != 0)
 }
 
 /// A counter descriptor used to wake a thread sleeping in [`poll_readable`].

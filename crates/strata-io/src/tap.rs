@@ -255,12 +255,21 @@ impl TapDevice {
 }
 
 /// Reads one datagram-like unit from a non-blocking fd: `Ok(None)` when
-/// nothing is waiting.
+/// nothing is waiting. A read of zero bytes is end of file (the peer of a
+/// socket pair is gone; no device delivers empty frames) and comes back as
+/// an [`io::ErrorKind::UnexpectedEof`] error, so that no caller mistakes it
+/// for a frame and reads again forever.
 pub(crate) fn read_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
     loop {
         // SAFETY: `buf` is a valid writable region of `buf.len()` bytes for
         // the duration of the call; the fd is owned by the caller.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n == 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "end of file (the other end is gone)",
+            ));
+        }
         if n >= 0 {
             return Ok(Some(n as usize));
         }

@@ -15,26 +15,67 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use strata::time::Instant;
 use strata::transport::tcp::{ListenerHandle, State as TcpState, TcpError, TcpHandle};
 
 use crate::runtime::{RuntimeHandle, State, WakeKey};
 use crate::udp::v4;
 
-/// Accept-queue length of listeners.
-pub const DEFAULT_BACKLOG: usize = 128;
+/// Accept-queue length of listeners by default (Linux's `somaxconn`).
+pub const DEFAULT_BACKLOG: usize = 4096;
+
+/// Half-open (SYN-RECEIVED) connections a listener keeps by default
+/// (as Linux's `tcp_max_syn_backlog` on a host with some memory).
+pub const DEFAULT_SYN_BACKLOG: usize = 4096;
+
+/// How a listener queues connections, for [`TcpListener::bind_with`] and
+/// [`crate::tokio::TcpListener::bind_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// Established connections waiting for `accept` (the `backlog` of
+    /// `listen(2)`); SYNs beyond it are dropped, so the client retries.
+    pub backlog: usize,
+    /// Handshakes in progress (SYN received, SYN-ACK sent); SYNs beyond it
+    /// are dropped and counted (`TcpStats::syn_queue_drops`).
+    pub syn_backlog: usize,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            backlog: DEFAULT_BACKLOG,
+            syn_backlog: DEFAULT_SYN_BACKLOG,
+        }
+    }
+}
+
+impl ListenOptions {
+    /// The defaults with another accept-queue length.
+    pub fn backlog(backlog: usize) -> ListenOptions {
+        ListenOptions {
+            backlog,
+            ..ListenOptions::default()
+        }
+    }
+}
 
 /// The few stack calls this module makes, in one place.
 pub(crate) mod api {
     use super::*;
-    use strata::time::Instant;
 
     pub fn listen(
         st: &mut State,
         local: SocketAddrV4,
-        backlog: usize,
+        opts: ListenOptions,
     ) -> Result<ListenerHandle, TcpError> {
         let ip = Some(*local.ip()).filter(|i| !i.is_unspecified());
-        st.stack.tcp_listen(ip, local.port(), backlog)
+        let l = st.stack.tcp_listen(ip, local.port(), opts.backlog)?;
+        st.stack
+            .tcp_set_listen_queues(l, None, opts.syn_backlog)
+            .inspect_err(|_| {
+                let _ = st.stack.tcp_close_listener(Instant::ZERO, l);
+            })?;
+        Ok(l)
     }
     pub fn accept(st: &mut State, l: ListenerHandle) -> Result<TcpHandle, TcpError> {
         st.stack.tcp_accept(l)
@@ -125,8 +166,18 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Listens on `addr` (`0.0.0.0:port` for every local address).
+    /// Listens on `addr` (`0.0.0.0:port` for every local address), with
+    /// the default queues ([`ListenOptions::default`]: 4096 and 4096).
     pub fn bind(rt: &RuntimeHandle, addr: impl Into<SocketAddr>) -> io::Result<TcpListener> {
+        Self::bind_with(rt, addr, ListenOptions::default())
+    }
+
+    /// Listens on `addr` with chosen accept and SYN queue lengths.
+    pub fn bind_with(
+        rt: &RuntimeHandle,
+        addr: impl Into<SocketAddr>,
+        opts: ListenOptions,
+    ) -> io::Result<TcpListener> {
         let local = v4(addr.into())?;
         if local.port() == 0 {
             return Err(io::Error::new(
@@ -136,7 +187,7 @@ impl TcpListener {
         }
         let l = rt
             .inner
-            .with_stack(|st, _| api::listen(st, local, DEFAULT_BACKLOG))??;
+            .with_stack(|st, _| api::listen(st, local, opts))??;
         Ok(TcpListener {
             rt: rt.clone(),
             l,
@@ -213,7 +264,6 @@ struct Opts {
     write_timeout: Option<Duration>,
     nonblocking: bool,
     nodelay: bool,
-    read_shut: bool,
 }
 
 /// A TCP connection of a strata stack.
@@ -222,6 +272,10 @@ pub struct TcpStream {
     rt: RuntimeHandle,
     h: TcpHandle,
     opts: Mutex<Opts>,
+    /// `shutdown(Read)` was called: reads return 0 from now on.
+    read_shut: AtomicBool,
+    /// `shutdown(Write)` was called: writes fail with `BrokenPipe`.
+    write_shut: AtomicBool,
 }
 
 impl TcpStream {
@@ -230,6 +284,8 @@ impl TcpStream {
             rt: rt.clone(),
             h,
             opts: Mutex::new(Opts::default()),
+            read_shut: AtomicBool::new(false),
+            write_shut: AtomicBool::new(false),
         }
     }
 
@@ -314,12 +370,20 @@ impl TcpStream {
 
     /// Closes the reading side, the writing side (a FIN follows the queued
     /// data), or both.
+    ///
+    /// As on Linux, shutting the reading side wakes a thread blocked in
+    /// `read` on this socket, and that read and every later one return 0
+    /// (end of stream): the usual way to stop a reader thread. A `write`
+    /// after shutting the writing side fails with `BrokenPipe`.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let h = self.h;
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.opts().read_shut = true;
+            self.read_shut.store(true, Ordering::Release);
+            // Wake readers (blocking and async): they look at the flag.
+            self.rt.inner.wake_waiters(WakeKey::Tcp(h));
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            let h = self.h;
+            self.write_shut.store(true, Ordering::Release);
             match self
                 .rt
                 .inner
@@ -383,22 +447,54 @@ impl TcpStream {
         Ok(())
     }
 
+    /// Whether `shutdown(Read)` was called.
+    pub(crate) fn read_is_shut(&self) -> bool {
+        self.read_shut.load(Ordering::Acquire)
+    }
+
+    /// One non-blocking read attempt: `None` when it would block.
+    pub(crate) fn try_read(&self, st: &mut State, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        if self.read_is_shut() {
+            return Some(Ok(0));
+        }
+        match api::recv(st, Instant::ZERO, self.h, buf) {
+            Ok(n) => Some(Ok(n)),
+            Err(TcpError::WouldBlock) => None,
+            Err(e) => Some(Err(io::Error::from(e))),
+        }
+    }
+
+    /// One non-blocking write attempt: `None` when it would block.
+    pub(crate) fn try_write(&self, st: &mut State, buf: &[u8]) -> Option<io::Result<usize>> {
+        if self.write_shut.load(Ordering::Acquire) {
+            // std (Linux EPIPE): writing after one's own shutdown(Write).
+            return Some(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the writing side was shut down",
+            )));
+        }
+        if let Some(e) = st.device_error() {
+            // Nothing written now could ever leave.
+            return Some(Err(e));
+        }
+        match api::send(st, Instant::ZERO, self.h, buf) {
+            Ok(n) => Some(Ok(n)),
+            Err(TcpError::WouldBlock) => None,
+            Err(e) => Some(Err(io::Error::from(e))),
+        }
+    }
+
     fn do_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let (dl, shut) = {
+        let dl = {
             let o = self.opts();
-            (deadline(o.nonblocking, o.read_timeout), o.read_shut)
+            deadline(o.nonblocking, o.read_timeout)
         };
-        if shut || buf.is_empty() {
+        if self.read_is_shut() || buf.is_empty() {
             return Ok(0);
         }
-        let h = self.h;
         self.rt
             .inner
-            .wait_for(dl, |st, now| match api::recv(st, now, h, buf) {
-                Ok(n) => Some(Ok(n)),
-                Err(TcpError::WouldBlock) => None,
-                Err(e) => Some(Err(io::Error::from(e))),
-            })?
+            .wait_for(dl, |st, _| self.try_read(st, buf))?
             .ok_or_else(|| would_block("read"))?
     }
 
@@ -410,14 +506,9 @@ impl TcpStream {
             let o = self.opts();
             deadline(o.nonblocking, o.write_timeout)
         };
-        let h = self.h;
         self.rt
             .inner
-            .wait_for(dl, |st, now| match api::send(st, now, h, buf) {
-                Ok(n) => Some(Ok(n)),
-                Err(TcpError::WouldBlock) => None,
-                Err(e) => Some(Err(io::Error::from(e))),
-            })?
+            .wait_for(dl, |st, _| self.try_write(st, buf))?
             .ok_or_else(|| would_block("write"))?
     }
 

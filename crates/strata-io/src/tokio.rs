@@ -65,15 +65,21 @@ use strata::time::Instant;
 use strata::transport::tcp::TcpError;
 
 use crate::runtime::State;
-use crate::tcp::{api, connect_progress, register_conn, register_listener};
+use crate::tcp::{api, connect_progress, register_conn, register_listener, ListenOptions};
 
 /// Runs `f` with the stack locked: `Ready` with the result it gives, or
-/// `Pending` when it gives none (it has registered the task's waker).
+/// `Pending` when it gives none (it has registered the task's waker) —
+/// unless the device has failed, when nothing will ever wake the task:
+/// then `Ready` with the device's error.
 fn poll_locked<T>(
     rt: &RuntimeHandle,
     f: impl FnOnce(&mut State, Instant) -> Option<io::Result<T>>,
 ) -> Poll<io::Result<T>> {
-    match rt.inner.with_stack(f) {
+    let r = rt.inner.with_stack(|st, now| match f(st, now) {
+        None => st.device_error().map(Err),
+        r => r,
+    });
+    match r {
         Err(e) => Poll::Ready(Err(e)),
         Ok(None) => Poll::Pending,
         Ok(Some(r)) => Poll::Ready(r),
@@ -104,10 +110,22 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Listens on `addr` (`0.0.0.0:port` for every local address).
+    /// Listens on `addr` (`0.0.0.0:port` for every local address), with
+    /// the default queues ([`ListenOptions::default`]).
     pub async fn bind(rt: &RuntimeHandle, addr: impl Into<SocketAddr>) -> io::Result<TcpListener> {
         Ok(TcpListener {
             inner: crate::tcp::TcpListener::bind(rt, addr)?,
+        })
+    }
+
+    /// Listens on `addr` with chosen accept and SYN queue lengths.
+    pub async fn bind_with(
+        rt: &RuntimeHandle,
+        addr: impl Into<SocketAddr>,
+        opts: ListenOptions,
+    ) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            inner: crate::tcp::TcpListener::bind_with(rt, addr, opts)?,
         })
     }
 
@@ -191,11 +209,14 @@ impl AsyncRead for TcpStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let h = self.inner.handle();
-        poll_call(
-            self.inner.rt(),
-            |st, now| api::recv(st, now, h, buf.initialize_unfilled()),
-            |st| register_conn(st, h, cx.waker()),
-        )
+        let inner = &self.inner;
+        poll_locked(inner.rt(), |st, _| {
+            let r = inner.try_read(st, buf.initialize_unfilled());
+            if r.is_none() {
+                register_conn(st, h, cx.waker());
+            }
+            r
+        })
         .map_ok(|n| buf.advance(n))
     }
 }
@@ -210,11 +231,14 @@ impl AsyncWrite for TcpStream {
             return Poll::Ready(Ok(0));
         }
         let h = self.inner.handle();
-        poll_call(
-            self.inner.rt(),
-            |st, now| api::send(st, now, h, data),
-            |st| register_conn(st, h, cx.waker()),
-        )
+        let inner = &self.inner;
+        poll_locked(inner.rt(), |st, _| {
+            let r = inner.try_write(st, data);
+            if r.is_none() {
+                register_conn(st, h, cx.waker());
+            }
+            r
+        })
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -94,8 +94,13 @@ impl UdpSocket {
         let to = v4(to.into())?;
         self.rt
             .inner
-            .with_stack(|st, now| st.stack.udp_send_to(now, self.h, to, buf))?
-            .map_err(udp_error)?;
+            .with_stack(|st, now| match st.device_error() {
+                Some(e) => Err(e),
+                None => st
+                    .stack
+                    .udp_send_to(now, self.h, to, buf)
+                    .map_err(udp_error),
+            })??;
         Ok(buf.len())
     }
 
@@ -112,8 +117,10 @@ impl UdpSocket {
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.rt
             .inner
-            .with_stack(|st, now| st.stack.udp_send(now, self.h, buf))?
-            .map_err(udp_error)?;
+            .with_stack(|st, now| match st.device_error() {
+                Some(e) => Err(e),
+                None => st.stack.udp_send(now, self.h, buf).map_err(udp_error),
+            })??;
         Ok(buf.len())
     }
 
@@ -193,16 +200,21 @@ impl UdpSocket {
             .inner
             .with_stack(|st, _| match st.stack.udp_recv_from(h) {
                 Ok(Some(d)) => Some(Ok(d)),
-                Ok(None) => {
-                    st.register(WakeKey::Udp(h), waker);
-                    None
-                }
-                Err(e) => Some(Err(e)),
+                Ok(None) => match st.device_error() {
+                    // Nothing will ever arrive: fail instead of waiting.
+                    Some(e) => Some(Err(Err(e))),
+                    None => {
+                        st.register(WakeKey::Udp(h), waker);
+                        None
+                    }
+                },
+                Err(e) => Some(Err(Ok(e))),
             });
         match r {
             Err(e) => Poll::Ready(Err(e)),
             Ok(None) => Poll::Pending,
-            Ok(Some(Err(e))) => Poll::Ready(Err(udp_error(e))),
+            Ok(Some(Err(Ok(e)))) => Poll::Ready(Err(udp_error(e))),
+            Ok(Some(Err(Err(e)))) => Poll::Ready(Err(e)),
             Ok(Some(Ok(d))) => {
                 let n = d.payload.len().min(buf.len());
                 buf[..n].copy_from_slice(&d.payload[..n]);
