@@ -374,7 +374,8 @@ impl TcpStream {
     /// As on Linux, shutting the reading side wakes a thread blocked in
     /// `read` on this socket, and that read and every later one return 0
     /// (end of stream): the usual way to stop a reader thread. A `write`
-    /// after shutting the writing side fails with `BrokenPipe`.
+    /// after shutting the writing side, or blocked in it at that moment,
+    /// fails with `BrokenPipe`.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let h = self.h;
         if matches!(how, Shutdown::Read | Shutdown::Both) {
@@ -384,6 +385,8 @@ impl TcpStream {
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             self.write_shut.store(true, Ordering::Release);
+            // A writer blocked for room gets `BrokenPipe` at once.
+            self.rt.inner.wake_waiters(WakeKey::Tcp(h));
             match self
                 .rt
                 .inner

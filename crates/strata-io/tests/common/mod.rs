@@ -108,3 +108,93 @@ pub fn pattern(seed: u64, len: usize) -> Vec<u8> {
         .map(|i| ((i.wrapping_mul(31) ^ seed ^ (i >> 8)) & 0xff) as u8)
         .collect()
 }
+
+/// An in-process cable between two devices that the test can cut: each
+/// side gets a [`PipeDevice`]; a thread carries frames between them. After
+/// [`Cable::cut`] both sides see their device end (end of file) with no
+/// frame sent by either stack: a peer that vanishes without a word.
+pub struct Cable {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Cable {
+    /// The two ends, and the cable.
+    pub fn new() -> (PipeDevice, PipeDevice, Cable) {
+        use std::os::fd::AsFd;
+        use strata_io::Device;
+        let (a, mut a_in) = PipeDevice::pair().unwrap();
+        let (b, mut b_in) = PipeDevice::pair().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s2 = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("cable".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !s2.load(std::sync::atomic::Ordering::Acquire) {
+                    let ready = strata_io::sys::poll_events(
+                        &[a_in.as_fd(), b_in.as_fd()],
+                        Some(Duration::from_millis(20)),
+                    )
+                    .unwrap();
+                    if ready[0].any() {
+                        while let Ok(Some(n)) = a_in.recv(&mut buf) {
+                            let _ = b_in.send(&buf[..n]);
+                        }
+                    }
+                    if ready[1].any() {
+                        while let Ok(Some(n)) = b_in.recv(&mut buf) {
+                            let _ = a_in.send(&buf[..n]);
+                        }
+                    }
+                }
+                // Dropping the inner ends here is the cut.
+            })
+            .unwrap();
+        (
+            a,
+            b,
+            Cable {
+                stop,
+                thread: Some(thread),
+            },
+        )
+    }
+
+    /// Cuts the cable: both devices reach end of file.
+    pub fn cut(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Cable {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// How big the stress runs are: `STRATA_STRESS=large` for the full size,
+/// otherwise a size that runs in seconds on two busy cores.
+pub fn large() -> bool {
+    std::env::var("STRATA_STRESS").is_ok_and(|v| v == "large")
+}
+
+/// Descriptors open in this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// Runtime I/O threads (named `strata-io`) alive in this process.
+pub fn io_threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| {
+        d.flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.trim() == "strata-io")
+            })
+            .count()
+    })
+}
