@@ -205,12 +205,13 @@ pub fn run(args: &FetchArgs) -> anyhow::Result<()> {
     }
     if !args.silent {
         eprintln!(
-            "strata fetch: {} {} — {} bytes in {:.3} s ({:.1} Mbit/s){}",
+            "strata fetch: {} {} — {} bytes in {:.3} s ({:.1} Mbit/s){}{}",
             resp.status,
             resp.reason,
             resp.body_len,
             secs,
             resp.body_len as f64 * 8.0 / secs.max(1e-9) / 1e6,
+            crate::tapnet::device_drops(&rt),
             out_path
                 .as_ref()
                 .map_or(String::new(), |o| format!(" → {}", o.display()))

@@ -179,7 +179,11 @@ pub fn run(args: &PingArgs) -> anyhow::Result<()> {
             .map_err(|_| anyhow::anyhow!("the ping thread panicked"))??;
     }
     let t = tally.lock().unwrap_or_else(|e| e.into_inner());
-    println!("{}", statistics(args.dest, &t, start.elapsed()));
+    println!(
+        "{}{}",
+        statistics(args.dest, &t, start.elapsed()),
+        crate::tapnet::device_drops_line(&rt)
+    );
     use std::io::Write as _;
     std::io::stdout().flush()?;
     if t.received == 0 {

@@ -31,16 +31,44 @@ pub struct ServeArgs {
     /// Port to listen on (default 80 for --http, 7 for --echo).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::units::parse_port)]
     port: Option<u16>,
+    /// If the TAP device goes away (interface deleted, namespace removed),
+    /// wait for it to come back and serve again, instead of exiting.
+    #[arg(long)]
+    wait_device: bool,
 }
 
-/// Runs `strata serve` until killed.
+/// Runs `strata serve` until killed, or until its device goes away (one
+/// error line; with `--wait-device`, until it comes back, then again).
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.http {
         if !dir.is_dir() {
             return crate::tapnet::usage(format!("{} is not a directory", dir.display()));
         }
     }
-    let rt = args.net.start("serve")?;
+    loop {
+        let rt = args.net.start("serve")?;
+        let served = serve_on(args, &rt);
+        // A failed device explains whatever error the serving loop gave.
+        let Some(failure) = rt.device_failure() else {
+            return served;
+        };
+        drop(rt);
+        if !args.wait_device {
+            anyhow::bail!(
+                "{failure} (the interface was removed or its namespace deleted; --wait-device waits for it)"
+            );
+        }
+        eprintln!(
+            "strata serve: {failure}; waiting for {} to come back",
+            args.net.tap
+        );
+        crate::tapnet::wait_for_interface(&args.net.tap);
+        eprintln!("strata serve: {} is back", args.net.tap);
+    }
+}
+
+/// Serves on a started runtime until an error (a failed device included).
+fn serve_on(args: &ServeArgs, rt: &strata_io::Runtime) -> anyhow::Result<()> {
     let h = rt.handle();
     let ip = rt.addr().address();
     if let Some(dir) = &args.http {
@@ -90,11 +118,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
                     Ok((n, from)) => {
                         let _ = udp.send_to(&buf[..n], from);
                     }
-                    // An ICMP error for an earlier reply: keep serving.
-                    Err(e) if e.kind() != std::io::ErrorKind::NotConnected => {
-                        tracing::info!(error = %e, "udp echo");
+                    // The runtime or its device is gone: stop.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::NotConnected | std::io::ErrorKind::NetworkDown
+                        ) =>
+                    {
+                        break
                     }
-                    Err(_) => break,
+                    // An ICMP error for an earlier reply: keep serving.
+                    Err(e) => tracing::info!(error = %e, "udp echo"),
                 }
             }
         });

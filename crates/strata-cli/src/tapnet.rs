@@ -142,6 +142,37 @@ impl TapArgs {
     }
 }
 
+/// `", N frames dropped at the device"` when the device refused frames
+/// (its queue was full: lost before the wire, in no stack counter), else
+/// nothing: for the end-of-run summaries.
+pub fn device_drops(rt: &Runtime) -> String {
+    match rt.tx_dropped() {
+        0 => String::new(),
+        1 => ", 1 frame dropped at the device".to_string(),
+        n => format!(", {n} frames dropped at the device"),
+    }
+}
+
+/// `"\nN frames dropped at the device"` when there were any, else nothing:
+/// a line to append to a statistics block.
+pub fn device_drops_line(rt: &Runtime) -> String {
+    match rt.tx_dropped() {
+        0 => String::new(),
+        1 => "\n1 frame dropped at the device (its queue was full)".to_string(),
+        n => format!("\n{n} frames dropped at the device (its queue was full)"),
+    }
+}
+
+/// Waits, with a growing pause (0.1 s doubling to 5 s), until the
+/// interface `name` exists again.
+pub fn wait_for_interface(name: &str) {
+    let mut pause = std::time::Duration::from_millis(100);
+    while !interface_info(name).is_ok_and(|i| i.is_some()) {
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
