@@ -298,20 +298,26 @@ fn readers_writers_and_closers_race() {
                     }));
                 }
                 std::thread::sleep(close_after);
-                // The closer: shutdown both ways on one side, then drop both.
+                // The closer: shutdown both ways on one side, then on the
+                // other. A connection already closed on both sides answers
+                // NotConnected, as Linux does (ENOTCONN).
+                let shut = |x: &TcpStream| match x.shutdown(Shutdown::Both) {
+                    Ok(()) => {}
+                    Err(e) => assert_eq!(e.kind(), ErrorKind::NotConnected, "{e}"),
+                };
                 match how {
-                    0 => c.shutdown(Shutdown::Both).unwrap(),
-                    1 => s.shutdown(Shutdown::Both).unwrap(),
+                    0 => shut(&c),
+                    1 => shut(&s),
                     _ => {
-                        c.shutdown(Shutdown::Both).unwrap();
-                        s.shutdown(Shutdown::Both).unwrap();
+                        shut(&c);
+                        shut(&s);
                     }
                 }
                 // The other side's writers stop once the peer's RST or the
                 // closed window tells them; shut it too so every thread ends.
                 std::thread::sleep(Duration::from_millis(rng.range(0, 3) as u64));
-                c.shutdown(Shutdown::Both).unwrap();
-                s.shutdown(Shutdown::Both).unwrap();
+                shut(&c);
+                shut(&s);
                 for h in hs {
                     h.join()
                         .unwrap_or_else(|_| panic!("round {round}: a thread panicked"));
@@ -567,7 +573,7 @@ fn udp_fan_out_loses_nothing_unaccounted() {
                 }
             }
             let sent = (clients * per_client) as u64;
-            let deadline = Instant::now() + Duration::from_secs(5);
+            let deadline = Instant::now() + Duration::from_secs(30);
             let accounted = || {
                 let q = b.with_stack(|s| s.stats().udp.queue_drops).unwrap();
                 received.load(Ordering::Relaxed) as u64 + q + a.tx_dropped()
