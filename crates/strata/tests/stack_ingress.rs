@@ -161,6 +161,7 @@ fn hostile_fragments_stay_within_the_memory_cap() {
             + st.frag.reassembly.oversize
             + st.frag.reassembly.inconsistent
             + st.frag.reassembly.memory_drops
+            + st.frag.reassembly.discarded_fragments
     );
     // Timers clear what is left.
     s.handle_timeout(Instant::from_secs(100));
@@ -169,7 +170,7 @@ fn hostile_fragments_stay_within_the_memory_cap() {
 }
 
 #[test]
-fn teardrop_pair_is_dropped_but_a_clean_datagram_after_it_arrives() {
+fn teardrop_discards_the_rest_of_its_datagram_until_the_timeout() {
     let mut s = host(FragConfig::default());
     let h = s.udp_bind(None, 4000).unwrap();
     // Classic teardrop: second fragment starts inside the first and ends
@@ -179,22 +180,36 @@ fn teardrop_pair_is_dropped_but_a_clean_datagram_after_it_arrives() {
     udp[2..4].copy_from_slice(&4000u16.to_be_bytes());
     udp[4..6].copy_from_slice(&48u16.to_be_bytes());
     // A UDP fragment of datagram 7 from 10.0.0.2: offset, more fragments.
-    let frag = |s: &mut Stack, off: u16, more: bool, data: &[u8]| {
+    let frag = |s: &mut Stack, now: Instant, ident: u16, off: u16, more: bool, data: &[u8]| {
         s.receive(
-            Instant::ZERO,
+            now,
             IfaceId(0),
-            &ip_frame(17, 7, off, more, data, [10, 0, 0, 2]),
+            &ip_frame(17, ident, off, more, data, [10, 0, 0, 2]),
         )
     };
-    frag(&mut s, 0, true, &udp[..40]);
-    frag(&mut s, 16, false, &udp[16..20]);
+    let t0 = Instant::ZERO;
+    frag(&mut s, t0, 7, 0, true, &udp[..40]);
+    frag(&mut s, t0, 7, 16, false, &udp[16..20]);
     assert_eq!(s.stats().ip.dropped.fragment, 1);
-    // Same ident again, well-formed this time (checksum 0 = none).
-    frag(&mut s, 0, true, &udp[..40]);
-    frag(&mut s, 40, false, &udp[40..]);
+    // RFC 5722 §4: the rest of datagram 7 is discarded too, even when it
+    // would now complete a well-formed datagram.
+    frag(&mut s, t0, 7, 0, true, &udp[..40]);
+    frag(&mut s, t0, 7, 40, false, &udp[40..]);
+    assert_eq!(s.udp_recv_from(h).unwrap(), None);
+    assert_eq!(s.stats().frag.reassembly.discarded_fragments, 2);
+    // Another datagram from the same source is unaffected (checksum 0 = none).
+    frag(&mut s, t0, 8, 0, true, &udp[..40]);
+    frag(&mut s, t0, 8, 40, false, &udp[40..]);
     let d = s.udp_recv_from(h).unwrap().expect("reassembled");
     assert_eq!(d.payload.len(), 40);
-    assert_eq!(s.stats().frag.reassembly.reassembled, 1);
+    // Once the discarded datagram's timer has run out, ident 7 is free again.
+    let later = Instant::from_secs(31);
+    s.handle_timeout(later);
+    drain(&mut s, later);
+    frag(&mut s, later, 7, 0, true, &udp[..40]);
+    frag(&mut s, later, 7, 40, false, &udp[40..]);
+    assert!(s.udp_recv_from(h).unwrap().is_some());
+    assert_eq!(s.stats().frag.reassembly.reassembled, 2);
 }
 
 /// An ICMP message's bytes.

@@ -6,17 +6,33 @@
 //!
 //! - buffers are keyed by (source, destination, protocol, identification)
 //!   (RFC 791 §3.2) and expire after a timeout;
-//! - memory is accounted per buffer (its allocated size, not the bytes
-//!   received, so a lone fragment at offset 65000 costs what it costs), with
-//!   a per-source cap (a fragment over it is dropped) and a global cap (the
-//!   oldest buffers are evicted to make room);
+//! - each buffer holds its fragments as they came (one piece per fragment,
+//!   in an ordered map), so a lone fragment at offset 65000 costs its own
+//!   bytes, not 65000;
+//! - memory is counted honestly: every buffer is charged a fixed
+//!   [`BUFFER_OVERHEAD`] (its entries in the maps here and its first piece
+//!   node) and every piece [`PIECE_OVERHEAD`] plus its bytes, so a flood of
+//!   empty fragments costs what it really holds (the `frag_hostile` test
+//!   checks the figure against a counting allocator);
+//! - a per-source cap (a fragment over it is dropped), a global cap and a
+//!   cap on the number of buffers (the buffer closest to its deadline — the
+//!   oldest — is evicted to make room);
+//! - buffers are indexed by deadline, so eviction, [`Reassembler::poll_timeout`]
+//!   and expiry are O(log n), whatever the number of buffers;
 //! - a fragment that overlaps data already held is accepted only as an exact
-//!   duplicate (same place, same bytes — a retransmission or a duplicating
-//!   link); any other overlap (teardrop) discards the whole datagram, as
-//!   RFC 5722 does for IPv6;
+//!   duplicate (same bytes — a retransmission or a duplicating link); any
+//!   other overlap (teardrop) discards the whole datagram;
 //! - fragments that contradict each other (two different ends, data past
 //!   the end, a non-final fragment whose length is not a multiple of 8) and
-//!   datagrams that would exceed 65535 bytes (ping of death) are dropped;
+//!   datagrams that would exceed 65535 bytes with the *first* fragment's
+//!   header (ping of death) discard the datagram too;
+//! - **after a discard, the datagram's fragments still to come are
+//!   discarded as well** until its reassembly timer runs out, the policy of
+//!   RFC 5722 §4 for IPv6 ("the entire datagram (and any constituent
+//!   fragments, including those not yet received) MUST be silently
+//!   discarded"), applied here to IPv4: the rest of a torn datagram cannot
+//!   start a new buffer that is then filled by someone else. The marker
+//!   costs [`BUFFER_OVERHEAD`] and is evictable like any buffer;
 //! - nothing panics; every drop is counted.
 
 use crate::time::{Duration, Instant};
@@ -29,6 +45,13 @@ pub const MAX_DATAGRAM: usize = 65535;
 pub const MIN_HEADER: usize = 20;
 /// Smallest MTU every IPv4 link must carry (RFC 791 §3.2).
 pub const MIN_MTU: usize = 68;
+/// Bytes charged for every buffer besides its data: the buffer itself and
+/// its entries in the key map, the deadline index and the per-source map
+/// (B-tree nodes at their worst fill), and the first node of its piece map.
+pub const BUFFER_OVERHEAD: usize = 768;
+/// Bytes charged for every held fragment besides its data: its entry in the
+/// buffer's piece map.
+pub const PIECE_OVERHEAD: usize = 64;
 
 /// Identifies the datagram a fragment belongs to (RFC 791 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,6 +76,8 @@ pub struct FragConfig {
     pub per_source_limit: usize,
     /// Bytes of reassembly buffers all sources together may hold.
     pub global_limit: usize,
+    /// Buffers (incomplete datagrams and discard markers) held at most.
+    pub max_buffers: usize,
 }
 
 impl Default for FragConfig {
@@ -61,6 +86,7 @@ impl Default for FragConfig {
             timeout: Duration::from_secs(30),
             per_source_limit: 256 * 1024,
             global_limit: 4 * 1024 * 1024,
+            max_buffers: 2048,
         }
     }
 }
@@ -83,6 +109,10 @@ pub enum FragError {
     /// Holding it would exceed the memory limit; the fragment was dropped.
     #[error("reassembly memory limit reached")]
     MemoryLimit,
+    /// Its datagram was discarded earlier (RFC 5722 §4); the fragment was
+    /// dropped.
+    #[error("fragment of a discarded datagram")]
+    Discarded,
 }
 
 /// Counters of the reassembler.
@@ -102,10 +132,14 @@ pub struct ReassemblyStats {
     pub inconsistent: u64,
     /// Fragments dropped at the per-source or global memory cap.
     pub memory_drops: u64,
-    /// Incomplete datagrams evicted to make room under the global cap.
+    /// Incomplete datagrams evicted to make room under the global cap or
+    /// the buffer count cap.
     pub evictions: u64,
     /// Incomplete datagrams that timed out.
     pub timeouts: u64,
+    /// Fragments dropped because their datagram had been discarded
+    /// (RFC 5722 §4).
+    pub discarded_fragments: u64,
 }
 
 /// A complete datagram.
@@ -133,24 +167,22 @@ pub struct Expired {
 
 #[derive(Debug)]
 struct Buffer {
-    data: Vec<u8>,
-    /// Received byte ranges, sorted, disjoint, half-open.
-    ranges: Vec<(usize, usize)>,
+    /// Fragment offset → its bytes; disjoint, never empty.
+    pieces: BTreeMap<u32, Box<[u8]>>,
+    /// Sum of the pieces' lengths.
+    received: usize,
+    /// Largest end of any fragment seen.
+    max_end: usize,
     /// Payload length, known once the last fragment (MF = 0) arrived.
     total: Option<usize>,
-    header: Option<Vec<u8>>,
+    header: Option<Box<[u8]>>,
     deadline: Instant,
-    /// Creation order, for eviction.
+    /// Creation order: ties of the deadline index.
     seq: u64,
-}
-
-impl Buffer {
-    fn cost(&self) -> usize {
-        self.data.len() + self.header.as_ref().map_or(0, Vec::len)
-    }
-    fn max_end(&self) -> usize {
-        self.ranges.last().map_or(0, |r| r.1)
-    }
+    /// Bytes charged (see [`BUFFER_OVERHEAD`]).
+    cost: usize,
+    /// The datagram was discarded; this is the RFC 5722 marker.
+    discarded: bool,
 }
 
 /// Reassembles fragmented IPv4 datagrams.
@@ -158,6 +190,10 @@ impl Buffer {
 pub struct Reassembler {
     config: FragConfig,
     buffers: BTreeMap<FragKey, Buffer>,
+    /// (deadline, seq) → key: the earliest deadline is also the oldest
+    /// buffer (the timeout is fixed), so one index serves timers and
+    /// eviction.
+    by_deadline: BTreeMap<(Instant, u64), FragKey>,
     per_source: BTreeMap<Ipv4Addr, usize>,
     total: usize,
     next_seq: u64,
@@ -170,6 +206,7 @@ impl Reassembler {
         Reassembler {
             config,
             buffers: BTreeMap::new(),
+            by_deadline: BTreeMap::new(),
             per_source: BTreeMap::new(),
             total: 0,
             next_seq: 0,
@@ -182,14 +219,19 @@ impl Reassembler {
         self.stats
     }
 
-    /// Bytes currently held.
+    /// Bytes currently charged (an upper bound of the heap held).
     pub fn memory(&self) -> usize {
         self.total
     }
 
-    /// Incomplete datagrams currently held.
+    /// Buffers currently held (incomplete datagrams and discard markers).
     pub fn pending(&self) -> usize {
         self.buffers.len()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &FragConfig {
+        &self.config
     }
 
     /// Offers one fragment: `header` is its IP header, `offset` its
@@ -207,71 +249,97 @@ impl Reassembler {
     ) -> Result<Option<Reassembled>, FragError> {
         self.stats.fragments += 1;
         let end = offset.saturating_add(payload.len());
-        // RFC 791 §3.1: total length is 16 bits, header included.
-        if end > MAX_DATAGRAM - MIN_HEADER.max(header.len()) {
+        let existing = self.buffers.get(&key);
+        if existing.is_some_and(|b| b.discarded) {
+            // RFC 5722 §4: fragments of a discarded datagram, "including
+            // those not yet received", are discarded.
+            self.stats.discarded_fragments += 1;
+            return Err(FragError::Discarded);
+        }
+        // RFC 791 §3.1: total length is 16 bits and counts the header of
+        // the reassembled datagram, which is the first fragment's; until it
+        // arrives the smallest header is assumed, and checked again then.
+        let first_hl = if offset == 0 {
+            header.len()
+        } else {
+            existing
+                .and_then(|b| b.header.as_ref())
+                .map_or(MIN_HEADER, |h| h.len())
+        };
+        let max_end = existing.map_or(end, |b| b.max_end.max(end));
+        if max_end + first_hl.max(MIN_HEADER) > MAX_DATAGRAM {
             self.stats.oversize += 1;
-            self.discard(&key);
+            self.poison(&key);
             return Err(FragError::Oversize);
         }
         // RFC 791 §3.2: every fragment but the last carries a multiple of 8
         // bytes (and at least 8).
         if more && (payload.is_empty() || !payload.len().is_multiple_of(8)) {
             self.stats.inconsistent += 1;
-            self.discard(&key);
+            self.poison(&key);
             return Err(FragError::Inconsistent);
         }
-
-        if let Some(buf) = self.buffers.get(&key) {
+        let mut duplicate_header = false;
+        if let Some(buf) = existing {
             // Consistency with what is known of the end.
             let bad_end = match buf.total {
                 Some(total) => end > total || (!more && end != total),
-                None => !more && buf.max_end() > end,
+                None => !more && buf.max_end > end,
             };
             if bad_end {
                 self.stats.inconsistent += 1;
-                self.discard(&key);
+                self.poison(&key);
                 return Err(FragError::Inconsistent);
             }
-            // Overlap check against every held range.
-            for &(s, e) in &buf.ranges {
-                if offset < e && s < end {
-                    if s <= offset && end <= e && buf.data[offset..end] == *payload {
-                        // RFC 791 allows retransmitted fragments; identical
-                        // bytes at the same place are harmless.
-                        self.stats.duplicates += 1;
-                        return Ok(None);
-                    }
+            match overlap(&buf.pieces, offset, payload) {
+                Overlap::None => {}
+                Overlap::Duplicate => {
+                    // RFC 791 allows retransmitted fragments; identical
+                    // bytes at the same place are harmless.
+                    self.stats.duplicates += 1;
+                    return Ok(None);
+                }
+                Overlap::Conflict => {
                     self.stats.overlaps += 1;
-                    self.discard(&key);
+                    self.poison(&key);
                     return Err(FragError::Overlap);
                 }
             }
+            if payload.is_empty() && buf.total == Some(end) {
+                // A repeated empty last fragment.
+                self.stats.duplicates += 1;
+                return Ok(None);
+            }
+            duplicate_header = offset == 0 && buf.header.is_some();
         }
 
-        // Memory: growth of this buffer.
-        let (old_cost, old_len) = self
-            .buffers
-            .get(&key)
-            .map_or((0, 0), |b| (b.cost(), b.data.len()));
-        let header_cost = if offset == 0 { header.len() } else { 0 };
-        let new_cost = old_cost + end.saturating_sub(old_len) + header_cost;
-        let growth = new_cost - old_cost;
+        // Memory: the growth this fragment brings.
+        let is_new = existing.is_none();
+        let mut growth = 0;
+        if is_new {
+            growth += BUFFER_OVERHEAD;
+        }
+        if !payload.is_empty() {
+            growth += PIECE_OVERHEAD + payload.len();
+        }
+        if offset == 0 && !duplicate_header {
+            growth += header.len();
+        }
         let src_used = self.per_source.get(&key.src).copied().unwrap_or(0);
         if src_used + growth > self.config.per_source_limit {
             self.stats.memory_drops += 1;
             return Err(FragError::MemoryLimit);
         }
-        while self.total + growth > self.config.global_limit {
-            let victim = self
-                .buffers
-                .iter()
-                .filter(|(k, _)| **k != key)
-                .min_by_key(|(_, b)| b.seq)
-                .map(|(k, _)| *k);
+        while self.total + growth > self.config.global_limit
+            || (is_new && self.buffers.len() >= self.config.max_buffers)
+        {
+            // The oldest other buffer gives way: O(log n) through the
+            // deadline index.
+            let victim = self.by_deadline.values().find(|k| **k != key).copied();
             match victim {
                 Some(k) => {
                     self.stats.evictions += 1;
-                    self.discard(&k);
+                    self.take(&k);
                 }
                 None => {
                     self.stats.memory_drops += 1;
@@ -280,100 +348,168 @@ impl Reassembler {
             }
         }
 
-        let seq = self.next_seq;
-        let deadline = now + self.config.timeout;
-        let buf = self.buffers.entry(key).or_insert_with(|| Buffer {
-            data: Vec::new(),
-            ranges: Vec::new(),
-            total: None,
-            header: None,
-            // RFC 791 §3.2: the timer starts with the first fragment.
-            deadline,
-            seq,
-        });
-        if buf.seq == seq {
-            self.next_seq += 1;
+        let buf = match self.buffers.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                // RFC 791 §3.2: the timer starts with the first fragment.
+                let deadline = now + self.config.timeout;
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.by_deadline.insert((deadline, seq), key);
+                e.insert(Buffer {
+                    pieces: BTreeMap::new(),
+                    received: 0,
+                    max_end: 0,
+                    total: None,
+                    header: None,
+                    deadline,
+                    seq,
+                    cost: 0,
+                    discarded: false,
+                })
+            }
+        };
+        if !payload.is_empty() {
+            // Offsets are below 65536 (checked above).
+            buf.pieces.insert(offset as u32, payload.into());
+            buf.received += payload.len();
         }
-        if buf.data.len() < end {
-            buf.data.resize(end, 0);
-        }
-        buf.data[offset..end].copy_from_slice(payload);
-        if offset == 0 {
-            buf.header = Some(header.to_vec());
+        if offset == 0 && !duplicate_header {
+            buf.header = Some(header.into());
         }
         if !more {
             buf.total = Some(end);
         }
-        let pos = buf.ranges.partition_point(|r| r.0 < offset);
-        buf.ranges.insert(pos, (offset, end));
-        // Merge adjacent ranges.
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(buf.ranges.len());
-        for &(s, e) in &buf.ranges {
-            match merged.last_mut() {
-                Some(last) if last.1 == s => last.1 = e,
-                _ => merged.push((s, e)),
-            }
-        }
-        buf.ranges = merged;
+        buf.max_end = buf.max_end.max(end);
+        buf.cost += growth;
         *self.per_source.entry(key.src).or_insert(0) += growth;
         self.total += growth;
 
-        let complete =
-            matches!(buf.total, Some(t) if buf.ranges == [(0, t)] && buf.header.is_some());
+        // Disjoint pieces inside 0..total whose lengths sum to total cover
+        // it all.
+        let complete = buf.header.is_some() && buf.total == Some(buf.received);
         if complete {
             let buf = self.take(&key).expect("present");
             self.stats.reassembled += 1;
+            let mut data = Vec::with_capacity(buf.received);
+            for piece in buf.pieces.values() {
+                data.extend_from_slice(piece);
+            }
             return Ok(Some(Reassembled {
                 key,
-                header: buf.header.unwrap_or_default(),
-                payload: buf.data,
+                header: buf.header.map(Vec::from).unwrap_or_default(),
+                payload: data,
             }));
         }
         Ok(None)
     }
 
+    /// Removes a buffer and its charge.
     fn take(&mut self, key: &FragKey) -> Option<Buffer> {
         let buf = self.buffers.remove(key)?;
-        let cost = buf.cost();
-        self.total -= cost;
-        if let Some(used) = self.per_source.get_mut(&key.src) {
-            *used -= cost;
-            if *used == 0 {
-                self.per_source.remove(&key.src);
-            }
-        }
+        self.by_deadline.remove(&(buf.deadline, buf.seq));
+        self.uncharge(key.src, buf.cost);
         Some(buf)
     }
 
-    fn discard(&mut self, key: &FragKey) {
-        self.take(key);
+    fn uncharge(&mut self, src: Ipv4Addr, cost: usize) {
+        self.total -= cost;
+        if let Some(used) = self.per_source.get_mut(&src) {
+            *used -= cost;
+            if *used == 0 {
+                self.per_source.remove(&src);
+            }
+        }
     }
 
-    /// When the next incomplete datagram expires.
+    /// Discards a datagram's data and keeps the RFC 5722 marker until its
+    /// deadline. A fragment that fails before any buffer exists leaves
+    /// nothing behind.
+    fn poison(&mut self, key: &FragKey) {
+        let Some(buf) = self.buffers.get_mut(key) else {
+            return;
+        };
+        let freed = buf.cost - BUFFER_OVERHEAD;
+        buf.pieces = BTreeMap::new();
+        buf.header = None;
+        buf.received = 0;
+        buf.total = None;
+        buf.discarded = true;
+        buf.cost = BUFFER_OVERHEAD;
+        self.uncharge(key.src, freed);
+    }
+
+    /// When the next incomplete datagram expires (O(log n)).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.buffers.values().map(|b| b.deadline).min()
+        self.by_deadline.keys().next().map(|&(d, _)| d)
     }
 
     /// Discards the datagrams whose timer ran out (RFC 791 §3.2), appending
-    /// them to `expired`.
+    /// them to `expired` (discard markers simply go).
     pub fn handle_timeout(&mut self, now: Instant, expired: &mut Vec<Expired>) {
-        let due: Vec<FragKey> = self
-            .buffers
-            .iter()
-            .filter(|(_, b)| b.deadline <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in due {
-            if let Some(buf) = self.take(&key) {
-                self.stats.timeouts += 1;
-                let quote = buf.header.map(|mut h| {
-                    let have = buf.ranges.first().filter(|r| r.0 == 0).map_or(0, |r| r.1);
-                    h.extend_from_slice(&buf.data[..have.min(8)]);
-                    h
-                });
-                expired.push(Expired { key, quote });
+        while let Some((&(deadline, _), &key)) = self.by_deadline.iter().next() {
+            if deadline > now {
+                break;
             }
+            let Some(buf) = self.take(&key) else {
+                continue;
+            };
+            if buf.discarded {
+                continue;
+            }
+            self.stats.timeouts += 1;
+            let quote = buf.header.map(|h| {
+                let mut q = Vec::from(h);
+                if let Some(first) = buf.pieces.get(&0) {
+                    q.extend_from_slice(&first[..first.len().min(8)]);
+                }
+                q
+            });
+            expired.push(Expired { key, quote });
         }
+    }
+}
+
+/// How a fragment meets the pieces already held.
+enum Overlap {
+    /// It touches none of them.
+    None,
+    /// Every byte of it is held already, with the same value.
+    Duplicate,
+    /// It overlaps held data with other bytes or other bounds.
+    Conflict,
+}
+
+/// Compares `payload` at `offset` with the held pieces in O(log n + pieces
+/// it touches).
+fn overlap(pieces: &BTreeMap<u32, Box<[u8]>>, offset: usize, payload: &[u8]) -> Overlap {
+    let end = offset + payload.len();
+    if payload.is_empty() {
+        return Overlap::None;
+    }
+    // The piece starting at or before `offset`, then those starting inside.
+    let before = pieces
+        .range(..=offset as u32)
+        .next_back()
+        .filter(|(s, p)| **s as usize + p.len() > offset);
+    let inside = pieces.range(offset as u32 + 1..end as u32);
+    let mut covered = 0;
+    let mut same = true;
+    let mut any = false;
+    for (&s, p) in before.into_iter().chain(inside) {
+        let s = s as usize;
+        let (lo, hi) = (s.max(offset), (s + p.len()).min(end));
+        if lo >= hi {
+            continue;
+        }
+        any = true;
+        covered += hi - lo;
+        same &= p[lo - s..hi - s] == payload[lo - offset..hi - offset];
+    }
+    match (any, same && covered == payload.len()) {
+        (false, _) => Overlap::None,
+        (true, true) => Overlap::Duplicate,
+        (true, false) => Overlap::Conflict,
     }
 }
 
@@ -542,6 +678,12 @@ mod tests {
         assert_eq!(last.unwrap().payload, payload);
     }
 
+    /// Only the RFC 5722 marker of a discarded datagram is left.
+    fn only_marker(r: &Reassembler) {
+        assert_eq!(r.pending(), 1);
+        assert_eq!(r.memory(), BUFFER_OVERHEAD);
+    }
+
     #[test]
     fn teardrop_overlap_discards_datagram() {
         let mut r = Reassembler::new(FragConfig::default());
@@ -551,15 +693,32 @@ mod tests {
             r.push(Instant::ZERO, KEY, &HDR, 32, false, &[2; 16]),
             Err(FragError::Overlap)
         );
-        assert_eq!(r.pending(), 0);
-        assert_eq!(r.memory(), 0);
+        only_marker(&r);
         // Same place, different bytes: also an overlap.
-        r.push(Instant::ZERO, KEY, &HDR, 0, true, &[1; 40]).unwrap();
+        let k2 = FragKey { ident: 2, ..KEY };
+        r.push(Instant::ZERO, k2, &HDR, 0, true, &[1; 40]).unwrap();
         assert_eq!(
-            r.push(Instant::ZERO, KEY, &HDR, 0, true, &[3; 40]),
+            r.push(Instant::ZERO, k2, &HDR, 0, true, &[3; 40]),
             Err(FragError::Overlap)
         );
-        assert_eq!(r.stats().overlaps, 2);
+        // A fragment spanning two held pieces with their bytes is a
+        // duplicate; with one byte changed it is an overlap.
+        let k3 = FragKey { ident: 3, ..KEY };
+        r.push(Instant::ZERO, k3, &HDR, 0, true, &[1; 16]).unwrap();
+        r.push(Instant::ZERO, k3, &HDR, 16, true, &[2; 16]).unwrap();
+        let mut span = [1u8; 32];
+        span[16..].fill(2);
+        assert_eq!(
+            r.push(Instant::ZERO, k3, &HDR, 8, true, &span[8..24]),
+            Ok(None)
+        );
+        span[20] = 9;
+        assert_eq!(
+            r.push(Instant::ZERO, k3, &HDR, 8, true, &span[8..24]),
+            Err(FragError::Overlap)
+        );
+        assert_eq!(r.stats().overlaps, 3);
+        assert_eq!(r.stats().duplicates, 1);
     }
 
     #[test]
@@ -571,19 +730,19 @@ mod tests {
             r.push(Instant::ZERO, KEY, &HDR, 65528, false, &[0; 100]),
             Err(FragError::Oversize)
         );
-        assert_eq!(r.pending(), 0);
-        assert_eq!(r.memory(), 0);
+        only_marker(&r);
         assert_eq!(r.stats().oversize, 1);
     }
 
     #[test]
     fn inconsistent_ends_and_lengths() {
         let mut r = Reassembler::new(FragConfig::default());
-        // Non-final fragment not a multiple of 8.
+        // Non-final fragment not a multiple of 8: nothing held, nothing left.
         assert_eq!(
             r.push(Instant::ZERO, KEY, &HDR, 0, true, &[0; 10]),
             Err(FragError::Inconsistent)
         );
+        assert_eq!(r.pending(), 0);
         // Two different ends.
         r.push(Instant::ZERO, KEY, &HDR, 16, false, &[0; 8])
             .unwrap();
@@ -591,14 +750,34 @@ mod tests {
             r.push(Instant::ZERO, KEY, &HDR, 32, false, &[0; 8]),
             Err(FragError::Inconsistent)
         );
+        only_marker(&r);
         // Data past a known end.
-        r.push(Instant::ZERO, KEY, &HDR, 16, false, &[0; 8])
-            .unwrap();
+        let k2 = FragKey { ident: 2, ..KEY };
+        r.push(Instant::ZERO, k2, &HDR, 16, false, &[0; 8]).unwrap();
         assert_eq!(
-            r.push(Instant::ZERO, KEY, &HDR, 24, true, &[0; 8]),
+            r.push(Instant::ZERO, k2, &HDR, 24, true, &[0; 8]),
             Err(FragError::Inconsistent)
         );
-        assert_eq!(r.memory(), 0);
+        assert_eq!(r.memory(), 2 * BUFFER_OVERHEAD);
+        assert_eq!(r.stats().inconsistent, 3);
+    }
+
+    #[test]
+    fn buffer_count_cap_evicts_the_oldest() {
+        let cfg = FragConfig {
+            max_buffers: 3,
+            ..FragConfig::default()
+        };
+        let mut r = Reassembler::new(cfg);
+        for ident in 0..5u16 {
+            let k = FragKey { ident, ..KEY };
+            r.push(Instant::from_secs(u64::from(ident)), k, &HDR, 8, false, &[])
+                .unwrap();
+            assert!(r.pending() <= 3);
+        }
+        assert_eq!(r.stats().evictions, 2);
+        // The survivors are the three newest: their deadlines remain.
+        assert_eq!(r.poll_timeout(), Some(Instant::from_secs(32)));
     }
 
     #[test]
