@@ -41,11 +41,14 @@
 //! ```
 
 use crate::link::arp::{ArpAction, ArpCache, ArpConfig, NeighborState, Resolve};
+use crate::link::probe::{AddressProbe, ProbeAction};
 use crate::link::IfaceId;
 use crate::net::frag::{
     FragConfig, FragKey, FragmentError, FragmentPlan, Reassembler, ReassemblyStats,
 };
-use crate::net::icmp::{IcmpError, IcmpErrorKind, QuotedDatagram};
+use crate::net::icmp::{ErrorRateLimiter, IcmpError, IcmpErrorKind, QuotedDatagram};
+use crate::net::ident::IdentGenerator;
+use crate::net::martian::{self, Arrival};
 use crate::net::route::{Route, RouteKind, RoutingTable};
 use crate::time::{Duration, Instant};
 use crate::transport::ports::{EphemeralPorts, PortRange};
@@ -86,9 +89,14 @@ pub struct StackConfig {
     pub tx_queue_limit: usize,
     /// Outstanding echo requests remembered for RTT measurement.
     pub max_pings: usize,
-    /// ICMP error messages sent per second at most, with bursts of up to
-    /// this many (RFC 1812 §4.3.2.8 token bucket); 0 disables the limit.
+    /// ICMP error messages sent per second to any one destination at most,
+    /// with bursts of up to this many (RFC 1812 §4.3.2.8 token bucket per
+    /// destination); 0 disables the limit.
     pub icmp_error_rate: u32,
+    /// ICMP error messages sent per second in all (burst as many), except
+    /// "fragmentation needed", which only its destination's bucket limits
+    /// (so floods cannot starve path MTU discovery); 0 disables it.
+    pub icmp_error_global_rate: u32,
     /// The TCP engine's settings.
     pub tcp: TcpConfig,
 }
@@ -105,6 +113,7 @@ impl Default for StackConfig {
             tx_queue_limit: 4096,
             max_pings: 1024,
             icmp_error_rate: 100,
+            icmp_error_global_rate: 1000,
             tcp: TcpConfig::default(),
         }
     }
@@ -136,6 +145,14 @@ pub enum SendError {
     /// The datagram does not fit in 65535 bytes.
     #[error("datagram too large")]
     TooLarge,
+    /// The destination may not appear on a link (0/8, 127/8 without a
+    /// loopback interface, multicast, class E; RFC 1122 §3.2.1.3).
+    #[error("invalid destination {0}")]
+    InvalidDestination(Ipv4Addr),
+    /// The datagram would leave as a link-layer broadcast, which this
+    /// message may not (an echo reply or an ICMP error, RFC 1122 §3.2.2).
+    #[error("broadcast egress refused for {0}")]
+    Broadcast(Ipv4Addr),
 }
 
 /// Something the application should know about.
@@ -250,12 +267,15 @@ pub struct IpDrops {
     pub bad_header_len: u64,
     /// Header checksum failed.
     pub bad_checksum: u64,
-    /// Source address broadcast or multicast (RFC 1122 §3.2.1.3), or a
-    /// loopback address arriving from a link.
+    /// Source address that may not appear on a link: broadcast (any of our
+    /// prefixes' directed broadcasts), multicast, 0/8, 127/8, class E, or
+    /// one of our own addresses arriving from the wire (RFC 1122
+    /// §3.2.1.3, RFC 1812 §5.3.7).
     pub martian_source: u64,
-    /// A loopback destination (127.0.0.0/8) arriving from a link
-    /// (RFC 1122 §3.2.1.3 (g): such addresses never appear outside a host).
+    /// Destination 0/8, 127/8 from the wire, multicast or class E.
     pub martian_destination: u64,
+    /// Carried a loose or strict source route (RFC 7126 §4.3–4.4).
+    pub source_route: u64,
     /// Not addressed to us and not forwarded.
     pub not_for_us: u64,
     /// TTL ran out while forwarding.
@@ -517,24 +537,38 @@ pub struct Stack {
     events: VecDeque<Event>,
     udp: UdpSockets,
     ports: EphemeralPorts,
-    next_ident: u16,
-    pings: BTreeMap<(u16, u16), Instant>,
+    /// IP Identification values (RFC 7739 §5.3, per destination).
+    idents: IdentGenerator,
+    /// Outstanding echo requests: (ident, seq) → (destination, sent at).
+    pings: BTreeMap<(u16, u16), (Ipv4Addr, Instant)>,
     tcp: Tcp,
-    /// ICMP error token bucket: tokens (scaled by 1e9) and last refill.
-    icmp_tokens: u64,
-    icmp_refill: Instant,
+    /// ICMP error token buckets (per destination, and a global ceiling).
+    icmp_limit: ErrorRateLimiter,
+    /// RFC 5227 probes and announcements in progress.
+    probes: Vec<(IfaceId, AddressProbe)>,
+    /// Key and counter of the random delays of address probing.
+    jitter_key: crate::transport::ports::SeededState,
+    jitter_n: u64,
     stats: Stats,
 }
 
 impl Stack {
     /// A stack with no interfaces.
     pub fn new(config: StackConfig) -> Self {
-        let mut x = config.seed ^ 0x6964_656e_7469_6679;
         let tcp = Tcp::new(config.tcp.clone(), config.seed ^ 0x7463_7073_6565_6421);
         Stack {
             tcp,
-            icmp_tokens: u64::from(config.icmp_error_rate) * 1_000_000_000,
-            icmp_refill: Instant::ZERO,
+            probes: Vec::new(),
+            jitter_key: crate::transport::ports::SeededState::new(
+                config.seed,
+                0x6172_7070_726f_6265,
+            ),
+            jitter_n: 0,
+            icmp_limit: ErrorRateLimiter::new(
+                config.icmp_error_rate,
+                config.icmp_error_global_rate,
+                config.seed,
+            ),
             ifaces: Vec::new(),
             routes: RoutingTable::new(),
             config_version: 0,
@@ -547,7 +581,7 @@ impl Stack {
             events: VecDeque::new(),
             udp: UdpSockets::new(config.seed),
             ports: EphemeralPorts::new(config.ephemeral_ports, config.seed),
-            next_ident: crate::transport::ports::splitmix64(&mut x) as u16,
+            idents: IdentGenerator::new(config.seed),
             pings: BTreeMap::new(),
             stats: Stats::default(),
         }
@@ -610,18 +644,70 @@ impl Stack {
         self.ifaces.iter().position(|i| i.loopback).map(IfaceId)
     }
 
-    /// Assigns `cidr` (address and prefix) to `iface`: adds the connected
-    /// route and broadcasts a gratuitous ARP announcement (RFC 5227 §2.3) so
-    /// neighbours update their caches and a holder of the same address
-    /// reveals itself (reported as [`Event::AddressConflict`]).
+    /// Assigns `cidr` (address and prefix) to `iface` at once, without
+    /// probing: adds the connected route and broadcasts a gratuitous ARP
+    /// announcement (RFC 5227 §2.3) so neighbours update their caches and a
+    /// holder of the same address reveals itself (reported as
+    /// [`Event::AddressConflict`]). This is for links where the address is
+    /// known to be free (simulations, tests, point-to-point TAP); on a
+    /// shared link RFC 5227 §2.1 requires [`Stack::probe_address`].
     pub fn add_address(&mut self, iface: IfaceId, cidr: Ipv4Cidr) -> Result<(), StackError> {
-        let addr = cidr.address();
+        let mac = self.assign_address(iface, cidr)?;
+        self.announce(iface, mac, cidr.address());
+        Ok(())
+    }
+
+    /// Assigns `cidr` to `iface` as RFC 5227 §2.1 requires before an
+    /// address is used: it stays tentative (not a source, not answered for,
+    /// see [`Stack::is_tentative`]) while three ARP probes go out over
+    /// about five seconds of `handle_timeout` calls; if no other station
+    /// claims it, it is assigned and announced twice (§2.3). A conflict
+    /// abandons it with [`Event::AddressConflict`].
+    pub fn probe_address(
+        &mut self,
+        now: Instant,
+        iface: IfaceId,
+        cidr: Ipv4Cidr,
+    ) -> Result<(), StackError> {
+        self.check_new_address(iface, cidr.address())?;
+        let jitter = self.jitter();
+        self.probes
+            .push((iface, AddressProbe::new(now, cidr, jitter)));
+        Ok(())
+    }
+
+    /// True while `addr` is being probed (RFC 5227 §2.1) and not yet usable.
+    pub fn is_tentative(&self, addr: Ipv4Addr) -> bool {
+        self.probes
+            .iter()
+            .any(|(_, p)| p.is_tentative() && p.address() == addr)
+    }
+
+    fn check_new_address(&self, iface: IfaceId, addr: Ipv4Addr) -> Result<(), StackError> {
         if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
             return Err(StackError::InvalidAddress(addr));
         }
-        if self.is_local_addr(addr) {
+        if self.is_local_addr(addr) || self.is_tentative(addr) {
             return Err(StackError::AddressExists(addr));
         }
+        self.iface(iface)?;
+        Ok(())
+    }
+
+    /// A random value for probe delays (a keyed hash of a counter).
+    fn jitter(&mut self) -> u64 {
+        use core::hash::{BuildHasher, Hasher};
+        self.jitter_n += 1;
+        let mut h = self.jitter_key.build_hasher();
+        h.write(&self.jitter_n.to_le_bytes());
+        h.finish()
+    }
+
+    /// Puts the address and its connected route in place; returns the
+    /// interface's MAC.
+    fn assign_address(&mut self, iface: IfaceId, cidr: Ipv4Cidr) -> Result<MacAddr, StackError> {
+        let addr = cidr.address();
+        self.check_new_address(iface, addr)?;
         let ifc = self
             .ifaces
             .get_mut(iface.0)
@@ -637,8 +723,7 @@ impl Stack {
                 kind: RouteKind::Connected,
             });
         }
-        self.announce(iface, mac, addr);
-        Ok(())
+        Ok(mac)
     }
 
     /// Adds a static route to `prefix` via `gateway` (or directly
@@ -721,6 +806,11 @@ impl Stack {
         &self.routes
     }
 
+    /// Bytes of datagrams waiting for ARP resolution on an interface.
+    pub fn arp_queued_bytes(&self, iface: IfaceId) -> usize {
+        self.ifaces.get(iface.0).map_or(0, |i| i.arp.queued_bytes())
+    }
+
     /// The ARP cache of an interface: `(ip, mac, state)` in address order.
     pub fn arp_entries(&self, iface: IfaceId) -> Vec<(Ipv4Addr, MacAddr, NeighborState)> {
         self.ifaces
@@ -746,7 +836,7 @@ impl Stack {
     /// True when `ip` is assigned to one of our interfaces (with a
     /// loopback interface, every address in 127.0.0.0/8 is ours).
     pub fn is_local_addr(&self, ip: Ipv4Addr) -> bool {
-        self.ifaces.iter().any(|i| i.owns(ip))
+        is_local(&self.ifaces, ip)
     }
 
     fn iface(&self, id: IfaceId) -> Result<&Interface, StackError> {
@@ -760,7 +850,7 @@ impl Stack {
     }
 
     fn is_any_broadcast(&self, ip: Ipv4Addr) -> bool {
-        (0..self.ifaces.len()).any(|i| self.is_broadcast_on(IfaceId(i), ip))
+        any_broadcast(&self.ifaces, ip)
     }
 
     fn source_for(&self, iface: IfaceId, peer: Ipv4Addr) -> Option<Ipv4Addr> {
@@ -771,11 +861,6 @@ impl Stack {
     /// `src` is given.
     fn route(&self, src: Option<Ipv4Addr>, dst: Ipv4Addr) -> Result<Egress, SendError> {
         route_in(&self.ifaces, &self.routes, src, dst)
-    }
-
-    fn ident(&mut self) -> u16 {
-        self.next_ident = self.next_ident.wrapping_add(1);
-        self.next_ident
     }
 
     // ----- handlers -----
@@ -826,7 +911,9 @@ impl Stack {
         }
         match eth.ethertype() {
             EtherType::ARP => self.process_arp(now, iface, eth.payload()),
-            EtherType::IPV4 => self.process_ipv4(now, iface, eth.payload(), link_broadcast, false),
+            EtherType::IPV4 => {
+                self.process_ipv4(now, iface, eth.payload(), link_broadcast, Arrival::Wire)
+            }
             _ => self.stats.link.unknown_ethertype += 1,
         }
     }
@@ -843,8 +930,33 @@ impl Stack {
             ArpOperation::Request => self.stats.arp.requests_in += 1,
             ArpOperation::Reply => self.stats.arp.replies_in += 1,
         }
+        let my_mac = self.ifaces[iface.0].mac;
+        // RFC 5227 §2.1.1: while an address is tentative, any ARP packet
+        // with it as sender, or another host's probe for it, is a conflict.
+        if r.sender_mac != my_mac {
+            let mut lost = Vec::new();
+            for (i, p) in &mut self.probes {
+                if *i == iface
+                    && p.conflicts(
+                        r.sender_ip,
+                        r.target_ip,
+                        r.operation == ArpOperation::Request,
+                    )
+                {
+                    lost.push(p.address());
+                }
+            }
+            for addr in lost {
+                self.stats.arp.conflicts += 1;
+                self.events.push_back(Event::AddressConflict {
+                    iface,
+                    addr,
+                    mac: r.sender_mac,
+                });
+            }
+            self.probes.retain(|(_, p)| !p.is_done());
+        }
         let ifc = &self.ifaces[iface.0];
-        let my_mac = ifc.mac;
         let owns = |ip: Ipv4Addr| ifc.addrs.iter().any(|c| c.address() == ip);
         // RFC 5227 §2.4: a packet whose sender address is ours, from
         // another MAC, is a conflict.
@@ -865,7 +977,12 @@ impl Stack {
             return;
         }
         let target_ours = owns(r.target_ip);
-        if !r.sender_ip.is_unspecified() {
+        // Only a neighbour on one of this interface's prefixes is learned:
+        // a flood of requests from off-link senders would otherwise fill
+        // the cache and evict the gateway (net/ sends nothing to them
+        // directly anyway).
+        let on_link = ifc.addrs.iter().any(|c| c.contains(r.sender_ip));
+        if !r.sender_ip.is_unspecified() && on_link {
             // RFC 826 "Packet Reception": merge the sender into the cache
             // (update if present; add if we are the target).
             let flushed =
@@ -891,15 +1008,16 @@ impl Stack {
         }
     }
 
-    /// One IPv4 datagram in. `looped` marks a datagram we sent to
-    /// ourselves (the loopback queue), as opposed to one from a link.
+    /// One IPv4 datagram from `iface`; `arrival` says whether it came over
+    /// a link or from this host itself (the loopback path, which may carry
+    /// 127/8 and our own addresses).
     fn process_ipv4(
         &mut self,
         now: Instant,
         iface: IfaceId,
         payload: &[u8],
         link_bcast: bool,
-        looped: bool,
+        arrival: Arrival,
     ) {
         let _net = tracing::debug_span!(target: "strata::net", "ipv4").entered();
         self.stats.ip.received += 1;
@@ -925,24 +1043,30 @@ impl Stack {
             return;
         }
         let (src, dst) = (pkt.src(), pkt.dst());
-        // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is
-        // discarded.
-        if src.is_broadcast() || src.is_multicast() || self.is_broadcast_on(iface, src) {
+        // RFC 1122 §3.2.1.3 / RFC 1812 §5.3.7: one check of both addresses
+        // (net/martian.rs); a martian is neither delivered nor forwarded.
+        let ifaces = &self.ifaces;
+        if martian::check_source(
+            src,
+            arrival,
+            |a| any_broadcast(ifaces, a),
+            |a| is_local(ifaces, a),
+        )
+        .is_err()
+        {
             self.stats.ip.dropped.martian_source += 1;
             return;
         }
-        // RFC 1122 §3.2.1.3 (g): 127.0.0.0/8 "MUST NOT appear outside a
-        // host"; only the loopback queue may carry it (RFC 1812 §5.3.7 for
-        // routers likewise).
-        if !looped {
-            if src.is_loopback() {
-                self.stats.ip.dropped.martian_source += 1;
-                return;
-            }
-            if dst.is_loopback() {
-                self.stats.ip.dropped.martian_destination += 1;
-                return;
-            }
+        if martian::check_destination(dst, arrival).is_err() {
+            self.stats.ip.dropped.martian_destination += 1;
+            return;
+        }
+        // RFC 7126 §4.3.3, §4.4.3: LSRR and SSRR are dropped by default,
+        // so an unfinished route is neither delivered (RFC 1122 §3.3.5) nor
+        // forwarded unchanged.
+        if martian::has_source_route(pkt.options()) {
+            self.stats.ip.dropped.source_route += 1;
+            return;
         }
         let total = usize::from(pkt.total_len());
         let datagram = &payload[..total];
@@ -1183,7 +1307,14 @@ impl Stack {
                 seq_no,
                 data,
             } => {
-                if let Some(sent) = self.pings.remove(&(ident, seq_no)) {
+                // RFC 792: the reply comes from the host we asked; one from
+                // anyone else with the same (ident, seq) is a forgery (a
+                // broadcast request may be answered by any host).
+                let asked = self.pings.get(&(ident, seq_no)).copied();
+                if let Some((_, sent)) = asked
+                    .filter(|&(to, _)| to == src || to.is_broadcast() || self.is_any_broadcast(to))
+                {
+                    self.pings.remove(&(ident, seq_no));
                     self.events.push_back(Event::EchoReply {
                         from: src,
                         ident,
@@ -1256,7 +1387,16 @@ impl Stack {
         match o.protocol {
             IpProtocol::UDP => {
                 let local = SocketAddrV4::new(o.src, o.src_port);
-                match self.udp.by_local(local) {
+                let remote = SocketAddrV4::new(o.dst, o.dst_port);
+                // RFC 1122 §4.1.3.3 / RFC 8085 §5.2: a connected socket
+                // only hears errors about datagrams to its peer, so an
+                // off-path attacker who guesses the port cannot fail it.
+                let matched = self.udp.by_local(local).filter(|&h| {
+                    self.udp
+                        .get(h)
+                        .is_ok_and(|s| s.remote.is_none_or(|r| r == remote))
+                });
+                match matched {
                     Some(h) => {
                         let s = self.udp.get_mut(h).expect("live handle");
                         s.stats.errors += 1;
@@ -1270,7 +1410,13 @@ impl Stack {
             }
             IpProtocol::ICMP if o.icmp_type == msg_type::ECHO_REQUEST => {
                 let (ident, seq) = (o.src_port, o.dst_port);
-                if self.pings.remove(&(ident, seq)).is_some() {
+                // The quoted request must be one we sent to that address.
+                if self
+                    .pings
+                    .get(&(ident, seq))
+                    .is_some_and(|&(to, _)| to == o.dst)
+                {
+                    self.pings.remove(&(ident, seq));
                     self.events
                         .push_back(Event::EchoError { ident, seq, error });
                 } else {
@@ -1552,6 +1698,14 @@ impl Stack {
         ttl: Option<u8>,
     ) -> Result<(), SendError> {
         let eg = self.route(src, dst)?;
+        // RFC 1122 §3.2.2 / §3.2.2.6: errors and echo replies are never
+        // broadcast, whatever the datagram they answer claimed as its
+        // source (no smurf reflector). Only an echo request the
+        // application asked for may go to a broadcast address.
+        if eg.broadcast && !matches!(msg, Icmpv4Repr::EchoRequest { .. }) {
+            self.stats.icmp.errors_suppressed += 1;
+            return Err(SendError::Broadcast(dst));
+        }
         let len = msg.buffer_len();
         if len + 20 > 65535 {
             return Err(SendError::TooLarge);
@@ -1563,7 +1717,7 @@ impl Stack {
             ttl.unwrap_or(self.config.default_ttl),
             len,
         );
-        repr.ident = self.ident();
+        repr.ident = self.idents.next(eg.src, dst, IpProtocol::ICMP.0);
         let d = Self::build_datagram(&repr, |b| {
             let _ = msg.emit(b);
         });
@@ -1600,13 +1754,18 @@ impl Stack {
             || self.is_any_broadcast(dst)
             || h.frag_offset() != 0
             || src.is_unspecified()
-            || src.is_broadcast()
-            || src.is_multicast()
+            || martian::check_source(
+                src,
+                Arrival::Loopback,
+                |a| self.is_any_broadcast(a),
+                |_| false,
+            )
+            .is_err()
         {
             self.stats.icmp.errors_suppressed += 1;
             return;
         }
-        if !self.icmp_error_allowed(now) {
+        if !self.icmp_limit.allow(now, src, kind) {
             self.stats.icmp.errors_rate_limited += 1;
             return;
         }
@@ -1637,27 +1796,6 @@ impl Stack {
         // RFC 1812 §4.3.2.4: the source is the address of the interface the
         // error leaves by (chosen by routing).
         let _ = self.send_icmp(now, None, src, &msg, None);
-    }
-
-    /// RFC 1812 §4.3.2.8: limit the rate of ICMP errors with a token
-    /// bucket of `icmp_error_rate` tokens refilled at that rate per second.
-    fn icmp_error_allowed(&mut self, now: Instant) -> bool {
-        let rate = u64::from(self.config.icmp_error_rate);
-        if rate == 0 {
-            return true;
-        }
-        const ONE: u64 = 1_000_000_000;
-        let cap = rate * ONE;
-        let elapsed = now.saturating_duration_since(self.icmp_refill).as_nanos();
-        let add = u64::try_from(elapsed.saturating_mul(u128::from(rate))).unwrap_or(u64::MAX);
-        self.icmp_tokens = self.icmp_tokens.saturating_add(add).min(cap);
-        self.icmp_refill = self.icmp_refill.max(now);
-        if self.icmp_tokens >= ONE {
-            self.icmp_tokens -= ONE;
-            true
-        } else {
-            false
-        }
     }
 
     /// A datagram we could not deliver to the next hop (ARP failed): tell
@@ -1709,7 +1847,7 @@ impl Stack {
             // datagram bouncing between our own sockets cannot spin here.
             for _ in 0..self.loopback.len() {
                 if let Some((iface, d)) = self.loopback.pop_front() {
-                    self.process_ipv4(now, iface, &d, false, true);
+                    self.process_ipv4(now, iface, &d, false, Arrival::Loopback);
                 }
             }
             while let Some(f) = self.tx.pop_front() {
@@ -1727,7 +1865,7 @@ impl Stack {
                 route_cache,
                 tcp,
                 config,
-                next_ident,
+                idents,
                 ..
             } = self;
             // RFC 9293 §3.9.2 MUST-49: the TTL of TCP segments is the
@@ -1735,7 +1873,7 @@ impl Stack {
             let ttl = config.default_ttl;
             let out = tcp.poll_transmit(now, |src, dst, seg| {
                 match RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst) {
-                    Some(eg) => tcp_out(now, ifaces, eg, ttl, next_ident, buf, src, dst, seg),
+                    Some(eg) => tcp_out(now, ifaces, eg, ttl, idents, buf, src, dst, seg),
                     None => TcpOut::NoRoute,
                 }
             });
@@ -1816,6 +1954,9 @@ impl Stack {
         for i in &self.ifaces {
             t = earlier(t, i.arp.poll_timeout());
         }
+        for (_, p) in &self.probes {
+            t = earlier(t, p.poll_timeout());
+        }
         t
     }
 
@@ -1845,6 +1986,7 @@ impl Stack {
                 }
             }
         }
+        self.run_probes(now);
         if !due(self.reasm.poll_timeout()) {
             return;
         }
@@ -1876,6 +2018,46 @@ impl Stack {
                 }
             }
         }
+    }
+
+    /// RFC 5227 probes and announcements due at `now`.
+    fn run_probes(&mut self, now: Instant) {
+        for k in 0..self.probes.len() {
+            loop {
+                let jitter = self.jitter();
+                let (iface, probe) = &mut self.probes[k];
+                let iface = *iface;
+                let Some(action) = probe.handle_timeout(now, jitter) else {
+                    break;
+                };
+                let mac = self.ifaces[iface.0].mac;
+                match action {
+                    ProbeAction::Probe(addr) => {
+                        // RFC 5227 §2.1.1: sender IP all zeroes, target the
+                        // candidate, target MAC zero.
+                        let probe = ArpRepr {
+                            operation: ArpOperation::Request,
+                            sender_mac: mac,
+                            sender_ip: Ipv4Addr::UNSPECIFIED,
+                            target_mac: MacAddr::UNSPECIFIED,
+                            target_ip: addr,
+                        };
+                        self.stats.arp.requests_out += 1;
+                        self.push_arp(iface, MacAddr::BROADCAST, &probe);
+                    }
+                    ProbeAction::Assign(cidr) => {
+                        if self.assign_address(iface, cidr).is_err() {
+                            // Taken meanwhile by add_address: nothing to
+                            // announce.
+                            self.probes[k].1.abandon();
+                            break;
+                        }
+                    }
+                    ProbeAction::Announce(addr) => self.announce(iface, mac, addr),
+                }
+            }
+        }
+        self.probes.retain(|(_, p)| !p.is_done());
     }
 
     /// The next event for the application.
@@ -1918,11 +2100,16 @@ impl Stack {
         };
         self.send_icmp(now, None, dst, &msg, ttl)?;
         if self.pings.len() >= self.config.max_pings {
-            if let Some(k) = self.pings.iter().min_by_key(|(_, t)| **t).map(|(k, _)| *k) {
+            if let Some(k) = self
+                .pings
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| *k)
+            {
                 self.pings.remove(&k);
             }
         }
-        self.pings.insert((ident, seq), now);
+        self.pings.insert((ident, seq), (dst, now));
         Ok(())
     }
 
@@ -1937,9 +2124,9 @@ impl Stack {
         }
         let port = if port == 0 {
             let udp = &self.udp;
-            self.ports.allocate(ip, Ipv4Addr::UNSPECIFIED, 0, |p| {
-                !udp.can_bind(SocketAddrV4::new(ip, p))
-            })?
+            // RFC 6056 §3.3.1: random selection for a socket with no peer.
+            self.ports
+                .allocate_random(|p| !udp.can_bind(SocketAddrV4::new(ip, p)))?
         } else {
             port
         };
@@ -2018,6 +2205,7 @@ impl Stack {
         let bound = Some(*local.ip()).filter(|i| !i.is_unspecified());
         let eg = self.route(bound, dst).map_err(|e| match e {
             SendError::NoRoute(d) => UdpError::NoRoute(d),
+            SendError::InvalidDestination(d) => UdpError::InvalidDestination(d),
             _ => UdpError::NoRoute(dst),
         })?;
         if (eg.broadcast || dst.is_broadcast()) && !broadcast_ok {
@@ -2040,7 +2228,7 @@ impl Stack {
         if df && ip.buffer_len() > mtu {
             return Err(UdpError::MessageTooBig { mtu });
         }
-        ip.ident = self.ident();
+        ip.ident = self.idents.for_datagram(eg.src, dst, IpProtocol::UDP.0, df);
         let d = Self::build_datagram(&ip, |b| {
             let _ = udp.emit(b, eg.src, dst, payload);
         });
@@ -2308,6 +2496,17 @@ fn is_broadcast_on(ifaces: &[Interface], iface: IfaceId, ip: Ipv4Addr) -> bool {
         })
 }
 
+/// True when `ip` is assigned to one of `ifaces`.
+fn is_local(ifaces: &[Interface], ip: Ipv4Addr) -> bool {
+    ifaces.iter().any(|i| i.owns(ip))
+}
+
+/// True when `ip` is the limited broadcast or the directed broadcast of a
+/// prefix on any of `ifaces`.
+fn any_broadcast(ifaces: &[Interface], ip: Ipv4Addr) -> bool {
+    (0..ifaces.len()).any(|i| is_broadcast_on(ifaces, IfaceId(i), ip))
+}
+
 /// Routes `dst` over `ifaces` and `routes` (see [`Stack::route`]).
 fn route_in(
     ifaces: &[Interface],
@@ -2345,6 +2544,13 @@ fn route_in(
             src,
             broadcast: true,
         });
+    }
+    // RFC 1122 §3.2.1.3: 0/8, 127/8, multicast (no group is joined here)
+    // and class E never go onto a link — not even as "unicast to the
+    // gateway". Our own addresses were looped back above; a loopback
+    // interface's 127/8 addresses are local too and never get here.
+    if martian::check_destination(dst, Arrival::Wire).is_err() {
+        return Err(SendError::InvalidDestination(dst));
     }
     let r = routes.lookup(dst).ok_or(SendError::NoRoute(dst))?;
     let next_hop = r.next_hop(dst);
@@ -2387,20 +2593,21 @@ fn tcp_out(
     ifaces: &mut [Interface],
     eg: Egress,
     ttl: u8,
-    next_ident: &mut u16,
+    idents: &mut IdentGenerator,
     buf: &mut [u8],
     src: Ipv4Addr,
     dst: Ipv4Addr,
     seg: &TcpRepr<'_>,
 ) -> TcpOut {
     let mut ip = Ipv4Repr::new(src, dst, IpProtocol::TCP, ttl, seg.buffer_len());
-    *next_ident = next_ident.wrapping_add(1);
-    ip.ident = *next_ident;
     let ifc = &mut ifaces[eg.iface.0];
     let ip_len = ip.buffer_len();
     // RFC 1191: TCP segments carry DF for path MTU discovery, unless the
     // first link already needs them cut.
     ip.dont_frag = ip_len <= ifc.mtu;
+    // RFC 6864 §4.1 / RFC 7739: 0 for atomic datagrams, else a
+    // per-destination counter — no global counter for an idle scan.
+    ip.ident = idents.for_datagram(src, dst, IpProtocol::TCP.0, ip.dont_frag);
     let eth_len = crate::wire::ethernet::HEADER_LEN;
     if ip.dont_frag && !ifc.loopback && buf.len() >= (eth_len + ip_len).max(MIN_FRAME_LEN) {
         if let Some((mac, refresh)) = ifc.arp.lookup_for_send(now, eg.next_hop) {

@@ -38,6 +38,16 @@ pub struct ArpConfig {
     /// Entries in the cache at most; beyond that new resolutions evict the
     /// oldest non-incomplete entry, or fail when all are incomplete.
     pub max_entries: usize,
+    /// Bytes queued for one unresolved neighbour at most (the oldest
+    /// packets give way; Linux's `unres_qlen_bytes`).
+    pub queue_bytes: usize,
+    /// Bytes queued for all unresolved neighbours together at most; a
+    /// packet over it is dropped.
+    pub total_queue_bytes: usize,
+    /// A known mapping does not change to another MAC sooner than this
+    /// after it was last set (Linux's `locktime`): a forged update racing a
+    /// genuine one does not win by arriving last.
+    pub lock_time: Duration,
 }
 
 impl Default for ArpConfig {
@@ -49,6 +59,9 @@ impl Default for ArpConfig {
             max_requests: 3,
             queue_len: 16,
             max_entries: 1024,
+            queue_bytes: 212_992,
+            total_queue_bytes: 1024 * 1024,
+            lock_time: Duration::from_secs(1),
         }
     }
 }
@@ -81,6 +94,27 @@ pub struct ArpCacheStats {
     pub failures: u64,
     /// Packets handed back as undeliverable after a failed resolution.
     pub failed_packets: u64,
+    /// Updates to another MAC ignored within `lock_time` of the last.
+    pub locked_updates: u64,
+}
+
+/// The bytes a queued packet holds, for the queue limits.
+pub trait QueuedLen {
+    /// Bytes held.
+    fn queued_len(&self) -> usize;
+}
+
+impl QueuedLen for Vec<u8> {
+    fn queued_len(&self) -> usize {
+        self.capacity()
+    }
+}
+
+impl QueuedLen for u32 {
+    fn queued_len(&self) -> usize {
+        // Tests queue numbers standing for 100-byte packets.
+        100
+    }
 }
 
 /// What to do with a packet offered to [`ArpCache::resolve`].
@@ -140,6 +174,10 @@ struct Entry<P> {
     requests: u32,
     refreshing: bool,
     pending: VecDeque<P>,
+    /// Bytes in `pending`.
+    pending_bytes: usize,
+    /// When `mac` was last set (for `lock_time`).
+    updated: Instant,
 }
 
 /// The neighbour cache of one interface, holding queued packets of type `P`.
@@ -147,15 +185,18 @@ struct Entry<P> {
 pub struct ArpCache<P> {
     config: ArpConfig,
     entries: BTreeMap<Ipv4Addr, Entry<P>>,
+    /// Bytes queued over all entries.
+    queued_bytes: usize,
     stats: ArpCacheStats,
 }
 
-impl<P> ArpCache<P> {
+impl<P: QueuedLen> ArpCache<P> {
     /// An empty cache.
     pub fn new(config: ArpConfig) -> Self {
         ArpCache {
             config,
             entries: BTreeMap::new(),
+            queued_bytes: 0,
             stats: ArpCacheStats::default(),
         }
     }
@@ -181,6 +222,11 @@ impl<P> ArpCache<P> {
     /// The state of the entry for `ip`.
     pub fn state(&self, ip: Ipv4Addr) -> Option<NeighborState> {
         self.entries.get(&ip).map(|e| e.state)
+    }
+
+    /// Bytes of packets waiting for resolution, over all neighbours.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes
     }
 
     /// Number of packets waiting for `ip`.
@@ -236,16 +282,7 @@ impl<P> ArpCache<P> {
         if let Some(e) = self.entries.get_mut(&ip) {
             // Known mappings were answered above: this entry is incomplete.
             self.stats.misses += 1;
-            if e.pending.len() >= cfg.queue_len {
-                // Bounded queue: the oldest packet gives way.
-                e.pending.pop_front();
-                self.stats.queue_drops += 1;
-            }
-            if cfg.queue_len > 0 {
-                e.pending.push_back(packet);
-            } else {
-                self.stats.queue_drops += 1;
-            }
+            Self::enqueue(cfg, &mut self.queued_bytes, &mut self.stats, e, packet);
             return Resolve::Queued { request: false };
         }
         if self.entries.len() >= cfg.max_entries && !self.evict_one() {
@@ -254,25 +291,60 @@ impl<P> ArpCache<P> {
         }
         self.stats.misses += 1;
         self.stats.requests += 1;
-        let mut pending = VecDeque::new();
-        if cfg.queue_len > 0 {
-            pending.push_back(packet);
-        } else {
-            self.stats.queue_drops += 1;
-        }
-        self.entries.insert(
-            ip,
-            Entry {
-                state: NeighborState::Incomplete,
-                mac: MacAddr::UNSPECIFIED,
-                timer: now + cfg.retry_interval,
-                expires: Instant::MAX,
-                requests: 1,
-                refreshing: false,
-                pending,
-            },
-        );
+        let mut e = Entry {
+            state: NeighborState::Incomplete,
+            mac: MacAddr::UNSPECIFIED,
+            timer: now + cfg.retry_interval,
+            expires: Instant::MAX,
+            requests: 1,
+            refreshing: false,
+            pending: VecDeque::new(),
+            pending_bytes: 0,
+            updated: now,
+        };
+        Self::enqueue(cfg, &mut self.queued_bytes, &mut self.stats, &mut e, packet);
+        self.entries.insert(ip, e);
         Resolve::Queued { request: true }
+    }
+
+    /// Queues `packet` on an incomplete entry within the count and byte
+    /// limits (RFC 1122 §2.3.2.2: SHOULD keep at least one; the newest is
+    /// kept, the oldest give way).
+    fn enqueue(
+        cfg: ArpConfig,
+        queued: &mut usize,
+        stats: &mut ArpCacheStats,
+        e: &mut Entry<P>,
+        packet: P,
+    ) {
+        let len = packet.queued_len();
+        if cfg.queue_len == 0 || len > cfg.queue_bytes {
+            stats.queue_drops += 1;
+            return;
+        }
+        while e.pending.len() >= cfg.queue_len || e.pending_bytes + len > cfg.queue_bytes {
+            let Some(old) = e.pending.pop_front() else {
+                break;
+            };
+            let l = old.queued_len();
+            e.pending_bytes -= l;
+            *queued -= l;
+            stats.queue_drops += 1;
+        }
+        if *queued + len > cfg.total_queue_bytes {
+            stats.queue_drops += 1;
+            return;
+        }
+        e.pending_bytes += len;
+        *queued += len;
+        e.pending.push_back(packet);
+    }
+
+    /// Takes an entry's queue, releasing its bytes.
+    fn take_pending(queued: &mut usize, e: &mut Entry<P>) -> VecDeque<P> {
+        *queued -= e.pending_bytes;
+        e.pending_bytes = 0;
+        core::mem::take(&mut e.pending)
     }
 
     /// Removes the resolved entry closest to expiry; false if every entry is
@@ -286,7 +358,7 @@ impl<P> ArpCache<P> {
             .map(|(ip, _)| *ip);
         match victim {
             Some(ip) => {
-                self.entries.remove(&ip);
+                self.remove(ip);
                 true
             }
             None => false,
@@ -305,13 +377,25 @@ impl<P> ArpCache<P> {
         }
         match self.entries.get_mut(&ip) {
             Some(e) => {
+                if e.state != NeighborState::Incomplete
+                    && e.mac != mac
+                    && now < e.updated + cfg.lock_time
+                {
+                    // Locked: a second claim this soon after the last
+                    // change is ignored.
+                    self.stats.locked_updates += 1;
+                    return VecDeque::new();
+                }
+                if e.mac != mac {
+                    e.updated = now;
+                }
                 e.state = NeighborState::Reachable;
                 e.mac = mac;
                 e.timer = now + cfg.reachable_time;
                 e.expires = Instant::MAX;
                 e.requests = 0;
                 e.refreshing = false;
-                core::mem::take(&mut e.pending)
+                Self::take_pending(&mut self.queued_bytes, e)
             }
             None => {
                 if create && (self.entries.len() < cfg.max_entries || self.evict_one()) {
@@ -325,6 +409,8 @@ impl<P> ArpCache<P> {
                             requests: 0,
                             refreshing: false,
                             pending: VecDeque::new(),
+                            pending_bytes: 0,
+                            updated: now,
                         },
                     );
                 }
@@ -335,10 +421,10 @@ impl<P> ArpCache<P> {
 
     /// Forgets `ip`, returning any packets that were waiting for it.
     pub fn remove(&mut self, ip: Ipv4Addr) -> VecDeque<P> {
-        self.entries
-            .remove(&ip)
-            .map(|e| e.pending)
-            .unwrap_or_default()
+        match self.entries.remove(&ip) {
+            Some(mut e) => Self::take_pending(&mut self.queued_bytes, &mut e),
+            None => VecDeque::new(),
+        }
     }
 
     /// When [`ArpCache::handle_timeout`] next has work.
@@ -370,12 +456,12 @@ impl<P> ArpCache<P> {
                     } else {
                         // RFC 1122 §2.3.2.2 / §3.2.2.1: resolution failed,
                         // the packets' senders learn "host unreachable".
-                        let e = self.entries.remove(&ip).expect("entry present");
+                        let packets = self.remove(ip);
                         self.stats.failures += 1;
-                        self.stats.failed_packets += e.pending.len() as u64;
+                        self.stats.failed_packets += packets.len() as u64;
                         actions.push(ArpAction::Failed {
                             ip,
-                            packets: e.pending.into(),
+                            packets: packets.into(),
                         });
                     }
                 }

@@ -2,6 +2,7 @@
 //! waiting for address resolution.
 
 pub mod arp;
+pub mod probe;
 
 /// Identifies one interface of a [`Stack`](crate::stack::Stack): the index
 /// returned by `add_interface`, in order of addition.

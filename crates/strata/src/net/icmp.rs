@@ -184,6 +184,105 @@ impl QuotedDatagram {
     }
 }
 
+/// Token buckets limiting the ICMP errors we send (RFC 1812 §4.3.2.8,
+/// RFC 1122 §3.2.2): one bucket per destination, as Linux keeps one per
+/// peer, so spoofed traffic that draws errors to many addresses cannot
+/// starve the errors owed to a real peer — above all "fragmentation
+/// needed", without which path MTU discovery breaks (RFC 1191). A global
+/// ceiling bounds the total; "fragmentation needed" is exempt from it.
+///
+/// The per-destination buckets are a fixed table indexed by a keyed hash
+/// of the destination: O(1), bounded memory, and an attacker who does not
+/// know the key cannot aim at the bucket of someone else.
+#[derive(Debug, Clone)]
+pub struct ErrorRateLimiter {
+    per_dest: u64,
+    global: u64,
+    key: crate::transport::ports::SeededState,
+    buckets: Box<[Bucket]>,
+    all: Bucket,
+}
+
+/// Tokens scaled by 1e9 and the time of the last refill.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: u64,
+    refill: crate::time::Instant,
+}
+
+/// Buckets in the per-destination table.
+const BUCKETS: usize = 1024;
+const ONE: u64 = 1_000_000_000;
+
+impl Bucket {
+    fn full(rate: u64) -> Bucket {
+        Bucket {
+            tokens: rate.saturating_mul(ONE),
+            refill: crate::time::Instant::ZERO,
+        }
+    }
+
+    /// Refills at `rate` per second up to `rate` tokens; true when a token
+    /// is left after (`take`) taking one.
+    fn allow(&mut self, now: crate::time::Instant, rate: u64, take: bool) -> bool {
+        let cap = rate.saturating_mul(ONE);
+        let elapsed = now.saturating_duration_since(self.refill).as_nanos();
+        let add = u64::try_from(elapsed.saturating_mul(u128::from(rate))).unwrap_or(u64::MAX);
+        self.tokens = self.tokens.saturating_add(add).min(cap);
+        self.refill = self.refill.max(now);
+        if self.tokens < ONE {
+            return false;
+        }
+        if take {
+            self.tokens -= ONE;
+        }
+        true
+    }
+}
+
+impl ErrorRateLimiter {
+    /// `per_dest` errors per second (and burst) to any one destination,
+    /// `global` in all; 0 disables a limit. `seed` keys the table.
+    pub fn new(per_dest: u32, global: u32, seed: u64) -> Self {
+        let per_dest = u64::from(per_dest);
+        let global = u64::from(global);
+        ErrorRateLimiter {
+            per_dest,
+            global,
+            key: crate::transport::ports::SeededState::new(seed, 0x6963_6d70_7261_7465),
+            buckets: vec![Bucket::full(per_dest); BUCKETS].into_boxed_slice(),
+            all: Bucket::full(global),
+        }
+    }
+
+    /// True when an error of `kind` may be sent to `dst` now (and counts
+    /// it).
+    pub fn allow(
+        &mut self,
+        now: crate::time::Instant,
+        dst: core::net::Ipv4Addr,
+        kind: IcmpErrorKind,
+    ) -> bool {
+        use core::hash::{BuildHasher, Hasher};
+        let exempt = matches!(kind, IcmpErrorKind::FragmentationNeeded { .. });
+        if self.global > 0 && !exempt && !self.all.allow(now, self.global, false) {
+            return false;
+        }
+        if self.per_dest > 0 {
+            let mut h = self.key.build_hasher();
+            h.write(&dst.octets());
+            let b = &mut self.buckets[h.finish() as usize % BUCKETS];
+            if !b.allow(now, self.per_dest, true) {
+                return false;
+            }
+        }
+        if self.global > 0 && !exempt {
+            self.all.allow(now, self.global, true);
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

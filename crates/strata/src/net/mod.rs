@@ -6,4 +6,6 @@
 
 pub mod frag;
 pub mod icmp;
+pub mod ident;
+pub mod martian;
 pub mod route;

@@ -87,6 +87,9 @@ pub struct EphemeralPorts {
     key_offset: SeededState,
     key_index: SeededState,
     table: Box<[u16; TABLE_LEN]>,
+    /// Key and counter of the random draws for unconnected binds.
+    key_random: SeededState,
+    draws: u64,
 }
 
 impl core::fmt::Debug for EphemeralPorts {
@@ -106,6 +109,8 @@ impl EphemeralPorts {
             key_offset: SeededState::new(seed, 0x706f_7274_6f66_6673),
             key_index: SeededState::new(seed, 0x706f_7274_696e_6478),
             table: Box::new([0; TABLE_LEN]),
+            key_random: SeededState::new(seed, 0x706f_7274_7261_6e64),
+            draws: 0,
         }
     }
 
@@ -136,6 +141,37 @@ impl EphemeralPorts {
             // table[index]++ — advance on every candidate so consecutive
             // allocations for the same tuple walk the range.
             self.table[index] = self.table[index].wrapping_add(1);
+            let port = port as u16;
+            if !in_use(port) {
+                return Ok(port);
+            }
+        }
+        Err(PortsExhausted {
+            first: self.range.first,
+            last: self.range.last,
+            count: n,
+        })
+    }
+}
+
+impl EphemeralPorts {
+    /// Picks a port for a socket with no peer yet (an unconnected UDP
+    /// bind): RFC 6056 §3.3.1, Algorithm 1 — a random starting point, then
+    /// the next free port. Algorithm 4 keyed on the constant tuple
+    /// (0.0.0.0, 0) would be one global counter, so a DNS client's next
+    /// port would be predictable (RFC 5452 §9.2). The draws are a keyed
+    /// hash of a counter, so a seeded stack still replays exactly.
+    pub fn allocate_random(
+        &mut self,
+        mut in_use: impl FnMut(u16) -> bool,
+    ) -> Result<u16, PortsExhausted> {
+        let n = self.range.len();
+        self.draws += 1;
+        let mut h = self.key_random.build_hasher();
+        h.write(&self.draws.to_le_bytes());
+        let start = h.finish() % u64::from(n);
+        for i in 0..u64::from(n) {
+            let port = self.range.first as u64 + (start + i) % u64::from(n);
             let port = port as u16;
             if !in_use(port) {
                 return Ok(port);
@@ -343,6 +379,23 @@ mod tests {
         ours.write(&msg[..5]);
         ours.write(&msg[5..]);
         assert_eq!(ours.finish(), std_h.finish());
+    }
+
+    #[test]
+    fn random_allocation_is_not_sequential_and_finds_the_last_free_port() {
+        let mut ports = EphemeralPorts::new(PortRange::DYNAMIC, 11);
+        let seq: Vec<u16> = (0..64)
+            .map(|_| ports.allocate_random(|_| false).unwrap())
+            .collect();
+        let steps = seq
+            .windows(2)
+            .filter(|w| w[1] == w[0].wrapping_add(1))
+            .count();
+        assert!(steps <= 1, "{seq:?}");
+        let range = PortRange::new(7000, 7009).unwrap();
+        let mut ports = EphemeralPorts::new(range, 1);
+        assert_eq!(ports.allocate_random(|p| p != 7003), Ok(7003));
+        assert!(ports.allocate_random(|_| true).is_err());
     }
 
     #[test]

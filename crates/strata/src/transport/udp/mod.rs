@@ -51,6 +51,10 @@ pub enum UdpError {
     /// No route to the destination.
     #[error("no route to {0}")]
     NoRoute(Ipv4Addr),
+    /// The destination may not appear on a link (0/8, 127/8 without a
+    /// loopback interface, multicast, class E; RFC 1122 §3.2.1.3).
+    #[error("invalid destination {0}")]
+    InvalidDestination(Ipv4Addr),
     /// An ICMP error came back for an earlier datagram (reported once).
     #[error("{0}")]
     Icmp(IcmpError),
