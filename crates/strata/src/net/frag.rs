@@ -66,6 +66,31 @@ pub struct FragKey {
     pub ident: u16,
 }
 
+impl FragKey {
+    /// The key as one integer: the maps compare it in one instruction
+    /// instead of field by field.
+    fn pack(&self) -> u128 {
+        (u128::from(self.src.to_bits()) << 96)
+            | (u128::from(self.dst.to_bits()) << 64)
+            | (u128::from(self.protocol) << 16)
+            | u128::from(self.ident)
+    }
+
+    fn unpack(k: u128) -> FragKey {
+        FragKey {
+            src: Ipv4Addr::from_bits((k >> 96) as u32),
+            dst: Ipv4Addr::from_bits((k >> 64) as u32),
+            protocol: (k >> 16) as u8,
+            ident: k as u16,
+        }
+    }
+}
+
+/// The source address of a packed key.
+fn packed_src(k: u128) -> u32 {
+    (k >> 96) as u32
+}
+
 /// Limits of the reassembler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FragConfig {
@@ -169,18 +194,19 @@ pub struct Expired {
 struct Buffer {
     /// Fragment offset → its bytes; disjoint, never empty.
     pieces: BTreeMap<u32, Box<[u8]>>,
-    /// Sum of the pieces' lengths.
-    received: usize,
+    /// Sum of the pieces' lengths (below 65536, like every length here:
+    /// u32 keeps the buffer small, so map nodes move fewer bytes).
+    received: u32,
     /// Largest end of any fragment seen.
-    max_end: usize,
+    max_end: u32,
     /// Payload length, known once the last fragment (MF = 0) arrived.
-    total: Option<usize>,
+    total: Option<u32>,
     header: Option<Box<[u8]>>,
     deadline: Instant,
     /// Creation order: ties of the deadline index.
     seq: u64,
     /// Bytes charged (see [`BUFFER_OVERHEAD`]).
-    cost: usize,
+    cost: u32,
     /// The datagram was discarded; this is the RFC 5722 marker.
     discarded: bool,
 }
@@ -189,12 +215,13 @@ struct Buffer {
 #[derive(Debug)]
 pub struct Reassembler {
     config: FragConfig,
-    buffers: BTreeMap<FragKey, Buffer>,
+    /// Packed key → buffer.
+    buffers: BTreeMap<u128, Buffer>,
     /// (deadline, seq) → key: the earliest deadline is also the oldest
     /// buffer (the timeout is fixed), so one index serves timers and
     /// eviction.
-    by_deadline: BTreeMap<(Instant, u64), FragKey>,
-    per_source: BTreeMap<Ipv4Addr, usize>,
+    by_deadline: BTreeMap<(Instant, u64), u128>,
+    per_source: BTreeMap<u32, usize>,
     total: usize,
     next_seq: u64,
     stats: ReassemblyStats,
@@ -249,7 +276,9 @@ impl Reassembler {
     ) -> Result<Option<Reassembled>, FragError> {
         self.stats.fragments += 1;
         let end = offset.saturating_add(payload.len());
-        let existing = self.buffers.get(&key);
+        let pk = key.pack();
+        let src = packed_src(pk);
+        let existing = self.buffers.get(&pk);
         if existing.is_some_and(|b| b.discarded) {
             // RFC 5722 §4: fragments of a discarded datagram, "including
             // those not yet received", are discarded.
@@ -266,29 +295,29 @@ impl Reassembler {
                 .and_then(|b| b.header.as_ref())
                 .map_or(MIN_HEADER, |h| h.len())
         };
-        let max_end = existing.map_or(end, |b| b.max_end.max(end));
+        let max_end = existing.map_or(end, |b| (b.max_end as usize).max(end));
         if max_end + first_hl.max(MIN_HEADER) > MAX_DATAGRAM {
             self.stats.oversize += 1;
-            self.poison(&key);
+            self.poison(pk);
             return Err(FragError::Oversize);
         }
         // RFC 791 §3.2: every fragment but the last carries a multiple of 8
         // bytes (and at least 8).
         if more && (payload.is_empty() || !payload.len().is_multiple_of(8)) {
             self.stats.inconsistent += 1;
-            self.poison(&key);
+            self.poison(pk);
             return Err(FragError::Inconsistent);
         }
         let mut duplicate_header = false;
         if let Some(buf) = existing {
             // Consistency with what is known of the end.
-            let bad_end = match buf.total {
+            let bad_end = match buf.total.map(|t| t as usize) {
                 Some(total) => end > total || (!more && end != total),
-                None => !more && buf.max_end > end,
+                None => !more && buf.max_end as usize > end,
             };
             if bad_end {
                 self.stats.inconsistent += 1;
-                self.poison(&key);
+                self.poison(pk);
                 return Err(FragError::Inconsistent);
             }
             match overlap(&buf.pieces, offset, payload) {
@@ -301,11 +330,11 @@ impl Reassembler {
                 }
                 Overlap::Conflict => {
                     self.stats.overlaps += 1;
-                    self.poison(&key);
+                    self.poison(pk);
                     return Err(FragError::Overlap);
                 }
             }
-            if payload.is_empty() && buf.total == Some(end) {
+            if payload.is_empty() && buf.total == Some(end as u32) {
                 // A repeated empty last fragment.
                 self.stats.duplicates += 1;
                 return Ok(None);
@@ -325,7 +354,7 @@ impl Reassembler {
         if offset == 0 && !duplicate_header {
             growth += header.len();
         }
-        let src_used = self.per_source.get(&key.src).copied().unwrap_or(0);
+        let src_used = self.per_source.get(&src).copied().unwrap_or(0);
         if src_used + growth > self.config.per_source_limit {
             self.stats.memory_drops += 1;
             return Err(FragError::MemoryLimit);
@@ -335,11 +364,29 @@ impl Reassembler {
         {
             // The oldest other buffer gives way: O(log n) through the
             // deadline index.
-            let victim = self.by_deadline.values().find(|k| **k != key).copied();
-            match victim {
-                Some(k) => {
+            let first = self.by_deadline.first_key_value().map(|(_, k)| *k);
+            match first {
+                Some(k) if k != pk => {
+                    // The common case: the oldest is another buffer; its
+                    // index entry is popped, not searched for.
                     self.stats.evictions += 1;
-                    self.take(&k);
+                    self.by_deadline.pop_first();
+                    if let Some(buf) = self.buffers.remove(&k) {
+                        self.uncharge(packed_src(k), buf.cost as usize);
+                    }
+                }
+                Some(_) => {
+                    let victim = self.by_deadline.values().find(|k| **k != pk).copied();
+                    match victim {
+                        Some(k) => {
+                            self.stats.evictions += 1;
+                            self.take(k);
+                        }
+                        None => {
+                            self.stats.memory_drops += 1;
+                            return Err(FragError::MemoryLimit);
+                        }
+                    }
                 }
                 None => {
                     self.stats.memory_drops += 1;
@@ -348,14 +395,14 @@ impl Reassembler {
             }
         }
 
-        let buf = match self.buffers.entry(key) {
+        let buf = match self.buffers.entry(pk) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
                 // RFC 791 §3.2: the timer starts with the first fragment.
                 let deadline = now + self.config.timeout;
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                self.by_deadline.insert((deadline, seq), key);
+                self.by_deadline.insert((deadline, seq), pk);
                 e.insert(Buffer {
                     pieces: BTreeMap::new(),
                     received: 0,
@@ -372,26 +419,26 @@ impl Reassembler {
         if !payload.is_empty() {
             // Offsets are below 65536 (checked above).
             buf.pieces.insert(offset as u32, payload.into());
-            buf.received += payload.len();
+            buf.received += payload.len() as u32;
         }
         if offset == 0 && !duplicate_header {
             buf.header = Some(header.into());
         }
         if !more {
-            buf.total = Some(end);
+            buf.total = Some(end as u32);
         }
-        buf.max_end = buf.max_end.max(end);
-        buf.cost += growth;
-        *self.per_source.entry(key.src).or_insert(0) += growth;
+        buf.max_end = buf.max_end.max(end as u32);
+        buf.cost += growth as u32;
+        *self.per_source.entry(src).or_insert(0) += growth;
         self.total += growth;
 
         // Disjoint pieces inside 0..total whose lengths sum to total cover
         // it all.
         let complete = buf.header.is_some() && buf.total == Some(buf.received);
         if complete {
-            let buf = self.take(&key).expect("present");
+            let buf = self.take(pk).expect("present");
             self.stats.reassembled += 1;
-            let mut data = Vec::with_capacity(buf.received);
+            let mut data = Vec::with_capacity(buf.received as usize);
             for piece in buf.pieces.values() {
                 data.extend_from_slice(piece);
             }
@@ -405,14 +452,14 @@ impl Reassembler {
     }
 
     /// Removes a buffer and its charge.
-    fn take(&mut self, key: &FragKey) -> Option<Buffer> {
-        let buf = self.buffers.remove(key)?;
+    fn take(&mut self, key: u128) -> Option<Buffer> {
+        let buf = self.buffers.remove(&key)?;
         self.by_deadline.remove(&(buf.deadline, buf.seq));
-        self.uncharge(key.src, buf.cost);
+        self.uncharge(packed_src(key), buf.cost as usize);
         Some(buf)
     }
 
-    fn uncharge(&mut self, src: Ipv4Addr, cost: usize) {
+    fn uncharge(&mut self, src: u32, cost: usize) {
         self.total -= cost;
         if let Some(used) = self.per_source.get_mut(&src) {
             *used -= cost;
@@ -425,18 +472,18 @@ impl Reassembler {
     /// Discards a datagram's data and keeps the RFC 5722 marker until its
     /// deadline. A fragment that fails before any buffer exists leaves
     /// nothing behind.
-    fn poison(&mut self, key: &FragKey) {
-        let Some(buf) = self.buffers.get_mut(key) else {
+    fn poison(&mut self, key: u128) {
+        let Some(buf) = self.buffers.get_mut(&key) else {
             return;
         };
-        let freed = buf.cost - BUFFER_OVERHEAD;
+        let freed = buf.cost as usize - BUFFER_OVERHEAD;
         buf.pieces = BTreeMap::new();
         buf.header = None;
         buf.received = 0;
         buf.total = None;
         buf.discarded = true;
-        buf.cost = BUFFER_OVERHEAD;
-        self.uncharge(key.src, freed);
+        buf.cost = BUFFER_OVERHEAD as u32;
+        self.uncharge(packed_src(key), freed);
     }
 
     /// When the next incomplete datagram expires (O(log n)).
@@ -451,7 +498,7 @@ impl Reassembler {
             if deadline > now {
                 break;
             }
-            let Some(buf) = self.take(&key) else {
+            let Some(buf) = self.take(key) else {
                 continue;
             };
             if buf.discarded {
@@ -465,7 +512,10 @@ impl Reassembler {
                 }
                 q
             });
-            expired.push(Expired { key, quote });
+            expired.push(Expired {
+                key: FragKey::unpack(key),
+                quote,
+            });
         }
     }
 }
