@@ -5,11 +5,21 @@
 //!
 //! Frames that look like Ethernet + IPv4 get their IPv4 and transport
 //! checksums fixed up first, so the fuzzer reaches code behind them.
+//!
+//! Invariants checked after every frame (issue 23):
+//! - no reply to a martian: no datagram leaves for 0/8, 127/8, multicast
+//!   or class E, nor for 0.0.0.0;
+//! - no broadcast reply: nothing IPv4 leaves as a link broadcast or to a
+//!   broadcast address (the harness never asks for broadcast);
+//! - memory within the cap: the reassembler's charged bytes and buffer
+//!   count stay within the (small) configured limits.
 #![no_main]
 
 use std::net::Ipv4Addr;
 
 use libfuzzer_sys::fuzz_target;
+use strata::net::frag::FragConfig;
+use strata::net::martian::{check_destination, Arrival};
 use strata::stack::{Stack, StackConfig};
 use strata::time::Instant;
 use strata::wire::checksum;
@@ -63,8 +73,16 @@ fn fix_checksums(frame: &mut [u8]) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // Small reassembly limits, so the fuzzer can reach them.
+    let frag = FragConfig {
+        per_source_limit: 16 * 1024,
+        global_limit: 64 * 1024,
+        max_buffers: 64,
+        ..FragConfig::default()
+    };
     let mut s = Stack::new(StackConfig {
         seed: 7,
+        frag,
         ..StackConfig::default()
     });
     let i = s.add_interface(MacAddr([2, 0, 0, 0, 0, 1]), 1500);
@@ -101,11 +119,24 @@ fuzz_target!(|data: &[u8]| {
             if f.ethertype() == EtherType::IPV4 {
                 let p = Ipv4Packet::new_checked(f.payload()).expect("stack emits valid IPv4");
                 assert!(p.verify_checksum());
+                let dst = p.dst();
+                assert!(
+                    check_destination(dst, Arrival::Wire).is_ok() && !dst.is_unspecified(),
+                    "a datagram left for the martian {dst}"
+                );
+                assert!(!f.dst().is_broadcast(), "an IPv4 broadcast frame left");
+                let directed = [Ipv4Addr::new(10, 0, 0, 255), Ipv4Addr::new(10, 0, 1, 255)];
+                assert!(
+                    !dst.is_broadcast() && !directed.contains(&dst),
+                    "a datagram left for the broadcast {dst}"
+                );
             }
             sent += 1;
             assert!(sent < 10_000);
         }
         while s.poll_event().is_some() {}
+        assert!(s.reassembly_memory() <= frag.global_limit, "reassembly over its cap");
+        assert!(s.reassembly_buffers() <= frag.max_buffers, "reassembly buffers over the cap");
         while let Ok(h) = s.tcp_accept(listener) {
             conns.push(h);
         }

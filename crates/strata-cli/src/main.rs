@@ -9,6 +9,7 @@ mod decode;
 mod demo;
 mod explain;
 mod fetch;
+mod fragflood;
 mod iperf3;
 mod json;
 mod lab;
@@ -21,6 +22,10 @@ mod serve;
 mod sim;
 mod tapnet;
 mod units;
+
+/// Counts heap bytes for `strata sim frag-flood`'s memory figures.
+#[global_allocator]
+static ALLOC: fragflood::Counting = fragflood::Counting;
 
 /// strata — a userspace TCP/IP stack you can watch, layer by layer.
 #[derive(Parser)]

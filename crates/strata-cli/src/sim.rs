@@ -36,6 +36,9 @@ pub enum Scenario {
     /// An iperf3 test from A to B (B to A with -R) for -t seconds or
     /// --bytes, -P streams, printed as `strata iperf3` prints a real run.
     Iperf3,
+    /// Fragment floods from many spoofed sources against one host: the
+    /// reassembler's memory, buffers and evictions (see --frames, --sources).
+    FragFlood,
 }
 
 /// Which spanning tree protocol `sim storm --stp` runs.
@@ -116,6 +119,12 @@ pub struct SimArgs {
     #[arg(short = 'i', long, value_name = "SECS", default_value_t = 1.0,
           allow_negative_numbers = true, value_parser = crate::units::parse_seconds)]
     pub interval: f64,
+    /// frag-flood: flood frames (and as many ordinary datagrams after).
+    #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = crate::units::parse_u64)]
+    pub frames: u64,
+    /// frag-flood: spoofed source addresses (1 to 2^22).
+    #[arg(long, default_value_t = 4096, allow_negative_numbers = true, value_parser = parse_sources)]
+    pub sources: u32,
     /// Lab options: link shape, pictures, JSON.
     #[command(flatten)]
     pub lab: crate::lab::LabArgs,
@@ -177,6 +186,14 @@ fn run_lesson(args: &SimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--sources`: 1 to 2^22 (the spoofed sources are 10.128.0.0/10 + i).
+fn parse_sources(s: &str) -> Result<u32, String> {
+    match crate::units::parse_whole(s, 1 << 22)? {
+        0 => Err("at least one source".into()),
+        n => Ok(n as u32),
+    }
+}
+
 /// Runs the scenario and prints its report.
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     let iperf_only = [
@@ -192,6 +209,9 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     if args.scenario == Scenario::Iperf3 {
         return crate::lab::run_iperf3(args);
+    }
+    if args.scenario == Scenario::FragFlood {
+        return crate::fragflood::run(args);
     }
     if matches!(
         args.scenario,
@@ -270,6 +290,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         Scenario::Bulk | Scenario::Http | Scenario::Echo => return crate::lab::run_tcp(args),
         Scenario::DeadPeer | Scenario::Flood | Scenario::HalfClose => return run_lesson(args),
         Scenario::Iperf3 => return crate::lab::run_iperf3(args),
+        Scenario::FragFlood => return crate::fragflood::run(args),
     };
     if let Some(p) = &args.pcap {
         std::fs::write(p, capture.bytes())

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod fragflood;
 pub mod host;
 pub mod hub;
 pub mod link;

@@ -796,6 +796,11 @@ impl Stack {
         self.reasm.memory()
     }
 
+    /// Reassembly buffers held (incomplete datagrams and discard markers).
+    pub fn reassembly_buffers(&self) -> usize {
+        self.reasm.pending()
+    }
+
     /// Number of open UDP sockets.
     pub fn udp_socket_count(&self) -> usize {
         self.udp.len()
