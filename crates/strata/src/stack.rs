@@ -982,18 +982,24 @@ impl Stack {
             return;
         }
         let target_ours = owns(r.target_ip);
-        // Only a neighbour on one of this interface's prefixes is learned:
-        // a flood of requests from off-link senders would otherwise fill
-        // the cache and evict the gateway (net/ sends nothing to them
-        // directly anyway).
-        let on_link = ifc.addrs.iter().any(|c| c.contains(r.sender_ip));
-        if !r.sender_ip.is_unspecified() && on_link {
+        // A new entry is made only for a neighbour on this link (one of the
+        // interface's prefixes, or a route straight out of it): a flood of
+        // requests from off-link senders would otherwise fill the cache and
+        // evict the gateway. Entries we made by asking are updated as usual.
+        let on_link = ifc.addrs.iter().any(|c| c.contains(r.sender_ip))
+            || self
+                .routes
+                .lookup(r.sender_ip)
+                .is_some_and(|rt| rt.gateway.is_none() && rt.iface == iface);
+        if !r.sender_ip.is_unspecified() {
             // RFC 826 "Packet Reception": merge the sender into the cache
             // (update if present; add if we are the target).
-            let flushed =
-                self.ifaces[iface.0]
-                    .arp
-                    .learn(now, r.sender_ip, r.sender_mac, target_ours);
+            let flushed = self.ifaces[iface.0].arp.learn(
+                now,
+                r.sender_ip,
+                r.sender_mac,
+                target_ours && on_link,
+            );
             for dgram in flushed {
                 self.emit_fragments(iface, r.sender_mac, dgram);
             }

@@ -659,3 +659,24 @@ fn probe_conflict_abandons_the_address() {
     assert!(!s.is_local_addr(addr));
     assert!(!s.is_tentative(addr));
 }
+
+/// The on-link rule still lets us learn what we asked for: a neighbour
+/// reached by a direct route outside the interface's prefix answers our
+/// request, and the waiting datagram goes out.
+#[test]
+fn arp_reply_from_a_directly_routed_neighbour_is_learned() {
+    let mut s = host(false);
+    let far = ip("192.168.50.7");
+    s.add_route(Ipv4Cidr::new(far, 32).unwrap(), None, IfaceId(0))
+        .unwrap();
+    let h = s.udp_bind(None, 0).unwrap();
+    s.udp_send_to(T0, h, SocketAddrV4::new(far, 9), b"x")
+        .unwrap();
+    assert_eq!(arp_frames(&out(&mut s, T0)), [(ME, far)]);
+    let mut reply = arp_request(MacAddr([2, 7, 7, 7, 7, 7]), far, ME);
+    reply[21] = 2;
+    s.receive(T0, IfaceId(0), &reply);
+    let sent = datagrams(&out(&mut s, T0));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].2, far);
+}

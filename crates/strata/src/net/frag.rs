@@ -193,7 +193,7 @@ pub struct Expired {
 #[derive(Debug)]
 struct Buffer {
     /// Fragment offset → its bytes; disjoint, never empty.
-    pieces: BTreeMap<u32, Box<[u8]>>,
+    pieces: Pieces,
     /// Sum of the pieces' lengths (below 65536, like every length here:
     /// u32 keeps the buffer small, so map nodes move fewer bytes).
     received: u32,
@@ -404,7 +404,7 @@ impl Reassembler {
                 self.next_seq += 1;
                 self.by_deadline.insert((deadline, seq), pk);
                 e.insert(Buffer {
-                    pieces: BTreeMap::new(),
+                    pieces: Pieces::Empty,
                     received: 0,
                     max_end: 0,
                     total: None,
@@ -439,9 +439,7 @@ impl Reassembler {
             let buf = self.take(pk).expect("present");
             self.stats.reassembled += 1;
             let mut data = Vec::with_capacity(buf.received as usize);
-            for piece in buf.pieces.values() {
-                data.extend_from_slice(piece);
-            }
+            buf.pieces.for_each(|piece| data.extend_from_slice(piece));
             return Ok(Some(Reassembled {
                 key,
                 header: buf.header.map(Vec::from).unwrap_or_default(),
@@ -477,7 +475,7 @@ impl Reassembler {
             return;
         };
         let freed = buf.cost as usize - BUFFER_OVERHEAD;
-        buf.pieces = BTreeMap::new();
+        buf.pieces = Pieces::Empty;
         buf.header = None;
         buf.received = 0;
         buf.total = None;
@@ -507,7 +505,7 @@ impl Reassembler {
             self.stats.timeouts += 1;
             let quote = buf.header.map(|h| {
                 let mut q = Vec::from(h);
-                if let Some(first) = buf.pieces.get(&0) {
+                if let Some(first) = buf.pieces.at_zero() {
                     q.extend_from_slice(&first[..first.len().min(8)]);
                 }
                 q
@@ -516,6 +514,53 @@ impl Reassembler {
                 key: FragKey::unpack(key),
                 quote,
             });
+        }
+    }
+}
+
+/// A buffer's fragments. Most buffers of a flood hold one, which needs no
+/// map node (no allocation, nothing to walk when it goes).
+#[derive(Debug, Default)]
+enum Pieces {
+    #[default]
+    Empty,
+    One(u32, Box<[u8]>),
+    Many(BTreeMap<u32, Box<[u8]>>),
+}
+
+impl Pieces {
+    /// Adds a piece (disjoint from the others: checked by the caller).
+    fn insert(&mut self, offset: u32, data: Box<[u8]>) {
+        *self = match core::mem::take(self) {
+            Pieces::Empty => Pieces::One(offset, data),
+            Pieces::One(o, d) => {
+                let mut m = BTreeMap::new();
+                m.insert(o, d);
+                m.insert(offset, data);
+                Pieces::Many(m)
+            }
+            Pieces::Many(mut m) => {
+                m.insert(offset, data);
+                Pieces::Many(m)
+            }
+        };
+    }
+
+    /// Every piece's bytes, in offset order.
+    fn for_each(&self, mut f: impl FnMut(&[u8])) {
+        match self {
+            Pieces::Empty => {}
+            Pieces::One(_, d) => f(d),
+            Pieces::Many(m) => m.values().for_each(|d| f(d)),
+        }
+    }
+
+    /// The piece at offset 0.
+    fn at_zero(&self) -> Option<&[u8]> {
+        match self {
+            Pieces::One(0, d) => Some(d),
+            Pieces::Many(m) => m.get(&0).map(|d| &**d),
+            _ => None,
         }
     }
 }
@@ -532,21 +577,36 @@ enum Overlap {
 
 /// Compares `payload` at `offset` with the held pieces in O(log n + pieces
 /// it touches).
-fn overlap(pieces: &BTreeMap<u32, Box<[u8]>>, offset: usize, payload: &[u8]) -> Overlap {
+fn overlap(pieces: &Pieces, offset: usize, payload: &[u8]) -> Overlap {
     let end = offset + payload.len();
     if payload.is_empty() {
         return Overlap::None;
     }
+    let pieces = match pieces {
+        Pieces::Empty => return Overlap::None,
+        Pieces::One(s, p) => return meet(core::iter::once((s, p)), offset, payload),
+        Pieces::Many(m) => m,
+    };
     // The piece starting at or before `offset`, then those starting inside.
     let before = pieces
         .range(..=offset as u32)
         .next_back()
         .filter(|(s, p)| **s as usize + p.len() > offset);
     let inside = pieces.range(offset as u32 + 1..end as u32);
+    meet(before.into_iter().chain(inside), offset, payload)
+}
+
+/// Compares `payload` at `offset` with `pieces` (those that may touch it).
+fn meet<'a>(
+    pieces: impl Iterator<Item = (&'a u32, &'a Box<[u8]>)>,
+    offset: usize,
+    payload: &[u8],
+) -> Overlap {
+    let end = offset + payload.len();
     let mut covered = 0;
     let mut same = true;
     let mut any = false;
-    for (&s, p) in before.into_iter().chain(inside) {
+    for (&s, p) in pieces {
         let s = s as usize;
         let (lo, hi) = (s.max(offset), (s + p.len()).min(end));
         if lo >= hi {
