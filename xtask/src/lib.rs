@@ -113,9 +113,7 @@ pub struct Requirement {
     pub summary: String,
     /// Why it does not apply to strata, if it does not.
     pub not_applicable: Option<String>,
-    /// A known gap: why it is not met yet. The gate lets it pass while the
-    /// line says so; the matrix shows it as not implemented.
-    pub gap: Option<String>,
+
     /// The group heading it sits under.
     pub group: String,
 }
@@ -196,20 +194,13 @@ pub fn parse_requirements(text: &str) -> Result<Vec<Requirement>, Error> {
         if out.iter().any(|r| r.id == id) {
             return err(format!("{at}: {id} listed twice"));
         }
-        let (mut not_applicable, mut gap) = (None, None);
-        if let Some(f) = fields.get(3) {
-            let (slot, reason) = match (f.strip_prefix("n/a:"), f.strip_prefix("gap:")) {
-                (Some(r), _) => (&mut not_applicable, r),
-                (_, Some(r)) => (&mut gap, r),
-                _ => (&mut gap, ""),
-            };
-            if reason.trim().is_empty() {
-                return err(format!(
-                    "{at}: the fourth field must be `n/a: <reason>` or `gap: <reason>`"
-                ));
-            }
-            *slot = Some(reason.trim().to_string());
-        }
+        let not_applicable = match fields.get(3) {
+            None => None,
+            Some(f) => match f.strip_prefix("n/a:") {
+                Some(reason) if !reason.trim().is_empty() => Some(reason.trim().to_string()),
+                _ => return err(format!("{at}: the fourth field must be `n/a: <reason>`")),
+            },
+        };
         if fields[2].is_empty() {
             return err(format!("{at}: {id} has no summary"));
         }
@@ -218,7 +209,6 @@ pub fn parse_requirements(text: &str) -> Result<Vec<Requirement>, Error> {
             section: fields[1].to_string(),
             summary: fields[2].to_string(),
             not_applicable,
-            gap,
             group: group.clone(),
         });
     }
@@ -501,8 +491,6 @@ pub enum Status {
     Untested,
     /// The requirement list says it does not apply.
     NotApplicable,
-    /// The requirement list names it a known gap.
-    Gap,
     /// No implementation tag.
     NotImplemented,
 }
@@ -551,9 +539,7 @@ impl Matrix {
         if r.not_applicable.is_some() {
             return Status::NotApplicable;
         }
-        if r.gap.is_some() {
-            return Status::Gap;
-        }
+
         match (
             self.scan.implemented.contains_key(&r.id),
             self.scan.tested.contains_key(&r.id),
@@ -588,7 +574,7 @@ impl Matrix {
                     "{} ({}) is implemented but no test covers it",
                     r.id, r.summary
                 )),
-                Status::Tested | Status::NotApplicable | Status::Gap => {}
+                Status::Tested | Status::NotApplicable => {}
             }
         }
         out
@@ -606,7 +592,7 @@ impl Matrix {
                 }
                 Status::Untested => c.implemented += 1,
                 Status::NotApplicable => c.not_applicable += 1,
-                Status::NotImplemented | Status::Gap => {}
+                Status::NotImplemented => {}
             }
         }
         c
@@ -665,7 +651,6 @@ impl Matrix {
                     )
                 }
                 Status::NotImplemented => "not implemented".to_string(),
-                Status::Gap => format!("not implemented: {}", r.gap.as_deref().unwrap_or("")),
             };
             let at = self
                 .scan
@@ -854,13 +839,6 @@ mod tests {
         );
         assert!(parse_requirements("MUST-1 | 3 | a\nMUST-1 | 3 | b\n").is_err());
         assert!(parse_requirements("MUST-1 | 3 | a | because\n").is_err());
-        let g = parse_requirements("MUST-1 | 3 | a | gap: not yet\n").unwrap();
-        let m = Matrix {
-            requirements: g,
-            scan: Scan::default(),
-        };
-        assert_eq!(m.status(&m.requirements[0]), Status::Gap);
-        assert!(m.problems().is_empty());
     }
 
     #[test]

@@ -278,6 +278,7 @@ impl State {
                         | T::Readable(handle)
                         | T::Writable(handle)
                         | T::PeerClosed(handle)
+                        | T::Urgent(handle)
                         | T::Reset(handle)
                         | T::Refused(handle)
                         | T::TimedOut(handle)

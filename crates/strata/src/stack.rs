@@ -386,6 +386,9 @@ pub struct TcpIpStats {
     pub broadcast: u64,
     /// Segments the engine emitted for which there was no route.
     pub no_route: u64,
+    /// Negative advice taken from TCP (RFC 9293 §3.8.3 MUST-20): the next
+    /// hop was set to be re-confirmed and the cached route dropped.
+    pub negative_advice: u64,
 }
 
 /// UDP counters.
@@ -1882,12 +1885,16 @@ impl Stack {
             // RFC 9293 §3.9.2 MUST-49: the TTL of TCP segments is the
             // configurable `StackConfig::default_ttl`.
             let ttl = config.default_ttl;
-            let out = tcp.poll_transmit(now, |src, dst, seg| {
-                match RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst) {
-                    Some(eg) => tcp_out(now, ifaces, eg, ttl, idents, buf, src, dst, seg),
-                    None => TcpOut::NoRoute,
-                }
-            });
+            let out =
+                tcp.poll_transmit_with_dscp(now, |src, dst, dscp, seg| {
+                    match RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst)
+                    {
+                        Some(eg) => {
+                            tcp_out(now, ifaces, eg, (ttl, dscp), idents, buf, src, dst, seg)
+                        }
+                        None => TcpOut::NoRoute,
+                    }
+                });
             let Some(out) = out else {
                 if self.loopback.is_empty() && self.tx.is_empty() {
                     return None;
@@ -1978,6 +1985,9 @@ impl Stack {
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if due(self.tcp.poll_timeout()) {
             self.tcp.handle_timeout(now);
+            while let Some((src, dst)) = self.tcp.poll_negative_advice() {
+                self.negative_advice(now, src, dst);
+            }
         }
         let mut actions = Vec::new();
         for i in 0..self.ifaces.len() {
@@ -2069,6 +2079,19 @@ impl Stack {
             }
         }
         self.probes.retain(|(_, p)| !p.is_done());
+    }
+
+    /// Negative advice from TCP about the path `src` → `dst` (RFC 9293
+    /// §3.8.3 MUST-20, RFC 1122 §3.3.1.4): the cached routing decision is
+    /// dropped, and the next hop's ARP entry is made stale so that the next
+    /// segment re-confirms it with a unicast request (and a neighbour that
+    /// stays silent is forgotten).
+    fn negative_advice(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr) {
+        self.stats.tcp.negative_advice += 1;
+        self.route_cache = None;
+        if let Ok(eg) = route_in(&self.ifaces, &self.routes, Some(src), dst) {
+            self.ifaces[eg.iface.0].arp.mark_stale(now, eg.next_hop);
+        }
     }
 
     /// The next event for the application.
@@ -2365,6 +2388,23 @@ impl Stack {
         self.tcp.send(h, data)
     }
 
+    /// Sets the Diffserv codepoint of a connection's segments (RFC 9293
+    /// §3.9.1.9 MUST-48): see [`Tcp::set_dscp`].
+    pub fn tcp_set_dscp(&mut self, h: TcpHandle, dscp: u8) -> Result<(), TcpError> {
+        self.tcp.set_dscp(h, dscp)
+    }
+
+    /// Queues urgent bytes (RFC 9293 §3.8.5): see [`Tcp::send_urgent`].
+    pub fn tcp_send_urgent(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        self.tcp.send_urgent(h, data)
+    }
+
+    /// Bytes from the read position up to the peer's urgent mark, if urgent
+    /// data is pending: see [`Tcp::urgent_pending`].
+    pub fn tcp_urgent_pending(&self, h: TcpHandle) -> Result<Option<usize>, TcpError> {
+        self.tcp.urgent_pending(h)
+    }
+
     /// Reads received bytes; `Ok(0)` at end of stream.
     pub fn tcp_recv(&mut self, h: TcpHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
         self.tcp.recv(h, buf)
@@ -2603,7 +2643,7 @@ fn tcp_out(
     now: Instant,
     ifaces: &mut [Interface],
     eg: Egress,
-    ttl: u8,
+    (ttl, dscp): (u8, u8),
     idents: &mut IdentGenerator,
     buf: &mut [u8],
     src: Ipv4Addr,
@@ -2611,6 +2651,9 @@ fn tcp_out(
     seg: &TcpRepr<'_>,
 ) -> TcpOut {
     let mut ip = Ipv4Repr::new(src, dst, IpProtocol::TCP, ttl, seg.buffer_len());
+    // RFC 9293 §3.9.1.9 MUST-48: the connection's Diffserv codepoint,
+    // passed to IP unchanged (SHLD-22).
+    ip.dscp = dscp;
     let ifc = &mut ifaces[eg.iface.0];
     let ip_len = ip.buffer_len();
     // RFC 1191: TCP segments carry DF for path MTU discovery, unless the

@@ -9,7 +9,10 @@ use stack_util::{cidr, ip, World};
 use std::cell::RefCell;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
+use strata::link::arp::NeighborState;
+use strata::link::IfaceId;
 use strata::stack::{Stack, StackConfig};
+use strata::time::Duration;
 use strata::transport::tcp::{TcpError, TcpHandle};
 use strata::wire::ethernet::{EtherType, EthernetRepr};
 use strata::wire::icmpv4::Icmpv4Repr;
@@ -234,7 +237,7 @@ fn icmp_to_a(w: &mut World, msg: &Icmpv4Repr<'_>) {
         64,
         body.len(),
     );
-    let iface = strata::link::IfaceId(0);
+    let iface = IfaceId(0);
     let mac = w.stacks[0].mac(iface).unwrap();
     let now = w.now;
     w.stacks[0].receive(now, iface, &frame(mac, &h, &body));
@@ -336,4 +339,129 @@ fn icmp_error_with_a_blind_sequence_number_is_ignored() {
         },
     );
     assert!(w.stacks[0].tcp().info(c).unwrap().mss < mss, "real PMTU");
+}
+
+/// A's ARP state for B (10.0.0.2).
+fn neighbour_state(w: &World) -> Option<NeighborState> {
+    w.stacks[0]
+        .arp_entries(IfaceId(0))
+        .into_iter()
+        .find(|e| e.0 == ip("10.0.0.2"))
+        .map(|e| e.2)
+}
+
+#[test]
+// covers: MUST-20, SHLD-10
+fn repeated_retransmissions_make_ip_reconfirm_the_neighbour() {
+    let mut w = World::new();
+    w.add_stack();
+    w.add_stack();
+    let l0 = w.add_segment();
+    w.attach(0, l0, "10.0.0.1/24", 1500);
+    w.attach(1, l0, "10.0.0.2/24", 1500);
+    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let c = w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
+        .unwrap();
+    w.run();
+    w.stacks[1].tcp_accept(l).unwrap();
+    // From now on B's TCP is silent (its host still answers ARP), and A's
+    // unicast ARP requests to B are counted.
+    let b_mac = w.stacks[1].mac(IfaceId(0)).unwrap();
+    let unicast_arp = Rc::new(RefCell::new(0));
+    let seen = unicast_arp.clone();
+    w.filter = Some(Box::new(move |to, _, f| {
+        let is_arp = f[12..14] == [8, 6];
+        if to == 1 && is_arp && f[0..6] == b_mac.0 {
+            *seen.borrow_mut() += 1;
+        }
+        to == 0 || is_arp
+    }));
+    w.stacks[0].tcp_send(c, b"anyone there?").unwrap();
+    w.run();
+    let t0 = w.now;
+    let rto = w.stacks[0].tcp().info(c).unwrap().rto;
+    // Two retransmissions (R1 = 3 not reached): nothing said to IP.
+    w.advance(rto * 3 + rto / 2);
+    assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 2);
+    assert_eq!(w.stacks[0].stats().tcp.negative_advice, 0);
+    assert_eq!(neighbour_state(&w), Some(NeighborState::Reachable));
+    assert_eq!(*unicast_arp.borrow(), 0);
+    // The third: negative advice. The entry turns stale, so the third
+    // retransmission itself makes A re-confirm B with a unicast request,
+    // which B (alive at the link layer) answers.
+    w.advance(rto * 4);
+    assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 3);
+    assert_eq!(w.stacks[0].tcp_stats().negative_advice, 1);
+    assert_eq!(w.stacks[0].stats().tcp.negative_advice, 1);
+    assert_eq!(*unicast_arp.borrow(), 1, "one re-confirmation");
+    assert_eq!(neighbour_state(&w), Some(NeighborState::Reachable));
+    // Later retransmissions of the same episode give no new advice.
+    w.advance(rto * 8);
+    assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 4);
+    assert!(w.now - t0 < Duration::from_secs(30), "before ARP ageing");
+    assert_eq!(
+        w.stacks[0].tcp_stats().negative_advice,
+        1,
+        "once per episode"
+    );
+}
+
+#[test]
+// covers: MUST-48, SHLD-21, SHLD-22
+fn dscp_of_a_connection_is_carried_in_its_ipv4_headers() {
+    let mut w = World::new();
+    w.add_stack();
+    w.add_stack();
+    let l0 = w.add_segment();
+    w.attach(0, l0, "10.0.0.1/24", 1500);
+    w.attach(1, l0, "10.0.0.2/24", 1500);
+    let seen = watch_tcp(&mut w);
+    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let to_b = SocketAddrV4::new(ip("10.0.0.2"), 80);
+    let c = w.stacks[0].tcp_connect(w.now, to_b).unwrap();
+    let other = w.stacks[0].tcp_connect(w.now, to_b).unwrap();
+    w.run();
+    let s = w.stacks[1].tcp_accept(l).unwrap();
+    assert!(seen.borrow().iter().all(|x| x.2 == 0), "DSCP 0 by default");
+    // Expedited Forwarding (46) on one connection.
+    w.stacks[0].tcp_set_dscp(c, 46).unwrap();
+    assert_eq!(w.stacks[0].tcp().dscp(c), Ok(46));
+    seen.borrow_mut().clear();
+    w.stacks[0].tcp_send(c, b"voice").unwrap();
+    w.stacks[0].tcp_send(other, b"bulk").unwrap();
+    w.stacks[1].tcp_send(s, b"reply").unwrap();
+    w.run();
+    let dscps = |seen: &Seen, to: usize| -> Vec<u8> {
+        seen.borrow()
+            .iter()
+            .filter(|x| x.0 == to)
+            .map(|x| x.2)
+            .collect()
+    };
+    let to_b_dscps = dscps(&seen, 1);
+    assert_eq!(
+        to_b_dscps.iter().filter(|&&d| d == 46).count(),
+        1,
+        "{to_b_dscps:?}"
+    );
+    assert_eq!(
+        to_b_dscps.iter().filter(|&&d| d == 0).count(),
+        1,
+        "the other connection"
+    );
+    assert!(
+        dscps(&seen, 0).iter().all(|&d| d == 0),
+        "B's side unchanged"
+    );
+    // Changed during the connection: the next segment carries the new one.
+    w.stacks[0].tcp_set_dscp(c, 10).unwrap();
+    seen.borrow_mut().clear();
+    w.stacks[0].tcp_send(c, b"more").unwrap();
+    w.run();
+    assert_eq!(dscps(&seen, 1), [10]);
+    assert_eq!(
+        w.stacks[0].tcp_set_dscp(c, 64),
+        Err(TcpError::InvalidArgument)
+    );
 }

@@ -541,3 +541,192 @@ fn zero_window_still_processes_ack_and_rst() {
     r.input(&rst);
     assert_eq!(r.tcp.error(h), Some(TcpError::Reset));
 }
+
+/// A peer segment with URG and the urgent field set.
+fn urgent_seg(r: &mut Raw, payload: &[u8]) -> Seg {
+    let mut s = r.peer_data(payload);
+    s.flags |= TcpFlags::URG;
+    s
+}
+
+fn input_urgent(r: &mut Raw, s: &Seg, urgent: u16) {
+    let mut rep = s.repr();
+    rep.urgent = urgent;
+    let now = r.now;
+    r.tcp.handle_segment(now, s.src, s.dst, &rep);
+}
+
+fn urgent_events(r: &mut Raw) -> usize {
+    std::iter::from_fn(|| r.tcp.poll_event())
+        .filter(|e| matches!(e, TcpEvent::Urgent(_)))
+        .count()
+}
+
+#[test]
+// covers: MUST-30, MUST-32, MUST-33, MUST-62
+fn urgent_data_arrives_inline_and_its_mark_is_reported() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let h = r.h();
+    // Plain data first: no urgent mark.
+    let d = r.peer_data(b"plain");
+    r.input(&d);
+    assert_eq!(urgent_events(&mut r), 0);
+    assert_eq!(r.tcp.urgent_pending(h), Ok(None));
+    // "hello" then 3 urgent octets "XYZ": the pointer names the octet
+    // after Z, 8 past this segment's sequence number.
+    let s = urgent_seg(&mut r, b"helloXYZ");
+    input_urgent(&mut r, &s, 8);
+    assert_eq!(urgent_events(&mut r), 1, "told at once");
+    assert_eq!(r.tcp.urgent_pending(h), Ok(Some(13)), "plain + hello + XYZ");
+    // An older pointer is no news.
+    let s2 = urgent_seg(&mut r, b"");
+    input_urgent(&mut r, &s2, 0);
+    assert_eq!(urgent_events(&mut r), 0);
+    // Read up to the mark: everything arrives inline, in order.
+    let mut buf = [0u8; 32];
+    assert_eq!(r.tcp.recv(h, &mut buf[..10]), Ok(10));
+    assert_eq!(&buf[..10], b"plainhello");
+    assert_eq!(r.tcp.urgent_pending(h), Ok(Some(3)));
+    assert_eq!(r.tcp.recv(h, &mut buf), Ok(3));
+    assert_eq!(&buf[..3], b"XYZ");
+    assert_eq!(r.tcp.urgent_pending(h), Ok(None), "past the mark");
+    // The mark advances: told again.
+    let s3 = urgent_seg(&mut r, b"ab!");
+    input_urgent(&mut r, &s3, 3);
+    assert_eq!(urgent_events(&mut r), 1);
+    assert_eq!(r.tcp.urgent_pending(h), Ok(Some(3)));
+}
+
+/// Segments out as (seq, flags, urgent field, payload length).
+fn out_urgent(r: &mut Raw) -> Vec<(u32, TcpFlags, u16, usize)> {
+    let now = r.now;
+    std::iter::from_fn(|| {
+        r.tcp
+            .poll_transmit(now, |_, _, s| (s.seq, s.flags, s.urgent, s.payload.len()))
+    })
+    .collect()
+}
+
+#[test]
+// covers: MUST-30, MUST-62
+fn urgent_send_sets_urg_and_points_past_the_urgent_data() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake();
+    let h = r.h();
+    r.tcp.send(h, b"normal").unwrap();
+    let out = out_urgent(&mut r);
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].1.urg());
+    // Nagle would hold two bytes behind unacknowledged data; urgent data
+    // goes at once, with the pointer just past it.
+    assert_eq!(r.tcp.send_urgent(h, b"!!"), Ok(2));
+    let out = out_urgent(&mut r);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (seq, flags, up, len) = out[0];
+    assert_eq!((seq, len), (r.our_seq.wrapping_add(6), 2));
+    assert!(flags.urg());
+    assert_eq!(up, 2, "SEG.SEQ + 2 is the octet after the urgent data");
+    // A retransmission of the first segment, sent before SND.UP, carries
+    // the pointer from its own sequence number.
+    let rto = r.tcp.info(h).unwrap().rto;
+    r.advance(rto + Duration::from_millis(1));
+    let out = out_urgent(&mut r);
+    assert!(!out.is_empty());
+    assert_eq!(out[0].0, r.our_seq);
+    assert!(out[0].1.urg());
+    assert_eq!(out[0].2, 8);
+    // Once everything is acknowledged urgent mode ends.
+    let ack = r.peer_ack(8, 65535);
+    r.input(&ack);
+    r.tcp.send(h, b"later").unwrap();
+    let out = out_urgent(&mut r);
+    assert!(!out.is_empty());
+    assert!(out.iter().all(|s| !s.1.urg()), "{out:?}");
+}
+
+/// Moves every segment between `a` and `b` (URG and the urgent field
+/// included) and runs their timers, 1 ms per round, until `done` or
+/// `rounds` run out.
+fn pump(a: &mut Tcp, b: &mut Tcp, now: &mut Instant, rounds: usize, done: impl Fn(&Tcp) -> bool) {
+    for _ in 0..rounds {
+        if done(b) {
+            return;
+        }
+        for t in [&mut *a, &mut *b] {
+            if t.poll_timeout().is_some_and(|w| w <= *now) {
+                t.handle_timeout(*now);
+            }
+        }
+        let n = *now;
+        while a
+            .poll_transmit(n, |s, d, r| b.handle_segment(n, s, d, r))
+            .is_some()
+        {}
+        while b
+            .poll_transmit(n, |s, d, r| a.handle_segment(n, s, d, r))
+            .is_some()
+        {}
+        *now += Duration::from_millis(1);
+    }
+}
+
+#[test]
+// covers: MUST-31
+fn urgent_data_of_any_length() {
+    let (mut a, mut b) = (
+        Tcp::new(TcpConfig::default(), 1),
+        Tcp::new(TcpConfig::default(), 2),
+    );
+    let mut now = Instant::from_secs(1);
+    let l = b.listen(SocketAddrV4::new(US, 80), 4).unwrap();
+    let c = a
+        .connect(
+            now,
+            SocketAddrV4::new(PEER, 40000),
+            SocketAddrV4::new(US, 80),
+        )
+        .unwrap();
+    pump(&mut a, &mut b, &mut now, 100, |_| false);
+    let s = b.accept(l).unwrap();
+    // 200 000 urgent octets: the pointer does not fit the 16-bit field
+    // until the last 64 KiB, and the receiver's mark still lands after the
+    // last one.
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + 1) as u8).collect();
+    assert_eq!(a.send_urgent(c, &data), Ok(data.len()));
+    pump(&mut a, &mut b, &mut now, 20_000, |b| {
+        b.recv_queue(s) == Ok(200_000)
+    });
+    assert_eq!(b.recv_queue(s), Ok(200_000));
+    assert_eq!(b.urgent_pending(s), Ok(Some(200_000)));
+    let mut got = vec![0u8; 200_000];
+    let mut n = 0;
+    while n < got.len() {
+        n += b.recv(s, &mut got[n..]).unwrap();
+    }
+    assert_eq!(got, data);
+    assert_eq!(b.urgent_pending(s), Ok(None));
+}
+
+#[test]
+// covers: MUST-66
+fn urgent_pointer_is_taken_with_a_zero_window() {
+    let mut cfg = TcpConfig::default();
+    cfg.rx_buffer_limit = 1024;
+    cfg.window_scale = false;
+    let mut r = Raw::new(cfg);
+    r.handshake();
+    let h = r.h();
+    for _ in 0..2 {
+        let d = r.peer_data(&[1u8; 512]);
+        r.input(&d);
+    }
+    r.advance(Duration::from_millis(50));
+    assert_eq!(r.output().last().unwrap().window, 0);
+    let _ = urgent_events(&mut r);
+    // No room for data, but the URG at RCV.NXT is processed.
+    let s = urgent_seg(&mut r, b"");
+    input_urgent(&mut r, &s, 10);
+    assert_eq!(urgent_events(&mut r), 1);
+    assert_eq!(r.tcp.urgent_pending(h), Ok(Some(1024 + 10)));
+}

@@ -269,6 +269,27 @@ impl<P: QueuedLen> ArpCache<P> {
         }
     }
 
+    /// Negative advice from an upper layer (RFC 1122 §3.3.1.4; TCP after
+    /// R1 retransmissions, RFC 9293 §3.8.3 MUST-20): the neighbour may be
+    /// gone. A reachable entry turns stale, so the next packet to `ip` is
+    /// still sent but a unicast request re-confirms the mapping, and an
+    /// entry that stays unanswered is dropped. Returns whether `ip` had a
+    /// resolved entry.
+    pub fn mark_stale(&mut self, now: Instant, ip: Ipv4Addr) -> bool {
+        let cfg = self.config;
+        match self.entries.get_mut(&ip) {
+            Some(e) if e.state == NeighborState::Reachable => {
+                e.state = NeighborState::Stale;
+                e.timer = Instant::MAX;
+                e.expires = now + cfg.stale_time;
+                e.refreshing = false;
+                true
+            }
+            Some(e) => e.state == NeighborState::Stale,
+            None => false,
+        }
+    }
+
     /// Offers a packet for next hop `ip`.
     pub fn resolve(&mut self, now: Instant, ip: Ipv4Addr, packet: P) -> Resolve<P> {
         let cfg = self.config;

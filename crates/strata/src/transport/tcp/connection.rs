@@ -236,6 +236,9 @@ pub(crate) struct Conn {
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
     pub snd_wscale: u8,
+    /// Diffserv codepoint of the segments we send (RFC 9293 §3.9.1.9
+    /// MUST-48), handed unchanged to IP (SHLD-22).
+    pub dscp: u8,
     /// Largest segment the peer accepts / our path allows (payload + options).
     pub snd_mss: usize,
     /// Payload bytes of a full-sized segment from the peer: RMSS of RFC
@@ -313,12 +316,14 @@ pub(crate) struct Conn {
     /// The SYN or SYN-ACK was retransmitted (RFC 5681 §3.1, RFC 6298 §5.7).
     handshake_lost: bool,
     /// Send a segment smaller than SWS avoidance would (override timeout).
-    force_send: bool,
+    pub(crate) force_send: bool,
     keepalive_at: Option<Instant>,
     ka_probes: u32,
     /// Per-connection keepalive settings (boxed: rarely used, keeps the
     /// TCB small).
     pub keepalive: Option<Box<Keepalive>>,
+    /// Urgent-pointer state (RFC 9293 §3.8.5), boxed: rarely used.
+    pub urgent: Option<Box<super::urgent::Urgent>>,
     pub user_timeout: Option<Duration>,
     last_rcv: Instant,
     last_snd: Instant,
@@ -397,6 +402,7 @@ impl Conn {
             snd_wl1: SeqNumber(0),
             snd_wl2: iss,
             snd_wscale: 0,
+            dscp: cfg.dscp,
             snd_mss: DEFAULT_PEER_MSS.min(mss),
             rcv_mss: cfg.announced_mss().min(DEFAULT_PEER_MSS as u16),
             orphan_probes: 0,
@@ -442,6 +448,7 @@ impl Conn {
             keepalive_at: None,
             ka_probes: 0,
             keepalive: cfg.keepalive.map(Box::new),
+            urgent: None,
             user_timeout: cfg.user_timeout,
             last_rcv: now,
             last_snd: now,
@@ -551,7 +558,7 @@ impl Conn {
     }
 
     /// Sequence number just past the last byte in the send buffer.
-    fn data_end(&self) -> SeqNumber {
+    pub(crate) fn data_end(&self) -> SeqNumber {
         self.data_start() + self.tx.len()
     }
 
@@ -1291,8 +1298,11 @@ impl Conn {
             _ => {}
         }
 
-        // Sixth: the URG bit — parsed and ignored: urgent data is delivered
-        // inline as ordinary data, and no urgent mark is kept.
+        // Sixth: the URG bit (RFC 9293 §3.8.5, urgent.rs): RCV.UP moves on
+        // and the application is told; the data itself stays inline.
+        if f.urg() {
+            self.on_urgent(ctx, seq, seg.urgent);
+        }
         // Seventh and eighth: text and FIN.
         self.process_text_and_fin(ctx, seq_eff, payload, fin)
     }

@@ -95,6 +95,9 @@ pub struct TcpStats {
     /// Closes answered with a reset because too many orphans existed
     /// ([`super::TcpConfig::max_orphans`]).
     pub orphans_reset: u64,
+    /// Negative advice given to IP after R1 retransmissions (RFC 9293
+    /// §3.8.3 MUST-20).
+    pub negative_advice: u64,
 }
 
 /// A snapshot of one connection's internals (for tests, CLI and debugging).
@@ -293,6 +296,9 @@ pub struct Tcp {
     wakes: Vec<Wake>,
     dirty: VecDeque<u32>,
     rsts: VecDeque<PendingRst>,
+    /// (local, remote) addresses whose path IP should re-check
+    /// ([`Tcp::poll_negative_advice`]).
+    advice: VecDeque<(Ipv4Addr, Ipv4Addr)>,
     events: VecDeque<TcpEvent>,
     stats: TcpStats,
     challenge: GlobalRateLimit,
@@ -341,6 +347,7 @@ impl Tcp {
             wakes: Vec::new(),
             dirty: VecDeque::new(),
             rsts: VecDeque::new(),
+            advice: VecDeque::new(),
             events: VecDeque::new(),
             stats: TcpStats::default(),
             challenge: GlobalRateLimit::new(k0 ^ seed),
@@ -956,7 +963,19 @@ impl Tcp {
                 }
                 continue;
             }
-            self.with_conn(idx, now, |c, ctx| c.on_timeout(ctx));
+            // RFC 9293 §3.8.3 MUST-20: when a segment (a SYN too, MUST-22)
+            // has been retransmitted R1 times, IP gets negative advice
+            // (RFC 1122 §3.3.1.4): the neighbour or route may be dead.
+            let r1 = self.cfg.r1_retries;
+            let advice = self.with_conn(idx, now, |c, ctx| {
+                let before = c.retries;
+                c.on_timeout(ctx);
+                (before < r1 && c.retries >= r1).then(|| (*c.local.ip(), *c.remote.ip()))
+            });
+            if let Some(Some(a)) = advice {
+                self.stats.negative_advice += 1;
+                self.advice.push_back(a);
+            }
             self.after(idx, now);
         }
         // Give back memory after a burst (e.g. a SYN storm) so idle
@@ -977,6 +996,17 @@ impl Tcp {
         &mut self,
         now: Instant,
         f: impl FnOnce(Ipv4Addr, Ipv4Addr, &TcpRepr<'_>) -> R,
+    ) -> Option<R> {
+        self.poll_transmit_with_dscp(now, |src, dst, _, seg| f(src, dst, seg))
+    }
+
+    /// [`Tcp::poll_transmit`] that also hands `f` the Diffserv codepoint
+    /// the segment's IP header must carry (RFC 9293 §3.9.1.9 MUST-48:
+    /// the connection's, [`Tcp::set_dscp`]; 0 for RSTs to no socket).
+    pub fn poll_transmit_with_dscp<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(Ipv4Addr, Ipv4Addr, u8, &TcpRepr<'_>) -> R,
     ) -> Option<R> {
         self.now = self.now.max(now);
         if let Some(r) = self.rsts.pop_front() {
@@ -999,7 +1029,7 @@ impl Tcp {
                 },
                 payload: &[],
             };
-            return Some(f(*r.local.ip(), *r.remote.ip(), &repr));
+            return Some(f(*r.local.ip(), *r.remote.ip(), 0, &repr));
         }
         if self.dirty.is_empty() {
             shrink_idle(&mut self.dirty);
@@ -1017,6 +1047,9 @@ impl Tcp {
             let Some(seg) = conn.next_segment(&self.cfg, now, &mut self.stats) else {
                 continue;
             };
+            // RFC 9293 §3.8.5: URG and the urgent pointer while SND.UP is
+            // ahead of this segment.
+            let (flags, urgent) = conn.urgent_field(seg.seq, seg.flags);
             // More may follow: go to the back of the queue (round robin).
             if conn.wants_send() {
                 conn.in_dirty = true;
@@ -1041,15 +1074,24 @@ impl Tcp {
                 dst_port: conn.remote.port(),
                 seq: seg.seq.0,
                 ack: seg.ack,
-                flags: seg.flags,
+                flags,
                 window: seg.window,
-                urgent: 0,
+                urgent,
                 options: seg.options,
                 payload,
             };
-            return Some(f(*conn.local.ip(), *conn.remote.ip(), &repr));
+            return Some(f(*conn.local.ip(), *conn.remote.ip(), conn.dscp, &repr));
         }
         None
+    }
+
+    /// Negative advice for the IP layer (RFC 9293 §3.8.3 MUST-20, RFC 1122
+    /// §3.3.1.4): `(local, remote)` of a connection whose segment has been
+    /// retransmitted R1 ([`TcpConfig::r1_retries`]) times. The IP layer
+    /// should re-confirm the next hop and drop any cached route; the
+    /// [`Stack`](crate::stack::Stack) does. Call after `handle_timeout`.
+    pub fn poll_negative_advice(&mut self) -> Option<(Ipv4Addr, Ipv4Addr)> {
+        self.advice.pop_front()
     }
 
     /// The next event, if any.
@@ -1294,6 +1336,27 @@ impl Tcp {
         Ok(n)
     }
 
+    /// SEND with the urgent flag (RFC 9293 §3.8.5, RFC 6093): queue `data`
+    /// like [`Tcp::send`] and mark its end as the urgent pointer. The bytes
+    /// travel inline, in order; segments carry URG and the pointer until
+    /// the peer has acknowledged them, and they go out without waiting for
+    /// Nagle. (SHLD-13: new applications should not use urgent data; it
+    /// exists for protocols such as Telnet and FTP that do.)
+    pub fn send_urgent(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        let n = self.conn_mut(h)?.send_urgent(data)?;
+        self.after(h.idx, self.now);
+        Ok(n)
+    }
+
+    /// How many bytes of the stream, from the read position, are urgent
+    /// (RFC 9293 §3.8.5 MUST-33): `Some(n)` when the peer's urgent mark
+    /// lies `n` bytes ahead of what [`Tcp::recv`] returns next (it may lie
+    /// beyond what has arrived), `None` when no urgent data is pending.
+    /// [`TcpEvent::Urgent`] says when this changes.
+    pub fn urgent_pending(&self, h: TcpHandle) -> Result<Option<usize>, TcpError> {
+        Ok(self.conn(h)?.urgent_pending())
+    }
+
     /// Read received bytes in order. `Ok(0)` means the peer closed (end of
     /// stream); [`TcpError::WouldBlock`] that nothing is there yet
     /// ([`TcpEvent::Readable`] follows).
@@ -1475,6 +1538,23 @@ impl Tcp {
         self.conn_mut(h)?.keepalive = ka.map(Box::new);
         self.after(h.idx, now);
         Ok(())
+    }
+
+    /// Set the Diffserv codepoint (0–63) of the connection's segments (RFC
+    /// 9293 §3.9.1.9 MUST-48); it may change during the connection
+    /// (SHLD-21), though applications rarely should (SHLD-23). Above 63:
+    /// [`TcpError::InvalidArgument`].
+    pub fn set_dscp(&mut self, h: TcpHandle, dscp: u8) -> Result<(), TcpError> {
+        if dscp > 63 {
+            return Err(TcpError::InvalidArgument);
+        }
+        self.conn_mut(h)?.dscp = dscp;
+        Ok(())
+    }
+
+    /// The connection's Diffserv codepoint.
+    pub fn dscp(&self, h: TcpHandle) -> Result<u8, TcpError> {
+        Ok(self.conn(h)?.dscp)
     }
 
     /// Set the RFC 5482 user timeout for one connection: the application's

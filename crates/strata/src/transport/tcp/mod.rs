@@ -37,6 +37,7 @@ pub mod rtt;
 pub mod seq;
 mod table;
 mod timer;
+mod urgent;
 
 pub use engine::{ConnInfo, SynFloodPolicy, Tcp, TcpStats};
 
@@ -171,6 +172,9 @@ pub enum TcpError {
     /// No ephemeral port is free for this destination.
     #[error("no free ephemeral port")]
     NoFreePort,
+    /// An argument is out of range (e.g. a DSCP above 63).
+    #[error("invalid argument")]
+    InvalidArgument,
 }
 
 impl TcpError {
@@ -187,7 +191,7 @@ impl TcpError {
             TcpError::InvalidState => K::InvalidInput,
             TcpError::WouldBlock => K::WouldBlock,
             TcpError::NotConnected => K::NotConnected,
-            TcpError::InvalidHandle => K::InvalidInput,
+            TcpError::InvalidHandle | TcpError::InvalidArgument => K::InvalidInput,
             TcpError::Aborted => K::ConnectionAborted,
             TcpError::InvalidAddress => K::AddrNotAvailable,
             TcpError::NoFreePort => K::AddrNotAvailable,
@@ -250,6 +254,11 @@ pub enum TcpEvent {
     Writable(TcpHandle),
     /// The peer sent FIN: it will send no more bytes.
     PeerClosed(TcpHandle),
+    /// The peer marked urgent data (RFC 9293 §3.8.5): a new urgent pointer,
+    /// or one that moved further on. The data arrives inline;
+    /// [`Tcp::urgent_pending`] says how much of the stream, from the read
+    /// position, is urgent.
+    Urgent(TcpHandle),
     /// The peer reset the connection.
     Reset(TcpHandle),
     /// The connection was refused (RST or ICMP in reply to our SYN).
@@ -367,6 +376,13 @@ pub struct TcpConfig {
     /// Most orphans at once; a close beyond resets the connection instead
     /// (Linux `tcp_max_orphans`).
     pub max_orphans: usize,
+    /// R1 of RFC 9293 §3.8.3: after this many retransmissions of one
+    /// segment (SYN included) the engine gives the IP layer negative
+    /// advice ([`Tcp::poll_negative_advice`]); at least 3 (SHLD-10).
+    pub r1_retries: u32,
+    /// Diffserv codepoint (6 bits) of new connections' segments; per
+    /// connection with [`Tcp::set_dscp`] (RFC 9293 §3.9.1.9 MUST-48).
+    pub dscp: u8,
 }
 
 impl Default for TcpConfig {
@@ -399,6 +415,8 @@ impl Default for TcpConfig {
             fin_wait2_timeout: Duration::from_secs(60),
             orphan_retries: 8,
             max_orphans: 16_384,
+            r1_retries: 3,
+            dscp: 0,
         }
     }
 }
