@@ -1361,8 +1361,10 @@ impl Tcp {
     /// stream); [`TcpError::WouldBlock`] that nothing is there yet
     /// ([`TcpEvent::Readable`] follows).
     pub fn recv(&mut self, h: TcpHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
-        let n = self.conn_mut(h)?.recv(buf)?;
+        let c = self.conn_mut(h)?;
+        let n = c.recv(buf)?;
         if n > 0 {
+            c.urgent_read();
             self.after(h.idx, self.now);
         }
         Ok(n)
@@ -1379,7 +1381,8 @@ impl Tcp {
         let c = self.conn_mut(h)?;
         let before = c.rx.len();
         let r = c.recv_with(f)?;
-        if self.conn(h)?.rx.len() != before {
+        if c.rx.len() != before {
+            c.urgent_read();
             self.after(h.idx, self.now);
         }
         Ok(r)

@@ -91,6 +91,8 @@ impl Conn {
             return;
         }
         let u = self.urgent.get_or_insert_with(Box::default);
+        // An old mark already read past is gone (urgent_read cleared it);
+        // otherwise only a pointer further on is news.
         if u.rcv_up.is_some_and(|old| old >= up) {
             return;
         }
@@ -105,6 +107,18 @@ impl Conn {
         let up = self.urgent.as_deref()?.rcv_up?;
         let read = self.read_seq();
         (up > read).then(|| up.since(read))
+    }
+
+    /// The application read data: once it is past RCV.UP urgent mode
+    /// ends and the mark is forgotten, so that it cannot alias a sequence
+    /// number 2^31 octets later.
+    pub fn urgent_read(&mut self) {
+        let read = self.read_seq();
+        if let Some(u) = self.urgent.as_deref_mut() {
+            if u.rcv_up.is_some_and(|up| up <= read) {
+                u.rcv_up = None;
+            }
+        }
     }
 
     /// The sequence number of the next octet the application will read.
