@@ -416,6 +416,56 @@ impl TcpStream {
         Ok(self.opts().nodelay)
     }
 
+    /// Writes `buf` as urgent data (RFC 9293 §3.8.5, RFC 6093): the bytes
+    /// travel inline, in order, and the peer learns that the stream is
+    /// urgent up to the last byte taken. Waits for buffer space like
+    /// `write`. New protocols should not use urgent data (SHLD-13).
+    pub fn write_urgent(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let dl = {
+            let o = self.opts();
+            deadline(o.nonblocking, o.write_timeout)
+        };
+        let h = self.h;
+        self.rt
+            .inner
+            .wait_for(dl, |st, _| match st.stack.tcp_send_urgent(h, buf) {
+                Ok(n) => Some(Ok(n)),
+                Err(TcpError::WouldBlock) => None,
+                Err(e) => Some(Err(io::Error::from(e))),
+            })?
+            .ok_or_else(|| would_block("write"))?
+    }
+
+    /// How many bytes, from the next `read`, are urgent: `Some(n)` while
+    /// the peer's urgent mark lies ahead (RFC 9293 §3.8.5 MUST-33), `None`
+    /// when no urgent data is pending.
+    pub fn urgent_pending(&self) -> io::Result<Option<usize>> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| st.stack.tcp_urgent_pending(h))??)
+    }
+
+    /// Sets the Diffserv codepoint (0–63, the upper six bits of `IP_TOS`)
+    /// of this connection's segments (RFC 9293 §3.9.1.9 MUST-48).
+    pub fn set_dscp(&self, dscp: u8) -> io::Result<()> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| st.stack.tcp_set_dscp(h, dscp))??)
+    }
+
+    /// The connection's Diffserv codepoint.
+    pub fn dscp(&self) -> io::Result<u8> {
+        let h = self.h;
+        Ok(self.rt.inner.with_stack(|st, _| st.stack.tcp().dscp(h))??)
+    }
+
     /// How long `read` waits (`None`: forever); then `WouldBlock`.
     pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         if t == Some(Duration::ZERO) {

@@ -254,3 +254,27 @@ fn dropping_a_runtime_resets_its_connections() {
         ErrorKind::NotConnected
     );
 }
+
+#[test]
+fn urgent_data_and_dscp_through_blocking_sockets() {
+    let (a, b) = pair(21);
+    let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 80))).unwrap();
+    let c = TcpStream::connect(&a.handle(), addr(21, 2, 80)).unwrap();
+    let (mut s, _) = l.accept().unwrap();
+    assert_eq!(c.dscp().unwrap(), 0);
+    c.set_dscp(46).unwrap();
+    assert_eq!(c.dscp().unwrap(), 46);
+    assert_eq!(c.set_dscp(64).unwrap_err().kind(), ErrorKind::InvalidInput);
+    (&c).write_all(b"ab").unwrap();
+    assert_eq!(c.write_urgent(b"!").unwrap(), 1);
+    // The mark arrives with the data: three bytes are urgent.
+    let t0 = Instant::now();
+    while s.urgent_pending().unwrap() != Some(3) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no urgent mark");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut buf = [0u8; 3];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ab!");
+    assert_eq!(s.urgent_pending().unwrap(), None);
+}

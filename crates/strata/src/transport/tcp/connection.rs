@@ -199,6 +199,36 @@ pub(crate) enum Disposition {
     Closed,
 }
 
+/// The rarely used part of a TCB (see [`Conn::rare`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Rare {
+    /// Keepalive settings (RFC 9293 §3.8.4), `None`: off.
+    pub keepalive: Option<Keepalive>,
+    /// Urgent pointers (RFC 9293 §3.8.5).
+    pub urgent: super::urgent::Urgent,
+}
+
+impl Conn {
+    /// Keepalive settings, if on (kept in [`Conn::rare`]).
+    pub fn keepalive(&self) -> Option<Keepalive> {
+        self.rare.as_deref().and_then(|r| r.keepalive)
+    }
+
+    /// Turns keepalive on with `ka`, or off.
+    pub fn set_keepalive(&mut self, ka: Option<Keepalive>) {
+        match (&mut self.rare, ka) {
+            (Some(r), ka) => r.keepalive = ka,
+            (None, Some(ka)) => {
+                self.rare = Some(Box::new(Rare {
+                    keepalive: Some(ka),
+                    ..Default::default()
+                }))
+            }
+            (None, None) => {}
+        }
+    }
+}
+
 /// The transmission control block.
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -319,11 +349,9 @@ pub(crate) struct Conn {
     pub(crate) force_send: bool,
     keepalive_at: Option<Instant>,
     ka_probes: u32,
-    /// Per-connection keepalive settings (boxed: rarely used, keeps the
-    /// TCB small).
-    pub keepalive: Option<Box<Keepalive>>,
-    /// Urgent-pointer state (RFC 9293 §3.8.5), boxed: rarely used.
-    pub urgent: Option<Box<super::urgent::Urgent>>,
+    /// Rarely used per-connection state (keepalive settings, urgent
+    /// pointers), boxed so that it costs one word of the TCB.
+    pub rare: Option<Box<Rare>>,
     pub user_timeout: Option<Duration>,
     last_rcv: Instant,
     last_snd: Instant,
@@ -447,8 +475,12 @@ impl Conn {
             force_send: false,
             keepalive_at: None,
             ka_probes: 0,
-            keepalive: cfg.keepalive.map(Box::new),
-            urgent: None,
+            rare: cfg.keepalive.map(|ka| {
+                Box::new(Rare {
+                    keepalive: Some(ka),
+                    ..Rare::default()
+                })
+            }),
             user_timeout: cfg.user_timeout,
             last_rcv: now,
             last_snd: now,
@@ -1620,7 +1652,7 @@ impl Conn {
         }
         if self.keepalive_at.is_some_and(|t| t <= now) {
             self.keepalive_at = None;
-            if let Some(ka) = self.keepalive.as_deref().copied() {
+            if let Some(ka) = self.keepalive() {
                 if self.ka_probes >= ka.count {
                     // Several unanswered probes, not one, mean the peer is
                     // dead (MUST-29).
@@ -1811,7 +1843,7 @@ impl Conn {
         // an application reading to end of stream waits forever for a peer
         // that gave up (as Linux, which probes every synchronized state).
         let idle = self.snd_max == self.snd_una && !unsent;
-        match self.keepalive.as_deref().copied() {
+        match self.keepalive() {
             Some(ka)
                 if idle
                     && matches!(

@@ -1538,7 +1538,7 @@ impl Tcp {
         h: TcpHandle,
         ka: Option<super::Keepalive>,
     ) -> Result<(), TcpError> {
-        self.conn_mut(h)?.keepalive = ka.map(Box::new);
+        self.conn_mut(h)?.set_keepalive(ka);
         self.after(h.idx, now);
         Ok(())
     }

@@ -36,7 +36,7 @@ impl Conn {
         // the urgent data; data_end is the sequence number after the last
         // byte queued, i.e. after the urgent data just written.
         let up = self.data_end();
-        let u = self.urgent.get_or_insert_with(Box::default);
+        let u = &mut self.rare.get_or_insert_with(Box::default).urgent;
         u.snd_up = Some(match u.snd_up {
             Some(old) if old > up => old,
             _ => up,
@@ -53,7 +53,7 @@ impl Conn {
     /// and later segments carry the rest of the way (MUST-31).
     pub fn urgent_field(&mut self, seq: SeqNumber, flags: TcpFlags) -> (TcpFlags, u16) {
         let snd_una = self.snd_una;
-        let Some(u) = self.urgent.as_deref_mut() else {
+        let Some(u) = self.rare.as_deref_mut().map(|r| &mut r.urgent) else {
             return (flags, 0);
         };
         let Some(up) = u.snd_up else {
@@ -90,7 +90,7 @@ impl Conn {
             // Robust to a pointer into data already read (RFC 9293 §3.8.5).
             return;
         }
-        let u = self.urgent.get_or_insert_with(Box::default);
+        let u = &mut self.rare.get_or_insert_with(Box::default).urgent;
         // An old mark already read past is gone (urgent_read cleared it);
         // otherwise only a pointer further on is news.
         if u.rcv_up.is_some_and(|old| old >= up) {
@@ -104,7 +104,7 @@ impl Conn {
     /// (RFC 9293 §3.8.5 MUST-33): `Some(n)` while the mark is ahead of the
     /// reader (it may lie beyond what has arrived), `None` otherwise.
     pub fn urgent_pending(&self) -> Option<usize> {
-        let up = self.urgent.as_deref()?.rcv_up?;
+        let up = self.rare.as_deref()?.urgent.rcv_up?;
         let read = self.read_seq();
         (up > read).then(|| up.since(read))
     }
@@ -114,7 +114,7 @@ impl Conn {
     /// number 2^31 octets later.
     pub fn urgent_read(&mut self) {
         let read = self.read_seq();
-        if let Some(u) = self.urgent.as_deref_mut() {
+        if let Some(u) = self.rare.as_deref_mut().map(|r| &mut r.urgent) {
             if u.rcv_up.is_some_and(|up| up <= read) {
                 u.rcv_up = None;
             }
