@@ -277,7 +277,14 @@ fn tcp_configs(scenario: Scenario) -> (TcpConfig, TcpConfig) {
     let mut client = TcpConfig::default();
     let mut server = TcpConfig::default();
     match scenario {
-        Scenario::DeadPeer => client.max_retries = DEAD_PEER_RETRIES,
+        Scenario::DeadPeer => {
+            client.max_retries = DEAD_PEER_RETRIES;
+            // The lesson is the backoff and the final timeout (R2). Negative
+            // advice at R1 (RFC 9293 §3.8.3) would re-probe the cut cable
+            // with ARP; the failed probe would hold the last retries off the
+            // wire and end the story as "host unreachable".
+            client.r1_retries = DEAD_PEER_RETRIES + 1;
+        }
         Scenario::Flood => {
             server.syn_backlog = FLOOD_BACKLOG;
             client.syn_retries = FLOOD_SYN_RETRIES;

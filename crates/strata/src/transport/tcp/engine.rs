@@ -965,12 +965,16 @@ impl Tcp {
             }
             // RFC 9293 §3.8.3 MUST-20: when a segment (a SYN too, MUST-22)
             // has been retransmitted R1 times, IP gets negative advice
-            // (RFC 1122 §3.3.1.4): the neighbour or route may be dead.
+            // (RFC 1122 §3.3.1.4): the neighbour or route may be dead. Not
+            // for a half-open passive connection: a SYN flood would turn
+            // every forged SYN into ARP traffic (Linux gives request
+            // sockets no advice either).
             let r1 = self.cfg.r1_retries;
             let advice = self.with_conn(idx, now, |c, ctx| {
                 let before = c.retries;
                 c.on_timeout(ctx);
-                (before < r1 && c.retries >= r1).then(|| (*c.local.ip(), *c.remote.ip()))
+                let crossed = before < r1 && c.retries >= r1 && c.listener.is_none();
+                crossed.then(|| (*c.local.ip(), *c.remote.ip()))
             });
             if let Some(Some(a)) = advice {
                 self.stats.negative_advice += 1;
