@@ -95,6 +95,15 @@ pub enum Msg {
         /// Requests so far.
         tries: u32,
     },
+    /// A unicast ARP request to a cached neighbour: TCP retransmitted
+    /// without progress and asked the link layer to re-confirm it (RFC
+    /// 1122 §4.2.3.5 negative advice to the link layer).
+    Reconfirm {
+        /// Who asks.
+        asker: Who,
+        /// The neighbour asked.
+        target: Ipv4Addr,
+    },
     /// The ARP reply.
     IsAt {
         /// Who answers.
@@ -366,6 +375,12 @@ impl Msg {
                  no host on this link owns that address",
                 asker.name(l)
             ),
+            Msg::Reconfirm { asker, target } => format!(
+                "ARP re-confirm: {}'s TCP has retransmitted without an answer, so it asks \
+                 {target} directly (unicast) whether it is still there; until it answers, the \
+                 cached MAC is in doubt (RFC 1122 negative advice)",
+                asker.name(l)
+            ),
             Msg::IsAt { who, ip, mac, took } => format!(
                 "{} answers only the asker (unicast): {ip} is at {mac}; the answer is cached, \
                  and every frame to {ip} now carries that MAC ({} after the question)",
@@ -570,6 +585,11 @@ impl Msg {
                 tries,
             } => format!(
                 "ARP 第 {tries} 次：没有人回答 {target}，{}再问一次——这条链路上没有主机拥有这个地址",
+                asker.name(l)
+            ),
+            Msg::Reconfirm { asker, target } => format!(
+                "ARP 重新确认：{}的 TCP 重传后仍没有回应，于是直接（单播）询问 {target} 是否还在；\
+                 在它回答之前，缓存的 MAC 地址不再可信（RFC 1122 的“负面建议”）",
                 asker.name(l)
             ),
             Msg::IsAt { who, ip, mac, took } => format!(
@@ -819,6 +839,11 @@ pub fn narrate(ladder: &Ladder, facts: &Facts, lang: Lang) -> Vec<Entry> {
                         .next()
                         .and_then(|s| s.parse().ok())
                         .unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    if !d.eth.contains("→ff:ff:ff:ff:ff:ff") {
+                        // A unicast request re-confirms a cached neighbour.
+                        out.push((t, Msg::Reconfirm { asker: who, target }));
+                        continue;
+                    }
                     let e = arp_asked.entry(target).or_insert((t, 0));
                     e.1 += 1;
                     if e.1 == 1 {
