@@ -6,17 +6,24 @@
 //! with random TCP options, buffer limits, application write and read sizes
 //! and close orders. Each side sends 0–`TCP_SIM_SWEEP_MAX_BYTES` bytes to
 //! the other over one connection, then closes. Every byte is checked in
-//! both directions. No run may panic or hang: both applications are done
-//! within 30 minutes of virtual time and both stacks hold no connection
-//! once TIME-WAIT has run out.
+//! both directions. No run may panic or hang (below), and both stacks hold
+//! no connection once TIME-WAIT has run out.
 //!
 //! A run may end in a reported error (timed out / reset / unreachable, the
 //! bytes received so far a correct prefix) only when its fault profile
-//! makes that legitimate ([`Class`]): a partition longer than the earliest
-//! moment either stack may give up on a silent peer, or a loss rate above
-//! [`LOSS_BOUND`]. Any error in another profile fails its seed, and the
-//! sweep asserts the errored fraction of each class against its stated
-//! ceiling ([`Class::max_errored`]) and prints it.
+//! makes that legitimate ([`Class`]): a silence (a partition, plus the
+//! backed-off retransmission that follows it) longer than the earliest
+//! moment either stack may give up on a silent peer, a loss rate above
+//! [`LOSS_BOUND`], or loss bursts long enough to swallow a whole retry
+//! series ([`BURST_RUN`]). Any error in another profile fails its seed,
+//! and the sweep asserts the errored fraction of each class against its
+//! stated ceiling ([`Class::max_errored`]) and prints it.
+//!
+//! A run that neither finishes nor fails is a hang, whatever its profile:
+//! no byte may stay without progress for [`STALL`] (longer than any
+//! retransmission or keepalive give-up). A clean run must also finish
+//! within 30 virtual minutes; a lossy one may crawl (at 30 % loss both
+//! ways, Karn's rule keeps the timer backed off) for up to 4 hours.
 //!
 //! `TCP_SIM_SWEEP_SEEDS` (default 2000) sets the number of seeds,
 //! `TCP_SIM_SWEEP_FIRST` (default 0) the first one; a failing seed prints
@@ -73,17 +80,38 @@ const PORT: u16 = 80;
 /// below 0.64, and 8 SYN tries or 16 data tries all fail now and then.
 const LOSS_BOUND: f64 = 0.2;
 
+/// Consecutive losses that may end a connection: the SYN is tried
+/// `syn_retries + 1` = 8 times, and ARP re-resolution (RFC 1122 §2.3.2.1
+/// negative advice) sends 3 requests between them. Frames cross the
+/// Gilbert-Elliott chain one at a time, however far apart a backed-off
+/// sender spaces them, so a bad state that keeps losing is an outage in
+/// time too: a profile whose bad state loses [`BURST_RUN`] frames in a row
+/// with probability above [`BURST_ODDS`] is as hostile as a high loss rate.
+const BURST_RUN: i32 = 8;
+/// See [`BURST_RUN`].
+const BURST_ODDS: f64 = 1e-3;
+
+/// No byte moved in either direction for this long, with no error: a hang.
+/// Longer than any give-up: 15 retransmissions backed off to 60 s, or
+/// keepalive idle 120 s + 9 × 20 s.
+const STALL: Duration = Duration::from_secs(15 * 60);
+
 /// What a seed's fault profile allows, from the strictest down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Class {
     /// Loss at or below [`LOSS_BOUND`] and no partition a stack may give
     /// up on: every byte must arrive and no error may be reported.
     Clean,
-    /// Loss above [`LOSS_BOUND`] (and no long partition).
+    /// Loss above [`LOSS_BOUND`], or bursts that can outlast a retry
+    /// series ([`BURST_RUN`]), and no long partition.
     Lossy,
-    /// A partition longer than the earliest give-up time of either stack
+    /// A partition that, with the retransmission timeout backed off to its
+    /// maximum after it, outlasts the earliest give-up time of either stack
     /// (keepalive idle + interval × count: a receiver with nothing to send
-    /// learns only that way that its peer went silent).
+    /// learns only that way that its peer went silent). The first
+    /// retransmission after the path heals leaves when the backed-off
+    /// timer fires, up to `rto_max` later (RFC 6298 §5.5), and only then
+    /// does the silent side hear anything.
     Partitioned,
 }
 
@@ -342,6 +370,12 @@ fn run_seed(
     let switched = r.chance(0.3);
     let loss =
         1.0 - (1.0 - link.burst_loss.map_or(link.loss, |g| g.mean_loss())) * (1.0 - link.corrupt);
+    // The chance that the bad state, once entered, loses BURST_RUN frames
+    // in a row (each lost, and the chain still bad for the next).
+    let burst_run = link.burst_loss.map_or(0.0, |g| {
+        let lost = 1.0 - (1.0 - g.loss_bad) * (1.0 - link.corrupt);
+        lost * (lost * (1.0 - g.p_bad_to_good)).powi(BURST_RUN - 1)
+    });
     let longest_partition = link
         .partitions
         .iter()
@@ -372,17 +406,30 @@ fn run_seed(
         });
     }
 
-    // The earliest either stack may give up on a silent peer: keepalive
-    // (the data retransmission limit and the SYN retries take longer).
+    // The earliest either stack may give up on a silent peer: keepalive,
+    // or a passive open still in SYN-RECEIVED, which drops itself after
+    // its SYN-ACK retries (1 s initial RTO, RFC 6298 §2.1, doubled each
+    // time); the data retransmission limit and the SYN retries take longer.
+    let synack_give_up = |c: &StackConfig| {
+        (0..=c.tcp.synack_retries)
+            .map(|i| (Duration::from_secs(1) * (1u32 << i.min(20))).min(c.tcp.rto_max))
+            .sum::<Duration>()
+    };
     let give_up = cfgs
         .iter()
         .filter_map(|c| c.tcp.keepalive)
         .map(|k| k.idle + k.interval * k.count)
+        .chain(cfgs.iter().map(synack_give_up))
         .min()
         .unwrap_or(Duration::MAX);
-    let class = if longest_partition > give_up {
+    let rto_max = cfgs
+        .iter()
+        .map(|c| c.tcp.rto_max)
+        .max()
+        .unwrap_or(Duration::ZERO);
+    let class = if longest_partition + rto_max > give_up {
         Class::Partitioned
-    } else if loss > LOSS_BOUND {
+    } else if loss > LOSS_BOUND || burst_run > BURST_ODDS {
         Class::Lossy
     } else {
         Class::Clean
@@ -425,7 +472,7 @@ fn run_seed(
         let c = &cfgs[0].tcp;
         let d = &cfgs[1].tcp;
         *profile = format!(
-            "class={class:?} (loss {loss:.3}, longest partition {longest_partition:?}, give-up {give_up:?})\n  mtu={mtu} switched={switched} link={link:?}\n  A: rx={} tx={} ts={} sack={} ws={} nodelay={} msl={:?} send={} wchunk={} rchunk={} {:?}\n  B: rx={} tx={} ts={} sack={} ws={} nodelay={} msl={:?} send={} wchunk={} rchunk={} {:?}",
+            "class={class:?} (loss {loss:.3}, {BURST_RUN}-loss burst odds {burst_run:.1e}, longest partition {longest_partition:?}, give-up {give_up:?})\n  mtu={mtu} switched={switched} link={link:?}\n  A: rx={} tx={} ts={} sack={} ws={} nodelay={} msl={:?} send={} wchunk={} rchunk={} {:?}\n  B: rx={} tx={} ts={} sack={} ws={} nodelay={} msl={:?} send={} wchunk={} rchunk={} {:?}",
             c.rx_buffer_limit, c.tx_buffer_limit, c.timestamps, c.sack, c.window_scale, c.nodelay, c.msl,
             a.data.len(), a.wchunk, a.rchunk, a.mode,
             d.rx_buffer_limit, d.tx_buffer_limit, d.timestamps, d.sack, d.window_scale, d.nodelay, d.msl,
@@ -492,8 +539,19 @@ fn run_seed(
         .map_err(|e| format!("connect: {e}"))?;
     a_side.borrow_mut().h = Some(h);
 
-    // ----- run: both applications done within 30 virtual minutes ---------
-    let limit = Instant::from_secs(30 * 60);
+    // ----- run: both applications done, no stall --------------------------
+    let limit = Instant::from_secs(if class == Class::Clean {
+        30 * 60
+    } else {
+        4 * 60 * 60
+    });
+    let progress = {
+        let (a_side, b_side) = (Rc::clone(&a_side), Rc::clone(&b_side));
+        move || {
+            let (a, b) = (a_side.borrow(), b_side.borrow());
+            a.sent + a.got.len() + b.sent + b.got.len()
+        }
+    };
     let done = {
         let (a_side, b_side) = (Rc::clone(&a_side), Rc::clone(&b_side));
         move || {
@@ -503,7 +561,20 @@ fn run_seed(
             a.done() && (b.done() || (b.h.is_none() && a.err.is_some()))
         }
     };
-    let out = sim.run_until_condition(limit, |_| done());
+    // In slices, so a stall is told from a crawl.
+    let mut moved = (progress(), sim.now());
+    let out = loop {
+        let slice = (sim.now() + Duration::from_secs(60)).min(limit);
+        let out = sim.run_until_condition(slice, |_| done());
+        if done() || sim.now() >= limit {
+            break out;
+        }
+        if progress() != moved.0 {
+            moved = (progress(), sim.now());
+        } else if sim.now().saturating_duration_since(moved.1) > STALL {
+            break out;
+        }
+    };
     let conns = |sim: &Sim| {
         let ca = sim
             .node::<Host>(a)
@@ -516,9 +587,10 @@ fn run_seed(
     if !done() {
         let (x, y) = (a_side.borrow(), b_side.borrow());
         return Err(format!(
-            "stuck ({out:?}) at {}: A sent {}/{} got {} eof={} shut={} closed={} err={:?} state={:?}; \
+            "stuck ({out:?}) at {}, no progress since {}: A sent {}/{} got {} eof={} shut={} closed={} err={:?} state={:?}; \
              B sent {}/{} got {} eof={} shut={} closed={} err={:?} state={:?}",
             sim.now(),
+            moved.1,
             x.sent, x.data.len(), x.got.len(), x.eof, x.shut, x.closed, x.err,
             x.h.map(|h| sim.node::<Host>(a).map(|n| n.stack().tcp_state(h))),
             y.sent, y.data.len(), y.got.len(), y.eof, y.shut, y.closed, y.err,
