@@ -54,24 +54,7 @@ use strata_sim::peer::{
 };
 use strata_sim::{LinkConfig, NodeId, QueueLimit, Sim};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-    fn f(&mut self, max: f64) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * max
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.f(1.0) < p
-    }
-}
+use strata_sim::testing::ProfileRng as Rng;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Model {

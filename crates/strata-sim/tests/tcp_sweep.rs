@@ -44,32 +44,7 @@ use strata::wire::{Ipv4Addr, MacAddr};
 use strata_sim::host::Host;
 use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, Switch};
 
-/// xorshift64: the profile generator (independent of the simulator's own).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-    /// Uniform in `[0, max)`.
-    fn f(&mut self, max: f64) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * max
-    }
-    /// True with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        self.f(1.0) < p
-    }
-    /// Log-uniform in `[lo, hi]`.
-    fn log(&mut self, lo: f64, hi: f64) -> f64 {
-        (lo.ln() + self.f(1.0) * (hi.ln() - lo.ln())).exp()
-    }
-}
+use strata_sim::testing::ProfileRng as Rng;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const PORT: u16 = 80;
