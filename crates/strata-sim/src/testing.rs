@@ -58,7 +58,7 @@ pub struct ProfileRng(pub u64);
 
 impl ProfileRng {
     /// The next 64 random bits. The state must not be zero.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -67,12 +67,12 @@ impl ProfileRng {
 
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
+        lo + self.next_u64() % (hi - lo + 1)
     }
 
     /// Uniform in `[0, max)`.
     pub fn f(&mut self, max: f64) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * max
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * max
     }
 
     /// True with probability `p`.
@@ -95,7 +95,7 @@ mod tests {
         let mut r = ProfileRng(1);
         // xorshift64 (13, 7, 17) from state 1: a changed sequence would
         // break every printed replay command.
-        assert_eq!(r.next(), 0x0000_0000_4082_2041);
+        assert_eq!(r.next_u64(), 0x0000_0000_4082_2041);
         for _ in 0..1000 {
             let x = r.range(3, 9);
             assert!((3..=9).contains(&x));

@@ -242,7 +242,7 @@ fn run_seed(seed: u64, profile: &mut String) -> Result<Shown, String> {
     // ----- the peer -------------------------------------------------------
     let strata_len = r.range(0, 150_000) as usize;
     let mut pc = PeerConfig::default();
-    pc.iss = r.next() as u32;
+    pc.iss = r.next_u64() as u32;
     pc.mss = (mtu - 40) as u16;
     pc.window_scale = r.chance(0.75).then(|| r.range(0, 14) as u8);
     pc.sack = true;
@@ -322,8 +322,8 @@ fn run_seed(seed: u64, profile: &mut String) -> Result<Shown, String> {
         }
         Model::SeqOffset | Model::SeqOffsetRawSack => {
             rewrite = Some(Rewrite {
-                seq_offset_0: r.next() as u32,
-                seq_offset_1: r.next() as u32,
+                seq_offset_0: r.next_u64() as u32,
+                seq_offset_1: r.next_u64() as u32,
                 rewrite_sack: model == Model::SeqOffset,
                 ..Rewrite::default()
             });
