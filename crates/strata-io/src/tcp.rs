@@ -460,6 +460,46 @@ impl TcpStream {
             .with_stack(|st, _| st.stack.tcp_set_dscp(h, dscp))??)
     }
 
+    /// Sets the receive buffer limit (SO_RCVBUF): the window the peer is
+    /// offered. See [`strata::transport::tcp::Tcp::set_buffer_limits`].
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| st.stack.tcp_set_buffer_limits(h, Some(bytes), None))??)
+    }
+
+    /// The receive buffer limit in effect.
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| st.stack.tcp().buffer_limits(h))??
+            .0)
+    }
+
+    /// Sets the send buffer limit (SO_SNDBUF): how much the application
+    /// may queue before `write` waits.
+    pub fn set_send_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| st.stack.tcp_set_buffer_limits(h, None, Some(bytes)))??)
+    }
+
+    /// The send buffer limit in effect.
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        let h = self.h;
+        Ok(self
+            .rt
+            .inner
+            .with_stack(|st, _| st.stack.tcp().buffer_limits(h))??
+            .1)
+    }
+
     /// The connection's Diffserv codepoint.
     pub fn dscp(&self) -> io::Result<u8> {
         let h = self.h;

@@ -278,3 +278,33 @@ fn urgent_data_and_dscp_through_blocking_sockets() {
     assert_eq!(&buf, b"ab!");
     assert_eq!(s.urgent_pending().unwrap(), None);
 }
+
+#[test]
+fn buffer_sizes_bound_what_a_writer_may_queue() {
+    let (a, b) = pair(22);
+    let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 80))).unwrap();
+    let c = TcpStream::connect(&a.handle(), addr(22, 2, 80)).unwrap();
+    let (s, _) = l.accept().unwrap();
+    c.set_send_buffer_size(8192).unwrap();
+    s.set_recv_buffer_size(4096).unwrap();
+    assert_eq!(c.send_buffer_size().unwrap(), 8192);
+    assert_eq!(s.recv_buffer_size().unwrap(), 4096);
+    // The reader never reads: what the writer gets rid of is bounded by its
+    // send limit plus the window the reader had already promised (65 535
+    // bytes in its SYN-ACK), not by the 256 KiB defaults.
+    c.set_nonblocking(true).unwrap();
+    let chunk = vec![1u8; 16 * 1024];
+    let mut taken = 0;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(500) {
+        match (&c).write(&chunk) {
+            Ok(n) => taken += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(taken >= 8192, "{taken}");
+    assert!(taken <= 8192 + 65_535, "{taken}");
+}

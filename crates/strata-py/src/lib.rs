@@ -415,6 +415,23 @@ fn apply_tcp_opts(stack: &mut Stack, now: Instant, h: TcpHandle, opts: &BTreeMap
     {
         let _ = stack.tcp_set_keepalive(now, h, Some(Keepalive::default()));
     }
+    let size = |name| {
+        opts.get(&(libc::SOL_SOCKET, name))
+            .map(|v| usize::try_from(*v).unwrap_or(usize::MAX))
+    };
+    let (rx, tx) = (size(libc::SO_RCVBUF), size(libc::SO_SNDBUF));
+    if rx.is_some() || tx.is_some() {
+        // Before the SYN leaves (connect), the receive size also picks
+        // the window scale.
+        let _ = stack.tcp_set_buffer_limits(h, rx, tx);
+    }
+}
+
+/// Applies the socket options that act on a UDP socket.
+fn apply_udp_opts(stack: &mut Stack, h: UdpHandle, opts: &BTreeMap<(i32, i32), i64>) {
+    if let Some(v) = opts.get(&(libc::SOL_SOCKET, libc::SO_RCVBUF)) {
+        let _ = stack.udp_set_recv_buffer(h, Some(usize::try_from(*v).unwrap_or(usize::MAX)));
+    }
 }
 
 fn connect_progress(stack: &Stack, h: TcpHandle) -> Option<Result<(), i32>> {
@@ -479,8 +496,13 @@ impl Socket {
         match self.conn() {
             Conn::Udp(h) => Ok(h),
             Conn::Fresh => {
+                let opts = self.inner.st().opts.clone();
                 let h = self
-                    .stack(|s, _| s.udp_bind(None, 0))?
+                    .stack(|s, _| {
+                        let h = s.udp_bind(None, 0)?;
+                        apply_udp_opts(s, h, &opts);
+                        Ok(h)
+                    })?
                     .map_err(|e| os_err(udp_errno(&e)))?;
                 self.inner.st().conn = Conn::Udp(h);
                 Ok(h)
@@ -579,8 +601,13 @@ impl Socket {
             }
             Proto::Udp => {
                 let ipo = Some(ip).filter(|i| !i.is_unspecified());
+                let opts = self.inner.st().opts.clone();
                 let h = self
-                    .stack(|s, _| s.udp_bind(ipo, port))?
+                    .stack(|s, _| {
+                        let h = s.udp_bind(ipo, port)?;
+                        apply_udp_opts(s, h, &opts);
+                        Ok(h)
+                    })?
                     .map_err(|e| os_err(udp_errno(&e)))?;
                 let mut st = self.inner.st();
                 st.conn = Conn::Udp(h);
@@ -947,6 +974,31 @@ impl Socket {
                 if value < 0 {
                     return Err(os_err(libc::EINVAL));
                 }
+                let bytes = usize::try_from(value).unwrap_or(usize::MAX);
+                let rcv = name == libc::SO_RCVBUF;
+                match conn {
+                    // A connection's buffers change at once; a socket not
+                    // yet connected (or a listener, for the connections it
+                    // accepts) applies the size when the connection exists.
+                    Conn::Stream(h) => {
+                        let (rx, tx) = if rcv {
+                            (Some(bytes), None)
+                        } else {
+                            (None, Some(bytes))
+                        };
+                        self.stack(|s, _| s.tcp_set_buffer_limits(h, rx, tx))?
+                            .map_err(|e| os_err(tcp_errno(e)))?;
+                    }
+                    // UDP: the receive queue's size in payload bytes. A
+                    // datagram is handed to the interface when sent, so
+                    // there is no send queue for SO_SNDBUF to bound; the
+                    // value is kept and reported.
+                    Conn::Udp(h) if rcv => {
+                        self.stack(|s, _| s.udp_set_recv_buffer(h, Some(bytes)))?
+                            .map_err(|e| os_err(udp_errno(&e)))?;
+                    }
+                    _ => {}
+                }
             }
             (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => {
                 if let Conn::Stream(h) = conn {
@@ -979,8 +1031,10 @@ impl Socket {
     }
 
     /// Reads an integer option (the ones `setsockopt` takes, SO_TYPE and
-    /// SO_ERROR). SO_RCVBUF/SO_SNDBUF report the stack's per-connection
-    /// buffer limit unless set.
+    /// SO_ERROR). SO_RCVBUF/SO_SNDBUF of a connection report its buffer
+    /// limit in the stack (the value set, clamped to 2 KiB..1 GiB; Linux
+    /// would report twice the value, for its bookkeeping); otherwise the
+    /// value set, or the stack's default.
     fn getsockopt(&self, level: i32, name: i32) -> PyResult<i64> {
         let set = self.inner.st().opts.get(&(level, name)).copied();
         Ok(match (level, name) {
@@ -991,14 +1045,27 @@ impl Socket {
                     .map_or(0, |e| tcp_errno(e) as i64),
                 _ => 0,
             },
-            (libc::SOL_SOCKET, libc::SO_RCVBUF) => match set {
-                Some(v) => v,
-                None => self.stack(|s, _| s.tcp().config().rx_buffer_limit as i64)?,
-            },
-            (libc::SOL_SOCKET, libc::SO_SNDBUF) => match set {
-                Some(v) => v,
-                None => self.stack(|s, _| s.tcp().config().tx_buffer_limit as i64)?,
-            },
+            (libc::SOL_SOCKET, libc::SO_RCVBUF | libc::SO_SNDBUF) => {
+                let rcv = name == libc::SO_RCVBUF;
+                match (self.conn(), set) {
+                    // What the connection's buffer really is (clamped).
+                    (Conn::Stream(h), _) => {
+                        let (rx, tx) = self
+                            .stack(|s, _| s.tcp().buffer_limits(h))?
+                            .map_err(|e| os_err(tcp_errno(e)))?;
+                        (if rcv { rx } else { tx }) as i64
+                    }
+                    (_, Some(v)) => v,
+                    (_, None) => self.stack(|s, _| {
+                        let c = s.tcp().config();
+                        (if rcv {
+                            c.rx_buffer_limit
+                        } else {
+                            c.tx_buffer_limit
+                        }) as i64
+                    })?,
+                }
+            }
             (
                 libc::SOL_SOCKET,
                 libc::SO_REUSEADDR | libc::SO_REUSEPORT | libc::SO_KEEPALIVE | libc::SO_BROADCAST,

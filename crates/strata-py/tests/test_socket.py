@@ -272,6 +272,79 @@ def test_socket_options():
     srv.close()
 
 
+def test_buffer_sizes_act_on_the_connection():
+    # The client's receive size, set before connect, is the window its SYN
+    # offers; the server's send size bounds what it may queue. A server
+    # whose client does not read gets rid of only those two, not the
+    # 256 KiB defaults.
+    with listener() as l:
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(l.getsockname())
+        s, _ = l.accept()
+    assert c.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 4096
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    assert s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 8192
+    # Clamped to the stack's smallest buffer.
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1)
+    assert c.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2048
+    data = bytes(i % 251 for i in range(100_000))
+    s.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        try:
+            sent += s.send(data[sent:])
+        except BlockingIOError:
+            time.sleep(0.01)
+    assert 8192 <= sent <= 8192 + 4096, sent
+    # Reading drains it all, exactly.
+    s.setblocking(True)
+    t = threading.Thread(target=lambda: (s.sendall(data[sent:]), s.close()))
+    t.start()
+    got = bytearray()
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        got += b
+    t.join()
+    assert bytes(got) == data
+    c.close()
+
+
+def test_udp_receive_buffer_drops_what_does_not_fit():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as r, socket.socket(
+        socket.AF_INET, socket.SOCK_DGRAM
+    ) as w:
+        r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2500)
+        r.bind(("127.0.0.1", 0))
+        assert r.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 2500
+        for _ in range(5):
+            w.sendto(b"x" * 1000, r.getsockname())
+        r.settimeout(0.5)
+        assert r.recv(2000) == b"x" * 1000
+        assert r.recv(2000) == b"x" * 1000
+        with pytest.raises(TimeoutError):
+            r.recv(2000)
+
+
+def test_connected_udp_socket_names_its_source_address():
+    # As the kernel does: connect picks the source address of the route.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as srv, socket.socket(
+        socket.AF_INET, socket.SOCK_DGRAM
+    ) as u:
+        srv.bind(("127.0.0.1", 0))
+        u.connect(srv.getsockname())
+        host, port = u.getsockname()
+        assert host == "127.0.0.1" and port != 0
+        u.send(b"who")
+        data, peer = srv.recvfrom(100)
+        assert data == b"who" and peer == (host, port)
+        srv.sendto(b"you", peer)
+        assert u.recv(100) == b"you"
+
+
 def test_getsockname_getpeername():
     c, s = pair()
     assert c.getpeername() == s.getsockname()

@@ -1193,13 +1193,18 @@ impl Stack {
         match self.udp.demux(dst, r.dst_port, from) {
             Some(h) => {
                 let s = self.udp.get_mut(h).expect("demux returns live handles");
-                if s.rx.len() >= s.rx_limit {
+                // A full queue (in datagrams, or in bytes once SO_RCVBUF
+                // was set) drops what arrives, as Linux does.
+                if s.rx.len() >= s.rx_limit
+                    || s.rx_bytes.saturating_add(p.payload().len()) > s.rx_byte_limit
+                {
                     s.stats.dropped += 1;
                     self.stats.udp.queue_drops += 1;
                     return;
                 }
                 s.stats.received += 1;
                 let was_empty = s.rx.is_empty();
+                s.rx_bytes += p.payload().len();
                 s.rx.push_back(Datagram {
                     from,
                     to: dst,
@@ -2173,7 +2178,18 @@ impl Stack {
 
     /// Sets the default peer of a socket: `udp_send` goes there, and only
     /// its datagrams are received.
+    /// A socket bound to the wildcard address takes the source address
+    /// the route to `remote` picks (RFC 1122 §3.3.4.3), as a kernel's
+    /// connect does: `udp_local_addr` then tells it, and datagrams to our
+    /// other addresses no longer reach the socket. With no route yet it
+    /// stays on the wildcard.
     pub fn udp_connect(&mut self, h: UdpHandle, remote: SocketAddrV4) -> Result<(), UdpError> {
+        let local = self.udp.get(h)?.local;
+        if local.ip().is_unspecified() {
+            if let Ok(eg) = self.route(None, *remote.ip()) {
+                self.udp.bind_address(h, eg.src)?;
+            }
+        }
         self.udp.get_mut(h)?.remote = Some(remote);
         Ok(())
     }
@@ -2280,7 +2296,30 @@ impl Stack {
         if let Some(e) = s.errors.pop_front() {
             return Err(UdpError::Icmp(e));
         }
-        Ok(s.rx.pop_front())
+        let d = s.rx.pop_front();
+        if let Some(d) = &d {
+            s.rx_bytes -= d.payload.len();
+        }
+        Ok(d)
+    }
+
+    /// Limits the payload bytes a socket queues for the application
+    /// (SO_RCVBUF; `None`: only the datagram count of
+    /// [`StackConfig::udp_rx_queue`] limits it). Datagrams beyond are
+    /// dropped and counted. Queued datagrams stay.
+    pub fn udp_set_recv_buffer(
+        &mut self,
+        h: UdpHandle,
+        bytes: Option<usize>,
+    ) -> Result<(), UdpError> {
+        self.udp.get_mut(h)?.rx_byte_limit = bytes.unwrap_or(usize::MAX);
+        Ok(())
+    }
+
+    /// The socket's receive byte limit, if set.
+    pub fn udp_recv_buffer(&self, h: UdpHandle) -> Result<Option<usize>, UdpError> {
+        let l = self.udp.get(h)?.rx_byte_limit;
+        Ok((l != usize::MAX).then_some(l))
     }
 
     // ----- TCP (thin wrappers over the engine) -----
@@ -2445,6 +2484,17 @@ impl Stack {
     /// (RFC 1122 §4.2.3.4: an application may disable it).
     pub fn tcp_set_nodelay(&mut self, h: TcpHandle, nodelay: bool) -> Result<(), TcpError> {
         self.tcp.set_nodelay(h, nodelay)
+    }
+
+    /// Sets one connection's receive and/or send buffer limit (SO_RCVBUF /
+    /// SO_SNDBUF); see [`Tcp::set_buffer_limits`](crate::transport::tcp::Tcp::set_buffer_limits).
+    pub fn tcp_set_buffer_limits(
+        &mut self,
+        h: TcpHandle,
+        rx: Option<usize>,
+        tx: Option<usize>,
+    ) -> Result<(), TcpError> {
+        self.tcp.set_buffer_limits(h, rx, tx)
     }
 
     /// Chooses the congestion control of one connection (NewReno or

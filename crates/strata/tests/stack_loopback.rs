@@ -231,3 +231,62 @@ fn loopback_traffic_never_leaves_by_the_ethernet_interface() {
     assert!(s.tcp_accept(l).is_ok());
     assert_eq!(s.stats().link.frames_out, before);
 }
+
+#[test]
+fn udp_connect_fixes_the_source_address_of_a_wildcard_socket() {
+    // As a kernel's connect: the socket's local address becomes the one
+    // the route picks, and the peer's answers still arrive.
+    let mut s = stack();
+    s.add_loopback();
+    let now = Instant::ZERO;
+    let server = s.udp_bind(Some(Ipv4Addr::new(127, 0, 0, 3)), 5001).unwrap();
+    let client = s.udp_bind(None, 0).unwrap();
+    let port = s.udp_local_addr(client).unwrap().port();
+    assert!(s.udp_local_addr(client).unwrap().ip().is_unspecified());
+    s.udp_connect(client, SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 3), 5001))
+        .unwrap();
+    assert_eq!(
+        s.udp_local_addr(client).unwrap(),
+        SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 3), port)
+    );
+    s.udp_send(now, client, b"hi").unwrap();
+    pump(&mut s, now);
+    let d = s.udp_recv_from(server).unwrap().expect("delivered");
+    assert_eq!(d.from, s.udp_local_addr(client).unwrap());
+    s.udp_send_to(now, server, d.from, b"back").unwrap();
+    pump(&mut s, now);
+    assert_eq!(s.udp_recv_from(client).unwrap().unwrap().payload, b"back");
+    // The port stays taken for a wildcard bind.
+    assert!(s.udp_bind(None, port).is_err());
+    s.udp_close(client).unwrap();
+    s.udp_bind(None, port).unwrap();
+}
+
+#[test]
+fn udp_receive_buffer_in_bytes_drops_what_does_not_fit() {
+    let mut s = stack();
+    s.add_loopback();
+    let now = Instant::ZERO;
+    let server = s.udp_bind(Some(LO), 5002).unwrap();
+    let client = s.udp_bind(Some(LO), 0).unwrap();
+    assert_eq!(s.udp_recv_buffer(server).unwrap(), None);
+    s.udp_set_recv_buffer(server, Some(2500)).unwrap();
+    assert_eq!(s.udp_recv_buffer(server).unwrap(), Some(2500));
+    for _ in 0..5 {
+        s.udp_send_to(now, client, SocketAddrV4::new(LO, 5002), &[1u8; 1000])
+            .unwrap();
+    }
+    pump(&mut s, now);
+    let mut n = 0;
+    while let Some(d) = s.udp_recv_from(server).unwrap() {
+        assert_eq!(d.payload.len(), 1000);
+        n += 1;
+    }
+    assert_eq!(n, 2, "two 1000-byte datagrams fit in 2500 bytes");
+    assert_eq!(s.udp_socket_stats(server).unwrap().dropped, 3);
+    // Read out, the room is back.
+    s.udp_send_to(now, client, SocketAddrV4::new(LO, 5002), &[1u8; 1000])
+        .unwrap();
+    pump(&mut s, now);
+    assert!(s.udp_recv_from(server).unwrap().is_some());
+}

@@ -147,9 +147,19 @@ impl SendBuffer {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// Room left before the limit.
+    /// Room left before the limit (none while more than the limit is held,
+    /// after the limit was lowered).
     pub fn free(&self) -> usize {
-        self.limit - self.len
+        self.limit.saturating_sub(self.len)
+    }
+    /// The buffer limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+    /// Changes the limit. Bytes already held stay; below them the
+    /// application cannot write until the peer acknowledges enough.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
     /// Bytes allocated.
     pub fn capacity(&self) -> usize {
@@ -364,7 +374,12 @@ impl RecvBuffer {
     }
     /// Room from `RCV.NXT` to the limit: the receive window.
     pub fn window(&self) -> usize {
-        self.limit - self.len
+        self.limit.saturating_sub(self.len)
+    }
+    /// Changes the limit. The caller keeps it at or above what it already
+    /// promised the peer (the readable bytes plus the advertised window).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
     /// Bytes allocated.
     pub fn capacity(&self) -> usize {

@@ -206,6 +206,9 @@ pub(crate) struct Rare {
     pub keepalive: Option<Keepalive>,
     /// Urgent pointers (RFC 9293 §3.8.5).
     pub urgent: super::urgent::Urgent,
+    /// A receive limit (SO_RCVBUF) below the window already promised: the
+    /// limit comes down to it as the application reads (SHLD-14).
+    pub rx_target: Option<usize>,
 }
 
 impl Conn {
@@ -649,7 +652,7 @@ impl Conn {
     pub fn open_active(&mut self, ctx: &mut Ctx<'_>) {
         self.owned = true;
         self.rcv_wscale = if ctx.cfg.window_scale {
-            ctx.cfg.rcv_wscale()
+            super::wscale_for(self.rx.limit())
         } else {
             0
         };
@@ -689,7 +692,11 @@ impl Conn {
                 self.ws_ok = true;
                 // RFC 7323 §2.3: a shift above 14 is used as 14.
                 self.snd_wscale = s.min(14);
-                self.rcv_wscale = cfg.rcv_wscale();
+                if self.state != State::SynSent {
+                    // Passive: our shift goes out in the SYN-ACK. Active:
+                    // it stays the one our SYN announced.
+                    self.rcv_wscale = super::wscale_for(self.rx.limit());
+                }
             }
             _ => {
                 self.ws_ok = false;
@@ -771,10 +778,73 @@ impl Conn {
         self.recv_nothing().map(|_| f(&[]).1)
     }
 
+    /// Sets the receive buffer limit (SO_RCVBUF). It never moves the right
+    /// edge of a window already advertised to the left (RFC 9293 §3.8.6
+    /// SHLD-14): the limit goes no lower than the bytes held plus the
+    /// window promised. Before our SYN is sent it also picks the window
+    /// scale (RFC 7323 §2.3); afterwards the shift is fixed and a larger
+    /// limit is advertised only up to 65 535 << shift.
+    pub fn set_rx_limit(&mut self, limit: usize) {
+        let grew = limit > self.rx.limit();
+        let below = limit < self.rx_promised();
+        match (&mut self.rare, below) {
+            (Some(r), below) => r.rx_target = below.then_some(limit),
+            (None, true) => {
+                self.rare = Some(Box::new(Rare {
+                    rx_target: Some(limit),
+                    ..Default::default()
+                }))
+            }
+            (None, false) => {}
+        }
+        self.rx.set_limit(limit);
+        self.settle_rx_limit();
+        if self.state == State::SynSent && self.snd_max == self.iss {
+            self.rcv_wscale = super::wscale_for(self.rx.limit());
+        }
+        if grew {
+            // A larger window is news for a sender waiting on ours.
+            self.after_read();
+        }
+    }
+
+    /// What the receive buffer must be able to hold: the bytes held plus
+    /// the window advertised beyond them.
+    fn rx_promised(&self) -> usize {
+        if self.state.is_synchronized() {
+            self.rx.len() + self.rcv_adv.max(self.rcv_nxt).since(self.rcv_nxt)
+        } else {
+            self.rx.len()
+        }
+    }
+
+    /// Brings the receive limit down toward a pending lower target
+    /// ([`Rare::rx_target`]) as far as the window already advertised
+    /// allows: the right edge never moves left (RFC 9293 §3.8.6 SHLD-14).
+    fn settle_rx_limit(&mut self) {
+        let Some(target) = self.rare.as_deref().and_then(|r| r.rx_target) else {
+            return;
+        };
+        let limit = target.max(self.rx_promised());
+        self.rx.set_limit(limit);
+        if limit == target {
+            if let Some(r) = self.rare.as_deref_mut() {
+                r.rx_target = None;
+            }
+        }
+    }
+
+    /// Sets the send buffer limit (SO_SNDBUF). Bytes already queued stay;
+    /// the application writes again once fewer than `limit` are held.
+    pub fn set_tx_limit(&mut self, limit: usize) {
+        self.tx.set_limit(limit);
+    }
+
     /// Bytes were read: receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC
     /// 1122 §4.2.3.3) announces the larger window once it grew by
     /// min(buffer/2, MSS).
     fn after_read(&mut self) {
+        self.settle_rx_limit();
         let edge = self.rcv_nxt + self.rx.window();
         let grow = edge.since(self.rcv_adv);
         let thresh = (self.rx.limit() / 2).min(self.rmss());
@@ -1868,6 +1938,7 @@ impl Conn {
     /// The window to advertise, updating RCV.ADV (receiver SWS avoidance,
     /// RFC 9293 §3.8.6.2.2, MUST-39; never shrink the window, SHLD-14).
     fn advertise(&mut self, syn: bool) -> u16 {
+        self.settle_rx_limit();
         let avail = self.rx.window();
         let edge_now = self.rcv_nxt + avail;
         let mut edge = self.rcv_adv.max(self.rcv_nxt);
@@ -1929,7 +2000,9 @@ impl Conn {
             cfg.window_scale
         };
         if ws {
-            o.window_scale = Some(cfg.rcv_wscale());
+            // The shift chosen at open (or on the peer's SYN): from this
+            // connection's receive limit, the same on every retransmission.
+            o.window_scale = Some(self.rcv_wscale);
         }
         let ts = if passive { self.ts_ok } else { cfg.timestamps };
         if ts {

@@ -1402,6 +1402,41 @@ impl Tcp {
         Ok(self.conn(h)?.tx.len())
     }
 
+    /// Sets the receive and/or send buffer limit of one connection
+    /// (SO_RCVBUF / SO_SNDBUF; `None` leaves one as it is), clamped to
+    /// [`MIN_BUFFER_LIMIT`](super::MIN_BUFFER_LIMIT)..=
+    /// [`MAX_BUFFER_LIMIT`](super::MAX_BUFFER_LIMIT). The receive limit is
+    /// the window we offer: set before the SYN goes out, it also picks the
+    /// window scale (RFC 7323 §2.3); later it never takes back window
+    /// already advertised (RFC 9293 §3.8.6 SHLD-14). A smaller send limit
+    /// keeps the bytes already queued.
+    pub fn set_buffer_limits(
+        &mut self,
+        h: TcpHandle,
+        rx: Option<usize>,
+        tx: Option<usize>,
+    ) -> Result<(), TcpError> {
+        let clamp = |n: usize| n.clamp(super::MIN_BUFFER_LIMIT, super::MAX_BUFFER_LIMIT);
+        let c = self.conn_mut(h)?;
+        if let Some(n) = rx {
+            c.set_rx_limit(clamp(n));
+        }
+        if let Some(n) = tx {
+            c.set_tx_limit(clamp(n));
+        }
+        self.mark_dirty(h.idx);
+        Ok(())
+    }
+
+    /// The (receive, send) buffer limits of one connection, as set: a
+    /// lowered receive limit is reported at once, though it takes effect
+    /// only as the window already advertised is used up.
+    pub fn buffer_limits(&self, h: TcpHandle) -> Result<(usize, usize), TcpError> {
+        let c = self.conn(h)?;
+        let rx = c.rare.as_deref().and_then(|r| r.rx_target);
+        Ok((rx.unwrap_or(c.rx.limit()), c.tx.limit()))
+    }
+
     /// Room left in the send buffer.
     pub fn send_capacity(&self, h: TcpHandle) -> Result<usize, TcpError> {
         Ok(self.conn(h)?.tx.free())

@@ -432,10 +432,24 @@ impl TcpConfig {
     /// The window-scale shift we announce: the smallest shift that lets the
     /// receive buffer limit be advertised (RFC 7323 §2.3: at most 14).
     pub fn rcv_wscale(&self) -> u8 {
-        let mut s = 0u8;
-        while s < 14 && (self.rx_buffer_limit >> s) > 65_535 {
-            s += 1;
-        }
-        s
+        wscale_for(self.rx_buffer_limit)
     }
 }
+
+/// The smallest window-scale shift that lets a receive buffer of `limit`
+/// bytes be advertised (RFC 7323 §2.3: at most 14).
+pub(crate) fn wscale_for(limit: usize) -> u8 {
+    let mut s = 0u8;
+    while s < 14 && (limit >> s) > 65_535 {
+        s += 1;
+    }
+    s
+}
+
+/// Smallest per-connection buffer limit [`Tcp::set_buffer_limits`] sets
+/// (Linux's `SOCK_MIN_RCVBUF` is 2304 bytes of accounting, about half of
+/// them data).
+pub const MIN_BUFFER_LIMIT: usize = 2048;
+/// Largest per-connection buffer limit: the largest window a peer can be
+/// told with the largest shift (65 535 × 2^14, RFC 7323 §2.3).
+pub const MAX_BUFFER_LIMIT: usize = 65_535 << 14;

@@ -105,7 +105,12 @@ pub(crate) struct UdpSocket {
     pub(crate) ttl: Option<u8>,
     pub(crate) dont_frag: bool,
     pub(crate) rx: VecDeque<Datagram>,
+    /// Most datagrams queued.
     pub(crate) rx_limit: usize,
+    /// Payload bytes queued.
+    pub(crate) rx_bytes: usize,
+    /// Most payload bytes queued (SO_RCVBUF; unlimited unless set).
+    pub(crate) rx_byte_limit: usize,
     pub(crate) errors: VecDeque<IcmpError>,
     pub(crate) stats: UdpSocketStats,
     generation: u32,
@@ -171,6 +176,8 @@ impl UdpSockets {
             dont_frag: false,
             rx: VecDeque::new(),
             rx_limit,
+            rx_bytes: 0,
+            rx_byte_limit: usize::MAX,
             errors: VecDeque::new(),
             stats: UdpSocketStats::default(),
             generation,
@@ -194,6 +201,21 @@ impl UdpSockets {
             .and_then(Option::as_mut)
             .filter(|s| s.generation == h.generation)
             .ok_or(UdpError::InvalidHandle)
+    }
+
+    /// Gives a wildcard-bound socket the local address `ip` (a connect
+    /// fixing the source address). The port stays, so no other binding
+    /// can hold `(ip, port)`: the wildcard blocked it.
+    pub(crate) fn bind_address(&mut self, h: UdpHandle, ip: Ipv4Addr) -> Result<(), UdpError> {
+        let s = self.get_mut(h)?;
+        let old = s.local;
+        if !old.ip().is_unspecified() {
+            return Ok(());
+        }
+        s.local = SocketAddrV4::new(ip, old.port());
+        self.by_local.remove(&(*old.ip(), old.port()));
+        self.by_local.insert((ip, old.port()), h);
+        Ok(())
     }
 
     pub(crate) fn remove(&mut self, h: UdpHandle) -> Result<UdpSocket, UdpError> {
