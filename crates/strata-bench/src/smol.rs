@@ -1,16 +1,18 @@
 //! The smoltcp contender: two smoltcp `Interface`s joined by the pipe.
 
-use std::time::Instant as StdInstant;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant as StdInstant};
 
 use anyhow::{bail, Result};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::socket::tcp;
+use smoltcp::socket::tcp::{self, CongestionControl};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 
 use crate::pipe::{self, Pattern, Shared};
-use crate::{Contender, BUF, PORT};
+use crate::{After, Cc, Contender, Features, Many, BUF, DELAYED_ACK, PORT};
 
 /// One end of the pipe as a smoltcp device.
 pub struct End {
@@ -78,17 +80,33 @@ impl Device for End {
     }
 }
 
+/// The clock in milliseconds, as the latest `Pair::now` read it: smoltcp's
+/// timestamp option takes its TSval from a plain `fn() -> u32`.
+static CLOCK_MS: AtomicU32 = AtomicU32::new(0);
+
+fn tsval() -> u32 {
+    CLOCK_MS.load(Ordering::Relaxed)
+}
+
 struct Host {
     dev: End,
     iface: Interface,
     sockets: SocketSet<'static>,
+    features: Features,
 }
 
 const IP_A: Ipv4Address = Ipv4Address::new(10, 0, 0, 1);
 const IP_B: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
 
 impl Host {
-    fn new(mac: u8, ip: Ipv4Address, tx: Shared, rx: Shared, frame: usize, t: Instant) -> Host {
+    fn new(
+        mac: u8,
+        ip: Ipv4Address,
+        (tx, rx): (Shared, Shared),
+        frame: usize,
+        features: Features,
+        t: Instant,
+    ) -> Host {
         let mut dev = End { tx, rx, mtu: frame };
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress([
             0x02, 0, 0, 0, 0, mac,
@@ -102,16 +120,32 @@ impl Host {
             dev,
             iface,
             sockets: SocketSet::new(Vec::new()),
+            features,
         }
     }
     fn poll(&mut self, t: Instant) {
         self.iface.poll(t, &mut self.dev, &mut self.sockets);
     }
-    fn socket(&mut self) -> SocketHandle {
-        let s = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; BUF]),
-            tcp::SocketBuffer::new(vec![0; BUF]),
+    /// A socket with two preallocated `buf`-byte buffers, configured with
+    /// the row's features and the common delayed-ACK time.
+    fn socket(&mut self, buf: usize) -> SocketHandle {
+        let mut s = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; buf]),
+            tcp::SocketBuffer::new(vec![0; buf]),
         );
+        if self.features.timestamps {
+            s.set_tsval_generator(Some(tsval));
+        }
+        s.set_congestion_control(match self.features.cc {
+            Cc::Reno => CongestionControl::Reno,
+            Cc::Cubic => CongestionControl::Cubic,
+            Cc::SmoltcpNone => CongestionControl::None,
+        });
+        // Nagle off on both stacks (see `crate::NODELAY`).
+        s.set_nagle_enabled(!crate::NODELAY);
+        s.set_ack_delay(Some(smoltcp::time::Duration::from_micros(
+            DELAYED_ACK.as_micros() as u64,
+        )));
         self.sockets.add(s)
     }
     fn tcp(&mut self, h: SocketHandle) -> &mut tcp::Socket<'static> {
@@ -124,26 +158,48 @@ struct Pair {
     b: Host,
     ab: Shared,
     start: StdInstant,
+    /// A virtual clock (µs, advanced by `crate::VIRTUAL_TICK` per reading)
+    /// for `--callgrind`, as on the strata side.
+    virtual_us: Option<Cell<i64>>,
 }
 
 impl Pair {
-    fn new(frame: usize) -> Pair {
+    fn new(frame: usize, features: Features) -> Pair {
         let (ab, ba) = pipe::pair();
         let start = StdInstant::now();
         let t = Instant::from_micros(0);
-        let a = Host::new(1, IP_A, ab.clone(), ba.clone(), frame, t);
-        let b = Host::new(2, IP_B, ba, ab.clone(), frame, t);
-        Pair { a, b, ab, start }
+        let a = Host::new(1, IP_A, (ab.clone(), ba.clone()), frame, features, t);
+        let b = Host::new(2, IP_B, (ba, ab.clone()), frame, features, t);
+        Pair {
+            a,
+            b,
+            ab,
+            start,
+            virtual_us: crate::virtual_clock().then(|| Cell::new(0)),
+        }
     }
     fn now(&self) -> Instant {
-        Instant::from_micros(self.start.elapsed().as_micros() as i64)
+        let us = match &self.virtual_us {
+            Some(v) => {
+                v.set(v.get() + (crate::VIRTUAL_TICK / 1000) as i64);
+                v.get()
+            }
+            None => self.start.elapsed().as_micros() as i64,
+        };
+        CLOCK_MS.store((us / 1000) as u32, Ordering::Relaxed);
+        Instant::from_micros(us)
+    }
+    /// One round: each host polls once (timers, everything that arrived,
+    /// everything it has to send), `a` then `b` — the strata side's order.
+    fn round(&mut self) {
+        let t = self.now();
+        self.a.poll(t);
+        self.b.poll(t);
     }
     /// Poll both hosts until no frame is in flight.
     fn settle(&mut self) {
         for _ in 0..64 {
-            let t = self.now();
-            self.a.poll(t);
-            self.b.poll(t);
+            self.round();
             if self.ab.borrow().len() == 0 && self.a.dev.rx.borrow().len() == 0 {
                 break;
             }
@@ -165,25 +221,26 @@ impl Pair {
         }
         bail!("smoltcp: handshake did not complete")
     }
-}
-
-/// The smoltcp contender.
-pub struct Smoltcp;
-
-impl Contender for Smoltcp {
-    const NAME: &'static str = "smoltcp";
-
-    fn bulk(frame: usize, bytes: u64, pattern: &Pattern) -> Result<f64> {
-        let mut p = Pair::new(frame);
-        let (c, s) = (p.a.socket(), p.b.socket());
-        let t0 = StdInstant::now();
-        p.connect(c, s, 49152)?;
+    /// Moves `bytes` from `c` (on `a`) to `s` (on `b`); the receiver checks
+    /// every byte against the pattern. Returns when the first `warm` bytes
+    /// had arrived.
+    fn transfer(
+        &mut self,
+        c: SocketHandle,
+        s: SocketHandle,
+        bytes: u64,
+        pattern: &Pattern,
+        warm: u64,
+    ) -> Result<StdInstant> {
         let (mut sent, mut got) = (0u64, 0u64);
+        let mut warm_at = None;
         let mut ok = true;
         let mut idle = 0;
+        // Rounds after the warm-up, and those that moved no data.
+        let (mut rounds, mut idle_rounds) = (0u64, 0u64);
         while got < bytes {
             if sent < bytes {
-                let sock = p.a.tcp(c);
+                let sock = self.a.tcp(c);
                 while sent < bytes && sock.can_send() {
                     let want = (bytes - sent).min(65_536) as usize;
                     let n = sock.send_slice(pattern.slice(sent, want))?;
@@ -193,10 +250,9 @@ impl Contender for Smoltcp {
                     sent += n as u64;
                 }
             }
-            let t = p.now();
-            p.a.poll(t);
-            p.b.poll(t);
-            let sock = p.b.tcp(s);
+            self.round();
+            rounds += u64::from(got >= warm);
+            let sock = self.b.tcp(s);
             let before = got;
             while sock.can_recv() {
                 let r = sock.recv(|buf| {
@@ -206,25 +262,52 @@ impl Contender for Smoltcp {
                 got += r as u64;
             }
             idle = if got == before { idle + 1 } else { 0 };
+            if got >= warm {
+                warm_at.get_or_insert_with(StdInstant::now);
+                idle_rounds += u64::from(got == before);
+            }
             if idle > 10_000_000 {
                 bail!("smoltcp bulk stalled at {got} of {bytes} bytes");
             }
         }
-        let secs = t0.elapsed().as_secs_f64();
+        // A transfer that mostly waits measures a timer, not the stack.
+        if idle_rounds > 1000 && idle_rounds * 10 > rounds {
+            eprintln!(
+                "warning: smoltcp bulk: {idle_rounds} of {rounds} rounds moved no data (a timer-bound stall)"
+            );
+        }
         if !ok {
             bail!("smoltcp bulk: received bytes differ from the sent stream");
         }
-        Ok(secs)
+        Ok(warm_at.unwrap_or_else(StdInstant::now))
+    }
+}
+
+/// The smoltcp contender.
+pub struct Smoltcp;
+
+impl Contender for Smoltcp {
+    const NAME: &'static str = "smoltcp";
+
+    fn bulk(frame: usize, bytes: u64, pattern: &Pattern, features: Features) -> Result<f64> {
+        let mut p = Pair::new(frame, features);
+        let (c, s) = (p.a.socket(BUF), p.b.socket(BUF));
+        p.connect(c, s, 49152)?;
+        let t0 = p.transfer(c, s, bytes + crate::WARM, pattern, crate::WARM)?;
+        Ok(t0.elapsed().as_secs_f64())
     }
 
     fn conns(n: usize) -> Result<f64> {
-        let mut p = Pair::new(1514);
-        let (c, s) = (p.a.socket(), p.b.socket());
+        let mut p = Pair::new(1514, Features::DEFAULT);
+        let (c, s) = (p.a.socket(BUF), p.b.socket(BUF));
         let req = [b'q'; 64];
         let mut buf = [0u8; 64];
         let t0 = StdInstant::now();
         for i in 0..n {
             let lport = 49152 + (i % 16000) as u16;
+            // The client socket is in TIME-WAIT from the previous cycle:
+            // smoltcp's `connect` accepts it and starts afresh (one socket
+            // holds at most one connection; its TIME-WAIT ends on reuse).
             p.connect(c, s, lport)?;
             p.a.tcp(c).send_slice(&req)?;
             p.settle();
@@ -237,43 +320,53 @@ impl Contender for Smoltcp {
             if p.a.tcp(c).recv_slice(&mut buf)? != 64 {
                 bail!("smoltcp conns: reply not delivered");
             }
-            // Close both ways: the client first, then the server on EOF.
+            // Close both ways, as on the strata side: the client first, then
+            // the server on end of stream.
             p.a.tcp(c).close();
             p.settle();
+            if p.b.tcp(s).may_recv() {
+                bail!("smoltcp conns: expected end of stream");
+            }
             p.b.tcp(s).close();
-            let mut closed = false;
-            for _ in 0..1000 {
-                p.settle();
-                if p.b.tcp(s).state() == tcp::State::Closed
-                    && p.a.tcp(c).state() == tcp::State::TimeWait
-                {
-                    closed = true;
-                    break;
-                }
-            }
-            if !closed {
-                bail!("smoltcp conns: close did not complete");
-            }
-            // smoltcp needs a CLOSED socket to reuse: leave TIME_WAIT by aborting.
-            p.a.tcp(c).abort();
             p.settle();
+            // The sockets are live, so their states are the connections'.
+            if p.b.tcp(s).state() != tcp::State::Closed
+                || p.a.tcp(c).state() != tcp::State::TimeWait
+            {
+                bail!(
+                    "smoltcp conns: close did not complete ({} / {})",
+                    p.a.tcp(c).state(),
+                    p.b.tcp(s).state()
+                );
+            }
         }
         Ok(t0.elapsed().as_secs_f64())
     }
 
-    fn many(n: usize, budget: std::time::Duration) -> Result<Option<f64>> {
-        let mut p = Pair::new(1514);
-        let limit = (budget * 4).max(std::time::Duration::from_secs(20));
-        let Some(pairs) = open_many(&mut p, n, Some(limit))? else {
-            return Ok(None);
+    fn many(n: usize, budget: Duration, setup_limit: Duration) -> Result<Many> {
+        let mut p = Pair::new(1514, Features::DEFAULT);
+        let setup = StdInstant::now();
+        let pairs = open_many(&mut p, n, SMALL_BUF, Some(setup_limit))?;
+        let setup_secs = setup.elapsed().as_secs_f64();
+        let (ns, frames, warmed) = if pairs.is_empty() {
+            (f64::NAN, f64::NAN, false)
+        } else {
+            let warm_limit = setup_limit.saturating_sub(setup.elapsed());
+            request_reply_rounds(&mut p, &pairs, budget, warm_limit)?
         };
-        request_reply_rounds(&mut p, &pairs, budget)
+        Ok(Many {
+            opened: pairs.len(),
+            warmed,
+            setup_secs,
+            ns_per_exchange: ns,
+            frames_per_exchange: frames,
+        })
     }
 
-    fn idle_mem(n: usize) -> Result<f64> {
+    fn idle_mem(n: usize, after: After, buf: usize, pattern: &Pattern) -> Result<f64> {
         let before = crate::alloc::live();
-        let mut p = Pair::new(1514);
-        let pairs = open_many(&mut p, n, None)?.expect("no time limit");
+        let mut p = Pair::new(1514, Features::DEFAULT);
+        let pairs = open_many(&mut p, n, buf, None)?;
         p.settle();
         let established = pairs
             .iter()
@@ -285,64 +378,148 @@ impl Contender for Smoltcp {
         if established != n {
             bail!("smoltcp idle-mem: only {established} of {n} connections established");
         }
+        match after {
+            After::Nothing => {}
+            After::RequestReply => {
+                let mut next = 0;
+                for _ in 0..n.div_ceil(pipe::BATCH) {
+                    let batch = pipe::round_robin(&mut next, n);
+                    one_batch(&mut p, &pairs, &batch)?;
+                }
+            }
+            After::Bulk(bytes) => {
+                for &(c, s) in &pairs {
+                    p.transfer(c, s, bytes, pattern, 0)?;
+                }
+            }
+        }
+        p.settle();
         let bytes = crate::alloc::live() - before;
         Ok(bytes as f64 / (2 * n) as f64)
     }
 }
 
-/// `n` connections, one listening socket per connection (smoltcp's model);
-/// `None` when setting them up takes longer than `limit`.
+/// Buffer size of each of smoltcp's two buffers per socket in `many` and
+/// in the small-buffer `idle-mem` row: smoltcp allocates its buffers up
+/// front, and 100 000 connections with 256 KiB buffers would need 100 GiB.
+pub const SMALL_BUF: usize = 4096;
+
+/// `n` connections, one listening socket per connection (smoltcp's model),
+/// on the same 4-tuples as the strata side (client ports 10000.., server
+/// ports 5001.. with at most 50 000 per server port); stops early, with
+/// fewer, when setting them up takes longer than `limit`.
 fn open_many(
     p: &mut Pair,
     n: usize,
-    limit: Option<std::time::Duration>,
-) -> Result<Option<Vec<(SocketHandle, SocketHandle)>>> {
+    buf: usize,
+    limit: Option<Duration>,
+) -> Result<Vec<(SocketHandle, SocketHandle)>> {
+    let per_port = 50_000;
     let setup = StdInstant::now();
     let mut pairs = Vec::with_capacity(n);
+    let mut pending = Vec::new();
     for i in 0..n {
-        let (c, s) = (p.a.socket(), p.b.socket());
-        p.b.tcp(s).listen(PORT)?;
+        let (c, s) = (p.a.socket(buf), p.b.socket(buf));
+        let port = PORT + (i / per_port) as u16;
+        p.b.tcp(s).listen(port)?;
         let cx = p.a.iface.context();
         p.a.sockets.get_mut::<tcp::Socket>(c).connect(
             cx,
-            (IpAddress::Ipv4(IP_B), PORT),
-            1024 + i as u16,
+            (IpAddress::Ipv4(IP_B), port),
+            10_000 + (i % per_port) as u16,
         )?;
+        pending.push((c, s));
         if i % 64 == 63 || i + 1 == n {
             p.settle();
-        }
-        pairs.push((c, s));
-        if limit.is_some_and(|l| setup.elapsed() > l) {
-            return Ok(None);
+            pairs.append(&mut pending);
+            if limit.is_some_and(|l| setup.elapsed() > l) {
+                break;
+            }
         }
     }
     p.settle();
-    Ok(Some(pairs))
+    // Only connections both ends see established count as opened.
+    pairs.retain(|&(c, s)| {
+        p.a.tcp(c).state() == tcp::State::Established
+            && p.b.tcp(s).state() == tcp::State::Established
+    });
+    Ok(pairs)
 }
 
+/// ns and frames per request/reply exchange, after one untimed warm-up
+/// exchange on every connection (cut short after `warm_limit`: then the
+/// third value is false).
 fn request_reply_rounds(
     p: &mut Pair,
     pairs: &[(SocketHandle, SocketHandle)],
-    budget: std::time::Duration,
-) -> Result<Option<f64>> {
-    // Warm-up: one request/reply on every connection first, so the timed
-    // part measures the steady state (the same on both sides).
+    budget: Duration,
+    warm_limit: Duration,
+) -> Result<(f64, f64, bool)> {
     let mut next = 0usize;
+    let warm = StdInstant::now();
+    let mut warmed = true;
     for _ in 0..pairs.len().div_ceil(pipe::BATCH) {
         let batch = pipe::round_robin(&mut next, pairs.len());
         one_batch(p, pairs, &batch)?;
+        if warm.elapsed() > warm_limit {
+            warmed = false;
+            break;
+        }
     }
     let frames0 = p.ab.borrow().count + p.a.dev.rx.borrow().count;
+    let mut exchanges = 0u64;
     let t0 = StdInstant::now();
     loop {
         let batch = pipe::round_robin(&mut next, pairs.len());
         one_batch(p, pairs, &batch)?;
+        exchanges += batch.len() as u64;
         if t0.elapsed() >= budget {
             break;
         }
     }
+    let ns = t0.elapsed().as_nanos() as f64;
     let frames = p.ab.borrow().count + p.a.dev.rx.borrow().count - frames0;
-    Ok(Some(t0.elapsed().as_nanos() as f64 / frames as f64))
+    Ok((
+        ns / exchanges as f64,
+        frames as f64 / exchanges as f64,
+        warmed,
+    ))
+}
+
+/// `n` open connections for `--callgrind smoltcp many-N` (4 KiB buffers, as
+/// in `many`): runs `batches` batches of request/reply; returns the frames
+/// that crossed the pipe and the exchanges made.
+pub fn many_batches(n: usize, batches: u64) -> Result<(u64, u64)> {
+    let mut p = Pair::new(1514, Features::DEFAULT);
+    let pairs = open_many(&mut p, n, SMALL_BUF, None)?;
+    if pairs.len() != n {
+        bail!(
+            "smoltcp: only {} of {n} connections established",
+            pairs.len()
+        );
+    }
+    request_reply(&mut p, &pairs, batches)
+}
+
+/// `batches` batches of the `many` traffic; frames and exchanges. Not
+/// inlined, so a profiler can isolate it from the setup
+/// (`valgrind --toggle-collect='*request_reply*'`).
+#[inline(never)]
+fn request_reply(
+    p: &mut Pair,
+    pairs: &[(SocketHandle, SocketHandle)],
+    batches: u64,
+) -> Result<(u64, u64)> {
+    let frames0 = p.ab.borrow().count + p.a.dev.rx.borrow().count;
+    let mut next = 0usize;
+    let mut exchanges = 0u64;
+    for _ in 0..batches {
+        let batch = pipe::round_robin(&mut next, pairs.len());
+        one_batch(p, pairs, &batch)?;
+        exchanges += batch.len() as u64;
+    }
+    let frames = p.ab.borrow().count + p.a.dev.rx.borrow().count - frames0;
+    Ok((frames, exchanges))
 }
 
 /// One batch of the `many` traffic: each connection sends a 64-byte
