@@ -1581,6 +1581,12 @@ mod tests {
             "http-loss20-seed3".into(),
             Plan::new(Scenario::Http, 3, 0.2),
         ));
+        // An ARP answer lost on the way back: the narration says so, and
+        // does not claim that no host owns the address.
+        plans.push((
+            "http-loss20-seed4".into(),
+            Plan::new(Scenario::Http, 4, 0.2),
+        ));
         for s in [Scenario::Http, Scenario::Echo] {
             for c in [Closer::Client, Closer::Server, Closer::Both] {
                 let mut p = Plan::new(s, 1, 0.0);

@@ -26,6 +26,7 @@ use strata::wire::{Ipv4Addr, MacAddr};
 use strata_sim::host::Host;
 use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, TapId};
 
+use crate::demo::Closer;
 use crate::json::{self, EchoJson, HttpJson, LinkJson, Summary, TcpJson};
 use crate::ladder::{Ladder, Party, Side};
 use crate::plot::{self, Sample, SeqTrace};
@@ -541,6 +542,7 @@ fn drive(
     mut done: impl FnMut() -> bool,
     mut progress_of: impl FnMut() -> u64,
     samples: &mut Vec<Sample>,
+    close_both: bool,
 ) -> bool {
     let mut slice = slice;
     // The first sample at the start, so the pictures share time zero.
@@ -563,6 +565,9 @@ fn drive(
         }
         progress.update(progress_of(), net.sim.now());
         if done() {
+            if close_both {
+                close_all(net);
+            }
             break;
         }
         if net.sim.now() >= limit {
@@ -579,6 +584,60 @@ fn drive(
         net.sim.run_until(next);
     }
     true
+}
+
+/// Both applications close every connection at the same instant, so the
+/// two FINs cross on the wire (a simultaneous close, RFC 9293 §3.6).
+fn close_all(net: &mut Net) {
+    for id in [net.a, net.b] {
+        net.sim.with_node(id, |h: &mut Host, now| {
+            let stack = h.stack_mut();
+            let open: Vec<TcpHandle> = stack
+                .tcp()
+                .connections()
+                .filter(|(_, c)| matches!(c.state, TcpState::Established | TcpState::CloseWait))
+                .map(|(h, _)| h)
+                .collect();
+            for c in open {
+                let _ = stack.tcp_close(now, c);
+            }
+        });
+    }
+}
+
+/// Who sent the first FIN and who waits in TIME-WAIT, from both hosts'
+/// state changes: the side that closes first is the one that waits.
+fn close_report(net: &Net) -> String {
+    let entered = |id: NodeId, state: TcpState| {
+        net.sim.node::<Host>(id).and_then(|h| {
+            h.events().iter().find_map(|(t, e)| match e {
+                Event::Tcp(TcpEvent::StateChanged { to, .. }) if *to == state => Some(*t),
+                _ => None,
+            })
+        })
+    };
+    let (a, b) = ("A (client)", "B (server)");
+    let first = match (
+        entered(net.a, TcpState::FinWait1),
+        entered(net.b, TcpState::FinWait1),
+    ) {
+        (Some(x), Some(y)) if x == y => "both at once (a simultaneous close: CLOSING)".into(),
+        (Some(x), Some(y)) if y < x => b.to_string(),
+        (Some(_), _) => a.to_string(),
+        (None, Some(_)) => b.to_string(),
+        (None, None) => "nobody".to_string(),
+    };
+    let waits: Vec<&str> = [(net.a, a), (net.b, b)]
+        .into_iter()
+        .filter(|&(id, _)| entered(id, TcpState::TimeWait).is_some())
+        .map(|(_, n)| n)
+        .collect();
+    let waits = if waits.is_empty() {
+        "nobody".to_string()
+    } else {
+        waits.join(" and ")
+    };
+    format!("close: the first FIN from {first}; TIME-WAIT (2×MSL) on {waits}")
 }
 
 fn tcp_json(
@@ -672,6 +731,9 @@ struct Setup {
     /// Units the progress bar counts to, and its label.
     total: u64,
     label: &'static str,
+    /// Both applications close at once when the run is done
+    /// (`--closer both`).
+    close_both: bool,
 }
 
 /// A TCP scenario after its run.
@@ -747,6 +809,7 @@ fn run_scenario(
         done,
         progress_of,
         &mut samples,
+        setup.close_both,
     );
     Ok(Driven {
         net,
@@ -863,6 +926,7 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
         expected: transfer_time(params, bytes),
         total: bytes,
         label: "bulk",
+        close_both: false,
     };
     let run = run_scenario(
         params,
@@ -925,8 +989,33 @@ pub fn page(size: u64) -> Vec<u8> {
     body
 }
 
-/// `http`: A fetches `GET /` from a tiny HTTP/1.1 server on B:80.
-pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::Result<TcpRun> {
+/// True once `resp` holds a whole HTTP answer: its head and as many body
+/// bytes as its Content-Length says.
+fn http_complete(resp: &[u8]) -> bool {
+    let Some(p) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&resp[..p]);
+    let len = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    len.is_some_and(|n| resp.len() >= p + 4 + n)
+}
+
+/// `http`: A fetches `GET /` from a tiny HTTP/1.1 server on B:80. `closer`
+/// says who sends the first FIN: the server after its answer (HTTP/1.1
+/// "Connection: close", the default), the client once it has the whole
+/// answer, or both at the same instant.
+pub fn http(
+    params: &LinkParams,
+    seed: u64,
+    size: u64,
+    rec: Record,
+    closer: Closer,
+) -> anyhow::Result<TcpRun> {
     #[derive(Default)]
     struct Server {
         request: Vec<u8>,
@@ -974,10 +1063,14 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
                     );
                     s.out.push(head.as_bytes());
                     s.out.push(payload);
+                    s.out.close_when_done = closer == Closer::Server;
+                    let _ = s.out.flush(now, stack, h);
+                }
+                if eof {
+                    // The client's FIN: close in turn, once the answer
+                    // (if any) is handed over.
                     s.out.close_when_done = true;
                     let _ = s.out.flush(now, stack, h);
-                } else if eof && !s.answered {
-                    let _ = stack.tcp_close(now, h);
                 }
             }
             TcpEvent::Writable(h) => {
@@ -1010,6 +1103,15 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
                         c.done_at = Some(now);
                         let _ = stack.tcp_close(now, h);
                     }
+                    Ok(false) if closer != Closer::Server && http_complete(&c.response) => {
+                        // The whole answer is in: the client closes first
+                        // (with --closer both, the driver closes both ends
+                        // at once).
+                        c.done_at = Some(now);
+                        if closer == Closer::Client {
+                            let _ = stack.tcp_close(now, h);
+                        }
+                    }
                     Ok(false) => {}
                     Err(e) => c.error = Some(e.to_string()),
                 }
@@ -1028,6 +1130,7 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
         expected: transfer_time(params, size),
         total: size,
         label: "http",
+        close_both: closer == Closer::Both,
     };
     let run = run_scenario(
         params,
@@ -1076,6 +1179,7 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
             ttfb.map_or("-".into(), format_duration),
             format_duration(duration)
         ),
+        close_report(&run.net),
     ];
     let http = HttpJson {
         status,
@@ -1090,11 +1194,20 @@ pub fn http(params: &LinkParams, seed: u64, size: u64, rec: Record) -> anyhow::R
 }
 
 /// `echo`: A sends `lines` lines to an echo server on B:7, one at a time,
-/// each after the previous came back.
-pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::Result<TcpRun> {
+/// each after the previous came back. `closer` says who sends the first
+/// FIN once every line is back: the client (the default), the server, or
+/// both at the same instant.
+pub fn echo(
+    params: &LinkParams,
+    seed: u64,
+    lines: u16,
+    rec: Record,
+    closer: Closer,
+) -> anyhow::Result<TcpRun> {
     #[derive(Default)]
     struct Server {
         out: Outbox,
+        echoed: usize,
     }
     #[derive(Default)]
     struct Client {
@@ -1108,6 +1221,7 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
         error: Option<String>,
     }
     let line = |k: u16| format!("hello strata, line {k}\n").into_bytes();
+    let total: usize = (1..=lines).map(|k| line(k).len()).sum();
     let server = Rc::new(RefCell::new(Server::default()));
     let client = Rc::new(RefCell::new(Client::default()));
     let srv = server.clone();
@@ -1120,7 +1234,9 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
                 let mut got = Vec::new();
                 let eof = drain(stack, h, &mut |c| got.extend_from_slice(c)).unwrap_or(true);
                 s.out.push(&got);
-                if eof {
+                s.echoed += got.len();
+                // The client's FIN, or (--closer server) every line echoed.
+                if eof || (closer == Closer::Server && s.echoed >= total) {
                     s.out.close_when_done = true;
                 }
                 let _ = s.out.flush(now, stack, h);
@@ -1141,9 +1257,10 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
                 c.out.push(&line(c.next));
                 c.sent_at = Some(now);
             } else {
-                // Every line came back: close (the server closes in turn).
+                // Every line came back: the client closes (the server
+                // closes in turn), unless another side is to close first.
                 c.done_at = Some(now);
-                c.out.close_when_done = true;
+                c.out.close_when_done = closer == Closer::Client;
             }
             let _ = c.out.flush(now, stack, h);
         };
@@ -1152,7 +1269,15 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
             TcpEvent::Writable(h) => {
                 let _ = c.out.flush(now, stack, h);
             }
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if c.done_at.is_none() => {
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if c.done_at.is_some() => {
+                // Every line is back: only the server's FIN is awaited
+                // (--closer server), and answered with ours.
+                if matches!(drain(stack, h, &mut |_| {}), Ok(true)) && closer == Closer::Server {
+                    c.out.close_when_done = true;
+                    let _ = c.out.flush(now, stack, h);
+                }
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
                 let mut got = std::mem::take(&mut c.pending);
                 let res = drain(stack, h, &mut |chunk| got.extend_from_slice(chunk));
                 c.pending = got;
@@ -1174,6 +1299,11 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
                 match res {
                     // The server closed before echoing everything.
                     Ok(true) if c.done_at.is_none() => c.done_at = Some(now),
+                    // The last line came with the server's FIN.
+                    Ok(true) if closer == Closer::Server => {
+                        c.out.close_when_done = true;
+                        let _ = c.out.flush(now, stack, h);
+                    }
                     Ok(_) => {}
                     Err(e) if c.done_at.is_none() => c.error = Some(e.to_string()),
                     Err(_) => {}
@@ -1193,6 +1323,7 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
         expected: params.rtt * (u32::from(lines) + 4),
         total: u64::from(lines),
         label: "echo",
+        close_both: closer == Closer::Both,
     };
     let run = run_scenario(
         params,
@@ -1230,6 +1361,7 @@ pub fn echo(params: &LinkParams, seed: u64, lines: u16, rec: Record) -> anyhow::
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
+        close_report(&run.net),
     ];
     let echo = EchoJson {
         lines_sent: u64::from(c.next),
@@ -1431,11 +1563,23 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         ),
         Scenario::Http => (
             "http",
-            http(&params, args.seed, lab.bytes.unwrap_or(1024), rec)?,
+            http(
+                &params,
+                args.seed,
+                lab.bytes.unwrap_or(1024),
+                rec,
+                args.closer.unwrap_or(Closer::Server),
+            )?,
         ),
         Scenario::Echo => (
             "echo",
-            echo(&params, args.seed, args.count.unwrap_or(4), rec)?,
+            echo(
+                &params,
+                args.seed,
+                args.count.unwrap_or(4),
+                rec,
+                args.closer.unwrap_or(Closer::Client),
+            )?,
         ),
         other => bail!("{other:?} is not a TCP scenario"),
     };
@@ -1691,7 +1835,7 @@ mod tests {
             loss: 0.05,
             ..params()
         };
-        let run = http(&p, 3, 20_000, Record::default()).unwrap();
+        let run = http(&p, 3, 20_000, Record::default(), Closer::Server).unwrap();
         assert!(run.tcp.verified, "{:?}", run.report);
         assert_eq!(run.http.as_ref().unwrap().status, "HTTP/1.1 200 OK");
         let run = echo(
@@ -1702,9 +1846,44 @@ mod tests {
                 pcap: false,
                 offers: true,
             },
+            Closer::Client,
         )
         .unwrap();
         assert!(run.tcp.verified, "{:?}", run.report);
         assert_eq!(run.echo.as_ref().unwrap().lines_echoed, 5);
+    }
+
+    #[test]
+    fn the_side_asked_to_close_first_is_the_one_in_time_wait() {
+        let p = LinkParams {
+            loss: 0.05,
+            ..params()
+        };
+        let (a, b) = ("A (client)", "B (server)");
+        for (closer, first, waits) in [
+            (Closer::Client, a.to_string(), a.to_string()),
+            (Closer::Server, b.to_string(), b.to_string()),
+            (
+                Closer::Both,
+                "both at once (a simultaneous close: CLOSING)".to_string(),
+                format!("{a} and {b}"),
+            ),
+        ] {
+            let want = format!("close: the first FIN from {first}; TIME-WAIT (2×MSL) on {waits}");
+            let run = http(&p, 3, 20_000, Record::default(), closer).unwrap();
+            assert!(run.tcp.verified, "http {closer:?}: {:?}", run.report);
+            assert!(
+                run.report.contains(&want),
+                "http {closer:?}: {:?}",
+                run.report
+            );
+            let run = echo(&p, 3, 5, Record::default(), closer).unwrap();
+            assert!(run.tcp.verified, "echo {closer:?}: {:?}", run.report);
+            assert!(
+                run.report.contains(&want),
+                "echo {closer:?}: {:?}",
+                run.report
+            );
+        }
     }
 }

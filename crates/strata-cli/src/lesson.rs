@@ -86,7 +86,7 @@ pub enum Msg {
         /// The address asked for.
         target: Ipv4Addr,
     },
-    /// The same ARP request again: nobody answered.
+    /// The same ARP request again: no answer came in time.
     WhoHasAgain {
         /// Who asks.
         asker: Who,
@@ -94,6 +94,10 @@ pub enum Msg {
         target: Ipv4Addr,
         /// Requests so far.
         tries: u32,
+        /// Time since the previous request.
+        waited: Duration,
+        /// What this run's capture says about the silence.
+        why: ArpSilence,
     },
     /// A unicast ARP request to a cached neighbour: TCP retransmitted
     /// without progress and asked the link layer to re-confirm it (RFC
@@ -370,10 +374,21 @@ impl Msg {
                 asker,
                 target,
                 tries,
+                waited,
+                why,
             } => format!(
-                "ARP try {tries}: nobody has answered for {target}, so {} asks again — \
-                 no host on this link owns that address",
-                asker.name(l)
+                "ARP try {tries}: no answer for {target} came within {}, so {} asks again — {}",
+                dur(*waited),
+                asker.name(l),
+                match why {
+                    ArpSilence::RequestLost =>
+                        "the last request was lost on the way, so no \
+                         host could answer it",
+                    ArpSilence::ReplyLost => "an answer was sent, but it was lost on the way back",
+                    ArpSilence::Unknown =>
+                        "a frame may have been lost, or no host on this link \
+                         has that address; only an answer would tell",
+                }
             ),
             Msg::Reconfirm { asker, target } => format!(
                 "ARP re-confirm: {}'s TCP has retransmitted without an answer, so it asks \
@@ -583,9 +598,19 @@ impl Msg {
                 asker,
                 target,
                 tries,
+                waited,
+                why,
             } => format!(
-                "ARP 第 {tries} 次：没有人回答 {target}，{}再问一次——这条链路上没有主机拥有这个地址",
-                asker.name(l)
+                "ARP 第 {tries} 次：{} 内没有收到 {target} 的回答，{}再问一次——{}",
+                dur(*waited),
+                asker.name(l),
+                match why {
+                    ArpSilence::RequestLost => "上一个请求在路上丢失了，所以没有主机能回答它",
+                    ArpSilence::ReplyLost => "回答已经发出，但在回来的路上丢失了",
+                    ArpSilence::Unknown => {
+                        "可能有帧丢失了，也可能这条链路上没有主机拥有这个地址；只有回答才能说明"
+                    }
+                }
             ),
             Msg::Reconfirm { asker, target } => format!(
                 "ARP 重新确认：{}的 TCP 重传后仍没有回应，于是直接（单播）询问 {target} 是否还在；\
@@ -799,13 +824,31 @@ struct Flow {
 
 type Key = (Ipv4Addr, u16, Ipv4Addr, u16);
 
+/// Why an ARP request went unanswered, as far as the capture tells: a
+/// request or an answer lost on the way, or nothing seen at all (then the
+/// address may have no owner on this link, or a frame was lost out of
+/// sight of the capture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArpSilence {
+    /// The previous request was lost on the way.
+    RequestLost,
+    /// An answer was sent and lost on the way back.
+    ReplyLost,
+    /// Nothing in the capture explains it.
+    Unknown,
+}
+
 /// The lesson's lines for a finished run, as ladder entries to add.
 pub fn narrate(ladder: &Ladder, facts: &Facts, lang: Lang) -> Vec<Entry> {
     let mut out: Vec<(Instant, Msg)> = Vec::new();
     let client_ip = ladder.parties[0].ip;
     let mut flows: HashMap<Key, Flow> = HashMap::new();
     let mut announced = false;
-    let mut arp_asked: HashMap<Ipv4Addr, (Instant, u32)> = HashMap::new();
+    let mut arp_asked: HashMap<Ipv4Addr, Instant> = HashMap::new();
+    // Per target, since its last answer: the last request (time, lost on
+    // the wire), whether an answer was lost since, and how many requests
+    // (broadcast or unicast) went unanswered in a row.
+    let mut arp_last: HashMap<Ipv4Addr, (Instant, bool, bool, u32)> = HashMap::new();
     let mut fins = 0u32;
     let mut ports_told = false;
     let mut syn_at: Option<Instant> = None;
@@ -839,22 +882,33 @@ pub fn narrate(ladder: &Ladder, facts: &Facts, lang: Lang) -> Vec<Entry> {
                         .next()
                         .and_then(|s| s.parse().ok())
                         .unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    let unanswered = arp_last.get(&target).map_or(0, |e| e.3);
+                    let prev = arp_last.insert(target, (t, *lost, false, unanswered + 1));
                     if !d.eth.contains("→ff:ff:ff:ff:ff:ff") {
                         // A unicast request re-confirms a cached neighbour.
                         out.push((t, Msg::Reconfirm { asker: who, target }));
                         continue;
                     }
-                    let e = arp_asked.entry(target).or_insert((t, 0));
-                    e.1 += 1;
-                    if e.1 == 1 {
+                    arp_asked.entry(target).or_insert(t);
+                    if unanswered == 0 {
                         out.push((t, Msg::WhoHas { asker: who, target }));
                     } else {
+                        let (at, req_lost, reply_lost, _) = prev.unwrap_or((t, false, false, 0));
+                        let why = if req_lost {
+                            ArpSilence::RequestLost
+                        } else if reply_lost {
+                            ArpSilence::ReplyLost
+                        } else {
+                            ArpSilence::Unknown
+                        };
                         out.push((
                             t,
                             Msg::WhoHasAgain {
                                 asker: who,
                                 target,
-                                tries: e.1,
+                                tries: unanswered + 1,
+                                waited: t - at,
+                                why,
                             },
                         ));
                     }
@@ -868,7 +922,15 @@ pub fn narrate(ladder: &Ladder, facts: &Facts, lang: Lang) -> Vec<Entry> {
                             } else {
                                 Who::Host(ip)
                             };
-                            let took = arp_asked.get(&ip).map_or(Duration::ZERO, |a| t - a.0);
+                            let took = arp_asked.get(&ip).map_or(Duration::ZERO, |a| t - *a);
+                            if let Some(e) = arp_last.get_mut(&ip) {
+                                if *lost {
+                                    e.2 = true;
+                                } else {
+                                    // Answered: the next request starts anew.
+                                    e.3 = 0;
+                                }
+                            }
                             out.push((
                                 t,
                                 Msg::IsAt {

@@ -104,6 +104,12 @@ pub struct SimArgs {
     /// Language of the narration.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: crate::lesson::Lang,
+    /// http, echo: who sends the first FIN — the client, the server, or
+    /// both at the same instant (a simultaneous close, CLOSING). The side
+    /// that closes first waits in TIME-WAIT. Default: the server for http
+    /// ("Connection: close"), the client for echo.
+    #[arg(long, value_enum, value_name = "SIDE")]
+    pub closer: Option<crate::demo::Closer>,
     /// iperf3: virtual seconds to send (ignored with --bytes).
     #[arg(short = 't', long, value_name = "SECS", default_value_t = 10.0,
           allow_negative_numbers = true, value_parser = crate::units::parse_seconds)]
@@ -206,6 +212,9 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         if let Some((flag, _)) = iperf_only.iter().find(|(_, set)| *set) {
             crate::lab::usage_error(&format!("{flag} is for the iperf3 scenario"));
         }
+    }
+    if args.closer.is_some() && !matches!(args.scenario, Scenario::Http | Scenario::Echo) {
+        crate::lab::usage_error("--closer is for the http and echo scenarios");
     }
     if args.scenario == Scenario::Iperf3 {
         return crate::lab::run_iperf3(args);

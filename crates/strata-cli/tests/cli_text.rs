@@ -46,6 +46,7 @@ const BAD_INPUT: &[&str] = &[
     "sim ping --seed -1",
     "demo --seed -1",
     "demo --scenario udp --closer client",
+    "sim ping --closer client",
     "demo --layers 0",
     "sim flood --rtt 5ms",
     "sim udp --count -3",

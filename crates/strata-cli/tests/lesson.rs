@@ -50,6 +50,24 @@ fn demo(args: &[&str], pcap: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs `strata sim ARGS --pcap FILE`; returns stdout.
+fn sim(args: &[&str], pcap: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("sim")
+        .args(args)
+        .arg("--pcap")
+        .arg(pcap)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run strata");
+    assert!(
+        out.status.success(),
+        "strata sim {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// tshark's fields of every frame matching `filter`, one `Vec` per frame.
 fn fields(pcap: &Path, filter: &str, names: &[&str]) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
@@ -175,6 +193,47 @@ fn the_first_fin_comes_from_the_side_asked_to_close() {
             c[2], s[1],
             "the client's FIN does not cover the server's: {fins:?}"
         );
+    }
+}
+
+/// `strata sim http|echo --closer`: the lab's run (its own cable, A =
+/// 10.0.0.1, B = 10.0.0.2) closes from the side asked, and that side is
+/// the one that waits in TIME-WAIT.
+#[test]
+fn sim_closer_picks_the_first_fin_and_the_time_wait_side() {
+    let scratch = Scratch::new("sim_closer_picks_the_first_fin_and_the_time_wait_side");
+    if !require_programs(&["tshark"]) {
+        return;
+    }
+    for scenario in ["http", "echo"] {
+        for (closer, first, waits) in [
+            ("client", "10.0.0.1", "A (client)"),
+            ("server", "10.0.0.2", "B (server)"),
+        ] {
+            let pcap = scratch.file(&format!("sim-{scenario}-{closer}.pcap"));
+            let out = sim(&[scenario, "--closer", closer, "--ladder"], &pcap);
+            let fins = fields(&pcap, "tcp.flags.fin==1", &["ip.src"]);
+            assert_eq!(fins.len(), 2, "{scenario} {closer}: {fins:?}");
+            assert_eq!(fins[0][0], first, "{scenario} --closer {closer}: {fins:?}");
+            assert!(
+                out.contains(&format!("TIME-WAIT (2×MSL) on {waits}\n")),
+                "{scenario} --closer {closer}:\n{out}"
+            );
+        }
+        // Both: the FINs cross, each side goes through CLOSING and waits.
+        let pcap = scratch.file(&format!("sim-{scenario}-both.pcap"));
+        let out = sim(&[scenario, "--closer", "both", "--ladder"], &pcap);
+        assert!(out.contains("CLOSING"), "{out}");
+        assert!(
+            out.contains("TIME-WAIT (2×MSL) on A (client) and B (server)"),
+            "{out}"
+        );
+        let fins = fields(&pcap, "tcp.flags.fin==1", &["ip.src", "tcp.seq", "tcp.ack"]);
+        assert_eq!(fins.len(), 2, "{fins:?}");
+        assert_ne!(fins[0][0], fins[1][0], "{fins:?}");
+        // Neither FIN acknowledges the other's: they crossed.
+        assert_eq!(fins[0][2], fins[1][1], "{fins:?}");
+        assert_eq!(fins[1][2], fins[0][1], "{fins:?}");
     }
 }
 
