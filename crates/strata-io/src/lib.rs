@@ -13,6 +13,8 @@
 //! - [`http`] and [`echo`]: a static-file HTTP/1.1 server and client and an
 //!   echo service, written over any `Read + Write` stream so they run over
 //!   strata sockets and std sockets alike;
+//! - [`services`]: the application-layer servers of [`strata::app`] (DNS)
+//!   on threads of their own;
 //! - [`testing`]: network-namespace guards for interop tests with the kernel.
 #![warn(missing_docs)]
 
@@ -20,6 +22,7 @@ pub mod device;
 pub mod echo;
 pub mod http;
 pub mod runtime;
+pub mod services;
 pub mod sys;
 pub mod tap;
 pub mod tcp;

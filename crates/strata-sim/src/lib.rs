@@ -16,6 +16,8 @@
 //!   shrinking and zero windows, SYN/FIN/RST with data) and middleboxes
 //!   that strip options or offset sequence numbers;
 //! * [`storm`] builds looped switch topologies that show a broadcast storm.
+//! * [`services`] runs the application-layer servers and clients of
+//!   [`strata::app`] (DNS) on simulated hosts.
 //!
 //! Events happen in order of (virtual time, order of scheduling), so ties
 //! are broken deterministically; no `HashMap` iteration or wall clock is
@@ -32,6 +34,7 @@ pub mod node;
 pub mod pcap;
 pub mod peer;
 pub mod rng;
+pub mod services;
 pub mod sim;
 pub mod storm;
 pub mod stp;

@@ -11,6 +11,7 @@
 //! | link (L2)        | [`link`] (Ethernet, ARP) |
 //! | network (L3)     | [`net`] (IPv4, ICMP, routing, fragments) |
 //! | transport (L4)   | [`transport`] (UDP, TCP) |
+//! | application (L7) | [`app`] (DNS) |
 //! | the whole stack  | [`stack`]              |
 //!
 //! Time is a plain value ([`time::Instant`]) passed into every call that may
@@ -20,6 +21,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod link;
 pub mod net;
 pub mod phy;

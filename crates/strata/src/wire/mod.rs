@@ -8,6 +8,7 @@
 
 pub mod arp;
 pub mod checksum;
+pub mod dns;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ip;

@@ -1,0 +1,102 @@
+//! The application-layer servers of [`strata::app`] on a runtime's UDP
+//! sockets, each on a thread of its own that ends when its
+//! [`ServiceThread`] guard is dropped.
+//!
+//! The protocol logic is the sans-IO state machine; this module only reads
+//! datagrams, hands them to it and sends back what it returns.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use strata::app::dns::server::Server as DnsServer;
+
+use crate::runtime::RuntimeHandle;
+use crate::udp::{any, UdpSocket};
+
+/// How often a service thread looks at its stop flag.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A running service; dropping it stops the thread and closes its socket.
+#[derive(Debug)]
+pub struct ServiceThread {
+    stop: Arc<AtomicBool>,
+    join: Option<JoinHandle<()>>,
+    local: SocketAddr,
+}
+
+impl ServiceThread {
+    /// The address the service listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+impl Drop for ServiceThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+/// Runs `serve` for each datagram on `port` until stopped (or the device
+/// fails); what it returns is sent back to the datagram's source.
+fn udp_service(
+    rt: &RuntimeHandle,
+    port: u16,
+    name: &'static str,
+    mut serve: impl FnMut(&[u8], SocketAddr) -> Option<(Vec<u8>, SocketAddr)> + Send + 'static,
+) -> io::Result<ServiceThread> {
+    let sock = UdpSocket::bind(rt, any(port))?;
+    sock.set_read_timeout(Some(POLL))?;
+    sock.set_broadcast(true)?;
+    let local = sock.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let join = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let mut buf = vec![0u8; 65_535];
+            while !flag.load(Ordering::Relaxed) {
+                match sock.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        if let Some((reply, to)) = serve(&buf[..n], from) {
+                            if let Err(e) = sock.send_to(&reply, to) {
+                                tracing::debug!(target: "strata::app", %to, "{name} reply not sent: {e}");
+                            }
+                        }
+                    }
+                    // The device is gone, or the runtime with it.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::NetworkDown | io::ErrorKind::NotConnected
+                        ) =>
+                    {
+                        break
+                    }
+                    // A timeout, or an ICMP error for an earlier reply: not
+                    // the service's to act on.
+                    Err(_) => {}
+                }
+            }
+        })?;
+    Ok(ServiceThread {
+        stop,
+        join: Some(join),
+        local,
+    })
+}
+
+/// Serves DNS (RFC 1035) on UDP port 53 of `rt` with `server`.
+pub fn serve_dns(rt: &RuntimeHandle, server: Arc<Mutex<DnsServer>>) -> io::Result<ServiceThread> {
+    udp_service(rt, strata::app::dns::PORT, "strata-dns", move |q, from| {
+        let reply = server.lock().unwrap_or_else(|e| e.into_inner()).answer(q)?;
+        Some((reply, from))
+    })
+}

@@ -1,0 +1,11 @@
+//! The application layer (L7): the services of a small network, written as
+//! sans-IO state machines like the rest of the stack. Each takes datagrams
+//! and time in and gives datagrams out; the caller carries them over a UDP
+//! socket of the [`Stack`](crate::stack::Stack) (in the simulator or over
+//! TAP). The byte formats are in [`wire`](crate::wire).
+//!
+//! | service | module | RFC |
+//! |---------|--------|-----|
+//! | DNS: authoritative server, stub resolver | [`dns`] | 1035 |
+
+pub mod dns;
