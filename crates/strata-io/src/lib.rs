@@ -13,7 +13,7 @@
 //! - [`http`] and [`echo`]: a static-file HTTP/1.1 server and client and an
 //!   echo service, written over any `Read + Write` stream so they run over
 //!   strata sockets and std sockets alike;
-//! - [`services`]: the application-layer servers of [`strata::app`] (DNS)
+//! - [`services`]: the application-layer servers of [`strata::app`] (DNS, DHCP)
 //!   on threads of their own;
 //! - [`testing`]: network-namespace guards for interop tests with the kernel.
 #![warn(missing_docs)]

@@ -2,7 +2,7 @@
 //! sockets, each on a thread of its own that ends when its
 //! [`ServiceThread`] guard is dropped.
 //!
-//! The protocol logic is the sans-IO state machine; this module only reads
+//! The protocol logic is the sans-IO state machine (DNS, DHCP); this module only reads
 //! datagrams, hands them to it and sends back what it returns.
 
 use std::io;
@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use strata::app::dhcp::server::Server as DhcpServer;
 use strata::app::dns::server::Server as DnsServer;
+use strata::link::IfaceId;
 
 use crate::runtime::RuntimeHandle;
 use crate::udp::{any, UdpSocket};
@@ -98,5 +100,62 @@ pub fn serve_dns(rt: &RuntimeHandle, server: Arc<Mutex<DnsServer>>) -> io::Resul
     udp_service(rt, strata::app::dns::PORT, "strata-dns", move |q, from| {
         let reply = server.lock().unwrap_or_else(|e| e.into_inner()).answer(q)?;
         Some((reply, from))
+    })
+}
+
+/// Serves DHCP (RFC 2131) on UDP port 67 of `rt` with `server`. Replies to
+/// clients without an address are broadcast out of the interface that
+/// holds the server's address, from that address (the server identifier).
+pub fn serve_dhcp(rt: &RuntimeHandle, server: Arc<Mutex<DhcpServer>>) -> io::Result<ServiceThread> {
+    let sock = UdpSocket::bind(rt, any(strata::app::dhcp::SERVER_PORT))?;
+    sock.set_read_timeout(Some(POLL))?;
+    sock.set_broadcast(true)?;
+    let local = sock.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let rt = rt.clone();
+    let join = std::thread::Builder::new()
+        .name("strata-dhcp".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 65_535];
+            while !flag.load(Ordering::Relaxed) {
+                let n = match sock.recv_from(&mut buf) {
+                    Ok((n, _)) => n,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::NetworkDown | io::ErrorKind::NotConnected
+                        ) =>
+                    {
+                        break
+                    }
+                    Err(_) => continue,
+                };
+                let h = sock.handle();
+                let sent = rt.with_stack(|stack, now| {
+                    let mut srv = server.lock().unwrap_or_else(|e| e.into_inner());
+                    let Some(r) = srv.handle(now, &buf[..n]) else {
+                        return Ok(());
+                    };
+                    let src = srv.config().server.address();
+                    if r.to.ip().is_broadcast() {
+                        let iface = (0..stack.interface_count())
+                            .map(IfaceId)
+                            .find(|&i| stack.addresses(i).iter().any(|c| c.address() == src))
+                            .unwrap_or(IfaceId(0));
+                        stack.udp_send_on(now, h, iface, src, r.to, &r.payload)
+                    } else {
+                        stack.udp_send_to(now, h, r.to, &r.payload)
+                    }
+                });
+                if let Ok(Err(e)) = sent {
+                    tracing::debug!(target: "strata::app", "DHCP reply not sent: {e}");
+                }
+            }
+        })?;
+    Ok(ServiceThread {
+        stop,
+        join: Some(join),
+        local,
     })
 }

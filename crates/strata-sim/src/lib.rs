@@ -17,7 +17,7 @@
 //!   that strip options or offset sequence numbers;
 //! * [`storm`] builds looped switch topologies that show a broadcast storm.
 //! * [`services`] runs the application-layer servers and clients of
-//!   [`strata::app`] (DNS) on simulated hosts.
+//!   [`strata::app`] (DNS, DHCP) on simulated hosts.
 //!
 //! Events happen in order of (virtual time, order of scheduling), so ties
 //! are broken deterministically; no `HashMap` iteration or wall clock is

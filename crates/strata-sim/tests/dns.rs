@@ -51,6 +51,7 @@ fn resolver_on_a_asks_server_on_b() {
     });
     Services {
         dns: Some(server.clone()),
+        ..Services::default()
     }
     .install(&mut l.sim, l.b)
     .unwrap();
@@ -98,9 +99,12 @@ fn lookups_survive_a_lossy_wire_by_retransmission() {
             s.add_zone(zone());
             s
         });
-        Services { dns: Some(server) }
-            .install(&mut l.sim, l.b)
-            .unwrap();
+        Services {
+            dns: Some(server),
+            ..Services::default()
+        }
+        .install(&mut l.sim, l.b)
+        .unwrap();
         l.sim.run_until(START);
         let mut r = Resolver::new(vec![dns_server(Ipv4Addr::new(10, 0, 0, 2))], seed);
         r.set_retry(Duration::from_millis(500), 16);

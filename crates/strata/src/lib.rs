@@ -11,7 +11,7 @@
 //! | link (L2)        | [`link`] (Ethernet, ARP) |
 //! | network (L3)     | [`net`] (IPv4, ICMP, routing, fragments) |
 //! | transport (L4)   | [`transport`] (UDP, TCP) |
-//! | application (L7) | [`app`] (DNS) |
+//! | application (L7) | [`app`] (DHCP, DNS) |
 //! | the whole stack  | [`stack`]              |
 //!
 //! Time is a plain value ([`time::Instant`]) passed into every call that may

@@ -729,6 +729,42 @@ impl Stack {
         Ok(mac)
     }
 
+    /// Takes `addr` off `iface` (a DHCP lease that ended): its connected
+    /// route goes unless another address of the interface has the same
+    /// prefix, and so do routes through gateways that were reachable only
+    /// through it. Connections using it fail by themselves.
+    pub fn remove_address(&mut self, iface: IfaceId, addr: Ipv4Addr) -> Result<(), StackError> {
+        let ifc = self
+            .ifaces
+            .get_mut(iface.0)
+            .ok_or(StackError::UnknownInterface(iface))?;
+        let pos = ifc
+            .addrs
+            .iter()
+            .position(|c| c.address() == addr)
+            .ok_or(StackError::InvalidAddress(addr))?;
+        let cidr = ifc.addrs.remove(pos);
+        let net = cidr.trunc();
+        let still = ifc.addrs.iter().any(|c| c.trunc() == net);
+        self.config_version += 1;
+        if !still && cidr.prefix_len() < 32 {
+            let stale: Vec<Ipv4Cidr> = self
+                .routes
+                .iter()
+                .filter(|r| {
+                    r.iface == iface
+                        && (r.prefix == net && r.gateway.is_none()
+                            || r.gateway.is_some_and(|g| net.contains(g)))
+                })
+                .map(|r| r.prefix)
+                .collect();
+            for p in stale {
+                self.routes.remove(p);
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a static route to `prefix` via `gateway` (or directly
     /// connected when `None`) on `iface`.
     pub fn add_route(
@@ -2243,6 +2279,62 @@ impl Stack {
         to: SocketAddrV4,
         payload: &[u8],
     ) -> Result<(), UdpError> {
+        let local = self.udp.get(h)?.local;
+        let dst = *to.ip();
+        let bound = Some(*local.ip()).filter(|i| !i.is_unspecified());
+        let eg = self.route(bound, dst).map_err(|e| match e {
+            SendError::NoRoute(d) => UdpError::NoRoute(d),
+            SendError::InvalidDestination(d) => UdpError::InvalidDestination(d),
+            _ => UdpError::NoRoute(dst),
+        })?;
+        self.udp_emit(now, h, &eg, to, payload)
+    }
+
+    /// Sends one datagram to `to` out of `iface` with source address `src`,
+    /// as `IP_PKTINFO` does on a BSD socket. `src` is one of the
+    /// interface's addresses, or 0.0.0.0 on a host that has none yet (RFC
+    /// 1122 §3.2.1.3 (a): "this host on this network", a source only while
+    /// it learns its address; RFC 2131 §4.1: a DHCP client's messages
+    /// before it has a lease "must have the source address field in the IP
+    /// header set to 0"). `to` must be the limited broadcast or on the
+    /// interface's link: nothing is routed. A DHCP server uses it to answer
+    /// on the interface of its subnet.
+    pub fn udp_send_on(
+        &mut self,
+        now: Instant,
+        h: UdpHandle,
+        iface: IfaceId,
+        src: Ipv4Addr,
+        to: SocketAddrV4,
+        payload: &[u8],
+    ) -> Result<(), UdpError> {
+        self.udp.get(h)?;
+        let dst = *to.ip();
+        let ifc = self.ifaces.get(iface.0).ok_or(UdpError::NoRoute(dst))?;
+        if !src.is_unspecified() && !ifc.addrs.iter().any(|c| c.address() == src) {
+            return Err(UdpError::AddrNotAvailable(src));
+        }
+        if !(dst.is_broadcast() || ifc.addrs.iter().any(|c| c.contains(dst))) {
+            return Err(UdpError::NoRoute(dst));
+        }
+        let eg = Egress {
+            iface,
+            next_hop: dst,
+            src,
+            broadcast: is_broadcast_on(&self.ifaces, iface, dst),
+        };
+        self.udp_emit(now, h, &eg, to, payload)
+    }
+
+    /// Builds and dispatches one UDP datagram along `eg`.
+    fn udp_emit(
+        &mut self,
+        now: Instant,
+        h: UdpHandle,
+        eg: &Egress,
+        to: SocketAddrV4,
+        payload: &[u8],
+    ) -> Result<(), UdpError> {
         let s = self.udp.get(h)?;
         if payload.len() > crate::transport::udp::MAX_PAYLOAD {
             return Err(UdpError::TooLarge(payload.len()));
@@ -2252,12 +2344,6 @@ impl Stack {
         }
         let (local, ttl, broadcast_ok, df) = (s.local, s.ttl, s.broadcast, s.dont_frag);
         let dst = *to.ip();
-        let bound = Some(*local.ip()).filter(|i| !i.is_unspecified());
-        let eg = self.route(bound, dst).map_err(|e| match e {
-            SendError::NoRoute(d) => UdpError::NoRoute(d),
-            SendError::InvalidDestination(d) => UdpError::InvalidDestination(d),
-            _ => UdpError::NoRoute(dst),
-        })?;
         if (eg.broadcast || dst.is_broadcast()) && !broadcast_ok {
             // RFC 1122 §4.1.3.6 leaves broadcast to the application's choice.
             return Err(UdpError::BroadcastNotAllowed);
@@ -2285,7 +2371,7 @@ impl Stack {
         self.stats.udp.datagrams_out += 1;
         self.stats.ip.sent += 1;
         self.udp.get_mut(h)?.stats.sent += 1;
-        self.dispatch(now, &eg, d);
+        self.dispatch(now, eg, d);
         Ok(())
     }
 

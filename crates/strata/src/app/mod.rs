@@ -6,6 +6,8 @@
 //!
 //! | service | module | RFC |
 //! |---------|--------|-----|
+//! | DHCP: server, client | [`dhcp`] | 2131, 2132 |
 //! | DNS: authoritative server, stub resolver | [`dns`] | 1035 |
 
+pub mod dhcp;
 pub mod dns;
