@@ -49,6 +49,12 @@ pub struct TapArgs {
     #[arg(long, value_name = "N", default_value_t = 1500, allow_negative_numbers = true,
           value_parser = crate::units::parse_mtu)]
     pub mtu: u16,
+    /// Use the address at once. By default strata first checks that no
+    /// other station on the link holds it (RFC 5227: three ARP probes,
+    /// about 5 s) and then announces it twice; skip that only when you know
+    /// the address is free, e.g. on a TAP whose kernel side you configured.
+    #[arg(long)]
+    pub no_probe: bool,
 }
 
 /// Parses `A.B.C.D/LEN` for the stack's own address: the prefix is
@@ -134,6 +140,7 @@ impl TapArgs {
             }
         }
         let mut cfg = RuntimeConfig::new(self.addr);
+        cfg.probe_address = !self.no_probe;
         cfg.gateway = self.gateway;
         cfg.mtu = usize::from(self.mtu);
         cfg.stack.tcp.tx_buffer_limit = 1 << 20;

@@ -154,7 +154,16 @@ fn strata_client(tag: &str, net: u8, args: &[&str]) -> Option<(Value, Value)> {
     wait_listening(&ns, 5201);
     let addr = format!("10.20.{net}.2/24");
     let mut cmd = vec![
-        STRATA, "iperf3", "--tap", &tap, "--addr", &addr, "-c", &kernel_ip, "-J",
+        STRATA,
+        "iperf3",
+        "--no-probe",
+        "--tap",
+        &tap,
+        "--addr",
+        &addr,
+        "-c",
+        &kernel_ip,
+        "-J",
     ];
     cmd.extend_from_slice(args);
     let client = Proc::start(ns.command(&cmd));
@@ -211,8 +220,17 @@ fn check_udp_json(v: &Value) {
 fn kernel_client(tag: &str, net: u8, args: &[&str]) -> Option<(Value, String)> {
     let (ns, tap) = setup(tag, net)?;
     let addr = format!("10.20.{net}.2/24");
-    let server =
-        Proc::start(ns.command(&[STRATA, "iperf3", "-s", "-1", "--tap", &tap, "--addr", &addr]));
+    let server = Proc::start(ns.command(&[
+        STRATA,
+        "iperf3",
+        "-s",
+        "-1",
+        "--no-probe",
+        "--tap",
+        &tap,
+        "--addr",
+        &addr,
+    ]));
     server.wait_for_line("Server listening", Duration::from_secs(10));
     let strata_ip = format!("10.20.{net}.2");
     let mut cmd = vec![

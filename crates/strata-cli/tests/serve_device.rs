@@ -25,7 +25,16 @@ impl Drop for Server {
 
 impl Server {
     fn start(ns: &Netns, tap: &str, addr: &str, extra: &[&str]) -> Server {
-        let mut args = vec![STRATA, "serve", "--echo", "--tap", tap, "--addr", addr];
+        let mut args = vec![
+            STRATA,
+            "serve",
+            "--echo",
+            "--no-probe",
+            "--tap",
+            tap,
+            "--addr",
+            addr,
+        ];
         args.extend_from_slice(extra);
         let child = ns
             .command(&args)

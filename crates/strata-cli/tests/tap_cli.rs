@@ -20,6 +20,7 @@ fn bad_address_is_one_clear_error() {
     let out = Command::new(STRATA)
         .args([
             "ping",
+            "--no-probe",
             "--tap",
             "nosuchtap0",
             "--addr",
@@ -34,6 +35,7 @@ fn bad_address_is_one_clear_error() {
     let out = Command::new(STRATA)
         .args([
             "ping",
+            "--no-probe",
             "--tap",
             "nosuchtap0",
             "--addr",
@@ -65,7 +67,15 @@ fn a_down_tap_is_brought_up_and_a_missing_one_is_not_made() {
     };
     assert!(!is_up("stclid"));
     let ping = |tap: &str, extra: &[&str]| {
-        let mut args = vec![STRATA, "ping", "--tap", tap, "--addr", "10.20.70.2/24"];
+        let mut args = vec![
+            STRATA,
+            "ping",
+            "--no-probe",
+            "--tap",
+            tap,
+            "--addr",
+            "10.20.70.2/24",
+        ];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["-c", "1", "-W", "0.2", "10.20.70.1"]);
         ns.command(&args).output().unwrap()
@@ -117,6 +127,7 @@ fn missing_permission_is_one_clear_error() {
             .args([
                 "ping",
                 "--create",
+                "--no-probe",
                 "--tap",
                 "stpriv0",
                 "--addr",
@@ -152,6 +163,7 @@ fn ping_both_ways_from_the_cli() {
         .command(&[
             STRATA,
             "ping",
+            "--no-probe",
             "--tap",
             "stclip",
             "--addr",
@@ -180,6 +192,7 @@ fn ping_both_ways_from_the_cli() {
         .command(&[
             STRATA,
             "ping",
+            "--no-probe",
             "--tap",
             "stclip",
             "--addr",
@@ -217,6 +230,7 @@ fn serve_and_fetch_against_the_kernel() {
     ns.spawn(&[
         STRATA,
         "serve",
+        "--no-probe",
         "--tap",
         "stcli",
         "--addr",
@@ -255,6 +269,7 @@ fn serve_and_fetch_against_the_kernel() {
         .command(&[
             STRATA,
             "fetch",
+            "--no-probe",
             "--tap",
             "stcli2",
             "--addr",
@@ -284,6 +299,7 @@ fn refused_connection_is_one_clear_error() {
         .command(&[
             STRATA,
             "fetch",
+            "--no-probe",
             "--tap",
             "stclirf",
             "--addr",
@@ -327,6 +343,7 @@ fn serve_echo_answers_tcp_and_udp() {
     ns.spawn(&[
         STRATA,
         "serve",
+        "--no-probe",
         "--tap",
         "stclie",
         "--addr",
@@ -357,6 +374,7 @@ fn fetch_behaves_like_curl() {
         let mut args = vec![
             STRATA,
             "fetch",
+            "--no-probe",
             "--tap",
             "stclic",
             "--addr",
@@ -416,6 +434,7 @@ fn ping_prints_statistics_on_ctrl_c() {
         .command(&[
             STRATA,
             "ping",
+            "--no-probe",
             "--tap",
             "stclii",
             "--addr",

@@ -28,8 +28,16 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (a, b) = PipeDevice::pair()?;
-    let client_stack = Runtime::new(a, RuntimeConfig::new("10.0.0.1/24".parse()?))?;
-    let server_stack = Runtime::new(b, RuntimeConfig::new("10.0.0.2/24".parse()?))?;
+    // An in-process cable with one stack at each end: nobody else can hold
+    // these addresses, so they are used at once (no RFC 5227 probing).
+    let client_stack = Runtime::new(
+        a,
+        RuntimeConfig::new("10.0.0.1/24".parse()?).address_known_unique(),
+    )?;
+    let server_stack = Runtime::new(
+        b,
+        RuntimeConfig::new("10.0.0.2/24".parse()?).address_known_unique(),
+    )?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

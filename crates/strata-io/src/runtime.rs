@@ -51,6 +51,18 @@ pub struct RuntimeConfig {
     /// Also give the stack its loopback interface (127.0.0.0/8, see
     /// [`Stack::add_loopback`]); on by default.
     pub loopback: bool,
+    /// Probe the address before using it (RFC 5227 §2.1, a MUST), on by
+    /// default: [`Runtime::new`] returns once three ARP probes went
+    /// unanswered (about 4 to 7 seconds) and the address is in use; the
+    /// two announcements of §2.3 follow. Another station holding the
+    /// address fails it with `AddrInUse`.
+    ///
+    /// Turn it off ([`RuntimeConfig::address_known_unique`]) only where no
+    /// other station can hold the address: a link whose every end the
+    /// caller configured itself (a test's own network namespace, an
+    /// in-process pipe, a simulated network). The address is then used at
+    /// once, with one announcement.
+    pub probe_address: bool,
     /// Everything else about the stack.
     pub stack: StackConfig,
 }
@@ -65,12 +77,21 @@ impl RuntimeConfig {
             mac: None,
             mtu: 1500,
             loopback: true,
+            probe_address: true,
             stack: StackConfig {
                 seed: u64::from(u32::from(addr.address())) ^ 0x5354_5241_5441,
                 ..StackConfig::default()
             },
         }
         .with_mac_default(o)
+    }
+
+    /// The opt-out of [`RuntimeConfig::probe_address`]: the caller knows
+    /// that no other station on the link holds the address (it configured
+    /// every end of the link), so the address is used at once.
+    pub fn address_known_unique(mut self) -> Self {
+        self.probe_address = false;
+        self
     }
 
     fn with_mac_default(mut self, o: [u8; 4]) -> Self {
@@ -646,23 +667,71 @@ pub enum PingReply {
 
 impl Runtime {
     /// Starts a runtime driving `device` with one interface configured by
-    /// `config`.
+    /// `config`. Unless `config.probe_address` is off, the address is
+    /// probed first (RFC 5227 §2.1), so this takes a few seconds and fails
+    /// with `AddrInUse` when another station holds the address.
     pub fn new(device: impl Device, config: RuntimeConfig) -> io::Result<Runtime> {
+        let invalid =
+            |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
         let mut stack = Stack::new(config.stack);
         let mac = config.mac.unwrap_or(MacAddr([0x02, 0x53, 0x54, 0, 0, 1]));
         let iface = stack.add_interface(mac, config.mtu);
-        stack
-            .add_address(iface, config.addr)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        if let Some(gw) = config.gateway {
+        if config.probe_address {
+            // RFC 5227 §2.1: probe before use (the runtime's clock starts
+            // at zero in `start`).
             stack
-                .set_default_gateway(gw)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                .probe_address(Instant::ZERO, iface, config.addr)
+                .map_err(|e| invalid(&e))?;
+        } else {
+            stack
+                .add_address(iface, config.addr)
+                .map_err(|e| invalid(&e))?;
         }
         if config.loopback {
             stack.add_loopback();
         }
-        Self::start(Box::new(device), stack, iface, config.addr, config.mtu)
+        let rt = Self::start(Box::new(device), stack, iface, config.addr, config.mtu)?;
+        if config.probe_address {
+            rt.wait_for_address(config.addr.address())?;
+        }
+        if let Some(gw) = config.gateway {
+            // The gateway's route is the address's connected route.
+            rt.with_stack(|s| s.set_default_gateway(gw))?
+                .map_err(|e| invalid(&e))?;
+        }
+        Ok(rt)
+    }
+
+    /// Waits while `addr` is probed: `Ok` once it is ours, `AddrInUse` when
+    /// another station claimed it (RFC 5227 §2.1.1).
+    fn wait_for_address(&self, addr: Ipv4Addr) -> io::Result<()> {
+        // Three probes and ANNOUNCE_WAIT take at most 1 + 2 + 2 + 2 s.
+        let give_up = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let slice = std::time::Instant::now() + Duration::from_millis(50);
+            let got = self.inner.wait_for(Some(slice), |st, _| {
+                if st.stack.is_local_addr(addr) {
+                    Some(Ok(()))
+                } else if !st.stack.is_tentative(addr) {
+                    Some(Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!("address conflict: another station on the link holds {addr} (RFC 5227 probe answered)"),
+                    )))
+                } else {
+                    None
+                }
+            })?;
+            match got {
+                Some(r) => return r,
+                None if std::time::Instant::now() >= give_up => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("probing {addr} did not finish"),
+                    ))
+                }
+                None => {}
+            }
+        }
     }
 
     /// Starts a runtime whose stack has only its loopback interface

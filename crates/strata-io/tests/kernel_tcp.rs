@@ -319,7 +319,11 @@ fn transfers_survive_netem_loss_and_reordering() {
     };
     let dev = ArrivalProbe::new(ns.open_tap(tap).unwrap().unwrap());
     let arrivals = dev.counters();
-    let rt = Runtime::new(dev, RuntimeConfig::new("10.20.57.2/24".parse().unwrap())).unwrap();
+    let rt = Runtime::new(
+        dev,
+        RuntimeConfig::new("10.20.57.2/24".parse().unwrap()).address_known_unique(),
+    )
+    .unwrap();
     println!("impairment: {}", imp.describe());
     let www = temp_dir("www57");
     let body = content(3 << 20, 57);
@@ -437,7 +441,11 @@ fn transfers_survive_loss_and_reordering_at_the_tap() {
     let tap = ns.open_tap("stfl").unwrap().unwrap();
     let dev = strata_io::testing::FaultyDevice::new(tap, 59, 0.03, 0.1);
     let counters = dev.counters();
-    let rt = Runtime::new(dev, RuntimeConfig::new("10.20.59.2/24".parse().unwrap())).unwrap();
+    let rt = Runtime::new(
+        dev,
+        RuntimeConfig::new("10.20.59.2/24".parse().unwrap()).address_known_unique(),
+    )
+    .unwrap();
     let www = temp_dir("www59");
     let body = content(2 << 20, 59);
     std::fs::write(www.path().join("f.bin"), &body).unwrap();

@@ -51,7 +51,11 @@ fn loopback_only_runtime_carries_tcp_and_udp() {
 #[test]
 fn a_runtime_on_a_link_talks_to_itself_without_frames() {
     let (da, mut db) = PipeDevice::pair().unwrap();
-    let rt = Runtime::new(da, RuntimeConfig::new("10.41.0.1/24".parse().unwrap())).unwrap();
+    let rt = Runtime::new(
+        da,
+        RuntimeConfig::new("10.41.0.1/24".parse().unwrap()).address_known_unique(),
+    )
+    .unwrap();
     // Drain the gratuitous ARP the interface announces at start.
     let mut buf = [0u8; 2048];
     while db

@@ -14,12 +14,12 @@ fn pair(n: u8) -> (Runtime, Runtime) {
     let (da, db) = PipeDevice::pair().unwrap();
     let a = Runtime::new(
         da,
-        RuntimeConfig::new(format!("10.40.{n}.1/24").parse().unwrap()),
+        RuntimeConfig::new(format!("10.40.{n}.1/24").parse().unwrap()).address_known_unique(),
     )
     .unwrap();
     let b = Runtime::new(
         db,
-        RuntimeConfig::new(format!("10.40.{n}.2/24").parse().unwrap()),
+        RuntimeConfig::new(format!("10.40.{n}.2/24").parse().unwrap()).address_known_unique(),
     )
     .unwrap();
     (a, b)

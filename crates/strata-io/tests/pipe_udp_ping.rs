@@ -9,8 +9,16 @@ use strata_io::PipeDevice;
 
 fn pair() -> (Runtime, Runtime) {
     let (da, db) = PipeDevice::pair().unwrap();
-    let a = Runtime::new(da, RuntimeConfig::new("10.30.0.1/24".parse().unwrap())).unwrap();
-    let b = Runtime::new(db, RuntimeConfig::new("10.30.0.2/24".parse().unwrap())).unwrap();
+    let a = Runtime::new(
+        da,
+        RuntimeConfig::new("10.30.0.1/24".parse().unwrap()).address_known_unique(),
+    )
+    .unwrap();
+    let b = Runtime::new(
+        db,
+        RuntimeConfig::new("10.30.0.2/24".parse().unwrap()).address_known_unique(),
+    )
+    .unwrap();
     (a, b)
 }
 

@@ -266,7 +266,9 @@ impl Lab {
             .recv()
             .map_err(|_| PyRuntimeError::new_err("the lab's simulator stopped"))?
             .map_err(PyRuntimeError::new_err)?;
-        let mut config = RuntimeConfig::new(cidr);
+        // The Lab hands out each address once, on its own simulated
+        // network: known free, so no RFC 5227 probing.
+        let mut config = RuntimeConfig::new(cidr).address_known_unique();
         config.mtu = self.mtu;
         config.stack = StackConfig {
             seed: self.seed ^ u64::from(u32::from(ip)).wrapping_mul(0x9e37_79b9),

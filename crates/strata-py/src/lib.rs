@@ -232,6 +232,9 @@ fn env_config() -> PyResult<Option<(String, RuntimeConfig)>> {
         .parse()
         .map_err(|e| PyValueError::new_err(format!("STRATA_ADDR={addr}: {e}")))?;
     let mut config = RuntimeConfig::new(cidr);
+    // RFC 5227: the address is probed before use (a few seconds) unless
+    // STRATA_PROBE=0 says it is known to be free on that link.
+    config.probe_address = std::env::var("STRATA_PROBE").map_or(true, |v| v != "0");
     if let Ok(gw) = std::env::var("STRATA_GATEWAY") {
         config.gateway = Some(
             gw.parse()

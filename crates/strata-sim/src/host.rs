@@ -71,6 +71,9 @@ impl Host {
     /// Adds an interface (its index is the simulator port) with `addr`.
     pub fn add_interface(&mut self, mac: MacAddr, mtu: usize, addr: Ipv4Cidr) -> IfaceId {
         let i = self.stack.add_interface(mac, mtu);
+        // No RFC 5227 probing: the simulation chose every address on its
+        // links, so none is held elsewhere (a scenario about conflicts
+        // calls `Stack::probe_address` itself).
         self.stack
             .add_address(i, addr)
             .expect("a fresh interface takes a unicast address");

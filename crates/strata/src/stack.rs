@@ -651,9 +651,11 @@ impl Stack {
     /// probing: adds the connected route and broadcasts a gratuitous ARP
     /// announcement (RFC 5227 §2.3) so neighbours update their caches and a
     /// holder of the same address reveals itself (reported as
-    /// [`Event::AddressConflict`]). This is for links where the address is
-    /// known to be free (simulations, tests, point-to-point TAP); on a
-    /// shared link RFC 5227 §2.1 requires [`Stack::probe_address`].
+    /// [`Event::AddressConflict`]). This is the explicit opt-out of RFC 5227
+    /// probing, for links where the address is known to be free because
+    /// the caller chose every address on them (the simulator's topologies,
+    /// tests, benchmarks); on a real link RFC 5227 §2.1 requires
+    /// [`Stack::probe_address`], which `strata_io::Runtime` uses by default.
     pub fn add_address(&mut self, iface: IfaceId, cidr: Ipv4Cidr) -> Result<(), StackError> {
         let mac = self.assign_address(iface, cidr)?;
         self.announce(iface, mac, cidr.address());

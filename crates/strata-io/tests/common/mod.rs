@@ -39,7 +39,8 @@ pub fn guarded<T: Send + 'static>(
 
 /// A runtime configuration for `10.<net>.<sub>.<host>/24`.
 pub fn config(net: u8, sub: u8, host: u8) -> RuntimeConfig {
-    RuntimeConfig::new(format!("10.{net}.{sub}.{host}/24").parse().unwrap())
+    // Test links are made by the test, both ends: no RFC 5227 probing.
+    RuntimeConfig::new(format!("10.{net}.{sub}.{host}/24").parse().unwrap()).address_known_unique()
 }
 
 /// Two runtimes, `.1` and `.2` of `10.<net>.<sub>.0/24`, on one link.
