@@ -4,80 +4,17 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod tcp_pipe;
+mod tcp_scripted;
 
 use proptest::prelude::*;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{IcmpError, State, Tcp, TcpConfig, TcpError, TcpEvent, TcpHandle};
+use strata::transport::tcp::{IcmpError, State, Tcp, TcpConfig, TcpError};
 use strata::wire::tcp::{TcpFlags, TcpOptions, Timestamps};
 use tcp_pipe::Seg;
-
-const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-
-struct Raw {
-    tcp: Tcp,
-    now: Instant,
-    peer_seq: u32,
-    our_seq: u32,
-    handle: Option<TcpHandle>,
-    tsval: u32,
-}
-
-fn seg(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Seg {
-    Seg {
-        src: PEER,
-        dst: US,
-        src_port: 5555,
-        dst_port: 80,
-        seq,
-        ack,
-        flags,
-        window: 65535,
-        options: TcpOptions::default(),
-        payload: payload.to_vec(),
-    }
-}
+use tcp_scripted::{seg, Raw, Scripted, PEER, US};
 
 impl Raw {
-    fn new(cfg: TcpConfig) -> Self {
-        let mut tcp = Tcp::new(cfg, 42);
-        tcp.listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 16)
-            .unwrap();
-        Raw {
-            tcp,
-            now: Instant::from_secs(10),
-            peer_seq: 1000,
-            our_seq: 0,
-            handle: None,
-            tsval: 500,
-        }
-    }
-
-    fn input(&mut self, s: &Seg) {
-        self.tcp.handle_segment(self.now, s.src, s.dst, &s.repr());
-    }
-
-    fn output(&mut self) -> Vec<Seg> {
-        let mut v = Vec::new();
-        while let Some(s) = self.tcp.poll_transmit(self.now, Seg::from_repr) {
-            v.push(s);
-        }
-        v
-    }
-
-    fn advance(&mut self, d: Duration) {
-        let until = self.now + d;
-        while let Some(t) = self.tcp.poll_timeout() {
-            if t > until {
-                break;
-            }
-            self.now = self.now.max(t);
-            self.tcp.handle_timeout(self.now);
-        }
-        self.now = until;
-    }
-
     fn ts(&mut self) -> Option<Timestamps> {
         self.tsval += 1;
         Some(Timestamps {
@@ -106,19 +43,9 @@ impl Raw {
             });
         }
         self.input(&ack);
-        let l = strata::transport::tcp::ListenerHandle::clone(&self.listener());
+        let l = self.listener();
         self.handle = Some(self.tcp.accept(l).unwrap());
         synack
-    }
-
-    fn listener(&mut self) -> strata::transport::tcp::ListenerHandle {
-        loop {
-            match self.tcp.poll_event() {
-                Some(TcpEvent::Acceptable { listener }) => return listener,
-                Some(_) => continue,
-                None => panic!("no acceptable event"),
-            }
-        }
     }
 
     fn data(&mut self, payload: &[u8]) -> Seg {

@@ -4,18 +4,14 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod tcp_pipe;
+mod tcp_scripted;
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{
-    IcmpError, ListenerHandle, State, Tcp, TcpConfig, TcpEvent, TcpHandle,
-};
+use strata::transport::tcp::{IcmpError, ListenerHandle, State, Tcp, TcpConfig, TcpHandle};
 use strata::wire::tcp::{SackBlock, TcpFlags, TcpOptions, Timestamps};
 use tcp_pipe::Seg;
-
-const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-const PEER_PORT: u16 = 5555;
+use tcp_scripted::{seg, Scripted, PEER, US};
 
 /// Our engine listening on port 80; the test plays the peer.
 struct Peer {
@@ -35,21 +31,6 @@ struct Peer {
     ts_recent: u32,
 }
 
-fn seg(flags: TcpFlags, seq: u32, ack: u32, payload: &[u8]) -> Seg {
-    Seg {
-        src: PEER,
-        dst: US,
-        src_port: PEER_PORT,
-        dst_port: 80,
-        seq,
-        ack,
-        flags,
-        window: 65535,
-        options: TcpOptions::default(),
-        payload: payload.to_vec(),
-    }
-}
-
 /// The byte at stream offset `i` of the test pattern.
 fn pat(i: u64) -> u8 {
     (i % 251) as u8
@@ -59,16 +40,19 @@ fn pattern(from: u64, len: usize) -> Vec<u8> {
     (0..len as u64).map(|i| pat(from + i)).collect()
 }
 
+impl Scripted for Peer {
+    fn engine(&mut self) -> (&mut Tcp, &mut Instant) {
+        (&mut self.tcp, &mut self.now)
+    }
+}
+
 impl Peer {
     fn new(cfg: TcpConfig) -> Self {
-        let mut tcp = Tcp::new(cfg, 42);
-        let lh = tcp
-            .listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 16)
-            .unwrap();
+        let (tcp, lh) = tcp_scripted::listening(cfg);
         Peer {
             lh,
             tcp,
-            now: Instant::from_secs(10),
+            now: tcp_scripted::START,
             seq: 1000,
             rcv_nxt: 0,
             handle: None,
@@ -82,32 +66,13 @@ impl Peer {
         self.handle.unwrap()
     }
 
-    fn input(&mut self, s: &Seg) {
-        self.tcp.handle_segment(self.now, s.src, s.dst, &s.repr());
-    }
-
+    /// What the engine sends now; the last TSval seen is echoed after.
     fn output(&mut self) -> Vec<Seg> {
-        let mut v = Vec::new();
-        while let Some(s) = self.tcp.poll_transmit(self.now, Seg::from_repr) {
-            if let Some(ts) = s.options.timestamps {
-                self.ts_recent = ts.tsval;
-            }
-            v.push(s);
+        let v = Scripted::output(self);
+        if let Some(ts) = v.iter().rev().find_map(|s| s.options.timestamps) {
+            self.ts_recent = ts.tsval;
         }
         v
-    }
-
-    /// Run timers up to `d` from now.
-    fn advance(&mut self, d: Duration) {
-        let until = self.now + d;
-        while let Some(t) = self.tcp.poll_timeout() {
-            if t > until {
-                break;
-            }
-            self.now = self.now.max(t);
-            self.tcp.handle_timeout(self.now);
-        }
-        self.now = until;
     }
 
     /// A segment from the peer with its current SEQ/ACK (and timestamps).
@@ -147,16 +112,6 @@ impl Peer {
         let l = self.listener();
         self.handle = Some(self.tcp.accept(l).unwrap());
         synack
-    }
-
-    fn listener(&mut self) -> ListenerHandle {
-        loop {
-            match self.tcp.poll_event() {
-                Some(TcpEvent::Acceptable { listener }) => return listener,
-                Some(_) => continue,
-                None => panic!("no acceptable event"),
-            }
-        }
     }
 }
 
