@@ -1,14 +1,9 @@
 //! `strata sim bulk|http|echo --cc`: the congestion control of the lab's
 //! hosts, named as Linux names it; an unknown name is bad input (exit 2).
 
-use std::process::Command;
+mod common;
 
-fn strata(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::run as strata;
 
 #[test]
 fn bulk_runs_with_either_algorithm_and_the_choice_changes_the_run() {

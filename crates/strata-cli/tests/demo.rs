@@ -1,6 +1,8 @@
 //! `strata demo` end to end: the binary's output, its pcap read back by
 //! tshark (when installed), replay by seed, and argument errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,19 +17,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn demo(args: &[&str], pcap: &Path) -> String {
-    let out = strata()
-        .arg("demo")
-        .args(args)
-        .arg("--pcap")
-        .arg(pcap)
-        .output()
-        .expect("run strata");
-    assert!(
-        out.status.success(),
-        "strata demo failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::with_pcap("demo", args, pcap)
 }
 
 fn tshark_available() -> bool {

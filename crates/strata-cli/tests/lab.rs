@@ -1,20 +1,11 @@
 //! The lab, run as a user runs it: the `strata` binary with `sim` options.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn strata(args: &[&str], dir: Option<&PathBuf>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
-    c.args(args);
-    if let Some(d) = dir {
-        c.current_dir(d);
-    }
-    c.output().expect("run strata")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{run_in as strata, text};
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("strata-lab-{}-{name}", std::process::id()));

@@ -5,6 +5,8 @@
 //! after the client's FIN (half-close), and the client's SYNs unanswered
 //! while forged ones fill the queue (flood).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -32,40 +34,14 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs `strata demo ARGS --pcap FILE`; returns stdout.
+/// Runs `strata demo ARGS --pcap FILE`; returns stdout (plain: piped).
 fn demo(args: &[&str], pcap: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("demo")
-        .args(args)
-        .arg("--pcap")
-        .arg(pcap)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run strata");
-    assert!(
-        out.status.success(),
-        "strata demo {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::with_pcap("demo", args, pcap)
 }
 
-/// Runs `strata sim ARGS --pcap FILE`; returns stdout.
+/// Runs `strata sim ARGS --pcap FILE`; returns stdout (plain: piped).
 fn sim(args: &[&str], pcap: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("sim")
-        .args(args)
-        .arg("--pcap")
-        .arg(pcap)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run strata");
-    assert!(
-        out.status.success(),
-        "strata sim {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::with_pcap("sim", args, pcap)
 }
 
 /// tshark's fields of every frame matching `filter`, one `Vec` per frame.

@@ -1,20 +1,9 @@
 //! `strata sim storm --stp`: the storm's triangle with spanning tree, as
 //! text and JSON. The protocol itself is tested in strata-sim's tests.
 
-use std::process::Command;
+mod common;
 
-fn strata(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::stdout_of as strata;
 
 #[test]
 fn storm_with_stp_and_rstp_converges_cures_and_heals() {

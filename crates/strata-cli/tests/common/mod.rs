@@ -1,0 +1,49 @@
+//! Running the built `strata` binary as a user runs it, for the CLI's
+//! integration tests: one place for the command and its checked forms.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `strata ARGS`: what it did (status, stdout, stderr).
+pub fn run(args: &[&str]) -> Output {
+    run_in(args, None)
+}
+
+/// `strata ARGS` in directory `dir` (the test's when `None`).
+pub fn run_in(args: &[&str], dir: Option<&PathBuf>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+    c.args(args);
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    c.output().expect("run strata")
+}
+
+/// `strata ARGS`, which must succeed: its stdout.
+pub fn stdout_of(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "strata {args:?} failed: {}",
+        text(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `strata SUB ARGS --pcap FILE`, which must succeed: its stdout.
+pub fn with_pcap(sub: &str, args: &[&str], pcap: &Path) -> String {
+    let pcap = pcap.to_str().expect("a UTF-8 path");
+    let all: Vec<&str> = [sub]
+        .iter()
+        .chain(args)
+        .chain(&["--pcap", pcap])
+        .copied()
+        .collect();
+    stdout_of(&all)
+}
+
+/// Bytes as text (lossy).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
