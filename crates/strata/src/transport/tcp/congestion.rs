@@ -21,6 +21,7 @@
 //! fast retransmit happens.
 
 use super::cubic::Cubic;
+pub use super::recovery::Scoreboard;
 use super::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 use core::fmt::Debug;
@@ -137,6 +138,9 @@ pub struct Controller {
     /// RFC 6582 §3.2 step 5: only the first partial ACK resets the timer;
     /// the connection handles the timer, we only count.
     partial_acks: u32,
+    /// The current recovery is SACK-based (RFC 6675): the connection
+    /// drives it and sets the window (RFC 6937 PRR); no NewReno inflation.
+    sack_recovery: bool,
 }
 
 impl Controller {
@@ -152,6 +156,7 @@ impl Controller {
             in_recovery: false,
             ca_acc: 0,
             partial_acks: 0,
+            sack_recovery: false,
         }
     }
 
@@ -167,6 +172,37 @@ impl Controller {
             self.algorithm = algorithm;
             self.cubic = Cubic::default();
             self.ca_acc = 0;
+        }
+    }
+
+    /// May a new loss-recovery episode begin at cumulative ACK `ack`?
+    /// RFC 6582 §3.2 step 2 and RFC 6675 §5.1: not before the ACK covers
+    /// `recover` (the highest sequence sent when the last episode or
+    /// timeout began), so one window of losses reduces the window once.
+    pub fn may_enter_recovery(&self, ack: SeqNumber) -> bool {
+        !self.in_recovery && ack > self.recover
+    }
+
+    /// Enters SACK-based loss recovery (RFC 6675 §5 step 4) with `flight`
+    /// bytes outstanding and `snd_max` the highest sequence sent.
+    /// RFC 6675 (4.1) RecoveryPoint = HighData; (4.2) ssthresh by the
+    /// algorithm's decrease rule (RFC 5681 equation 4, RFC 9438 §4.6) and
+    /// cwnd = ssthresh, which PRR (RFC 6937) then replaces on every ACK.
+    pub fn enter_sack_recovery(&mut self, snd_max: SeqNumber, flight: usize, mss: usize) {
+        self.ssthresh = self.reduce(flight, mss);
+        self.cwnd = self.ssthresh;
+        self.recover = snd_max;
+        self.in_recovery = true;
+        self.sack_recovery = true;
+        self.partial_acks = 0;
+        self.ca_acc = 0;
+    }
+
+    /// The window PRR computed for this ACK (RFC 6937 §3 `cwnd = pipe +
+    /// sndcnt`); only during SACK-based recovery.
+    pub fn set_recovery_cwnd(&mut self, cwnd: usize) {
+        if self.in_recovery && self.sack_recovery {
+            self.cwnd = cwnd;
         }
     }
 
@@ -204,6 +240,18 @@ impl CongestionControl for Controller {
         flight: usize,
         mss: usize,
     ) -> AckOutcome {
+        if self.in_recovery && self.sack_recovery {
+            if ack >= self.recover {
+                // RFC 6675 §5 (A): the cumulative ACK covers RecoveryPoint;
+                // RFC 6937 §3: "cwnd = ssthresh" at the end of recovery.
+                self.cwnd = self.ssthresh.max(mss);
+                self.in_recovery = false;
+                self.sack_recovery = false;
+                return AckOutcome::RecoveryExit;
+            }
+            // PRR sets the window on every ACK; no partial-ACK handling.
+            return AckOutcome::Normal;
+        }
         if self.in_recovery {
             if ack >= self.recover {
                 // RFC 6582 §3.2 step 4 (full acknowledgement), option 1:
@@ -264,6 +312,10 @@ impl CongestionControl for Controller {
         flight: usize,
         mss: usize,
     ) -> bool {
+        if self.in_recovery && self.sack_recovery {
+            // RFC 6675: the window follows pipe and PRR, not dup ACKs.
+            return false;
+        }
         if self.in_recovery {
             // RFC 6582 §3.2 step 3 / RFC 5681 §3.2 step 4: inflate.
             self.cwnd += mss;
@@ -294,6 +346,7 @@ impl CongestionControl for Controller {
         self.cwnd = mss;
         self.ca_acc = 0;
         self.in_recovery = false;
+        self.sack_recovery = false;
         // RFC 6582 §3.2 step 1 after a timeout: recover = highest sent.
         self.recover = snd_max;
     }
@@ -310,120 +363,6 @@ impl CongestionControl for Controller {
         // used by a sender after a correctly transmitted SYN MUST be one
         // segment consisting of at most SMSS bytes."
         self.cwnd = mss;
-    }
-}
-
-/// The SACK scoreboard (RFC 6675 §3–4): which sequence ranges above
-/// SND.UNA the receiver reported holding.
-///
-/// This simple version keeps up to [`Scoreboard::MAX`] merged ranges and
-/// lets the sender skip already-delivered data when it retransmits after a
-/// timeout or during recovery. A full RFC 6675 sender (pipe, `NextSeg()`,
-/// `IsLost()`) builds on the same structure.
-#[derive(Debug, Clone, Default)]
-pub struct Scoreboard {
-    ranges: Vec<(SeqNumber, SeqNumber)>,
-}
-
-impl Scoreboard {
-    /// Most ranges remembered.
-    pub const MAX: usize = 8;
-
-    /// An empty scoreboard.
-    pub const fn new() -> Self {
-        Scoreboard { ranges: Vec::new() }
-    }
-
-    /// True when nothing is recorded.
-    pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
-    }
-
-    /// Forget everything: after a retransmission timeout, as the receiver
-    /// may have reneged (RFC 2018 §8, RFC 6675 §5.1).
-    pub fn clear(&mut self) {
-        self.ranges = Vec::new();
-    }
-
-    /// Drop what lies at or below `una` (SND.UNA advanced).
-    pub fn prune(&mut self, una: SeqNumber) {
-        if !self.ranges.is_empty() {
-            self.update(&[], una, una);
-        }
-    }
-
-    /// Record SACK blocks `[left, right)` that lie within `(una, snd_max]`,
-    /// and drop everything at or below `una`.
-    pub fn update(
-        &mut self,
-        blocks: &[(SeqNumber, SeqNumber)],
-        una: SeqNumber,
-        snd_max: SeqNumber,
-    ) {
-        self.ranges.retain_mut(|r| {
-            if r.1 <= una {
-                return false;
-            }
-            r.0 = r.0.max(una);
-            true
-        });
-        for &(l, r) in blocks {
-            // RFC 2018 §5: ignore blocks outside what we sent.
-            if !(una < r && l < r && r <= snd_max) {
-                continue;
-            }
-            let l = l.max(una);
-            self.insert(l, r);
-        }
-        if self.ranges.is_empty() {
-            self.ranges = Vec::new();
-        }
-    }
-
-    fn insert(&mut self, l: SeqNumber, r: SeqNumber) {
-        let (mut l, mut r) = (l, r);
-        self.ranges.retain(|&(a, b)| {
-            if b < l || r < a {
-                true
-            } else {
-                l = l.min(a);
-                r = r.max(b);
-                false
-            }
-        });
-        let pos = self.ranges.partition_point(|&(a, _)| a < l);
-        if self.ranges.len() >= Self::MAX {
-            // Keep the lowest ranges: they matter first for retransmission.
-            if pos >= Self::MAX {
-                return;
-            }
-            self.ranges.pop();
-        }
-        self.ranges.insert(pos, (l, r));
-    }
-
-    /// If `seq` is inside a SACKed range, the end of that range.
-    pub fn sacked_until(&self, seq: SeqNumber) -> Option<SeqNumber> {
-        self.ranges
-            .iter()
-            .find(|&&(a, b)| a <= seq && seq < b)
-            .map(|&(_, b)| b)
-    }
-
-    /// Start of the first SACKed range above `seq` (where a retransmission
-    /// starting at `seq` should stop), if any.
-    pub fn next_sacked_after(&self, seq: SeqNumber) -> Option<SeqNumber> {
-        self.ranges.iter().find(|&&(a, _)| seq < a).map(|&(a, _)| a)
-    }
-
-    /// The highest SACKed sequence number (right edge of the last range).
-    pub fn highest(&self) -> Option<SeqNumber> {
-        self.ranges.last().map(|&(_, b)| b)
-    }
-
-    /// Total bytes SACKed.
-    pub fn sacked_bytes(&self) -> usize {
-        self.ranges.iter().map(|&(a, b)| b.since(a)).sum()
     }
 }
 
@@ -494,29 +433,5 @@ mod tests {
         assert_eq!(c.cwnd(), 2 * MSS);
         // Duplicate ACKs for data below `recover` do not re-enter.
         assert!(!c.on_dup_ack(3, SeqNumber(5000), max, 4 * MSS, MSS));
-    }
-
-    #[test]
-    fn scoreboard_merges_and_skips() {
-        let mut s = Scoreboard::new();
-        let una = SeqNumber(u32::MAX - 100);
-        let max = una + 10_000usize;
-        s.update(
-            &[
-                (una + 1000usize, una + 2000usize),
-                (una + 3000usize, una + 4000usize),
-            ],
-            una,
-            max,
-        );
-        s.update(&[(una + 2000usize, una + 2500usize)], una, max);
-        assert_eq!(s.sacked_until(una + 1500usize), Some(una + 2500usize));
-        assert_eq!(s.next_sacked_after(una), Some(una + 1000usize));
-        assert_eq!(s.sacked_bytes(), 2500);
-        // Blocks beyond what was sent are ignored.
-        s.update(&[(max, max + 10usize)], una, max);
-        assert_eq!(s.sacked_bytes(), 2500);
-        s.update(&[], una + 3500usize, max);
-        assert_eq!(s.sacked_bytes(), 500);
     }
 }

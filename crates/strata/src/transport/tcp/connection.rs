@@ -9,7 +9,8 @@
 //! [`Conn::on_timeout`]; the engine keeps them in one heap.
 
 use super::buffer::{RecvBuffer, SendBuffer};
-use super::congestion::{AckOutcome, AckTime, CongestionControl, Controller, Scoreboard};
+use super::congestion::{AckOutcome, AckTime, CongestionControl, Controller};
+use super::recovery::{self, Episode, NextSeg, Scoreboard};
 use super::rtt::RttEstimator;
 use super::seq::SeqNumber;
 use super::{Keepalive, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
@@ -375,8 +376,12 @@ pub(crate) struct Conn {
     pub scoreboard: Scoreboard,
     /// Fast retransmit pending: resend the first unacknowledged segment.
     rexmit_at: Option<SeqNumber>,
-    /// Highest sequence retransmitted during the current recovery.
+    /// Highest sequence retransmitted during the current recovery (RFC
+    /// 6675 HighRxt, as an exclusive end).
     rexmit_hi: SeqNumber,
+    /// The running SACK loss-recovery episode (RFC 6675 §5, RFC 6937),
+    /// boxed: most connections never have one.
+    episode: Option<Box<Episode>>,
 
     // Engine bookkeeping.
     pub in_dirty: bool,
@@ -495,6 +500,7 @@ impl Conn {
             scoreboard: Scoreboard::new(),
             rexmit_at: None,
             rexmit_hi: iss,
+            episode: None,
             in_dirty: false,
             readable_armed: true,
             writable_armed: false,
@@ -626,7 +632,12 @@ impl Conn {
 
     /// True when [`Conn::next_segment`] may have something to send.
     pub fn wants_send(&self) -> bool {
-        if self.ack_now || self.send_probe || self.rexmit_at.is_some() || self.force_send {
+        if self.ack_now
+            || self.send_probe
+            || self.rexmit_at.is_some()
+            || self.force_send
+            || self.episode.is_some()
+        {
             return true;
         }
         match self.state {
@@ -1325,6 +1336,7 @@ impl Conn {
             self.retries = 0;
         }
         let mut fast_rexmit = false;
+        let (una0, sacked0) = (self.snd_una, self.scoreboard.sacked_bytes());
         if self.snd_una < ack {
             self.on_new_ack(ctx, seg, ack);
         } else if ack == self.snd_una
@@ -1338,9 +1350,11 @@ impl Conn {
             // RFC 5681 §2: a duplicate ACK.
             self.dupacks += 1;
             let flight = self.snd_max.since(self.snd_una);
-            fast_rexmit =
-                self.cc
-                    .on_dup_ack(self.dupacks, ack, self.snd_max, flight, self.eff_mss());
+            if !self.sack_ok {
+                fast_rexmit =
+                    self.cc
+                        .on_dup_ack(self.dupacks, ack, self.snd_max, flight, self.eff_mss());
+            }
         }
         if self.sack_ok && seg.options.sack_len > 0 {
             let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
@@ -1351,20 +1365,13 @@ impl Conn {
             self.scoreboard
                 .update(&blocks[..n], self.snd_una, self.snd_max);
         }
-        if fast_rexmit {
+        if self.sack_ok {
+            self.sack_recovery_on_ack(ctx, una0, sacked0);
+        } else if fast_rexmit {
             // RFC 5681 §3.2 step 2: retransmit the lost segment now.
             ctx.stats.fast_retransmits += 1;
             self.rexmit_at = Some(self.snd_una);
             self.rexmit_hi = self.snd_una;
-        } else if self.cc.in_recovery()
-            && self.sack_ok
-            && self.rexmit_at.is_none()
-            && ack == self.snd_una
-        {
-            // SACK-assisted recovery (simple RFC 6675 NextSeg()): each
-            // duplicate ACK clocks out the next hole below the highest
-            // SACKed byte, instead of one hole per round trip.
-            self.rexmit_at = self.next_hole();
         }
         // Send window update (RFC 9293 §3.10.7.4, the SND.WL1/WL2 rule;
         // the window is unsigned, MUST-1).
@@ -1434,6 +1441,93 @@ impl Conn {
         self.rtt.on_handshake_loss();
     }
 
+    /// RFC 6675 §5 loss recovery driven by the SACK scoreboard, with the
+    /// window of RFC 6937 PRR; `una0` and `sacked0` are SND.UNA and the
+    /// SACKed bytes before this ACK.
+    fn sack_recovery_on_ack(&mut self, ctx: &mut Ctx<'_>, una0: SeqNumber, sacked0: usize) {
+        let mss = self.eff_mss();
+        let (una, max) = (self.snd_una, self.snd_max);
+        if !self.cc.in_recovery() {
+            // RFC 6675 §5 (A): the ACK covered RecoveryPoint (or an RTO
+            // ended the episode, §5.1).
+            self.episode = None;
+            // RFC 6675 §5 (2.a) DupThresh duplicate ACKs, or (2.b)
+            // IsLost(HighACK + 1): enter loss recovery (step 4).
+            let lost =
+                self.dupacks as usize >= recovery::DUP_THRESH || self.scoreboard.is_lost(una, mss);
+            if !lost || max <= una || !self.cc.may_enter_recovery(una) {
+                return;
+            }
+            ctx.stats.fast_retransmits += 1;
+            self.cc.enter_sack_recovery(max, max.since(una), mss);
+            // (4.3) the first segment from HighACK goes out first; HighRxt
+            // starts at HighACK, RescueRxt at the end of that segment.
+            self.rexmit_hi = una;
+            let first_end = self.scoreboard.next_sacked_after(una).unwrap_or(max);
+            let first_end = first_end.min(una + mss);
+            self.episode = Some(Box::new(Episode::new(una, max, first_end)));
+        }
+        let Some(ep) = self.episode.as_deref_mut() else {
+            return;
+        };
+        // RFC 6937 §3: DeliveredData = change in SND.UNA + change in SACKd.
+        let delivered = (una.since(una0) + self.scoreboard.sacked_bytes()).saturating_sub(sacked0);
+        let pipe = self.scoreboard.pipe(una, max, self.rexmit_hi, mss);
+        let cwnd = ep.prr_on_ack(delivered, pipe, self.cc.ssthresh(), mss);
+        self.cc.set_recovery_cwnd(cwnd);
+    }
+
+    /// During a SACK recovery episode, RFC 6675 §5 (C): what NextSeg()
+    /// sends if cwnd − pipe leaves room for it. `Err(())` when nothing may
+    /// be sent; `Ok((Some(room), _))` when new data may go out, up to
+    /// `room` bytes; `Ok((None, rescue))` outside an episode or when a
+    /// retransmission was queued in `rexmit_at` (`rescue` for rule (4)).
+    fn recovery_next(
+        &mut self,
+        mss: usize,
+        data_end: SeqNumber,
+    ) -> Result<(Option<usize>, bool), ()> {
+        let Some(ep) = self.episode.as_deref_mut() else {
+            return Ok((None, false));
+        };
+        let (una, max) = (self.snd_una, self.snd_max);
+        let pipe = self.scoreboard.pipe(una, max, self.rexmit_hi, mss);
+        let room = self.cc.cwnd().saturating_sub(pipe);
+        // The receiver's window, counted from SND.UNA.
+        let rwnd_room = (una + self.snd_wnd as usize).since(max);
+        let new_data = max < data_end && rwnd_room > 0 && self.snd_nxt == max;
+        let hi = self.rexmit_hi;
+        match recovery::next_seg(&self.scoreboard, ep, una, max, hi, new_data, mss) {
+            NextSeg::Retransmit { seq, rescue } => {
+                let seq = if rescue {
+                    recovery::rescue_start(&self.scoreboard, una, max, mss).unwrap_or(seq)
+                } else {
+                    seq
+                };
+                let end = self
+                    .scoreboard
+                    .next_sacked_after(seq)
+                    .unwrap_or(max)
+                    .min(max);
+                // RFC 6675 §5 (C): only while cwnd − pipe ≥ 1 SMSS (or the
+                // whole, shorter, hole).
+                if room < mss.min(end.since(seq)) || seq >= max {
+                    return Err(());
+                }
+                if rescue {
+                    // Rule (4): RescueRxt = RecoveryPoint; HighRxt stays.
+                    ep.rescue_rxt = ep.point;
+                }
+                self.rexmit_at = Some(seq);
+                Ok((None, rescue))
+            }
+            NextSeg::NewData if room >= mss.min(data_end.since(max)) => {
+                Ok((Some(room.min(rwnd_room)), false))
+            }
+            NextSeg::NewData | NextSeg::Nothing => Err(()),
+        }
+    }
+
     /// A new cumulative ACK: SND.UNA < SEG.ACK ≤ SND.MAX.
     fn on_new_ack(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>, ack: SeqNumber) {
         let flight_before = self.snd_max.since(self.snd_una);
@@ -1481,14 +1575,9 @@ impl Conn {
             self.after_handshake_loss();
         }
         if outcome == AckOutcome::PartialAck {
-            // RFC 6582 §3.2 step 5: retransmit the first unacked segment —
-            // with SACK, the next hole not yet retransmitted.
-            let sack_next = if self.sack_ok { self.next_hole() } else { None };
-            self.rexmit_at = match sack_next {
-                Some(h) => Some(h),
-                None if self.snd_una >= self.rexmit_hi || !self.sack_ok => Some(self.snd_una),
-                None => None,
-            };
+            // RFC 6582 §3.2 step 5: retransmit the first unacked segment
+            // (without SACK; SACK recovery follows RFC 6675 NextSeg()).
+            self.rexmit_at = Some(self.snd_una);
         }
         // RFC 6298 §5.2/§5.3: stop the timer when all is acked, else restart.
         if self.snd_una == self.snd_max {
@@ -1817,23 +1906,14 @@ impl Conn {
                 self.dupacks = 0;
                 self.rexmit_at = None;
                 self.rexmit_hi = self.snd_una;
+                // RFC 6675 §5.1: the timeout ends the recovery episode.
+                self.episode = None;
                 // RFC 6298 §5.6: restart the timer with the backed-off RTO
                 // now, so it runs even if nothing can be sent.
                 self.rto_at = Some(now + self.rtt.rto());
                 Disposition::Keep
             }
         }
-    }
-
-    /// The first byte at or above the recovery point that the peer has
-    /// not SACKed, if a SACKed range lies above it.
-    fn next_hole(&self) -> Option<SeqNumber> {
-        let top = self.scoreboard.highest()?;
-        let mut h = self.rexmit_hi.max(self.snd_una);
-        while let Some(end) = self.scoreboard.sacked_until(h) {
-            h = end;
-        }
-        (h < top && h < self.snd_max).then_some(h)
     }
 
     /// One more zero-window probe (or retransmission into a zero window) by
@@ -2180,7 +2260,11 @@ impl Conn {
         let mss = self.data_mss(&options);
         let data_start = self.data_start();
         let data_end = self.data_end();
-        // Fast retransmit / partial ACK: the first unacked segment.
+        // SACK loss recovery (RFC 6675 §5 (C)): NextSeg() under cwnd − pipe.
+        let Ok((recovery_room, rescue)) = self.recovery_next(mss, data_end) else {
+            return None;
+        };
+        // Fast retransmit / partial ACK / NextSeg(): a retransmission.
         if let Some(at) = self.rexmit_at.take() {
             let seq = at.max(self.snd_una);
             // A retransmission resends only what was sent (up to SND.MAX):
@@ -2193,7 +2277,12 @@ impl Conn {
             if let Some(next) = self.scoreboard.next_sacked_after(seq) {
                 len = len.min(next.since(seq));
             }
-            self.rexmit_hi = self.rexmit_hi.max(seq + len);
+            if !rescue {
+                self.rexmit_hi = self.rexmit_hi.max(seq + len);
+            }
+            if let Some(ep) = self.episode.as_deref_mut() {
+                ep.on_sent(len);
+            }
             let fin = self.fin_queued && seq + len == data_end && self.snd_max > data_end;
             if len > 0 || fin {
                 let off = seq.since(data_start);
@@ -2260,7 +2349,7 @@ impl Conn {
         // RFC 9293 §3.8.6 MUST-34: a window the peer shrank below what is
         // in flight makes the usable window "negative": nothing new is sent
         // (SHLD-15) and nothing outstanding is dropped.
-        let mut usable = win.saturating_sub(flight);
+        let mut usable = recovery_room.unwrap_or_else(|| win.saturating_sub(flight));
         if self.rto_rexmit && self.snd_max > self.snd_una && self.snd_nxt == self.snd_una {
             // The retransmission timer fired: the first unacknowledged
             // segment goes out whatever the (possibly stale) window says;
@@ -2339,6 +2428,9 @@ impl Conn {
         }
         if self.snd_una == self.snd_max {
             self.unacked_since = Some(now);
+        }
+        if let Some(ep) = self.episode.as_deref_mut() {
+            ep.on_sent(adv);
         }
         self.snd_nxt = seq + adv;
         self.snd_max = self.snd_max.max(self.snd_nxt);

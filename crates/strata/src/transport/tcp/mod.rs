@@ -21,8 +21,9 @@
 //! | `seq.rs`        | modular sequence numbers (RFC 9293 §3.4)                   |
 //! | `buffer.rs`     | send/receive buffers, out-of-order assembler, SACK blocks |
 //! | `rtt.rs`        | RTT estimator and RTO (RFC 6298, RFC 7323 §4)             |
-//! | `congestion.rs` | congestion-control trait, NewReno/CUBIC controller, SACK scoreboard |
+//! | `congestion.rs` | congestion-control trait, NewReno/CUBIC controller         |
 //! | `cubic.rs`      | CUBIC window growth (RFC 9438)                             |
+//! | `recovery.rs`   | SACK scoreboard, RFC 6675 loss recovery, RFC 6937 PRR      |
 //! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
 //! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
 //! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
@@ -33,6 +34,7 @@ mod connection;
 pub mod cubic;
 mod engine;
 pub mod isn;
+pub mod recovery;
 pub mod rtt;
 pub mod seq;
 mod table;
@@ -351,7 +353,10 @@ pub struct TcpConfig {
     pub timestamps: bool,
     /// Offer SACK (RFC 2018).
     pub sack: bool,
-    /// Most out-of-order ranges kept per connection.
+    /// Most out-of-order ranges kept per connection. A slow-start overshoot
+    /// into a tail-drop queue drops every other segment: the receiver must
+    /// keep a hole per drop (up to half a window), or it refuses data that
+    /// arrived and turns one loss into several.
     pub max_ooo_ranges: usize,
     /// Most half-open (SYN-RECEIVED) connections per listener.
     pub syn_backlog: usize,
@@ -407,7 +412,7 @@ impl Default for TcpConfig {
             window_scale: true,
             timestamps: true,
             sack: true,
-            max_ooo_ranges: 32,
+            max_ooo_ranges: 2048,
             syn_backlog: 256,
             challenge_ack_limit: 100,
             challenge_ack_global_limit: 1000,

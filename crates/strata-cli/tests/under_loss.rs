@@ -1,0 +1,103 @@
+//! Issue #14, "clean path": `strata sim bulk` over 100 Mbit/s with a
+//! one-BDP queue and no random loss. Slow start overshoots the queue once;
+//! SACK loss recovery (RFC 6675 with PRR, RFC 6937) must repair the burst
+//! of drops in a few round trips, not one hole per round trip.
+//!
+//! Each size must finish within 1.5× of the ideal time (handshake, slow
+//! start from IW10 and serialisation at the link rate), and the sender's
+//! retransmissions must be at most 1.2× the queue drops. Every figure is
+//! printed beside its reference. The default sizes keep the debug-built
+//! test short; `STRATA_UNDER_LOSS_ALL=1` adds 16 MiB and 50 MiB.
+
+use std::process::Command;
+
+const RATE: f64 = 100e6;
+/// Payload of a full segment with timestamps (MTU 1500).
+const MSS: f64 = 1448.0;
+
+/// The ideal time: ARP and handshake (two round trips), then rounds of
+/// slow start from IW10 doubling per round trip until the window covers
+/// the bandwidth-delay product, then the rest at the link rate, plus the
+/// last byte's one-way trip.
+fn ideal(bytes: f64, rtt: f64) -> f64 {
+    let bdp = RATE * rtt / 8.0;
+    let mut t = 2.0 * rtt;
+    let mut w = 10.0 * MSS;
+    let mut left = bytes;
+    loop {
+        if w >= bdp || left <= w {
+            return t + left * 8.0 / RATE + rtt / 2.0;
+        }
+        left -= w;
+        t += rtt;
+        w *= 2.0;
+    }
+}
+
+struct Run {
+    duration: f64,
+    retransmissions: u64,
+    queue_drops: u64,
+    timeouts: u64,
+}
+
+fn bulk(bytes: &str, rtt: &str) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "sim", "bulk", "--rate", "100mbit", "--rtt", rtt, "--seed", "1", "--bytes", bytes,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tcp"]["verified"], true);
+    Run {
+        duration: v["tcp"]["duration_s"].as_f64().unwrap(),
+        retransmissions: v["tcp"]["retransmissions"].as_u64().unwrap(),
+        queue_drops: v["links"]["dropped_queue"].as_u64().unwrap(),
+        timeouts: v["tcp"]["rto_expired"].as_u64().unwrap(),
+    }
+}
+
+#[test]
+fn clean_path_finishes_near_the_ideal_time_with_few_retransmissions() {
+    let mut sizes = vec![
+        ("64K", 65_536.0),
+        ("256K", 262_144.0),
+        ("1M", 1_048_576.0),
+        ("1200K", 1_228_800.0),
+        ("1500K", 1_536_000.0),
+        ("4M", 4_194_304.0),
+    ];
+    if std::env::var_os("STRATA_UNDER_LOSS_ALL").is_some() {
+        sizes.extend([("16M", 16_777_216.0), ("50M", 52_428_800.0)]);
+    }
+    let mut failures = Vec::new();
+    for (rtt_s, rtt) in [("20ms", 0.020), ("40ms", 0.040)] {
+        for &(name, bytes) in &sizes {
+            let r = bulk(name, rtt_s);
+            let ideal = ideal(bytes, rtt);
+            let ratio = r.duration / ideal;
+            eprintln!(
+                "rtt {rtt_s} {name:>6}: {:.3} s (ideal {ideal:.3} s, {ratio:.2}x ≤ 1.5x), \
+                 retransmissions {} for {} queue drops (≤ 1.2x), RTOs {}",
+                r.duration, r.retransmissions, r.queue_drops, r.timeouts
+            );
+            if ratio > 1.5 {
+                failures.push(format!("{rtt_s} {name}: {ratio:.2}x the ideal time"));
+            }
+            if r.retransmissions as f64 > 1.2 * r.queue_drops as f64 {
+                failures.push(format!(
+                    "{rtt_s} {name}: {} retransmissions for {} drops",
+                    r.retransmissions, r.queue_drops
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
