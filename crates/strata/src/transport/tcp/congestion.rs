@@ -198,6 +198,20 @@ impl Controller {
         self.ca_acc = 0;
     }
 
+    /// A loss was repaired outside fast recovery (a tail loss probe that
+    /// resent the last segment was acknowledged, RFC 8985 §7.4.2): the
+    /// window is reduced once, as a fast recovery would have (RFC 5681
+    /// equation 4, RFC 9438 §4.6).
+    pub fn on_loss_repaired(&mut self, snd_max: SeqNumber, flight: usize, mss: usize) {
+        if self.in_recovery {
+            return;
+        }
+        self.ssthresh = self.reduce(flight, mss);
+        self.cwnd = self.ssthresh;
+        self.ca_acc = 0;
+        self.recover = snd_max;
+    }
+
     /// The window PRR computed for this ACK (RFC 6937 §3 `cwnd = pipe +
     /// sndcnt`); only during SACK-based recovery.
     pub fn set_recovery_cwnd(&mut self, cwnd: usize) {

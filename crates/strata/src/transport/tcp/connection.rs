@@ -13,6 +13,7 @@ use super::congestion::{AckOutcome, AckTime, CongestionControl, Controller};
 use super::recovery::{self, Episode, NextSeg, Scoreboard};
 use super::rtt::RttEstimator;
 use super::seq::SeqNumber;
+use super::tlp::{self, Probe};
 use super::{Keepalive, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{SackBlock, TcpFlags, TcpOptions, TcpRepr, Timestamps};
@@ -382,6 +383,13 @@ pub(crate) struct Conn {
     /// The running SACK loss-recovery episode (RFC 6675 §5, RFC 6937),
     /// boxed: most connections never have one.
     episode: Option<Box<Episode>>,
+    /// The probe timeout (RFC 8985 §7.2), beside the RTO.
+    pto_at: Option<Instant>,
+    /// The tail loss probe in flight (RFC 8985 §7.3).
+    tlp: Option<Probe>,
+    /// The next data segment is a loss probe of new data: it goes out
+    /// whatever cwnd says (RFC 8985 §7.3).
+    tlp_new_data: bool,
 
     // Engine bookkeeping.
     pub in_dirty: bool,
@@ -501,6 +509,9 @@ impl Conn {
             rexmit_at: None,
             rexmit_hi: iss,
             episode: None,
+            pto_at: None,
+            tlp: None,
+            tlp_new_data: false,
             in_dirty: false,
             readable_armed: true,
             writable_armed: false,
@@ -624,7 +635,7 @@ impl Conn {
                 (None, y) => y,
             }
         }
-        let a = earlier(self.rto_at, self.delack_at);
+        let a = earlier(earlier(self.rto_at, self.pto_at), self.delack_at);
         let b = earlier(self.persist_at, self.keepalive_at);
         let c = earlier(self.close_at, self.buf_idle_at);
         earlier(earlier(a, b), c)
@@ -1588,6 +1599,8 @@ impl Conn {
             self.rto_at = Some(ctx.now + self.rtt.rto());
             self.unacked_since = Some(ctx.now);
         }
+        self.tlp_on_ack(ctx, ack, flight_before);
+        self.arm_pto(ctx.now);
         acked = data_acked;
         if acked > 0 && self.writable_armed && self.tx.free() > 0 {
             self.writable_armed = false;
@@ -1783,6 +1796,12 @@ impl Conn {
             self.set_state(ctx, State::Closed);
             return Disposition::Closed;
         }
+        if self.pto_at.is_some_and(|t| t <= now) {
+            // Before the RTO: a PTO scheduled at the RTO's expiry (RFC
+            // 8985 §7.2) sends the probe in its place and restarts it.
+            self.pto_at = None;
+            self.on_pto(ctx);
+        }
         if self.rto_at.is_some_and(|t| t <= now) {
             self.rto_at = None;
             if self.on_rto(ctx) == Disposition::Closed {
@@ -1906,13 +1925,102 @@ impl Conn {
                 self.dupacks = 0;
                 self.rexmit_at = None;
                 self.rexmit_hi = self.snd_una;
-                // RFC 6675 §5.1: the timeout ends the recovery episode.
+                // RFC 6675 §5.1: the timeout ends the recovery episode;
+                // RFC 8985 §7: and any loss probe.
                 self.episode = None;
+                self.pto_at = None;
+                self.tlp = None;
+                self.tlp_new_data = false;
                 // RFC 6298 §5.6: restart the timer with the backed-off RTO
                 // now, so it runs even if nothing can be sent.
                 self.rto_at = Some(now + self.rtt.rto());
                 Disposition::Keep
             }
+        }
+    }
+
+    /// RFC 8985 §7.2: (re)start the probe timeout after new data went out
+    /// or new data was acknowledged — with SACK, outside loss recovery,
+    /// with an RTT sample and no probe outstanding.
+    fn arm_pto(&mut self, now: Instant) {
+        self.pto_at = None;
+        let open = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if !self.sack_ok
+            || !open
+            || self.episode.is_some()
+            || self.cc.in_recovery()
+            || self.tlp.is_some()
+            || self.snd_max <= self.snd_una
+        {
+            return;
+        }
+        let Some(srtt) = self.rtt.srtt() else {
+            return;
+        };
+        let flight = self.snd_max.since(self.snd_una);
+        self.pto_at = Some(tlp::pto(now, srtt, flight, self.eff_mss(), self.rto_at));
+    }
+
+    /// The probe timeout fired (RFC 8985 §7.3): send one probe segment.
+    fn on_pto(&mut self, ctx: &mut Ctx<'_>) {
+        if self.snd_max <= self.snd_una
+            || self.episode.is_some()
+            || self.cc.in_recovery()
+            || self.snd_wnd == 0
+        {
+            return;
+        }
+        let mss = self.eff_mss();
+        let data_end = self.data_end();
+        let room = (self.snd_una + self.snd_wnd as usize).since(self.snd_max);
+        ctx.stats.tlp_probes += 1;
+        if self.snd_nxt == self.snd_max && self.snd_max < data_end && room > 0 {
+            // "If previously unsent data is available and the receive
+            // window allows, send one new segment."
+            let len = data_end.since(self.snd_max).min(mss).min(room);
+            self.tlp = Some(Probe {
+                end_seq: self.snd_max + len,
+                is_retrans: false,
+            });
+            self.tlp_new_data = true;
+            self.force_send = true;
+        } else {
+            // "Otherwise, retransmit the most recently sent segment."
+            let end = data_end.min(self.snd_max);
+            let start = SeqNumber(end.0.wrapping_sub(mss as u32)).max(self.snd_una);
+            self.rexmit_at = Some(start);
+            self.tlp = Some(Probe {
+                end_seq: self.snd_max,
+                is_retrans: true,
+            });
+        }
+        // RFC 8985 §7.3: after the probe, the RTO timer runs again.
+        self.rto_at = Some(ctx.now + self.rtt.rto());
+    }
+
+    /// RFC 8985 §7.4: an ACK at or beyond the probe's end ends the probe;
+    /// when the probe resent the last segment, it repaired a loss (strata
+    /// sends no D-SACK that could show the original arrived) and the
+    /// window is reduced once.
+    fn tlp_on_ack(&mut self, ctx: &mut Ctx<'_>, ack: SeqNumber, flight: usize) {
+        let Some(p) = self.tlp else {
+            return;
+        };
+        if ack < p.end_seq {
+            return;
+        }
+        self.tlp = None;
+        if p.is_retrans {
+            ctx.stats.tlp_recoveries += 1;
+            let mss = self.eff_mss();
+            self.cc.on_loss_repaired(self.snd_max, flight, mss);
         }
     }
 
@@ -2357,6 +2465,11 @@ impl Conn {
             // it doubles as a window probe (RFC 9293 §3.8.6.1).
             usable = usable.max(mss);
         }
+        if core::mem::take(&mut self.tlp_new_data) {
+            // RFC 8985 §7.3: the probe goes out whatever cwnd says (within
+            // the receive window, checked when it was scheduled).
+            usable = usable.max(mss);
+        }
         let mut len = unsent.min(mss).min(usable);
         if retransmitting {
             if let Some(next) = self.scoreboard.next_sacked_after(self.snd_nxt) {
@@ -2434,6 +2547,10 @@ impl Conn {
         }
         self.snd_nxt = seq + adv;
         self.snd_max = self.snd_max.max(self.snd_nxt);
+        if !retransmitting {
+            // RFC 8985 §7.2: new data (re)starts the probe timeout.
+            self.arm_pto(now);
+        }
         // RFC 6298 §5.1: start the timer if it is not running.
         if self.rto_at.is_none() {
             self.rto_at = Some(now + self.rtt.rto());

@@ -95,6 +95,11 @@ pub struct TcpStats {
     /// Closes answered with a reset because too many orphans existed
     /// ([`super::TcpConfig::max_orphans`]).
     pub orphans_reset: u64,
+    /// Tail loss probes sent (RFC 8985 §7.3).
+    pub tlp_probes: u64,
+    /// Tail loss probes that resent the last segment and were
+    /// acknowledged: a tail loss repaired without a timeout (RFC 8985 §7.4).
+    pub tlp_recoveries: u64,
     /// Negative advice given to IP after R1 retransmissions (RFC 9293
     /// §3.8.3 MUST-20).
     pub negative_advice: u64,

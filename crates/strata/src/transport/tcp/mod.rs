@@ -24,6 +24,7 @@
 //! | `congestion.rs` | congestion-control trait, NewReno/CUBIC controller         |
 //! | `cubic.rs`      | CUBIC window growth (RFC 9438)                             |
 //! | `recovery.rs`   | SACK scoreboard, RFC 6675 loss recovery, RFC 6937 PRR      |
+//! | `tlp.rs`        | tail loss probes (RFC 8985 §7)                             |
 //! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
 //! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
 //! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
@@ -39,6 +40,7 @@ pub mod rtt;
 pub mod seq;
 mod table;
 mod timer;
+pub mod tlp;
 mod urgent;
 
 pub use engine::{ConnInfo, SynFloodPolicy, Tcp, TcpStats};

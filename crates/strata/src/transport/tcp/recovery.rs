@@ -340,7 +340,7 @@ pub fn next_seg(
 ) -> NextSeg {
     let Some(top) = sb.highest() else {
         // No SACK information at all: nothing but new data or the rescue.
-        return rescue_or_nothing(sb, ep, una, snd_max, new_data);
+        return rescue_or_nothing(sb, ep, una, snd_max, high_rxt, new_data);
     };
     // (1.a) S2 > HighRxt: the first unSACKed byte not yet retransmitted.
     let s2 = sb.unsacked_from(high_rxt.max(una));
@@ -363,7 +363,7 @@ pub fn next_seg(
             rescue: false,
         };
     }
-    rescue_or_nothing(sb, ep, una, snd_max, new_data)
+    rescue_or_nothing(sb, ep, una, snd_max, high_rxt, new_data)
 }
 
 fn rescue_or_nothing(
@@ -371,6 +371,7 @@ fn rescue_or_nothing(
     ep: &Episode,
     una: SeqNumber,
     snd_max: SeqNumber,
+    high_rxt: SeqNumber,
     new_data: bool,
 ) -> NextSeg {
     if new_data {
@@ -380,13 +381,19 @@ fn rescue_or_nothing(
     // Rule (4): one rescue retransmission per episode, when HighACK is
     // above RescueRxt, of a segment holding the highest outstanding
     // unSACKed byte. (HighACK > RescueRxt with RescueRxt an inclusive
-    // octet is SND.UNA ≥ its exclusive end.)
+    // octet is SND.UNA ≥ its exclusive end.) strata narrows the rule to a
+    // highest hole that was never retransmitted (its end above HighRxt):
+    // the rescue exists for a lost tail that nothing above can reveal,
+    // and a hole already retransmitted is counted in pipe and watched by
+    // the retransmission timer; resending it again would only duplicate.
     if una >= ep.rescue_rxt {
-        if let Some((start, _)) = sb.highest_hole(una, snd_max) {
-            return NextSeg::Retransmit {
-                seq: start,
-                rescue: true,
-            };
+        if let Some((start, end)) = sb.highest_hole(una, snd_max) {
+            if end > high_rxt {
+                return NextSeg::Retransmit {
+                    seq: start,
+                    rescue: true,
+                };
+            }
         }
     }
     // Rule (5).
@@ -523,6 +530,11 @@ mod tests {
             }
         );
         assert_eq!(rescue_start(&sb, una2, max, MSS), Some(s(10_000)));
+        // No rescue of a highest hole that was already retransmitted.
+        assert_eq!(
+            next_seg(&sb, &ep, una2, max, max, false, MSS),
+            NextSeg::Nothing
+        );
         // Rule 3: an unSACKed hole that is not (yet) lost.
         let mut sb = Scoreboard::new();
         sb.update(&[(s(2000), s(2500))], una, max);
