@@ -121,12 +121,23 @@ pub struct TcpJson {
     pub duration_s: f64,
     /// bytes × 8 / duration.
     pub goodput_bps: f64,
+    /// The host whose counters follow: the data's sender ("A" for bulk
+    /// and echo, "B", the server, for http).
+    pub sender: String,
     /// Segments retransmitted (all causes).
     pub retransmissions: u64,
     /// Fast retransmits.
     pub fast_retransmits: u64,
     /// Retransmission timeouts.
     pub rto_expired: u64,
+    /// Tail loss probes sent (RFC 8985 §7).
+    pub tail_probes: u64,
+    /// Tail loss probes that resent a lost segment (acknowledged).
+    pub tail_probe_repairs: u64,
+    /// Frames dropped on the links (any cause, both directions).
+    pub link_drops: u64,
+    /// Retransmissions per dropped frame (1.0 is ideal for data drops).
+    pub efficiency: Option<f64>,
     /// Segments the sender emitted.
     pub segments_sent: u64,
     /// Final smoothed RTT, ms.

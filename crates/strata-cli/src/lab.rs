@@ -63,6 +63,13 @@ pub struct LabArgs {
     /// cubic (RFC 9438).
     #[arg(long, value_name = "ALGORITHM", default_value = "newreno", value_parser = parse_cc)]
     pub cc: strata::transport::tcp::congestion::Algorithm,
+    /// Do not offer SACK (RFC 2018): loss recovery falls back to NewReno
+    /// (RFC 6582), one hole per round trip.
+    #[arg(long)]
+    pub no_sack: bool,
+    /// Do not offer timestamps (RFC 7323).
+    #[arg(long)]
+    pub no_timestamps: bool,
     /// bulk: bytes to move (50M = 50 MiB, 50MB = 50 000 000); http: page size.
     #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_bytes)]
     pub bytes: Option<u64>,
@@ -141,6 +148,10 @@ pub struct LinkParams {
     pub mtu: u16,
     /// TCP congestion control.
     pub cc: strata::transport::tcp::congestion::Algorithm,
+    /// Offer SACK.
+    pub sack: bool,
+    /// Offer timestamps.
+    pub timestamps: bool,
 }
 
 impl LinkParams {
@@ -156,6 +167,8 @@ impl LinkParams {
             corrupt: lab.corrupt,
             mtu: lab.mtu.unwrap_or(1500),
             cc: lab.cc,
+            sack: !lab.no_sack,
+            timestamps: !lab.no_timestamps,
         }
     }
 
@@ -215,6 +228,8 @@ impl LinkParams {
             rx_buffer_limit: buf,
             tx_buffer_limit: buf,
             congestion_control: self.cc,
+            sack: self.sack,
+            timestamps: self.timestamps,
             ..TcpConfig::default()
         }
     }
@@ -642,16 +657,20 @@ fn close_report(net: &Net) -> String {
 
 fn tcp_json(
     net: &Net,
+    sender: NodeId,
     bytes: u64,
     verified: bool,
     duration: Duration,
     samples: &[Sample],
 ) -> TcpJson {
+    // The counters of the host that sent the data: retransmissions and
+    // probes happen at the sender.
     let stats = net
         .sim
-        .node::<Host>(net.a)
+        .node::<Host>(sender)
         .map(|h| h.stack().tcp_stats().clone())
         .unwrap_or_default();
+    let drops = net.sim.total_stats().dropped();
     let secs = duration.as_secs_f64();
     let srtts: Vec<Duration> = samples.iter().filter_map(|s| s.srtt).collect();
     TcpJson {
@@ -663,9 +682,14 @@ fn tcp_json(
         } else {
             0.0
         },
+        sender: if sender == net.a { "A" } else { "B" }.to_string(),
         retransmissions: stats.retransmits,
         fast_retransmits: stats.fast_retransmits,
         rto_expired: stats.rto_expired,
+        tail_probes: stats.tlp_probes,
+        tail_probe_repairs: stats.tlp_recoveries,
+        link_drops: drops,
+        efficiency: (drops > 0).then(|| stats.retransmits as f64 / drops as f64),
         segments_sent: stats.segments_out,
         srtt_ms: srtts.last().map(|d| json::ms(*d)),
         srtt_min_ms: srtts.iter().min().map(|d| json::ms(*d)),
@@ -679,9 +703,23 @@ fn tcp_lines(t: &TcpJson) -> Vec<String> {
     let srtt = |v: Option<f64>| v.map_or("-".to_string(), |m| format!("{m:.2}ms"));
     vec![
         format!(
-            "retransmissions {} (fast {}, timeouts {}), {} segments sent",
-            t.retransmissions, t.fast_retransmits, t.rto_expired, t.segments_sent
+            "sender {}: retransmissions {} (fast recoveries {}, timeouts {}, tail probes {} \
+             of which {} repaired a loss), {} segments sent",
+            t.sender,
+            t.retransmissions,
+            t.fast_retransmits,
+            t.rto_expired,
+            t.tail_probes,
+            t.tail_probe_repairs,
+            t.segments_sent
         ),
+        match t.efficiency {
+            Some(e) => format!(
+                "efficiency {e:.2} retransmissions per frame dropped ({} dropped on the links)",
+                t.link_drops
+            ),
+            None => "no frame dropped on the links".to_string(),
+        },
         format!(
             "smoothed RTT {} (min {}, max {}), largest cwnd {}",
             srtt(t.srtt_ms),
@@ -767,7 +805,25 @@ impl Driven {
 
     /// The JSON section of A's connection.
     fn tcp(&self, bytes: u64, verified: bool, duration: Duration) -> TcpJson {
-        tcp_json(&self.net, bytes, verified, duration, &self.samples)
+        tcp_json(
+            &self.net,
+            self.net.a,
+            bytes,
+            verified,
+            duration,
+            &self.samples,
+        )
+    }
+
+    /// The same, with the counters of `sender` (B serves the page in http).
+    fn tcp_sent_by(
+        &self,
+        sender: NodeId,
+        bytes: u64,
+        verified: bool,
+        duration: Duration,
+    ) -> TcpJson {
+        tcp_json(&self.net, sender, bytes, verified, duration, &self.samples)
     }
 
     /// The results: the scenario's own report lines, then the TCP lines.
@@ -1161,7 +1217,8 @@ pub fn http(
     let status = head.lines().next().unwrap_or("").to_string();
     let verified = status == "HTTP/1.1 200 OK" && got_body == body.as_slice();
     let duration = run.since_start(c.done_at);
-    let tcp = run.tcp(got_body.len() as u64, verified, duration);
+    // The page flows from B: its counters are the sender's.
+    let tcp = run.tcp_sent_by(run.net.b, got_body.len() as u64, verified, duration);
     let ttfb = c.first_byte.map(|t| t.saturating_duration_since(run.start));
     let report = vec![
         format!(
@@ -1738,6 +1795,8 @@ mod tests {
             corrupt: 0.0,
             mtu: 1500,
             cc: Default::default(),
+            sack: true,
+            timestamps: true,
         }
     }
 

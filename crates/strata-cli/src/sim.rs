@@ -158,6 +158,8 @@ fn run_lesson(args: &SimArgs) -> anyhow::Result<()> {
         ("--json", lab.json),
         ("--count", args.count.is_some()),
         ("--cc", lab.cc != Default::default()),
+        ("--no-sack", lab.no_sack),
+        ("--no-timestamps", lab.no_timestamps),
     ];
     for (flag, set) in unsupported {
         if set {

@@ -101,3 +101,52 @@ fn clean_path_finishes_near_the_ideal_time_with_few_retransmissions() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn http_summary_reports_the_senders_counters() {
+    // The page flows from the server (B): its retransmissions are the
+    // ones that repair the lost data, not the client's.
+    let v = json(&[
+        "sim", "http", "--loss", "5%", "--bytes", "300k", "--seed", "3", "--json",
+    ]);
+    let t = &v["tcp"];
+    eprintln!(
+        "http 300k, 5% loss: sender {}, {} retransmissions for {} link drops, efficiency {}",
+        t["sender"], t["retransmissions"], t["link_drops"], t["efficiency"]
+    );
+    assert_eq!(t["verified"], true);
+    assert_eq!(t["sender"], "B");
+    assert!(t["retransmissions"].as_u64().unwrap() > 0, "{t}");
+    assert!(t["link_drops"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn without_sack_recovery_falls_back_to_one_hole_per_round_trip() {
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "sim", "bulk", "--rate", "100mbit", "--rtt", "20ms", "--bytes", "1500K", "--seed", "1",
+            "--json",
+        ];
+        a.extend_from_slice(extra);
+        let v = json(&a);
+        assert_eq!(v["tcp"]["verified"], true);
+        v["tcp"]["duration_s"].as_f64().unwrap()
+    };
+    let (sack, no_sack) = (run(&[]), run(&["--no-sack"]));
+    eprintln!("1500K over 100 Mbit/s, 20 ms: SACK {sack:.3} s, --no-sack {no_sack:.3} s");
+    // 204 holes from the overshoot: NewReno repairs one per round trip.
+    assert!(no_sack > 3.0 * sack, "{sack} vs {no_sack}");
+}
