@@ -134,9 +134,9 @@ pub struct TcpJson {
     pub tail_probes: u64,
     /// Tail loss probes that resent a lost segment (acknowledged).
     pub tail_probe_repairs: u64,
-    /// Frames dropped on the links (any cause, both directions).
+    /// Frames dropped on the sender's outgoing link (any cause).
     pub link_drops: u64,
-    /// Retransmissions per dropped frame (1.0 is ideal for data drops).
+    /// Retransmissions per frame the sender's link dropped (1.0 is ideal).
     pub efficiency: Option<f64>,
     /// Segments the sender emitted.
     pub segments_sent: u64,

@@ -670,7 +670,13 @@ fn tcp_json(
         .node::<Host>(sender)
         .map(|h| h.stack().tcp_stats().clone())
         .unwrap_or_default();
-    let drops = net.sim.total_stats().dropped();
+    // Frames lost on the way from the sender: what retransmissions repair
+    // (lost ACKs on the way back need none).
+    let drops = net
+        .sim
+        .link_from(sender, 0)
+        .and_then(|l| net.sim.link_stats(l))
+        .map_or(0, |s| s.dropped());
     let secs = duration.as_secs_f64();
     let srtts: Vec<Duration> = samples.iter().filter_map(|s| s.srtt).collect();
     TcpJson {
@@ -715,10 +721,10 @@ fn tcp_lines(t: &TcpJson) -> Vec<String> {
         ),
         match t.efficiency {
             Some(e) => format!(
-                "efficiency {e:.2} retransmissions per frame dropped ({} dropped on the links)",
+                "efficiency {e:.2} retransmissions per frame the sender lost ({} dropped on its link)",
                 t.link_drops
             ),
-            None => "no frame dropped on the links".to_string(),
+            None => "the sender's link dropped no frame".to_string(),
         },
         format!(
             "smoothed RTT {} (min {}, max {}), largest cwnd {}",
