@@ -24,6 +24,7 @@
 //! | `congestion.rs` | congestion-control trait, NewReno/CUBIC controller, SACK scoreboard |
 //! | `cubic.rs`      | CUBIC window growth (RFC 9438)                             |
 //! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
+//! | `syncookie.rs`  | SYN cookies (RFC 4987 §3.6): stateless SYN-ACKs in a flood |
 //! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
 //! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
 
@@ -35,11 +36,12 @@ mod engine;
 pub mod isn;
 pub mod rtt;
 pub mod seq;
+pub mod syncookie;
 mod table;
 mod timer;
 mod urgent;
 
-pub use engine::{ConnInfo, SynFloodPolicy, Tcp, TcpStats};
+pub use engine::{ConnInfo, Tcp, TcpStats};
 
 use crate::time::Duration;
 use core::fmt;
@@ -353,8 +355,21 @@ pub struct TcpConfig {
     pub sack: bool,
     /// Most out-of-order ranges kept per connection.
     pub max_ooo_ranges: usize,
-    /// Most half-open (SYN-RECEIVED) connections per listener.
+    /// Most half-open (SYN-RECEIVED) connections per listener: the SYN
+    /// queue, separate from the accept queue (the `backlog` of
+    /// [`Tcp::listen`]). When it is full, the oldest half-open connection
+    /// whose SYN-ACK already went unanswered is dropped for the new SYN;
+    /// if there is none, the SYN gets a SYN cookie ([`TcpConfig::syn_cookies`])
+    /// or is dropped.
     pub syn_backlog: usize,
+    /// Answer SYNs with SYN cookies (RFC 4987 §3.6) when a listener's SYN
+    /// queue is full, as Linux does with `tcp_syncookies = 1`: no state is
+    /// kept until the handshake's ACK proves the peer's address. On by
+    /// default.
+    pub syn_cookies: bool,
+    /// How long one ISN secret key is used before the next is derived
+    /// (RFC 6528 §3; [`isn::IsnGenerator::rekey`]); zero keeps one key.
+    pub isn_key_lifetime: Duration,
     /// Challenge ACKs allowed per second on one connection (RFC 5961 §7).
     /// Per connection, so that the count seen on one connection says
     /// nothing about segments that hit another (CVE-2016-5696).
@@ -409,6 +424,8 @@ impl Default for TcpConfig {
             sack: true,
             max_ooo_ranges: 32,
             syn_backlog: 256,
+            syn_cookies: true,
+            isn_key_lifetime: Duration::from_secs(3600),
             challenge_ack_limit: 100,
             challenge_ack_global_limit: 1000,
             rst_queue_limit: 256,
