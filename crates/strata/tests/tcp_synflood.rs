@@ -190,6 +190,28 @@ fn a_full_syn_queue_answers_with_a_cookie_that_keeps_ws_sack_and_timestamps() {
 }
 
 #[test]
+fn data_after_the_cookies_ack_is_taken_at_once() {
+    // The rebuilt connection's receive window is the one the cookie
+    // SYN-ACK offered: data in a segment after the bare ACK is in window
+    // (it was dropped as beyond a zero window, costing the peer an RTO).
+    let mut s = Server::with_syn_backlog(1);
+    s.flood(1, 1);
+    s.input(&syn_from(CLIENT, 40_010, 70, full_options(5)));
+    let synack = s.output().pop().unwrap();
+    assert_eq!(s.tcp.stats().syncookies_sent, 1);
+    let ack = ack_of(&synack, Some(6));
+    s.input(&ack);
+    let h = s.accepted().expect("accepted");
+    let mut data = ack.clone();
+    data.payload = b"ping\n".to_vec();
+    data.flags = TcpFlags::ACK | TcpFlags::PSH;
+    s.input(&data);
+    let mut buf = [0u8; 8];
+    assert_eq!(s.tcp.recv(h, &mut buf).unwrap(), 5);
+    assert_eq!(s.tcp.stats().out_of_window, 0);
+}
+
+#[test]
 fn a_cookie_without_timestamps_gives_up_window_scale_and_sack() {
     let mut s = Server::with_syn_backlog(1);
     s.flood(1, 1);

@@ -911,7 +911,7 @@ impl Tcp {
             // pressure the oldest entry whose SYN-ACK already went
             // unanswered makes room; a peer that answers within one RTO
             // never loses its entry this way.
-            if self.evict_oldest_half_open(now, li) {
+            if self.cfg.syn_queue_recycle && self.evict_oldest_half_open(now, li) {
                 self.stats.syn_queue_evictions += 1;
             } else if self.cfg.syn_cookies {
                 // RFC 4987 §3.6: answer without keeping state.
@@ -999,6 +999,12 @@ impl Tcp {
             }),
             _ => false,
         }
+    }
+
+    /// The window a cookie SYN-ACK offers (unscaled, RFC 7323 §2.2), and
+    /// that the connection rebuilt from its ACK starts from.
+    fn cookie_window(cfg: &TcpConfig) -> usize {
+        cfg.rx_buffer_limit.min(65_535)
     }
 
     /// Queues a SYN-ACK whose ISN is a SYN cookie for `seg` (RFC 4987
@@ -1119,12 +1125,16 @@ impl Tcp {
             payload: &[],
         };
         let h = self.new_conn_with_iss(now, local, remote, Some(cookie));
+        let window = Self::cookie_window(&self.cfg);
         self.with_conn(h.idx, now, |c, ctx| {
             c.open_passive(ctx, lh, &syn);
-            // Our SYN-ACK (the cookie) is already out.
+            // Our SYN-ACK (the cookie) is already out: SND.NXT is past our
+            // SYN, and the peer may fill the window that SYN-ACK offered
+            // (RCV.NXT + RCV.WND, RFC 9293 §3.3.1).
             c.snd_nxt = c.iss + 1;
             c.snd_max = c.snd_nxt;
             c.last_ack_sent = c.rcv_nxt;
+            c.rcv_adv = c.rcv_nxt + window;
             c.on_segment(ctx, seg);
         });
         self.after(h.idx, now);
@@ -1337,7 +1347,7 @@ impl Tcp {
                 ack: c.ack,
                 flags,
                 // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
-                window: self.cfg.rx_buffer_limit.min(65_535) as u16,
+                window: Self::cookie_window(&self.cfg) as u16,
                 urgent: 0,
                 options: TcpOptions {
                     mss: Some(c.mss),

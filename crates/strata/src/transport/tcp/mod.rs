@@ -367,6 +367,11 @@ pub struct TcpConfig {
     /// kept until the handshake's ACK proves the peer's address. On by
     /// default.
     pub syn_cookies: bool,
+    /// When a SYN finds the SYN queue full, drop the oldest half-open
+    /// connection whose SYN-ACK already went unanswered to make room (RFC
+    /// 4987 §3.4, recycling the oldest half-open TCB). On by default; off,
+    /// the queue behaves as the textbook's (the lesson's flood demo).
+    pub syn_queue_recycle: bool,
     /// How long one ISN secret key is used before the next is derived
     /// (RFC 6528 §3; [`isn::IsnGenerator::rekey`]); zero keeps one key.
     pub isn_key_lifetime: Duration,
@@ -425,6 +430,7 @@ impl Default for TcpConfig {
             max_ooo_ranges: 32,
             syn_backlog: 256,
             syn_cookies: true,
+            syn_queue_recycle: true,
             isn_key_lifetime: Duration::from_secs(3600),
             challenge_ack_limit: 100,
             challenge_ack_global_limit: 1000,
