@@ -287,6 +287,11 @@ fn tcp_configs(scenario: Scenario) -> (TcpConfig, TcpConfig) {
         }
         Scenario::Flood => {
             server.syn_backlog = FLOOD_BACKLOG;
+            // The lesson shows the attack on a server without defences:
+            // no SYN cookies, no recycling of the oldest half-open entry
+            // (`strata sim synflood` shows both at work).
+            server.syn_cookies = false;
+            server.syn_queue_recycle = false;
             client.syn_retries = FLOOD_SYN_RETRIES;
         }
         _ => {}
@@ -1196,7 +1201,7 @@ fn flood_summary(
     ));
     let synack = TcpConfig::default().synack_retries;
     summary.push(format!(
-        "half-open   each entry stays until its SYN/ACK has been retried {synack} times (about a minute) — no SYN cookies yet"
+        "half-open   each entry stays until its SYN/ACK has been retried {synack} times (about a minute) — this server runs without SYN cookies (see `strata sim synflood`)"
     ));
     match (log.connected_at, log.errors.first()) {
         (Some(t), _) => summary.push(format!("client      got in at {t}")),

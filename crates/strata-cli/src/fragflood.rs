@@ -44,6 +44,16 @@ fn reset_peak() -> isize {
     live
 }
 
+/// Restarts the heap peak at the bytes live now, and returns them.
+pub fn reset_heap_peak() -> isize {
+    reset_peak()
+}
+
+/// The heap peak since [`reset_heap_peak`].
+pub fn heap_peak() -> isize {
+    PEAK.load(Ordering::Relaxed)
+}
+
 /// Runs the scenario and prints what it measured.
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     let opts = FragFloodOptions {

@@ -20,6 +20,7 @@ mod ping;
 mod plot;
 mod serve;
 mod sim;
+mod synflood;
 mod tapnet;
 mod units;
 

@@ -39,6 +39,10 @@ pub enum Scenario {
     /// Fragment floods from many spoofed sources against one host: the
     /// reassembler's memory, buffers and evictions (see --frames, --sources).
     FragFlood,
+    /// Spoofed SYNs at 100× the SYN queue per RTT while a client connects:
+    /// legitimate handshakes, peak memory and counters, with SYN cookies
+    /// and without, side by side (see --syn-backlog, --flood-factor).
+    Synflood,
 }
 
 /// Which spanning tree protocol `sim storm --stp` runs.
@@ -131,6 +135,12 @@ pub struct SimArgs {
     /// frag-flood: spoofed source addresses (1 to 2^22).
     #[arg(long, default_value_t = 4096, allow_negative_numbers = true, value_parser = parse_sources)]
     pub sources: u32,
+    /// synflood: the listener's SYN queue (half-open connections).
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = parse_syn_backlog)]
+    pub syn_backlog: usize,
+    /// synflood: spoofed SYNs per RTT, as a multiple of the SYN queue.
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true, value_parser = parse_flood_factor)]
+    pub flood_factor: u32,
     /// Lab options: link shape, pictures, JSON.
     #[command(flatten)]
     pub lab: crate::lab::LabArgs,
@@ -202,6 +212,20 @@ fn parse_sources(s: &str) -> Result<u32, String> {
     }
 }
 
+fn parse_syn_backlog(s: &str) -> Result<usize, String> {
+    match crate::units::parse_whole(s, 1 << 16)? {
+        0 => Err("at least 1".into()),
+        n => Ok(n as usize),
+    }
+}
+
+fn parse_flood_factor(s: &str) -> Result<u32, String> {
+    match crate::units::parse_whole(s, 10_000)? {
+        0 => Err("at least 1".into()),
+        n => Ok(n as u32),
+    }
+}
+
 /// Runs the scenario and prints its report.
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     let iperf_only = [
@@ -223,6 +247,9 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     if args.scenario == Scenario::FragFlood {
         return crate::fragflood::run(args);
+    }
+    if args.scenario == Scenario::Synflood {
+        return crate::synflood::run(args);
     }
     if matches!(
         args.scenario,
@@ -302,6 +329,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         Scenario::DeadPeer | Scenario::Flood | Scenario::HalfClose => return run_lesson(args),
         Scenario::Iperf3 => return crate::lab::run_iperf3(args),
         Scenario::FragFlood => return crate::fragflood::run(args),
+        Scenario::Synflood => return crate::synflood::run(args),
     };
     if let Some(p) = &args.pcap {
         std::fs::write(p, capture.bytes())

@@ -480,3 +480,76 @@ fn ping_prints_statistics_on_ctrl_c() {
         .unwrap_or(0);
     assert!((3..1000).contains(&sent), "stopped early: {text}");
 }
+
+/// Packets counted by the namespace's iptables rule with this comment.
+fn iptables_count(ns: &Netns, comment: &str) -> u64 {
+    let out = ns
+        .exec(&["iptables", "-L", "INPUT", "-v", "-x", "-n"])
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.contains(comment))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no rule {comment} in:\n{text}"))
+}
+
+#[test]
+fn repeated_fetches_against_the_kernel_send_one_syn_each() {
+    // Issue 15: with every secret keyed from the address, each run of
+    // `strata fetch` picked the same source port, ISN and TSval; the
+    // kernel's TIME-WAIT of the previous run (python closes first) then
+    // answered the new SYN, strata reset, and the SYN went again a second
+    // later. With secrets from getrandom each run is a new 4-tuple.
+    if !can_run(&["python3", "iptables"]) {
+        return;
+    }
+    let ns = Netns::new("clirep").unwrap();
+    ns.add_tap("stclir", "10.20.67.1/24").unwrap();
+    let www = temp_dir("repwww");
+    std::fs::write(www.path().join("f.txt"), b"again\n").unwrap();
+    ns.serve_directory(Ipv4Addr::new(10, 20, 67, 1), 8000, www.path())
+        .unwrap();
+    ns.exec(&[
+        "iptables",
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--syn",
+        "--dport",
+        "8000",
+        "-s",
+        "10.20.67.2",
+        "-m",
+        "comment",
+        "--comment",
+        "strata-syns",
+    ])
+    .unwrap();
+    let runs = 4;
+    for i in 0..runs {
+        let out = ns
+            .command(&[
+                STRATA,
+                "fetch",
+                "--tap",
+                "stclir",
+                "--addr",
+                "10.20.67.2/24",
+                "http://10.20.67.1:8000/f.txt",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "run {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, b"again\n");
+        println!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let syns = iptables_count(&ns, "strata-syns");
+    println!("{runs} fetches, {syns} SYNs seen by the kernel");
+    assert_eq!(syns, runs, "a SYN was retransmitted");
+}

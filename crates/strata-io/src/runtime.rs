@@ -63,8 +63,22 @@ pub struct RuntimeConfig {
     /// in-process pipe, a simulated network). The address is then used at
     /// once, with one announcement.
     pub probe_address: bool,
+    /// Key the stack's secrets (ISNs, SYN cookies, ephemeral ports, IPv4
+    /// Identification, hash tables) with 128 bits from the operating
+    /// system's CSPRNG (`getrandom`) when the runtime starts, unless
+    /// `stack.secret` is already set. On by default: a device on a real
+    /// network must not be predictable from its address. Off, the stack's
+    /// `seed` keys everything (reproducible; see [`StackConfig`]).
+    pub os_secret: bool,
     /// Everything else about the stack.
     pub stack: StackConfig,
+}
+
+/// 128 bits from the operating system's CSPRNG, as a stack secret.
+pub fn os_secret() -> io::Result<strata::secret::StackSecret> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| io::Error::other(format!("getrandom: {e}")))?;
+    Ok(strata::secret::StackSecret::from_bytes(b))
 }
 
 impl RuntimeConfig {
@@ -78,6 +92,7 @@ impl RuntimeConfig {
             mtu: 1500,
             loopback: true,
             probe_address: true,
+            os_secret: true,
             stack: StackConfig {
                 seed: u64::from(u32::from(addr.address())) ^ 0x5354_5241_5441,
                 ..StackConfig::default()
@@ -673,7 +688,11 @@ impl Runtime {
     pub fn new(device: impl Device, config: RuntimeConfig) -> io::Result<Runtime> {
         let invalid =
             |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
-        let mut stack = Stack::new(config.stack);
+        let mut sc = config.stack;
+        if config.os_secret && sc.secret.is_none() {
+            sc.secret = Some(os_secret()?);
+        }
+        let mut stack = Stack::new(sc);
         let mac = config.mac.unwrap_or(MacAddr([0x02, 0x53, 0x54, 0, 0, 1]));
         let iface = stack.add_interface(mac, config.mtu);
         if config.probe_address {
@@ -757,7 +776,12 @@ impl Runtime {
         addr: Ipv4Cidr,
         mtu: usize,
     ) -> io::Result<Runtime> {
-        let seed = stack.config().seed;
+        // Echo identifiers start at a secret place too when the stack has
+        // a secret (RFC 7739 §5.3's concern: nothing guessable from outside).
+        let seed = match stack.config().secret {
+            Some(_) => u64::from(getrandom::u32().map_err(|e| io::Error::other(e.to_string()))?),
+            None => stack.config().seed,
+        };
         let dev_fd = device.as_fd().as_raw_fd();
         let inner = Arc::new(Inner {
             state: Mutex::new(State {

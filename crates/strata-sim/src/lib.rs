@@ -39,6 +39,7 @@ pub mod sim;
 pub mod storm;
 pub mod stp;
 pub mod switch;
+pub mod synflood;
 pub mod testing;
 pub mod traffic;
 

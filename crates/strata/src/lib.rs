@@ -25,6 +25,7 @@ pub mod app;
 pub mod link;
 pub mod net;
 pub mod phy;
+pub mod secret;
 pub mod stack;
 pub mod time;
 pub mod transport;

@@ -50,6 +50,7 @@ use crate::net::icmp::{ErrorRateLimiter, IcmpError, IcmpErrorKind, QuotedDatagra
 use crate::net::ident::IdentGenerator;
 use crate::net::martian::{self, Arrival};
 use crate::net::route::{Route, RouteKind, RoutingTable};
+use crate::secret::Keys;
 use crate::time::{Duration, Instant};
 use crate::transport::ports::{EphemeralPorts, PortRange};
 use crate::transport::tcp::{
@@ -70,11 +71,34 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Settings of a stack.
+///
+/// # Seed or secret
+///
+/// Every choice an outsider must not predict — ISNs (RFC 6528), SYN
+/// cookies (RFC 4987), ephemeral ports (RFC 6056), IPv4 Identification
+/// (RFC 7739), the keys of the socket tables — is keyed from one source
+/// ([`crate::secret`]):
+///
+/// - with [`StackConfig::secret`] set, from that 128-bit secret. The
+///   runtime (`strata-io`) draws it from the operating system's CSPRNG
+///   (`getrandom`) for every stack on a real device, so two runs, or two
+///   hosts on the same address, share nothing an attacker could learn;
+/// - without it, from [`StackConfig::seed`] alone. The simulator and the
+///   tests do this: the same seed gives the same ISNs, ports and
+///   identifications, so a run (and its capture) replays byte for byte.
+///   A seeded stack on a real network is predictable by anyone who knows
+///   or guesses the seed.
 #[derive(Debug, Clone)]
 pub struct StackConfig {
     /// Seed of every random choice (ephemeral ports, IP identification,
-    /// hash keys): the same seed gives the same behaviour.
+    /// hash keys, ISNs) when no [`StackConfig::secret`] is given, and of
+    /// the timing jitter that needs no secrecy: the same seed gives the
+    /// same behaviour.
     pub seed: u64,
+    /// A secret from the operating system that keys ISNs, SYN cookies,
+    /// ports, IP Identification and hash tables instead of the seed (see
+    /// above). `None` by default (reproducible).
+    pub secret: Option<crate::secret::StackSecret>,
     /// TTL of datagrams this stack originates (RFC 1700 recommends 64).
     pub default_ttl: u8,
     /// ARP cache tunables.
@@ -105,6 +129,7 @@ impl Default for StackConfig {
     fn default() -> Self {
         StackConfig {
             seed: 0,
+            secret: None,
             default_ttl: 64,
             arp: ArpConfig::default(),
             frag: FragConfig::default(),
@@ -558,19 +583,24 @@ pub struct Stack {
 impl Stack {
     /// A stack with no interfaces.
     pub fn new(config: StackConfig) -> Self {
-        let tcp = Tcp::new(config.tcp.clone(), config.seed ^ 0x7463_7073_6565_6421);
+        let keys = match config.secret {
+            Some(s) => Keys::Secret(s),
+            None => Keys::Seed(config.seed),
+        };
+        let tcp_keys = match keys {
+            Keys::Seed(seed) => Keys::Seed(seed ^ 0x7463_7073_6565_6421),
+            k => k,
+        };
+        let tcp = Tcp::with_keys(config.tcp.clone(), &tcp_keys);
         Stack {
             tcp,
             probes: Vec::new(),
-            jitter_key: crate::transport::ports::SeededState::new(
-                config.seed,
-                0x6172_7070_726f_6265,
-            ),
+            jitter_key: keys.state(0x6172_7070_726f_6265),
             jitter_n: 0,
-            icmp_limit: ErrorRateLimiter::new(
+            icmp_limit: ErrorRateLimiter::with_key(
                 config.icmp_error_rate,
                 config.icmp_error_global_rate,
-                config.seed,
+                keys.state(0x6963_6d70_7261_7465),
             ),
             ifaces: Vec::new(),
             routes: RoutingTable::new(),
@@ -582,9 +612,9 @@ impl Stack {
             tx: VecDeque::new(),
             loopback: VecDeque::new(),
             events: VecDeque::new(),
-            udp: UdpSockets::new(config.seed),
-            ports: EphemeralPorts::new(config.ephemeral_ports, config.seed),
-            idents: IdentGenerator::new(config.seed),
+            udp: UdpSockets::with_keys(&keys),
+            ports: EphemeralPorts::with_keys(config.ephemeral_ports, &keys),
+            idents: IdentGenerator::with_keys(&keys),
             pings: BTreeMap::new(),
             stats: Stats::default(),
         }

@@ -244,12 +244,21 @@ impl ErrorRateLimiter {
     /// `per_dest` errors per second (and burst) to any one destination,
     /// `global` in all; 0 disables a limit. `seed` keys the table.
     pub fn new(per_dest: u32, global: u32, seed: u64) -> Self {
+        Self::with_key(
+            per_dest,
+            global,
+            crate::transport::ports::SeededState::new(seed, 0x6963_6d70_7261_7465),
+        )
+    }
+
+    /// As [`ErrorRateLimiter::new`], with the table keyed by `key`.
+    pub fn with_key(per_dest: u32, global: u32, key: crate::transport::ports::SeededState) -> Self {
         let per_dest = u64::from(per_dest);
         let global = u64::from(global);
         ErrorRateLimiter {
             per_dest,
             global,
-            key: crate::transport::ports::SeededState::new(seed, 0x6963_6d70_7261_7465),
+            key,
             buckets: vec![Bucket::full(per_dest); BUCKETS].into_boxed_slice(),
             all: Bucket::full(global),
         }

@@ -43,9 +43,15 @@ impl core::fmt::Debug for IdentGenerator {
 impl IdentGenerator {
     /// A generator whose secret keys derive from `seed`.
     pub fn new(seed: u64) -> Self {
+        Self::with_keys(&crate::secret::Keys::Seed(seed))
+    }
+
+    /// A generator keyed from `keys` (an operating-system secret on real
+    /// devices: RFC 7739 §5.3 wants the offsets unpredictable).
+    pub fn with_keys(keys: &crate::secret::Keys) -> Self {
         IdentGenerator {
-            key_offset: SeededState::new(seed, 0x6970_6964_6f66_6673),
-            key_index: SeededState::new(seed, 0x6970_6964_696e_6478),
+            key_offset: keys.state(0x6970_6964_6f66_6673),
+            key_index: keys.state(0x6970_6964_696e_6478),
             table: Box::new([0; TABLE_LEN]),
         }
     }

@@ -103,13 +103,19 @@ impl core::fmt::Debug for EphemeralPorts {
 impl EphemeralPorts {
     /// An allocator over `range` whose secret keys derive from `seed`.
     pub fn new(range: PortRange, seed: u64) -> Self {
+        Self::with_keys(range, &crate::secret::Keys::Seed(seed))
+    }
+
+    /// An allocator over `range` keyed from `keys` (an operating-system
+    /// secret on real devices, RFC 6056 §3.3.4).
+    pub fn with_keys(range: PortRange, keys: &crate::secret::Keys) -> Self {
         EphemeralPorts {
             range,
             // Two independent keys (RFC 6056 §3.3.4: secret_key1, secret_key2).
-            key_offset: SeededState::new(seed, 0x706f_7274_6f66_6673),
-            key_index: SeededState::new(seed, 0x706f_7274_696e_6478),
+            key_offset: keys.state(0x706f_7274_6f66_6673),
+            key_index: keys.state(0x706f_7274_696e_6478),
             table: Box::new([0; TABLE_LEN]),
-            key_random: SeededState::new(seed, 0x706f_7274_7261_6e64),
+            key_random: keys.state(0x706f_7274_7261_6e64),
             draws: 0,
         }
     }
@@ -209,6 +215,12 @@ impl SeededState {
         let mut x = seed ^ domain.rotate_left(17);
         let k0 = splitmix64(&mut x);
         let k1 = splitmix64(&mut x);
+        SeededState { k0, k1 }
+    }
+
+    /// A state with the 128-bit key `(k0, k1)` (e.g. from a
+    /// [`crate::secret::StackSecret`]).
+    pub const fn from_keys(k0: u64, k1: u64) -> Self {
         SeededState { k0, k1 }
     }
 }

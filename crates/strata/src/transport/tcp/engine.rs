@@ -16,11 +16,13 @@
 use super::congestion::CongestionControl;
 use super::connection::{Conn, Ctx, GlobalRateLimit, PendingRst};
 use super::isn::IsnGenerator;
+use super::syncookie::{SynCookies, TsOptions};
 use super::table::{Demux, Slab};
 use super::timer::{Entry, TimerWheel};
 use super::{IcmpError, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
+use crate::secret::Keys;
 use crate::time::{Duration, Instant};
-use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+use crate::wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
 use core::hash::{BuildHasher, Hash, Hasher};
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::{HashMap, VecDeque};
@@ -79,8 +81,19 @@ pub struct TcpStats {
     pub challenge_acks_suppressed: u64,
     /// SYNs dropped because the accept queue was full.
     pub listen_overflows: u64,
-    /// SYNs dropped because the half-open set was full.
+    /// SYNs dropped because the half-open set (SYN queue) was full and
+    /// neither an old entry could make room nor a cookie answer it.
     pub syn_queue_drops: u64,
+    /// Half-open connections dropped from a full SYN queue to make room
+    /// for a new SYN (the oldest whose SYN-ACK went unanswered first).
+    pub syn_queue_evictions: u64,
+    /// SYN-ACKs sent with a SYN cookie (RFC 4987 §3.6) instead of state.
+    pub syncookies_sent: u64,
+    /// ACKs that returned a valid cookie and became a connection.
+    pub syncookies_validated: u64,
+    /// ACKs to a listener that recently sent cookies whose cookie did not
+    /// check (forged, expired, or for an entry dropped meanwhile).
+    pub syncookies_rejected: u64,
     /// Final ACKs of the handshake dropped because the accept queue was full.
     pub accept_queue_ack_drops: u64,
     /// Zero-window probes sent.
@@ -251,6 +264,26 @@ struct Listener {
     syn_backlog: usize,
     accept_queue: VecDeque<TcpHandle>,
     half_open: usize,
+    /// The half-open children in arrival order (oldest first); entries of
+    /// connections that since completed or died are skipped lazily.
+    syn_queue: VecDeque<TcpHandle>,
+    /// When the SYN queue last overflowed: ACKs to the listener are checked
+    /// as cookies only while cookies sent since may still come back.
+    last_overflow: Option<Instant>,
+}
+
+/// A SYN-ACK answered from a cookie: everything the segment needs, no
+/// connection behind it.
+#[derive(Debug, Clone, Copy)]
+struct CookieSynAck {
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+    cookie: u32,
+    ack: u32,
+    mss: u16,
+    window_scale: Option<u8>,
+    sack: bool,
+    ts: Option<Timestamps>,
 }
 
 /// A slot's timer state (see [`Tcp::schedule`]).
@@ -268,15 +301,6 @@ impl Wake {
         entry: Instant::MAX,
         want: Instant::MAX,
     };
-}
-
-/// Where SYN cookies (RFC 4987) plug in: when the half-open set of a
-/// listener is full, [`Tcp`] asks this policy what to do with a SYN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SynFloodPolicy {
-    /// Drop the SYN and count it (Linux without syncookies).
-    #[default]
-    Drop,
 }
 
 /// The TCP engine of one host. See the [module docs](super).
@@ -309,7 +333,10 @@ pub struct Tcp {
     challenge: GlobalRateLimit,
     scratch: Vec<u8>,
     ephemeral_next: u16,
-    syn_flood_policy: SynFloodPolicy,
+    /// SYN cookies (RFC 4987) under a key from the stack's secret.
+    cookies: SynCookies,
+    /// SYN-ACKs of cookies waiting for `poll_transmit`.
+    cookie_synacks: VecDeque<CookieSynAck>,
     /// The latest `now` seen, for mutators that take no time argument.
     now: Instant,
     /// Connections closed by the application and still finishing on their
@@ -327,6 +354,11 @@ fn shrink_idle<T>(q: &mut VecDeque<T>) {
     }
 }
 
+/// Most cookie SYN-ACKs waiting for `poll_transmit` (about 40 bytes each):
+/// a burst of SYNs handled before the caller drains the output does not
+/// lose its answers; beyond, SYNs are dropped and counted.
+const COOKIE_QUEUE_LIMIT: usize = 4096;
+
 /// First port of the ephemeral range (IANA, RFC 6335).
 const EPHEMERAL_LO: u16 = 49_152;
 
@@ -335,11 +367,35 @@ impl Tcp {
     /// timestamp offsets, the demux hasher and ephemeral port choice, so a
     /// simulation with the same seed behaves identically.
     pub fn new(config: TcpConfig, seed: u64) -> Self {
-        let (k0, k1) = super::isn::key_from_seed(seed ^ 0x7463_705f_7461_626c);
+        Self::with_keys(config, &Keys::Seed(seed))
+    }
+
+    /// A new engine whose secrets (ISN key, SYN-cookie key, demux hasher,
+    /// challenge-ACK budget) come from `keys`: [`Keys::Seed`] gives exactly
+    /// the engine of [`Tcp::new`], [`Keys::Secret`] keys from an
+    /// operating-system secret (RFC 6528 §3, real devices).
+    pub fn with_keys(config: TcpConfig, keys: &Keys) -> Self {
+        let (k0, k1) = keys.key_or(0x7463_705f_7461_626c, |seed| {
+            super::isn::key_from_seed(seed ^ 0x7463_705f_7461_626c)
+        });
         let hs = SeededState { k0, k1 };
+        let isn = match keys {
+            Keys::Seed(seed) => IsnGenerator::new(*seed),
+            Keys::Secret(_) => {
+                let (a, b) = keys.key_or(0x6973_6e5f_6b65_7921, |_| (0, 0));
+                IsnGenerator::from_key(a, b)
+            }
+        };
+        let (c0, c1) = keys.key_or(0x7379_6e63_6f6f_6b69, |seed| {
+            super::isn::key_from_seed(seed ^ 0x7379_6e63_6f6f_6b69)
+        });
+        let challenge_seed = match keys {
+            Keys::Seed(seed) => k0 ^ seed,
+            Keys::Secret(_) => k0 ^ c1,
+        };
         Tcp {
             cfg: config,
-            isn: IsnGenerator::new(seed),
+            isn,
             forced_isn: None,
             slots: Slab::default(),
             free: Vec::new(),
@@ -355,10 +411,11 @@ impl Tcp {
             advice: VecDeque::new(),
             events: VecDeque::new(),
             stats: TcpStats::default(),
-            challenge: GlobalRateLimit::new(k0 ^ seed),
+            challenge: GlobalRateLimit::new(challenge_seed),
             scratch: Vec::new(),
             ephemeral_next: EPHEMERAL_LO + (k1 % u64::from(u16::MAX - EPHEMERAL_LO)) as u16,
-            syn_flood_policy: SynFloodPolicy::Drop,
+            cookies: SynCookies::new(c0, c1),
+            cookie_synacks: VecDeque::new(),
             now: Instant::ZERO,
             orphans: 0,
             staged: None,
@@ -455,9 +512,27 @@ impl Tcp {
     }
 
     fn new_conn(&mut self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> TcpHandle {
+        self.new_conn_with_iss(now, local, remote, None)
+    }
+
+    /// A new connection; `iss` given (a SYN cookie) or from the ISN
+    /// generator.
+    fn new_conn_with_iss(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: Option<u32>,
+    ) -> TcpHandle {
         let h = self.alloc_slot();
+        // RFC 6528 §3: the secret key in use changes every
+        // `isn_key_lifetime`.
+        self.isn.rekey(now, self.cfg.isn_key_lifetime);
         let (isn, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
-        let iss = self.forced_isn.take().unwrap_or(isn);
+        let iss = match iss {
+            Some(i) => i,
+            None => self.forced_isn.take().unwrap_or(isn),
+        };
         let conn = Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset);
         self.slots[h.idx as usize].conn = Some(conn);
         let hash = self.tuple_hasher.hash_one(Tuple::new(local, remote));
@@ -792,8 +867,15 @@ impl Tcp {
             return;
         }
         // Second: "Any acknowledgment is bad if it arrives on a connection
-        // still in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
+        // still in the LISTEN state": <SEQ=SEG.ACK><CTL=RST> — unless it
+        // returns a SYN cookie we sent (RFC 4987 §3.6).
         if f.ack() {
+            if !f.syn() && self.cookie_window_open(now, li) {
+                if self.cookie_ack(now, li, local, remote, seg) {
+                    return;
+                }
+                self.stats.syncookies_rejected += 1;
+            }
             self.queue_rst(local, remote, seg.ack, None);
             return;
         }
@@ -827,22 +909,241 @@ impl Tcp {
             return;
         }
         if l.half_open >= l.syn_backlog {
-            // Hook for SYN cookies (RFC 4987): the policy decides.
-            match self.syn_flood_policy {
-                SynFloodPolicy::Drop => {
-                    self.stats.syn_queue_drops += 1;
-                    return;
-                }
+            if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
+                l.last_overflow = Some(now);
+            }
+            // RFC 4987 §3.4 (recycling the oldest half-open TCB): under
+            // pressure the oldest entry whose SYN-ACK already went
+            // unanswered makes room; a peer that answers within one RTO
+            // never loses its entry this way.
+            if self.cfg.syn_queue_recycle && self.evict_oldest_half_open(now, li) {
+                self.stats.syn_queue_evictions += 1;
+            } else if self.cfg.syn_cookies {
+                // RFC 4987 §3.6: answer without keeping state.
+                self.send_cookie(now, local, remote, seg);
+                return;
+            } else {
+                self.stats.syn_queue_drops += 1;
+                return;
             }
         }
         if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
             l.half_open += 1;
         }
         let h = self.new_conn(now, local, remote);
+        if let Some(Some(l)) = self.listeners.get_mut(li as usize) {
+            // Keep the arrival order; drop entries of connections that
+            // left the queue once they outnumber the live ones.
+            if l.syn_queue.len() >= 2 * l.syn_backlog + 16 {
+                let (slots, lh) = (&self.slots, lh);
+                l.syn_queue
+                    .retain(|&x| Self::is_half_open_child(slots, x, lh));
+            }
+            l.syn_queue.push_back(h);
+        }
         self.with_conn(h.idx, now, |c, ctx| c.open_passive(ctx, lh, seg));
         // Text or FIN in the SYN is processed once ESTABLISHED; we only keep
         // the SYN (the peer retransmits the rest).
         self.after(h.idx, now);
+    }
+
+    /// True when `h` is still a half-open child of listener `lh`.
+    fn is_half_open_child(slots: &Slab<Slot>, h: TcpHandle, lh: ListenerHandle) -> bool {
+        slots
+            .get(h.idx as usize)
+            .filter(|s| s.gen == h.gen)
+            .and_then(|s| s.conn.as_ref())
+            .is_some_and(|c| c.half_open && c.listener == Some(lh))
+    }
+
+    /// Drops the listener's oldest half-open connection if its SYN-ACK has
+    /// been retransmitted at least once (its peer did not answer within an
+    /// RTO: likely a forged source). No RST: a request that never
+    /// completed is forgotten silently, as Linux does.
+    fn evict_oldest_half_open(&mut self, now: Instant, li: u32) -> bool {
+        loop {
+            let Some(Some(l)) = self.listeners.get_mut(li as usize) else {
+                return false;
+            };
+            let lh = ListenerHandle {
+                idx: li,
+                gen: l.gen,
+            };
+            let Some(&h) = l.syn_queue.front() else {
+                return false;
+            };
+            if !Self::is_half_open_child(&self.slots, h, lh) {
+                l.syn_queue.pop_front();
+                continue;
+            }
+            let retried = self.slots[h.idx as usize]
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.retries >= 1);
+            if !retried {
+                return false;
+            }
+            l.syn_queue.pop_front();
+            self.with_conn(h.idx, now, |c, ctx| c.set_state(ctx, State::Closed));
+            self.finalize(h.idx);
+            return true;
+        }
+    }
+
+    /// Whether ACKs to listener `li` are checked as cookies: only while a
+    /// cookie sent at its last overflow may still be valid (two periods),
+    /// so ordinary stray ACKs cost no hash.
+    fn cookie_window_open(&self, now: Instant, li: u32) -> bool {
+        if !self.cfg.syn_cookies {
+            return false;
+        }
+        match self.listeners.get(li as usize) {
+            Some(Some(l)) => l.last_overflow.is_some_and(|t| {
+                now.saturating_duration_since(t)
+                    <= Duration::from_secs(2 * super::syncookie::PERIOD_SECS)
+            }),
+            _ => false,
+        }
+    }
+
+    /// The window a cookie SYN-ACK offers (unscaled, RFC 7323 §2.2), and
+    /// that the connection rebuilt from its ACK starts from.
+    fn cookie_window(cfg: &TcpConfig) -> usize {
+        cfg.rx_buffer_limit.min(65_535)
+    }
+
+    /// Queues a SYN-ACK whose ISN is a SYN cookie for `seg` (RFC 4987
+    /// §3.6); no state is kept.
+    fn send_cookie(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpRepr<'_>,
+    ) {
+        if self.cookie_synacks.len() >= COOKIE_QUEUE_LIMIT {
+            self.stats.syn_queue_drops += 1;
+            return;
+        }
+        self.stats.syncookies_sent += 1;
+        let cfg = &self.cfg;
+        // RFC 9293 §3.7.1 MUST-15: 536 without the option.
+        let peer_mss = seg.options.mss.unwrap_or(536);
+        let (cookie, _) = self.cookies.make(now, local, remote, seg.seq, peer_mss);
+        // Window scaling and SACK can only be agreed when the timestamps
+        // carry them back (RFC 4987 §3.6 lists their loss as the cost).
+        let ts = match seg.options.timestamps {
+            Some(t) if cfg.timestamps => {
+                self.isn.rekey(now, cfg.isn_key_lifetime);
+                let off = self.isn.isn_and_ts_offset(now, local, remote).1;
+                // RFC 7323 §5.4: the same 1 ms clock and per-connection
+                // offset (§7.1) as the connection rebuilt later will use.
+                let tsval = (now.as_millis() as u32).wrapping_add(off);
+                let opts = TsOptions {
+                    window_scale: seg.options.window_scale.filter(|_| cfg.window_scale),
+                    sack: seg.options.sack_permitted && cfg.sack,
+                };
+                Some((
+                    Timestamps {
+                        tsval: SynCookies::ts_encode(tsval, opts),
+                        tsecr: t.tsval,
+                    },
+                    opts,
+                ))
+            }
+            _ => None,
+        };
+        let opts = ts.map(|t| t.1);
+        self.cookie_synacks.push_back(CookieSynAck {
+            local,
+            remote,
+            cookie,
+            ack: seg.seq.wrapping_add(1),
+            mss: cfg.announced_mss(),
+            // A SYN-ACK only carries options the SYN offered (RFC 7323
+            // §2.2, §3.2; RFC 2018 §2).
+            window_scale: opts.and_then(|o| o.window_scale).map(|_| cfg.rcv_wscale()),
+            sack: opts.is_some_and(|o| o.sack),
+            ts: ts.map(|t| t.0),
+        });
+    }
+
+    /// An ACK to listener `li` that may return a cookie: checks it (RFC
+    /// 4987 §3.6) and, when valid, creates the connection as if its SYN
+    /// had been queued and its SYN-ACK sent, then processes the ACK (and
+    /// any data) on it. False: not a valid cookie.
+    fn cookie_ack(
+        &mut self,
+        now: Instant,
+        li: u32,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpRepr<'_>,
+    ) -> bool {
+        let peer_isn = seg.seq.wrapping_sub(1);
+        let cookie = seg.ack.wrapping_sub(1);
+        let Some(mss) = self.cookies.check(now, local, remote, peer_isn, cookie) else {
+            return false;
+        };
+        // The TSecr echoes our SYN-ACK's TSval and its option bits.
+        let ts = match seg.options.timestamps {
+            Some(t) if self.cfg.timestamps => match SynCookies::ts_decode(t.tsecr) {
+                Some(o) => Some((t, o)),
+                None => return false,
+            },
+            _ => None,
+        };
+        let Some(Some(l)) = self.listeners.get_mut(li as usize) else {
+            return false;
+        };
+        let lh = ListenerHandle {
+            idx: li,
+            gen: l.gen,
+        };
+        if l.accept_queue.len() >= l.backlog {
+            // Linux: the ACK is dropped; the peer's retransmission (or
+            // data) brings the cookie again.
+            self.stats.accept_queue_ack_drops += 1;
+            return true;
+        }
+        l.half_open += 1;
+        self.stats.syncookies_validated += 1;
+        // The SYN as the cookie remembers it.
+        let syn = TcpRepr {
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: peer_isn,
+            ack: 0,
+            flags: TcpFlags::SYN,
+            window: seg.window,
+            urgent: 0,
+            options: TcpOptions {
+                mss: Some(mss),
+                window_scale: ts.and_then(|(_, o)| o.window_scale),
+                sack_permitted: ts.is_some_and(|(_, o)| o.sack),
+                timestamps: ts.map(|(t, _)| Timestamps {
+                    tsval: t.tsval,
+                    tsecr: 0,
+                }),
+                ..TcpOptions::default()
+            },
+            payload: &[],
+        };
+        let h = self.new_conn_with_iss(now, local, remote, Some(cookie));
+        let window = Self::cookie_window(&self.cfg);
+        self.with_conn(h.idx, now, |c, ctx| {
+            c.open_passive(ctx, lh, &syn);
+            // Our SYN-ACK (the cookie) is already out: SND.NXT is past our
+            // SYN, and the peer may fill the window that SYN-ACK offered
+            // (RCV.NXT + RCV.WND, RFC 9293 §3.3.1).
+            c.snd_nxt = c.iss + 1;
+            c.snd_max = c.snd_nxt;
+            c.last_ack_sent = c.rcv_nxt;
+            c.rcv_adv = c.rcv_nxt + window;
+            c.on_segment(ctx, seg);
+        });
+        self.after(h.idx, now);
+        true
     }
 
     /// An ICMP (or ARP) error for the connection `local` → `remote`.
@@ -1040,9 +1341,34 @@ impl Tcp {
             };
             return Some(f(*r.local.ip(), *r.remote.ip(), 0, &repr));
         }
+        if let Some(c) = self.cookie_synacks.pop_front() {
+            self.stats.segments_out += 1;
+            let mut flags = TcpFlags::SYN;
+            flags |= TcpFlags::ACK;
+            let repr = TcpRepr {
+                src_port: c.local.port(),
+                dst_port: c.remote.port(),
+                seq: c.cookie,
+                ack: c.ack,
+                flags,
+                // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
+                window: Self::cookie_window(&self.cfg) as u16,
+                urgent: 0,
+                options: TcpOptions {
+                    mss: Some(c.mss),
+                    window_scale: c.window_scale,
+                    sack_permitted: c.sack,
+                    timestamps: c.ts,
+                    ..TcpOptions::default()
+                },
+                payload: &[],
+            };
+            return Some(f(*c.local.ip(), *c.remote.ip(), 0, &repr));
+        }
         if self.dirty.is_empty() {
             shrink_idle(&mut self.dirty);
             shrink_idle(&mut self.rsts);
+            shrink_idle(&mut self.cookie_synacks);
         }
         while let Some(idx) = self.dirty.pop_front() {
             let Some(conn) = self
@@ -1153,6 +1479,8 @@ impl Tcp {
             syn_backlog: self.cfg.syn_backlog.max(1),
             accept_queue: VecDeque::new(),
             half_open: 0,
+            syn_queue: VecDeque::new(),
+            last_overflow: None,
         };
         let idx = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
@@ -1172,9 +1500,11 @@ impl Tcp {
     }
 
     /// Sets how many half-open (SYN-RECEIVED) connections the listener
-    /// keeps at once (at least 1); SYNs beyond it are dropped and counted
-    /// in [`TcpStats::syn_queue_drops`]. Also sets the accept queue's
-    /// length with `backlog` when given.
+    /// keeps at once (at least 1); beyond it a SYN replaces the oldest
+    /// entry whose SYN-ACK went unanswered, or gets a SYN cookie
+    /// ([`TcpConfig::syn_cookies`]), or is dropped and counted in
+    /// [`TcpStats::syn_queue_drops`]. Also sets the accept queue's length
+    /// with `backlog` when given.
     pub fn set_listen_queues(
         &mut self,
         l: ListenerHandle,

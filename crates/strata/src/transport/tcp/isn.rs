@@ -121,16 +121,63 @@ pub fn key_from_seed(seed: u64) -> (u64, u64) {
 /// The RFC 6528 ISN generator.
 #[derive(Debug, Clone, Copy)]
 pub struct IsnGenerator {
+    /// The key of the current epoch.
     f: SipHasher24,
+    /// The key of epoch 0, from which every later epoch's key derives.
+    base: SipHasher24,
+    /// The epoch `f` belongs to (see [`IsnGenerator::rekey`]).
+    epoch: u64,
 }
 
 impl IsnGenerator {
     /// A generator keyed from `seed`.
     pub fn new(seed: u64) -> Self {
         let (k0, k1) = key_from_seed(seed ^ 0x6973_6e5f_6b65_7921);
+        Self::from_key(k0, k1)
+    }
+
+    /// A generator with the 128-bit secret key `(k0, k1)` (RFC 6528 §3:
+    /// secretkey, from a good random source on real devices).
+    pub const fn from_key(k0: u64, k1: u64) -> Self {
+        let f = SipHasher24::new(k0, k1);
         IsnGenerator {
-            f: SipHasher24::new(k0, k1),
+            f,
+            base: f,
+            epoch: 0,
         }
+    }
+
+    /// RFC 6528 §3 lets the secret key be changed: the key in use at `now`
+    /// is that of epoch `now / lifetime`, derived from the first key by the
+    /// same PRF (so a later key says nothing about an earlier one to anyone
+    /// without the secret). A zero `lifetime` keeps one key forever.
+    /// Changing the key moves F() for every 4-tuple, so an ISN for a tuple
+    /// reused across the change need not be above the previous
+    /// incarnation's; a long lifetime keeps that rare (RFC 9293 §3.4.1's
+    /// clock M still ticks on across the change).
+    pub fn rekey(&mut self, now: Instant, lifetime: crate::time::Duration) {
+        let life = lifetime.as_nanos();
+        if life == 0 {
+            return;
+        }
+        let e = (u128::from(now.as_nanos()) / life) as u64;
+        if e == self.epoch {
+            return;
+        }
+        self.epoch = e;
+        self.f = if e == 0 {
+            self.base
+        } else {
+            SipHasher24::new(
+                self.base.hash(&e.to_le_bytes()),
+                self.base.hash(&(!e).to_le_bytes()),
+            )
+        };
+    }
+
+    /// The epoch of the key in use (0 until the first change).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// RFC 6528 §3 / RFC 9293 §3.4.1: ISN = M + F(localip, localport,
@@ -222,6 +269,35 @@ mod tests {
         assert_ne!(off, IsnGenerator::new(8).isn_and_ts_offset(t0, a, b).1);
         assert_ne!(off, g.isn_and_ts_offset(t0, b, a).1);
         assert_ne!(off, isn.wrapping_sub((t0.as_micros() / 4) as u32));
+    }
+
+    #[test]
+    fn rekeying_changes_f_by_epoch_and_keeps_the_clock() {
+        use crate::time::Duration;
+        let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1234);
+        let b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
+        let life = Duration::from_secs(60);
+        let mut g = IsnGenerator::new(7);
+        let t0 = Instant::from_secs(1);
+        g.rekey(t0, life);
+        assert_eq!(g.epoch(), 0);
+        let f0 = g.isn(t0, a, b).wrapping_sub((t0.as_micros() / 4) as u32);
+        let t1 = Instant::from_secs(61);
+        g.rekey(t1, life);
+        assert_eq!(g.epoch(), 1);
+        let f1 = g.isn(t1, a, b).wrapping_sub((t1.as_micros() / 4) as u32);
+        assert_ne!(f0, f1, "a new epoch has a new F()");
+        // Within an epoch F() is fixed; the same epoch gives the same key.
+        let mut h = IsnGenerator::new(7);
+        h.rekey(Instant::from_secs(100), life);
+        assert_eq!(h.isn(t1, a, b), g.isn(t1, a, b));
+        // Back at epoch 0 (a clock that restarts), the first key again.
+        g.rekey(t0, life);
+        assert_eq!(g.isn(t0, a, b), IsnGenerator::new(7).isn(t0, a, b));
+        // A zero lifetime never rekeys.
+        let mut k = IsnGenerator::new(7);
+        k.rekey(Instant::from_secs(1_000_000), Duration::ZERO);
+        assert_eq!(k.epoch(), 0);
     }
 
     #[test]

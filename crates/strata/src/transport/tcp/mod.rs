@@ -26,6 +26,7 @@
 //! | `recovery.rs`   | SACK scoreboard, RFC 6675 loss recovery, RFC 6937 PRR      |
 //! | `tlp.rs`        | tail loss probes (RFC 8985 §7)                             |
 //! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
+//! | `syncookie.rs`  | SYN cookies (RFC 4987 §3.6): stateless SYN-ACKs in a flood |
 //! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
 //! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
 
@@ -38,12 +39,13 @@ pub mod isn;
 pub mod recovery;
 pub mod rtt;
 pub mod seq;
+pub mod syncookie;
 mod table;
 mod timer;
 pub mod tlp;
 mod urgent;
 
-pub use engine::{ConnInfo, SynFloodPolicy, Tcp, TcpStats};
+pub use engine::{ConnInfo, Tcp, TcpStats};
 
 use crate::time::Duration;
 use core::fmt;
@@ -360,8 +362,26 @@ pub struct TcpConfig {
     /// keep a hole per drop (up to half a window), or it refuses data that
     /// arrived and turns one loss into several.
     pub max_ooo_ranges: usize,
-    /// Most half-open (SYN-RECEIVED) connections per listener.
+    /// Most half-open (SYN-RECEIVED) connections per listener: the SYN
+    /// queue, separate from the accept queue (the `backlog` of
+    /// [`Tcp::listen`]). When it is full, the oldest half-open connection
+    /// whose SYN-ACK already went unanswered is dropped for the new SYN;
+    /// if there is none, the SYN gets a SYN cookie ([`TcpConfig::syn_cookies`])
+    /// or is dropped.
     pub syn_backlog: usize,
+    /// Answer SYNs with SYN cookies (RFC 4987 §3.6) when a listener's SYN
+    /// queue is full, as Linux does with `tcp_syncookies = 1`: no state is
+    /// kept until the handshake's ACK proves the peer's address. On by
+    /// default.
+    pub syn_cookies: bool,
+    /// When a SYN finds the SYN queue full, drop the oldest half-open
+    /// connection whose SYN-ACK already went unanswered to make room (RFC
+    /// 4987 §3.4, recycling the oldest half-open TCB). On by default; off,
+    /// the queue behaves as the textbook's (the lesson's flood demo).
+    pub syn_queue_recycle: bool,
+    /// How long one ISN secret key is used before the next is derived
+    /// (RFC 6528 §3; [`isn::IsnGenerator::rekey`]); zero keeps one key.
+    pub isn_key_lifetime: Duration,
     /// Challenge ACKs allowed per second on one connection (RFC 5961 §7).
     /// Per connection, so that the count seen on one connection says
     /// nothing about segments that hit another (CVE-2016-5696).
@@ -416,6 +436,9 @@ impl Default for TcpConfig {
             sack: true,
             max_ooo_ranges: 2048,
             syn_backlog: 256,
+            syn_cookies: true,
+            syn_queue_recycle: true,
+            isn_key_lifetime: Duration::from_secs(3600),
             challenge_ack_limit: 100,
             challenge_ack_global_limit: 1000,
             rst_queue_limit: 256,

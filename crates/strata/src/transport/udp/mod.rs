@@ -129,13 +129,19 @@ pub(crate) struct UdpSockets {
 }
 
 impl UdpSockets {
+    #[cfg(test)]
     pub(crate) fn new(seed: u64) -> Self {
+        Self::with_keys(&crate::secret::Keys::Seed(seed))
+    }
+
+    /// Socket tables keyed from `keys`.
+    pub(crate) fn with_keys(keys: &crate::secret::Keys) -> Self {
         UdpSockets {
             slots: Vec::new(),
             free: Vec::new(),
             generations: Vec::new(),
-            by_local: HashMap::with_hasher(SeededState::new(seed, 0x7564_7064_656d_7578)),
-            port_users: HashMap::with_hasher(SeededState::new(seed, 0x7564_7070_6f72_7473)),
+            by_local: HashMap::with_hasher(keys.state(0x7564_7064_656d_7578)),
+            port_users: HashMap::with_hasher(keys.state(0x7564_7070_6f72_7473)),
         }
     }
 
