@@ -154,11 +154,7 @@ pub(crate) struct Batch(Mutex<std::collections::VecDeque<TcpHandle>>);
 impl Batch {
     /// The next connection: one taken earlier, or a fresh batch from the
     /// stack (the first of it returned, the rest kept).
-    pub(crate) fn accept(
-        &self,
-        st: &mut State,
-        l: ListenerHandle,
-    ) -> Result<TcpHandle, TcpError> {
+    pub(crate) fn accept(&self, st: &mut State, l: ListenerHandle) -> Result<TcpHandle, TcpError> {
         let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = q.pop_front() {
             return Ok(h);
@@ -602,7 +598,9 @@ impl TcpStream {
     /// timeout at the latest (Linux: 200 ms).
     pub fn set_cork(&self, on: bool) -> io::Result<()> {
         let h = self.h;
-        self.rt.inner.with_stack(|st, _| api::set_cork(st, h, on))??;
+        self.rt
+            .inner
+            .with_stack(|st, _| api::set_cork(st, h, on))??;
         Ok(())
     }
 

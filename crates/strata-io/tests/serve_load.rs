@@ -78,10 +78,15 @@ fn serve(mut s: TcpStream, how: How) -> std::io::Result<()> {
 }
 
 /// Per size, the median time of `reps` exchanges on one kernel connection.
-fn medians(ns: &Netns, to: SocketAddrV4, sizes: &'static [(usize, usize)]) -> Vec<(usize, Duration)> {
+fn medians(
+    ns: &Netns,
+    to: SocketAddrV4,
+    sizes: &'static [(usize, usize)],
+) -> Vec<(usize, Duration)> {
     ns.run_inside(move || {
-        let mut c = std::net::TcpStream::connect_timeout(&SocketAddr::V4(to), Duration::from_secs(5))
-            .expect("kernel connects to strata");
+        let mut c =
+            std::net::TcpStream::connect_timeout(&SocketAddr::V4(to), Duration::from_secs(5))
+                .expect("kernel connects to strata");
         c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let mut out = Vec::new();
         for &(n, reps) in sizes {
