@@ -121,7 +121,7 @@ const SIZES: &[(usize, usize)] = &[
     (10 * 1024, 15),
     (65536 + 7, 9),
     (300_001, 5),
-    (1 << 20, 3),
+    (1 << 20, 5),
 ];
 
 fn no_stall(how: How, tag: &str, net: u8) {
@@ -147,10 +147,12 @@ fn no_stall(how: How, tag: &str, net: u8) {
     eprintln!("{how:?}: median per size, Nagle off {base:?}, on {got:?}");
     // A stall is the client's 40 ms delayed ACK: a median that far above
     // the baseline means most exchanges of that size waited for it (a
-    // loaded machine delays single exchanges, not the median of many).
+    // loaded machine delays single exchanges, not the median of many; a
+    // large transfer's time varies with the load by itself, hence twice
+    // the baseline).
     for ((n, b), (_, t)) in base.iter().zip(&got) {
         assert!(
-            *t < *b + Duration::from_millis(25),
+            *t < *b * 2 + Duration::from_millis(25),
             "{how:?}: {n}-byte responses take {t:?} (median), {b:?} with Nagle off: \
              delayed-ACK stalls; {got:?}"
         );

@@ -29,18 +29,31 @@ fn rust_version_covers_every_dependency() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    // Each package object carries "name", "version" and "rust_version";
-    // a plain scan keeps this test free of a JSON dependency.
+    // Each package object starts with "name", "version" and "id" and ends
+    // with "rust_version" after its dependency list (whose entries also
+    // carry a "name", but no "id"): a rust_version belongs to the package
+    // whose "id" precedes it. A plain scan keeps this test free of a JSON
+    // dependency.
     let mut ours = None;
     let mut needed: Vec<(Vec<u32>, String)> = Vec::new();
-    for pkg in text.split("{\"name\":\"").skip(1) {
-        let name = pkg.split('"').next().unwrap_or_default().to_string();
-        let Some(rv) = pkg.split("\"rust_version\":").nth(1) else {
-            continue;
-        };
-        let Some(rv) = rv.strip_prefix('"').and_then(|r| r.split('"').next()) else {
+    for (at, _) in text.match_indices("\"rust_version\":") {
+        let Some(rv) = text[at + "\"rust_version\":".len()..]
+            .strip_prefix('"')
+            .and_then(|r| r.split('"').next())
+        else {
             continue; // null: no requirement declared
         };
+        let Some(id) = text[..at].rfind("\"id\":\"") else {
+            continue;
+        };
+        let Some(start) = text[..id].rfind("{\"name\":\"") else {
+            continue;
+        };
+        let name = text[start + "{\"name\":\"".len()..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         if name == "strata" {
             ours = Some(version(rv));
         }
