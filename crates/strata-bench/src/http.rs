@@ -40,6 +40,9 @@ pub struct HttpOptions {
     pub idle: usize,
     /// `strata serve --backlog`.
     pub backlog: usize,
+    /// Frames the kernel may queue toward the TAP (`txqueuelen`); the
+    /// kernel drops beyond it while strata's I/O thread is busy.
+    pub tap_queue: usize,
 }
 
 const STRATA_IP: Ipv4Addr = Ipv4Addr::new(10, 30, 0, 2);
@@ -55,6 +58,8 @@ struct Figures {
     /// Requests that did not complete at all (ab gave up).
     incomplete: u64,
     syn_retrans: u64,
+    /// Frames the kernel dropped at the TAP's queue (strata only).
+    tap_drops: u64,
 }
 
 /// Kills nginx (master and workers) when dropped.
@@ -92,6 +97,8 @@ pub fn run(opts: &HttpOptions) -> Result<()> {
     let server = Netns::new("hs")?;
     // The strata side: a TAP in the client namespace, `strata serve` on it.
     client.add_tap("sbt0", "10.30.0.1/24")?;
+    let qlen = opts.tap_queue.to_string();
+    client.exec(&["ip", "link", "set", "sbt0", "txqueuelen", &qlen])?;
     let www_s = www.to_string_lossy().into_owned();
     let strata = opts.strata.to_string_lossy().into_owned();
     let backlog = opts.backlog.to_string();
@@ -143,14 +150,14 @@ pub fn run(opts: &HttpOptions) -> Result<()> {
         .context("nginx does not answer")?;
 
     println!(
-        "HTTP load: ab (ApacheBench) from the kernel; strata serve over a TAP vs nginx over a veth pair; \
+        "HTTP load: ab (ApacheBench) from the kernel; strata serve over a TAP (txqueuelen {}) vs nginx over a veth pair; \
          {} bytes per response, {} requests per row",
-        opts.size, opts.requests
+        opts.tap_queue, opts.size, opts.requests
     );
     let mut table = String::new();
     table.push_str(
-        "| c | connections | strata req/s | p50 ms | p99 ms | failed | SYN rexmit | nginx req/s | p50 ms | p99 ms | failed | SYN rexmit | strata/nginx |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| c | connections | strata req/s | p50 ms | p99 ms | failed | SYN rexmit | TAP drops | nginx req/s | p50 ms | p99 ms | failed | SYN rexmit | strata/nginx |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     println!("{}", table.trim_end());
     let mut rows = Vec::new();
@@ -186,12 +193,13 @@ pub fn run(opts: &HttpOptions) -> Result<()> {
 
 fn format_row(c: usize, what: &str, (s, n): &(Figures, Figures)) -> String {
     format!(
-        "| {c} | {what} | {:.0} | {:.0} | {:.0} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {:.2} |",
+        "| {c} | {what} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {:.2} |",
         s.rps,
         s.p50_ms,
         s.p99_ms,
         s.failed + s.incomplete,
         s.syn_retrans,
+        s.tap_drops,
         n.rps,
         n.p50_ms,
         n.p99_ms,
@@ -266,9 +274,20 @@ fn measure(
     keep_alive: bool,
 ) -> Result<(Figures, Figures)> {
     let n = opts.requests.max(c);
-    let s = ab(client, STRATA_IP, n, c, keep_alive)?;
+    let drops = tap_drops(client)?;
+    let mut s = ab(client, STRATA_IP, n, c, keep_alive)?;
+    s.tap_drops = tap_drops(client)?.saturating_sub(drops);
     let g = ab(client, NGINX_IP, n, c, keep_alive)?;
     Ok((s, g))
+}
+
+/// Frames the kernel dropped at the TAP's queue so far.
+fn tap_drops(client: &Netns) -> Result<u64> {
+    let out = client.exec(&["cat", "/sys/class/net/sbt0/statistics/tx_dropped"])?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0))
 }
 
 /// The client namespace's count of SYN retransmissions.
@@ -294,7 +313,7 @@ fn ab(client: &Netns, ip: Ipv4Addr, n: usize, c: usize, keep_alive: bool) -> Res
     let before = syn_retrans(client)?;
     let url = format!("http://{ip}/file.bin");
     let script = format!(
-        "ulimit -n 65536; exec ab -q -r -s 30 -n {n} -c {c} {} {url}",
+        "ulimit -n $(ulimit -Hn) 2>/dev/null; exec ab -q -r -s 30 -n {n} -c {c} {} {url}",
         if keep_alive { "-k" } else { "" }
     );
     let out = client

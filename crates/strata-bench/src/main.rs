@@ -158,6 +158,9 @@ struct Args {
     /// `http`: `strata serve --backlog`.
     #[arg(long, default_value_t = 4096)]
     backlog: usize,
+    /// `http`: the TAP's `txqueuelen` (frames the kernel queues for strata).
+    #[arg(long, default_value_t = 10_000)]
+    tap_queue: usize,
     /// `http`: the `strata` binary (default: next to this one).
     #[arg(long, value_name = "PATH")]
     strata: Option<std::path::PathBuf>,
@@ -357,6 +360,7 @@ fn main() -> Result<()> {
             strata: args.strata.clone().unwrap_or_else(http::default_strata_bin),
             idle: args.idle,
             backlog: args.backlog,
+            tap_queue: args.tap_queue,
         });
     }
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
