@@ -258,7 +258,10 @@ impl TcpListener {
         let got = self
             .rt
             .inner
-            .wait_for(deadline(nb, None), |st, _| match self.batch.accept(st, l) {
+            .wait_on(WakeKey::Listener(l), deadline(nb, None), |st, _| match self
+                .batch
+                .accept(st, l)
+            {
                 Ok(h) => Some(Ok(h)),
                 Err(TcpError::WouldBlock) => None,
                 Err(e) => Some(Err(e)),
@@ -377,7 +380,9 @@ impl TcpStream {
         let stream = TcpStream::from_handle(rt, h);
         let done = rt
             .inner
-            .wait_for(deadline(false, timeout), |st, _| connect_progress(st, h))?;
+            .wait_on(WakeKey::Tcp(h), deadline(false, timeout), |st, _| {
+                connect_progress(st, h)
+            })?;
         match done {
             Some(Ok(())) => Ok(stream),
             Some(Err(e)) => Err(e),
@@ -482,10 +487,12 @@ impl TcpStream {
         let h = self.h;
         self.rt
             .inner
-            .wait_for(dl, |st, _| match st.stack.tcp_send_urgent(h, buf) {
-                Ok(n) => Some(Ok(n)),
-                Err(TcpError::WouldBlock) => None,
-                Err(e) => Some(Err(io::Error::from(e))),
+            .wait_on(WakeKey::Tcp(h), dl, |st, _| {
+                match st.stack.tcp_send_urgent(h, buf) {
+                    Ok(n) => Some(Ok(n)),
+                    Err(TcpError::WouldBlock) => None,
+                    Err(e) => Some(Err(io::Error::from(e))),
+                }
             })?
             .ok_or_else(|| would_block("write"))?
     }
@@ -714,7 +721,9 @@ impl TcpStream {
         };
         self.rt
             .inner
-            .wait_for(dl, |st, _| self.try_write_vectored(st, bufs, more))?
+            .wait_on(WakeKey::Tcp(self.h), dl, |st, _| {
+                self.try_write_vectored(st, bufs, more)
+            })?
             .ok_or_else(|| would_block("write"))?
     }
 
@@ -728,7 +737,7 @@ impl TcpStream {
         }
         self.rt
             .inner
-            .wait_for(dl, |st, _| self.try_read(st, buf))?
+            .wait_on(WakeKey::Tcp(self.h), dl, |st, _| self.try_read(st, buf))?
             .ok_or_else(|| would_block("read"))?
     }
 
@@ -742,7 +751,7 @@ impl TcpStream {
         };
         self.rt
             .inner
-            .wait_for(dl, |st, _| self.try_write(st, buf))?
+            .wait_on(WakeKey::Tcp(self.h), dl, |st, _| self.try_write(st, buf))?
             .ok_or_else(|| would_block("write"))?
     }
 
