@@ -7,6 +7,7 @@
 //! with their spread.
 
 mod alloc;
+mod http;
 mod pipe;
 mod smol;
 mod strata_side;
@@ -141,7 +142,31 @@ struct Args {
     /// or `tap`: both stacks over a real TAP with the Linux kernel as the peer
     /// (needs root and /dev/net/tun; not part of "all").
     /// With `--callgrind`: bulk (default), conns or many-N.
+    /// `http`: ab against `strata serve` over a TAP and nginx over a veth
+    /// pair (root; see --requests, --concurrency, --size, --idle).
     workload: Option<String>,
+    /// `http`: requests per row (at least the concurrency).
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// `http`: concurrency levels.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 10, 100, 500, 1000])]
+    concurrency: Vec<usize>,
+    /// `http`: bytes per response.
+    #[arg(long, default_value_t = 10 * 1024)]
+    size: usize,
+    /// `http`: idle keep-alive connections (to each server) held open
+    /// during two extra c=100 rows (0: none).
+    #[arg(long, default_value_t = 1000)]
+    idle: usize,
+    /// `http`: `strata serve --backlog`.
+    #[arg(long, default_value_t = 4096)]
+    backlog: usize,
+    /// `http`: the TAP's `txqueuelen` (frames the kernel queues for strata).
+    #[arg(long, default_value_t = 10_000)]
+    tap_queue: usize,
+    /// `http`: the `strata` binary (default: next to this one).
+    #[arg(long, value_name = "PATH")]
+    strata: Option<std::path::PathBuf>,
     /// Smaller sizes and fewer rounds (used by the test suite).
     #[arg(long)]
     quick: bool,
@@ -333,6 +358,17 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(stack) = &args.callgrind {
         return callgrind(stack, args.workload.as_deref().unwrap_or("bulk"));
+    }
+    if args.workload.as_deref() == Some("http") {
+        return http::run(&http::HttpOptions {
+            requests: args.requests,
+            concurrency: args.concurrency.clone(),
+            size: args.size,
+            strata: args.strata.clone().unwrap_or_else(http::default_strata_bin),
+            idle: args.idle,
+            backlog: args.backlog,
+            tap_queue: args.tap_queue,
+        });
     }
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
     if args.workload.as_deref() == Some("tap") {

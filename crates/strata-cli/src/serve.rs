@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use strata_io::tcp::TcpListener;
+use strata_io::tcp::{ListenOptions, TcpListener};
 use strata_io::udp::UdpSocket;
 
 use crate::tapnet::TapArgs;
@@ -35,6 +35,20 @@ pub struct ServeArgs {
     /// wait for it to come back and serve again, instead of exiting.
     #[arg(long)]
     wait_device: bool,
+    /// Connections that may wait to be accepted (the `backlog` of
+    /// `listen(2)`; Linux's default `somaxconn`). Clients beyond it have
+    /// their SYNs dropped and retry a second later.
+    #[arg(long, value_name = "N", default_value_t = strata_io::tcp::DEFAULT_BACKLOG,
+          value_parser = parse_backlog)]
+    backlog: usize,
+}
+
+/// A listen backlog: 1..=65535 connections.
+fn parse_backlog(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=65535).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a backlog of 1 to 65535 connections")),
+    }
 }
 
 /// Runs `strata serve` until killed, or until its device goes away (one
@@ -76,8 +90,12 @@ fn serve_on(args: &ServeArgs, rt: &strata_io::Runtime) -> anyhow::Result<()> {
             .canonicalize()
             .with_context(|| format!("reading {}", dir.display()))?;
         let port = args.port.unwrap_or(80);
-        let listener = TcpListener::bind(&h, SocketAddr::from(([0, 0, 0, 0], port)))
-            .with_context(|| format!("listening on port {port}"))?;
+        let listener = TcpListener::bind_with(
+            &h,
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            ListenOptions::backlog(args.backlog),
+        )
+        .with_context(|| format!("listening on port {port}"))?;
         println!(
             "strata serve: http://{ip}:{port}/ serving {} on {}",
             root.display(),
@@ -103,8 +121,12 @@ fn serve_on(args: &ServeArgs, rt: &strata_io::Runtime) -> anyhow::Result<()> {
         }
     } else {
         let port = args.port.unwrap_or(7);
-        let listener = TcpListener::bind(&h, SocketAddr::from(([0, 0, 0, 0], port)))
-            .with_context(|| format!("listening on TCP port {port}"))?;
+        let listener = TcpListener::bind_with(
+            &h,
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            ListenOptions::backlog(args.backlog),
+        )
+        .with_context(|| format!("listening on TCP port {port}"))?;
         let udp = UdpSocket::bind(&h, SocketAddr::from(([0, 0, 0, 0], port)))
             .with_context(|| format!("binding UDP port {port}"))?;
         println!(

@@ -130,6 +130,53 @@ pub(crate) mod api {
     pub fn set_nodelay(st: &mut State, h: TcpHandle, on: bool) -> Result<(), TcpError> {
         st.stack.tcp_set_nodelay(h, on)
     }
+    pub fn send_more(st: &mut State, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        st.stack.tcp_send_more(h, data)
+    }
+    pub fn set_cork(st: &mut State, h: TcpHandle, on: bool) -> Result<(), TcpError> {
+        st.stack.tcp_set_cork(h, on)
+    }
+    pub fn cork(st: &State, h: TcpHandle) -> Result<bool, TcpError> {
+        st.stack.tcp().cork(h)
+    }
+}
+
+/// Connections taken from a listener's queue in one go (one lock of the
+/// stack for up to this many accepts); the extra ones wait in the
+/// listener for the next `accept` calls.
+pub const ACCEPT_BATCH: usize = 64;
+
+/// Accepted connections taken from the stack in a batch and not yet handed
+/// out (see [`ACCEPT_BATCH`]).
+#[derive(Debug, Default)]
+pub(crate) struct Batch(Mutex<std::collections::VecDeque<TcpHandle>>);
+
+impl Batch {
+    /// The next connection: one taken earlier, or a fresh batch from the
+    /// stack (the first of it returned, the rest kept).
+    pub(crate) fn accept(&self, st: &mut State, l: ListenerHandle) -> Result<TcpHandle, TcpError> {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = q.pop_front() {
+            return Ok(h);
+        }
+        let first = api::accept(st, l)?;
+        while q.len() < ACCEPT_BATCH - 1 {
+            match api::accept(st, l) {
+                Ok(h) => q.push_back(h),
+                Err(_) => break,
+            }
+        }
+        Ok(first)
+    }
+
+    /// Resets the connections never handed out (the listener closes; as
+    /// Linux resets what waits in a closed listener's accept queue).
+    pub(crate) fn abort_all(&self, st: &mut State, now: Instant) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for h in q.drain(..) {
+            api::abort(st, now, h);
+        }
+    }
 }
 
 fn deadline(nonblocking: bool, timeout: Option<Duration>) -> Option<std::time::Instant> {
@@ -163,6 +210,7 @@ pub struct TcpListener {
     l: ListenerHandle,
     local: SocketAddrV4,
     nonblocking: AtomicBool,
+    batch: Batch,
 }
 
 impl TcpListener {
@@ -193,6 +241,7 @@ impl TcpListener {
             l,
             local,
             nonblocking: AtomicBool::new(false),
+            batch: Batch::default(),
         })
     }
 
@@ -201,14 +250,18 @@ impl TcpListener {
         Ok(self.local.into())
     }
 
-    /// Waits for the next established connection.
+    /// Waits for the next established connection. Connections are taken
+    /// from the stack up to [`ACCEPT_BATCH`] at a time.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let l = self.l;
         let nb = self.nonblocking.load(Ordering::Relaxed);
         let got = self
             .rt
             .inner
-            .wait_for(deadline(nb, None), |st, _| match api::accept(st, l) {
+            .wait_on(WakeKey::Listener(l), deadline(nb, None), |st, _| match self
+                .batch
+                .accept(st, l)
+            {
                 Ok(h) => Some(Ok(h)),
                 Err(TcpError::WouldBlock) => None,
                 Err(e) => Some(Err(e)),
@@ -230,8 +283,8 @@ impl TcpListener {
         Ok(())
     }
 
-    pub(crate) fn parts(&self) -> (&RuntimeHandle, ListenerHandle) {
-        (&self.rt, self.l)
+    pub(crate) fn parts(&self) -> (&RuntimeHandle, ListenerHandle, &Batch) {
+        (&self.rt, self.l, &self.batch)
     }
 }
 
@@ -240,6 +293,7 @@ impl Drop for TcpListener {
         let l = self.l;
         let _ = self.rt.inner.with_stack(|st, now| {
             st.forget(WakeKey::Listener(l));
+            self.batch.abort_all(st, now);
             api::close_listener(st, now, l)
         });
     }
@@ -326,7 +380,9 @@ impl TcpStream {
         let stream = TcpStream::from_handle(rt, h);
         let done = rt
             .inner
-            .wait_for(deadline(false, timeout), |st, _| connect_progress(st, h))?;
+            .wait_on(WakeKey::Tcp(h), deadline(false, timeout), |st, _| {
+                connect_progress(st, h)
+            })?;
         match done {
             Some(Ok(())) => Ok(stream),
             Some(Err(e)) => Err(e),
@@ -431,10 +487,12 @@ impl TcpStream {
         let h = self.h;
         self.rt
             .inner
-            .wait_for(dl, |st, _| match st.stack.tcp_send_urgent(h, buf) {
-                Ok(n) => Some(Ok(n)),
-                Err(TcpError::WouldBlock) => None,
-                Err(e) => Some(Err(io::Error::from(e))),
+            .wait_on(WakeKey::Tcp(h), dl, |st, _| {
+                match st.stack.tcp_send_urgent(h, buf) {
+                    Ok(n) => Some(Ok(n)),
+                    Err(TcpError::WouldBlock) => None,
+                    Err(e) => Some(Err(io::Error::from(e))),
+                }
             })?
             .ok_or_else(|| would_block("write"))?
     }
@@ -540,6 +598,32 @@ impl TcpStream {
         Ok(())
     }
 
+    /// Corks (`true`) or uncorks the connection, as Linux's `TCP_CORK`:
+    /// while corked only full-sized segments leave, so a header and a body
+    /// written one after the other share segments; uncorking sends the
+    /// rest. A corked partial segment leaves after one retransmission
+    /// timeout at the latest (Linux: 200 ms).
+    pub fn set_cork(&self, on: bool) -> io::Result<()> {
+        let h = self.h;
+        self.rt
+            .inner
+            .with_stack(|st, _| api::set_cork(st, h, on))??;
+        Ok(())
+    }
+
+    /// Whether the connection is corked.
+    pub fn cork(&self) -> io::Result<bool> {
+        let h = self.h;
+        Ok(self.rt.inner.with_stack(|st, _| api::cork(st, h))??)
+    }
+
+    /// Writes `buf` saying more data follows at once (Linux `MSG_MORE`):
+    /// a final partial segment waits for the next write instead of
+    /// leaving alone.
+    pub fn write_more(&self, buf: &[u8]) -> io::Result<usize> {
+        self.do_write_vectored(&[io::IoSlice::new(buf)], true)
+    }
+
     /// Whether `shutdown(Read)` was called.
     pub(crate) fn read_is_shut(&self) -> bool {
         self.read_shut.load(Ordering::Acquire)
@@ -577,6 +661,72 @@ impl TcpStream {
         }
     }
 
+    /// One non-blocking attempt to write the slices in order, with one
+    /// lock of the stack: no segment leaves between them, so a header and
+    /// a body go out together in full-sized segments. All but the last
+    /// slice are written with "more data follows" (and the last too with
+    /// `more`). `None` when nothing could be written.
+    pub(crate) fn try_write_vectored(
+        &self,
+        st: &mut State,
+        bufs: &[io::IoSlice<'_>],
+        more: bool,
+    ) -> Option<io::Result<usize>> {
+        if self.write_shut.load(Ordering::Acquire) {
+            return Some(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the writing side was shut down",
+            )));
+        }
+        if let Some(e) = st.device_error() {
+            return Some(Err(e));
+        }
+        let last = bufs.iter().rposition(|b| !b.is_empty())?;
+        let mut total = 0;
+        for (i, b) in bufs.iter().enumerate().take(last + 1) {
+            if b.is_empty() {
+                continue;
+            }
+            let r = if i < last || more {
+                api::send_more(st, self.h, b)
+            } else {
+                api::send(st, Instant::ZERO, self.h, b)
+            };
+            match r {
+                Ok(n) => {
+                    total += n;
+                    if n < b.len() {
+                        break;
+                    }
+                }
+                Err(TcpError::WouldBlock) => break,
+                Err(e) if total == 0 => return Some(Err(io::Error::from(e))),
+                Err(_) => break,
+            }
+        }
+        if total == 0 {
+            None
+        } else {
+            Some(Ok(total))
+        }
+    }
+
+    fn do_write_vectored(&self, bufs: &[io::IoSlice<'_>], more: bool) -> io::Result<usize> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Ok(0);
+        }
+        let dl = {
+            let o = self.opts();
+            deadline(o.nonblocking, o.write_timeout)
+        };
+        self.rt
+            .inner
+            .wait_on(WakeKey::Tcp(self.h), dl, |st, _| {
+                self.try_write_vectored(st, bufs, more)
+            })?
+            .ok_or_else(|| would_block("write"))?
+    }
+
     fn do_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let dl = {
             let o = self.opts();
@@ -587,7 +737,7 @@ impl TcpStream {
         }
         self.rt
             .inner
-            .wait_for(dl, |st, _| self.try_read(st, buf))?
+            .wait_on(WakeKey::Tcp(self.h), dl, |st, _| self.try_read(st, buf))?
             .ok_or_else(|| would_block("read"))?
     }
 
@@ -601,7 +751,7 @@ impl TcpStream {
         };
         self.rt
             .inner
-            .wait_for(dl, |st, _| self.try_write(st, buf))?
+            .wait_on(WakeKey::Tcp(self.h), dl, |st, _| self.try_write(st, buf))?
             .ok_or_else(|| would_block("write"))?
     }
 
@@ -626,6 +776,11 @@ impl Write for TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.do_write(buf)
     }
+    /// All slices in one lock of the stack: they leave as one stream of
+    /// full-sized segments (a header and its body together).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.do_write_vectored(bufs, false)
+    }
     /// Bytes are in the stack once `write` returns; nothing to flush.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -635,6 +790,9 @@ impl Write for TcpStream {
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.do_write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.do_write_vectored(bufs, false)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())

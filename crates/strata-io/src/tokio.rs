@@ -136,11 +136,11 @@ impl TcpListener {
 
     /// Waits for the next established connection.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (rt, l) = self.inner.parts();
+        let (rt, l, batch) = self.inner.parts();
         let h = poll_fn(|cx| {
             poll_call(
                 rt,
-                |st, _| api::accept(st, l),
+                |st, _| batch.accept(st, l),
                 |st| register_listener(st, l, cx.waker()),
             )
         })
@@ -196,6 +196,12 @@ impl TcpStream {
         self.inner.set_nodelay(on)
     }
 
+    /// Corks or uncorks the connection (Linux `TCP_CORK`): see
+    /// [`crate::tcp::TcpStream::set_cork`].
+    pub fn set_cork(&self, on: bool) -> io::Result<()> {
+        self.inner.set_cork(on)
+    }
+
     /// The blocking socket underneath (same connection).
     pub fn into_std(self) -> crate::tcp::TcpStream {
         self.inner
@@ -239,6 +245,32 @@ impl AsyncWrite for TcpStream {
             }
             r
         })
+    }
+
+    /// Every slice in one lock of the stack, so that hyper's header and
+    /// body leave together in full-sized segments instead of the header
+    /// as a small segment of its own.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        let h = self.inner.handle();
+        let inner = &self.inner;
+        poll_locked(inner.rt(), |st, _| {
+            let r = inner.try_write_vectored(st, bufs, false);
+            if r.is_none() {
+                register_conn(st, h, cx.waker());
+            }
+            r
+        })
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -2545,6 +2545,18 @@ impl Stack {
         self.tcp.send(h, data)
     }
 
+    /// Queues bytes for sending with "more data follows" (Linux
+    /// `MSG_MORE`): see [`Tcp::send_more`].
+    pub fn tcp_send_more(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        self.tcp.send_more(h, data)
+    }
+
+    /// Corks or uncorks a connection (Linux `TCP_CORK`): see
+    /// [`Tcp::set_cork`].
+    pub fn tcp_set_cork(&mut self, h: TcpHandle, cork: bool) -> Result<(), TcpError> {
+        self.tcp.set_cork(h, cork)
+    }
+
     /// Sets the Diffserv codepoint of a connection's segments (RFC 9293
     /// §3.9.1.9 MUST-48): see [`Tcp::set_dscp`].
     pub fn tcp_set_dscp(&mut self, h: TcpHandle, dscp: u8) -> Result<(), TcpError> {

@@ -100,18 +100,12 @@ fn syn_ack_mirrors_options_and_segments_respect_peer_mss() {
     let out = r.output();
     assert!(!out.is_empty());
     assert!(out.iter().all(|s| s.payload.len() <= 988));
-    // Five full segments; Nagle holds the 60-byte tail until an ACK.
+    // Five full segments and the 60-byte tail: no small segment is
+    // unacknowledged, so Minshall's Nagle lets the tail go at once.
     assert_eq!(
         out.iter().map(|s| s.payload.len()).collect::<Vec<_>>(),
-        [988; 5]
+        [988, 988, 988, 988, 988, 60]
     );
-    let ack = seg(TcpFlags::ACK, r.peer_seq, r.our_seq + 4940, &[]);
-    let mut ack = ack;
-    ack.options.timestamps = r.ts();
-    r.input(&ack);
-    let out2 = r.output();
-    assert_eq!(out2.len(), 1);
-    assert_eq!(out2[0].payload.len(), 60);
     // Window field is scaled by our shift.
     assert_eq!(out[0].window, ((256 * 1024) >> 3) as u16 - 1 + 1);
 }
@@ -516,6 +510,92 @@ fn nagle_coalesces_small_writes() {
     assert_eq!(r.output().len(), 1, "the first small write leaves");
     r.tcp.send(h, b"e").unwrap();
     assert_eq!(r.output().len(), 1);
+}
+
+fn lens(out: &[Seg]) -> Vec<usize> {
+    out.iter().map(|s| s.payload.len()).collect()
+}
+
+#[test]
+// covers: SHLD-7
+fn minshall_nagle_holds_a_small_segment_only_behind_another_small_one() {
+    // Nagle as Linux does it (draft-minshall-nagle): the tail of a write
+    // leaves with the full segments before it; only a small segment still
+    // unacknowledged holds the next small one.
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake(TcpOptions::default());
+    let h = r.handle.unwrap();
+    r.tcp.send(h, &[1u8; 2000]).unwrap();
+    assert_eq!(
+        lens(&r.output()),
+        [536, 536, 536, 392],
+        "the tail is not held"
+    );
+    r.tcp.send(h, &[2u8; 100]).unwrap();
+    assert!(
+        r.output().is_empty(),
+        "the 392-byte segment is unacknowledged"
+    );
+    // ACK of the full segments only: the small one is still out.
+    let ack = seg(TcpFlags::ACK, r.peer_seq, r.our_seq + 1608, &[]);
+    r.input(&ack);
+    assert!(r.output().is_empty());
+    let ack = seg(TcpFlags::ACK, r.peer_seq, r.our_seq + 2000, &[]);
+    r.input(&ack);
+    assert_eq!(lens(&r.output()), [100]);
+    // Full segments are never held; the new tail waits behind the 100.
+    r.tcp.send(h, &[3u8; 600]).unwrap();
+    assert_eq!(lens(&r.output()), [536]);
+    let ack = seg(TcpFlags::ACK, r.peer_seq, r.our_seq + 2100, &[]);
+    r.input(&ack);
+    assert_eq!(lens(&r.output()), [64]);
+}
+
+#[test]
+// covers: MUST-60
+fn cork_and_more_data_follows_coalesce_a_header_and_its_body() {
+    let mut r = Raw::new(TcpConfig::default());
+    r.handshake(TcpOptions::default());
+    let h = r.handle.unwrap();
+    // "More data follows": a header alone does not leave ...
+    r.tcp.send_more(h, &[b'h'; 100]).unwrap();
+    assert!(r.output().is_empty(), "held for the body");
+    // ... and leaves with its body, in full segments.
+    r.tcp.send(h, &[b'b'; 1000]).unwrap();
+    let out = r.output();
+    assert_eq!(lens(&out), [536, 536, 28]);
+    let ack = seg(TcpFlags::ACK, r.peer_seq, r.our_seq + 1100, &[]);
+    r.input(&ack);
+    assert!(r.output().is_empty());
+
+    // TCP_CORK: only full segments while corked, the rest on uncork.
+    r.tcp.set_cork(h, true).unwrap();
+    assert!(r.tcp.cork(h).unwrap());
+    r.tcp.send(h, &[4u8; 300]).unwrap();
+    r.tcp.send(h, &[5u8; 300]).unwrap();
+    assert_eq!(lens(&r.output()), [536], "the 64-byte rest waits");
+    r.tcp.set_cork(h, false).unwrap();
+    assert_eq!(lens(&r.output()), [64]);
+    let ack = seg(TcpFlags::ACK, r.peer_seq, r.our_seq + 1700, &[]);
+    r.input(&ack);
+
+    // Nothing is held indefinitely: the cork ceiling (one RTO).
+    r.tcp.set_cork(h, true).unwrap();
+    r.tcp.send(h, b"tail").unwrap();
+    r.advance(Duration::from_millis(100));
+    assert!(r.output().is_empty(), "corked");
+    r.advance(Duration::from_secs(2));
+    assert_eq!(lens(&r.output()), [4], "sent at the cork ceiling");
+    let ack = seg(TcpFlags::ACK, r.peer_seq, r.our_seq + 1704, &[]);
+    r.input(&ack);
+
+    // A close sends the corked rest with the FIN.
+    r.tcp.send(h, b"bye").unwrap();
+    assert!(r.output().is_empty(), "still corked");
+    r.tcp.close(r.now, h).unwrap();
+    let out = r.output();
+    assert_eq!(lens(&out), [3]);
+    assert!(out[0].flags.fin());
 }
 
 proptest! {

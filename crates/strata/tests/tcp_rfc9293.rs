@@ -416,16 +416,16 @@ fn psh_on_the_last_segment_and_nothing_held_forever() {
     let mut r = Raw::new(TcpConfig::default());
     r.handshake();
     let h = r.h();
-    // Nagle on: 1200 bytes go as 536 + 536 and the 128-byte tail waits
-    // for the ACK, then leaves with PSH.
+    // Nagle on (Minshall's form): 1200 bytes go as 536 + 536 + 128 at
+    // once, PSH on the last segment only.
     r.tcp.send(h, &[4u8; 1200]).unwrap();
     let out = r.output();
-    assert_eq!(payload_bytes(&out), 1072);
-    let ack = r.peer_ack(1072, 65535);
-    r.input(&ack);
-    let out = r.output();
-    assert_eq!(payload_bytes(&out), 128, "the tail is not held");
+    assert_eq!(payload_bytes(&out), 1200, "the tail is not held");
     assert!(out.last().unwrap().flags.psh(), "PSH on the last segment");
+    assert!(out[..out.len() - 1].iter().all(|s| !s.flags.psh()));
+    let ack = r.peer_ack(1200, 65535);
+    r.input(&ack);
+    assert!(r.output().is_empty());
     // A write that fits one segment: PSH on it.
     r.tcp.send(h, b"ping").unwrap();
     r.advance(Duration::from_secs(1));

@@ -367,6 +367,16 @@ pub(crate) struct Conn {
     /// kept across bursts and released only once the connection went idle.
     buf_idle_at: Option<Instant>,
     pub nodelay: bool,
+    /// The application corked the connection (Linux `TCP_CORK`): sub-MSS
+    /// segments wait for more data, an uncork, a FIN or the cork ceiling.
+    pub cork: bool,
+    /// The last write said more data follows (Linux `MSG_MORE`): like
+    /// `cork`, until the next write without it.
+    pub more: bool,
+    /// End of the last sub-MSS segment of new data sent (Linux `snd_sml`):
+    /// Minshall's Nagle holds a small segment only while this one is
+    /// unacknowledged.
+    snd_sml: SeqNumber,
 
     // Congestion control.
     /// Inline, not boxed: it is read on every ACK, and a separate
@@ -503,6 +513,9 @@ impl Conn {
             close_at: None,
             buf_idle_at: None,
             nodelay: cfg.nodelay,
+            cork: false,
+            more: false,
+            snd_sml: iss,
             cc: Controller::new(cfg.congestion_control, mss, iss),
             dupacks: 0,
             scoreboard: Scoreboard::new(),
@@ -2483,10 +2496,31 @@ impl Conn {
             // full segment, or everything queued when
             // nothing is unacknowledged (or Nagle is off), or at least half
             // the largest window the peer offered.
+            //
+            // Nagle as Minshall modified it (draft-minshall-nagle-01, as
+            // Linux does): RFC 896 and RFC 1122 §4.2.3.4 hold a small
+            // segment while *any* data is unacknowledged; here it is held
+            // only while a *small* segment is. A reply of several full
+            // segments and a short tail then leaves whole, instead of the
+            // tail waiting for the peer's delayed ACK (40 ms and more).
+            // The hold still keeps one small segment per RTT in flight.
+            if self.snd_sml <= self.snd_una || self.snd_sml > self.snd_max {
+                // Acknowledged (or stale across a wrap): forget it.
+                self.snd_sml = self.snd_una;
+            }
+            let small_unacked = self.snd_sml > self.snd_una;
+            // Cork (TCP_CORK) and "more data follows" (MSG_MORE): the
+            // application promised more, so a partial segment waits for it;
+            // a FIN uncorks, and the persist timer (one RTO, as Linux's
+            // 200 ms ceiling) sends it if the promise is not kept, so
+            // nothing is held indefinitely (MUST-60).
+            let corked = self.cork || self.more;
             let all = len == unsent;
             let ok = self.force_send
                 || len >= mss
-                || (all && (self.nodelay || flight == 0 || self.fin_queued))
+                || (all
+                    && (self.fin_queued
+                        || (!corked && (self.nodelay || flight == 0 || !small_unacked))))
                 || (len as u64) * 2 >= u64::from(self.max_snd_wnd);
             if !ok {
                 len = 0;
@@ -2544,6 +2578,10 @@ impl Conn {
         }
         if let Some(ep) = self.episode.as_deref_mut() {
             ep.on_sent(adv);
+        }
+        if !retransmitting && len > 0 && len < mss {
+            // Minshall: remember the end of the last small segment.
+            self.snd_sml = seq + len;
         }
         self.snd_nxt = seq + adv;
         self.snd_max = self.snd_max.max(self.snd_nxt);

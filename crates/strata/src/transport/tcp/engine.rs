@@ -1668,9 +1668,33 @@ impl Tcp {
 
     /// Queue bytes for sending; returns how many were taken (up to the
     /// send buffer limit). [`TcpError::WouldBlock`] when the buffer is
-    /// full ([`TcpEvent::Writable`] follows when space opens).
+    /// full ([`TcpEvent::Writable`] follows when space opens). When only
+    /// part was taken, the rest is taken to follow, as with
+    /// [`Tcp::send_more`].
     pub fn send(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
-        let n = self.conn_mut(h)?.send(data)?;
+        let conn = self.conn_mut(h)?;
+        let n = conn.send(data)?;
+        // A plain write ends a "more data follows" run (see `send_more`),
+        // unless the buffer took only part of it: then the application
+        // has more to give as soon as there is room, and the partial
+        // segment at the end of what was taken waits for it instead of
+        // leaving alone (it would hold the rest, by Minshall's rule,
+        // until the peer's possibly delayed ACK).
+        conn.more = n < data.len();
+        self.after(h.idx, self.now);
+        Ok(n)
+    }
+
+    /// Queue bytes like [`Tcp::send`], saying that more data follows
+    /// (Linux `MSG_MORE`): a final partial segment waits for the next
+    /// write instead of leaving alone, so a reply written as header then
+    /// body still leaves in full-sized segments. The next plain
+    /// [`Tcp::send`] (or a close, or [`Tcp::set_cork`]`(false)`) releases
+    /// it; if none comes, it leaves after one retransmission timeout.
+    pub fn send_more(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        let conn = self.conn_mut(h)?;
+        let n = conn.send(data)?;
+        conn.more = true;
         self.after(h.idx, self.now);
         Ok(n)
     }
@@ -1882,6 +1906,28 @@ impl Tcp {
         self.conn_mut(h)?.nodelay = nodelay;
         self.mark_dirty(h.idx);
         Ok(())
+    }
+
+    /// Cork (`true`) or uncork one connection (Linux `TCP_CORK`): while
+    /// corked, only full-sized segments leave, so that pieces written one
+    /// after another (a header, then a body) are coalesced. Uncorking
+    /// sends what waits at once (Nagle permitting, or regardless with
+    /// nodelay). A corked partial segment leaves after one retransmission
+    /// timeout at the latest (Linux: 200 ms), and a close sends it with
+    /// the FIN.
+    pub fn set_cork(&mut self, h: TcpHandle, cork: bool) -> Result<(), TcpError> {
+        let conn = self.conn_mut(h)?;
+        conn.cork = cork;
+        if !cork {
+            conn.more = false;
+        }
+        self.after(h.idx, self.now);
+        Ok(())
+    }
+
+    /// Whether the connection is corked ([`Tcp::set_cork`]).
+    pub fn cork(&self, h: TcpHandle) -> Result<bool, TcpError> {
+        Ok(self.conn(h)?.cork)
     }
 
     /// Chooses the congestion-control algorithm of one connection (Linux's

@@ -1,0 +1,466 @@
+//! `strata-bench http`: a real HTTP load generator (ApacheBench, Debian's
+//! `apache2-utils`) against `strata serve --http` over a TAP and against
+//! nginx on the Linux kernel over a veth pair, in the same run, on the same
+//! file.
+//!
+//! Topology, all inside namespaces this run creates and removes:
+//!
+//! ```text
+//!   client namespace (ab, the kernel's TCP)
+//!     ├── TAP  10.30.0.1/24 ── strata serve 10.30.0.2 (the strata process)
+//!     └── veth 10.31.0.1/24 ── veth 10.31.0.2/24 in the server namespace: nginx
+//! ```
+//!
+//! Every row runs `ab -n N -c C [-k]` against both servers one after the
+//! other and reports requests/s, the median and 99th percentile of the
+//! time per request, failed requests, and the SYN retransmissions the
+//! client's kernel made during the row (`nstat TcpExtTCPSynRetrans`).
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use strata_io::testing::{can_run, Netns, TempDir};
+
+/// What to run (from the command line).
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Requests per row (at least the concurrency).
+    pub requests: usize,
+    /// Concurrency levels.
+    pub concurrency: Vec<usize>,
+    /// Size of the file served.
+    pub size: usize,
+    /// The `strata` binary.
+    pub strata: PathBuf,
+    /// Idle keep-alive connections held open during an extra c=100 row
+    /// (0: no such row).
+    pub idle: usize,
+    /// `strata serve --backlog`.
+    pub backlog: usize,
+    /// Frames the kernel may queue toward the TAP (`txqueuelen`); the
+    /// kernel drops beyond it while strata's I/O thread is busy.
+    pub tap_queue: usize,
+}
+
+const STRATA_IP: Ipv4Addr = Ipv4Addr::new(10, 30, 0, 2);
+const NGINX_IP: Ipv4Addr = Ipv4Addr::new(10, 31, 0, 2);
+
+/// One ab run's figures.
+#[derive(Debug, Clone, Copy, Default)]
+struct Figures {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failed: u64,
+    /// Requests that did not complete at all (ab gave up).
+    incomplete: u64,
+    syn_retrans: u64,
+    /// Frames the kernel dropped at the TAP's queue (strata only).
+    tap_drops: u64,
+}
+
+/// Kills nginx (master and workers) when dropped.
+struct Nginx<'a> {
+    ns: &'a Netns,
+    conf: PathBuf,
+}
+
+impl Drop for Nginx<'_> {
+    fn drop(&mut self) {
+        let conf = self.conf.to_string_lossy().into_owned();
+        let _ = self.ns.exec(&["nginx", "-c", &conf, "-s", "stop"]);
+    }
+}
+
+/// Runs the comparison and prints the table. Without root, /dev/net/tun,
+/// `ip`, `ab` or `nginx`, prints why and returns.
+pub fn run(opts: &HttpOptions) -> Result<()> {
+    if !can_run(&["ab", "nginx", "nstat"]) {
+        return Ok(());
+    }
+    if !opts.strata.exists() {
+        bail!(
+            "{} not found: build it first (cargo build --release -p strata-cli) or pass --strata",
+            opts.strata.display()
+        );
+    }
+    let tmp = TempDir::new("bench-http")?;
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www)?;
+    let file: Vec<u8> = (0..opts.size).map(|i| b'a' + (i % 26) as u8).collect();
+    std::fs::write(www.join("file.bin"), &file)?;
+
+    let client = Netns::new("hc")?;
+    let server = Netns::new("hs")?;
+    // The strata side: a TAP in the client namespace, `strata serve` on it.
+    client.add_tap("sbt0", "10.30.0.1/24")?;
+    let qlen = opts.tap_queue.to_string();
+    client.exec(&["ip", "link", "set", "sbt0", "txqueuelen", &qlen])?;
+    let www_s = www.to_string_lossy().into_owned();
+    let strata = opts.strata.to_string_lossy().into_owned();
+    let backlog = opts.backlog.to_string();
+    client.spawn(&[
+        &strata,
+        "serve",
+        "--tap",
+        "sbt0",
+        "--addr",
+        "10.30.0.2/24",
+        "--http",
+        &www_s,
+        "--port",
+        "80",
+        "--backlog",
+        &backlog,
+    ])?;
+    // The nginx side: a veth pair into the server namespace.
+    client.exec(&[
+        "ip",
+        "link",
+        "add",
+        "hva",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "hvb",
+        "netns",
+        server.name(),
+    ])?;
+    client.exec(&["ip", "addr", "add", "10.31.0.1/24", "dev", "hva"])?;
+    client.exec(&["ip", "link", "set", "hva", "up"])?;
+    server.exec(&["ip", "addr", "add", "10.31.0.2/24", "dev", "hvb"])?;
+    server.exec(&["ip", "link", "set", "hvb", "up"])?;
+    let conf = nginx_conf(tmp.path(), &www)?;
+    let conf_s = conf.to_string_lossy().into_owned();
+    server.exec(&["nginx", "-t", "-q", "-c", &conf_s])?;
+    server.exec(&["nginx", "-c", &conf_s])?;
+    let _nginx = Nginx {
+        ns: &server,
+        conf: conf.clone(),
+    };
+    client
+        .wait_for_port(SocketAddrV4::new(STRATA_IP, 80))
+        .context("strata serve does not answer")?;
+    client
+        .wait_for_port(SocketAddrV4::new(NGINX_IP, 80))
+        .context("nginx does not answer")?;
+
+    println!(
+        "HTTP load: ab (ApacheBench) from the kernel; strata serve over a TAP (txqueuelen {}) vs nginx over a veth pair; \
+         {} bytes per response, {} requests per row",
+        opts.tap_queue, opts.size, opts.requests
+    );
+    let mut table = String::new();
+    table.push_str(
+        "| c | connections | strata req/s | p50 ms | p99 ms | failed | SYN rexmit | TAP drops | nginx req/s | p50 ms | p99 ms | failed | SYN rexmit | strata/nginx |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    println!("{}", table.trim_end());
+    let mut rows = Vec::new();
+    for &c in &opts.concurrency {
+        for keep_alive in [false, true] {
+            let row = measure(&client, opts, c, keep_alive)?;
+            let line = format_row(c, if keep_alive { "keep-alive" } else { "new each" }, &row);
+            println!("{line}");
+            table.push_str(&line);
+            table.push('\n');
+            rows.push((c, keep_alive, row));
+        }
+    }
+    if opts.idle > 0 {
+        // Point 5 of issue 21: idle keep-alive clients do not slow busy ones.
+        let idle = hold_idle(&client, opts.idle)?;
+        for keep_alive in [false, true] {
+            let row = measure(&client, opts, 100, keep_alive)?;
+            let what = format!(
+                "{}, {} idle open",
+                if keep_alive { "keep-alive" } else { "new each" },
+                opts.idle
+            );
+            let line = format_row(100, &what, &row);
+            println!("{line}");
+        }
+        drop(idle);
+    }
+    println!();
+    summary(&rows, opts);
+    Ok(())
+}
+
+fn format_row(c: usize, what: &str, (s, n): &(Figures, Figures)) -> String {
+    format!(
+        "| {c} | {what} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {:.2} |",
+        s.rps,
+        s.p50_ms,
+        s.p99_ms,
+        s.failed + s.incomplete,
+        s.syn_retrans,
+        s.tap_drops,
+        n.rps,
+        n.p50_ms,
+        n.p99_ms,
+        n.failed + n.incomplete,
+        n.syn_retrans,
+        s.rps / n.rps
+    )
+}
+
+/// The issue's targets, checked against this run's rows.
+fn summary(rows: &[(usize, bool, (Figures, Figures))], opts: &HttpOptions) {
+    let get = |c: usize, ka: bool| rows.iter().find(|r| r.0 == c && r.1 == ka).map(|r| r.2);
+    let mut out = String::new();
+    if let Some((s, _)) = get(1, true) {
+        let _ = writeln!(
+            out,
+            "target keep-alive c=1 median <= 1 ms ({} B): {:.0} ms {}",
+            opts.size,
+            s.p50_ms,
+            verdict(s.p50_ms <= 1.0)
+        );
+    }
+    for ka in [true, false] {
+        for c in [10, 100] {
+            if let Some((s, n)) = get(c, ka) {
+                let _ = writeln!(
+                    out,
+                    "target {} c={c} req/s >= 0.5x nginx: {:.2}x {}",
+                    if ka { "keep-alive" } else { "new each" },
+                    s.rps / n.rps,
+                    verdict(s.rps >= 0.5 * n.rps)
+                );
+            }
+        }
+    }
+    for ka in [false, true] {
+        if let Some((s, _)) = get(1000, ka) {
+            let _ = writeln!(
+                out,
+                "target failures at c=1000 ({}) zero: {} {}",
+                if ka { "keep-alive" } else { "new each" },
+                s.failed + s.incomplete,
+                verdict(s.failed + s.incomplete == 0)
+            );
+        }
+    }
+    if let Some((s, n)) = get(500, false) {
+        let _ = writeln!(
+            out,
+            "target p99 c=500 new each <= 2x nginx: {:.0} ms vs {:.0} ms {}",
+            s.p99_ms,
+            n.p99_ms,
+            verdict(s.p99_ms <= 2.0 * n.p99_ms.max(1.0))
+        );
+    }
+    print!("{out}");
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "(met)"
+    } else {
+        "(NOT met)"
+    }
+}
+
+/// Runs one row against both servers.
+fn measure(
+    client: &Netns,
+    opts: &HttpOptions,
+    c: usize,
+    keep_alive: bool,
+) -> Result<(Figures, Figures)> {
+    let n = opts.requests.max(c);
+    let drops = tap_drops(client)?;
+    let mut s = ab(client, STRATA_IP, n, c, keep_alive)?;
+    s.tap_drops = tap_drops(client)?.saturating_sub(drops);
+    let g = ab(client, NGINX_IP, n, c, keep_alive)?;
+    Ok((s, g))
+}
+
+/// Frames the kernel dropped at the TAP's queue so far.
+fn tap_drops(client: &Netns) -> Result<u64> {
+    let out = client.exec(&["cat", "/sys/class/net/sbt0/statistics/tx_dropped"])?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0))
+}
+
+/// The client namespace's count of SYN retransmissions.
+fn syn_retrans(client: &Netns) -> Result<u64> {
+    let out = client.exec(&["nstat", "-az", "-j", "TcpExtTCPSynRetrans"])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // {"kernel":{"TcpExtTCPSynRetrans":N}}
+    let n = text
+        .split("TcpExtTCPSynRetrans\":")
+        .nth(1)
+        .and_then(|r| {
+            r.trim_start()
+                .split(|ch: char| !ch.is_ascii_digit())
+                .next()
+                .and_then(|d| d.parse().ok())
+        })
+        .unwrap_or(0);
+    Ok(n)
+}
+
+/// `ab -n n -c c [-k]` against `ip`, parsed.
+fn ab(client: &Netns, ip: Ipv4Addr, n: usize, c: usize, keep_alive: bool) -> Result<Figures> {
+    let before = syn_retrans(client)?;
+    let url = format!("http://{ip}/file.bin");
+    let script = format!(
+        "ulimit -n $(ulimit -Hn) 2>/dev/null; exec ab -q -r -s 30 -n {n} -c {c} {} {url}",
+        if keep_alive { "-k" } else { "" }
+    );
+    let out = client
+        .command(&["sh", "-c", &script])
+        .output()
+        .context("running ab")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() && !text.contains("Requests per second") {
+        bail!(
+            "ab against {ip} failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut f = Figures {
+        syn_retrans: syn_retrans(client)?.saturating_sub(before),
+        ..Figures::default()
+    };
+    let mut complete = 0u64;
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let num = |i: usize| words.get(i).and_then(|w| w.parse::<f64>().ok());
+        if line.starts_with("Requests per second:") {
+            f.rps = num(3).unwrap_or(0.0);
+        } else if line.starts_with("Failed requests:") {
+            f.failed = num(2).unwrap_or(0.0) as u64;
+        } else if line.starts_with("Complete requests:") {
+            complete = num(2).unwrap_or(0.0) as u64;
+        } else if line.trim_start().starts_with("50%") {
+            f.p50_ms = num(1).unwrap_or(f64::NAN);
+        } else if line.trim_start().starts_with("99%") {
+            f.p99_ms = num(1).unwrap_or(f64::NAN);
+        }
+    }
+    f.incomplete = (n as u64).saturating_sub(complete);
+    Ok(f)
+}
+
+/// Opens `n` keep-alive connections to each server from the client
+/// namespace, each having made one request, and keeps them idle until
+/// the returned guard drops.
+fn hold_idle(client: &Netns, n: usize) -> Result<IdleConns> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, String>>();
+    let path = format!("/var/run/netns/{}", client.name());
+    let t = std::thread::spawn(move || {
+        let r = (|| -> Result<Vec<std::net::TcpStream>> {
+            let file = std::fs::File::open(&path)?;
+            setns(&file)?;
+            let mut v = Vec::new();
+            for ip in [STRATA_IP, NGINX_IP] {
+                for _ in 0..n {
+                    let mut s = std::net::TcpStream::connect_timeout(
+                        &SocketAddr::V4(SocketAddrV4::new(ip, 80)),
+                        Duration::from_secs(10),
+                    )?;
+                    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+                    use std::io::{Read, Write};
+                    s.write_all(b"GET /missing HTTP/1.1\r\nHost: b\r\n\r\n")?;
+                    let mut buf = [0u8; 512];
+                    let _ = s.read(&mut buf)?;
+                    v.push(s);
+                }
+            }
+            Ok(v)
+        })();
+        match r {
+            Ok(v) => {
+                let _ = ready_tx.send(Ok(v.len()));
+                let _ = rx.recv();
+                drop(v);
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(format!("{e:#}")));
+            }
+        }
+    });
+    match ready_rx.recv() {
+        Ok(Ok(_)) => Ok(IdleConns {
+            stop: Some(tx),
+            thread: Some(t),
+        }),
+        Ok(Err(e)) => bail!("opening idle connections: {e}"),
+        Err(_) => bail!("the idle-connection thread died"),
+    }
+}
+
+struct IdleConns {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for IdleConns {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn setns(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `file` is an open namespace file; setns changes only this
+    // (dedicated) thread's network namespace.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn nginx_conf(dir: &Path, www: &Path) -> Result<PathBuf> {
+    let d = dir.display();
+    let conf = format!(
+        "daemon on;\n\
+         worker_processes auto;\n\
+         pid {d}/nginx.pid;\n\
+         error_log {d}/nginx-error.log;\n\
+         worker_rlimit_nofile 65536;\n\
+         events {{ worker_connections 8192; }}\n\
+         http {{\n\
+           access_log off;\n\
+           sendfile on;\n\
+           tcp_nopush on;\n\
+           keepalive_requests 1000000;\n\
+           client_body_temp_path {d}/body;\n\
+           proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi;\n\
+           uwsgi_temp_path {d}/uwsgi;\n\
+           scgi_temp_path {d}/scgi;\n\
+           server {{\n\
+             listen {NGINX_IP}:80 backlog=4096;\n\
+             root {};\n\
+           }}\n\
+         }}\n",
+        www.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf)?;
+    Ok(path)
+}
+
+/// The `strata` binary next to this one (same cargo profile).
+pub fn default_strata_bin() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("strata")))
+        .unwrap_or_else(|| PathBuf::from("strata"))
+}
