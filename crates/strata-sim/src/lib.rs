@@ -18,6 +18,7 @@
 //! * [`storm`] builds looped switch topologies that show a broadcast storm.
 //! * [`services`] runs the application-layer servers and clients of
 //!   [`strata::app`] (DNS, DHCP) on simulated hosts.
+//! * [`topology`] reads networks from TOML files (`strata sim --topology`).
 //!
 //! Events happen in order of (virtual time, order of scheduling), so ties
 //! are broken deterministically; no `HashMap` iteration or wall clock is
@@ -40,6 +41,7 @@ pub mod storm;
 pub mod stp;
 pub mod switch;
 pub mod testing;
+pub mod topology;
 pub mod traffic;
 
 pub use hub::Hub;

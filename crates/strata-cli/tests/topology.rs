@@ -1,0 +1,80 @@
+//! `strata sim --topology FILE`: the examples run from the command line
+//! (leases, lookups, pings, the pcap of every link), and a bad file is one
+//! `error:` line naming the file and the line, with status 2. The loader
+//! itself is tested in strata-sim's tests.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn two_lans_run_from_the_file_with_a_pcap_of_every_link() {
+    let dir = std::env::temp_dir().join(format!("strata-topo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("two-lans.pcap");
+    let out = strata(&[
+        "sim",
+        "--topology",
+        "examples/topologies/two-lans.toml",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "6 hosts and routers, 2 switches, 7 links, seed 1",
+        "dhcp: pc1 port 0 leased 10.0.1.",
+        "pc1: resolve web.lab: 10.0.2.10 ",
+        "pc2: resolve nosuch.lab: NXDOMAIN",
+        "pc1: ping 10.0.2.20: 3/3 replies",
+        "dhcpd: dhcp server: 2 offers, 2 acks, 0 naks",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
+    // The capture holds every link: DHCP, DNS and ICMP all in one file.
+    let bytes = std::fs::read(&pcap).unwrap();
+    // Little-endian pcap, microsecond or nanosecond timestamps.
+    assert!(
+        [[0xd4, 0xc3, 0xb2, 0xa1], [0x4d, 0x3c, 0xb2, 0xa1]]
+            .contains(&[bytes[0], bytes[1], bytes[2], bytes[3]]),
+        "pcap magic {:02x?}",
+        &bytes[..4]
+    );
+    assert!(bytes.len() > 5_000, "{} bytes", bytes.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_topology_file_is_one_error_line_with_its_line_number() {
+    let dir = std::env::temp_dir().join(format!("strata-topo-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "[[switch]]\nname = \"sw\"\n\n[[host]]\nname = \"a\"\naddress = \"10.0.0.1/24\"\n\n[[link]]\na = \"a\"\nb = \"sw2\"\n",
+    )
+    .unwrap();
+    let out = strata(&["sim", "--topology", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("error: {}:10: no node named \"sw2\"", file.display())
+    );
+    assert!(out.stdout.is_empty());
+    // A scenario and a file at once is a usage error too.
+    let out = strata(&["sim", "ping", "--topology", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
