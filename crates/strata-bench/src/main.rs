@@ -10,6 +10,7 @@ mod alloc;
 mod pipe;
 mod smol;
 mod strata_side;
+mod tap;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -136,7 +137,9 @@ pub trait Contender {
 #[command(about = "strata beside smoltcp: the same workloads in the same run")]
 struct Args {
     /// Workload: bulk-1514, bulk-1514-nots, bulk-1514-cubic, bulk-1514-nocc,
-    /// bulk-9014, bulk-65535, conns, many, idle-mem (default: all).
+    /// bulk-9014, bulk-65535, conns, many, idle-mem (default: all),
+    /// or `tap`: both stacks over a real TAP with the Linux kernel as the peer
+    /// (needs root and /dev/net/tun; not part of "all").
     /// With `--callgrind`: bulk (default), conns or many-N.
     workload: Option<String>,
     /// Smaller sizes and fewer rounds (used by the test suite).
@@ -146,6 +149,10 @@ struct Args {
     /// at most 3, and one at 100 000 connections).
     #[arg(long)]
     rounds: Option<usize>,
+    /// Bytes per transfer of `tap` (e.g. 64M, 1G; default 64M, 8M with
+    /// --quick; also STRATA_BENCH_TAP_BYTES).
+    #[arg(long)]
+    bytes: Option<String>,
     /// Run one fixed piece of work on one stack only, for
     /// `valgrind --tool=callgrind`: with workload `bulk` (the default) a
     /// 64 MiB transfer over 1514-byte frames (instructions per payload byte),
@@ -328,6 +335,19 @@ fn main() -> Result<()> {
         return callgrind(stack, args.workload.as_deref().unwrap_or("bulk"));
     }
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
+    if args.workload.as_deref() == Some("tap") {
+        let bytes = match args
+            .bytes
+            .clone()
+            .or_else(|| std::env::var("STRATA_BENCH_TAP_BYTES").ok())
+        {
+            Some(s) => tap::parse_size(&s)?,
+            None if args.quick => 8 << 20,
+            None => 64 << 20,
+        };
+        let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 5 }).max(1);
+        return tap::run(tap::TapPlan { bytes, rounds });
+    }
     let all = [
         "bulk-1514",
         "bulk-1514-nots",

@@ -1,0 +1,828 @@
+//! `strata-bench tap`: strata and smoltcp over the same Linux TAP, with the
+//! kernel as the peer.
+//!
+//! One private network namespace holds a TAP interface (kernel side
+//! `10.77.0.1/24`). Each contender in turn opens the TAP as `10.77.0.2`
+//! with the same MAC (so the kernel's neighbour entry stays valid), and:
+//!
+//! - **serve**: answers one HTTP GET from the kernel's `curl` with N bytes;
+//! - **fetch**: downloads N bytes over HTTP from a server on the kernel's
+//!   TCP (a `std::net` thread inside the namespace).
+//!
+//! Rounds are interleaved (strata first in even rounds, smoltcp first in
+//! odd ones); each round gives one paired ratio strata/smoltcp per
+//! direction, and the table shows the medians. The first round checks
+//! every byte of every body (curl's output is piped back and compared);
+//! later rounds only count bytes. Beside them, the ceiling: kernel to
+//! kernel over a veth pair between two namespaces, with the veth offloads
+//! on and (with `ethtool`) off.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant as StdInstant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use strata::transport::tcp::TcpConfig;
+use strata_io::testing::Netns;
+use strata_io::{Runtime, RuntimeConfig, TapDevice};
+
+use crate::BUF;
+
+const TAP: &str = "sbtap0";
+const KERNEL_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+const STACK_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+const STACK_MAC: [u8; 6] = [0x02, 0x53, 0x54, 0x77, 0x00, 0x02];
+const HTTP_PORT: u16 = 80;
+const KERNEL_PORT: u16 = 8080;
+/// Longest a single transfer may take before the round fails.
+const TRANSFER_LIMIT: Duration = Duration::from_secs(300);
+
+/// What the TAP comparison measures: bytes per transfer and rounds.
+#[derive(Debug, Clone, Copy)]
+pub struct TapPlan {
+    /// Bytes in each body.
+    pub bytes: u64,
+    /// Interleaved rounds (each runs both contenders both ways).
+    pub rounds: usize,
+}
+
+/// The body byte at every offset: a 251-byte cycle (prime, so it never
+/// lines up with segment or buffer sizes). `PATTERN[k..]` for `k < 251`
+/// is the body from any offset `≡ k (mod 251)`.
+struct Body {
+    pattern: Vec<u8>,
+}
+
+/// Longest slice handed out or checked at once.
+const CHUNK: usize = 64 * 1024;
+
+impl Body {
+    fn new() -> Body {
+        Body {
+            pattern: (0..CHUNK + 251).map(|i| (i % 251) as u8).collect(),
+        }
+    }
+    /// The body from offset `pos`, at most `max` (≤ CHUNK) bytes of it.
+    fn at(&self, pos: u64, max: usize) -> &[u8] {
+        let k = (pos % 251) as usize;
+        &self.pattern[k..k + max.min(CHUNK)]
+    }
+    /// Whether `got` is the body at offset `pos`.
+    fn check(&self, pos: u64, got: &[u8]) -> bool {
+        got.chunks(CHUNK)
+            .enumerate()
+            .all(|(i, c)| self.at(pos + (i * CHUNK) as u64, c.len()) == c)
+    }
+}
+
+fn http_header(n: u64) -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n")
+}
+
+fn get_request() -> String {
+    format!("GET /bytes HTTP/1.1\r\nHost: {KERNEL_IP}\r\nConnection: close\r\n\r\n")
+}
+
+/// Finds the end of an HTTP header in `buf`: the offset of the body.
+fn header_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Receives an HTTP response: header, then the body checked (if `verify`)
+/// and counted. Returns the body length.
+struct BodyReader<'a> {
+    body: &'a Body,
+    verify: bool,
+    head: Vec<u8>,
+    in_body: bool,
+    got: u64,
+    bad: bool,
+}
+
+impl<'a> BodyReader<'a> {
+    fn new(body: &'a Body, verify: bool) -> Self {
+        BodyReader {
+            body,
+            verify,
+            head: Vec::new(),
+            in_body: false,
+            got: 0,
+            bad: false,
+        }
+    }
+    fn feed(&mut self, mut data: &[u8]) {
+        if !self.in_body {
+            let old = self.head.len();
+            self.head.extend_from_slice(data);
+            match header_end(&self.head) {
+                Some(e) => {
+                    self.in_body = true;
+                    data = &data[e - old..];
+                    self.head.truncate(e);
+                }
+                None => return,
+            }
+        }
+        if self.verify && !self.body.check(self.got, data) {
+            self.bad = true;
+        }
+        self.got += data.len() as u64;
+    }
+    fn finish(&self, want: u64) -> Result<()> {
+        if !self.head.starts_with(b"HTTP/1.1 200") {
+            bail!(
+                "bad response header: {:?}",
+                String::from_utf8_lossy(&self.head)
+            );
+        }
+        if self.got != want {
+            bail!("body of {} bytes, expected {want}", self.got);
+        }
+        if self.bad {
+            bail!("body bytes differ from what the server sent");
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on a new thread inside namespace `ns` (network namespace only).
+fn in_ns<T: Send + 'static>(
+    ns: &Netns,
+    name: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<std::thread::JoinHandle<Result<T>>> {
+    let fd = ns.fd()?;
+    Ok(std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            // SAFETY: `fd` is an open namespace descriptor; setns changes
+            // only this thread's network namespace.
+            if unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
+                return Err(std::io::Error::last_os_error()).context("setns");
+            }
+            f()
+        })?)
+}
+
+fn join<T>(h: std::thread::JoinHandle<Result<T>>) -> Result<T> {
+    h.join().map_err(|_| anyhow!("thread panicked"))?
+}
+
+/// A kernel TCP server in the namespace: one connection, answers the GET
+/// with `n` body bytes. Returns once it listens.
+fn kernel_server(
+    ns: &Netns,
+    body: Arc<Body>,
+    n: u64,
+) -> Result<std::thread::JoinHandle<Result<()>>> {
+    let (tx, rx) = mpsc::channel();
+    let h = in_ns(ns, "kernel-server", move || {
+        let l = std::net::TcpListener::bind(SocketAddrV4::new(KERNEL_IP, KERNEL_PORT))?;
+        let _ = tx.send(());
+        let (mut s, _) = l.accept()?;
+        s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+        let mut req = Vec::new();
+        let mut buf = [0u8; 1024];
+        while header_end(&req).is_none() {
+            let k = s.read(&mut buf)?;
+            if k == 0 {
+                bail!("client closed before its request ended");
+            }
+            req.extend_from_slice(&buf[..k]);
+        }
+        s.write_all(http_header(n).as_bytes())?;
+        let mut pos = 0u64;
+        while pos < n {
+            let chunk = body.at(pos, (n - pos).min(CHUNK as u64) as usize);
+            s.write_all(chunk)?;
+            pos += chunk.len() as u64;
+        }
+        s.shutdown(Shutdown::Write)?;
+        // Wait for the client's close, so the next round starts clean.
+        while s.read(&mut buf).unwrap_or(0) > 0 {}
+        Ok(())
+    })?;
+    rx.recv_timeout(Duration::from_secs(10))
+        .map_err(|_| anyhow!("kernel server did not start"))?;
+    Ok(h)
+}
+
+/// Runs the kernel's curl against the contender's server; returns curl's
+/// total time in seconds. With `verify`, the body comes back through a
+/// pipe and is checked byte for byte.
+fn curl_download(ns: &Netns, body: &Body, n: u64, verify: bool) -> Result<f64> {
+    let url = format!("http://{STACK_IP}:{HTTP_PORT}/bytes");
+    let max = TRANSFER_LIMIT.as_secs().to_string();
+    let out = if verify { "-" } else { "/dev/null" };
+    let mut child = ns
+        .command(&[
+            "curl",
+            "-sS",
+            "--fail",
+            "--max-time",
+            &max,
+            "-o",
+            out,
+            "-w",
+            "%{stderr}%{time_total} %{size_download}",
+            &url,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut got = 0u64;
+    let mut bad = false;
+    if let Some(mut out) = child.stdout.take() {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let k = out.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            bad |= !body.check(got, &buf[..k]);
+            got += k as u64;
+        }
+    }
+    let res = child.wait_with_output()?;
+    let err = String::from_utf8_lossy(&res.stderr);
+    if !res.status.success() {
+        bail!("curl failed ({}): {}", res.status, err.trim());
+    }
+    let mut it = err.split_whitespace().rev();
+    let size: u64 = it.next().unwrap_or("").parse().context("curl size")?;
+    let secs: f64 = it.next().unwrap_or("").parse().context("curl time")?;
+    if size != n {
+        bail!("curl downloaded {size} bytes, expected {n}");
+    }
+    if verify && (got != n || bad) {
+        bail!("curl's body differs from what the stack sent ({got} bytes piped)");
+    }
+    Ok(secs)
+}
+
+/// A contender on the TAP.
+trait TapContender {
+    const NAME: &'static str;
+    /// Serves one GET of `n` bytes to the kernel's curl; seconds.
+    fn serve(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64>;
+    /// Fetches `n` bytes from the kernel server; seconds.
+    fn fetch(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64>;
+}
+
+// ---------------------------------------------------------------- strata
+
+struct StrataTap;
+
+impl StrataTap {
+    fn runtime(ns: &Netns) -> Result<Runtime> {
+        let dev: TapDevice = ns
+            .open_tap(TAP)?
+            .map_err(|e| anyhow!("opening {TAP}: {e}"))?;
+        let mut cfg = RuntimeConfig::new(
+            format!("{STACK_IP}/24")
+                .parse()
+                .map_err(|e| anyhow!("{e:?}"))?,
+        );
+        cfg.mac = Some(strata::wire::MacAddr(STACK_MAC));
+        cfg.loopback = false;
+        cfg.stack.tcp = TcpConfig {
+            rx_buffer_limit: BUF,
+            tx_buffer_limit: BUF,
+            ..TcpConfig::default()
+        };
+        Ok(Runtime::new(dev, cfg)?)
+    }
+}
+
+impl TapContender for StrataTap {
+    const NAME: &'static str = "strata";
+
+    fn serve(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
+        use strata_io::tcp::TcpListener;
+        let rt = Self::runtime(ns)?;
+        let h = rt.handle();
+        let l = TcpListener::bind(&h, SocketAddr::from((STACK_IP, HTTP_PORT)))?;
+        let b = body.clone();
+        let server = std::thread::spawn(move || -> Result<()> {
+            let (mut s, _) = l.accept()?;
+            s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while header_end(&req).is_none() {
+                let k = s.read(&mut buf)?;
+                if k == 0 {
+                    bail!("curl closed before its request ended");
+                }
+                req.extend_from_slice(&buf[..k]);
+            }
+            s.write_all(http_header(n).as_bytes())?;
+            let mut pos = 0u64;
+            while pos < n {
+                let chunk = b.at(pos, (n - pos).min(CHUNK as u64) as usize);
+                s.write_all(chunk)?;
+                pos += chunk.len() as u64;
+            }
+            s.shutdown(Shutdown::Write)?;
+            while s.read(&mut buf).unwrap_or(0) > 0 {}
+            Ok(())
+        });
+        let secs = curl_download(ns, body, n, verify);
+        let served = server.join().map_err(|_| anyhow!("server panicked"))?;
+        let secs = secs?;
+        served?;
+        drop(rt);
+        Ok(secs)
+    }
+
+    fn fetch(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
+        use strata_io::tcp::TcpStream;
+        let rt = Self::runtime(ns)?;
+        let server = kernel_server(ns, body.clone(), n)?;
+        let start = StdInstant::now();
+        let mut s = TcpStream::connect_timeout(
+            &rt.handle(),
+            SocketAddr::from((KERNEL_IP, KERNEL_PORT)),
+            Duration::from_secs(10),
+        )?;
+        s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+        s.write_all(get_request().as_bytes())?;
+        let mut r = BodyReader::new(body, verify);
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let k = s.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            r.feed(&buf[..k]);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        drop(s);
+        join(server)?;
+        r.finish(n)?;
+        drop(rt);
+        Ok(secs)
+    }
+}
+
+// ---------------------------------------------------------------- smoltcp
+
+struct SmolTap;
+
+mod smol_tap {
+    use super::*;
+    use smoltcp::iface::{Config, Interface, SocketSet};
+    use smoltcp::phy::{wait as phy_wait, Medium, TunTapInterface};
+    use smoltcp::socket::tcp;
+    use smoltcp::time::Instant;
+    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
+
+    pub struct Smol {
+        pub dev: TunTapInterface,
+        pub iface: Interface,
+        pub sockets: SocketSet<'static>,
+        pub handle: smoltcp::iface::SocketHandle,
+        epoch: StdInstant,
+    }
+
+    impl Smol {
+        /// Opens the TAP (the calling thread must be in the namespace).
+        pub fn new() -> Result<Smol> {
+            let mut dev = TunTapInterface::new(TAP, Medium::Ethernet)?;
+            let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(STACK_MAC)));
+            cfg.random_seed = 0x5354_5241_5441;
+            let epoch = StdInstant::now();
+            let mut iface = Interface::new(cfg, &mut dev, Instant::from_micros(0));
+            iface.update_ip_addrs(|a| {
+                let _ = a.push(IpCidr::new(IpAddress::Ipv4(STACK_IP), 24));
+            });
+            let sock = tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; BUF]),
+                tcp::SocketBuffer::new(vec![0; BUF]),
+            );
+            let mut sockets = SocketSet::new(Vec::new());
+            let handle = sockets.add(sock);
+            Ok(Smol {
+                dev,
+                iface,
+                sockets,
+                handle,
+                epoch,
+            })
+        }
+        pub fn now(&self) -> Instant {
+            Instant::from_micros(self.epoch.elapsed().as_micros() as i64)
+        }
+        pub fn poll(&mut self) {
+            let now = self.now();
+            self.iface.poll(now, &mut self.dev, &mut self.sockets);
+        }
+        /// Sleeps until the TAP is readable or the interface's next timer.
+        pub fn wait(&mut self) -> Result<()> {
+            let now = self.now();
+            let d = self
+                .iface
+                .poll_delay(now, &self.sockets)
+                .unwrap_or(smoltcp::time::Duration::from_millis(100))
+                .min(smoltcp::time::Duration::from_millis(100));
+            phy_wait(self.dev.as_raw_fd(), Some(d))?;
+            Ok(())
+        }
+        pub fn sock(&mut self) -> &mut tcp::Socket<'static> {
+            self.sockets.get_mut::<tcp::Socket>(self.handle)
+        }
+        pub fn connect(&mut self, port: u16) -> Result<()> {
+            let cx = self.iface.context();
+            let s = self.sockets.get_mut::<tcp::Socket>(self.handle);
+            s.connect(
+                cx,
+                IpEndpoint::new(IpAddress::Ipv4(KERNEL_IP), KERNEL_PORT),
+                port,
+            )
+            .map_err(|e| anyhow!("smoltcp connect: {e}"))
+        }
+    }
+
+    pub use tcp::State;
+}
+
+impl TapContender for SmolTap {
+    const NAME: &'static str = "smoltcp";
+
+    fn serve(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let b = body.clone();
+        let st = stop.clone();
+        let server = in_ns(ns, "smoltcp-serve", move || -> Result<()> {
+            let mut s = smol_tap::Smol::new()?;
+            s.sock()
+                .listen(HTTP_PORT)
+                .map_err(|e| anyhow!("listen: {e}"))?;
+            let _ = ready_tx.send(());
+            let hdr = http_header(n);
+            let mut req = Vec::new();
+            let mut hdr_sent = 0usize;
+            let mut pos = 0u64;
+            let mut closed = false;
+            let deadline = StdInstant::now() + TRANSFER_LIMIT;
+            while !st.load(Ordering::Acquire) {
+                if StdInstant::now() > deadline {
+                    bail!("smoltcp serve timed out");
+                }
+                s.poll();
+                let sock = s.sock();
+                if header_end(&req).is_none() {
+                    if sock.can_recv() {
+                        let _ = sock.recv(|d| {
+                            req.extend_from_slice(d);
+                            (d.len(), ())
+                        });
+                    }
+                } else {
+                    while sock.can_send() && hdr_sent < hdr.len() {
+                        hdr_sent += sock.send_slice(&hdr.as_bytes()[hdr_sent..]).unwrap_or(0);
+                    }
+                    while hdr_sent == hdr.len() && pos < n && sock.can_send() {
+                        let chunk = b.at(pos, (n - pos).min(CHUNK as u64) as usize);
+                        let k = sock.send_slice(chunk).unwrap_or(0);
+                        if k == 0 {
+                            break;
+                        }
+                        pos += k as u64;
+                    }
+                    if pos == n && !closed {
+                        sock.close();
+                        closed = true;
+                    }
+                    // Drain what curl may still send.
+                    if sock.can_recv() {
+                        let _ = sock.recv(|d| (d.len(), ()));
+                    }
+                }
+                s.poll();
+                s.wait()?;
+            }
+            Ok(())
+        })?;
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| anyhow!("smoltcp server did not start"))?;
+        let secs = curl_download(ns, body, n, verify);
+        stop.store(true, Ordering::Release);
+        join(server)?;
+        secs
+    }
+
+    fn fetch(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
+        let server = kernel_server(ns, body.clone(), n)?;
+        let b = body.clone();
+        let client = in_ns(ns, "smoltcp-fetch", move || -> Result<(f64, u64, bool)> {
+            let mut s = smol_tap::Smol::new()?;
+            let start = StdInstant::now();
+            s.connect(49152)?;
+            let req = get_request();
+            let mut sent = 0usize;
+            let mut r = BodyReader::new(&b, verify);
+            let deadline = StdInstant::now() + TRANSFER_LIMIT;
+            loop {
+                if StdInstant::now() > deadline {
+                    bail!("smoltcp fetch timed out");
+                }
+                s.poll();
+                let sock = s.sock();
+                if sent < req.len() && sock.can_send() {
+                    sent += sock.send_slice(&req.as_bytes()[sent..]).unwrap_or(0);
+                }
+                while sock.can_recv() {
+                    let k = sock
+                        .recv(|d| {
+                            r.feed(d);
+                            (d.len(), d.len())
+                        })
+                        .unwrap_or(0);
+                    if k == 0 {
+                        break;
+                    }
+                }
+                let state = sock.state();
+                if matches!(
+                    state,
+                    smol_tap::State::CloseWait
+                        | smol_tap::State::Closed
+                        | smol_tap::State::TimeWait
+                ) && !sock.can_recv()
+                {
+                    break;
+                }
+                s.poll();
+                s.wait()?;
+            }
+            let secs = start.elapsed().as_secs_f64();
+            // Close our side so the kernel server ends.
+            s.sock().close();
+            let end = StdInstant::now() + Duration::from_secs(2);
+            while StdInstant::now() < end
+                && !matches!(
+                    s.sock().state(),
+                    smol_tap::State::Closed | smol_tap::State::TimeWait
+                )
+            {
+                s.poll();
+                s.wait()?;
+            }
+            r.finish(n)?;
+            Ok((secs, r.got, r.bad))
+        })?;
+        let (secs, _, _) = join(client)?;
+        join(server)?;
+        Ok(secs)
+    }
+}
+
+// ---------------------------------------------------------------- veth
+
+/// Kernel to kernel over a veth pair between two namespaces: Gbit/s.
+fn veth_ceiling(n: u64, offloads: bool) -> Result<f64> {
+    let a = Netns::new("vetha")?;
+    let b = Netns::new("vethb")?;
+    a.exec(&[
+        "ip",
+        "link",
+        "add",
+        "sbva",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "sbvb",
+        "netns",
+        b.name(),
+    ])?;
+    a.exec(&["ip", "addr", "add", "10.78.0.1/24", "dev", "sbva"])?;
+    b.exec(&["ip", "addr", "add", "10.78.0.2/24", "dev", "sbvb"])?;
+    a.exec(&["ip", "link", "set", "sbva", "up"])?;
+    b.exec(&["ip", "link", "set", "sbvb", "up"])?;
+    if !offloads {
+        for (ns, dev) in [(&a, "sbva"), (&b, "sbvb")] {
+            ns.exec(&[
+                "ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx",
+                "off", "sg", "off",
+            ])?;
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let server = in_ns(&b, "veth-server", move || -> Result<()> {
+        let l = std::net::TcpListener::bind("10.78.0.2:9000")?;
+        let _ = tx.send(());
+        let (mut s, _) = l.accept()?;
+        let buf = vec![0x5au8; CHUNK];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(CHUNK as u64) as usize;
+            s.write_all(&buf[..k])?;
+            left -= k as u64;
+        }
+        Ok(())
+    })?;
+    rx.recv_timeout(Duration::from_secs(10))
+        .map_err(|_| anyhow!("veth server did not start"))?;
+    let client = in_ns(&a, "veth-client", move || -> Result<f64> {
+        let start = StdInstant::now();
+        let mut s = std::net::TcpStream::connect("10.78.0.2:9000")?;
+        s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut got = 0u64;
+        loop {
+            let k = s.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            got += k as u64;
+        }
+        if got != n {
+            bail!("veth: {got} bytes, expected {n}");
+        }
+        Ok(start.elapsed().as_secs_f64())
+    })?;
+    let secs = join(client)?;
+    join(server)?;
+    Ok(gbps(n, secs))
+}
+
+fn gbps(n: u64, secs: f64) -> f64 {
+    n as f64 * 8.0 / secs / 1e9
+}
+
+use crate::median;
+
+/// Runs the comparison and prints its table.
+pub fn run(plan: TapPlan) -> Result<()> {
+    if !strata_io::testing::can_run(&["curl"]) {
+        return Ok(());
+    }
+    let ns = Netns::new("benchtap")?;
+    ns.add_tap(TAP, &format!("{KERNEL_IP}/24"))?;
+    let body = Arc::new(Body::new());
+    let n = plan.bytes;
+    println!(
+        "strata-bench tap: {} per transfer, {} interleaved rounds, TAP {TAP} in namespace {}, {} online CPUs, load average {}",
+        human(n),
+        plan.rounds,
+        ns.name(),
+        std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0),
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_string))
+            .unwrap_or_else(|| "?".into()),
+    );
+    // serve[i] / fetch[i]: (strata, smoltcp) in Gbit/s.
+    let mut serve = Vec::new();
+    let mut fetch = Vec::new();
+    for round in 0..plan.rounds {
+        let verify = round == 0;
+        let strata_first = round % 2 == 0;
+        let one = |strata: bool| -> Result<(f64, f64)> {
+            let (s, f) = if strata {
+                (
+                    StrataTap::serve(&ns, &body, n, verify)?,
+                    StrataTap::fetch(&ns, &body, n, verify)?,
+                )
+            } else {
+                (
+                    SmolTap::serve(&ns, &body, n, verify)?,
+                    SmolTap::fetch(&ns, &body, n, verify)?,
+                )
+            };
+            Ok((gbps(n, s), gbps(n, f)))
+        };
+        let name = |s: bool| if s { StrataTap::NAME } else { SmolTap::NAME };
+        let first = one(strata_first).with_context(|| name(strata_first))?;
+        let second = one(!strata_first).with_context(|| name(!strata_first))?;
+        let (st, sm) = if strata_first {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        println!(
+            "round {}{}: serve strata {:.2} smoltcp {:.2} ({:.2}x)  fetch strata {:.2} smoltcp {:.2} ({:.2}x) Gbit/s",
+            round + 1,
+            if verify { " (bodies verified)" } else { "" },
+            st.0,
+            sm.0,
+            st.0 / sm.0,
+            st.1,
+            sm.1,
+            st.1 / sm.1
+        );
+        serve.push((st.0, sm.0));
+        fetch.push((st.1, sm.1));
+    }
+    let veth_on = veth_ceiling(n, true)?;
+    let veth_off = if strata_io::testing::have_program("ethtool") {
+        Some(veth_ceiling(n, false)?)
+    } else {
+        println!("veth without offloads: skipped (ethtool is not installed)");
+        None
+    };
+    println!();
+    println!(
+        "| direction | strata Gbit/s | smoltcp Gbit/s | strata/smoltcp (median of paired ratios) |"
+    );
+    println!("|---|---|---|---|");
+    let mut ratios = Vec::new();
+    for (what, v) in [
+        ("kernel curl downloads from the stack (serve)", &serve),
+        ("the stack downloads from a kernel server (fetch)", &fetch),
+    ] {
+        let r = median(v.iter().map(|(a, b)| a / b).collect());
+        println!(
+            "| {what} | {:.2} | {:.2} | {:.2}x |",
+            median(v.iter().map(|p| p.0).collect()),
+            median(v.iter().map(|p| p.1).collect()),
+            r
+        );
+        ratios.push(r);
+    }
+    println!("| kernel to kernel over veth, offloads on | {veth_on:.2} | | |");
+    if let Some(off) = veth_off {
+        println!("| kernel to kernel over veth, offloads off | {off:.2} | | |");
+    }
+    let best_strata = median(serve.iter().map(|p| p.0).collect())
+        .max(median(fetch.iter().map(|p| p.0).collect()));
+    println!();
+    println!("ratio tap-serve = {:.2}", ratios[0]);
+    println!("ratio tap-fetch = {:.2}", ratios[1]);
+    println!(
+        "strata (faster direction) / veth with offloads = {:.2}",
+        best_strata / veth_on
+    );
+    Ok(())
+}
+
+fn human(n: u64) -> String {
+    if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
+        format!("{} GiB", n >> 30)
+    } else if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Parses a size such as `64M`, `1G`, `1GiB` or `1048576`.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mul) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let v: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("bad size {s:?} (e.g. 64M, 1G, 1048576)"))?;
+    v.checked_mul(mul)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| anyhow!("bad size {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn body_checks_detect_a_changed_byte_at_any_offset() {
+        let b = Body::new();
+        let mut v: Vec<u8> = (1000u64..1000 + 200_000).map(|i| (i % 251) as u8).collect();
+        assert!(b.check(1000, &v));
+        v[150_000] ^= 1;
+        assert!(!b.check(1000, &v));
+        let mut r = BodyReader::new(&b, true);
+        r.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\x00\x01");
+        r.feed(b"\x02");
+        r.finish(3).unwrap();
+        let mut r = BodyReader::new(&b, true);
+        r.feed(b"HTTP/1.1 200 OK\r\n\r\n\x00\x05\x02");
+        assert!(r.finish(3).is_err());
+    }
+}
