@@ -655,6 +655,16 @@ fn veth_ceiling(n: u64, offloads: bool) -> Result<f64> {
     Ok(gbps(n, secs))
 }
 
+/// Context switches (voluntary and not) of this whole process so far:
+/// the contender's threads and the in-process kernel server's.
+fn context_switches() -> u64 {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    (ru.ru_nvcsw + ru.ru_nivcsw) as u64
+}
+
 fn gbps(n: u64, secs: f64) -> f64 {
     n as f64 * 8.0 / secs / 1e9
 }
@@ -688,17 +698,30 @@ pub fn run(plan: TapPlan) -> Result<()> {
         let verify = round == 0;
         let strata_first = round % 2 == 0;
         let one = |strata: bool| -> Result<(f64, f64)> {
-            let (s, f) = if strata {
-                (
-                    StrataTap::serve(&ns, &body, n, verify)?,
-                    StrataTap::fetch(&ns, &body, n, verify)?,
-                )
+            let c0 = context_switches();
+            let s = if strata {
+                StrataTap::serve(&ns, &body, n, verify)?
             } else {
-                (
-                    SmolTap::serve(&ns, &body, n, verify)?,
-                    SmolTap::fetch(&ns, &body, n, verify)?,
-                )
+                SmolTap::serve(&ns, &body, n, verify)?
             };
+            let c1 = context_switches();
+            let f = if strata {
+                StrataTap::fetch(&ns, &body, n, verify)?
+            } else {
+                SmolTap::fetch(&ns, &body, n, verify)?
+            };
+            let c2 = context_switches();
+            let per_gib = |c: u64| c as f64 * (1u64 << 30) as f64 / n as f64;
+            println!(
+                "  {}: context switches per GiB in this process: serve {:.0}, fetch {:.0}",
+                if strata {
+                    StrataTap::NAME
+                } else {
+                    SmolTap::NAME
+                },
+                per_gib(c1 - c0),
+                per_gib(c2 - c1)
+            );
             Ok((gbps(n, s), gbps(n, f)))
         };
         let name = |s: bool| if s { StrataTap::NAME } else { SmolTap::NAME };

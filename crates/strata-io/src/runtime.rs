@@ -205,6 +205,10 @@ pub(crate) struct State {
     /// Wakers to drop once the lock is released.
     released: Vec<Waker>,
     pub(crate) stats: RuntimeStats,
+    /// The I/O thread has the device out of the state, reading a batch:
+    /// what socket calls send meanwhile waits in the stack's queue for
+    /// that thread to flush.
+    on_loan: bool,
     /// Set once the device cannot carry frames any more.
     failure: Option<DeviceFailure>,
     pub(crate) closed: bool,
@@ -213,6 +217,10 @@ pub(crate) struct State {
 impl State {
     /// Sends everything the stack wants to send.
     pub(crate) fn flush(&mut self, now: Instant) {
+        if self.on_loan {
+            // The I/O thread is reading a batch; it flushes when it is back.
+            return;
+        }
         let dev = match self.device.as_mut() {
             Some(d) if self.failure.is_none() => d,
             _ => {
@@ -516,55 +524,66 @@ impl Inner {
         self.cond.notify_all();
     }
 
+    /// The I/O thread.
+    ///
+    /// Each pass has two phases. First, with the lock released, the
+    /// device is taken out of the state ("on loan") and up to a batch of
+    /// frames is read from it into one arena, one system call per frame:
+    /// socket calls meanwhile find the stack free (a reader copies data
+    /// out while the next frames arrive) and leave what they send in the
+    /// stack's queue for this thread to flush. Then, with the lock held
+    /// once, the device goes back, every frame of the batch is fed to the
+    /// stack, timers run, output is sent and the events of the whole batch
+    /// wake their sockets: blocking and async sockets wake once per batch,
+    /// not once per frame.
     fn run(self: Arc<Self>) {
-        let mut rx_buf = vec![0u8; 65536];
-        // SAFETY: the device (and so this descriptor) lives in `state` until
-        // this loop has exited: it is only taken out after `shutdown` is set
-        // and this thread has been joined (see `Runtime::drop`).
+        let mut batch = RxBatch::new(RX_BATCH_FRAMES, RX_BATCH_BYTES, RX_FRAME_MAX);
+        // SAFETY: the device (and so this descriptor) lives in `state` (or
+        // on loan to this thread) until this loop has exited: it is only
+        // taken out for good after `shutdown` is set and this thread has
+        // been joined (see `Runtime::drop`).
         let dev_fd = unsafe { BorrowedFd::borrow_raw(self.dev_fd) };
         // The device hung up or is in an error state (poll said so).
         let mut hangup = false;
+        // Read the device this pass (poll said it is readable, or the last
+        // batch was full); otherwise only timers and output are due.
+        let mut readable = true;
         loop {
             if self.shutdown.load(Ordering::Acquire) {
                 break;
             }
+            // Phase 1: read a batch without the lock.
+            batch.clear();
+            let mut failure = None;
+            if readable {
+                let loaned = {
+                    let mut st = self.lock();
+                    if st.failure.is_none() && !st.closed {
+                        st.device.take().inspect(|_| st.on_loan = true)
+                    } else {
+                        None
+                    }
+                };
+                if let Some(mut dev) = loaned {
+                    failure = batch.fill(&mut *dev, hangup).err();
+                    let mut st = self.lock();
+                    st.device = Some(dev);
+                    st.on_loan = false;
+                }
+            }
+            // Phase 2: feed it, run timers, send, wake.
             let (timeout, failed) = {
                 let mut st = self.lock();
                 st.stats.io_passes += 1;
                 let now = self.now();
-                let mut frames = 0;
-                let mut failure = None;
-                // Bounded batch so socket callers get the lock regularly.
-                while frames < 256 && st.failure.is_none() {
-                    let got = match st.device.as_mut() {
-                        Some(d) => d.recv(&mut rx_buf),
-                        None => Ok(None),
-                    };
-                    match got {
-                        Ok(Some(n)) => {
-                            let iface = st.iface;
-                            st.stack.receive(now, iface, &rx_buf[..n]);
-                            st.stats.rx_frames += 1;
-                            frames += 1;
-                            if frames % 32 == 0 {
-                                st.flush(now);
-                            }
-                        }
-                        Ok(None) => {
-                            if hangup && frames == 0 {
-                                // Error or hang-up, yet nothing to read and
-                                // no error to read: the device is done.
-                                failure = Some(io::Error::new(
-                                    io::ErrorKind::UnexpectedEof,
-                                    "the device hung up",
-                                ));
-                            }
-                            break;
-                        }
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
+                let iface = st.iface;
+                for (i, frame) in batch.frames().enumerate() {
+                    st.stack.receive(now, iface, frame);
+                    st.stats.rx_frames += 1;
+                    // Acknowledgements go out while the batch is fed, as a
+                    // NIC's interrupt moderation would let them.
+                    if i % 32 == 31 {
+                        st.flush(now);
                     }
                 }
                 let newly_failed = failure.is_some();
@@ -579,7 +598,7 @@ impl Inner {
                 if st.dispatch_events() || newly_failed {
                     self.cond.notify_all();
                 }
-                let timeout = if frames >= 256 {
+                let timeout = if batch.full() {
                     Some(Duration::ZERO)
                 } else {
                     let next = st.stack.poll_timeout();
@@ -590,6 +609,7 @@ impl Inner {
                 // Dropping `st` wakes the woken wakers, lock released.
             };
             hangup = false;
+            readable = true;
             if timeout != Some(Duration::ZERO) {
                 if self.shutdown.load(Ordering::Acquire) {
                     break;
@@ -604,6 +624,7 @@ impl Inner {
                             self.wake.drain();
                         }
                         hangup = ready.get(1).is_some_and(|r| r.hangup);
+                        readable = ready.get(1).is_some_and(|r| r.any());
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "poll failed; runtime stops");
@@ -612,6 +633,85 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// Frames the I/O thread reads per pass at most.
+const RX_BATCH_FRAMES: usize = 64;
+/// Bytes of frames the I/O thread reads per pass at most (about 170
+/// full-size Ethernet frames; a batch also ends at [`RX_BATCH_FRAMES`]).
+const RX_BATCH_BYTES: usize = 256 * 1024;
+/// Room kept for each read: the largest frame a device gives.
+const RX_FRAME_MAX: usize = 65_536;
+
+/// A batch of received frames, packed one after another in one arena.
+struct RxBatch {
+    arena: Vec<u8>,
+    /// (start, length) of each frame in `arena`.
+    frames: Vec<(usize, usize)>,
+    used: usize,
+    max_frames: usize,
+    frame_max: usize,
+    /// The last fill stopped because the batch was full, not because the
+    /// device had nothing more.
+    full: bool,
+}
+
+impl RxBatch {
+    fn new(max_frames: usize, bytes: usize, frame_max: usize) -> RxBatch {
+        RxBatch {
+            arena: vec![0; bytes + frame_max],
+            frames: Vec::with_capacity(max_frames),
+            used: 0,
+            max_frames,
+            frame_max,
+            full: false,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.frames.clear();
+        self.used = 0;
+        self.full = false;
+    }
+
+    /// Reads frames from `dev` until it has none, the batch is full, or it
+    /// fails. `hangup`: poll reported an error or hang-up, so a device with
+    /// nothing to read is done.
+    fn fill(&mut self, dev: &mut dyn Device, hangup: bool) -> io::Result<()> {
+        loop {
+            if self.frames.len() >= self.max_frames || self.used + self.frame_max > self.arena.len()
+            {
+                self.full = true;
+                return Ok(());
+            }
+            let room = &mut self.arena[self.used..self.used + self.frame_max];
+            match dev.recv(room)? {
+                Some(n) => {
+                    self.frames.push((self.used, n));
+                    self.used += n;
+                }
+                None => {
+                    if hangup && self.frames.is_empty() {
+                        // Error or hang-up, yet nothing to read and no
+                        // error to read: the device is done.
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the device hung up",
+                        ));
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn frames(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.frames.iter().map(|&(s, n)| &self.arena[s..s + n])
+    }
+
+    fn full(&self) -> bool {
+        self.full
     }
 }
 
@@ -771,6 +871,7 @@ impl Runtime {
                 woken: Vec::new(),
                 released: Vec::new(),
                 stats: RuntimeStats::default(),
+                on_loan: false,
                 failure: None,
                 closed: false,
             }),
