@@ -28,8 +28,9 @@ use std::time::{Duration, Instant as StdInstant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use strata::transport::tcp::TcpConfig;
+use strata_io::tap::{OffloadStatsHandle, TapDevice, TapOptions};
 use strata_io::testing::Netns;
-use strata_io::{Runtime, RuntimeConfig, TapDevice};
+use strata_io::{Runtime, RuntimeConfig};
 
 use crate::BUF;
 
@@ -277,13 +278,26 @@ trait TapContender {
 
 // ---------------------------------------------------------------- strata
 
-struct StrataTap;
+/// strata's runtime on the TAP; `OFFLOAD`: with the virtio-net header
+/// and the kernel's receive offloads (super-frames, checksums to complete).
+struct StrataTap<const OFFLOAD: bool>;
 
-impl StrataTap {
+impl<const OFFLOAD: bool> StrataTap<OFFLOAD> {
     fn runtime(ns: &Netns) -> Result<Runtime> {
+        Ok(Self::runtime_with_stats(ns)?.0)
+    }
+
+    fn runtime_with_stats(ns: &Netns) -> Result<(Runtime, OffloadStatsHandle)> {
         let dev: TapDevice = ns
-            .open_tap(TAP)?
+            .run_inside(|| TapDevice::open_with(TAP, TapOptions { offload: OFFLOAD }))?
             .map_err(|e| anyhow!("opening {TAP}: {e}"))?;
+        if OFFLOAD && !dev.offloads().tso4 {
+            println!(
+                "  note: the kernel refused TSO4 on the TAP: {:?}",
+                dev.offloads()
+            );
+        }
+        let stats = dev.offload_stats();
         let mut cfg = RuntimeConfig::new(
             format!("{STACK_IP}/24")
                 .parse()
@@ -296,12 +310,12 @@ impl StrataTap {
             tx_buffer_limit: BUF,
             ..TcpConfig::default()
         };
-        Ok(Runtime::new(dev, cfg)?)
+        Ok((Runtime::new(dev, cfg)?, stats))
     }
 }
 
-impl TapContender for StrataTap {
-    const NAME: &'static str = "strata";
+impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
+    const NAME: &'static str = if OFFLOAD { "strata" } else { "strata-plain" };
 
     fn serve(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
         use strata_io::tcp::TcpListener;
@@ -342,7 +356,7 @@ impl TapContender for StrataTap {
 
     fn fetch(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
         use strata_io::tcp::TcpStream;
-        let rt = Self::runtime(ns)?;
+        let (rt, offload) = Self::runtime_with_stats(ns)?;
         let server = kernel_server(ns, body.clone(), n)?;
         let start = StdInstant::now();
         let mut s = TcpStream::connect_timeout(
@@ -365,7 +379,20 @@ impl TapContender for StrataTap {
         drop(s);
         join(server)?;
         r.finish(n)?;
+        let st = rt.stats();
         drop(rt);
+        if verify {
+            let o = offload.get();
+            println!(
+                "  {}: fetch read {} frames in {} I/O passes; {} super-frames ({} bytes each on average), {} checksums completed",
+                Self::NAME,
+                st.rx_frames,
+                st.io_passes,
+                o.rx_super_frames,
+                o.rx_super_bytes.checked_div(o.rx_super_frames).unwrap_or(0),
+                o.rx_csum_completed
+            );
+        }
         Ok(secs)
     }
 }
@@ -671,6 +698,9 @@ fn gbps(n: u64, secs: f64) -> f64 {
 
 use crate::median;
 
+/// One round's (serve, fetch) Gbit/s of strata, strata-plain and smoltcp.
+type Round = [(f64, f64); 3];
+
 /// Runs the comparison and prints its table.
 pub fn run(plan: TapPlan) -> Result<()> {
     if !strata_io::testing::can_run(&["curl"]) {
@@ -691,60 +721,57 @@ pub fn run(plan: TapPlan) -> Result<()> {
             .and_then(|s| s.split_whitespace().next().map(str::to_string))
             .unwrap_or_else(|| "?".into()),
     );
-    // serve[i] / fetch[i]: (strata, smoltcp) in Gbit/s.
-    let mut serve = Vec::new();
-    let mut fetch = Vec::new();
+    // Per round, per contender (strata with offloads, strata plain,
+    // smoltcp): (serve, fetch) in Gbit/s.
+    let names = [
+        StrataTap::<true>::NAME,
+        StrataTap::<false>::NAME,
+        SmolTap::NAME,
+    ];
+    let mut results: Vec<Round> = Vec::new();
     for round in 0..plan.rounds {
         let verify = round == 0;
-        let strata_first = round % 2 == 0;
-        let one = |strata: bool| -> Result<(f64, f64)> {
+        let one = |who: usize| -> Result<(f64, f64)> {
             let c0 = context_switches();
-            let s = if strata {
-                StrataTap::serve(&ns, &body, n, verify)?
-            } else {
-                SmolTap::serve(&ns, &body, n, verify)?
+            let s = match who {
+                0 => StrataTap::<true>::serve(&ns, &body, n, verify)?,
+                1 => StrataTap::<false>::serve(&ns, &body, n, verify)?,
+                _ => SmolTap::serve(&ns, &body, n, verify)?,
             };
             let c1 = context_switches();
-            let f = if strata {
-                StrataTap::fetch(&ns, &body, n, verify)?
-            } else {
-                SmolTap::fetch(&ns, &body, n, verify)?
+            let f = match who {
+                0 => StrataTap::<true>::fetch(&ns, &body, n, verify)?,
+                1 => StrataTap::<false>::fetch(&ns, &body, n, verify)?,
+                _ => SmolTap::fetch(&ns, &body, n, verify)?,
             };
             let c2 = context_switches();
             let per_gib = |c: u64| c as f64 * (1u64 << 30) as f64 / n as f64;
             println!(
-                "  {}: context switches per GiB in this process: serve {:.0}, fetch {:.0}",
-                if strata {
-                    StrataTap::NAME
-                } else {
-                    SmolTap::NAME
-                },
+                "  {:<12} serve {:6.2} fetch {:6.2} Gbit/s; context switches per GiB in this process: serve {:.0}, fetch {:.0}",
+                names[who],
+                gbps(n, s),
+                gbps(n, f),
                 per_gib(c1 - c0),
                 per_gib(c2 - c1)
             );
             Ok((gbps(n, s), gbps(n, f)))
         };
-        let name = |s: bool| if s { StrataTap::NAME } else { SmolTap::NAME };
-        let first = one(strata_first).with_context(|| name(strata_first))?;
-        let second = one(!strata_first).with_context(|| name(!strata_first))?;
-        let (st, sm) = if strata_first {
-            (first, second)
-        } else {
-            (second, first)
-        };
+        // Interleaved: each round starts with the next contender.
+        let mut r = [(0.0, 0.0); 3];
+        for k in 0..3 {
+            let who = (round + k) % 3;
+            r[who] = one(who).with_context(|| names[who])?;
+        }
         println!(
-            "round {}{}: serve strata {:.2} smoltcp {:.2} ({:.2}x)  fetch strata {:.2} smoltcp {:.2} ({:.2}x) Gbit/s",
+            "round {}{}: strata/smoltcp serve {:.2}x fetch {:.2}x; strata-plain/smoltcp serve {:.2}x fetch {:.2}x",
             round + 1,
             if verify { " (bodies verified)" } else { "" },
-            st.0,
-            sm.0,
-            st.0 / sm.0,
-            st.1,
-            sm.1,
-            st.1 / sm.1
+            r[0].0 / r[2].0,
+            r[0].1 / r[2].1,
+            r[1].0 / r[2].0,
+            r[1].1 / r[2].1,
         );
-        serve.push((st.0, sm.0));
-        fetch.push((st.1, sm.1));
+        results.push(r);
     }
     let veth_on = veth_ceiling(n, true)?;
     let veth_off = if strata_io::testing::have_program("ethtool") {
@@ -753,34 +780,39 @@ pub fn run(plan: TapPlan) -> Result<()> {
         println!("veth without offloads: skipped (ethtool is not installed)");
         None
     };
+    let med = |f: &dyn Fn(&Round) -> f64| median(results.iter().map(f).collect());
     println!();
     println!(
-        "| direction | strata Gbit/s | smoltcp Gbit/s | strata/smoltcp (median of paired ratios) |"
+        "| direction | strata Gbit/s | strata-plain Gbit/s | smoltcp Gbit/s | strata/smoltcp | strata-plain/smoltcp |"
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
-    for (what, v) in [
-        ("kernel curl downloads from the stack (serve)", &serve),
-        ("the stack downloads from a kernel server (fetch)", &fetch),
+    for (what, d) in [
+        ("kernel curl downloads from the stack (serve)", 0usize),
+        ("the stack downloads from a kernel server (fetch)", 1),
     ] {
-        let r = median(v.iter().map(|(a, b)| a / b).collect());
+        let g = |r: &(f64, f64)| if d == 0 { r.0 } else { r.1 };
+        let ratio = med(&|r| g(&r[0]) / g(&r[2]));
+        let plain = med(&|r| g(&r[1]) / g(&r[2]));
         println!(
-            "| {what} | {:.2} | {:.2} | {:.2}x |",
-            median(v.iter().map(|p| p.0).collect()),
-            median(v.iter().map(|p| p.1).collect()),
-            r
+            "| {what} | {:.2} | {:.2} | {:.2} | {ratio:.2}x | {plain:.2}x |",
+            med(&|r| g(&r[0])),
+            med(&|r| g(&r[1])),
+            med(&|r| g(&r[2])),
         );
-        ratios.push(r);
+        ratios.push((ratio, plain));
     }
-    println!("| kernel to kernel over veth, offloads on | {veth_on:.2} | | |");
+    println!("| kernel to kernel over veth, offloads on | {veth_on:.2} | | | | |");
     if let Some(off) = veth_off {
-        println!("| kernel to kernel over veth, offloads off | {off:.2} | | |");
+        println!("| kernel to kernel over veth, offloads off | {off:.2} | | | | |");
     }
-    let best_strata = median(serve.iter().map(|p| p.0).collect())
-        .max(median(fetch.iter().map(|p| p.0).collect()));
+    let best_strata = med(&|r| r[0].0).max(med(&|r| r[0].1));
     println!();
-    println!("ratio tap-serve = {:.2}", ratios[0]);
-    println!("ratio tap-fetch = {:.2}", ratios[1]);
+    println!("(ratios: medians of the per-round paired ratios; strata = runtime with the TAP's virtio-net offloads, strata-plain = without)");
+    println!("ratio tap-serve = {:.2}", ratios[0].0);
+    println!("ratio tap-fetch = {:.2}", ratios[1].0);
+    println!("ratio tap-serve-plain = {:.2}", ratios[0].1);
+    println!("ratio tap-fetch-plain = {:.2}", ratios[1].1);
     println!(
         "strata (faster direction) / veth with offloads = {:.2}",
         best_strata / veth_on

@@ -37,4 +37,4 @@ pub use runtime::{DeviceFailure, Runtime, RuntimeConfig, RuntimeHandle, RuntimeS
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
-pub use tap::{TapDevice, TapError};
+pub use tap::{TapDevice, TapError, TapOptions};

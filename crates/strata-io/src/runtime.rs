@@ -641,8 +641,9 @@ const RX_BATCH_FRAMES: usize = 64;
 /// Bytes of frames the I/O thread reads per pass at most (about 170
 /// full-size Ethernet frames; a batch also ends at [`RX_BATCH_FRAMES`]).
 const RX_BATCH_BYTES: usize = 256 * 1024;
-/// Room kept for each read: the largest frame a device gives.
-const RX_FRAME_MAX: usize = 65_536;
+/// Room kept for each read: the largest frame a device gives (a TAP with
+/// offloads hands over super-frames of a whole 64 KiB IP datagram).
+const RX_FRAME_MAX: usize = crate::tap::MAX_OFFLOAD_FRAME;
 
 /// A batch of received frames, packed one after another in one arena.
 struct RxBatch {

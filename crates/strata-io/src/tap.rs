@@ -6,6 +6,19 @@
 //! prefix) and every `write` sends exactly one. The descriptor is
 //! non-blocking, so the runtime waits for it with `poll(2)` beside its own
 //! wake-up descriptor.
+//!
+//! [`TapDevice::open_with`] can also ask for the kernel's offloads through
+//! the virtio-net header (`IFF_VNET_HDR` + `TUNSETOFFLOAD`): every frame
+//! then travels behind a 10-byte `virtio_net_hdr`, and the kernel may hand
+//! over GRO/TSO super-frames (one IPv4 TCP datagram of up to 64 KiB, which
+//! the kernel would otherwise cut into MSS-sized frames: one `read` instead
+//! of forty) whose TCP checksum it left to be completed (`NEEDS_CSUM`).
+//! The device completes such checksums, strips the header and gives the
+//! stack an ordinary (if long) Ethernet frame; what the stack sends goes
+//! out behind an empty header (no segmentation asked, checksums already
+//! computed). Where the kernel refuses an offload flag the device falls
+//! back to fewer flags, then to the plain path; [`TapDevice::offloads`]
+//! says what was granted.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -53,6 +66,30 @@ const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const IFF_TAP: libc::c_short = 0x0002;
 /// `<linux/if_tun.h>`: no 4-byte packet-information prefix.
 const IFF_NO_PI: libc::c_short = 0x1000;
+/// `<linux/if_tun.h>`: frames are preceded by a `struct virtio_net_hdr`.
+const IFF_VNET_HDR: libc::c_short = 0x4000;
+/// `_IOW('T', 208, unsigned int)`: which offloads the reader can handle.
+const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
+/// `_IOW('T', 216, int)`: the size of the virtio-net header.
+const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8;
+/// `TUN_F_CSUM`: we accept frames whose checksum is left to complete.
+const TUN_F_CSUM: libc::c_uint = 0x01;
+/// `TUN_F_TSO4`: we accept IPv4 TCP super-frames (TSO/GSO/GRO).
+const TUN_F_TSO4: libc::c_uint = 0x02;
+/// The legacy `struct virtio_net_hdr` (virtio 1.x §5.1.6): flags,
+/// gso_type, hdr_len, gso_size, csum_start, csum_offset.
+pub const VNET_HDR_LEN: usize = 10;
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum at csum_start + csum_offset
+/// holds only the pseudo-header sum; the rest is ours to add.
+const VNET_F_NEEDS_CSUM: u8 = 1;
+/// `VIRTIO_NET_HDR_GSO_NONE`.
+const VNET_GSO_NONE: u8 = 0;
+/// `VIRTIO_NET_HDR_GSO_ECN`, a bit beside the GSO type.
+const VNET_GSO_ECN: u8 = 0x80;
+/// Largest frame a device with offloads can hand over: a 65 535-byte IP
+/// datagram plus the Ethernet header.
+pub const MAX_OFFLOAD_FRAME: usize = 65_535 + 14;
+
 /// `IFNAMSIZ` from `<net/if.h>`, including the terminating NUL.
 const IFNAMSIZ: usize = 16;
 
@@ -182,11 +219,48 @@ pub fn set_interface_up(name: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// How to open a TAP interface (see [`TapDevice::open_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TapOptions {
+    /// Ask for the virtio-net header and the kernel's receive offloads
+    /// (super-frames of up to 64 KiB, checksums left to complete).
+    pub offload: bool,
+}
+
+/// What the kernel granted a TAP opened with [`TapOptions::offload`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TapOffloads {
+    /// Frames travel behind a virtio-net header.
+    pub vnet_hdr: bool,
+    /// The kernel may leave TCP/UDP checksums for us to complete.
+    pub csum: bool,
+    /// The kernel may hand over IPv4 TCP super-frames.
+    pub tso4: bool,
+}
+
+/// Counters of the offload path (all zero on a plain TAP).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OffloadStats {
+    /// Frames that arrived as super-frames (a GSO type in the header).
+    pub rx_super_frames: u64,
+    /// Bytes of those super-frames.
+    pub rx_super_bytes: u64,
+    /// Checksums the device completed (`NEEDS_CSUM`).
+    pub rx_csum_completed: u64,
+    /// Frames dropped because their header asked for something that does
+    /// not fit the frame (a checksum position beyond its end).
+    pub rx_bad_header: u64,
+}
+
 /// An open TAP interface.
 #[derive(Debug)]
 pub struct TapDevice {
     fd: OwnedFd,
     name: String,
+    offloads: TapOffloads,
+    stats: std::sync::Arc<std::sync::Mutex<OffloadStats>>,
+    /// Scratch for the virtio-net header of each read.
+    rx_hdr: [u8; VNET_HDR_LEN],
 }
 
 impl TapDevice {
@@ -196,6 +270,15 @@ impl TapDevice {
     /// The interface still has to be brought up (`ip link set NAME up`)
     /// for the kernel to send or accept frames on it.
     pub fn open(name: &str) -> Result<TapDevice, TapError> {
+        Self::open_with(name, TapOptions::default())
+    }
+
+    /// Like [`TapDevice::open`], with options: with
+    /// [`TapOptions::offload`] the device asks for the virtio-net header
+    /// and TSO4 + checksum offload, falling back to checksum offload only
+    /// and then to the plain path where the kernel refuses
+    /// ([`TapDevice::offloads`] says what was granted).
+    pub fn open_with(name: &str, opts: TapOptions) -> Result<TapDevice, TapError> {
         if name.is_empty() || name.len() >= IFNAMSIZ || name.bytes().any(|b| b == 0) {
             return Err(TapError::BadName(name.to_string()));
         }
@@ -221,7 +304,7 @@ impl TapDevice {
 
         let mut req = IfReqFlags {
             name: [0; IFNAMSIZ],
-            flags: IFF_TAP | IFF_NO_PI,
+            flags: IFF_TAP | IFF_NO_PI | if opts.offload { IFF_VNET_HDR } else { 0 },
             _pad: [0; 22],
         };
         for (dst, src) in req.name.iter_mut().zip(name.bytes()) {
@@ -242,9 +325,17 @@ impl TapDevice {
                 _ => TapError::Ioctl { name, error: err },
             });
         }
+        let offloads = if opts.offload {
+            negotiate_offloads(&fd)
+        } else {
+            TapOffloads::default()
+        };
         Ok(TapDevice {
             fd,
             name: name.to_string(),
+            offloads,
+            stats: Default::default(),
+            rx_hdr: [0; VNET_HDR_LEN],
         })
     }
 
@@ -252,6 +343,188 @@ impl TapDevice {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The offloads the kernel granted (none on a plain TAP).
+    pub fn offloads(&self) -> TapOffloads {
+        self.offloads
+    }
+
+    /// A live view of the offload counters (it stays valid after the
+    /// device moved into a runtime).
+    pub fn offload_stats(&self) -> OffloadStatsHandle {
+        OffloadStatsHandle(self.stats.clone())
+    }
+
+    fn recv_vnet(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            let mut iov = [
+                libc::iovec {
+                    iov_base: self.rx_hdr.as_mut_ptr().cast(),
+                    iov_len: VNET_HDR_LEN,
+                },
+                libc::iovec {
+                    iov_base: buf.as_mut_ptr().cast(),
+                    iov_len: buf.len(),
+                },
+            ];
+            // SAFETY: both iovecs point into live, writable buffers of the
+            // given lengths for the duration of the call.
+            let n = unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_mut_ptr(), 2) };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return Ok(None),
+                    _ => return Err(err),
+                }
+            }
+            let n = n as usize;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "end of file (the other end is gone)",
+                ));
+            }
+            if n < VNET_HDR_LEN {
+                self.stats
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .rx_bad_header += 1;
+                continue;
+            }
+            let len = n - VNET_HDR_LEN;
+            match complete_vnet_frame(&self.rx_hdr, &mut buf[..len]) {
+                Some(info) => {
+                    let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+                    if info.super_frame {
+                        st.rx_super_frames += 1;
+                        st.rx_super_bytes += len as u64;
+                    }
+                    st.rx_csum_completed += u64::from(info.csum_completed);
+                    return Ok(Some(len));
+                }
+                None => {
+                    self.stats
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .rx_bad_header += 1;
+                    continue;
+                }
+            }
+        }
+    }
+
+    fn send_vnet(&mut self, frame: &[u8]) -> io::Result<bool> {
+        // An empty header: no segmentation wanted, checksums are complete.
+        let hdr = [0u8; VNET_HDR_LEN];
+        let iov = [
+            libc::iovec {
+                iov_base: hdr.as_ptr() as *mut libc::c_void,
+                iov_len: VNET_HDR_LEN,
+            },
+            libc::iovec {
+                iov_base: frame.as_ptr() as *mut libc::c_void,
+                iov_len: frame.len(),
+            },
+        ];
+        loop {
+            // SAFETY: both iovecs point into live buffers of the given
+            // lengths; writev only reads them.
+            let n = unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
+            if n >= 0 {
+                return Ok(true);
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok(false),
+                _ => return Err(err),
+            }
+        }
+    }
+}
+
+/// A shared view of a [`TapDevice`]'s [`OffloadStats`].
+#[derive(Debug, Clone)]
+pub struct OffloadStatsHandle(std::sync::Arc<std::sync::Mutex<OffloadStats>>);
+
+impl OffloadStatsHandle {
+    /// The counters now.
+    pub fn get(&self) -> OffloadStats {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Sets the virtio-net header size and asks for TSO4 + checksum offload,
+/// then checksum offload alone; what the kernel refuses is left off.
+fn negotiate_offloads(fd: &OwnedFd) -> TapOffloads {
+    let size: libc::c_int = VNET_HDR_LEN as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads an int through the pointer.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ as _, &size) };
+    if rc < 0 {
+        tracing::debug!(error = %io::Error::last_os_error(), "TUNSETVNETHDRSZ refused; the kernel default (10) stays");
+    }
+    for (flags, csum, tso4) in [
+        (TUN_F_CSUM | TUN_F_TSO4, true, true),
+        (TUN_F_CSUM, true, false),
+        (0, false, false),
+    ] {
+        // SAFETY: TUNSETOFFLOAD takes the flags as the argument value.
+        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD as _, flags as libc::c_ulong) };
+        if rc == 0 {
+            return TapOffloads {
+                vnet_hdr: true,
+                csum,
+                tso4,
+            };
+        }
+        tracing::debug!(flags, error = %io::Error::last_os_error(), "TUNSETOFFLOAD refused; trying fewer");
+    }
+    // The header stays on even without offloads (IFF_VNET_HDR was granted).
+    TapOffloads {
+        vnet_hdr: true,
+        csum: false,
+        tso4: false,
+    }
+}
+
+/// What [`complete_vnet_frame`] found in one header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VnetFrameInfo {
+    /// The frame is a super-frame (GSO type other than none).
+    pub super_frame: bool,
+    /// Its checksum was completed here.
+    pub csum_completed: bool,
+}
+
+/// Applies one received virtio-net header to its frame: a checksum left
+/// to complete (`NEEDS_CSUM`: the field at `csum_start + csum_offset`
+/// holds the pseudo-header sum) is completed over `frame[csum_start..]`,
+/// so the stack sees an ordinary frame whose checksums verify. `None` when
+/// the header points outside the frame (the frame is dropped).
+pub fn complete_vnet_frame(hdr: &[u8; VNET_HDR_LEN], frame: &mut [u8]) -> Option<VnetFrameInfo> {
+    let flags = hdr[0];
+    let gso_type = hdr[1] & !VNET_GSO_ECN;
+    // Legacy virtio-net headers are in the host's byte order.
+    let csum_start = usize::from(u16::from_ne_bytes([hdr[6], hdr[7]]));
+    let csum_offset = usize::from(u16::from_ne_bytes([hdr[8], hdr[9]]));
+    let mut info = VnetFrameInfo {
+        super_frame: gso_type != VNET_GSO_NONE,
+        csum_completed: false,
+    };
+    if flags & VNET_F_NEEDS_CSUM != 0 {
+        let at = csum_start.checked_add(csum_offset)?;
+        if csum_start >= frame.len() || at + 2 > frame.len() {
+            return None;
+        }
+        // RFC 1071: the field holds the pseudo-header sum; summing the
+        // whole transport segment over it and complementing gives the
+        // checksum (RFC 9293 §3.1, RFC 768).
+        let c = strata::wire::checksum::checksum(&frame[csum_start..]);
+        frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        info.csum_completed = true;
+    }
+    Some(info)
 }
 
 /// Reads one datagram-like unit from a non-blocking fd: `Ok(None)` when
@@ -308,10 +581,16 @@ impl AsFd for TapDevice {
 
 impl Device for TapDevice {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        if self.offloads.vnet_hdr {
+            return self.recv_vnet(buf);
+        }
         read_frame(self.fd.as_raw_fd(), buf)
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
+        if self.offloads.vnet_hdr {
+            return self.send_vnet(frame);
+        }
         write_frame(self.fd.as_raw_fd(), frame)
     }
 
@@ -332,6 +611,50 @@ mod tests {
             Err(TapError::BadName(_))
         ));
         assert!(matches!(TapDevice::open("a\0b"), Err(TapError::BadName(_))));
+    }
+
+    fn hdr(flags: u8, gso: u8, start: u16, off: u16) -> [u8; VNET_HDR_LEN] {
+        let mut h = [0u8; VNET_HDR_LEN];
+        h[0] = flags;
+        h[1] = gso;
+        h[6..8].copy_from_slice(&start.to_ne_bytes());
+        h[8..10].copy_from_slice(&off.to_ne_bytes());
+        h
+    }
+
+    #[test]
+    fn a_checksum_left_to_complete_is_completed_to_what_the_stack_verifies() {
+        use strata::wire::checksum;
+        // Ethernet (14) + IPv4 (20) + TCP (20) + 1000 bytes of data.
+        let mut f = vec![0u8; 14 + 20 + 20 + 1000];
+        for (i, b) in f.iter_mut().enumerate() {
+            *b = (i * 7) as u8;
+        }
+        let (src, dst) = (
+            std::net::Ipv4Addr::new(10, 0, 0, 1),
+            std::net::Ipv4Addr::new(10, 0, 0, 2),
+        );
+        let tcp_len = (f.len() - 34) as u32;
+        // What the kernel leaves: the pseudo-header sum, not complemented.
+        let pseudo =
+            checksum::pseudo_header(src, dst, strata::wire::ipv4::IpProtocol::TCP, tcp_len);
+        f[34 + 16..34 + 18].copy_from_slice(&pseudo.to_be_bytes());
+        let info = complete_vnet_frame(&hdr(VNET_F_NEEDS_CSUM, 1, 34, 16), &mut f).unwrap();
+        assert!(info.super_frame && info.csum_completed);
+        // The segment now verifies against the pseudo-header.
+        assert_eq!(
+            checksum::combine(&[pseudo, checksum::sum(&f[34..])]),
+            0xffff,
+            "completed checksum does not verify"
+        );
+        // A plain header leaves the frame alone.
+        let before = f.clone();
+        let info = complete_vnet_frame(&hdr(0, 0, 0, 0), &mut f).unwrap();
+        assert!(!info.super_frame && !info.csum_completed);
+        assert_eq!(f, before);
+        // A checksum position beyond the frame is refused, not a panic.
+        assert!(complete_vnet_frame(&hdr(VNET_F_NEEDS_CSUM, 0, 60, 16), &mut f[..70]).is_none());
+        assert!(complete_vnet_frame(&hdr(VNET_F_NEEDS_CSUM, 0, 65535, 65535), &mut f).is_none());
     }
 
     #[test]

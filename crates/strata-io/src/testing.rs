@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::tap::{TapDevice, TapError};
+use crate::tap::{TapDevice, TapError, TapOptions};
 
 /// Returns `true` when kernel interop tests can run here; otherwise prints
 /// `skipping: <reason>` and returns `false`.
@@ -193,11 +193,20 @@ impl Netns {
 
     /// A namespace `tag` with TAP `st<tag>` whose kernel side is
     /// `10.20.<net>.1/24`, and a strata runtime at `10.20.<net>.2/24` on it.
+    ///
+    /// With `STRATA_TAP_OFFLOAD=1` in the environment the TAP is opened
+    /// with the virtio-net offloads ([`TapOptions::offload`]), so the
+    /// kernel interop suites can run once each way.
     pub fn with_runtime(tag: &str, net: u8) -> io::Result<(Netns, Runtime)> {
         let ns = Netns::new(tag)?;
         let tap = format!("st{tag}");
         ns.add_tap(&tap, &format!("10.20.{net}.1/24"))?;
-        let dev = ns.open_tap(&tap)?.map_err(io::Error::other)?;
+        let opts = TapOptions {
+            offload: std::env::var("STRATA_TAP_OFFLOAD").is_ok_and(|v| v == "1"),
+        };
+        let dev = ns
+            .run_inside(move || TapDevice::open_with(&tap, opts))?
+            .map_err(io::Error::other)?;
         let addr = format!("10.20.{net}.2/24")
             .parse()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;

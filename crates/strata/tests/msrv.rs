@@ -29,22 +29,32 @@ fn rust_version_covers_every_dependency() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    // Each package object carries "name", "version" and "rust_version";
-    // a plain scan keeps this test free of a JSON dependency.
+    // Each package object starts `{"name":N,"version":V,"id":...` and ends
+    // with `"rust_version":R` (after its dependency and target objects, which
+    // carry names of their own): the text before each `"rust_version":` holds
+    // its package's start as the last `{"name":..,"version":` in it. A plain
+    // scan keeps this test free of a JSON dependency.
     let mut ours = None;
     let mut needed: Vec<(Vec<u32>, String)> = Vec::new();
-    for pkg in text.split("{\"name\":\"").skip(1) {
-        let name = pkg.split('"').next().unwrap_or_default().to_string();
-        let Some(rv) = pkg.split("\"rust_version\":").nth(1) else {
+    let parts: Vec<&str> = text.split("\"rust_version\":").collect();
+    for (before, after) in parts.iter().zip(parts.iter().skip(1)) {
+        let Some(name) = before
+            .rsplit("{\"name\":\"")
+            .find(|p| {
+                p.split_once('"')
+                    .is_some_and(|(_, rest)| rest.starts_with(",\"version\":"))
+            })
+            .and_then(|p| p.split('"').next())
+        else {
             continue;
         };
-        let Some(rv) = rv.strip_prefix('"').and_then(|r| r.split('"').next()) else {
+        let Some(rv) = after.strip_prefix('"').and_then(|r| r.split('"').next()) else {
             continue; // null: no requirement declared
         };
         if name == "strata" {
             ours = Some(version(rv));
         }
-        needed.push((version(rv), name));
+        needed.push((version(rv), name.to_string()));
     }
     let ours = ours.expect("the strata package declares rust-version");
     let (max, who) = needed.iter().max().unwrap();
