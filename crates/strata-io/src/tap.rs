@@ -328,6 +328,11 @@ impl TapDevice {
         let offloads = if opts.offload {
             negotiate_offloads(&fd)
         } else {
+            // Offloads stay on a persistent interface after their reader
+            // closed it: a plain reader would be handed super-frames with
+            // checksums left to complete. Turn them off (a fresh TAP has
+            // none, and a kernel that refuses loses nothing).
+            set_offload(&fd, 0);
             TapOffloads::default()
         };
         Ok(TapDevice {
@@ -455,6 +460,22 @@ impl OffloadStatsHandle {
     }
 }
 
+/// `TUNSETOFFLOAD` with `flags`; whether the kernel took it.
+fn set_offload(fd: &OwnedFd, flags: libc::c_uint) -> bool {
+    // SAFETY: TUNSETOFFLOAD takes the flags as the argument value.
+    unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD as _, flags as libc::c_ulong) == 0 }
+}
+
+impl Drop for TapDevice {
+    fn drop(&mut self) {
+        // Leave the interface as a plain reader expects it: the offloads
+        // would outlive this descriptor on a persistent TAP.
+        if self.offloads.csum || self.offloads.tso4 {
+            set_offload(&self.fd, 0);
+        }
+    }
+}
+
 /// Sets the virtio-net header size and asks for TSO4 + checksum offload,
 /// then checksum offload alone; what the kernel refuses is left off.
 fn negotiate_offloads(fd: &OwnedFd) -> TapOffloads {
@@ -469,9 +490,7 @@ fn negotiate_offloads(fd: &OwnedFd) -> TapOffloads {
         (TUN_F_CSUM, true, false),
         (0, false, false),
     ] {
-        // SAFETY: TUNSETOFFLOAD takes the flags as the argument value.
-        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD as _, flags as libc::c_ulong) };
-        if rc == 0 {
+        if set_offload(fd, flags) {
             return TapOffloads {
                 vnet_hdr: true,
                 csum,

@@ -66,7 +66,12 @@ fn echo_through_kernel(tag: &str, net: u8, opts: TapOptions, len: usize) -> Offl
     let ns = Netns::new(tag).unwrap();
     let tap = format!("st{tag}");
     ns.add_tap(&tap, &format!("10.20.{net}.1/24")).unwrap();
-    let t = tap.clone();
+    echo_on(&ns, &tap, net, opts, len)
+}
+
+/// [`echo_through_kernel`] on an existing namespace and TAP.
+fn echo_on(ns: &Netns, tap: &str, net: u8, opts: TapOptions, len: usize) -> OffloadStats {
+    let t = tap.to_string();
     let dev = ns
         .run_inside(move || TapDevice::open_with(&t, opts))
         .unwrap()
@@ -78,7 +83,7 @@ fn echo_through_kernel(tag: &str, net: u8, opts: TapOptions, len: usize) -> Offl
         RuntimeConfig::new(format!("10.20.{net}.2/24").parse().unwrap()),
     )
     .unwrap();
-    let server = kernel_echo(&ns, net);
+    let server = kernel_echo(ns, net);
     let s = TcpStream::connect_timeout(
         &rt.handle(),
         SocketAddr::from(([10, 20, net, 1], 7)),
@@ -120,5 +125,20 @@ fn plain_tap_sees_no_super_frames() {
         return;
     }
     let st = echo_through_kernel("off0", 121, TapOptions::default(), 1 << 20);
+    assert_eq!(st, OffloadStats::default());
+}
+
+#[test]
+fn a_plain_reader_after_an_offloading_one_gets_plain_frames() {
+    if !skip_unless_root_and_tun() {
+        return;
+    }
+    // The offloads live on the (persistent) interface, not the descriptor:
+    // the next, plain, reader of the same TAP must not inherit them.
+    let ns = Netns::new("off2").unwrap();
+    ns.add_tap("stoff2", "10.20.122.1/24").unwrap();
+    let st = echo_on(&ns, "stoff2", 122, TapOptions { offload: true }, 1 << 20);
+    assert!(st.rx_super_frames > 0, "{st:?}");
+    let st = echo_on(&ns, "stoff2", 122, TapOptions::default(), 1 << 20);
     assert_eq!(st, OffloadStats::default());
 }
