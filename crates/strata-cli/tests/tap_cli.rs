@@ -535,6 +535,7 @@ fn repeated_fetches_against_the_kernel_send_one_syn_each() {
                 "fetch",
                 "--tap",
                 "stclir",
+                "--no-probe",
                 "--addr",
                 "10.20.67.2/24",
                 "http://10.20.67.1:8000/f.txt",

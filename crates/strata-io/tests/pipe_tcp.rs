@@ -313,12 +313,13 @@ fn buffer_sizes_bound_what_a_writer_may_queue() {
 /// (local port, ISS) of each, read from the stack.
 fn three_connections(n: u8, os_secret: bool) -> Vec<(u16, u32)> {
     let (da, db) = PipeDevice::pair().unwrap();
-    let mut ca = RuntimeConfig::new(format!("10.40.{n}.1/24").parse().unwrap());
+    let mut ca =
+        RuntimeConfig::new(format!("10.40.{n}.1/24").parse().unwrap()).address_known_unique();
     ca.os_secret = os_secret;
     let a = Runtime::new(da, ca).unwrap();
     let b = Runtime::new(
         db,
-        RuntimeConfig::new(format!("10.40.{n}.2/24").parse().unwrap()),
+        RuntimeConfig::new(format!("10.40.{n}.2/24").parse().unwrap()).address_known_unique(),
     )
     .unwrap();
     let l = TcpListener::bind(&b.handle(), SocketAddr::from(([0, 0, 0, 0], 80))).unwrap();
