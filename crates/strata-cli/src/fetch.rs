@@ -1,5 +1,5 @@
-//! `strata fetch`: an HTTP/1.1 client on the strata stack attached to a TAP
-//! device, with curl's habits: `-o FILE` or `-O` (name from the URL), `-L`
+//! `strata fetch`: an HTTP/1.1 client (hyper over strata's tokio sockets)
+//! on the strata stack attached to a TAP device, with curl's habits: `-o FILE` or `-O` (name from the URL), `-L`
 //! follows redirects, `-f` fails on an HTTP error without writing anything,
 //! a progress line on a terminal, and the status line on stderr.
 
@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use strata_io::http::Url;
-use strata_io::tcp::TcpStream;
+use http_body_util::BodyExt as _;
+use hyper_util::rt::TokioIo;
+use strata_io::tokio::TcpStream;
+
+use crate::http::Url;
 
 use crate::tapnet::{usage, TapArgs};
 
@@ -50,33 +53,6 @@ pub struct FetchArgs {
     connect_timeout: u64,
 }
 
-/// Where a redirect points, resolved against the URL that answered.
-fn resolve(base: &Url, location: &str) -> anyhow::Result<Url> {
-    if location.starts_with("http://") || location.starts_with("HTTP://") {
-        return location
-            .parse()
-            .with_context(|| format!("following the redirect to {location}"));
-    }
-    let path = if location.starts_with('/') {
-        location.to_string()
-    } else {
-        let dir = base.path.rsplit_once('/').map_or("", |(d, _)| d);
-        format!("{dir}/{location}")
-    };
-    Ok(Url {
-        host: base.host,
-        port: base.port,
-        path,
-    })
-}
-
-/// The file name `-O` takes from a URL: its last path segment.
-fn remote_name(url: &Url) -> Option<String> {
-    let path = url.path.split(['?', '#']).next().unwrap_or("");
-    let name = path.rsplit('/').next().unwrap_or("");
-    (!name.is_empty() && name != "." && name != "..").then(|| name.to_string())
-}
-
 /// Counts the bytes that pass and shows them on a terminal.
 struct Meter<W> {
     inner: W,
@@ -100,30 +76,45 @@ impl<W: Write> Write for Meter<W> {
 
 /// Runs `strata fetch`.
 pub fn run(args: &FetchArgs) -> anyhow::Result<()> {
-    let mut url: Url = match args.url.parse() {
+    let url: Url = match args.url.parse() {
         Ok(u) => u,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return usage(format!("{e}")),
     };
     let out_path = match (&args.output, args.remote_name) {
         (Some(p), _) => Some(p.clone()),
-        (None, true) => match remote_name(&url) {
+        (None, true) => match url.file_name() {
             Some(n) => Some(PathBuf::from(n)),
             None => return usage(format!("-O needs a file name at the end of {}", args.url)),
         },
         (None, false) => None,
     };
     let rt = args.net.start("fetch")?;
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the HTTP client")?;
+    tokio.block_on(fetch(args, &rt, url, out_path))
+}
+
+/// The head of the final response and how many body bytes came.
+struct Got {
+    status: u16,
+    reason: String,
+    body_len: u64,
+}
+
+/// Fetches `url`, following redirects with `-L`, and writes the body where
+/// it is wanted.
+async fn fetch(
+    args: &FetchArgs,
+    rt: &strata_io::Runtime,
+    mut url: Url,
+    out_path: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let part = out_path.as_ref().map(|p| part_path(p));
     let start = Instant::now();
     let mut redirects = 0;
-    let (resp, body) = loop {
-        let peer = SocketAddr::from((url.host, url.port));
-        let stream = TcpStream::connect_timeout(
-            &rt.handle(),
-            peer,
-            Duration::from_secs(args.connect_timeout.max(1)),
-        )
-        .with_context(|| format!("connecting to {peer}"))?;
+    let (got, body) = loop {
         // The body goes to FILE.part (renamed when it is wanted) or to
         // memory (printed when it is wanted): a redirect's or, with -f, an
         // error's body is never shown.
@@ -134,64 +125,56 @@ pub fn run(args: &FetchArgs) -> anyhow::Result<()> {
             )),
             None => Sink::Memory(Vec::new()),
         };
-        let bar = (!args.silent && std::io::stderr().is_terminal()).then(|| {
-            let b = indicatif::ProgressBar::new_spinner();
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} {bytes} ({binary_bytes_per_sec}) {elapsed}",
-            ) {
-                b.set_style(style);
-            }
-            b.enable_steady_tick(Duration::from_millis(200));
-            b
-        });
         let mut meter = Meter {
             inner: sink,
             bytes: 0,
-            bar,
+            bar: None,
         };
-        let resp = strata_io::http::get(stream, &url, &mut meter)
-            .with_context(|| format!("fetching {url}"));
+        let result = get(args, rt, &url, &mut meter).await;
         if let Some(b) = meter.bar.take() {
             b.finish_and_clear();
         }
-        let resp = resp.inspect_err(|_| {
-            if let Some(p) = &part {
-                let _ = std::fs::remove_file(p);
+        let (got, location) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(p) = &part {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(e);
             }
-        })?;
+        };
         meter.flush()?;
         let body = match meter.inner {
             Sink::Memory(v) => Some(v),
             Sink::File(_) => None,
         };
-        let redirect = matches!(resp.status, 301 | 302 | 303 | 307 | 308);
-        match resp
-            .header("location")
-            .filter(|_| redirect && args.location)
-        {
+        let redirect = matches!(got.status, 301 | 302 | 303 | 307 | 308);
+        match location.filter(|_| redirect && args.location) {
             Some(loc) => {
                 redirects += 1;
                 if redirects > 10 {
                     bail!("more than 10 redirects");
                 }
                 if !args.silent {
-                    eprintln!("strata fetch: {} {} → {loc}", resp.status, resp.reason);
+                    eprintln!("strata fetch: {} {} → {loc}", got.status, got.reason);
                 }
-                url = resolve(&url, loc)?;
+                url = url
+                    .join(&loc)
+                    .with_context(|| format!("following the redirect to {loc}"))?;
             }
-            None => break (resp, body),
+            None => break (got, body),
         }
     };
     let secs = start.elapsed().as_secs_f64();
-    let failed = resp.status >= 400;
+    let failed = got.status >= 400;
     if failed && args.fail {
         if let Some(p) = &part {
             let _ = std::fs::remove_file(p);
         }
         bail!(
             "the server answered {} {} for {url}",
-            resp.status,
-            resp.reason
+            got.status,
+            got.reason
         );
     }
     match (&part, &out_path) {
@@ -206,18 +189,112 @@ pub fn run(args: &FetchArgs) -> anyhow::Result<()> {
     if !args.silent {
         eprintln!(
             "strata fetch: {} {} — {} bytes in {:.3} s ({:.1} Mbit/s){}{}",
-            resp.status,
-            resp.reason,
-            resp.body_len,
+            got.status,
+            got.reason,
+            got.body_len,
             secs,
-            resp.body_len as f64 * 8.0 / secs.max(1e-9) / 1e6,
-            crate::tapnet::device_drops(&rt),
+            got.body_len as f64 * 8.0 / secs.max(1e-9) / 1e6,
+            crate::tapnet::device_drops(rt),
             out_path
                 .as_ref()
                 .map_or(String::new(), |o| format!(" → {}", o.display()))
         );
     }
     Ok(())
+}
+
+/// One `GET url` on a new connection: the response head, the body copied
+/// into `meter`, and the `Location` field if there was one.
+async fn get<W: Write>(
+    args: &FetchArgs,
+    rt: &strata_io::Runtime,
+    url: &Url,
+    meter: &mut Meter<W>,
+) -> anyhow::Result<(Got, Option<String>)> {
+    let peer = SocketAddr::from((url.host, url.port));
+    let wait = Duration::from_secs(args.connect_timeout.max(1));
+    let stream = match tokio::time::timeout(wait, TcpStream::connect(&rt.handle(), peer)).await {
+        Ok(s) => s.with_context(|| format!("connecting to {peer}"))?,
+        Err(_) => bail!(
+            "connecting to {peer}: no answer within {} s",
+            wait.as_secs()
+        ),
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("starting HTTP")?;
+    let conn = tokio::spawn(conn);
+    let req = hyper::Request::get(url.path.as_str())
+        .header(hyper::header::HOST, url.host_header())
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("strata-fetch/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(hyper::header::ACCEPT, "*/*")
+        .header(hyper::header::CONNECTION, "close")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .with_context(|| format!("building the request for {url}"))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .with_context(|| format!("fetching {url}"))?;
+    let status = resp.status().as_u16();
+    // The reason phrase as the server sent it, else the standard one.
+    let reason = resp
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+        .or_else(|| resp.status().canonical_reason().map(str::to_string))
+        .unwrap_or_default();
+    let location = resp
+        .headers()
+        .get(hyper::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let length = resp
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    meter.bar = (!args.silent && std::io::stderr().is_terminal()).then(|| progress(length));
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.with_context(|| format!("reading the body of {url}"))?;
+        if let Some(data) = frame.data_ref() {
+            meter.write_all(data)?;
+        }
+    }
+    // The connection closes after the response ("Connection: close").
+    drop(sender);
+    let _ = conn.await;
+    let body_len = meter.bytes;
+    Ok((
+        Got {
+            status,
+            reason,
+            body_len,
+        },
+        location,
+    ))
+}
+
+/// A progress bar when the length is known, else a byte counter.
+fn progress(length: Option<u64>) -> indicatif::ProgressBar {
+    let (b, template) = match length {
+        Some(n) => (
+            indicatif::ProgressBar::new(n),
+            "{bar:30} {bytes}/{total_bytes} ({binary_bytes_per_sec}, {eta} left)",
+        ),
+        None => (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} {bytes} ({binary_bytes_per_sec}) {elapsed}",
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        b.set_style(style);
+    }
+    b.enable_steady_tick(Duration::from_millis(200));
+    b
 }
 
 /// `FILE.part` beside FILE.

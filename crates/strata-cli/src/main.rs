@@ -10,6 +10,7 @@ mod demo;
 mod explain;
 mod fetch;
 mod fragflood;
+mod http;
 mod iperf3;
 mod json;
 mod lab;

@@ -1,4 +1,5 @@
-//! `strata serve`: a static-file HTTP/1.1 server (B/S) or a TCP + UDP echo
+//! `strata serve`: a static-file HTTP/1.1 server (B/S, hyper over strata's
+//! tokio sockets, an access log line per request) or a TCP + UDP echo
 //! server (C/S), on the strata stack attached to a TAP device.
 
 use std::net::SocketAddr;
@@ -17,14 +18,22 @@ use crate::tapnet::TapArgs;
     group(clap::ArgGroup::new("service").required(true).args(["http", "echo"])),
     after_help = "Examples:
   strata serve --tap tap0 --addr 10.20.0.2/24 --http ./site       # then: curl http://10.20.0.2/
-  strata serve --tap tap0 --addr 10.20.0.2/24 --echo --port 7007  # TCP and UDP echo"
+  strata serve --tap tap0 --addr 10.20.0.2/24 --echo --port 7007  # TCP and UDP echo
+
+With --http, every request is logged on standard output in the Common Log
+Format followed by the time taken (client - - [time] \"request line\" status
+bytes 1.234ms); --quiet turns the log off."
 )]
 pub struct ServeArgs {
     #[command(flatten)]
     net: TapArgs,
-    /// Serve the files under this directory over HTTP/1.1.
+    /// Serve the files under this directory over HTTP/1.1 (GET, HEAD,
+    /// ranges, keep-alive; a directory without its slash is redirected).
     #[arg(long, value_name = "DIR")]
     http: Option<PathBuf>,
+    /// No access log line per HTTP request.
+    #[arg(short, long)]
+    quiet: bool,
     /// Echo every byte back (TCP) and every datagram back (UDP).
     #[arg(long)]
     echo: bool,
@@ -90,35 +99,32 @@ fn serve_on(args: &ServeArgs, rt: &strata_io::Runtime) -> anyhow::Result<()> {
             .canonicalize()
             .with_context(|| format!("reading {}", dir.display()))?;
         let port = args.port.unwrap_or(80);
-        let listener = TcpListener::bind_with(
-            &h,
-            SocketAddr::from(([0, 0, 0, 0], port)),
-            ListenOptions::backlog(args.backlog),
-        )
-        .with_context(|| format!("listening on port {port}"))?;
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("strata-http")
+            .enable_all()
+            .build()
+            .context("starting the HTTP workers")?;
+        let listener = tokio
+            .block_on(strata_io::tokio::TcpListener::bind_with(
+                &h,
+                SocketAddr::from(([0, 0, 0, 0], port)),
+                ListenOptions::backlog(args.backlog),
+            ))
+            .with_context(|| format!("listening on port {port}"))?;
         println!(
             "strata serve: http://{ip}:{port}/ serving {} on {}",
             root.display(),
             args.net.tap
         );
-        for stream in listener.incoming() {
-            let stream = stream.context("accepting a connection")?;
-            let root = root.clone();
-            // An idle keep-alive client does not hold a thread forever.
-            stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
-            std::thread::spawn(move || {
-                let peer = stream.peer_addr().ok();
-                match strata_io::http::serve_connection(stream, &root) {
-                    Ok(s) => tracing::info!(
-                        ?peer,
-                        requests = s.requests,
-                        bytes = s.body_bytes,
-                        "connection done"
-                    ),
-                    Err(e) => tracing::info!(?peer, error = %e, "connection ended"),
-                }
-            });
-        }
+        let opts = crate::http::server::Options {
+            root,
+            access_log: !args.quiet,
+            header_read_timeout: std::time::Duration::from_secs(30),
+        };
+        tokio
+            .block_on(crate::http::server::run(listener, opts))
+            .context("accepting a connection")?;
     } else {
         let port = args.port.unwrap_or(7);
         let listener = TcpListener::bind_with(

@@ -553,4 +553,251 @@ fn repeated_fetches_against_the_kernel_send_one_syn_each() {
     let syns = iptables_count(&ns, "strata-syns");
     println!("{runs} fetches, {syns} SYNs seen by the kernel");
     assert_eq!(syns, runs, "a SYN was retransmitted");
+/// A `strata serve --http` process with its standard output read line by
+/// line on a thread; killed (and reaped) when dropped.
+struct HttpServer {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl HttpServer {
+    fn start(ns: &Netns, tap: &str, addr: &str, root: &std::path::Path, extra: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let mut args = vec![
+            STRATA,
+            "serve",
+            "--tap",
+            tap,
+            "--addr",
+            addr,
+            "--http",
+            root.to_str().unwrap(),
+            "--port",
+            "8080",
+        ];
+        args.extend_from_slice(extra);
+        let mut child = ns
+            .command(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        HttpServer { child, lines }
+    }
+
+    /// The next `n` lines of its output (fewer if it stays silent for 5 s).
+    fn lines(&self, n: usize) -> Vec<String> {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut got = Vec::new();
+        while got.len() < n {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => got.push(l),
+                Err(_) => break,
+            }
+        }
+        got
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_logs_redirects_ranges_and_keeps_connections() {
+    if !can_run(&["curl"]) {
+        return;
+    }
+    let ns = Netns::new("clihttp").unwrap();
+    ns.add_tap("stclih", "10.20.68.1/24").unwrap();
+    let www = temp_dir("httpwww");
+    let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(www.path().join("data.bin"), &data).unwrap();
+    std::fs::create_dir_all(www.path().join("sub")).unwrap();
+    std::fs::write(www.path().join("sub/page.html"), b"<p>inside</p>").unwrap();
+    let server = HttpServer::start(&ns, "stclih", "10.20.68.2/24", www.path(), &[]);
+    let banner = server.lines(1);
+    assert!(
+        banner.len() == 1 && banner[0].starts_with("strata serve: http://10.20.68.2:8080/"),
+        "{banner:?}"
+    );
+    ns.wait_for_port("10.20.68.2:8080".parse().unwrap())
+        .unwrap();
+    let curl = |args: &[&str]| {
+        let mut a = vec!["curl", "-sS", "--max-time", "20"];
+        a.extend_from_slice(args);
+        let out = ns.exec(&a).unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let base = "http://10.20.68.2:8080";
+
+    // A directory without its slash is redirected, so relative links work.
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{redirect_url}",
+        &format!("{base}/sub"),
+    ]);
+    assert_eq!(out, format!("301 {base}/sub/"));
+    let out = curl(&["-L", &format!("{base}/sub")]);
+    assert!(out.contains("<a href=\"page.html\">page.html</a>"), "{out}");
+
+    // One byte range: 206 and exactly those bytes.
+    let dl = temp_dir("httpdl");
+    let part = dl.path().join("part.bin");
+    let out = curl(&[
+        "-r",
+        "100-199",
+        "-o",
+        part.to_str().unwrap(),
+        "-w",
+        "%{http_code}",
+        &format!("{base}/data.bin"),
+    ]);
+    assert_eq!(out, "206");
+    assert!(std::fs::read(&part).unwrap() == data[100..200]);
+
+    // HEAD: the length GET would send, no body.
+    let out = curl(&["-I", &format!("{base}/data.bin")]).to_ascii_lowercase();
+    assert!(
+        out.starts_with("http/1.1 200 ok") && out.contains("content-length: 5000\r\n"),
+        "{out}"
+    );
+
+    // Keep-alive: two URLs in one curl run share one connection.
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{num_connects} ",
+        &format!("{base}/data.bin"),
+        &format!("{base}/sub/page.html"),
+    ]);
+    assert_eq!(out, "1 0 ", "the second request opened a new connection");
+
+    let out = curl(&[
+        "-X",
+        "POST",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("{base}/data.bin"),
+    ]);
+    assert_eq!(out, "405");
+
+    // One access log line per request: client, time, request, status, bytes, duration.
+    let log = server.lines(8);
+    let expect = [
+        "\"GET /sub HTTP/1.1\" 301 ",
+        "\"GET /sub HTTP/1.1\" 301 ",
+        "\"GET /sub/ HTTP/1.1\" 200 ",
+        "\"GET /data.bin HTTP/1.1\" 206 100 ",
+        "\"HEAD /data.bin HTTP/1.1\" 200 0 ",
+        "\"GET /data.bin HTTP/1.1\" 200 5000 ",
+        "\"GET /sub/page.html HTTP/1.1\" 200 13 ",
+        "\"POST /data.bin HTTP/1.1\" 405 ",
+    ];
+    assert_eq!(log.len(), expect.len(), "{log:#?}");
+    for (line, want) in log.iter().zip(expect) {
+        assert!(
+            line.starts_with("10.20.68.1 - - [") && line.contains(want) && line.ends_with("ms"),
+            "{line:?} should hold {want:?}"
+        );
+    }
+    drop(server);
+
+    // --quiet: the banner, and no line per request.
+    let server = HttpServer::start(&ns, "stclih", "10.20.68.2/24", www.path(), &["--quiet"]);
+    assert_eq!(server.lines(1).len(), 1);
+    ns.wait_for_port("10.20.68.2:8080".parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{base}/data.bin")
+        ]),
+        "200"
+    );
+    let more = server.lines(1);
+    assert!(more.is_empty(), "--quiet still logged {more:?}");
+}
+
+/// A kernel-side HTTP/1.1 server that sends its body in chunks (RFC 9112
+/// §7.1), as python's http.server does not.
+const PY_CHUNKED: &str = r#"
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200, "Fine Thanks")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for i in range(50):
+            piece = bytes([i]) * (1000 + i)
+            self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("10.20.69.1", 8000), H).serve_forever()
+"#;
+
+#[test]
+fn fetch_reads_chunked_bodies_and_the_servers_reason_phrase() {
+    if !can_run(&["python3"]) {
+        return;
+    }
+    let ns = Netns::new("clichunk").unwrap();
+    ns.add_tap("stclik", "10.20.69.1/24").unwrap();
+    ns.spawn(&["python3", "-c", PY_CHUNKED]).unwrap();
+    ns.wait_for_port("10.20.69.1:8000".parse().unwrap())
+        .unwrap();
+    let dl = temp_dir("chunkdl");
+    let file = dl.path().join("chunked.bin");
+    let out = ns
+        .command(&[
+            STRATA,
+            "fetch",
+            "--tap",
+            "stclik",
+            "--addr",
+            "10.20.69.2/24",
+            "-o",
+            file.to_str().unwrap(),
+            "http://10.20.69.1:8000/anything",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let want: Vec<u8> = (0..50u8)
+        .flat_map(|i| std::iter::repeat_n(i, 1000 + usize::from(i)))
+        .collect();
+    assert!(std::fs::read(&file).unwrap() == want);
+    assert!(
+        err.contains(&format!("200 Fine Thanks — {} bytes", want.len())),
+        "{err}"
+    );
 }
