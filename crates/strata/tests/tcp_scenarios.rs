@@ -605,7 +605,18 @@ fn bulk_transfer_under_loss_is_byte_exact() {
         let got = transfer(&mut net, A, c, B, s, &data, Duration::from_secs(600));
         assert_eq!(got.len(), data.len(), "seed {seed}");
         assert!(got == data, "seed {seed}: corrupted stream");
-        assert!(net.hosts[A].stats().retransmits > 0);
+        // Every retransmission has one cause, and the causes add up.
+        let st = net.hosts[A].stats();
+        assert!(st.retransmits > 0);
+        assert!(
+            st.retransmits_timeout + st.retransmits_recovery > 0,
+            "{st:?}"
+        );
+        assert_eq!(
+            st.retransmits,
+            st.retransmits_timeout + st.retransmits_recovery + st.retransmits_syn_ack,
+            "seed {seed}: {st:?}"
+        );
     }
 }
 

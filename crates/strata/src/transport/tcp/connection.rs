@@ -1118,6 +1118,9 @@ impl Conn {
         // lost, send it again now rather than wait for the timer.
         if self.state == State::SynReceived && f.syn() && !f.ack() && !f.rst() && seq == self.irs {
             self.snd_nxt = self.iss;
+            ctx.stats.retransmits += 1;
+            ctx.stats.retransmits_syn_ack += 1;
+            self.retransmits += 1;
             // RFC 9293 §3.8.1 MUST-18 (Karn's rule, RFC 6298 §3): the ACK
             // that follows may answer either copy, so neither is timed.
             self.rtt_timing = None;
@@ -1895,6 +1898,7 @@ impl Conn {
                 self.handshake_lost = true;
                 self.rtt.on_timeout();
                 ctx.stats.retransmits += 1;
+                ctx.stats.retransmits_timeout += 1;
                 self.retransmits += 1;
                 // Resend the SYN (or SYN-ACK), RFC 6298 §5.6: with the timer
                 // restarted at the backed-off RTO.
@@ -2432,6 +2436,7 @@ impl Conn {
                 }
                 stats.segments_out += 1;
                 stats.retransmits += 1;
+                stats.retransmits_recovery += 1;
                 self.retransmits += 1;
                 self.note_retransmit(now);
                 self.finish(now, &mut seg);
@@ -2561,7 +2566,9 @@ impl Conn {
             self.fin_seq = Some(seq + len);
         }
         if retransmitting {
+            // SND.NXT went back to SND.UNA: after an RTO (or a path MTU drop).
             stats.retransmits += 1;
+            stats.retransmits_timeout += 1;
             self.retransmits += 1;
             self.note_retransmit(now);
             if self

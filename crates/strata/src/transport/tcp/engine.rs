@@ -36,8 +36,21 @@ pub struct TcpStats {
     pub segments_out: u64,
     /// Pure ACKs sent.
     pub acks_out: u64,
-    /// Segments retransmitted (timeout, fast retransmit, SYN retries).
+    /// Segments retransmitted, all causes: the sum of
+    /// [`TcpStats::retransmits_timeout`], [`TcpStats::retransmits_recovery`]
+    /// and [`TcpStats::retransmits_syn_ack`].
     pub retransmits: u64,
+    /// Retransmissions after a retransmission timer expired: SYN and
+    /// SYN-ACK retries, and the data resent from SND.UNA after an RTO
+    /// (RFC 6298 §5.4; also after a path MTU drop, RFC 1191 §6.3).
+    pub retransmits_timeout: u64,
+    /// Retransmissions in loss recovery, before any timer: fast retransmit
+    /// (RFC 5681 §3.2), NewReno partial ACKs (RFC 6582 §3.2), SACK holes
+    /// (RFC 6675).
+    pub retransmits_recovery: u64,
+    /// SYN-ACKs sent again at once because the peer retransmitted its SYN
+    /// (our SYN-ACK was lost).
+    pub retransmits_syn_ack: u64,
     /// Fast retransmits (RFC 5681 §3.2).
     pub fast_retransmits: u64,
     /// Retransmission timeouts on data.
