@@ -574,6 +574,7 @@ impl HttpServer {
             root.to_str().unwrap(),
             "--port",
             "8080",
+            "--no-probe",
         ];
         args.extend_from_slice(extra);
         let mut child = ns
@@ -784,6 +785,7 @@ fn fetch_reads_chunked_bodies_and_the_servers_reason_phrase() {
             "stclik",
             "--addr",
             "10.20.69.2/24",
+            "--no-probe",
             "-o",
             file.to_str().unwrap(),
             "http://10.20.69.1:8000/anything",
