@@ -553,6 +553,8 @@ fn repeated_fetches_against_the_kernel_send_one_syn_each() {
     let syns = iptables_count(&ns, "strata-syns");
     println!("{runs} fetches, {syns} SYNs seen by the kernel");
     assert_eq!(syns, runs, "a SYN was retransmitted");
+}
+
 /// A `strata serve --http` process with its standard output read line by
 /// line on a thread; killed (and reaped) when dropped.
 struct HttpServer {
