@@ -50,6 +50,7 @@ use crate::net::icmp::{ErrorRateLimiter, IcmpError, IcmpErrorKind, QuotedDatagra
 use crate::net::ident::IdentGenerator;
 use crate::net::martian::{self, Arrival};
 use crate::net::route::{Route, RouteKind, RoutingTable};
+use crate::phy::{DeviceCaps, Gso, Offloads, PartialChecksum, RxChecksum, RxMeta, TxMeta};
 use crate::secret::Keys;
 use crate::time::{Duration, Instant};
 use crate::transport::ports::{EphemeralPorts, PortRange};
@@ -456,6 +457,8 @@ pub struct Stats {
 struct Interface {
     mac: MacAddr,
     mtu: usize,
+    /// What the device does for the stack ([`Stack::set_device_caps`]).
+    offloads: Offloads,
     addrs: Vec<Ipv4Cidr>,
     /// The loopback interface: no link, no ARP; every address of its
     /// prefixes is ours (127.0.0.0/8, as on Linux), and what is routed to
@@ -577,6 +580,12 @@ pub struct Stack {
     /// Key and counter of the random delays of address probing.
     jitter_key: crate::transport::ports::SeededState,
     jitter_n: u64,
+    /// The frame being received is one whose TCP checksum the device
+    /// vouched for ([`Stack::receive_meta`]).
+    rx_trusted: bool,
+    /// Segments of a super-segment finished in software, waiting for
+    /// [`Stack::poll_transmit`] (a caller that takes no [`TxMeta`]).
+    split: VecDeque<(IfaceId, Vec<u8>)>,
     stats: Stats,
 }
 
@@ -616,6 +625,8 @@ impl Stack {
             ports: EphemeralPorts::with_keys(config.ephemeral_ports, &keys),
             idents: IdentGenerator::with_keys(&keys),
             pings: BTreeMap::new(),
+            rx_trusted: false,
+            split: VecDeque::new(),
             stats: Stats::default(),
         }
     }
@@ -634,12 +645,57 @@ impl Stack {
         self.ifaces.push(Interface {
             mac,
             mtu: mtu.max(crate::net::frag::MIN_MTU),
+            offloads: Offloads::default(),
             addrs: Vec::new(),
             loopback: false,
             arp: ArpCache::new(self.config.arp),
             defended: BTreeMap::new(),
         });
+        self.refresh_segment_offload();
         IfaceId(self.ifaces.len() - 1)
+    }
+
+    /// Tells the stack what the device of `iface` can do: its MTU, and the
+    /// offloads it takes (TCP super-segments it cuts itself, checksums it
+    /// completes or has verified). Frames of an offloading interface then
+    /// come with a [`TxMeta`] from [`Stack::poll_transmit_meta`], and
+    /// [`Stack::receive_meta`] honours what the device says of a frame's
+    /// checksum. TCP sends super-segments only while every non-loopback
+    /// interface takes them.
+    pub fn set_device_caps(&mut self, iface: IfaceId, caps: DeviceCaps) {
+        if let Some(i) = self.ifaces.get_mut(iface.0) {
+            if !i.loopback {
+                i.mtu = caps.mtu.max(crate::net::frag::MIN_MTU);
+                i.offloads = caps.offloads;
+                self.config_version += 1;
+            }
+        }
+        self.refresh_segment_offload();
+    }
+
+    /// What [`Stack::set_device_caps`] said of `iface` (the plain defaults
+    /// otherwise).
+    pub fn device_caps(&self, iface: IfaceId) -> Option<DeviceCaps> {
+        self.ifaces.get(iface.0).map(|i| DeviceCaps {
+            mtu: i.mtu,
+            offloads: i.offloads,
+        })
+    }
+
+    /// The largest TCP payload of one segment: what the smallest TSO limit
+    /// of the (non-loopback) interfaces leaves after the longest IPv4 and
+    /// TCP headers; 0 (MSS-sized segments) when one interface has none.
+    fn refresh_segment_offload(&mut self) {
+        let mut burst: Option<usize> = None;
+        for i in self.ifaces.iter().filter(|i| !i.loopback) {
+            let room = i.offloads.tso_max.map_or(0, |m| {
+                m.min(crate::phy::MAX_TSO_DATAGRAM).saturating_sub(
+                    crate::wire::ipv4::HEADER_LEN + crate::wire::tcp::MAX_HEADER_LEN,
+                )
+            });
+            burst = Some(burst.map_or(room, |b| b.min(room)));
+        }
+        self.tcp.set_segment_offload(burst.unwrap_or(0));
     }
 
     /// Adds the loopback interface (once; a second call returns the same
@@ -658,6 +714,7 @@ impl Stack {
         self.ifaces.push(Interface {
             mac: MacAddr::UNSPECIFIED,
             mtu: LOOPBACK_MTU,
+            offloads: Offloads::default(),
             addrs: vec![cidr],
             loopback: true,
             arp: ArpCache::new(self.config.arp),
@@ -940,6 +997,37 @@ impl Stack {
     }
 
     // ----- handlers -----
+
+    /// [`Stack::receive`] with what the device knows of the frame: when the
+    /// interface's [`Offloads::rx_checksum`] is on, a TCP segment the
+    /// device verified, or whose checksum a local sender left partial
+    /// (it crossed no wire), skips the checksum check. A partial checksum
+    /// on anything else (another protocol, a fragment, a datagram this
+    /// stack forwards) is completed first, so nothing partial goes on.
+    pub fn receive_meta(&mut self, now: Instant, iface: IfaceId, frame: &[u8], meta: RxMeta) {
+        let trusted = self
+            .ifaces
+            .get(iface.0)
+            .is_some_and(|i| i.offloads.rx_checksum);
+        let tcp_local = trusted && !self.forwarding && is_whole_tcp_v4(frame);
+        match meta.checksum {
+            RxChecksum::Unknown => self.receive(now, iface, frame),
+            RxChecksum::Verified | RxChecksum::Partial(_) if tcp_local => {
+                self.rx_trusted = true;
+                self.receive(now, iface, frame);
+                self.rx_trusted = false;
+            }
+            RxChecksum::Verified => self.receive(now, iface, frame),
+            RxChecksum::Partial(c) => {
+                let mut copy = frame.to_vec();
+                if crate::phy::complete_checksum(&mut copy, c).is_err() {
+                    self.stats.link.malformed += 1;
+                    return;
+                }
+                self.receive(now, iface, &copy);
+            }
+        }
+    }
 
     /// Hands the stack one Ethernet frame received on `iface`.
     pub fn receive(&mut self, now: Instant, iface: IfaceId, frame: &[u8]) {
@@ -1333,7 +1421,9 @@ impl Stack {
             .tcp
             .stage(src, dst, &seg)
             .unwrap_or_else(|| checksum::sum(seg.payload));
-        if checksum::combine(&[p.header_sum(src, dst), data_sum]) != 0xffff {
+        // A device with receive checksum offload vouched for this one
+        // (`receive_meta`): verified in hardware, or never on a wire.
+        if !self.rx_trusted && checksum::combine(&[p.header_sum(src, dst), data_sum]) != 0xffff {
             self.tcp.unstage();
             self.stats.tcp.bad_checksum += 1;
             return;
@@ -1927,7 +2017,68 @@ impl Stack {
     /// Frames are padded to the Ethernet minimum of 60 bytes. `buf` should
     /// hold the largest MTU plus 14 bytes; a frame that does not fit is
     /// dropped and counted.
+    ///
+    /// Every frame is finished: on an interface with offloads
+    /// ([`Stack::set_device_caps`]) what the device would have done is done
+    /// here (checksums completed, super-segments cut). A driver whose
+    /// device takes offloaded frames calls [`Stack::poll_transmit_meta`].
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(IfaceId, usize)> {
+        loop {
+            if let Some((iface, f)) = self.split.pop_front() {
+                if buf.len() < f.len() {
+                    self.stats.link.tx_buffer_too_small += 1;
+                    continue;
+                }
+                buf[..f.len()].copy_from_slice(&f);
+                return Some((iface, f.len()));
+            }
+            let t = self.poll_transmit_meta(now, buf)?;
+            if t.meta.is_plain() {
+                return Some((t.iface, t.len));
+            }
+            let mut pieces = Vec::new();
+            let mut scratch = Vec::new();
+            let done =
+                crate::phy::finish_in_software(&mut buf[..t.len], &t.meta, &mut scratch, |f| {
+                    pieces.push(f.to_vec())
+                });
+            if done.is_err() {
+                self.stats.link.malformed += 1;
+                continue;
+            }
+            self.split.extend(pieces.into_iter().map(|mut f| {
+                if f.len() < MIN_FRAME_LEN {
+                    f.resize(MIN_FRAME_LEN, 0);
+                }
+                (t.iface, f)
+            }));
+        }
+    }
+
+    /// Like [`Stack::poll_transmit`], for a device that takes offloaded
+    /// frames: the frame may be a TCP super-segment (up to the interface's
+    /// [`Offloads::tso_max`]; `buf` must hold that plus 14 bytes) or carry
+    /// a partial checksum, as its [`TxMeta`] says (such a frame is not
+    /// padded: the checksum covers it to its end). Frames of interfaces
+    /// without offloads come plain.
+    pub fn poll_transmit_meta(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if let Some((iface, f)) = self.split.pop_front() {
+            // Left over from `poll_transmit` (a driver mixing the two).
+            if buf.len() >= f.len() {
+                buf[..f.len()].copy_from_slice(&f);
+                return Some(Transmit {
+                    iface,
+                    len: f.len(),
+                    meta: TxMeta::default(),
+                });
+            }
+            self.stats.link.tx_buffer_too_small += 1;
+        }
+        let plain = |(iface, len)| Transmit {
+            iface,
+            len,
+            meta: TxMeta::default(),
+        };
         loop {
             // Loopback first: what it produces (replies) may go anywhere.
             // Each round handles what was queued when it started, so a
@@ -1939,7 +2090,7 @@ impl Stack {
             }
             while let Some(f) = self.tx.pop_front() {
                 if let Some(out) = self.write_frame(&f, buf) {
-                    return Some(out);
+                    return Some(plain(out));
                 }
             }
             // TCP segments go straight into `buf` when the next hop's MAC is
@@ -1959,14 +2110,25 @@ impl Stack {
             // configurable `StackConfig::default_ttl`.
             let ttl = config.default_ttl;
             let out =
-                tcp.poll_transmit_with_dscp(now, |src, dst, dscp, seg| {
-                    match RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst)
-                    {
-                        Some(eg) => {
-                            tcp_out(now, ifaces, eg, (ttl, dscp), idents, buf, src, dst, seg)
-                        }
-                        None => TcpOut::NoRoute,
-                    }
+                tcp.poll_transmit_offload(now, |src, dst, dscp, gso, seg| match RouteCache::route(
+                    route_cache,
+                    *config_version,
+                    ifaces,
+                    routes,
+                    src,
+                    dst,
+                ) {
+                    Some(eg) => tcp_out(
+                        now,
+                        ifaces,
+                        eg,
+                        (ttl, dscp, gso),
+                        idents,
+                        buf,
+                        (src, dst),
+                        seg,
+                    ),
+                    None => TcpOut::NoRoute,
                 });
             let Some(out) = out else {
                 if self.loopback.is_empty() && self.tx.is_empty() {
@@ -1981,6 +2143,7 @@ impl Stack {
                     iface,
                     len,
                     refresh,
+                    meta,
                 } => {
                     self.stats.tcp.direct_out += 1;
                     self.stats.link.frames_out += 1;
@@ -1988,12 +2151,13 @@ impl Stack {
                     if let Some((ip, mac)) = refresh {
                         self.arp_request(iface, ip, Some(mac));
                     }
-                    return Some((iface, len));
+                    return Some(Transmit { iface, len, meta });
                 }
                 TcpOut::Datagram {
                     iface,
                     next_hop,
                     dgram,
+                    gso,
                 } => {
                     let eg = Egress {
                         iface,
@@ -2001,7 +2165,15 @@ impl Stack {
                         src: next_hop,
                         broadcast: false,
                     };
-                    self.dispatch(now, &eg, dgram);
+                    if gso > 0 && dgram.len() > self.ifaces[iface.0].mtu {
+                        // A super-segment that cannot go out as one (no
+                        // MAC yet, or no TSO here): cut into segments.
+                        for d in split_datagram(&dgram, gso) {
+                            self.dispatch(now, &eg, d);
+                        }
+                    } else {
+                        self.dispatch(now, &eg, dgram);
+                    }
                 }
                 TcpOut::NoRoute => self.stats.tcp.no_route += 1,
             }
@@ -2796,6 +2968,17 @@ fn route_in(
     })
 }
 
+/// One frame from [`Stack::poll_transmit_meta`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// The interface to send it on.
+    pub iface: IfaceId,
+    /// Its length in the caller's buffer.
+    pub len: usize,
+    /// What the device is to finish (nothing on a plain interface).
+    pub meta: TxMeta,
+}
+
 /// What [`tcp_out`] did with one segment.
 enum TcpOut {
     /// Written into the caller's buffer as a whole frame.
@@ -2804,12 +2987,16 @@ enum TcpOut {
         len: usize,
         /// A stale ARP entry to revalidate: (next hop, its MAC).
         refresh: Option<(Ipv4Addr, MacAddr)>,
+        /// Work left to the device.
+        meta: TxMeta,
     },
-    /// Built as a datagram for the general path.
+    /// Built as a datagram for the general path (complete checksums).
     Datagram {
         iface: IfaceId,
         next_hop: Ipv4Addr,
         dgram: Vec<u8>,
+        /// The segment size to cut it at if it exceeds the MTU (0: never).
+        gso: usize,
     },
     /// No route to the destination.
     NoRoute,
@@ -2818,16 +3005,18 @@ enum TcpOut {
 /// Emits one TCP segment routed to `eg`: straight into `buf` (Ethernet +
 /// IPv4 + TCP) when the next hop's MAC is known and it fits the MTU, else as
 /// a datagram.
+/// A segment longer than the MTU goes out whole as a super-segment when
+/// the interface cuts segments itself (TSO, [`Offloads::tso_max`]), with a
+/// partial checksum and a [`Gso`] of `gso` payload bytes per segment.
 #[allow(clippy::too_many_arguments)]
 fn tcp_out(
     now: Instant,
     ifaces: &mut [Interface],
     eg: Egress,
-    (ttl, dscp): (u8, u8),
+    (ttl, dscp, gso): (u8, u8, usize),
     idents: &mut IdentGenerator,
     buf: &mut [u8],
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    (src, dst): (Ipv4Addr, Ipv4Addr),
     seg: &TcpRepr<'_>,
 ) -> TcpOut {
     let mut ip = Ipv4Repr::new(src, dst, IpProtocol::TCP, ttl, seg.buffer_len());
@@ -2836,9 +3025,16 @@ fn tcp_out(
     ip.dscp = dscp;
     let ifc = &mut ifaces[eg.iface.0];
     let ip_len = ip.buffer_len();
+    let offloads = ifc.offloads;
+    let super_seg = ip_len > ifc.mtu
+        && !ifc.loopback
+        && gso > 0
+        && gso <= usize::from(u16::MAX)
+        && offloads.tso_max.is_some_and(|m| ip_len <= m);
     // RFC 1191: TCP segments carry DF for path MTU discovery, unless the
-    // first link already needs them cut.
-    ip.dont_frag = ip_len <= ifc.mtu;
+    // first link already needs them cut (a super-segment is cut by the
+    // device into segments that fit, each with DF).
+    ip.dont_frag = ip_len <= ifc.mtu || super_seg;
     // RFC 6864 §4.1 / RFC 7739: 0 for atomic datagrams, else a
     // per-destination counter — no global counter for an idle scan.
     ip.ident = idents.for_datagram(src, dst, IpProtocol::TCP.0, ip.dont_frag);
@@ -2851,11 +3047,18 @@ fn tcp_out(
                 ethertype: EtherType::IPV4,
                 vlan: None,
             };
+            let tcp_at = eth_len + ip.header_len();
+            // The device completes the checksum: always for a super-segment
+            // (each piece gets its own), else with checksum offload.
+            let partial = super_seg || offloads.tx_checksum;
             let ok = eth.emit(buf).is_ok()
                 && ip.emit(&mut buf[eth_len..]).is_ok()
-                && seg
-                    .emit(&mut buf[eth_len + ip.header_len()..], src, dst)
-                    .is_ok();
+                && if partial {
+                    seg.emit_partial_checksum(&mut buf[tcp_at..], src, dst)
+                        .is_ok()
+                } else {
+                    seg.emit(&mut buf[tcp_at..], src, dst).is_ok()
+                };
             if ok {
                 tracing::debug!(
                     target: "strata::transport",
@@ -2868,14 +3071,28 @@ fn tcp_out(
                 );
                 tracing::debug!(target: "strata::net", %src, %dst, ttl, len = ip_len, "IPv4 out");
                 let mut n = eth_len + ip_len;
-                if n < MIN_FRAME_LEN {
+                // A partial checksum covers the frame to its end: no
+                // padding (the device pads what it puts on a wire).
+                if n < MIN_FRAME_LEN && !partial {
                     buf[n..MIN_FRAME_LEN].fill(0);
                     n = MIN_FRAME_LEN;
                 }
+                let meta = TxMeta {
+                    checksum: partial.then_some(PartialChecksum {
+                        start: tcp_at as u16,
+                        // RFC 9293 §3.1: the checksum field.
+                        offset: 16,
+                    }),
+                    gso: super_seg.then_some(Gso {
+                        size: gso as u16,
+                        hdr_len: (tcp_at + seg.header_len()) as u16,
+                    }),
+                };
                 return TcpOut::Written {
                     iface: eg.iface,
                     len: n,
                     refresh: refresh.then_some((eg.next_hop, mac)),
+                    meta,
                 };
             }
         }
@@ -2887,5 +3104,40 @@ fn tcp_out(
         iface: eg.iface,
         next_hop: eg.next_hop,
         dgram: d,
+        gso,
     }
+}
+
+/// Cuts a TCP super-segment datagram (complete checksum or not) into
+/// datagrams of `gso` payload bytes with complete checksums.
+fn split_datagram(dgram: &[u8], gso: usize) -> Vec<Vec<u8>> {
+    let eth = crate::wire::ethernet::HEADER_LEN;
+    let mut frame = vec![0u8; eth];
+    frame[12..14].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
+    frame.extend_from_slice(dgram);
+    let hdr_len = 0; // recomputed by the splitter from the headers
+    let mut out = Vec::new();
+    let mut scratch = Vec::new();
+    let g = Gso {
+        size: gso.min(usize::from(u16::MAX)) as u16,
+        hdr_len,
+    };
+    let _ = crate::phy::split_super_frame(&frame, g, &mut scratch, |f| out.push(f[eth..].to_vec()));
+    out
+}
+
+/// True when `frame` is Ethernet + IPv4 (not a fragment) + TCP: the only
+/// frames whose checksum a device's word may spare (see
+/// [`Stack::receive_meta`]).
+fn is_whole_tcp_v4(frame: &[u8]) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return false;
+    };
+    if eth.ethertype() != EtherType::IPV4 || eth.vlan().is_some() {
+        return false;
+    }
+    let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+        return false;
+    };
+    ip.protocol() == IpProtocol::TCP && !ip.more_frags() && ip.frag_offset() == 0
 }

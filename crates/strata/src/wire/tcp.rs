@@ -634,7 +634,28 @@ impl<'a> TcpRepr<'a> {
         let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
         // The data is copied and summed in one pass.
         let data_sum = checksum::copy_and_sum(&mut b[hl..], self.payload);
-        self.finish(b, hl, src, dst, data_sum)?;
+        self.finish(b, hl, src, dst, Some(data_sum))?;
+        Ok(n)
+    }
+
+    /// Like [`TcpRepr::emit`], but leaves the checksum partial for a device
+    /// with checksum offload to complete: the field holds the sum of the
+    /// pseudo-header only (not complemented), and the data is copied
+    /// without being summed. The device then sums from the TCP header to
+    /// the end and writes the complement into the field (see
+    /// [`crate::phy::complete_checksum`]).
+    pub fn emit_partial_checksum(
+        &self,
+        buf: &mut [u8],
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) -> Result<usize> {
+        let hl = self.header_len();
+        let n = hl + self.payload.len();
+        u16::try_from(n).map_err(|_| Error::BadLength)?;
+        let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
+        b[hl..].copy_from_slice(self.payload);
+        self.finish(b, hl, src, dst, None)?;
         Ok(n)
     }
 
@@ -652,19 +673,20 @@ impl<'a> TcpRepr<'a> {
         let n = hl + payload_len;
         let b = buf.get_mut(..n).ok_or(Error::Truncated)?;
         let data_sum = checksum::sum(&b[hl..]);
-        self.finish(b, hl, src, dst, data_sum)?;
+        self.finish(b, hl, src, dst, Some(data_sum))?;
         Ok(n)
     }
 
     /// Writes the header into `b[..hl]` and the checksum over `b`, given the
-    /// sum of the data after the header (`b[hl..]`).
+    /// sum of the data after the header (`b[hl..]`); with `None`, only the
+    /// pseudo-header sum (a partial checksum, for the device to complete).
     fn finish(
         &self,
         b: &mut [u8],
         hl: usize,
         src: Ipv4Addr,
         dst: Ipv4Addr,
-        data_sum: u16,
+        data_sum: Option<u16>,
     ) -> Result<()> {
         let len = u16::try_from(b.len()).map_err(|_| Error::BadLength)?;
         b[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
@@ -683,6 +705,11 @@ impl<'a> TcpRepr<'a> {
         opts[written..].fill(0);
         // RFC 9293 §3.1: checksum over pseudo-header, header and data.
         let ph = checksum::pseudo_header(src, dst, IpProtocol::TCP, u32::from(len));
+        let Some(data_sum) = data_sum else {
+            // Partial: the device adds header and data (and complements).
+            b[field::CHECKSUM].copy_from_slice(&ph.to_be_bytes());
+            return Ok(());
+        };
         // The header length is a multiple of 4, so the data sum combines
         // without a byte shift.
         let hs = checksum::sum(&b[..hl]);

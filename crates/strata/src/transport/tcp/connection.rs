@@ -605,7 +605,7 @@ impl Conn {
     /// (timestamps are already taken off in [`Conn::eff_mss`]) — otherwise a
     /// segment piggybacking SACK blocks exceeds the path MTU and is
     /// fragmented.
-    fn data_mss(&self, options: &TcpOptions) -> usize {
+    pub(crate) fn data_mss(&self, options: &TcpOptions) -> usize {
         let opts = options.encoded_len();
         let ts = if self.ts_ok { TS_OPTION_LEN } else { 0 };
         self.eff_mss()
@@ -2254,11 +2254,16 @@ impl Conn {
 
     /// Decide the next segment to send, updating the send state as if it
     /// were sent (the engine always transmits what this returns).
+    ///
+    /// `burst`: the largest payload the device takes in one segment and
+    /// cuts itself (TSO/GSO, [`crate::phy::Offloads::tso_max`]); 0 when
+    /// every segment must fit the MSS.
     pub fn next_segment(
         &mut self,
         cfg: &TcpConfig,
         now: Instant,
         stats: &mut TcpStats,
+        burst: usize,
     ) -> Option<Segment> {
         match self.state {
             State::Closed | State::Listen => return None,
@@ -2336,7 +2341,7 @@ impl Conn {
                 | State::LastAck
         );
         if can_send_data {
-            if let Some(seg) = self.data_segment(now, stats) {
+            if let Some(seg) = self.data_segment(now, stats, burst) {
                 return Some(seg);
             }
         }
@@ -2371,7 +2376,12 @@ impl Conn {
         seg
     }
 
-    fn data_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+    fn data_segment(
+        &mut self,
+        now: Instant,
+        stats: &mut TcpStats,
+        burst: usize,
+    ) -> Option<Segment> {
         if self.pmtu_raise_at_s != 0 && now.as_millis() / 1000 >= u64::from(self.pmtu_raise_at_s) {
             // RFC 1191 §6.3: the path MTU may have grown back; if not, the
             // router says so again and `on_pmtu` lowers it again.
@@ -2488,7 +2498,16 @@ impl Conn {
             // the receive window, checked when it was scheduled).
             usable = usable.max(mss);
         }
-        let mut len = unsent.min(mss).min(usable);
+        // A device that segments (TSO/GSO) takes several full segments as
+        // one: whole MSS multiples, cut later at `mss` with these headers
+        // (so every piece on the wire is a segment this code would send).
+        let room = if burst > mss { burst / mss * mss } else { mss };
+        let mut len = unsent.min(room).min(usable);
+        if len > mss && len < unsent {
+            // No short piece in the middle of the stream: what does not
+            // fill a segment waits, as it would without offload.
+            len -= len % mss;
+        }
         if retransmitting {
             if let Some(next) = self.scoreboard.next_sacked_after(self.snd_nxt) {
                 len = len.min(next.since(self.snd_nxt));

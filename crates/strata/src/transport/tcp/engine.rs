@@ -345,6 +345,9 @@ pub struct Tcp {
     stats: TcpStats,
     challenge: GlobalRateLimit,
     scratch: Vec<u8>,
+    /// Largest payload of one data segment when the device segments
+    /// (TSO/GSO); 0: the MSS ([`Tcp::set_segment_offload`]).
+    burst: usize,
     ephemeral_next: u16,
     /// SYN cookies (RFC 4987) under a key from the stack's secret.
     cookies: SynCookies,
@@ -426,6 +429,7 @@ impl Tcp {
             stats: TcpStats::default(),
             challenge: GlobalRateLimit::new(challenge_seed),
             scratch: Vec::new(),
+            burst: 0,
             ephemeral_next: EPHEMERAL_LO + (k1 % u64::from(u16::MAX - EPHEMERAL_LO)) as u16,
             cookies: SynCookies::new(c0, c1),
             cookie_synacks: VecDeque::new(),
@@ -1331,6 +1335,33 @@ impl Tcp {
         now: Instant,
         f: impl FnOnce(Ipv4Addr, Ipv4Addr, u8, &TcpRepr<'_>) -> R,
     ) -> Option<R> {
+        self.poll_transmit_offload(now, |src, dst, dscp, _, seg| f(src, dst, dscp, seg))
+    }
+
+    /// Lets data segments carry up to `max_payload` bytes for a device that
+    /// cuts them into MSS-sized segments itself (TSO/GSO; the stack sets
+    /// it from [`crate::phy::DeviceCaps`]). 0 (the default) keeps every
+    /// segment within the MSS.
+    pub fn set_segment_offload(&mut self, max_payload: usize) {
+        self.burst = max_payload;
+    }
+
+    /// The largest payload of one segment, as set by
+    /// [`Tcp::set_segment_offload`] (0: the MSS).
+    pub fn segment_offload(&self) -> usize {
+        self.burst
+    }
+
+    /// [`Tcp::poll_transmit_with_dscp`] that also hands `f` the segment
+    /// size to cut the segment at when its payload exceeds it (the MSS of
+    /// its connection, with its options; 0 for segments that are never cut:
+    /// RSTs and SYN-ACKs of cookies). Only a stack that called
+    /// [`Tcp::set_segment_offload`] gets segments longer than that.
+    pub fn poll_transmit_offload<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(Ipv4Addr, Ipv4Addr, u8, usize, &TcpRepr<'_>) -> R,
+    ) -> Option<R> {
         self.now = self.now.max(now);
         if let Some(r) = self.rsts.pop_front() {
             self.stats.segments_out += 1;
@@ -1352,7 +1383,7 @@ impl Tcp {
                 },
                 payload: &[],
             };
-            return Some(f(*r.local.ip(), *r.remote.ip(), 0, &repr));
+            return Some(f(*r.local.ip(), *r.remote.ip(), 0, 0, &repr));
         }
         if let Some(c) = self.cookie_synacks.pop_front() {
             self.stats.segments_out += 1;
@@ -1376,7 +1407,7 @@ impl Tcp {
                 },
                 payload: &[],
             };
-            return Some(f(*c.local.ip(), *c.remote.ip(), 0, &repr));
+            return Some(f(*c.local.ip(), *c.remote.ip(), 0, 0, &repr));
         }
         if self.dirty.is_empty() {
             shrink_idle(&mut self.dirty);
@@ -1392,7 +1423,7 @@ impl Tcp {
                 continue;
             };
             conn.in_dirty = false;
-            let Some(seg) = conn.next_segment(&self.cfg, now, &mut self.stats) else {
+            let Some(seg) = conn.next_segment(&self.cfg, now, &mut self.stats, self.burst) else {
                 continue;
             };
             // RFC 9293 §3.8.5: URG and the urgent pointer while SND.UP is
@@ -1428,7 +1459,14 @@ impl Tcp {
                 options: seg.options,
                 payload,
             };
-            return Some(f(*conn.local.ip(), *conn.remote.ip(), conn.dscp, &repr));
+            let gso = conn.data_mss(&seg.options);
+            return Some(f(
+                *conn.local.ip(),
+                *conn.remote.ip(),
+                conn.dscp,
+                gso,
+                &repr,
+            ));
         }
         None
     }
