@@ -28,7 +28,7 @@ use std::time::{Duration, Instant as StdInstant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use strata::transport::tcp::TcpConfig;
-use strata_io::tap::{OffloadStatsHandle, TapDevice, TapOptions};
+use strata_io::tap::{OffloadStatsHandle, TapAblation, TapDevice, TapOptions};
 use strata_io::testing::Netns;
 use strata_io::{Runtime, RuntimeConfig};
 
@@ -279,17 +279,26 @@ trait TapContender {
 // ---------------------------------------------------------------- strata
 
 /// strata's runtime on the TAP; `OFFLOAD`: with the virtio-net header
-/// and the kernel's receive offloads (super-frames, checksums to complete).
+/// and the offloads both ways (TSO super-segments out, GRO super-frames
+/// in, checksums left partial both ways), less those named in
+/// `STRATA_TAP_WITHOUT` (`tso,tx-csum,gro,rx-csum`: the ablation).
 struct StrataTap<const OFFLOAD: bool>;
 
 impl<const OFFLOAD: bool> StrataTap<OFFLOAD> {
-    fn runtime(ns: &Netns) -> Result<Runtime> {
-        Ok(Self::runtime_with_stats(ns)?.0)
+    fn options() -> TapOptions {
+        if OFFLOAD {
+            TapOptions {
+                offload: true,
+                without: ablation(),
+            }
+        } else {
+            TapOptions::default()
+        }
     }
 
     fn runtime_with_stats(ns: &Netns) -> Result<(Runtime, OffloadStatsHandle)> {
         let dev: TapDevice = ns
-            .run_inside(|| TapDevice::open_with(TAP, TapOptions { offload: OFFLOAD }))?
+            .run_inside(|| TapDevice::open_with(TAP, Self::options()))?
             .map_err(|e| anyhow!("opening {TAP}: {e}"))?;
         if OFFLOAD && !dev.offloads().tso4 {
             println!(
@@ -319,7 +328,7 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
 
     fn serve(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
         use strata_io::tcp::TcpListener;
-        let rt = Self::runtime(ns)?;
+        let (rt, offload) = Self::runtime_with_stats(ns)?;
         let h = rt.handle();
         let l = TcpListener::bind(&h, SocketAddr::from((STACK_IP, HTTP_PORT)))?;
         let b = body.clone();
@@ -350,7 +359,21 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         let served = server.join().map_err(|_| anyhow!("server panicked"))?;
         let secs = secs?;
         served?;
+        let st = rt.stats();
         drop(rt);
+        if verify {
+            let o = offload.get();
+            println!(
+                "  {}: serve wrote {} frames in {} I/O passes; {} super-segments ({} bytes each on average), {} partial checksums, {} refused",
+                Self::NAME,
+                st.tx_frames,
+                st.io_passes,
+                o.tx_super_frames,
+                o.tx_super_bytes.checked_div(o.tx_super_frames).unwrap_or(0),
+                o.tx_csum_partial,
+                o.tx_refused
+            );
+        }
         Ok(secs)
     }
 
@@ -384,13 +407,14 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         if verify {
             let o = offload.get();
             println!(
-                "  {}: fetch read {} frames in {} I/O passes; {} super-frames ({} bytes each on average), {} checksums completed",
+                "  {}: fetch read {} frames in {} I/O passes; {} super-frames ({} bytes each on average), {} checksums completed, {} taken as partial",
                 Self::NAME,
                 st.rx_frames,
                 st.io_passes,
                 o.rx_super_frames,
                 o.rx_super_bytes.checked_div(o.rx_super_frames).unwrap_or(0),
-                o.rx_csum_completed
+                o.rx_csum_completed,
+                o.rx_csum_trusted
             );
         }
         Ok(secs)
@@ -698,6 +722,13 @@ fn gbps(n: u64, secs: f64) -> f64 {
 
 use crate::median;
 
+/// The offloads `STRATA_TAP_WITHOUT` leaves off strata's TAP (ablation).
+fn ablation() -> TapAblation {
+    std::env::var("STRATA_TAP_WITHOUT")
+        .map(|v| TapAblation::parse(&v))
+        .unwrap_or_default()
+}
+
 /// One round's (serve, fetch) Gbit/s of strata, strata-plain and smoltcp.
 type Round = [(f64, f64); 3];
 
@@ -721,6 +752,10 @@ pub fn run(plan: TapPlan) -> Result<()> {
             .and_then(|s| s.split_whitespace().next().map(str::to_string))
             .unwrap_or_else(|| "?".into()),
     );
+    let without = ablation();
+    if without != TapAblation::default() {
+        println!("ablation: strata's TAP runs without {without:?} (STRATA_TAP_WITHOUT)");
+    }
     // Per round, per contender (strata with offloads, strata plain,
     // smoltcp): (serve, fetch) in Gbit/s.
     let names = [

@@ -11,6 +11,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::tap::{read_frame, write_frame};
+use strata::phy::{Offloads, RxMeta, TxMeta};
 
 /// A frame device with a pollable descriptor. All calls are non-blocking.
 pub trait Device: AsFd + Send + 'static {
@@ -25,6 +26,39 @@ pub trait Device: AsFd + Send + 'static {
     fn send(&mut self, frame: &[u8]) -> io::Result<bool>;
     /// A short human description, e.g. `tap:tap0`.
     fn describe(&self) -> String;
+
+    /// What the device does for the stack beyond carrying frames (TSO,
+    /// checksum offload; see [`strata::phy::DeviceCaps`]). None by default.
+    /// The runtime reads it after every send, so a device may turn an
+    /// offload off when its kernel refuses it.
+    fn offloads(&self) -> Offloads {
+        Offloads::default()
+    }
+
+    /// Like [`Device::recv`], with what the device knows of the frame's
+    /// checksum (nothing, by default).
+    fn recv_meta(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        Ok(self.recv(buf)?.map(|n| (n, RxMeta::default())))
+    }
+
+    /// Sends one frame that may leave work to the device ([`TxMeta`]: a
+    /// super-segment to cut, a checksum to complete). By default the work
+    /// is done here in software and the finished frames go to
+    /// [`Device::send`]; `Ok(false)` when one of them was not taken.
+    fn send_meta(&mut self, frame: &mut [u8], meta: &TxMeta) -> io::Result<bool> {
+        if meta.is_plain() {
+            return self.send(frame);
+        }
+        let mut scratch = Vec::new();
+        let mut result = Ok(true);
+        strata::phy::finish_in_software(frame, meta, &mut scratch, |f| {
+            if matches!(result, Ok(true)) {
+                result = self.send(f);
+            }
+        })
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        result
+    }
 }
 
 /// One end of an in-process Ethernet link (a `SOCK_SEQPACKET` socket pair:
@@ -170,6 +204,15 @@ impl Device for Box<dyn Device> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn offloads(&self) -> Offloads {
+        (**self).offloads()
+    }
+    fn recv_meta(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        (**self).recv_meta(buf)
+    }
+    fn send_meta(&mut self, frame: &mut [u8], meta: &TxMeta) -> io::Result<bool> {
+        (**self).send_meta(frame, meta)
     }
 }
 

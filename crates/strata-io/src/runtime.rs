@@ -28,6 +28,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use strata::link::IfaceId;
+use strata::phy::{DeviceCaps, Offloads, RxMeta};
 use strata::stack::{Event, Stack, StackConfig};
 use strata::time::Instant;
 use strata::wire::ip::Ipv4Cidr;
@@ -209,6 +210,8 @@ pub(crate) struct State {
     pub(crate) stack: Stack,
     pub(crate) iface: IfaceId,
     device: Option<Box<dyn Device>>,
+    /// What the device does for the stack (as last told to the stack).
+    offloads: Offloads,
     tx_buf: Vec<u8>,
     /// The deadline the I/O thread sleeps until (None: no timer).
     sleeping_until: Option<Instant>,
@@ -241,20 +244,34 @@ impl State {
             _ => {
                 // Closed or failed: discard so the stack's queue does not
                 // grow; what the stack meant to send is lost, and counted.
-                while self.stack.poll_transmit(now, &mut self.tx_buf).is_some() {
+                while self
+                    .stack
+                    .poll_transmit_meta(now, &mut self.tx_buf)
+                    .is_some()
+                {
                     self.stats.tx_dropped += u64::from(self.device.is_some());
                 }
                 return;
             }
         };
-        while let Some((_, n)) = self.stack.poll_transmit(now, &mut self.tx_buf) {
-            match dev.send(&self.tx_buf[..n]) {
+        while let Some(t) = self.stack.poll_transmit_meta(now, &mut self.tx_buf) {
+            match dev.send_meta(&mut self.tx_buf[..t.len], &t.meta) {
                 Ok(true) => self.stats.tx_frames += 1,
                 Ok(false) => self.stats.tx_dropped += 1,
                 Err(e) => {
                     tracing::warn!(error = %e, "device send failed");
                     self.stats.tx_dropped += 1;
                 }
+            }
+            if !t.meta.is_plain() && dev.offloads() != self.offloads {
+                // The device turned an offload off (its kernel refused a
+                // frame): the stack sends plain from the next frame on.
+                self.offloads = dev.offloads();
+                let caps = DeviceCaps {
+                    mtu: self.stack.mtu(self.iface).unwrap_or(1500),
+                    offloads: self.offloads,
+                };
+                self.stack.set_device_caps(self.iface, caps);
             }
         }
     }
@@ -268,9 +285,9 @@ impl State {
             Some(d) if self.failure.is_none() => d,
             _ => return self.flush(now),
         };
-        while let Some((_, n)) = self.stack.poll_transmit(now, &mut self.tx_buf) {
+        while let Some(t) = self.stack.poll_transmit_meta(now, &mut self.tx_buf) {
             loop {
-                match dev.send(&self.tx_buf[..n]) {
+                match dev.send_meta(&mut self.tx_buf[..t.len], &t.meta) {
                     Ok(true) => {
                         self.stats.tx_frames += 1;
                         break;
@@ -660,8 +677,8 @@ impl Inner {
                 st.stats.io_passes += 1;
                 let now = self.now();
                 let iface = st.iface;
-                for (i, frame) in batch.frames().enumerate() {
-                    st.stack.receive(now, iface, frame);
+                for (i, (frame, meta)) in batch.frames().enumerate() {
+                    st.stack.receive_meta(now, iface, frame, meta);
                     st.stats.rx_frames += 1;
                     // Acknowledgements go out while the batch is fed, as a
                     // NIC's interrupt moderation would let them.
@@ -731,8 +748,9 @@ const RX_FRAME_MAX: usize = crate::tap::MAX_OFFLOAD_FRAME;
 /// A batch of received frames, packed one after another in one arena.
 struct RxBatch {
     arena: Vec<u8>,
-    /// (start, length) of each frame in `arena`.
-    frames: Vec<(usize, usize)>,
+    /// (start, length, what the device said of it) of each frame in
+    /// `arena`.
+    frames: Vec<(usize, usize, RxMeta)>,
     used: usize,
     max_frames: usize,
     frame_max: usize,
@@ -770,9 +788,9 @@ impl RxBatch {
                 return Ok(());
             }
             let room = &mut self.arena[self.used..self.used + self.frame_max];
-            match dev.recv(room)? {
-                Some(n) => {
-                    self.frames.push((self.used, n));
+            match dev.recv_meta(room)? {
+                Some((n, meta)) => {
+                    self.frames.push((self.used, n, meta));
                     self.used += n;
                 }
                 None => {
@@ -790,8 +808,10 @@ impl RxBatch {
         }
     }
 
-    fn frames(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.frames.iter().map(|&(s, n)| &self.arena[s..s + n])
+    fn frames(&self) -> impl Iterator<Item = (&[u8], RxMeta)> + '_ {
+        self.frames
+            .iter()
+            .map(|&(s, n, meta)| (&self.arena[s..s + n], meta))
     }
 
     fn full(&self) -> bool {
@@ -864,6 +884,14 @@ impl Runtime {
         let mut stack = Stack::new(sc);
         let mac = config.mac.unwrap_or(MacAddr([0x02, 0x53, 0x54, 0, 0, 1]));
         let iface = stack.add_interface(mac, config.mtu);
+        // The device's offloads (TSO, checksums) reach the stack here.
+        stack.set_device_caps(
+            iface,
+            DeviceCaps {
+                mtu: config.mtu,
+                offloads: device.offloads(),
+            },
+        );
         if config.probe_address {
             // RFC 5227 §2.1: probe before use (the runtime's clock starts
             // at zero in `start`).
@@ -952,12 +980,17 @@ impl Runtime {
             None => stack.config().seed,
         };
         let dev_fd = device.as_fd().as_raw_fd();
+        let offloads = device.offloads();
+        // Room for the largest frame: a super-segment where the device
+        // takes them.
+        let frame_max = offloads.tso_max.map_or(mtu, |m| m.max(mtu));
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 stack,
                 iface,
                 device: Some(device),
-                tx_buf: vec![0u8; mtu + 14 + 64],
+                offloads,
+                tx_buf: vec![0u8; frame_max + 14 + 64],
                 sleeping_until: None,
                 ping_events: VecDeque::new(),
                 wakers: BTreeMap::new(),

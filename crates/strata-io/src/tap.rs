@@ -13,17 +13,22 @@
 //! over GRO/TSO super-frames (one IPv4 TCP datagram of up to 64 KiB, which
 //! the kernel would otherwise cut into MSS-sized frames: one `read` instead
 //! of forty) whose TCP checksum it left to be completed (`NEEDS_CSUM`).
-//! The device completes such checksums, strips the header and gives the
-//! stack an ordinary (if long) Ethernet frame; what the stack sends goes
-//! out behind an empty header (no segmentation asked, checksums already
-//! computed). Where the kernel refuses an offload flag the device falls
-//! back to fewer flags, then to the plain path; [`TapDevice::offloads`]
-//! says what was granted.
+//! The stack is told (`RxMeta`) that such a checksum needs no check: the
+//! data never crossed a wire. Outbound, the stack sends TCP super-segments
+//! of up to 64 KiB (`gso_type` TCPV4, `gso_size` = the MSS, `hdr_len`)
+//! that the kernel takes whole (its TCP receives them as one GRO packet,
+//! or it cuts them if they leave through a real NIC), with checksums left
+//! partial (`NEEDS_CSUM`, `csum_start`/`csum_offset`). Where the kernel
+//! refuses an offload flag the device falls back to fewer flags, then to
+//! the plain path; where it refuses an offloaded frame the device finishes
+//! that frame in software and sends the rest plain.
+//! [`TapDevice::offloads`] says what was granted.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::device::Device;
+use strata::phy::{Offloads, PartialChecksum, RxChecksum, RxMeta, TxMeta};
 
 /// Why a TAP device could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +87,12 @@ pub const VNET_HDR_LEN: usize = 10;
 /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum at csum_start + csum_offset
 /// holds only the pseudo-header sum; the rest is ours to add.
 const VNET_F_NEEDS_CSUM: u8 = 1;
+/// `VIRTIO_NET_HDR_F_DATA_VALID`: the checksum was verified.
+const VNET_F_DATA_VALID: u8 = 2;
 /// `VIRTIO_NET_HDR_GSO_NONE`.
 const VNET_GSO_NONE: u8 = 0;
+/// `VIRTIO_NET_HDR_GSO_TCPV4`.
+const VNET_GSO_TCPV4: u8 = 1;
 /// `VIRTIO_NET_HDR_GSO_ECN`, a bit beside the GSO type.
 const VNET_GSO_ECN: u8 = 0x80;
 /// Largest frame a device with offloads can hand over: a 65 535-byte IP
@@ -222,12 +231,70 @@ pub fn set_interface_up(name: &str) -> io::Result<()> {
 /// How to open a TAP interface (see [`TapDevice::open_with`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TapOptions {
-    /// Ask for the virtio-net header and the kernel's receive offloads
-    /// (super-frames of up to 64 KiB, checksums left to complete).
+    /// Ask for the virtio-net header and the offloads both ways:
+    /// super-frames of up to 64 KiB and checksums left partial.
     pub offload: bool,
+    /// With `offload`: parts to leave off (to measure what each is worth).
+    pub without: TapAblation,
 }
 
-/// What the kernel granted a TAP opened with [`TapOptions::offload`].
+impl TapOptions {
+    /// Every offload on.
+    pub fn offload() -> TapOptions {
+        TapOptions {
+            offload: true,
+            without: TapAblation::default(),
+        }
+    }
+
+    /// From the environment, for test suites and benchmarks:
+    /// `STRATA_TAP_OFFLOAD=1` turns the offloads on, and
+    /// `STRATA_TAP_WITHOUT` (a comma-separated list of `tso`, `tx-csum`,
+    /// `gro`, `rx-csum`) leaves some of them off.
+    pub fn from_env() -> TapOptions {
+        let offload = std::env::var("STRATA_TAP_OFFLOAD").is_ok_and(|v| v == "1");
+        let without = std::env::var("STRATA_TAP_WITHOUT")
+            .map(|v| TapAblation::parse(&v))
+            .unwrap_or_default();
+        TapOptions { offload, without }
+    }
+}
+
+/// Offloads to leave off although [`TapOptions::offload`] asks for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TapAblation {
+    /// Send no super-segments: every segment fits the MTU.
+    pub tso: bool,
+    /// Compute every outbound checksum (super-segments keep theirs
+    /// partial while TSO is on: each piece needs its own).
+    pub tx_csum: bool,
+    /// Take no super-frames from the kernel (`TUN_F_TSO4` off).
+    pub gro: bool,
+    /// Complete and verify checksums the kernel left partial, instead of
+    /// telling the stack that they need no check.
+    pub rx_csum: bool,
+}
+
+impl TapAblation {
+    /// Parses `tso,tx-csum,gro,rx-csum` (any subset; unknown words are
+    /// ignored with a warning).
+    pub fn parse(list: &str) -> TapAblation {
+        let mut a = TapAblation::default();
+        for w in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match w {
+                "tso" => a.tso = true,
+                "tx-csum" => a.tx_csum = true,
+                "gro" => a.gro = true,
+                "rx-csum" => a.rx_csum = true,
+                other => tracing::warn!(word = other, "unknown offload in STRATA_TAP_WITHOUT"),
+            }
+        }
+        a
+    }
+}
+
+/// What the kernel granted a TAP opened with [`TapOptions::offload`], and
+/// what the device does with it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TapOffloads {
     /// Frames travel behind a virtio-net header.
@@ -236,6 +303,13 @@ pub struct TapOffloads {
     pub csum: bool,
     /// The kernel may hand over IPv4 TCP super-frames.
     pub tso4: bool,
+    /// We send TCP super-segments for the kernel to take whole (TSO).
+    pub tx_tso: bool,
+    /// We leave outbound TCP checksums partial.
+    pub tx_csum: bool,
+    /// Checksums the kernel left partial (or verified) are not checked
+    /// again by the stack.
+    pub rx_csum: bool,
 }
 
 /// Counters of the offload path (all zero on a plain TAP).
@@ -250,6 +324,17 @@ pub struct OffloadStats {
     /// Frames dropped because their header asked for something that does
     /// not fit the frame (a checksum position beyond its end).
     pub rx_bad_header: u64,
+    /// Partial (or verified) checksums handed to the stack unchecked.
+    pub rx_csum_trusted: u64,
+    /// Super-segments sent (each a TSO frame the kernel took whole).
+    pub tx_super_frames: u64,
+    /// Bytes of those super-segments.
+    pub tx_super_bytes: u64,
+    /// Frames sent with a partial checksum.
+    pub tx_csum_partial: u64,
+    /// Offloaded frames the kernel refused; each was finished in software,
+    /// and the offload that failed is off from then on.
+    pub tx_refused: u64,
 }
 
 /// An open TAP interface.
@@ -261,6 +346,8 @@ pub struct TapDevice {
     stats: std::sync::Arc<std::sync::Mutex<OffloadStats>>,
     /// Scratch for the virtio-net header of each read.
     rx_hdr: [u8; VNET_HDR_LEN],
+    /// Scratch for frames finished in software.
+    scratch: Vec<u8>,
 }
 
 impl TapDevice {
@@ -326,7 +413,13 @@ impl TapDevice {
             });
         }
         let offloads = if opts.offload {
-            negotiate_offloads(&fd)
+            let size: libc::c_int = VNET_HDR_LEN as libc::c_int;
+            // SAFETY: TUNSETVNETHDRSZ reads an int through the pointer.
+            let rc = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ as _, &size) };
+            if rc < 0 {
+                tracing::debug!(error = %io::Error::last_os_error(), "TUNSETVNETHDRSZ refused; the kernel default (10) stays");
+            }
+            negotiate_offloads(|flags| set_offload(&fd, flags), opts.without)
         } else {
             // Offloads stay on a persistent interface after their reader
             // closed it: a plain reader would be handed super-frames with
@@ -341,6 +434,7 @@ impl TapDevice {
             offloads,
             stats: Default::default(),
             rx_hdr: [0; VNET_HDR_LEN],
+            scratch: Vec::new(),
         })
     }
 
@@ -360,7 +454,10 @@ impl TapDevice {
         OffloadStatsHandle(self.stats.clone())
     }
 
-    fn recv_vnet(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    /// One frame behind its virtio-net header; with `trust`, partial or
+    /// verified checksums are described in the [`RxMeta`] rather than
+    /// completed (only for a caller that passes the meta on to the stack).
+    fn recv_vnet(&mut self, buf: &mut [u8], trust: bool) -> io::Result<Option<(usize, RxMeta)>> {
         loop {
             let mut iov = [
                 libc::iovec {
@@ -398,15 +495,16 @@ impl TapDevice {
                 continue;
             }
             let len = n - VNET_HDR_LEN;
-            match complete_vnet_frame(&self.rx_hdr, &mut buf[..len]) {
-                Some(info) => {
+            match read_vnet_header(&self.rx_hdr, &mut buf[..len], trust) {
+                Some((info, meta)) => {
                     let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
                     if info.super_frame {
                         st.rx_super_frames += 1;
                         st.rx_super_bytes += len as u64;
                     }
                     st.rx_csum_completed += u64::from(info.csum_completed);
-                    return Ok(Some(len));
+                    st.rx_csum_trusted += u64::from(meta.checksum != RxChecksum::Unknown);
+                    return Ok(Some((len, meta)));
                 }
                 None => {
                     self.stats
@@ -419,9 +517,8 @@ impl TapDevice {
         }
     }
 
-    fn send_vnet(&mut self, frame: &[u8]) -> io::Result<bool> {
-        // An empty header: no segmentation wanted, checksums are complete.
-        let hdr = [0u8; VNET_HDR_LEN];
+    fn send_vnet(&mut self, frame: &[u8], meta: &TxMeta) -> io::Result<bool> {
+        let hdr = vnet_header(meta);
         let iov = [
             libc::iovec {
                 iov_base: hdr.as_ptr() as *mut libc::c_void,
@@ -476,25 +573,31 @@ impl Drop for TapDevice {
     }
 }
 
-/// Sets the virtio-net header size and asks for TSO4 + checksum offload,
-/// then checksum offload alone; what the kernel refuses is left off.
-fn negotiate_offloads(fd: &OwnedFd) -> TapOffloads {
-    let size: libc::c_int = VNET_HDR_LEN as libc::c_int;
-    // SAFETY: TUNSETVNETHDRSZ reads an int through the pointer.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ as _, &size) };
-    if rc < 0 {
-        tracing::debug!(error = %io::Error::last_os_error(), "TUNSETVNETHDRSZ refused; the kernel default (10) stays");
+/// Asks (through `set`, one `TUNSETOFFLOAD` each) for TSO4 + checksum
+/// offload, then checksum offload alone; what the kernel refuses is left
+/// off, and with it what depends on it: the device sends super-segments
+/// and partial checksums only where the kernel took checksum offload (the
+/// feature TSO rests on in Linux), so a kernel that refuses every flag
+/// gets the plain path behind an empty header.
+fn negotiate_offloads(
+    mut set: impl FnMut(libc::c_uint) -> bool,
+    without: TapAblation,
+) -> TapOffloads {
+    let mut tries: Vec<(libc::c_uint, bool, bool)> = Vec::new();
+    if !without.gro {
+        tries.push((TUN_F_CSUM | TUN_F_TSO4, true, true));
     }
-    for (flags, csum, tso4) in [
-        (TUN_F_CSUM | TUN_F_TSO4, true, true),
-        (TUN_F_CSUM, true, false),
-        (0, false, false),
-    ] {
-        if set_offload(fd, flags) {
+    tries.push((TUN_F_CSUM, true, false));
+    tries.push((0, false, false));
+    for (flags, csum, tso4) in tries {
+        if set(flags) {
             return TapOffloads {
                 vnet_hdr: true,
                 csum,
                 tso4,
+                tx_tso: csum && !without.tso,
+                tx_csum: csum && !without.tx_csum,
+                rx_csum: csum && !without.rx_csum,
             };
         }
         tracing::debug!(flags, error = %io::Error::last_os_error(), "TUNSETOFFLOAD refused; trying fewer");
@@ -502,9 +605,65 @@ fn negotiate_offloads(fd: &OwnedFd) -> TapOffloads {
     // The header stays on even without offloads (IFF_VNET_HDR was granted).
     TapOffloads {
         vnet_hdr: true,
-        csum: false,
-        tso4: false,
+        ..TapOffloads::default()
     }
+}
+
+/// The virtio-net header for an outbound frame (virtio 1.x §5.1.6.2, in
+/// the host's byte order as the legacy header is): `NEEDS_CSUM` with
+/// `csum_start`/`csum_offset` for a partial checksum, `GSO_TCPV4` with
+/// `gso_size` (payload per segment) and `hdr_len` (headers repeated in
+/// each) for a super-segment; all zero for a finished frame.
+pub fn vnet_header(meta: &TxMeta) -> [u8; VNET_HDR_LEN] {
+    let mut h = [0u8; VNET_HDR_LEN];
+    if let Some(c) = meta.checksum {
+        h[0] = VNET_F_NEEDS_CSUM;
+        h[6..8].copy_from_slice(&c.start.to_ne_bytes());
+        h[8..10].copy_from_slice(&c.offset.to_ne_bytes());
+    }
+    if let Some(g) = meta.gso {
+        h[1] = VNET_GSO_TCPV4;
+        h[2..4].copy_from_slice(&g.hdr_len.to_ne_bytes());
+        h[4..6].copy_from_slice(&g.size.to_ne_bytes());
+    }
+    h
+}
+
+/// Applies one received virtio-net header to its frame: with `trust`, a
+/// checksum left partial (`NEEDS_CSUM`) or verified (`DATA_VALID`) is
+/// described to the stack ([`RxMeta`]) instead of completed; without, a
+/// partial checksum is completed here ([`complete_vnet_frame`]). `None`
+/// when the header points outside the frame (the frame is dropped).
+fn read_vnet_header(
+    hdr: &[u8; VNET_HDR_LEN],
+    frame: &mut [u8],
+    trust: bool,
+) -> Option<(VnetFrameInfo, RxMeta)> {
+    let flags = hdr[0];
+    if !trust {
+        return complete_vnet_frame(hdr, frame).map(|i| (i, RxMeta::default()));
+    }
+    let gso_type = hdr[1] & !VNET_GSO_ECN;
+    let info = VnetFrameInfo {
+        super_frame: gso_type != VNET_GSO_NONE,
+        csum_completed: false,
+    };
+    let checksum = if flags & VNET_F_NEEDS_CSUM != 0 {
+        let c = PartialChecksum {
+            start: u16::from_ne_bytes([hdr[6], hdr[7]]),
+            offset: u16::from_ne_bytes([hdr[8], hdr[9]]),
+        };
+        let at = usize::from(c.start) + usize::from(c.offset);
+        if usize::from(c.start) >= frame.len() || at + 2 > frame.len() {
+            return None;
+        }
+        RxChecksum::Partial(c)
+    } else if flags & VNET_F_DATA_VALID != 0 {
+        RxChecksum::Verified
+    } else {
+        RxChecksum::Unknown
+    };
+    Some((info, RxMeta { checksum }))
 }
 
 /// What [`complete_vnet_frame`] found in one header.
@@ -600,17 +759,79 @@ impl AsFd for TapDevice {
 
 impl Device for TapDevice {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        // A caller without the meta gets finished frames.
         if self.offloads.vnet_hdr {
-            return self.recv_vnet(buf);
+            return Ok(self.recv_vnet(buf, false)?.map(|(n, _)| n));
         }
         read_frame(self.fd.as_raw_fd(), buf)
     }
 
+    fn recv_meta(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        if self.offloads.vnet_hdr {
+            let trust = self.offloads.rx_csum;
+            return self.recv_vnet(buf, trust);
+        }
+        Ok(read_frame(self.fd.as_raw_fd(), buf)?.map(|n| (n, RxMeta::default())))
+    }
+
     fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
         if self.offloads.vnet_hdr {
-            return self.send_vnet(frame);
+            return self.send_vnet(frame, &TxMeta::default());
         }
         write_frame(self.fd.as_raw_fd(), frame)
+    }
+
+    fn offloads(&self) -> Offloads {
+        Offloads {
+            tso_max: self
+                .offloads
+                .tx_tso
+                .then_some(strata::phy::MAX_TSO_DATAGRAM),
+            tx_checksum: self.offloads.tx_csum,
+            rx_checksum: self.offloads.rx_csum,
+        }
+    }
+
+    fn send_meta(&mut self, frame: &mut [u8], meta: &TxMeta) -> io::Result<bool> {
+        if meta.is_plain() || !self.offloads.vnet_hdr {
+            return self.send(frame);
+        }
+        match self.send_vnet(frame, meta) {
+            Ok(sent) => {
+                if sent {
+                    let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+                    if meta.gso.is_some() {
+                        st.tx_super_frames += 1;
+                        st.tx_super_bytes += frame.len() as u64;
+                    }
+                    st.tx_csum_partial += u64::from(meta.checksum.is_some());
+                }
+                Ok(sent)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                // The kernel refused the offloaded frame: from now on the
+                // stack gets plain caps (the runtime re-reads `offloads`),
+                // and this frame is finished here and sent plain.
+                tracing::warn!(error = %e, gso = meta.gso.is_some(), "TAP refused an offloaded frame; offloads off");
+                self.stats
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .tx_refused += 1;
+                self.offloads.tx_tso = false;
+                self.offloads.tx_csum = false;
+                let mut scratch = std::mem::take(&mut self.scratch);
+                let mut result = Ok(true);
+                let done = strata::phy::finish_in_software(frame, meta, &mut scratch, |f| {
+                    if matches!(result, Ok(true)) {
+                        result = self.send_vnet(f, &TxMeta::default());
+                    }
+                });
+                self.scratch = scratch;
+                done.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                result
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn describe(&self) -> String {
@@ -674,6 +895,96 @@ mod tests {
         // A checksum position beyond the frame is refused, not a panic.
         assert!(complete_vnet_frame(&hdr(VNET_F_NEEDS_CSUM, 0, 60, 16), &mut f[..70]).is_none());
         assert!(complete_vnet_frame(&hdr(VNET_F_NEEDS_CSUM, 0, 65535, 65535), &mut f).is_none());
+    }
+
+    #[test]
+    fn refused_flags_fall_back_to_fewer_and_then_to_the_plain_path() {
+        let none = TapAblation::default();
+        // Everything granted: offloads both ways.
+        let all = negotiate_offloads(|_| true, none);
+        assert!(all.csum && all.tso4 && all.tx_tso && all.tx_csum && all.rx_csum);
+        // TSO4 refused: checksum offload only; still TSO out (the kernel
+        // takes super-segments from a reader whatever it sends it).
+        let mut asked = Vec::new();
+        let csum = negotiate_offloads(
+            |f| {
+                asked.push(f);
+                f & TUN_F_TSO4 == 0
+            },
+            none,
+        );
+        assert_eq!(asked, [TUN_F_CSUM | TUN_F_TSO4, TUN_F_CSUM]);
+        assert!(csum.csum && !csum.tso4 && csum.tx_tso && csum.rx_csum);
+        // Everything refused (TUNSETOFFLOAD fails): the plain path behind
+        // the header, no super-segment and no partial checksum out.
+        let plain = negotiate_offloads(|_| false, none);
+        assert_eq!(
+            plain,
+            TapOffloads {
+                vnet_hdr: true,
+                ..TapOffloads::default()
+            }
+        );
+        // The ablation leaves parts off without asking the kernel.
+        let mut asked = Vec::new();
+        let no_gro = negotiate_offloads(
+            |f| {
+                asked.push(f);
+                true
+            },
+            TapAblation::parse("gro, tso"),
+        );
+        assert_eq!(asked, [TUN_F_CSUM]);
+        assert!(!no_gro.tso4 && !no_gro.tx_tso && no_gro.tx_csum);
+    }
+
+    #[test]
+    fn the_outbound_header_describes_super_segments_and_partial_checksums() {
+        use strata::phy::Gso;
+        assert_eq!(vnet_header(&TxMeta::default()), [0; VNET_HDR_LEN]);
+        let meta = TxMeta {
+            checksum: Some(PartialChecksum {
+                start: 34,
+                offset: 16,
+            }),
+            gso: Some(Gso {
+                size: 1448,
+                hdr_len: 66,
+            }),
+        };
+        let h = vnet_header(&meta);
+        assert_eq!(h[0], VNET_F_NEEDS_CSUM);
+        assert_eq!(h[1], VNET_GSO_TCPV4);
+        assert_eq!(u16::from_ne_bytes([h[2], h[3]]), 66);
+        assert_eq!(u16::from_ne_bytes([h[4], h[5]]), 1448);
+        assert_eq!(u16::from_ne_bytes([h[6], h[7]]), 34);
+        assert_eq!(u16::from_ne_bytes([h[8], h[9]]), 16);
+        // Read back with trust, a received header of that kind is described
+        // to the stack, not completed.
+        let mut f = vec![0u8; 200];
+        let (info, rx) = read_vnet_header(&h, &mut f, true).unwrap();
+        assert!(info.super_frame && !info.csum_completed);
+        assert_eq!(
+            rx.checksum,
+            RxChecksum::Partial(PartialChecksum {
+                start: 34,
+                offset: 16
+            })
+        );
+        // Without trust it is completed; out of bounds it is refused.
+        assert!(
+            read_vnet_header(&h, &mut f, false)
+                .unwrap()
+                .0
+                .csum_completed
+        );
+        assert!(read_vnet_header(&h, &mut f[..40], true).is_none());
+        let mut valid = [0u8; VNET_HDR_LEN];
+        valid[0] = VNET_F_DATA_VALID;
+        assert_eq!(
+            read_vnet_header(&valid, &mut f, true).unwrap().1.checksum,
+            RxChecksum::Verified
+        );
     }
 
     #[test]

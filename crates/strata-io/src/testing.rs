@@ -195,15 +195,18 @@ impl Netns {
     /// `10.20.<net>.1/24`, and a strata runtime at `10.20.<net>.2/24` on it.
     ///
     /// With `STRATA_TAP_OFFLOAD=1` in the environment the TAP is opened
-    /// with the virtio-net offloads ([`TapOptions::offload`]), so the
+    /// with the virtio-net offloads ([`TapOptions::from_env`]), so the
     /// kernel interop suites can run once each way.
     pub fn with_runtime(tag: &str, net: u8) -> io::Result<(Netns, Runtime)> {
+        Self::with_runtime_opts(tag, net, TapOptions::from_env())
+    }
+
+    /// [`Netns::with_runtime`] with the TAP opened with `opts` whatever
+    /// the environment says.
+    pub fn with_runtime_opts(tag: &str, net: u8, opts: TapOptions) -> io::Result<(Netns, Runtime)> {
         let ns = Netns::new(tag)?;
         let tap = format!("st{tag}");
         ns.add_tap(&tap, &format!("10.20.{net}.1/24"))?;
-        let opts = TapOptions {
-            offload: std::env::var("STRATA_TAP_OFFLOAD").is_ok_and(|v| v == "1"),
-        };
         let dev = ns
             .run_inside(move || TapDevice::open_with(&tap, opts))?
             .map_err(io::Error::other)?;

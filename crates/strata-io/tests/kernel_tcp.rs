@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use strata_io::runtime::{Runtime, RuntimeConfig};
+use strata_io::tap::TapOptions;
 use strata_io::tcp::{TcpListener, TcpStream};
 use strata_io::testing::{can_run, ArrivalProbe, Netns, TempDir};
 
@@ -68,11 +69,27 @@ fn strata_get(rt: &Runtime, ip: Ipv4Addr, port: u16, path: &str) -> (u16, Vec<u8
 
 #[test]
 fn curl_downloads_from_strata_serve() {
+    curl_downloads(setup("cu", 51), 51);
+}
+
+/// The same with the TAP's offloads on, whatever `STRATA_TAP_OFFLOAD`
+/// says (TSO super-segments and partial checksums out, GRO in).
+#[test]
+fn curl_downloads_from_strata_serve_with_offloads() {
     if !can_run(&["curl"]) {
         return;
     }
-    let (ns, rt) = setup("cu", 51);
-    let www = temp_dir("www51");
+    curl_downloads(
+        Netns::with_runtime_opts("cuo", 61, TapOptions::offload()).unwrap(),
+        61,
+    );
+}
+
+fn curl_downloads((ns, rt): (Netns, Runtime), net: u8) {
+    if !can_run(&["curl"]) {
+        return;
+    }
+    let www = temp_dir(&format!("www{net}"));
     let files = [
         ("empty.bin", 0usize),
         ("one-k.bin", 1024),
@@ -82,11 +99,11 @@ fn curl_downloads_from_strata_serve() {
         std::fs::write(www.path().join(name), content(*len, i as u32)).unwrap();
     }
     serve_http(&rt, www.path());
-    let dl = temp_dir("dl51");
+    let dl = temp_dir(&format!("dl{net}"));
     for (i, (name, len)) in files.iter().enumerate() {
         let out = dl.path().join(name);
         let t = Instant::now();
-        ns.curl_to_file(&format!("http://10.20.51.2/{name}"), &out)
+        ns.curl_to_file(&format!("http://10.20.{net}.2/{name}"), &out)
             .unwrap();
         let got = std::fs::read(&out).unwrap();
         assert_eq!(got.len(), *len, "{name}");
@@ -101,7 +118,7 @@ fn curl_downloads_from_strata_serve() {
             "--fail",
             "-o",
             "/dev/null",
-            "http://10.20.51.2/nope",
+            &format!("http://10.20.{net}.2/nope"),
         ])
         .status()
         .unwrap();
@@ -136,13 +153,29 @@ fn strata_fetches_from_python_http_server() {
     if !can_run(&["python3"]) {
         return;
     }
-    let (ns, rt) = setup("py", 53);
-    let www = temp_dir("www53");
+    fetches_from_python(setup("py", 53), 53);
+}
+
+/// The same with the TAP's offloads on, whatever `STRATA_TAP_OFFLOAD`
+/// says.
+#[test]
+fn strata_fetches_from_python_http_server_with_offloads() {
+    if !can_run(&["python3"]) {
+        return;
+    }
+    fetches_from_python(
+        Netns::with_runtime_opts("pyo", 62, TapOptions::offload()).unwrap(),
+        62,
+    );
+}
+
+fn fetches_from_python((ns, rt): (Netns, Runtime), net: u8) {
+    let www = temp_dir(&format!("www{net}"));
     let files = [("a.bin", 0usize), ("b.bin", 1024), ("c.bin", 3 << 20)];
     for (i, (name, len)) in files.iter().enumerate() {
         std::fs::write(www.path().join(name), content(*len, 100 + i as u32)).unwrap();
     }
-    let kernel = Ipv4Addr::new(10, 20, 53, 1);
+    let kernel = Ipv4Addr::new(10, 20, net, 1);
     ns.serve_directory(kernel, 8000, www.path()).unwrap();
     for (i, (name, len)) in files.iter().enumerate() {
         let (status, body) = strata_get(&rt, kernel, 8000, &format!("/{name}"));

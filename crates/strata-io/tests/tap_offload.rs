@@ -1,5 +1,5 @@
 //! The TAP's virtio-net offloads against the Linux kernel: with
-//! `TapOptions { offload: true }` the kernel hands strata TSO/GRO
+//! `TapOptions::offload()` the kernel hands strata TSO/GRO
 //! super-frames (one read per up to 64 KiB) whose checksums the device
 //! completes; every byte must still arrive intact, both ways. The plain
 //! path next to it must see no super-frame at all.
@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use strata_io::runtime::{Runtime, RuntimeConfig};
-use strata_io::tap::{OffloadStats, TapDevice, TapOptions};
+use strata_io::tap::{OffloadStats, TapAblation, TapDevice, TapOptions};
 use strata_io::tcp::TcpStream;
 use strata_io::testing::{skip_unless_root_and_tun, Netns};
 
@@ -110,13 +110,56 @@ fn offloading_tap_takes_kernel_super_frames_and_every_byte_arrives() {
     if !skip_unless_root_and_tun() {
         return;
     }
-    let st = echo_through_kernel("off1", 120, TapOptions { offload: true }, 4 << 20);
+    let st = echo_through_kernel("off1", 120, TapOptions::offload(), 4 << 20);
+    // Receive: GRO super-frames, checksums left partial and taken as such.
     assert!(
         st.rx_super_frames > 0,
         "the kernel sent no super-frame through the offloading TAP: {st:?}"
     );
-    assert!(st.rx_csum_completed > 0, "{st:?}");
+    assert!(st.rx_csum_trusted > 0, "{st:?}");
+    assert_eq!(st.rx_csum_completed, 0, "{st:?}");
     assert_eq!(st.rx_bad_header, 0, "{st:?}");
+    // Send: TSO super-segments the kernel took whole, partial checksums.
+    assert!(st.tx_super_frames > 0, "no super-segment was sent: {st:?}");
+    assert!(st.tx_super_bytes > 1514 * st.tx_super_frames, "{st:?}");
+    assert!(st.tx_csum_partial > st.tx_super_frames, "{st:?}");
+    assert_eq!(st.tx_refused, 0, "{st:?}");
+}
+
+/// Each offload off in turn (the ablation `strata-bench tap` measures):
+/// every byte still arrives, and the part left off is really off.
+#[test]
+fn each_offload_can_be_left_off_alone() {
+    if !skip_unless_root_and_tun() {
+        return;
+    }
+    for (k, which) in ["tso", "tx-csum", "gro", "rx-csum"].into_iter().enumerate() {
+        let opts = TapOptions {
+            offload: true,
+            without: TapAblation::parse(which),
+        };
+        let net = 123 + k as u8;
+        let st = echo_through_kernel(&format!("offa{k}"), net, opts, 1 << 20);
+        match which {
+            "tso" => {
+                assert_eq!(st.tx_super_frames, 0, "{which}: {st:?}");
+                assert!(st.tx_csum_partial > 0, "{which}: {st:?}");
+            }
+            "tx-csum" => {
+                // Only super-segments keep a partial checksum.
+                assert!(st.tx_super_frames > 0, "{which}: {st:?}");
+                assert_eq!(st.tx_csum_partial, st.tx_super_frames, "{which}: {st:?}");
+            }
+            "gro" => {
+                assert_eq!(st.rx_super_frames, 0, "{which}: {st:?}");
+                assert!(st.tx_super_frames > 0, "{which}: {st:?}");
+            }
+            _ => {
+                assert!(st.rx_csum_completed > 0, "{which}: {st:?}");
+                assert_eq!(st.rx_csum_trusted, 0, "{which}: {st:?}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -137,7 +180,7 @@ fn a_plain_reader_after_an_offloading_one_gets_plain_frames() {
     // the next, plain, reader of the same TAP must not inherit them.
     let ns = Netns::new("off2").unwrap();
     ns.add_tap("stoff2", "10.20.122.1/24").unwrap();
-    let st = echo_on(&ns, "stoff2", 122, TapOptions { offload: true }, 1 << 20);
+    let st = echo_on(&ns, "stoff2", 122, TapOptions::offload(), 1 << 20);
     assert!(st.rx_super_frames > 0, "{st:?}");
     let st = echo_on(&ns, "stoff2", 122, TapOptions::default(), 1 << 20);
     assert_eq!(st, OffloadStats::default());
