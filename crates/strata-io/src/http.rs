@@ -244,8 +244,8 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Decodes `%XX` escapes; `None` if an escape is malformed.
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
+/// Decodes `%XX` escapes (RFC 3986 §2.1); `None` if an escape is malformed.
+pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -266,7 +266,12 @@ fn percent_decode(s: &str) -> Option<Vec<u8>> {
 /// Maps a request target to a path under `root`, refusing anything that
 /// would escape it (`..`, absolute segments, NUL).
 fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
-    let path = target.split(['?', '#']).next().unwrap_or("/");
+    resolve_path(root, target.split(['?', '#']).next().unwrap_or("/"))
+}
+
+/// Maps a request path (no query or fragment) to a file under `root`,
+/// refusing anything that would escape it (`..`, absolute segments, NUL).
+pub fn resolve_path(root: &Path, path: &str) -> Option<PathBuf> {
     if !path.starts_with('/') {
         return None;
     }

@@ -17,7 +17,8 @@
 
 use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
+use strata_io::http::{content_type, percent_decode, resolve_path as resolve};
 
 /// What the server sends back for one request.
 #[derive(Debug)]
@@ -56,54 +57,6 @@ impl Content {
     }
 }
 
-/// The content type for a file name, by extension.
-pub fn content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "txt" | "md" | "rs" | "toml" => "text/plain; charset=utf-8",
-        "css" => "text/css",
-        "js" | "mjs" => "text/javascript",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "ico" => "image/x-icon",
-        "webp" => "image/webp",
-        "pdf" => "application/pdf",
-        "wasm" => "application/wasm",
-        "pcap" => "application/vnd.tcpdump.pcap",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Decodes `%XX` escapes (RFC 3986 §2.1); `None` if one is malformed.
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(out)
-}
-
 /// Encodes a file name for an `href`: unreserved characters (RFC 3986
 /// §2.3) stay, everything else becomes `%XX`.
 fn percent_encode(name: &str) -> String {
@@ -116,27 +69,6 @@ fn percent_encode(name: &str) -> String {
         }
     }
     out
-}
-
-/// Maps a request path (no query) to a file under `root`, refusing
-/// anything that would escape it (`..`, absolute segments, NUL).
-fn resolve(root: &Path, path: &str) -> Option<PathBuf> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let decoded = String::from_utf8(percent_decode(path)?).ok()?;
-    if decoded.contains('\0') {
-        return None;
-    }
-    let mut out = root.to_path_buf();
-    for comp in Path::new(decoded.trim_start_matches('/')).components() {
-        match comp {
-            Component::Normal(c) => out.push(c),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 /// A byte range asked for with `Range` (RFC 9110 §14.1.2).
@@ -347,6 +279,7 @@ pub fn answer(root: &Path, method: &str, target: &str, range: Option<&str>) -> A
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn tempdir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("strata-files-{tag}-{}", std::process::id()));
@@ -377,30 +310,6 @@ mod tests {
                 v
             }
         }
-    }
-
-    #[test]
-    fn resolve_refuses_escapes() {
-        let root = Path::new("/srv");
-        assert_eq!(
-            resolve(root, "/a/b.txt"),
-            Some(PathBuf::from("/srv/a/b.txt"))
-        );
-        assert_eq!(resolve(root, "/a%20b"), Some(PathBuf::from("/srv/a b")));
-        assert_eq!(resolve(root, "/../etc/passwd"), None);
-        assert_eq!(resolve(root, "/a/%2e%2e/%2e%2e/x"), None);
-        assert_eq!(resolve(root, "/%zz"), None);
-        assert_eq!(resolve(root, "noslash"), None);
-    }
-
-    #[test]
-    fn content_types_by_extension() {
-        assert_eq!(
-            content_type(Path::new("a.HTML")),
-            "text/html; charset=utf-8"
-        );
-        assert_eq!(content_type(Path::new("x.png")), "image/png");
-        assert_eq!(content_type(Path::new("noext")), "application/octet-stream");
     }
 
     #[test]
