@@ -43,9 +43,9 @@ use std::net::SocketAddrV4;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use strata::stack::{Event, Stack, StackConfig};
+use strata::stack::StackConfig;
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{Keepalive, TcpError, TcpEvent, TcpHandle};
+use strata::transport::tcp::{Keepalive, TcpError};
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::{Ipv4Addr, MacAddr};
 use strata_sim::host::Host;
@@ -55,6 +55,7 @@ use strata_sim::peer::{
 use strata_sim::{LinkConfig, NodeId, QueueLimit, Sim};
 
 use strata_sim::testing::ProfileRng as Rng;
+use strata_sim::testing::{CloseMode, StreamApp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Model {
@@ -94,94 +95,6 @@ const PEER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const STRATA_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
 const PEER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 2, 0]);
 const PORT: u16 = 80;
-
-/// The strata application: writes its stream, reads the peer's, half-closes
-/// when everything is written and closes at end of stream.
-#[derive(Default)]
-struct App {
-    h: Option<TcpHandle>,
-    data: Vec<u8>,
-    sent: usize,
-    got: Vec<u8>,
-    eof: bool,
-    shut: bool,
-    closed: bool,
-    err: Option<TcpError>,
-    wchunk: usize,
-}
-
-impl App {
-    fn pump(&mut self, now: Instant, st: &mut Stack) {
-        let Some(h) = self.h else { return };
-        if self.closed {
-            return;
-        }
-        if self.err.is_some() {
-            let _ = st.tcp_close(now, h);
-            self.closed = true;
-            return;
-        }
-        while self.sent < self.data.len() {
-            let end = (self.sent + self.wchunk).min(self.data.len());
-            match st.tcp_send(h, &self.data[self.sent..end]) {
-                Ok(0) | Err(TcpError::WouldBlock) => break,
-                Ok(n) => self.sent += n,
-                Err(e) => {
-                    self.err = Some(e);
-                    return;
-                }
-            }
-        }
-        let mut buf = [0u8; 8192];
-        while !self.eof {
-            match st.tcp_recv(h, &mut buf) {
-                Ok(0) => self.eof = true,
-                Ok(n) => self.got.extend_from_slice(&buf[..n]),
-                Err(TcpError::WouldBlock) => break,
-                Err(e) => {
-                    self.err = Some(e);
-                    return;
-                }
-            }
-        }
-        if self.sent == self.data.len() && !self.shut {
-            match st.tcp_shutdown(now, h) {
-                Ok(()) => self.shut = true,
-                Err(TcpError::WouldBlock) => {}
-                Err(e) => self.err = Some(e),
-            }
-        }
-        if self.shut && self.eof {
-            let _ = st.tcp_close(now, h);
-            self.closed = true;
-        }
-    }
-
-    fn on_event(&mut self, now: Instant, st: &mut Stack, ev: &Event) {
-        if let Event::Tcp(te) = ev {
-            let mine = |x: &TcpHandle| self.h == Some(*x);
-            match te {
-                TcpEvent::Acceptable { listener } if self.h.is_none() => {
-                    if let Ok(h) = st.tcp_accept(*listener) {
-                        self.h = Some(h);
-                    }
-                }
-                TcpEvent::Reset(x) if mine(x) => self.fail(TcpError::Reset),
-                TcpEvent::Refused(x) if mine(x) => self.fail(TcpError::Refused),
-                TcpEvent::TimedOut(x) if mine(x) => self.fail(TcpError::TimedOut),
-                TcpEvent::Unreachable { handle, error } if mine(handle) => self.fail(*error),
-                _ => {}
-            }
-        }
-        self.pump(now, st);
-    }
-
-    fn fail(&mut self, e: TcpError) {
-        if self.err.is_none() {
-            self.err = Some(e);
-        }
-    }
-}
 
 /// What a seed showed, for the per-model summary.
 #[derive(Default, Clone, Copy)]
@@ -359,11 +272,12 @@ fn run_seed(seed: u64, profile: &mut String) -> Result<Shown, String> {
         mtu,
         Ipv4Cidr::new(STRATA_IP, 24).expect("prefix length ≤ 32"),
     );
-    let app = Rc::new(RefCell::new(App {
-        data: pattern(strata_salt, strata_len),
-        wchunk: r.range(1, 20_000) as usize,
-        ..App::default()
-    }));
+    let app = Rc::new(RefCell::new(StreamApp::new(
+        pattern(strata_salt, strata_len),
+        r.range(1, 20_000) as usize,
+        8192,
+        CloseMode::ShutdownFirst,
+    )));
     if peer_active {
         host.stack_mut()
             .tcp_listen(None, PORT, 4)
@@ -371,8 +285,9 @@ fn run_seed(seed: u64, profile: &mut String) -> Result<Shown, String> {
     }
     {
         let app = Rc::clone(&app);
+        let mut buf = vec![0u8; 8192];
         host.set_app(Box::new(move |now, st, ev| {
-            app.borrow_mut().on_event(now, st, ev)
+            app.borrow_mut().on_event(now, st, ev, &mut buf)
         }));
     }
     let peer_local = SocketAddrV4::new(PEER_IP, if peer_active { 50_000 } else { PORT });

@@ -36,15 +36,16 @@ use std::net::SocketAddrV4;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use strata::stack::{Event, Stack, StackConfig};
+use strata::stack::StackConfig;
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{Keepalive, TcpError, TcpEvent, TcpHandle};
+use strata::transport::tcp::{Keepalive, TcpError};
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::{Ipv4Addr, MacAddr};
 use strata_sim::host::Host;
 use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, Switch};
 
 use strata_sim::testing::ProfileRng as Rng;
+use strata_sim::testing::{CloseMode, StreamApp as Side};
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const PORT: u16 = 80;
@@ -113,141 +114,6 @@ impl Class {
 /// Below this many seeds in a class its fraction is printed, not asserted
 /// (a replay of one seed must not fail on a fraction of 1/1).
 const MIN_SEEDS_FOR_FRACTION: usize = 20;
-
-/// How an application ends its side of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CloseMode {
-    /// Half-close (`tcp_shutdown`) once everything is written, keep reading
-    /// to end of stream, then `tcp_close`.
-    ShutdownFirst,
-    /// Read to end of stream first, then `tcp_close` once everything is
-    /// written (the passive close: CLOSE-WAIT → LAST-ACK). Only one side
-    /// may do this, or both would wait for each other.
-    CloseAfterEof,
-}
-
-/// One application's view of the connection.
-struct Side {
-    h: Option<TcpHandle>,
-    connected: bool,
-    data: Vec<u8>,
-    sent: usize,
-    got: Vec<u8>,
-    eof: bool,
-    shut: bool,
-    closed: bool,
-    err: Option<TcpError>,
-    /// The stack said Closed for this connection.
-    gone: bool,
-    wchunk: usize,
-    rchunk: usize,
-    mode: CloseMode,
-}
-
-impl Side {
-    fn done(&self) -> bool {
-        self.closed || self.err.is_some()
-    }
-
-    /// Reads and writes until the stack would block, then half-closes or
-    /// closes as the mode says.
-    fn pump(&mut self, now: Instant, st: &mut Stack, buf: &mut [u8]) {
-        let Some(h) = self.h else { return };
-        if self.closed || !self.connected {
-            return;
-        }
-        if self.err.is_some() {
-            // The application closes a failed connection; the stack may
-            // already have forgotten it.
-            let _ = st.tcp_close(now, h);
-            self.closed = true;
-            return;
-        }
-        while self.sent < self.data.len() {
-            let end = (self.sent + self.wchunk).min(self.data.len());
-            match st.tcp_send(h, &self.data[self.sent..end]) {
-                Ok(0) => break,
-                Ok(n) => self.sent += n,
-                Err(TcpError::WouldBlock) => break,
-                Err(e) => {
-                    self.err = Some(e);
-                    return;
-                }
-            }
-        }
-        while !self.eof {
-            let n = self.rchunk.min(buf.len());
-            match st.tcp_recv(h, &mut buf[..n]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => self.got.extend_from_slice(&buf[..n]),
-                Err(TcpError::WouldBlock) => break,
-                Err(e) => {
-                    self.err = Some(e);
-                    return;
-                }
-            }
-        }
-        let all_sent = self.sent == self.data.len();
-        match self.mode {
-            CloseMode::ShutdownFirst => {
-                if all_sent && !self.shut {
-                    match st.tcp_shutdown(now, h) {
-                        Ok(()) => self.shut = true,
-                        Err(e) => {
-                            self.err = Some(e);
-                            return;
-                        }
-                    }
-                }
-                if self.shut && self.eof {
-                    if let Err(e) = st.tcp_close(now, h) {
-                        self.err = Some(e);
-                    }
-                    self.closed = true;
-                }
-            }
-            CloseMode::CloseAfterEof => {
-                if all_sent && self.eof {
-                    if let Err(e) = st.tcp_close(now, h) {
-                        self.err = Some(e);
-                    }
-                    self.closed = true;
-                }
-            }
-        }
-    }
-
-    /// Handles one stack event for this side.
-    fn on_event(&mut self, now: Instant, st: &mut Stack, ev: &Event, buf: &mut [u8]) {
-        if let Event::Tcp(te) = ev {
-            let mine = |x: &TcpHandle| self.h == Some(*x);
-            match te {
-                TcpEvent::Acceptable { listener } if self.h.is_none() => {
-                    if let Ok(h) = st.tcp_accept(*listener) {
-                        self.h = Some(h);
-                        self.connected = true;
-                    }
-                }
-                TcpEvent::Connected(x) if mine(x) => self.connected = true,
-                TcpEvent::Reset(x) if mine(x) => self.fail(TcpError::Reset),
-                TcpEvent::Refused(x) if mine(x) => self.fail(TcpError::Refused),
-                TcpEvent::TimedOut(x) if mine(x) => self.fail(TcpError::TimedOut),
-                TcpEvent::Unreachable { handle, error } if mine(handle) => self.fail(*error),
-                TcpEvent::Closed(x) if mine(x) => self.gone = true,
-                _ => {}
-            }
-        }
-        self.pump(now, st, buf);
-    }
-
-    fn fail(&mut self, e: TcpError) {
-        if self.err.is_none() && !self.closed {
-            self.err = Some(e);
-            // A failed connect still counts as "connected" for the close.
-            self.connected = true;
-        }
-    }
-}
 
 fn mac(n: u8) -> MacAddr {
     MacAddr([0x02, 0, 0, 0, n, 0])
@@ -417,21 +283,9 @@ fn run_seed(
         let data: Vec<u8> = (0..n)
             .map(|i| ((i as u64).wrapping_mul(131).wrapping_add(salt) >> 3) as u8)
             .collect();
-        Side {
-            h: None,
-            connected: false,
-            data,
-            sent: 0,
-            got: Vec::new(),
-            eof: false,
-            shut: false,
-            closed: false,
-            err: None,
-            gone: false,
-            wchunk: r.log(1.0, 70_000.0) as usize,
-            rchunk: r.log(1.0, 70_000.0) as usize,
-            mode,
-        }
+        let wchunk = r.log(1.0, 70_000.0) as usize;
+        let rchunk = r.log(1.0, 70_000.0) as usize;
+        Side::new(data, wchunk, rchunk, mode)
     };
     let (ma, mb) = match r.range(0, 2) {
         0 => (CloseMode::ShutdownFirst, CloseMode::ShutdownFirst),
