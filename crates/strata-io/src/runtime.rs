@@ -518,6 +518,28 @@ impl Inner {
         }
     }
 
+    /// One look of a waiting call: fails once the runtime has ended, runs
+    /// `f` and sends what it produced, then fails with the device's error if
+    /// `f` found nothing and would wait on a device that has failed.
+    fn look<R>(
+        &self,
+        st: &mut State,
+        f: &mut impl FnMut(&mut State, Instant) -> Option<R>,
+    ) -> io::Result<Option<R>> {
+        if st.closed {
+            return Err(closed());
+        }
+        let now = self.now();
+        let r = f(st, now);
+        self.after_call(st, now);
+        if r.is_none() {
+            if let Some(e) = st.device_error() {
+                return Err(e);
+            }
+        }
+        Ok(r)
+    }
+
     /// Blocks until `f` returns `Some` (it is re-run after every batch of
     /// events) or `deadline` passes (`Ok(None)`). Fails with the device's
     /// error when `f` would wait on a device that has failed.
@@ -528,17 +550,8 @@ impl Inner {
     ) -> io::Result<Option<R>> {
         let mut st = self.lock();
         loop {
-            if st.closed {
-                return Err(closed());
-            }
-            let now = self.now();
-            if let Some(r) = f(&mut st, now) {
-                self.after_call(&mut st, now);
+            if let Some(r) = self.look(&mut st, &mut f)? {
                 return Ok(Some(r));
-            }
-            self.after_call(&mut st, now);
-            if let Some(e) = st.device_error() {
-                return Err(e);
             }
             if st.has_wakers() {
                 // Wake them with the lock released, then look again.
@@ -546,17 +559,17 @@ impl Inner {
                 st = self.lock();
                 continue;
             }
+            let left = match time_left(deadline) {
+                Left::Passed => return Ok(None),
+                Left::Forever => None,
+                Left::For(l) => Some(l),
+            };
             let g = st.guard.take().expect("guard held until drop");
-            let g = match deadline {
+            let g = match left {
                 None => self.cond.wait(g).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
-                        st.guard = Some(g);
-                        return Ok(None);
-                    }
+                Some(l) => {
                     self.cond
-                        .wait_timeout(g, left)
+                        .wait_timeout(g, l)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
@@ -580,36 +593,21 @@ impl Inner {
         let waker = THREAD_WAKER.with(Waker::clone);
         let mut st = self.lock();
         loop {
-            if st.closed {
-                return Err(closed());
-            }
-            let now = self.now();
-            if let Some(r) = f(&mut st, now) {
-                self.after_call(&mut st, now);
+            if let Some(r) = self.look(&mut st, &mut f)? {
                 return Ok(Some(r));
             }
-            self.after_call(&mut st, now);
-            if let Some(e) = st.device_error() {
-                return Err(e);
+            let left = time_left(deadline);
+            if left == Left::Passed {
+                return Ok(None);
             }
-            let left = match deadline {
-                None => None,
-                Some(d) => {
-                    let left = d.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
-                        return Ok(None);
-                    }
-                    Some(left)
-                }
-            };
             // Registered under the lock, so the event that wakes it cannot
             // come between the look above and the sleep below (an unpark
             // before the park makes the park return at once).
             st.register(key, &waker);
             drop(st);
             match left {
-                None => std::thread::park(),
-                Some(l) => std::thread::park_timeout(l),
+                Left::For(l) => std::thread::park_timeout(l),
+                _ => std::thread::park(),
             }
             st = self.lock();
         }
@@ -1234,5 +1232,26 @@ impl Drop for Runtime {
         st.wake_all();
         drop(st);
         self.inner.cond.notify_all();
+    }
+}
+
+/// What is left of a waiting call's optional deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    /// No deadline.
+    Forever,
+    /// This long.
+    For(Duration),
+    /// The deadline has passed.
+    Passed,
+}
+
+fn time_left(deadline: Option<std::time::Instant>) -> Left {
+    match deadline {
+        None => Left::Forever,
+        Some(d) => match d.saturating_duration_since(std::time::Instant::now()) {
+            l if l.is_zero() => Left::Passed,
+            l => Left::For(l),
+        },
     }
 }
