@@ -329,7 +329,10 @@ fn simple(status: u16, reason: &'static str) -> Reply {
     }
 }
 
-fn listing(target: &str, dir: &Path) -> io::Result<Reply> {
+/// The HTML listing of directory `dir`, served at request path `path`
+/// (no query): names escaped for HTML, links percent-encoded (RFC 3986
+/// §2.1), directories with a trailing `/`.
+pub fn listing_html(path: &str, dir: &Path) -> io::Result<String> {
     let mut names: Vec<String> = fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .map(|e| {
@@ -341,15 +344,43 @@ fn listing(target: &str, dir: &Path) -> io::Result<Reply> {
         })
         .collect();
     names.sort();
-    let mut html = format!("<!DOCTYPE html>\n<title>{target}</title>\n<h1>{target}</h1>\n<ul>\n");
-    for n in names {
-        let n = n
-            .replace('&', "&amp;")
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
             .replace('<', "&lt;")
-            .replace('"', "&quot;");
-        html.push_str(&format!("<li><a href=\"{n}\">{n}</a></li>\n"));
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let title = esc(&String::from_utf8_lossy(
+        &percent_decode(path).unwrap_or_default(),
+    ));
+    let mut html = format!("<!DOCTYPE html>\n<title>{title}</title>\n<h1>{title}</h1>\n<ul>\n");
+    for n in names {
+        let href = match n.strip_suffix('/') {
+            Some(d) => format!("{}/", percent_encode(d)),
+            None => percent_encode(&n),
+        };
+        html.push_str(&format!("<li><a href=\"{href}\">{}</a></li>\n", esc(&n)));
     }
     html.push_str("</ul>\n");
+    Ok(html)
+}
+
+/// Encodes a file name for an `href`: unreserved characters (RFC 3986
+/// §2.3) stay, everything else becomes `%XX`.
+fn percent_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for &b in name.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn listing(target: &str, dir: &Path) -> io::Result<Reply> {
+    let html = listing_html(target.split(['?', '#']).next().unwrap_or("/"), dir)?;
     Ok(Reply {
         status: 200,
         reason: "OK",
@@ -697,6 +728,27 @@ mod tests {
         assert_eq!(resolve(root, "/a/%2e%2e/%2e%2e/x"), None);
         assert_eq!(resolve(root, "/%zz"), None);
         assert_eq!(resolve(root, "noslash"), None);
+    }
+
+    #[test]
+    fn listing_escapes_names_and_encodes_links() {
+        let dir = std::env::temp_dir().join(format!("strata-listing-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        fs::write(dir.join("a b&<.txt"), b"x").unwrap();
+        let html = listing_html("/x%20y/", &dir).unwrap();
+        let _ = fs::remove_dir_all(&dir);
+        assert!(html.contains("<title>/x y/</title>"), "{html}");
+        assert!(
+            html.contains("<li><a href=\"a%20b%26%3C.txt\">a b&amp;&lt;.txt</a></li>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<li><a href=\"sub/\">sub/</a></li>"),
+            "{html}"
+        );
+        // Sorted by name: the file before the directory.
+        assert!(html.find("a%20b").unwrap() < html.find("sub/").unwrap());
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use strata_io::http::{content_type, percent_decode, resolve_path as resolve};
+use strata_io::http::{content_type, listing_html, resolve_path as resolve};
 
 /// What the server sends back for one request.
 #[derive(Debug)]
@@ -55,20 +55,6 @@ impl Content {
             Content::File { len, .. } => *len,
         }
     }
-}
-
-/// Encodes a file name for an `href`: unreserved characters (RFC 3986
-/// §2.3) stay, everything else becomes `%XX`.
-fn percent_encode(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for &b in name.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A byte range asked for with `Range` (RFC 9110 §14.1.2).
@@ -154,35 +140,7 @@ fn page(status: u16, reason: &str) -> Answer {
 }
 
 fn listing(path: &str, dir: &Path) -> io::Result<Answer> {
-    let mut names: Vec<String> = fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| {
-            let mut n = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                n.push('/');
-            }
-            n
-        })
-        .collect();
-    names.sort();
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let title = esc(&String::from_utf8_lossy(
-        &percent_decode(path).unwrap_or_default(),
-    ));
-    let mut html = format!("<!DOCTYPE html>\n<title>{title}</title>\n<h1>{title}</h1>\n<ul>\n");
-    for n in names {
-        let href = match n.strip_suffix('/') {
-            Some(d) => format!("{}/", percent_encode(d)),
-            None => percent_encode(&n),
-        };
-        html.push_str(&format!("<li><a href=\"{href}\">{}</a></li>\n", esc(&n)));
-    }
-    html.push_str("</ul>\n");
+    let html = listing_html(path, dir)?;
     Ok(Answer {
         status: 200,
         headers: vec![("content-type", "text/html; charset=utf-8".into())],
