@@ -379,36 +379,10 @@ fn lan(plan: &Plan) -> Result<Lan> {
 /// A TCP SYN to the server's port 80 from a forged address, as an attacker
 /// puts it on the wire (Ethernet, IPv4, TCP, padded to 60 bytes).
 fn spoofed_syn(mac: MacAddr, from: Ipv4Addr, sport: u16, isn: u32) -> Vec<u8> {
-    use strata::wire::ethernet::{EtherType, EthernetRepr};
-    use strata::wire::ipv4::{IpProtocol, Ipv4Repr};
-    use strata::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
-    let tcp = TcpRepr {
-        src_port: sport,
-        dst_port: 80,
-        seq: isn,
-        ack: 0,
-        flags: TcpFlags::SYN,
-        window: 64_240,
-        urgent: 0,
-        options: TcpOptions {
-            mss: Some(1460),
-            ..TcpOptions::default()
-        },
-        payload: &[],
-    };
-    let ip = Ipv4Repr::new(from, SERVER_IP, IpProtocol::TCP, 64, tcp.buffer_len());
-    let eth = EthernetRepr {
-        dst: SERVER_MAC,
-        src: mac,
-        ethertype: EtherType::IPV4,
-        vlan: None,
-    };
-    let mut f = vec![0u8; 60.max(14 + ip.buffer_len())];
-    // The lengths are computed from the same values: emit cannot fail.
-    let e = eth.emit(&mut f).unwrap_or(14);
-    let i = ip.emit(&mut f[e..]).unwrap_or(20);
-    let _ = tcp.emit(&mut f[e + i..], from, SERVER_IP);
-    f
+    // A SYN always fits a frame: to_frame cannot fail here.
+    strata::wire::tcp::TcpRepr::syn(sport, 80, isn)
+        .to_frame(mac, SERVER_MAC, from, SERVER_IP)
+        .unwrap_or_default()
 }
 
 fn parties() -> (Party, Party) {

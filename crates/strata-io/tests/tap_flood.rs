@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use strata::wire::ipv4::{IpProtocol, Ipv4Repr};
-use strata::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+use strata::wire::tcp::TcpRepr;
 use strata::wire::Ipv4Addr;
+use strata::wire::MacAddr;
 use strata_io::tcp::{ListenOptions, TcpListener};
 use strata_io::testing::{can_run, Netns};
 
@@ -25,28 +25,12 @@ const SYN_QUEUE: usize = 64;
 /// A spoofed SYN from 10.20.NET.(100 + k % 126) to the strata host.
 fn spoofed_syn(server_mac: [u8; 6], server: Ipv4Addr, k: u64) -> Vec<u8> {
     let src = Ipv4Addr::new(10, 20, NET, 100 + (k % 126) as u8);
-    let seg = TcpRepr {
-        src_port: 1024 + (k.wrapping_mul(7919) % 60_000) as u16,
-        dst_port: 7,
-        seq: (k.wrapping_mul(0x9e37_79b9) >> 3) as u32,
-        ack: 0,
-        flags: TcpFlags::SYN,
-        window: 64_240,
-        urgent: 0,
-        options: TcpOptions {
-            mss: Some(1460),
-            ..TcpOptions::default()
-        },
-        payload: &[],
-    };
-    let ip = Ipv4Repr::new(src, server, IpProtocol::TCP, 64, seg.buffer_len());
-    let mut f = vec![0u8; 14 + ip.buffer_len()];
-    f[0..6].copy_from_slice(&server_mac);
-    f[6..12].copy_from_slice(&[0x02, 0x66, 0, 0, 0, (k % 126) as u8]);
-    f[12..14].copy_from_slice(&[0x08, 0x00]);
-    let hl = ip.emit(&mut f[14..]).expect("sized");
-    seg.emit(&mut f[14 + hl..], src, server).expect("sized");
-    f
+    let port = 1024 + (k.wrapping_mul(7919) % 60_000) as u16;
+    let isn = (k.wrapping_mul(0x9e37_79b9) >> 3) as u32;
+    let mac = MacAddr([0x02, 0x66, 0, 0, 0, (k % 126) as u8]);
+    TcpRepr::syn(port, 7, isn)
+        .to_frame(mac, MacAddr(server_mac), src, server)
+        .expect("a SYN fits a frame")
 }
 
 /// Sends `frames` out of `ifname` with an AF_PACKET socket of the calling

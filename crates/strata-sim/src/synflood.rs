@@ -27,8 +27,7 @@ use strata::stack::{Event, Stack, StackConfig};
 use strata::time::{Duration, Instant};
 use strata::transport::tcp::{TcpEvent, TcpHandle, TcpStats};
 use strata::wire::ip::Ipv4Cidr;
-use strata::wire::ipv4::{IpProtocol, Ipv4Repr};
-use strata::wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+use strata::wire::tcp::TcpRepr;
 use strata::wire::{Ipv4Addr, MacAddr};
 
 use crate::rng::Rng;
@@ -244,28 +243,9 @@ impl SynFlood {
         let r = self.rng.next_u64();
         let src = Ipv4Addr::from_bits(0xc612_0000 | (r as u32 & 0x1_ffff));
         let port = 1024 + ((r >> 20) as u16 % 64_000);
-        let seg = TcpRepr {
-            src_port: port,
-            dst_port: PORT,
-            seq: (r >> 32) as u32,
-            ack: 0,
-            flags: TcpFlags::SYN,
-            window: 64_240,
-            urgent: 0,
-            options: TcpOptions {
-                mss: Some(1460),
-                ..TcpOptions::default()
-            },
-            payload: &[],
-        };
-        let ip = Ipv4Repr::new(src, SERVER, IpProtocol::TCP, 64, seg.buffer_len());
-        let mut f = vec![0u8; 14 + ip.buffer_len()];
-        f[0..6].copy_from_slice(&SERVER_MAC.0);
-        f[6..12].copy_from_slice(&GATEWAY_MAC.0);
-        f[12..14].copy_from_slice(&[0x08, 0x00]);
-        let hl = ip.emit(&mut f[14..]).expect("sized");
-        seg.emit(&mut f[14 + hl..], src, SERVER).expect("sized");
-        f
+        TcpRepr::syn(port, PORT, (r >> 32) as u32)
+            .to_frame(GATEWAY_MAC, SERVER_MAC, src, SERVER)
+            .expect("a SYN fits a frame")
     }
 
     /// Drains both stacks' output onto the wire and handles their events.

@@ -30,8 +30,9 @@ use core::net::Ipv4Addr;
 use core::ops::{BitOr, BitOrAssign};
 
 use super::checksum;
-use super::ipv4::IpProtocol;
-use super::{Error, Result};
+use super::ethernet::{EtherType, EthernetRepr};
+use super::ipv4::{IpProtocol, Ipv4Repr};
+use super::{Error, MacAddr, Result};
 
 /// Length of a header without options.
 pub const HEADER_LEN: usize = 20;
@@ -572,6 +573,28 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     }
 }
 
+impl TcpRepr<'static> {
+    /// A connection request as a typical client opens one: SYN with
+    /// sequence number `seq`, window 64 240 and MSS 1460 (RFC 9293 §3.7.1),
+    /// no other option.
+    pub fn syn(src_port: u16, dst_port: u16, seq: u32) -> Self {
+        TcpRepr {
+            src_port,
+            dst_port,
+            seq,
+            ack: 0,
+            flags: TcpFlags::SYN,
+            window: 64_240,
+            urgent: 0,
+            options: TcpOptions {
+                mss: Some(1460),
+                ..TcpOptions::default()
+            },
+            payload: &[],
+        }
+    }
+}
+
 impl<'a> TcpRepr<'a> {
     /// Reads a checked segment, verifying the checksum over the IPv4
     /// pseudo-header, header and data ([`Error::BadChecksum`]; RFC 9293
@@ -622,6 +645,31 @@ impl<'a> TcpRepr<'a> {
     /// for FIN (RFC 9293 §3.4).
     pub fn segment_len(&self) -> usize {
         self.payload.len() + usize::from(self.flags.syn()) + usize::from(self.flags.fin())
+    }
+
+    /// The whole Ethernet II frame that carries this segment from `src` to
+    /// `dst` in an IPv4 packet (TTL 64, no options), padded to the 60-byte
+    /// minimum: what a host would put on the wire. For tests, attackers of
+    /// the lab and the demo, which write frames by hand.
+    pub fn to_frame(
+        &self,
+        src_mac: MacAddr,
+        dst_mac: MacAddr,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) -> Result<Vec<u8>> {
+        let ip = Ipv4Repr::new(src, dst, IpProtocol::TCP, 64, self.buffer_len());
+        let eth = EthernetRepr {
+            dst: dst_mac,
+            src: src_mac,
+            ethertype: EtherType::IPV4,
+            vlan: None,
+        };
+        let mut f = vec![0u8; 60.max(14 + ip.buffer_len())];
+        let e = eth.emit(&mut f)?;
+        let i = ip.emit(&mut f[e..])?;
+        self.emit(&mut f[e + i..], src, dst)?;
+        Ok(f)
     }
 
     /// Writes header, options, payload and checksum at the start of `buf`;
@@ -757,6 +805,26 @@ mod tests {
 
     const A: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 1);
     const B: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 2);
+
+    #[test]
+    fn a_syn_frame_parses_back_layer_by_layer() {
+        use crate::wire::ipv4::Ipv4Packet;
+        let (ma, mb) = (MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]));
+        let syn = TcpRepr::syn(40_000, 80, 7);
+        let f = syn.to_frame(ma, mb, A, B).unwrap();
+        // 14 + 20 + 24 (MSS option) = 58, padded to the 60-byte minimum.
+        assert_eq!(f.len(), 60);
+        assert_eq!(&f[0..6], &mb.0);
+        assert_eq!(&f[6..12], &ma.0);
+        assert_eq!(&f[12..14], &[0x08, 0x00]);
+        let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();
+        let ipr = Ipv4Repr::parse(&ip).unwrap();
+        assert_eq!((ipr.src, ipr.dst, ipr.protocol), (A, B, IpProtocol::TCP));
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        let back = TcpRepr::parse(&tcp, A, B).unwrap();
+        assert_eq!(back, syn);
+        assert_eq!(back.options.mss, Some(1460));
+    }
 
     fn syn() -> TcpRepr<'static> {
         TcpRepr {
