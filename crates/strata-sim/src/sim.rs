@@ -176,6 +176,10 @@ pub struct Sim {
     links: Vec<Link>,
     /// Taps recording each link.
     link_taps: Vec<Vec<usize>>,
+    /// Per link, the taps that record its frames when they are sent (the
+    /// sending port's capture: every frame the node put on the wire, at
+    /// the moment it did, whatever the link then does with it).
+    send_taps: Vec<Vec<usize>>,
     taps: Vec<Tap>,
     queue: BinaryHeap<Event>,
     next_seq: u64,
@@ -228,6 +232,7 @@ impl Sim {
             nodes: Vec::new(),
             links: Vec::new(),
             link_taps: Vec::new(),
+            send_taps: Vec::new(),
             taps: Vec::new(),
             queue: BinaryHeap::new(),
             next_seq: 0,
@@ -316,6 +321,7 @@ impl Sim {
         self.links
             .push(Link::new(cfg, (from.0 .0, from.1), (to.0 .0, to.1)));
         self.link_taps.push(Vec::new());
+        self.send_taps.push(Vec::new());
         let ports = &mut self.nodes[from.0 .0].ports;
         if ports.len() <= from.1 {
             ports.resize(from.1 + 1, None);
@@ -524,6 +530,9 @@ impl Sim {
 
     fn offer(&mut self, link: usize, frame: Vec<u8>) {
         self.frames_offered += 1;
+        for &t in &self.send_taps[link] {
+            self.taps[t].record(self.now, &frame);
+        }
         let logged = self.logged_links.contains(&link).then(|| frame.clone());
         let fate = self.links[link].offer(self.now, frame, &mut self.rng);
         if let Some(frame) = logged {
@@ -799,9 +808,12 @@ impl Sim {
         Ok(())
     }
 
-    /// Taps both directions of the cable on `node`'s `port` into one pcap
-    /// stream (what a capture on that interface would see; frames the node
-    /// sends are recorded when they reach the far end).
+    /// Captures on `node`'s `port`, as a capture on that interface would:
+    /// every frame the node sends, at the moment it sends it (also those
+    /// the link then loses or queues; a duplicate made by the link is not
+    /// the node's), and every frame delivered to it, at arrival (after
+    /// corruption), into one pcap stream. The send time is the time the
+    /// ladder diagram shows for the frame.
     pub fn tap_port(
         &mut self,
         node: NodeId,
@@ -809,8 +821,10 @@ impl Sim {
         out: impl Write + 'static,
     ) -> Result<TapId, SimError> {
         let (o, i) = self.port_links(node, port)?;
-        let t = self.tap(o, out)?;
-        self.tap_add_link(t, i)?;
+        let w = PcapWriter::new(Box::new(out) as Box<dyn Write>)?;
+        let t = self.new_tap(TapSink::Writer(w));
+        self.send_taps[o.0].push(t.0);
+        self.link_taps[i.0].push(t.0);
         Ok(t)
     }
 
@@ -828,8 +842,10 @@ impl Sim {
     /// Like [`Sim::tap_port`] into memory.
     pub fn tap_port_memory(&mut self, node: NodeId, port: usize) -> Result<TapId, SimError> {
         let (o, i) = self.port_links(node, port)?;
-        let t = self.tap_memory(o)?;
-        self.tap_add_link(t, i)?;
+        let w = PcapWriter::new(Vec::new())?;
+        let t = self.new_tap(TapSink::Memory(w));
+        self.send_taps[o.0].push(t.0);
+        self.link_taps[i.0].push(t.0);
         Ok(t)
     }
 

@@ -72,13 +72,50 @@ fn tap_records_both_directions_with_virtual_timestamps() {
         .filter(|a| a.op == 2)
         .collect();
     assert_eq!(replies.len(), 60);
-    // First request leaves at 0 and is 42 bytes: 3.36 µs at 100 Mbit/s + 50 µs:
-    // it is recorded at its arrival at the switch.
-    assert_eq!(recs[0].ts, Instant::from_nanos(3_360 + 50_000));
+    // The port's capture records what h1 sends when it sends it (the first
+    // request at 0, as the ladder shows it), and what it receives when it
+    // arrives: the first reply crossed four hops of 42 bytes, each 3.36 µs
+    // at 100 Mbit/s + 50 µs.
+    assert_eq!(recs[0].ts, Instant::ZERO);
+    let first_reply = recs
+        .iter()
+        .find(|r| frames::parse_arp(&r.data).is_some_and(|a| a.op == 2))
+        .unwrap();
+    assert_eq!(first_reply.ts, Instant::from_nanos(4 * (3_360 + 50_000)));
     assert_eq!(
         u32::from_le_bytes(bytes[20..24].try_into().unwrap()),
         LINKTYPE_ETHERNET
     );
+}
+
+#[test]
+fn a_port_capture_holds_what_the_node_sent_even_when_the_link_lost_it() {
+    // #17: a capture on a host's NIC sees every frame the host sent; the
+    // link's loss happens after it. Every frame is lost here.
+    let mut sim = Sim::new(3);
+    let h1 = sim.add_node(Box::new(
+        ScriptedHost::new("h1", mac(1))
+            .send_at(Instant::ZERO, frames::arp_request(mac(1), ip(1), ip(2)))
+            .send_at(
+                Instant::from_millis(1),
+                frames::arp_request(mac(1), ip(1), ip(2)),
+            ),
+    ));
+    let h2 = sim.add_node(Box::new(
+        ScriptedHost::new("h2", mac(2)).with_arp_responder(ip(2)),
+    ));
+    sim.connect((h1, 0), (h2, 0), LinkConfig::default().with_loss(1.0))
+        .unwrap();
+    let sent = sim.tap_port_memory(h1, 0).unwrap();
+    let got = sim.tap_port_memory(h2, 0).unwrap();
+    sim.run_until_idle(Instant::from_secs(1));
+    let sent = pcap::parse(sim.tap_bytes(sent).unwrap()).unwrap();
+    assert_eq!(sent.len(), 2, "both requests, at the moments h1 sent them");
+    assert_eq!(sent[0].ts, Instant::ZERO);
+    assert_eq!(sent[1].ts, Instant::from_millis(1));
+    let got = pcap::parse(sim.tap_bytes(got).unwrap()).unwrap();
+    assert!(got.is_empty(), "nothing reached h2, and h2 sent nothing");
+    assert_eq!(sim.total_stats().dropped_loss, 2);
 }
 
 #[test]
@@ -113,13 +150,11 @@ fn file_tap_writes_the_same_bytes_as_memory_tap() {
     let h2 = sim.add_node(Box::new(
         ScriptedHost::new("h2", mac(2)).with_arp_responder(ip(2)),
     ));
-    let (out, _) = sim
-        .connect((h1, 0), (h2, 0), LinkConfig::default())
+    sim.connect((h1, 0), (h2, 0), LinkConfig::default())
         .unwrap();
     let mem = sim.tap_port_memory(h1, 0).unwrap();
     let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let ft = sim.tap(out, file).unwrap();
-    sim.tap_add_link(ft, sim.link_to(h1, 0).unwrap()).unwrap();
+    let ft = sim.tap_port(h1, 0, file).unwrap();
     sim.run_until_idle(Instant::from_secs(1));
     sim.flush_taps().unwrap();
     let mem = sim.tap_bytes(mem).unwrap().to_vec();
@@ -196,18 +231,19 @@ fn tshark_decodes_arp_without_malformed_packets() {
     assert!(!expert.contains("Malformed"), "{expert}");
     assert!(!expert.to_lowercase().contains("error"), "{expert}");
 
-    // Virtual timestamps survive at nanosecond resolution.
+    // Virtual timestamps survive at nanosecond resolution (the first reply
+    // arrives after four hops of 53.36 µs).
     let t = tshark(&[
         "-r",
         file,
+        "-Y",
+        "arp.opcode == 2",
         "-T",
         "fields",
         "-e",
         "frame.time_epoch",
-        "-c",
-        "1",
     ]);
-    assert_eq!(t.trim(), "0.000053360");
+    assert_eq!(t.lines().next(), Some("0.000213440"));
     let _ = std::fs::remove_file(&path);
 }
 
