@@ -120,6 +120,33 @@ impl Decoded {
         }
     }
 
+    /// [`Decoded::headline`] in at most `max` characters: a narrow ladder
+    /// shortens the application's part first, so the TCP numbers stay.
+    pub fn headline_within(&self, max: usize) -> String {
+        let full = self.headline();
+        if full.chars().count() <= max {
+            return full;
+        }
+        let cut = |s: &str, n: usize| -> String {
+            let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+            t.push('…');
+            t
+        };
+        if let (Some(app), Some(_)) = (&self.app, &self.tcp) {
+            // The TCP summary is what follows "{app}  ".
+            let tcp: String = full.chars().skip(app.chars().count() + 2).collect();
+            let room = max.saturating_sub(tcp.chars().count() + 2);
+            if room >= 8 {
+                return format!("{}  {tcp}", cut(app, room));
+            }
+            if tcp.chars().count() <= max {
+                return tcp;
+            }
+            return cut(&tcp, max);
+        }
+        cut(&full, max)
+    }
+
     /// The layers below the arrow, packed greedily into lines of at most
     /// `width` characters: `eth … | IPv4 …` / `TCP … options`.
     pub fn layer_lines(&self, width: usize) -> Vec<String> {

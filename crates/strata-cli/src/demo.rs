@@ -136,6 +136,10 @@ pub struct DemoArgs {
     /// Colours even when the output is not a terminal.
     #[arg(long, conflicts_with = "no_color")]
     pub color: bool,
+    /// Columns of the ladder (60–400) [default: the terminal's width up to
+    /// 98; 98 when not a terminal].
+    #[arg(long, value_name = "COLUMNS", value_parser = crate::ladder::parse_width)]
+    pub width: Option<usize>,
 }
 
 /// The client: a laptop with an Intel NIC.
@@ -1310,6 +1314,9 @@ fn via_lab(args: &DemoArgs) -> Result<()> {
     if args.no_color {
         argv.push("--no-color".into());
     }
+    if let Some(w) = args.width {
+        argv.extend(["--width".into(), w.to_string()]);
+    }
     let lab = Lab::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "strata demo --scenario {name} (seed {}): the same run as `strata sim {name}`",
@@ -1395,7 +1402,11 @@ pub fn main(args: DemoArgs) -> Result<()> {
         print!("{}", crate::layers::render(n, frame, color));
         return Ok(());
     }
-    print!("{}", out.ladder.render_text(color));
+    print!(
+        "{}",
+        out.ladder
+            .render_text(color, crate::ladder::choose_width(args.width))
+    );
     println!();
     println!("{}", bold("summary"));
     for line in &out.summary {
@@ -1424,7 +1435,7 @@ mod tests {
         run(s, 1, 0.0)
             .expect("scenario runs")
             .ladder
-            .render_text(false)
+            .render_text(false, crate::ladder::DEFAULT_WIDTH)
     }
 
     #[test]
@@ -1475,7 +1486,10 @@ mod tests {
         let a = run(Scenario::Http, 9, 0.1).unwrap();
         let b = run(Scenario::Http, 9, 0.1).unwrap();
         assert_eq!(a.pcap, b.pcap);
-        assert_eq!(a.ladder.render_text(false), b.ladder.render_text(false));
+        assert_eq!(
+            a.ladder.render_text(false, crate::ladder::DEFAULT_WIDTH),
+            b.ladder.render_text(false, crate::ladder::DEFAULT_WIDTH)
+        );
         assert_eq!(a.summary, b.summary);
         let c = run(Scenario::Http, 10, 0.1).unwrap();
         assert_ne!(a.pcap, c.pcap);
@@ -1490,7 +1504,7 @@ mod tests {
         for seed in 1..=20 {
             let out = run(Scenario::Http, seed, 0.2).expect("TCP recovers from 20% loss");
             retrans += out.ladder.retransmissions();
-            let t = out.ladder.render_text(false);
+            let t = out.ladder.render_text(false, crate::ladder::DEFAULT_WIDTH);
             lost += t.matches("✕ lost").count();
         }
         assert!(retrans > 5, "{retrans} retransmissions over 20 lossy runs");
@@ -1673,7 +1687,7 @@ mod tests {
             p.closer = Some(closer);
             let out = run_plan(&p).unwrap();
             assert!(out.summary.iter().any(|l| l == want), "{:?}", out.summary);
-            let t = out.ladder.render_text(false);
+            let t = out.ladder.render_text(false, crate::ladder::DEFAULT_WIDTH);
             if closer == Closer::Both {
                 assert_eq!(t.matches("FIN-WAIT-1 → CLOSING").count(), 2, "{t}");
             } else {

@@ -87,6 +87,10 @@ pub struct LabArgs {
     /// No colours in the ladder (also when NO_COLOR is set or not a terminal).
     #[arg(long)]
     pub no_color: bool,
+    /// Columns of the ladder (60–400) [default: the terminal's width up to
+    /// 98; 98 when not a terminal].
+    #[arg(long, value_name = "COLUMNS", value_parser = crate::ladder::parse_width)]
+    pub width: Option<usize>,
 }
 
 fn parse_cc(s: &str) -> Result<strata::transport::tcp::congestion::Algorithm, String> {
@@ -1672,7 +1676,10 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
     } else {
         println!("seed {} (replay with --seed {})", args.seed, args.seed);
         if let Some(l) = ladder.as_ref().filter(|_| lab.ladder || short) {
-            println!("{}", l.render_text(use_color(lab)));
+            println!(
+                "{}",
+                l.render_text(use_color(lab), crate::ladder::choose_width(lab.width))
+            );
         }
         for line in &run.report {
             println!("{line}");

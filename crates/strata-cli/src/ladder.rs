@@ -146,7 +146,49 @@ impl SeqTracker {
     }
 }
 
-const MID: usize = 84;
+/// Columns of the text ladder when the output is not a terminal (and the
+/// most it takes on a wide one): 12 for the time, two rails, 84 between.
+pub const DEFAULT_WIDTH: usize = 98;
+/// The narrowest ladder that still has room for a frame's label.
+pub const MIN_WIDTH: usize = 60;
+/// The widest ladder `--width` accepts.
+pub const MAX_WIDTH: usize = 400;
+/// Columns left of the left rail: the time and two spaces.
+const TIME_COLS: usize = 12;
+
+/// Parses `--width`: a column count in [`MIN_WIDTH`]..=[`MAX_WIDTH`].
+pub fn parse_width(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a column count (a whole number)"))?;
+    if !(MIN_WIDTH..=MAX_WIDTH).contains(&n) {
+        return Err(format!(
+            "{n} columns: the ladder needs {MIN_WIDTH} to {MAX_WIDTH}"
+        ));
+    }
+    Ok(n)
+}
+
+/// The width of the terminal on standard output, if it is one.
+pub fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we pass.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
+/// The ladder's width: `--width` if given; else the terminal's, between
+/// [`MIN_WIDTH`] and [`DEFAULT_WIDTH`] (an 80-column terminal gets an
+/// 80-column ladder); else [`DEFAULT_WIDTH`].
+pub fn choose_width(asked: Option<usize>) -> usize {
+    asked.unwrap_or_else(|| {
+        terminal_width().map_or(DEFAULT_WIDTH, |w| w.clamp(MIN_WIDTH, DEFAULT_WIDTH))
+    })
+}
 
 fn ansi(color: bool, code: &str, s: &str) -> String {
     if color {
@@ -273,13 +315,21 @@ impl Ladder {
         self.rows().iter().filter(|r| r.retransmission).count()
     }
 
-    /// The diagram as terminal text; ANSI colours when `color`.
-    pub fn render_text(&self, color: bool) -> String {
+    /// The diagram as terminal text in `columns` columns (at least
+    /// [`MIN_WIDTH`]): labels that do not fit are cut with `…`, the layer
+    /// lines under each frame wrap at their ` | ` separators. ANSI
+    /// colours when `color`.
+    pub fn render_text(&self, color: bool, columns: usize) -> String {
+        let mid = columns.max(MIN_WIDTH) - TIME_COLS - 2;
         let mut out = String::new();
         let [l, r] = &self.parties;
-        let pad = " ".repeat(12);
+        let pad = " ".repeat(TIME_COLS);
+        // Each half of the heading gets half the rails' span; a name too
+        // long for it (a vendor on a narrow ladder) is cut.
         let head = |a: String, b: String| {
-            format!("{pad}{a:<w$}{b:>w2$}\n", w = MID / 2 + 1, w2 = MID / 2 + 1)
+            let w = mid / 2 + 1;
+            let (a, b) = (fit(&a, w - 1), fit(&b, w));
+            format!("{pad}{a:<w$}{b:>w$}\n")
         };
         out += &ansi(
             color,
@@ -290,7 +340,7 @@ impl Ladder {
             ),
         );
         out += &head(vendor(l.mac), vendor(r.mac));
-        let rail = format!("{pad}│{}│\n", " ".repeat(MID));
+        let rail = format!("{pad}│{}│\n", " ".repeat(mid));
         out += &rail;
         for row in self.rows() {
             let t = format!("{:>10}  ", row.entry.time().to_string());
@@ -298,56 +348,63 @@ impl Ladder {
                 Entry::State { side, from, to, .. } => {
                     let text = format!("{from} → {to}");
                     let body = match side {
-                        Side::Left => format!(" {text:<w$}", w = MID - 1),
-                        Side::Right => format!("{text:>w$} ", w = MID - 1),
+                        Side::Left => format!(" {text:<w$}", w = mid - 1),
+                        Side::Right => format!("{text:>w$} ", w = mid - 1),
                     };
                     let _ = writeln!(out, "{t}│{}│", ansi(color, "33", &body));
                 }
                 Entry::Note { side, text, .. } => {
-                    let text = fit(text, MID - 2);
+                    let text = fit(text, mid - 2);
                     let body = match side {
-                        Some(Side::Left) => format!(" {text:<w$}", w = MID - 1),
-                        Some(Side::Right) => format!("{text:>w$} ", w = MID - 1),
-                        None => format!("{text:^w$}", w = MID),
+                        Some(Side::Left) => format!(" {text:<w$}", w = mid - 1),
+                        Some(Side::Right) => format!("{text:>w$} ", w = mid - 1),
+                        None => format!("{text:^w$}", w = mid),
                     };
                     let _ = writeln!(out, "{t}│{}│", ansi(color, "2;3", &body));
                 }
                 Entry::Lesson { text, .. } => {
-                    for line in wrap(text, MID - 4) {
-                        let pad_to = (MID - 3).saturating_sub(width(&line));
+                    for line in wrap(text, mid - 4) {
+                        let pad_to = (mid - 3).saturating_sub(width(&line));
                         let body = format!("» {line}{}", " ".repeat(pad_to));
                         let _ = writeln!(out, "{pad}│ {}│", ansi(color, "34", &body));
                     }
                 }
                 Entry::Frame { from, lost, .. } => {
                     let d = row.decoded.as_ref().expect("frames are decoded");
-                    let mut label = d.headline();
-                    if row.retransmission {
-                        label = format!("RETRANSMISSION {label}");
-                    }
-                    let label = fit(&format!(" {label} "), MID - 6);
+                    let prefix = if row.retransmission {
+                        "RETRANSMISSION "
+                    } else {
+                        ""
+                    };
+                    // Room between the arrow's ends, less the spaces around
+                    // the label and the prefix.
+                    // A lost frame's arrow also carries "✕ lost".
+                    let span = if *lost { mid - 8 } else { mid - 6 };
+                    let room = span.saturating_sub(2 + prefix.len());
+                    let label = format!(" {prefix}{} ", d.headline_within(room));
+                    let label = fit(&label, span);
                     let n = label.chars().count();
                     let (arrow, code) = match (from, lost) {
                         (Side::Left, false) => {
-                            let left = (MID - 1 - n) / 2;
-                            let right = MID - 1 - n - left;
+                            let left = (mid - 1 - n) / 2;
+                            let right = mid - 1 - n - left;
                             (
                                 format!("{}{label}{}▶", "─".repeat(left), "─".repeat(right)),
                                 "36",
                             )
                         }
                         (Side::Right, false) => {
-                            let left = (MID - 1 - n) / 2;
-                            let right = MID - 1 - n - left;
+                            let left = (mid - 1 - n) / 2;
+                            let right = mid - 1 - n - left;
                             (
                                 format!("◀{}{label}{}", "─".repeat(left), "─".repeat(right)),
                                 "32",
                             )
                         }
                         (Side::Left, true) => {
-                            let half = MID / 2;
+                            let half = mid / 2;
                             let body = format!("{label}✕ lost");
-                            let rest = MID.saturating_sub(body.chars().count() + 1);
+                            let rest = mid.saturating_sub(body.chars().count() + 1);
                             let _ = half;
                             (
                                 format!(
@@ -360,7 +417,7 @@ impl Ladder {
                         }
                         (Side::Right, true) => {
                             let body = format!("lost ✕{label}");
-                            let rest = MID.saturating_sub(body.chars().count() + 1);
+                            let rest = mid.saturating_sub(body.chars().count() + 1);
                             (
                                 format!(
                                     "{}{body}{}",
@@ -373,12 +430,12 @@ impl Ladder {
                     };
                     let code = if row.retransmission { "1;31" } else { code };
                     let _ = writeln!(out, "{t}│{}│", ansi(color, code, &arrow));
-                    for line in d.layer_lines(MID - 2) {
-                        let detail = fit(&line, MID - 2);
+                    for line in d.layer_lines(mid - 2) {
+                        let detail = fit(&line, mid - 2);
                         let _ = writeln!(
                             out,
                             "{pad}│ {}│",
-                            ansi(color, "2", &format!("{detail:<w$}", w = MID - 1))
+                            ansi(color, "2", &format!("{detail:<w$}", w = mid - 1))
                         );
                     }
                 }

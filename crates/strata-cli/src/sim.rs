@@ -196,7 +196,13 @@ fn run_lesson(args: &SimArgs) -> anyhow::Result<()> {
         out.narrate(args.lang);
     }
     if lab.ladder {
-        println!("{}", out.ladder.render_text(crate::lab::use_color(lab)));
+        println!(
+            "{}",
+            out.ladder.render_text(
+                crate::lab::use_color(lab),
+                crate::ladder::choose_width(lab.width)
+            )
+        );
     }
     println!(
         "{name} (seed {}): the same run as `strata demo --scenario {name}`",
@@ -405,7 +411,13 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(l) = ladder.as_ref().filter(|_| args.lab.ladder) {
-        println!("{}", l.render_text(crate::lab::use_color(&args.lab)));
+        println!(
+            "{}",
+            l.render_text(
+                crate::lab::use_color(&args.lab),
+                crate::ladder::choose_width(args.lab.width)
+            )
+        );
     }
     println!("{report}");
     if let Some(sim) = sim {

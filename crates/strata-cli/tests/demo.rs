@@ -54,12 +54,57 @@ fn piped_output_is_plain_and_replays_by_seed() {
     assert_eq!(std::fs::read(&p1).unwrap(), std::fs::read(&p2).unwrap());
 }
 
+/// The ladder's lines: from the first rail row to the last.
+fn ladder_lines(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.contains('│')).collect()
+}
+
+#[test]
+fn the_ladder_fits_the_width_asked_for() {
+    // #17: an 80-column terminal gets an 80-column ladder (`--width`, or
+    // the terminal's own width); piped output keeps 98 columns.
+    let p = tmp("w.pcap");
+    for (args, cols) in [
+        (&["--seed", "3", "--loss", "20%", "--width", "80"][..], 80),
+        (&["--seed", "3", "--loss", "20%", "--width", "60"], 60),
+        (&["--seed", "3", "--loss", "20%"], 98),
+    ] {
+        let out = demo(args, &p);
+        let lines = ladder_lines(&out);
+        assert!(lines.len() > 40, "{args:?}: {out}");
+        let widest = lines.iter().map(|l| l.chars().count()).max().unwrap();
+        assert_eq!(widest, cols, "{args:?}:\n{out}");
+        // Down to 80 columns the TCP numbers survive (the application's
+        // part of a label is cut first): a data segment's length.
+        if cols >= 80 {
+            assert!(out.contains("len=82 "), "{args:?}:\n{out}");
+        }
+        assert!(out.contains("RETRANSMISSION"), "{args:?}:\n{out}");
+    }
+    let out = strata()
+        .args(["sim", "echo", "--seed", "2", "--ladder", "--width", "72"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = String::from_utf8(out.stdout).unwrap();
+    let lines = ladder_lines(&out);
+    assert!(lines.len() > 10, "{out}");
+    assert!(lines.iter().all(|l| l.chars().count() <= 72), "{out}");
+}
+
 #[test]
 fn bad_arguments_exit_2_with_one_line() {
     for args in [
         &["demo", "--loss", "150%"][..],
         &["demo", "--scenario", "carrier-pigeon"],
         &["demo", "--seed", "x"],
+        &["demo", "--width", "59"],
+        &["demo", "--width", "-1"],
+        &["sim", "http", "--width", "401"],
     ] {
         let out = strata().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
