@@ -530,6 +530,7 @@ fn sample_of(sim: &Sim, a: NodeId, h: TcpHandle) -> Option<Sample> {
         cwnd: info.cwnd as u64,
         ssthresh: (info.ssthresh < (u32::MAX as usize)).then_some(info.ssthresh as u64),
         srtt: info.srtt,
+        rto: Some(info.rto),
         flight: Some(u64::from(info.snd_nxt.wrapping_sub(info.snd_una))),
     })
 }

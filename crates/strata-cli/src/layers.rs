@@ -37,6 +37,16 @@ impl Layer {
             Layer::Padding => "2",
         }
     }
+    /// Its name in the web view's data (a CSS class).
+    fn name(self) -> &'static str {
+        match self {
+            Layer::Ethernet => "ethernet",
+            Layer::Network => "network",
+            Layer::Transport => "transport",
+            Layer::Data => "data",
+            Layer::Padding => "padding",
+        }
+    }
     /// The letter marking the layer under plain hex.
     fn letter(self) -> char {
         match self {
@@ -388,6 +398,43 @@ fn dissect(frame: &[u8]) -> (Boxed, Vec<Layer>, [usize; 4]) {
             .into(),
     );
     (outer, owner, sizes)
+}
+
+/// One layer of a frame laid open, outermost first, for the web view.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LayerView {
+    /// `ethernet`, `network`, `transport`, `data` or `padding`: the class
+    /// the page colours it by (the same colours as the hex dump's bytes).
+    pub layer: &'static str,
+    /// The box's title, e.g. `TCP header ─ 32 bytes`.
+    pub title: String,
+    /// Its fields, then its bytes in hex (as `strata demo --layers` prints).
+    pub lines: Vec<String>,
+}
+
+/// A frame laid open as data: the layers (the same boxes as [`render`],
+/// outermost first, with what trails the payload as a last `padding`
+/// entry) and, for every byte of the frame, the layer it belongs to.
+pub fn views(frame: &[u8]) -> (Vec<LayerView>, Vec<&'static str>) {
+    let (outer, owner, _) = dissect(frame);
+    let mut out = Vec::new();
+    let mut next = Some(&outer);
+    while let Some(b) = next {
+        out.push(LayerView {
+            layer: b.layer.name(),
+            title: b.title.clone(),
+            lines: b.lines.clone(),
+        });
+        next = b.inner.as_deref();
+    }
+    if !outer.after.is_empty() {
+        out.push(LayerView {
+            layer: Layer::Padding.name(),
+            title: "after the payload".into(),
+            lines: outer.after.clone(),
+        });
+    }
+    (out, owner.into_iter().map(Layer::name).collect())
 }
 
 /// Frame `n` (1-based, as counted on the ladder) laid open.

@@ -24,6 +24,7 @@ mod sim;
 mod synflood;
 mod tapnet;
 mod units;
+mod web;
 
 /// Counts heap bytes for `strata sim frag-flood`'s memory figures.
 #[global_allocator]
@@ -46,6 +47,7 @@ static ALLOC: fragflood::Counting = fragflood::Counting;
   strata serve --tap tap0 --addr 10.20.0.2/24 --http ./site
   strata fetch --tap tap0 --addr 10.20.0.2/24 http://10.20.0.1:8000/
   strata ping --tap tap0 --addr 10.20.0.2/24 10.20.0.1
+  strata lab --web                  # the lab in a browser: http://127.0.0.1:8080/
 
 serve, fetch and ping need a TAP interface (as root: ip tuntap add dev tap0
 mode tap; ip addr add 10.20.0.1/24 dev tap0; ip link set tap0 up).
@@ -82,6 +84,13 @@ enum Command {
     Ping(ping::PingArgs),
     /// Measure throughput with the iperf3 protocol (client or server) on a TAP device.
     Iperf3(iperf3::Iperf3Args),
+    /// Watch the lab's simulated runs in a browser (`strata lab --web`).
+    ///
+    /// Serves, on loopback only, a page with the ladder, each frame laid
+    /// open, both hosts' TCP states, cwnd/RTT/RTO and the topology with its
+    /// link counters; pick a scenario and options, run again; the URL
+    /// replays the run.
+    Lab(web::LabArgs),
 }
 
 /// `RUST_LOG=strata=debug` shows each frame climbing and descending the
@@ -148,6 +157,7 @@ fn main() -> ExitCode {
         Command::Fetch(args) => ("fetch", fetch::run(&args)),
         Command::Ping(args) => ("ping", ping::run(&args)),
         Command::Iperf3(args) => ("iperf3", iperf3::run(&args)),
+        Command::Lab(args) => ("lab", web::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,8 @@ pub struct Sample {
     pub ssthresh: Option<u64>,
     /// Smoothed round-trip time, once measured.
     pub srtt: Option<Duration>,
+    /// Retransmission timeout (RFC 6298) at the time of the reading, if known.
+    pub rto: Option<Duration>,
     /// Bytes sent and not yet acknowledged, if known.
     pub flight: Option<u64>,
 }

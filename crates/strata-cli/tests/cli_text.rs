@@ -33,6 +33,7 @@ fn help_texts() {
         ("help_fetch", &["fetch", "--help"]),
         ("help_ping", &["ping", "--help"]),
         ("help_iperf3", &["iperf3", "--help"]),
+        ("help_lab", &["lab", "--help"]),
     ] {
         insta::assert_snapshot!(name, help(args));
     }
@@ -84,6 +85,11 @@ const BAD_INPUT: &[&str] = &[
     "iperf3 --tap t0 --addr 10.20.0.2/24 -c 10.20.0.1 -t -1",
     "iperf3 --tap t0 --addr 10.20.0.2/24 -c 10.20.0.1 -u -l 8",
     "iperf3 --tap t0 --addr 10.20.0.2/24 -c 10.20.0.1 -b -5M",
+    // The web view: loopback only, and --web says what to show.
+    "lab --web --bind 0.0.0.0",
+    "lab --web --bind 10.0.0.1 --port 0",
+    "lab --web --port 70000",
+    "lab",
     // Plain clap errors, one line each.
     "sim warp",
     "sim bulk --bogus",
