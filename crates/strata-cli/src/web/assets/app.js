@@ -388,19 +388,32 @@ function renderTopology(data) {
   const { nodes, links } = data.topology;
   const W = 640, H = 150;
   const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', id: 'topology-svg' });
-  const pos = new Map();
-  nodes.forEach((n, i) => {
-    let px, py;
-    if (nodes.length <= 4) {
-      px = 70 + (nodes.length === 1 ? 0 : i * (W - 140) / (nodes.length - 1));
-      py = H / 2;
-    } else {
-      const a = (2 * Math.PI * i) / nodes.length - Math.PI / 2;
-      px = W / 2 + Math.cos(a) * (W / 2 - 80);
-      py = H / 2 + Math.sin(a) * (H / 2 - 28);
+  // A chain (A — switch — B) is drawn in a row in its own order; any
+  // other shape on an ellipse.
+  const adj = new Map(nodes.map((n) => [n.id, new Set()]));
+  for (const l of links) {
+    if (adj.has(l.from) && adj.has(l.to) && l.from !== l.to) { adj.get(l.from).add(l.to); adj.get(l.to).add(l.from); }
+  }
+  let order = null;
+  const ends = nodes.filter((n) => adj.get(n.id).size === 1);
+  if (nodes.length <= 5 && nodes.every((n) => adj.get(n.id).size <= 2) && ends.length === 2) {
+    order = [ends[0].id];
+    while (order.length < nodes.length) {
+      const next = [...adj.get(order[order.length - 1])].find((x) => !order.includes(x));
+      if (next === undefined) break;
+      order.push(next);
     }
-    pos.set(n.id, [px, py]);
-  });
+    if (order.length !== nodes.length) order = null;
+  }
+  const pos = new Map();
+  if (order) {
+    order.forEach((id, i) => pos.set(id, [70 + (order.length === 1 ? 0 : i * (W - 140) / (order.length - 1)), H / 2]));
+  } else {
+    nodes.forEach((n, i) => {
+      const a = (2 * Math.PI * i) / nodes.length - Math.PI / 2;
+      pos.set(n.id, [W / 2 + Math.cos(a) * (W / 2 - 80), H / 2 + Math.sin(a) * (H / 2 - 28)]);
+    });
+  }
   // A cable is two one-way links: one line, a label for each direction.
   const drawn = new Set();
   for (const l of links) {
@@ -411,7 +424,7 @@ function renderTopology(data) {
       drawn.add(key);
       s.append(svg('line', { class: 'link', x1: ax, y1: ay, x2: bx, y2: by }));
     }
-    const forward = l.from < l.to;
+    const forward = ax < bx || (ax === bx && ay < by);
     const mx = (ax + bx) / 2, my = (ay + by) / 2 + (forward ? -10 : 20);
     const t = svg('text', { class: 'link-label', x: mx, y: my, 'text-anchor': 'middle' },
       (forward ? '→ ' : '← ') + l.stats.frames_sent + ' sent, ' + l.stats.frames_delivered + ' delivered');
