@@ -576,11 +576,17 @@ fn web_page_in_headless_chromium() {
     // same ladder with the same frame laid open.
     let ladder = cdp.eval("document.getElementById('ladder').textContent");
     let last = frames;
+    // Leave the page first, so the load below is a new document, not a
+    // fragment change within this one.
+    cdp.call("Page.navigate", json!({ "url": "about:blank" }));
+    cdp.wait_for(
+        "location.href === 'about:blank' && document.readyState === 'complete'",
+        30,
+    );
     cdp.call(
         "Page.navigate",
         json!({ "url": format!("{base}#frame={last}") }),
     );
-    cdp.call("Page.reload", json!({}));
     cdp.wait_for(
         &format!("document.body.dataset.state === 'ready' && document.getElementById('decode').dataset.frame === '{last}'"),
         60,
