@@ -49,6 +49,7 @@ use crate::net::frag::{
 use crate::net::icmp::{ErrorRateLimiter, IcmpError, IcmpErrorKind, QuotedDatagram};
 use crate::net::ident::IdentGenerator;
 use crate::net::martian::{self, Arrival};
+use crate::net::nat::{Inbound, Nat, NatConfig, NatProtocol, Outbound};
 use crate::net::route::{Route, RouteKind, RoutingTable};
 use crate::phy::{DeviceCaps, Gso, Offloads, PartialChecksum, RxChecksum, RxMeta, TxMeta};
 use crate::secret::Keys;
@@ -560,6 +561,8 @@ pub struct Stack {
     config_version: u64,
     route_cache: Option<RouteCache>,
     forwarding: bool,
+    /// Address and port translation on the forwarding path, when on.
+    nat: Option<Nat>,
     reasm: Reassembler,
     tx: VecDeque<TxFrame>,
     /// Datagrams to one of our own addresses, delivered on the next
@@ -616,6 +619,7 @@ impl Stack {
             config_version: 0,
             route_cache: None,
             forwarding: false,
+            nat: None,
             reasm: Reassembler::new(config.frag),
             config: config.clone(),
             tx: VecDeque::new(),
@@ -890,6 +894,22 @@ impl Stack {
     /// Router mode: forward datagrams not addressed to us (RFC 1812).
     pub fn set_forwarding(&mut self, on: bool) {
         self.forwarding = on;
+    }
+
+    /// Router mode with address and port translation (NAPT, RFC 3022) on
+    /// `outside`: datagrams forwarded out of it leave from its (first)
+    /// address, through mappings made as they go ([`crate::net::nat`] has
+    /// the behaviour: RFC 4787, RFC 5382, RFC 5508). Turns forwarding on.
+    pub fn enable_nat(&mut self, outside: IfaceId, config: NatConfig) -> Result<(), StackError> {
+        self.iface(outside)?;
+        self.forwarding = true;
+        self.nat = Some(Nat::new(outside, config));
+        Ok(())
+    }
+
+    /// The NAT table, when [`Stack::enable_nat`] turned it on.
+    pub fn nat(&self) -> Option<&Nat> {
+        self.nat.as_ref()
     }
 
     // ----- getters -----
@@ -1243,6 +1263,24 @@ impl Stack {
         tracing::debug!(target: "strata::net", %src, %dst, ttl = pkt.ttl(), proto = %pkt.protocol(), len = total, "IPv4 in");
         let to_bcast = self.is_broadcast_on(iface, dst);
         let for_us = to_bcast || self.is_local_addr(dst);
+        let fragment = pkt.more_frags() || pkt.frag_offset() != 0;
+        if self.nat.is_some() && !fragment && !link_bcast {
+            // RFC 3022 §2.2: datagrams to the outside address go back in
+            // through their mapping; hairpinned ones too (RFC 4787 REQ-9).
+            if for_us && self.nat_address() == Some(dst) {
+                let mut d = datagram.to_vec();
+                if self.nat_intercept(now, iface, &mut d) {
+                    return;
+                }
+            } else if !for_us && self.nat_outside() == Some(iface) {
+                // Inside addresses are not reachable from outside except
+                // through a mapping.
+                if let Some(n) = self.nat.as_mut() {
+                    n.count_unsolicited();
+                }
+                return;
+            }
+        }
         if !for_us {
             if self.forwarding {
                 self.forward(now, iface, datagram, link_bcast);
@@ -1268,13 +1306,23 @@ impl Stack {
                 pkt.more_frags(),
                 pkt.payload(),
             ) {
-                Ok(Some(whole)) => self.deliver(
-                    now,
-                    iface,
-                    &whole.header,
-                    &whole.payload,
-                    to_bcast || link_bcast,
-                ),
+                Ok(Some(whole)) => {
+                    if self.nat.is_some() && !to_bcast && self.nat_address() == Some(dst) {
+                        // RFC 4787 REQ-14: a fragmented datagram is
+                        // translated once whole.
+                        let mut d = whole_datagram(&whole.header, &whole.payload);
+                        if self.nat_intercept(now, iface, &mut d) {
+                            return;
+                        }
+                    }
+                    self.deliver(
+                        now,
+                        iface,
+                        &whole.header,
+                        &whole.payload,
+                        to_bcast || link_bcast,
+                    )
+                }
                 Ok(None) => {}
                 Err(_) => self.stats.ip.dropped.fragment += 1,
             }
@@ -1668,7 +1716,6 @@ impl Stack {
             );
             return;
         };
-        let _ = in_iface;
         let mut copy = datagram.to_vec();
         // RFC 1624: update the checksum incrementally for the new TTL.
         Ipv4Packet::new_unchecked(&mut copy[..]).set_ttl_incremental(ttl - 1);
@@ -1684,9 +1731,129 @@ impl Stack {
             self.icmp_error(now, kind, &datagram[..hl], &datagram[hl..], false);
             return;
         }
+        if self.nat_outside() == Some(route.iface) && in_iface != route.iface {
+            // RFC 3022 §2.2: out through the outside interface, from its
+            // address.
+            let Some(ext) = self.nat_address() else {
+                self.stats.ip.dropped.no_route += 1;
+                return;
+            };
+            if pkt.more_frags() || pkt.frag_offset() != 0 {
+                // RFC 4787 REQ-14: only the first fragment has the ports;
+                // the datagram is reassembled here, translated whole and
+                // cut again for the outside link.
+                let key = FragKey {
+                    src,
+                    dst,
+                    protocol: pkt.protocol().0,
+                    ident: pkt.ident(),
+                };
+                let off = usize::from(pkt.frag_offset());
+                let more = pkt.more_frags();
+                match self
+                    .reasm
+                    .push(now, key, &copy[..hl], off, more, &copy[hl..])
+                {
+                    Ok(Some(whole)) => copy = whole_datagram(&whole.header, &whole.payload),
+                    Ok(None) => return,
+                    Err(_) => {
+                        self.stats.ip.dropped.fragment += 1;
+                        return;
+                    }
+                }
+            }
+            if !self.nat_out(now, ext, &mut copy) {
+                return;
+            }
+        }
         self.stats.ip.forwarded += 1;
         tracing::trace!(target: "strata::net", %src, %dst, ttl = ttl - 1, via = %route.iface, "forward");
         self.send_datagram(now, route.iface, next_hop, false, copy);
+    }
+
+    /// The outside interface of the NAT, when on.
+    fn nat_outside(&self) -> Option<IfaceId> {
+        self.nat.as_ref().map(Nat::outside)
+    }
+
+    /// The NAT's outside address: the outside interface's first address.
+    fn nat_address(&self) -> Option<Ipv4Addr> {
+        let o = self.nat_outside()?;
+        self.ifaces.get(o.0)?.addrs.first().map(|c| c.address())
+    }
+
+    /// Whether the router's own sockets hold `port` (the NAT leaves such
+    /// ports alone).
+    fn owns_port(&self, p: NatProtocol, port: u16) -> bool {
+        match p {
+            NatProtocol::Udp => self.udp.port_in_use(port),
+            NatProtocol::Tcp => {
+                self.tcp.is_listening_port(Ipv4Addr::UNSPECIFIED, port)
+                    || self.tcp.connections().any(|(_, c)| c.local.port() == port)
+            }
+            NatProtocol::Icmp => self.pings.keys().any(|(id, _)| *id == port),
+        }
+    }
+
+    /// Translates a datagram from inside on its way out; false when the
+    /// NAT dropped it.
+    fn nat_out(&mut self, now: Instant, ext: Ipv4Addr, d: &mut [u8]) -> bool {
+        let Some(mut nat) = self.nat.take() else {
+            return true;
+        };
+        let r = nat.outbound(now, ext, d, &|p, port| self.owns_port(p, port));
+        self.nat = Some(nat);
+        r == Outbound::Translated
+    }
+
+    /// A whole datagram for the NAT's outside address (from outside, or
+    /// from inside: hairpinning). True when the NAT took it (translated
+    /// and forwarded, or dropped); false when it is for the router itself.
+    fn nat_intercept(&mut self, now: Instant, iface: IfaceId, d: &mut Vec<u8>) -> bool {
+        let (Some(ext), Some(outside)) = (self.nat_address(), self.nat_outside()) else {
+            return false;
+        };
+        let Some((proto, dport)) = nat_ports(d) else {
+            return false;
+        };
+        let from_inside = iface != outside;
+        if from_inside {
+            // RFC 4787 §6 REQ-9: hairpinning. Only for a mapped port: the
+            // rest is for the router itself.
+            if !self.nat.as_ref().is_some_and(|n| n.has_mapping(proto, d)) {
+                return false;
+            }
+            // REQ-9 b: the source becomes the sender's outside endpoint.
+            if !self.nat_out(now, ext, d) {
+                return true;
+            }
+            if let Some(n) = self.nat.as_mut() {
+                n.count_hairpin();
+            }
+        }
+        let Some(nat) = self.nat.as_mut() else {
+            return false;
+        };
+        match nat.inbound(now, ext, d) {
+            Inbound::Translated(_) => {
+                // Forwarded in with the TTL decremented (RFC 1812 §5.3.1).
+                let d = core::mem::take(d);
+                self.forward(now, iface, &d, false);
+                true
+            }
+            Inbound::Filtered | Inbound::Malformed => true,
+            Inbound::NoMapping => {
+                if !dport.is_some_and(|(p, port)| !self.owns_port(p, port)) {
+                    return false;
+                }
+                // RFC 4787 §5 / RFC 5382 REQ-4: unsolicited, dropped
+                // silently (no port unreachable, no RST from the NAT).
+                if let Some(n) = self.nat.as_mut() {
+                    n.count_unsolicited();
+                }
+                true
+            }
+        }
     }
 
     // ----- output -----
@@ -2220,6 +2387,9 @@ impl Stack {
         for (_, p) in &self.probes {
             t = earlier(t, p.poll_timeout());
         }
+        if let Some(n) = &self.nat {
+            t = earlier(t, n.poll_timeout());
+        }
         t
     }
 
@@ -2253,6 +2423,11 @@ impl Stack {
             }
         }
         self.run_probes(now);
+        if let Some(n) = self.nat.as_mut() {
+            if due(n.poll_timeout()) {
+                n.handle_timeout(now);
+            }
+        }
         if !due(self.reasm.poll_timeout()) {
             return;
         }
@@ -3140,4 +3315,33 @@ fn is_whole_tcp_v4(frame: &[u8]) -> bool {
         return false;
     };
     ip.protocol() == IpProtocol::TCP && !ip.more_frags() && ip.frag_offset() == 0
+}
+
+/// A reassembled datagram as one buffer: the first fragment's header with
+/// the total length set and the fragment fields cleared (DF kept).
+fn whole_datagram(header: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut d = Vec::with_capacity(header.len() + payload.len());
+    d.extend_from_slice(header);
+    d.extend_from_slice(payload);
+    let total = u16::try_from(d.len()).unwrap_or(u16::MAX);
+    d[2..4].copy_from_slice(&total.to_be_bytes());
+    d[6] &= 0x40;
+    d[7] = 0;
+    Ipv4Packet::new_unchecked(&mut d[..header.len()]).fill_checksum();
+    d
+}
+
+/// The protocol of a datagram and, for UDP and TCP, its destination port
+/// (`None` when too short to say).
+fn nat_ports(d: &[u8]) -> Option<(IpProtocol, Option<(NatProtocol, u16)>)> {
+    let hl = usize::from(*d.first()? & 0x0f) * 4;
+    let proto = IpProtocol(*d.get(9)?);
+    let l4 = d.get(hl..)?;
+    let port = |p| l4.get(2..4).map(|b| (p, u16::from_be_bytes([b[0], b[1]])));
+    let dport = match proto {
+        IpProtocol::UDP => port(NatProtocol::Udp),
+        IpProtocol::TCP => port(NatProtocol::Tcp),
+        _ => None,
+    };
+    Some((proto, dport))
 }
