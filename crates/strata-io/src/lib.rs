@@ -15,12 +15,15 @@
 //!   strata sockets and std sockets alike;
 //! - [`services`]: the application-layer servers of [`strata::app`] (DNS, DHCP)
 //!   on threads of their own;
+//! - [`router`]: a stack forwarding between several devices (with NAT when
+//!   asked), on a thread of its own;
 //! - [`testing`]: network-namespace guards for interop tests with the kernel.
 #![warn(missing_docs)]
 
 pub mod device;
 pub mod echo;
 pub mod http;
+pub mod router;
 pub mod runtime;
 pub mod services;
 pub mod sys;
