@@ -17,7 +17,8 @@
 //!   that strip options or offset sequence numbers;
 //! * [`storm`] builds looped switch topologies that show a broadcast storm.
 //! * [`services`] runs the application-layer servers and clients of
-//!   [`strata::app`] (DNS, DHCP) on simulated hosts.
+//!   [`strata::app`] (DNS, DHCP) on simulated hosts, [`ftp`] the FTP
+//!   server and client.
 //! * [`topology`] reads networks from TOML files (`strata sim --topology`).
 //!
 //! Events happen in order of (virtual time, order of scheduling), so ties
@@ -28,6 +29,7 @@
 
 pub mod demo;
 pub mod fragflood;
+pub mod ftp;
 pub mod host;
 pub mod hub;
 pub mod link;

@@ -5,7 +5,8 @@
 //! answers each datagram the moment it arrives, in virtual time. Clients
 //! are driven from outside: [`resolve`] runs the simulation until a
 //! resolver's lookups finish, [`DhcpClients`] until hosts hold leases, and
-//! applies each lease to its host's stack (address, default route).
+//! applies each lease to its host's stack (address, default route). FTP
+//! is in [`crate::ftp`].
 //!
 //! Servers keep their state behind an `Rc<RefCell<_>>` ([`Shared`]) so a
 //! test or the CLI can read their counters after the run; the simulator is
@@ -27,6 +28,7 @@ use strata::time::{Duration, Instant};
 use strata::transport::udp::{UdpError, UdpHandle};
 use strata::wire::dns::{Name, Type};
 
+use crate::ftp::FtpServer;
 use crate::host::Host;
 use crate::node::NodeId;
 use crate::sim::Sim;
@@ -43,6 +45,9 @@ pub enum ServiceError {
     /// The service's socket could not be opened.
     #[error("socket: {0}")]
     Socket(#[from] UdpError),
+    /// A TCP socket could not be opened.
+    #[error("tcp: {0}")]
+    Tcp(strata::transport::tcp::TcpError),
 }
 
 /// The servers one host runs (any combination).
@@ -53,6 +58,8 @@ pub struct Services {
     /// A DHCP server on UDP port 67, answering on the interface given
     /// (the index of the host's interface on the server's subnet).
     pub dhcp: Option<(usize, Shared<DhcpServer>)>,
+    /// An FTP server on TCP port 21.
+    pub ftp: Option<Shared<FtpServer>>,
 }
 
 /// Answers every DHCP datagram queued on `sock`.
@@ -93,7 +100,18 @@ impl Services {
                 }
                 None => None,
             };
+            let ftp = self.ftp;
+            if let Some(f) = &ftp {
+                f.borrow_mut()
+                    .start(h.stack_mut())
+                    .map_err(ServiceError::Tcp)?;
+            }
             h.set_app(Box::new(move |now, stack, ev| {
+                if let Some(f) = &ftp {
+                    if matches!(ev, Event::Tcp(_)) {
+                        f.borrow_mut().pump(now, stack);
+                    }
+                }
                 let Event::UdpReadable(sock) = *ev else {
                     return;
                 };

@@ -840,7 +840,12 @@ impl Topology {
                 dhcp.as_ref().map(|(_, s)| s.clone()),
             ));
             if dns.is_some() || dhcp.is_some() {
-                Services { dns, dhcp }.install(&mut sim, id)?;
+                Services {
+                    dns,
+                    dhcp,
+                    ftp: None,
+                }
+                .install(&mut sim, id)?;
             }
         }
         for (i, s) in self.switches.iter().enumerate() {

@@ -1843,7 +1843,7 @@ impl Stack {
             }
             Inbound::Filtered | Inbound::Malformed => true,
             Inbound::NoMapping => {
-                if !dport.is_some_and(|(p, port)| !self.owns_port(p, port)) {
+                if dport.is_none_or(|(p, port)| self.owns_port(p, port)) {
                     return false;
                 }
                 // RFC 4787 §5 / RFC 5382 REQ-4: unsolicited, dropped

@@ -8,6 +8,8 @@
 //! |---------|--------|-----|
 //! | DHCP: server, client | [`dhcp`] | 2131, 2132 |
 //! | DNS: authoritative server, stub resolver | [`dns`] | 1035 |
+//! | FTP: server session, client | [`ftp`] | 959, 2428 |
 
 pub mod dhcp;
 pub mod dns;
+pub mod ftp;

@@ -11,6 +11,7 @@ pub mod checksum;
 pub mod dhcp;
 pub mod dns;
 pub mod ethernet;
+pub mod ftp;
 pub mod icmpv4;
 pub mod ip;
 pub mod ipv4;
