@@ -15,6 +15,8 @@
 //!   strata sockets and std sockets alike;
 //! - [`services`]: the application-layer servers of [`strata::app`] (DNS, DHCP)
 //!   on threads of their own;
+//! - [`ftp`]: the FTP server and client of [`strata::app::ftp`] on blocking
+//!   sockets;
 //! - [`router`]: a stack forwarding between several devices (with NAT when
 //!   asked), on a thread of its own;
 //! - [`testing`]: network-namespace guards for interop tests with the kernel.
@@ -22,6 +24,7 @@
 
 pub mod device;
 pub mod echo;
+pub mod ftp;
 pub mod http;
 pub mod router;
 pub mod runtime;

@@ -31,6 +31,14 @@ pub struct ServiceThread {
 }
 
 impl ServiceThread {
+    pub(crate) fn new(stop: Arc<AtomicBool>, join: JoinHandle<()>, local: SocketAddr) -> Self {
+        ServiceThread {
+            stop,
+            join: Some(join),
+            local,
+        }
+    }
+
     /// The address the service listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local

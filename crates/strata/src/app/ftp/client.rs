@@ -208,6 +208,19 @@ impl Client {
         self.state == State::Ready && self.queue.is_empty()
     }
 
+    /// True while a transfer command has had its preliminary reply (150 or
+    /// 125) and its data is due: the moment to move the bytes.
+    pub fn transfer_started(&self) -> bool {
+        matches!(
+            self.state,
+            State::Transfer {
+                started: true,
+                data: None,
+                ..
+            }
+        )
+    }
+
     /// True once the session is over.
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
