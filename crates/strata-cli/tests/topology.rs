@@ -56,6 +56,32 @@ fn two_lans_run_from_the_file_with_a_pcap_of_every_link() {
 }
 
 #[test]
+fn the_home_network_with_nat_runs_from_its_file() {
+    let out = strata(&["sim", "--topology", "examples/topologies/home-nat.toml"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "6 hosts and routers, 2 switches, 7 links, seed 1",
+        "dhcp: laptop port 0 leased 192.168.1.",
+        "laptop: resolve www.example: 203.0.113.80 ",
+        "laptop: fetch http://www.example/: 200 from 203.0.113.80, 28 bytes",
+        "laptop: fetch ftp://files.example/pub/: 2 names from 203.0.113.21 (passive): notes.txt readme.txt",
+        "laptop: fetch ftp://files.example/pub/readme.txt: 40 bytes from 203.0.113.21",
+        "phone: fetch http://203.0.113.80/missing: 404 ",
+        "www: web server: 2 ok, 1 not found; clients seen: 203.0.113.2\n",
+        "files: ftp server: 2 sessions, 1 files sent, 1 listings",
+        "gw: nat: ",
+        "gw: dhcp server: 2 offers, 2 acks, 0 naks",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
+}
+
+#[test]
 fn a_bad_topology_file_is_one_error_line_with_its_line_number() {
     let dir = std::env::temp_dir().join(format!("strata-topo-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

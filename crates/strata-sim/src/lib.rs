@@ -46,6 +46,7 @@ pub mod synflood;
 pub mod testing;
 pub mod topology;
 pub mod traffic;
+pub mod web;
 
 pub use hub::Hub;
 pub use link::{GilbertElliott, LinkConfig, LinkId, LinkStats, QueueLimit};

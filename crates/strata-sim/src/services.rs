@@ -32,6 +32,7 @@ use crate::ftp::FtpServer;
 use crate::host::Host;
 use crate::node::NodeId;
 use crate::sim::Sim;
+use crate::web::WebServer;
 
 /// A service's state, shared between the host running it and the caller.
 pub type Shared<T> = Rc<RefCell<T>>;
@@ -60,6 +61,8 @@ pub struct Services {
     pub dhcp: Option<(usize, Shared<DhcpServer>)>,
     /// An FTP server on TCP port 21.
     pub ftp: Option<Shared<FtpServer>>,
+    /// A web server on TCP port 80.
+    pub web: Option<Shared<WebServer>>,
 }
 
 /// Answers every DHCP datagram queued on `sock`.
@@ -106,10 +109,19 @@ impl Services {
                     .start(h.stack_mut())
                     .map_err(ServiceError::Tcp)?;
             }
+            let web = self.web;
+            if let Some(w) = &web {
+                w.borrow_mut()
+                    .start(h.stack_mut())
+                    .map_err(ServiceError::Tcp)?;
+            }
             h.set_app(Box::new(move |now, stack, ev| {
-                if let Some(f) = &ftp {
-                    if matches!(ev, Event::Tcp(_)) {
+                if matches!(ev, Event::Tcp(_)) {
+                    if let Some(f) = &ftp {
                         f.borrow_mut().pump(now, stack);
+                    }
+                    if let Some(w) = &web {
+                        w.borrow_mut().pump(now, stack);
                     }
                 }
                 let Event::UdpReadable(sock) = *ev else {

@@ -1,7 +1,8 @@
 //! Networks described in TOML files (`strata sim --topology FILE`): hosts,
 //! routers and switches, the links between them with every fault option
-//! of [`LinkConfig`], addresses fixed or from DHCP, the servers each host
-//! runs (DNS, DHCP) and what it does (`run`: pings, name lookups, pauses).
+//! of [`LinkConfig`], addresses fixed or from DHCP, NAT on routers, the
+//! servers each host runs (DNS, DHCP, FTP, web) and what it does (`run`:
+//! pings, name lookups, fetches over HTTP or FTP, pauses).
 //!
 //! ```toml
 //! seed = 1
@@ -20,11 +21,19 @@
 //! [[host]]
 //! name = "pc"
 //! address = "dhcp"
-//! run = ["ping 10.0.2.10", "resolve web.lab", "sleep 2s", "ping 10.0.1.2"]
+//! run = ["ping 10.0.2.10", "resolve web.lab", "sleep 2s", "ping 10.0.1.2",
+//!        "fetch http://web.lab/", "fetch ftp://10.0.2.10/pub/readme.txt active"]
 //!
 //! [[router]]
 //! name = "r1"
 //! interfaces = ["10.0.1.1/24", "10.0.2.1/24"]
+//! nat = { outside = 1 }         # optional; filtering = "endpoint-independent"
+//!
+//! [[host]]
+//! name = "files"
+//! address = "10.0.2.10/24"
+//! ftp = { files = { "/pub/readme.txt" = "hello" }, writable = false }
+//! web = { files = { "/index.html" = "<h1>hi</h1>" } }
 //!
 //! [[link]]
 //! a = "server"                  # a node, or "node:port"
@@ -55,6 +64,14 @@ use strata::wire::ip::Ipv4Cidr;
 use strata::wire::MacAddr;
 use toml::Spanned;
 
+use strata::app::ftp::client::{
+    Client as FtpClient, ClientEvent, Mode as FtpMode, Request, Response,
+};
+use strata::app::ftp::fs::Fs;
+use strata::app::ftp::server::ServerConfig as FtpConfig;
+use strata::net::nat::{Filtering, NatConfig};
+
+use crate::ftp::{ftp_session, FtpServer};
 use crate::host::Host;
 use crate::link::{GilbertElliott, LinkConfig, QueueLimit};
 use crate::node::NodeId;
@@ -62,6 +79,7 @@ use crate::services::{dns_server, resolve, shared, DhcpClients, Services, Shared
 use crate::sim::Sim;
 use crate::stp::{BridgeConfig, Protocol};
 use crate::switch::Switch;
+use crate::web::{http_get, WebServer};
 
 /// A problem in a topology file, with the line it is on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,9 +155,44 @@ struct HostDef {
     /// Name servers the host's resolver asks (default: from DHCP).
     #[serde(default)]
     nameservers: Vec<Spanned<String>>,
+    #[serde(default)]
+    nat: Option<NatDef>,
+    #[serde(default)]
+    ftp: Option<FtpDef>,
+    #[serde(default)]
+    web: Option<WebDef>,
     /// What it does, in order: "ping ADDR", "resolve NAME", "sleep DURATION".
     #[serde(default)]
     run: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NatDef {
+    /// The outside interface (port); default the last.
+    #[serde(default)]
+    outside: Option<Spanned<usize>>,
+    /// "address-dependent" (default) or "endpoint-independent".
+    #[serde(default)]
+    filtering: Option<Spanned<String>>,
+    #[serde(default)]
+    udp_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FtpDef {
+    #[serde(default)]
+    files: BTreeMap<String, String>,
+    #[serde(default)]
+    writable: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebDef {
+    #[serde(default)]
+    files: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +287,54 @@ pub enum Action {
     Resolve(Name),
     /// Nothing for a while (the network runs on).
     Sleep(Duration),
+    /// Fetches an `http://` or `ftp://` URL (the host part an address or
+    /// a name to look up); FTP in passive mode (EPSV) unless `active`.
+    Fetch {
+        /// The URL as written.
+        url: String,
+        /// FTP (else HTTP).
+        ftp: bool,
+        /// The host part.
+        host: String,
+        /// The path (`/` when none).
+        path: String,
+        /// FTP active mode (PORT).
+        active: bool,
+    },
+}
+
+/// Splits `SCHEME://HOST[/PATH] [active]` for [`Action::Fetch`].
+fn parse_fetch(arg: &str) -> Option<Action> {
+    let (url, rest) = arg.split_once(' ').unwrap_or((arg, ""));
+    let active = match rest.trim() {
+        "" => false,
+        "active" => true,
+        _ => return None,
+    };
+    let (ftp, tail) = if let Some(t) = url.strip_prefix("http://") {
+        (false, t)
+    } else if let Some(t) = url.strip_prefix("ftp://") {
+        (true, t)
+    } else {
+        return None;
+    };
+    if active && !ftp {
+        return None;
+    }
+    let (host, path) = match tail.find('/') {
+        Some(i) => (&tail[..i], &tail[i..]),
+        None => (tail, "/"),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(Action::Fetch {
+        url: url.to_string(),
+        ftp,
+        host: host.to_string(),
+        path: path.to_string(),
+        active,
+    })
 }
 
 /// How a node's interface gets its address.
@@ -266,6 +367,12 @@ pub struct HostSpec {
     pub dhcp: Option<(usize, ServerConfig)>,
     /// Name servers for its lookups (none: those DHCP gave it).
     pub nameservers: Vec<Ipv4Addr>,
+    /// NAT on its forwarding path: (outside interface, settings).
+    pub nat: Option<(usize, NatConfig)>,
+    /// The files of its FTP server, and whether STOR is allowed.
+    pub ftp: Option<(Fs, bool)>,
+    /// The files of its web server.
+    pub web: Option<BTreeMap<String, Vec<u8>>>,
     /// What it does.
     pub actions: Vec<Action>,
 }
@@ -547,6 +654,67 @@ impl Topology {
                 .iter()
                 .map(|a| addr(a, "nameserver"))
                 .collect::<Result<_>>()?;
+            let nat = match &h.nat {
+                None => None,
+                Some(n) => {
+                    let outside = n
+                        .outside
+                        .as_ref()
+                        .map_or(interfaces.len() - 1, |o| *o.get_ref());
+                    if outside >= interfaces.len() {
+                        let span = n.outside.as_ref().map_or(h.name.span(), |o| o.span());
+                        return lines.err(
+                            span,
+                            format!(
+                                "{name}: nat outside = {outside}, but it has {} interface(s)",
+                                interfaces.len()
+                            ),
+                        );
+                    }
+                    let mut cfg = NatConfig::default();
+                    if let Some(f) = &n.filtering {
+                        cfg.filtering = match f.get_ref().as_str() {
+                            "address-dependent" => Filtering::AddressDependent,
+                            "endpoint-independent" => Filtering::EndpointIndependent,
+                            other => {
+                                return lines.err(
+                                    f.span(),
+                                    format!("filtering = {other:?}: \"address-dependent\" or \"endpoint-independent\""),
+                                )
+                            }
+                        };
+                    }
+                    if let Some(t) = &n.udp_timeout {
+                        cfg.udp_timeout = duration(t)?;
+                        // RFC 4787 REQ-5: not less than two minutes.
+                        if cfg.udp_timeout < Duration::from_secs(120) {
+                            return lines
+                                .err(t.span(), "udp_timeout: at least 2m (RFC 4787 REQ-5)");
+                        }
+                    }
+                    Some((outside, cfg))
+                }
+            };
+            let ftp = h.ftp.as_ref().map(|f| {
+                let mut fs = Fs::new();
+                for (path, text) in &f.files {
+                    fs.add_file(path, text.as_bytes());
+                }
+                (fs, f.writable)
+            });
+            let web = h.web.as_ref().map(|w| {
+                w.files
+                    .iter()
+                    .map(|(p, t)| {
+                        let p = if p.starts_with('/') {
+                            p.clone()
+                        } else {
+                            format!("/{p}")
+                        };
+                        (p, t.as_bytes().to_vec())
+                    })
+                    .collect()
+            });
             let mut actions = Vec::new();
             for cmd in &h.run {
                 let text = cmd.get_ref().trim();
@@ -560,6 +728,7 @@ impl Topology {
                         .filter(|_| !arg.is_empty())
                         .map(Action::Resolve),
                     "sleep" => parse_duration(arg).map(Action::Sleep),
+                    "fetch" => parse_fetch(arg),
                     _ => None,
                 };
                 match a {
@@ -567,7 +736,7 @@ impl Topology {
                     None => {
                         return lines.err(
                             cmd.span(),
-                            format!("{name}: cannot run {text:?} (ping ADDRESS, resolve NAME, sleep DURATION)"),
+                            format!("{name}: cannot run {text:?} (ping ADDRESS, resolve NAME, sleep DURATION, fetch http://HOST/PATH, fetch ftp://HOST/PATH [active])"),
                         )
                     }
                 }
@@ -582,6 +751,9 @@ impl Topology {
                 dns,
                 dhcp,
                 nameservers,
+                nat,
+                ftp,
+                web,
                 actions,
             });
         }
@@ -823,6 +995,11 @@ impl Topology {
             if let Some(g) = h.gateway {
                 let _ = host.stack_mut().set_default_gateway(g);
             }
+            if let Some((outside, cfg)) = h.nat {
+                let _ = host
+                    .stack_mut()
+                    .enable_nat(strata::link::IfaceId(outside), cfg);
+            }
             let id = sim.add_node(Box::new(host));
             ids.insert(h.name.clone(), id);
             let dns = h.dns.clone().map(|z| {
@@ -834,16 +1011,30 @@ impl Topology {
                 .dhcp
                 .clone()
                 .map(|(i, c)| (i, shared(DhcpServer::new(c).expect("checked when parsed"))));
-            servers.push((
-                h.name.clone(),
-                dns.clone(),
-                dhcp.as_ref().map(|(_, s)| s.clone()),
-            ));
-            if dns.is_some() || dhcp.is_some() {
+            let ftp = h.ftp.clone().map(|(fs, writable)| {
+                shared(FtpServer::new(
+                    fs,
+                    FtpConfig {
+                        writable,
+                        ..FtpConfig::default()
+                    },
+                ))
+            });
+            let web = h.web.clone().map(|f| shared(WebServer::new(f)));
+            servers.push(HostServers {
+                name: h.name.clone(),
+                dns: dns.clone(),
+                dhcp: dhcp.as_ref().map(|(_, s)| s.clone()),
+                ftp: ftp.clone(),
+                web: web.clone(),
+                nat: h.nat.is_some().then_some(id),
+            });
+            if dns.is_some() || dhcp.is_some() || ftp.is_some() || web.is_some() {
                 Services {
                     dns,
                     dhcp,
-                    ftp: None,
+                    ftp,
+                    web,
                 }
                 .install(&mut sim, id)?;
             }
@@ -980,36 +1171,57 @@ impl Topology {
                         ));
                     }
                     Action::Resolve(name) => {
-                        let text = if nameservers.is_empty() {
-                            "no name server (set `nameservers` or get one from DHCP)".to_string()
-                        } else {
-                            let r = Resolver::new(
-                                nameservers.iter().map(|&a| dns_server(a)).collect(),
-                                self.seed,
-                            );
-                            match resolve(
+                        let text = match lookup(&mut sim, id, &nameservers, self.seed, name) {
+                            Ok((addrs, elapsed)) if !addrs.is_empty() => format!(
+                                "{} ({} ms)",
+                                addrs
+                                    .iter()
+                                    .map(|a| a.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                                elapsed.as_millis()
+                            ),
+                            Ok(_) => "no address".to_string(),
+                            Err(e) => e,
+                        };
+                        results.push((h.name.clone(), a.clone(), text));
+                    }
+                    Action::Fetch {
+                        ftp,
+                        host,
+                        path,
+                        active,
+                        ..
+                    } => {
+                        let server = match host.parse::<Ipv4Addr>() {
+                            Ok(ip) => Ok(ip),
+                            Err(_) => match Name::parse(host) {
+                                Ok(n) => lookup(&mut sim, id, &nameservers, self.seed, &n)
+                                    .and_then(|(a, _)| {
+                                        a.first().copied().ok_or("no address".to_string())
+                                    }),
+                                Err(e) => Err(e.to_string()),
+                            },
+                        };
+                        let text = match server {
+                            Err(e) => format!("{host}: {e}"),
+                            Ok(ip) if *ftp => fetch_ftp(&mut sim, id, ip, path, *active)?,
+                            Ok(ip) => match http_get(
                                 &mut sim,
                                 id,
-                                r,
-                                &[(name.clone(), Type::A)],
-                                Duration::from_secs(20),
-                            ) {
-                                Ok(out) => match &out.results[0].2 {
-                                    Ok(ans) if !ans.addresses.is_empty() => format!(
-                                        "{} ({} ms)",
-                                        ans.addresses
-                                            .iter()
-                                            .map(|a| a.to_string())
-                                            .collect::<Vec<_>>()
-                                            .join(", "),
-                                        ans.elapsed.as_millis()
-                                    ),
-                                    Ok(_) => "no address".to_string(),
-                                    Err(ResolveError::NxDomain(_)) => "NXDOMAIN".to_string(),
-                                    Err(e) => e.to_string(),
-                                },
-                                Err(e) => e.to_string(),
-                            }
+                                ip,
+                                host,
+                                path,
+                                Duration::from_secs(30),
+                            )? {
+                                Ok(r) => format!(
+                                    "{} from {ip}, {} bytes in {:.3} ms",
+                                    r.status,
+                                    r.body.len(),
+                                    r.elapsed.as_secs_f64() * 1e3
+                                ),
+                                Err(e) => format!("{ip}: {e}"),
+                            },
                         };
                         results.push((h.name.clone(), a.clone(), text));
                     }
@@ -1021,7 +1233,53 @@ impl Topology {
         }
         sim.flush_taps()?;
         let mut service_lines = Vec::new();
-        for (name, dns, dhcp) in &servers {
+        for HostServers {
+            name,
+            dns,
+            dhcp,
+            ftp,
+            web,
+            nat,
+        } in &servers
+        {
+            if let Some(n) = nat
+                .and_then(|id| sim.node::<Host>(id))
+                .and_then(|h| h.stack().nat())
+            {
+                let st = n.stats();
+                service_lines.push(format!(
+                    "{name}: nat: {} mappings made ({} live), {} out, {} in, {} ICMP errors translated, {} unsolicited dropped",
+                    st.mappings_created,
+                    n.mapping_count(),
+                    st.translated_out,
+                    st.translated_in,
+                    st.icmp_errors_translated,
+                    st.dropped_unsolicited
+                ));
+            }
+            if let Some(w) = web {
+                let w = w.borrow();
+                let st = w.stats();
+                let mut from: Vec<String> = st.clients.iter().map(|c| c.ip().to_string()).collect();
+                from.dedup();
+                service_lines.push(format!(
+                    "{name}: web server: {} ok, {} not found; clients seen: {}",
+                    st.ok,
+                    st.not_found,
+                    if from.is_empty() {
+                        "none".to_string()
+                    } else {
+                        from.join(", ")
+                    }
+                ));
+            }
+            if let Some(f) = ftp {
+                let st = f.borrow().stats();
+                service_lines.push(format!(
+                    "{name}: ftp server: {} sessions, {} files sent, {} listings, {} stored, {} error replies",
+                    st.sessions, st.files_sent, st.listings, st.files_stored, st.errors
+                ));
+            }
             if let Some(d) = dns {
                 let st = d.borrow().stats();
                 service_lines.push(format!(
@@ -1064,6 +1322,87 @@ impl Topology {
     }
 }
 
+/// Looks `name` up from `host` through `nameservers`: its addresses and
+/// the time it took, or why not.
+fn lookup(
+    sim: &mut Sim,
+    host: NodeId,
+    nameservers: &[Ipv4Addr],
+    seed: u64,
+    name: &Name,
+) -> std::result::Result<(Vec<Ipv4Addr>, Duration), String> {
+    if nameservers.is_empty() {
+        return Err("no name server (set `nameservers` or get one from DHCP)".to_string());
+    }
+    let r = Resolver::new(nameservers.iter().map(|&a| dns_server(a)).collect(), seed);
+    match resolve(
+        sim,
+        host,
+        r,
+        &[(name.clone(), Type::A)],
+        Duration::from_secs(20),
+    ) {
+        Ok(out) => match &out.results[0].2 {
+            Ok(ans) => Ok((ans.addresses.clone(), ans.elapsed)),
+            Err(ResolveError::NxDomain(_)) => Err("NXDOMAIN".to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Fetches `path` (a listing when it ends in `/`) from the FTP server at
+/// `server` as anonymous; one line saying what came back.
+fn fetch_ftp(
+    sim: &mut Sim,
+    host: NodeId,
+    server: Ipv4Addr,
+    path: &str,
+    active: bool,
+) -> std::result::Result<String, RunError> {
+    let mode = if active {
+        FtpMode::Active
+    } else {
+        FtpMode::ExtendedPassive
+    };
+    let mut c = FtpClient::anonymous(server, mode);
+    let req = if path.ends_with('/') {
+        Request::Nlst(Some(path.to_string()))
+    } else {
+        Request::Retr(path.to_string())
+    };
+    c.request(req);
+    c.quit();
+    let out = ftp_session(sim, host, server, c, Duration::from_secs(30))?;
+    let how = if active { "active" } else { "passive" };
+    for e in &out.events {
+        match e {
+            ClientEvent::LoginFailed(e) => return Ok(format!("{server}: login failed: {e}")),
+            ClientEvent::Done(Request::Nlst(_), Ok(Response::Data(d))) => {
+                let names: Vec<String> = String::from_utf8_lossy(d)
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                return Ok(format!(
+                    "{} names from {server} ({how}): {}",
+                    names.len(),
+                    names.join(" ")
+                ));
+            }
+            ClientEvent::Done(_, Ok(Response::Data(d))) => {
+                return Ok(format!(
+                    "{} bytes from {server} in {:.3} ms ({how})",
+                    d.len(),
+                    out.elapsed.as_secs_f64() * 1e3
+                ))
+            }
+            ClientEvent::Done(_, Err(e)) => return Ok(format!("{server}: {e} ({how})")),
+            _ => {}
+        }
+    }
+    Ok(format!("{server}: no answer ({how})"))
+}
+
 /// The MAC address of port `p` of the `i`-th host of a topology.
 fn host_mac(i: usize, p: usize) -> MacAddr {
     MacAddr([0x02, 0x10, 0, (i >> 8) as u8, i as u8, p as u8])
@@ -1072,12 +1411,16 @@ fn host_mac(i: usize, p: usize) -> MacAddr {
 /// A switch port as the run left it: spanning tree role and state.
 pub type PortView = (Option<&'static str>, Option<&'static str>);
 
-/// The servers of one host: its name, DNS and DHCP server.
-type HostServers = (
-    String,
-    Option<Shared<DnsServer>>,
-    Option<Shared<DhcpServer>>,
-);
+/// The servers of one host.
+struct HostServers {
+    name: String,
+    dns: Option<Shared<DnsServer>>,
+    dhcp: Option<Shared<DhcpServer>>,
+    ftp: Option<Shared<FtpServer>>,
+    web: Option<Shared<WebServer>>,
+    /// The node, when it does NAT.
+    nat: Option<NodeId>,
+}
 
 /// What [`Topology::run`] did.
 pub struct LabRun {
@@ -1136,6 +1479,10 @@ impl fmt::Display for LabRun {
                 Action::Ping(a) => writeln!(f, "{host}: ping {a}: {out}")?,
                 Action::Resolve(n) => writeln!(f, "{host}: resolve {n}: {out}")?,
                 Action::Sleep(d) => writeln!(f, "{host}: sleep {:.3} s: {out}", d.as_secs_f64())?,
+                Action::Fetch { url, active, .. } => {
+                    let mode = if *active { " active" } else { "" };
+                    writeln!(f, "{host}: fetch {url}{mode}: {out}")?
+                }
             }
         }
         for l in &self.services {

@@ -23,6 +23,9 @@ fn outcome<'a>(run: &'a strata_sim::topology::LabRun, host: &str, what: &str) ->
                     Action::Ping(x) => format!("ping {x}") == what,
                     Action::Resolve(n) => format!("resolve {n}") == what,
                     Action::Sleep(_) => false,
+                    Action::Fetch { url, active, .. } => {
+                        format!("fetch {url}{}", if *active { " active" } else { "" }) == what
+                    }
                 }
         })
         .map(|(_, _, o)| o.as_str())
@@ -48,6 +51,42 @@ fn two_lans_behind_a_router_get_leases_names_and_pings() {
     assert!(outcome(&run, "db", "ping 10.0.1.2").starts_with("3/3 replies"));
     let text = run.to_string();
     assert!(text.contains("dhcp: pc1 port 0 leased 10.0.1."), "{text}");
+}
+
+#[test]
+fn a_home_network_behind_nat_reaches_dns_web_and_ftp_outside() {
+    let run = example("home-nat.toml").run(None).unwrap();
+    for (host, _, lease) in &run.leases {
+        let a = lease.unwrap_or_else(|| panic!("{host} got no lease"));
+        assert_eq!(a.address().octets()[..3], [192, 168, 1], "{host}");
+    }
+    assert_eq!(run.leases.len(), 2);
+    assert!(outcome(&run, "laptop", "resolve www.example").starts_with("203.0.113.80 "));
+    assert!(
+        outcome(&run, "laptop", "fetch http://www.example/")
+            .starts_with("200 from 203.0.113.80, 28 bytes"),
+        "{:?}",
+        run.results
+    );
+    assert!(outcome(&run, "laptop", "ping 203.0.113.80").starts_with("3/3 replies"));
+    assert_eq!(
+        outcome(&run, "laptop", "fetch ftp://files.example/pub/"),
+        "2 names from 203.0.113.21 (passive): notes.txt readme.txt"
+    );
+    assert!(
+        outcome(&run, "laptop", "fetch ftp://files.example/pub/readme.txt")
+            .starts_with("40 bytes from 203.0.113.21")
+    );
+    assert!(outcome(&run, "phone", "fetch http://www.example/news.html").starts_with("200 "));
+    assert!(outcome(&run, "phone", "fetch http://203.0.113.80/missing").starts_with("404 "));
+    let text = run.to_string();
+    // The web server saw only the router's outside address.
+    assert!(
+        text.contains("www: web server: 2 ok, 1 not found; clients seen: 203.0.113.2\n"),
+        "{text}"
+    );
+    assert!(text.contains("gw: nat: "), "{text}");
+    assert!(text.contains("gw: dhcp server: 2 offers, 2 acks"), "{text}");
 }
 
 #[test]
