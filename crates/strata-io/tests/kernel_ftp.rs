@@ -170,19 +170,25 @@ fn strata_client_fetches_from_pyftpdlib() {
     if !can_run(&["python3"]) {
         return;
     }
-    let has = Command::new("python3")
-        .args(["-c", "import pyftpdlib"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has && !skip("python3-pyftpdlib is not installed") {
+    // Debian's python3-pyftpdlib is for the system's interpreter, which a
+    // python3 earlier on the PATH (pyenv, a venv) may hide.
+    let python = ["python3", "/usr/bin/python3"].into_iter().find(|py| {
+        Command::new(py)
+            .args(["-c", "import pyftpdlib"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    let Some(python) = python else {
+        skip("python3-pyftpdlib is not installed");
         return;
-    }
+    };
     let (ns, rt) = Netns::with_runtime("ftpc", 80).unwrap();
     let dir = TempDir::new("ftp-pyftpd").unwrap();
     std::fs::write(dir.path().join("hello.txt"), "hello from the kernel\n").unwrap();
     std::fs::write(dir.path().join("big.bin"), big()).unwrap();
     ns.spawn(&[
-        "python3",
+        python,
         "-m",
         "pyftpdlib",
         "-i",
