@@ -46,8 +46,51 @@ pub struct Summary {
     /// Broadcast storm results.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storm: Option<StormJson>,
+    /// Per-flow results of `bulk --flows`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flows: Option<FlowsJson>,
     /// Files written (pcap, SVG).
     pub files: Vec<String>,
+}
+
+/// One flow of `bulk --flows`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowJson {
+    /// 1-based flow number.
+    pub flow: u32,
+    /// Congestion control of its sender.
+    pub cc: String,
+    /// Bytes the receiver read.
+    pub bytes: u64,
+    /// Every byte arrived as sent.
+    pub verified: bool,
+    /// From the start to its last byte, seconds.
+    pub duration_s: f64,
+    /// bytes · 8 / duration.
+    pub goodput_bps: f64,
+    /// Bytes it delivered while every flow was still running.
+    pub shared_bytes: u64,
+    /// Its sender's retransmissions.
+    pub retransmissions: u64,
+}
+
+/// The flows of `bulk --flows` together.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowsJson {
+    /// Per flow.
+    pub flows: Vec<FlowJson>,
+    /// Seconds during which every flow was running (until the first ended).
+    pub shared_s: f64,
+    /// Jain's fairness index, (Σx)² / (n·Σx²), of the bytes each flow
+    /// delivered during `shared_s`: 1 is a fair share, 1/n one flow alone.
+    pub jain: f64,
+    /// Length of the windows of `fairness`, seconds.
+    pub window_s: f64,
+    /// Jain's index of the bytes delivered in each window ending at `t_s`,
+    /// one per second while every flow ran: `[t_s, index]`.
+    pub fairness: Vec<[f64; 2]>,
+    /// The end of the first window whose index reached 0.95.
+    pub fair_at_s: Option<f64>,
 }
 
 /// Link settings.

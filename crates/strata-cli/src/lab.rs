@@ -20,6 +20,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use strata::stack::{Event, Stack, StackConfig};
 use strata::time::{Duration, Instant};
+use strata::transport::tcp::congestion::Algorithm;
 use strata::transport::tcp::{State as TcpState, TcpConfig, TcpError, TcpEvent, TcpHandle};
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::{Ipv4Addr, MacAddr};
@@ -27,7 +28,7 @@ use strata_sim::host::Host;
 use strata_sim::{GilbertElliott, LinkConfig, NodeId, QueueLimit, Sim, TapId};
 
 use crate::demo::Closer;
-use crate::json::{self, EchoJson, HttpJson, LinkJson, Summary, TcpJson};
+use crate::json::{self, EchoJson, FlowJson, FlowsJson, HttpJson, LinkJson, Summary, TcpJson};
 use crate::ladder::{Ladder, Party, Side};
 use crate::plot::{self, Sample, SeqTrace};
 use crate::sim::{Scenario, SimArgs};
@@ -60,9 +61,26 @@ pub struct LabArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = units::parse_mtu)]
     pub mtu: Option<u16>,
     /// TCP congestion control of both hosts: newreno (RFC 5681/6582) or
-    /// cubic (RFC 9438).
+    /// cubic (RFC 9438, the stack's default). With --flows, a comma list
+    /// is dealt to the flows in turn: --cc newreno,cubic.
     #[arg(long, value_name = "ALGORITHM", default_value = "newreno", value_parser = parse_cc)]
-    pub cc: strata::transport::tcp::congestion::Algorithm,
+    pub cc: CcList,
+    /// Initial congestion window in segments, 1..=255 (default: RFC 6928,
+    /// 10 segments for MSS 1460).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_iw)]
+    pub iw: Option<u8>,
+    /// Send and receive buffer of every socket: 2k..=1G (default: four
+    /// bandwidth-delay products, 256 KiB..16 MiB).
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = parse_buffer)]
+    pub buffer: Option<usize>,
+    /// Delayed-ACK timer in milliseconds, 0 (no delay)..=499 (RFC 9293
+    /// §3.8.6.3: below 0.5 s); default 40.
+    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = parse_delack)]
+    pub delack: Option<u64>,
+    /// bulk: N flows (1..=64) from A to B at once, sharing the link's
+    /// queue; a summary per flow, the total and Jain's fairness index.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_flows)]
+    pub flows: Option<u32>,
     /// Do not offer SACK (RFC 2018): loss recovery falls back to NewReno
     /// (RFC 6582), one hole per round trip.
     #[arg(long)]
@@ -93,8 +111,92 @@ pub struct LabArgs {
     pub width: Option<usize>,
 }
 
-fn parse_cc(s: &str) -> Result<strata::transport::tcp::congestion::Algorithm, String> {
-    s.parse().map_err(|e: &str| e.to_string())
+/// Congestion-control algorithms dealt to flows in turn (at most 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CcList {
+    algs: [Algorithm; 8],
+    len: u8,
+}
+
+impl Default for CcList {
+    /// The lab's default, NewReno: with CUBIC's β = 0.7 the clean-path
+    /// overshoot at 40 ms / 4 MiB ends in a second recovery whose tail
+    /// RFC 6675 rule 3 repairs with spurious retransmissions (763 for 630
+    /// drops, over the 1.2× of `tests/under_loss.rs`), until RACK decides
+    /// loss by time.
+    fn default() -> Self {
+        CcList {
+            algs: [Algorithm::NewReno; 8],
+            len: 1,
+        }
+    }
+}
+
+impl CcList {
+    /// The algorithm of flow `i` (0-based).
+    pub fn for_flow(&self, i: usize) -> Algorithm {
+        self.algs[i % usize::from(self.len.max(1))]
+    }
+
+    /// More than one algorithm.
+    pub fn is_mix(&self) -> bool {
+        self.len > 1
+    }
+}
+
+fn parse_cc(s: &str) -> Result<CcList, String> {
+    let mut list = CcList::default();
+    let names: Vec<&str> = s.split(',').map(str::trim).collect();
+    if names.len() > list.algs.len() {
+        return Err(format!(
+            "at most {} algorithms in --cc, got {}",
+            list.algs.len(),
+            names.len()
+        ));
+    }
+    for (i, name) in names.iter().enumerate() {
+        list.algs[i] = name.parse().map_err(|e: &str| e.to_string())?;
+    }
+    list.len = names.len() as u8;
+    Ok(list)
+}
+
+fn parse_iw(s: &str) -> Result<u8, String> {
+    match units::parse_whole(s, 255) {
+        Ok(v) if v >= 1 => Ok(v as u8),
+        Ok(_) => Err("the initial window must be at least 1 segment (1..=255)".into()),
+        Err(e) => Err(format!("{e} (segments of the initial window, 1..=255)")),
+    }
+}
+
+fn parse_buffer(s: &str) -> Result<usize, String> {
+    use strata::transport::tcp::{MAX_BUFFER_LIMIT, MIN_BUFFER_LIMIT};
+    let v = units::parse_bytes(s)?;
+    if v < MIN_BUFFER_LIMIT as u64 || v > MAX_BUFFER_LIMIT as u64 {
+        return Err(format!(
+            "buffer {} is outside {}..={} (the largest window a peer can be told, RFC 7323 §2.3)",
+            format_bytes(v),
+            format_bytes(MIN_BUFFER_LIMIT as u64),
+            format_bytes(MAX_BUFFER_LIMIT as u64)
+        ));
+    }
+    Ok(v as usize)
+}
+
+fn parse_delack(s: &str) -> Result<u64, String> {
+    units::parse_whole(s, 499).map_err(|e| {
+        format!(
+            "{e} (milliseconds; RFC 9293 §3.8.6.3 MUST-40: an ACK is not delayed 0.5 s or more)"
+        )
+    })
+}
+
+fn parse_flows(s: &str) -> Result<u32, String> {
+    match units::parse_whole(s, 64) {
+        Ok(v) if v >= 1 => Ok(v as u32),
+        Ok(_) => Err("--flows needs at least one flow (1..=64)".into()),
+        Err(e) => Err(format!("{e} (flows, 1..=64)")),
+    }
 }
 
 /// The slowest link on which hosts can still find each other: an ARP
@@ -150,12 +252,18 @@ pub struct LinkParams {
     pub corrupt: f64,
     /// IP MTU.
     pub mtu: u16,
-    /// TCP congestion control.
-    pub cc: strata::transport::tcp::congestion::Algorithm,
+    /// TCP congestion control, dealt to flows in turn.
+    pub cc: CcList,
     /// Offer SACK.
     pub sack: bool,
     /// Offer timestamps.
     pub timestamps: bool,
+    /// Initial window in segments (None: RFC 6928).
+    pub iw: Option<u8>,
+    /// Socket buffers (None: four BDPs).
+    pub buffer: Option<usize>,
+    /// Delayed-ACK timer (None: the stack's 40 ms).
+    pub delack: Option<Duration>,
 }
 
 impl LinkParams {
@@ -173,6 +281,9 @@ impl LinkParams {
             cc: lab.cc,
             sack: !lab.no_sack,
             timestamps: !lab.no_timestamps,
+            iw: lab.iw,
+            buffer: lab.buffer,
+            delack: lab.delack.map(Duration::from_millis),
         }
     }
 
@@ -225,16 +336,21 @@ impl LinkParams {
     /// bandwidth-delay products (at least 256 KiB, at most 16 MiB) so the
     /// window, not the buffer, is what congestion control moves.
     pub fn tcp(&self) -> TcpConfig {
-        let buf = (4 * self.bdp()).clamp(256 * 1024, 16 * 1024 * 1024) as usize;
+        let buf = self
+            .buffer
+            .unwrap_or((4 * self.bdp()).clamp(256 * 1024, 16 * 1024 * 1024) as usize);
+        let d = TcpConfig::default();
         TcpConfig {
             mtu: self.mtu,
             mss: self.mtu - 40,
             rx_buffer_limit: buf,
             tx_buffer_limit: buf,
-            congestion_control: self.cc,
+            congestion_control: self.cc.for_flow(0),
             sack: self.sack,
             timestamps: self.timestamps,
-            ..TcpConfig::default()
+            initial_window: self.iw.unwrap_or(0),
+            delayed_ack: self.delack.unwrap_or(d.delayed_ack),
+            ..d
         }
     }
 
@@ -513,6 +629,10 @@ pub struct TcpRun {
     pub http: Option<HttpJson>,
     /// Echo section.
     pub echo: Option<EchoJson>,
+    /// `bulk --flows`: per-flow results.
+    pub flows: Option<FlowsJson>,
+    /// `bulk --flows`: each flow's congestion samples, with its label.
+    pub flow_samples: Vec<(String, Vec<Sample>)>,
 }
 
 /// A's connection state now. Looked up by its handle while the
@@ -847,6 +967,8 @@ impl Driven {
             report,
             http: None,
             echo: None,
+            flows: None,
+            flow_samples: Vec::new(),
         }
     }
 }
@@ -1037,6 +1159,387 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
     ];
     drop(r);
     Ok(run.into_run(tcp, report))
+}
+
+/// Jain's fairness index (Jain, Chiu and Hawe 1984): (Σx)² / (n·Σx²);
+/// 1 when every flow got the same, 1/n when one got everything.
+pub fn jain_index(x: &[f64]) -> f64 {
+    let sum: f64 = x.iter().sum();
+    let sq: f64 = x.iter().map(|v| v * v).sum();
+    if x.is_empty() || sq <= 0.0 {
+        return 1.0;
+    }
+    sum * sum / (x.len() as f64 * sq)
+}
+
+/// Windows over which `bulk --flows` measures fairness.
+const FAIRNESS_WINDOW: Duration = Duration::from_secs(5);
+
+/// `bulk --flows N`: N connections from A to B:5001 start at once and
+/// share A's link (its queue is the bottleneck); each moves `bytes`, every
+/// byte checked. Flow i runs `params.cc.for_flow(i)`.
+pub fn bulk_flows(
+    params: &LinkParams,
+    seed: u64,
+    bytes: u64,
+    flows: u32,
+    rec: Record,
+) -> anyhow::Result<TcpRun> {
+    use std::collections::HashMap;
+    #[derive(Default, Clone)]
+    struct Flow {
+        sent: u64,
+        closed: bool,
+        received: u64,
+        bad_at: Option<u64>,
+        eof: bool,
+        last_byte: Option<Instant>,
+        error: Option<String>,
+    }
+    #[derive(Default)]
+    struct Shared {
+        flows: Vec<Flow>,
+        by_a: HashMap<TcpHandle, usize>,
+        by_b: HashMap<TcpHandle, usize>,
+        by_port: HashMap<u16, usize>,
+    }
+    let n = flows as usize;
+    let sh = Rc::new(RefCell::new(Shared {
+        flows: vec![Flow::default(); n],
+        ..Shared::default()
+    }));
+    let total = bytes;
+    let b_sh = sh.clone();
+    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut s = b_sh.borrow_mut();
+        match *ev {
+            TcpEvent::Acceptable { listener } => {
+                while let Ok(h) = stack.tcp_accept(listener) {
+                    let port = stack.tcp().info(h).map(|i| i.remote.port());
+                    if let Some(&i) = port.ok().and_then(|p| s.by_port.get(&p)) {
+                        s.by_b.insert(h, i);
+                    }
+                }
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
+                // Data may be readable before the accept: the flow is
+                // known by A's port.
+                let i = match s.by_b.get(&h) {
+                    Some(&i) => i,
+                    None => {
+                        let port = stack.tcp().info(h).map(|i| i.remote.port());
+                        let Some(&i) = port.ok().and_then(|p| s.by_port.get(&p)) else {
+                            return;
+                        };
+                        s.by_b.insert(h, i);
+                        i
+                    }
+                };
+                let f = &mut s.flows[i];
+                if f.eof {
+                    return;
+                }
+                let (start, mut got, mut bad) = (f.received, 0u64, f.bad_at);
+                let res = drain(stack, h, &mut |chunk| {
+                    for (k, &b) in chunk.iter().enumerate() {
+                        let off = start + got + k as u64;
+                        if bad.is_none() && b != pattern(off) {
+                            bad = Some(off);
+                        }
+                    }
+                    got += chunk.len() as u64;
+                });
+                f.received += got;
+                f.bad_at = bad;
+                if got > 0 {
+                    f.last_byte = Some(now);
+                }
+                match res {
+                    Ok(true) => {
+                        f.eof = true;
+                        let _ = stack.tcp_close(now, h);
+                    }
+                    Ok(false) => {}
+                    Err(e) => f.error = Some(e.to_string()),
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    if let Some(f) = s.flows.iter_mut().find(|f| !f.eof) {
+                        f.error = Some(e);
+                    }
+                }
+            }
+        }
+    });
+    let a_sh = sh.clone();
+    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut s = a_sh.borrow_mut();
+        match *ev {
+            TcpEvent::Connected(h) | TcpEvent::Writable(h) => {
+                let Some(&i) = s.by_a.get(&h) else { return };
+                let f = &mut s.flows[i];
+                let mut chunk = vec![0u8; 64 * 1024];
+                while f.sent < total {
+                    let k = (total - f.sent).min(chunk.len() as u64) as usize;
+                    for (j, b) in chunk[..k].iter_mut().enumerate() {
+                        *b = pattern(f.sent + j as u64);
+                    }
+                    match stack.tcp_send(h, &chunk[..k]) {
+                        Ok(0) | Err(TcpError::WouldBlock) => break,
+                        Ok(m) => f.sent += m as u64,
+                        Err(e) => {
+                            f.error = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                if f.sent == total && !f.closed {
+                    f.closed = true;
+                    let _ = stack.tcp_close(now, h);
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    if let Some(f) = s.flows.iter_mut().find(|f| !f.eof) {
+                        f.error = Some(e);
+                    }
+                }
+            }
+        }
+    });
+    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
+    let start = net.sim.now();
+    net.sim
+        .with_node(net.b, |h: &mut Host, _| {
+            h.stack_mut().tcp_listen(None, 5001, flows as usize)
+        })
+        .context("host B")?
+        .context("listen")?;
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        let cc = params.cc.for_flow(i);
+        let (h, port) = net
+            .sim
+            .with_node(net.a, |host: &mut Host, now| {
+                let st = host.stack_mut();
+                let h = st.tcp_connect(now, SocketAddrV4::new(B_IP, 5001))?;
+                st.tcp_set_congestion_control(h, cc)?;
+                let port = st.tcp().info(h)?.local.port();
+                Ok::<_, TcpError>((h, port))
+            })
+            .context("host A")?
+            .context("connect")?;
+        let mut s = sh.borrow_mut();
+        s.by_a.insert(h, i);
+        s.by_port.insert(port, i);
+        handles.push(h);
+    }
+    let expected = transfer_time(params, bytes * u64::from(flows));
+    let limit = start + expected * 50 + Duration::from_secs(600);
+    let mut slice = slice_for(params, expected);
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); n];
+    let mut retrans = vec![0u64; n];
+    // Bytes each flow had delivered, at every slice (for the windows).
+    let mut timeline: Vec<(Instant, Vec<u64>)> = vec![(start, vec![0; n])];
+    let mut progress = Progress::new(bytes * u64::from(flows), "bulk");
+    let a = net.a;
+    let take_samples = |net: &Net, samples: &mut Vec<Vec<Sample>>, retrans: &mut Vec<u64>| {
+        let Some(host) = net.sim.node::<Host>(a) else {
+            return;
+        };
+        for (i, &h) in handles.iter().enumerate() {
+            if let Ok(info) = host.stack().tcp().info(h) {
+                retrans[i] = info.retransmits;
+                samples[i].push(Sample {
+                    t: net.sim.now(),
+                    cwnd: info.cwnd as u64,
+                    ssthresh: (info.ssthresh < (u32::MAX as usize)).then_some(info.ssthresh as u64),
+                    srtt: info.srtt,
+                    flight: Some(u64::from(info.snd_nxt.wrapping_sub(info.snd_una))),
+                });
+            }
+        }
+    };
+    take_samples(&net, &mut samples, &mut retrans);
+    let finished = loop {
+        let next = net.sim.now() + slice;
+        net.sim.run_until(next);
+        take_samples(&net, &mut samples, &mut retrans);
+        if samples.iter().map(Vec::len).max().unwrap_or(0) >= MAX_SAMPLES {
+            for v in samples.iter_mut() {
+                let mut k = 0;
+                v.retain(|_| {
+                    k += 1;
+                    k % 2 == 1
+                });
+            }
+            slice *= 2;
+        }
+        let s = sh.borrow();
+        timeline.push((net.sim.now(), s.flows.iter().map(|f| f.received).collect()));
+        progress.update(s.flows.iter().map(|f| f.received).sum(), net.sim.now());
+        if s.flows.iter().all(|f| f.eof) || s.flows.iter().any(|f| f.error.is_some()) {
+            break true;
+        }
+        if net.sim.now() >= limit {
+            break false;
+        }
+    };
+    progress.finish();
+    let end = net.sim.now() + Duration::from_secs(60);
+    while net.sim.now() < end && !closed(&net.sim, [net.a, net.b]) {
+        let next = net.sim.now() + slice;
+        net.sim.run_until(next);
+    }
+    let s = sh.borrow();
+    if let Some((i, e)) = s
+        .flows
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| f.error.as_ref().map(|e| (i, e)))
+    {
+        bail!(
+            "bulk flow {} failed: {e} after {} of {bytes} bytes",
+            i + 1,
+            s.flows[i].received
+        );
+    }
+    if !finished {
+        bail!(
+            "bulk transfer did not finish within {} of virtual time ({} of {} bytes arrived)",
+            format_duration(limit.saturating_duration_since(start)),
+            s.flows.iter().map(|f| f.received).sum::<u64>(),
+            bytes * u64::from(flows)
+        );
+    }
+    // While every flow ran: until the first one delivered its last byte.
+    let shared_end = s
+        .flows
+        .iter()
+        .map(|f| f.last_byte.unwrap_or(start))
+        .min()
+        .unwrap_or(start);
+    let at = |t: Instant| -> &Vec<u64> {
+        let k = timeline.partition_point(|(ts, _)| *ts <= t);
+        &timeline[k.saturating_sub(1)].1
+    };
+    let shared: Vec<u64> = at(shared_end).clone();
+    let jain = jain_index(&shared.iter().map(|&b| b as f64).collect::<Vec<_>>());
+    let mut fairness = Vec::new();
+    let mut t = start + FAIRNESS_WINDOW;
+    while t <= shared_end {
+        let (hi, lo) = (at(t), at(t - FAIRNESS_WINDOW));
+        let got: Vec<f64> = hi.iter().zip(lo).map(|(h, l)| (h - l) as f64).collect();
+        let secs = t.saturating_duration_since(start).as_secs_f64();
+        fairness.push([secs, (jain_index(&got) * 1e4).round() / 1e4]);
+        t += Duration::from_secs(1);
+    }
+    let fair_at_s = fairness.iter().find(|w| w[1] >= 0.95).map(|w| w[0]);
+    let since = |t: Option<Instant>| t.unwrap_or(start).saturating_duration_since(start);
+    let per_flow: Vec<FlowJson> = s
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let d = since(f.last_byte).as_secs_f64();
+            FlowJson {
+                flow: i as u32 + 1,
+                cc: params.cc.for_flow(i).name().to_string(),
+                bytes: f.received,
+                verified: f.received == bytes && f.bad_at.is_none(),
+                duration_s: d,
+                goodput_bps: if d > 0.0 {
+                    f.received as f64 * 8.0 / d
+                } else {
+                    0.0
+                },
+                shared_bytes: shared[i],
+                retransmissions: retrans[i],
+            }
+        })
+        .collect();
+    let received: u64 = s.flows.iter().map(|f| f.received).sum();
+    let verified = per_flow.iter().all(|f| f.verified);
+    let last = s.flows.iter().filter_map(|f| f.last_byte).max();
+    let duration = since(last);
+    let tcp = tcp_json(&net, net.a, received, verified, duration, &samples[0]);
+    let mut report = vec![format!(
+        "bulk: {flows} flows 10.0.0.1 → 10.0.0.2:5001 at once over {}, {} each",
+        params.describe(),
+        format_bytes(bytes)
+    )];
+    for f in &per_flow {
+        report.push(format!(
+            "  flow {} ({}): {} in {}, goodput {}, retransmissions {}, {} while all ran — {}",
+            f.flow,
+            f.cc,
+            format_bytes(f.bytes),
+            format_duration(Duration::from_secs_f64(f.duration_s)),
+            format_rate(f.goodput_bps),
+            f.retransmissions,
+            format_bytes(f.shared_bytes),
+            if f.verified {
+                "byte check OK"
+            } else {
+                "BYTE CHECK FAILED"
+            }
+        ));
+    }
+    let shared_s = shared_end.saturating_duration_since(start).as_secs_f64();
+    report.push(format!(
+        "total: {} in {} virtual: goodput {}",
+        format_bytes(received),
+        format_duration(duration),
+        format_rate(tcp.goodput_bps)
+    ));
+    report.push(format!(
+        "fairness: Jain's index {jain:.3} over the {} all flows ran; {} windows: {}",
+        format_duration(Duration::from_secs_f64(shared_s)),
+        format_duration(FAIRNESS_WINDOW),
+        match fair_at_s {
+            Some(t) => format!("≥ 0.95 from {t:.0} s on"),
+            None if fairness.is_empty() => "none (the flows did not all run that long)".into(),
+            None => "never ≥ 0.95".into(),
+        }
+    ));
+    let flows_json = FlowsJson {
+        flows: per_flow,
+        shared_s,
+        jain,
+        window_s: FAIRNESS_WINDOW.as_secs_f64(),
+        fairness,
+        fair_at_s,
+    };
+    let flow_samples: Vec<(String, Vec<Sample>)> = samples
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                format!("flow {} ({})", i + 1, params.cc.for_flow(i).name()),
+                v,
+            )
+        })
+        .collect();
+    drop(s);
+    report.extend(tcp_lines(&tcp));
+    let first = flow_samples_first(&flow_samples);
+    Ok(TcpRun {
+        net,
+        samples: first,
+        tcp,
+        report,
+        http: None,
+        echo: None,
+        flows: Some(flows_json),
+        flow_samples,
+    })
+}
+
+fn flow_samples_first(v: &[(String, Vec<Sample>)]) -> Vec<Sample> {
+    v.first().map(|(_, s)| s.clone()).unwrap_or_default()
 }
 
 /// The page the `http` scenario's server returns: `size` bytes of HTML.
@@ -1474,6 +1977,29 @@ pub fn write_bulk_svgs(
     Ok(vec![path.to_path_buf(), cwnd])
 }
 
+/// The pictures of `bulk --flows`: the time-sequence graph of the first
+/// flow and every flow's congestion window and RTT.
+pub fn write_flows_svgs(
+    path: &Path,
+    frames: &[(Instant, Vec<u8>)],
+    flows: &[(String, Vec<Sample>)],
+    params: &LinkParams,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let trace = SeqTrace::from_frames(frames, None);
+    let title = format!("Time-sequence graph of flow 1 — {}", params.describe());
+    std::fs::write(path, plot::time_sequence_svg(&trace, &title))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let cwnd = with_suffix(path, "-cwnd");
+    let title = format!(
+        "Congestion windows of {} flows on one link — {}",
+        flows.len(),
+        params.describe()
+    );
+    std::fs::write(&cwnd, plot::cwnd_flows_svg(flows, &title))
+        .with_context(|| format!("cannot write {}", cwnd.display()))?;
+    Ok(vec![path.to_path_buf(), cwnd])
+}
+
 /// Builds the JSON summary of a TCP run.
 pub fn summary(
     scenario: &str,
@@ -1495,6 +2021,7 @@ pub fn summary(
         udp: None,
         traceroute: None,
         storm: None,
+        flows: run.flows.clone(),
         files: files.iter().map(|p| p.display().to_string()).collect(),
     }
 }
@@ -1558,6 +2085,11 @@ pub fn check_for_lan_scenarios(args: &SimArgs) {
         ("--corrupt", lab.corrupt > 0.0),
         ("--mtu", lab.mtu.is_some()),
         ("--bytes", lab.bytes.is_some()),
+        ("--cc", lab.cc != CcList::default()),
+        ("--iw", lab.iw.is_some()),
+        ("--buffer", lab.buffer.is_some()),
+        ("--delack", lab.delack.is_some()),
+        ("--flows", lab.flows.is_some()),
     ];
     for (flag, set) in only_tcp {
         if set {
@@ -1604,6 +2136,7 @@ pub fn lan_summary(args: &SimArgs, opts: &strata_sim::host::ScenarioOptions) -> 
         udp: None,
         traceroute: None,
         storm: None,
+        flows: None,
         files: Vec::new(),
     }
 }
@@ -1618,6 +2151,14 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
     if let Err(e) = params.check() {
         usage_error(&e);
     }
+    if lab.flows.is_some() && args.scenario != Scenario::Bulk {
+        usage_error(
+            "--flows is for bulk: N bulk flows share the link (http and echo run one connection)",
+        );
+    }
+    if lab.cc.is_mix() && lab.flows.unwrap_or(1) < 2 {
+        usage_error("a list of algorithms in --cc is dealt to flows: give --flows 2 or more");
+    }
     let small_bulk = lab.bytes.unwrap_or(10 << 20) <= 64 * 1024;
     let rec = Record {
         pcap: args.pcap.is_some() || lab.svg.is_some(),
@@ -1625,10 +2166,16 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         offers: lab.ladder || args.scenario != Scenario::Bulk || small_bulk,
     };
     let (name, run) = match args.scenario {
-        Scenario::Bulk => (
-            "bulk",
-            bulk(&params, args.seed, lab.bytes.unwrap_or(10 << 20), rec)?,
-        ),
+        Scenario::Bulk => match lab.flows {
+            Some(n) if n > 1 => (
+                "bulk",
+                bulk_flows(&params, args.seed, lab.bytes.unwrap_or(10 << 20), n, rec)?,
+            ),
+            _ => (
+                "bulk",
+                bulk(&params, args.seed, lab.bytes.unwrap_or(10 << 20), rec)?,
+            ),
+        },
         Scenario::Http => (
             "http",
             http(
@@ -1665,6 +2212,9 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
                 std::fs::write(svg, l.render_svg())
                     .with_context(|| format!("cannot write {}", svg.display()))?;
                 files.push(svg.clone());
+            }
+            _ if run.flow_samples.len() > 1 => {
+                files.extend(write_flows_svgs(svg, &frames, &run.flow_samples, &params)?)
             }
             _ => files.extend(write_bulk_svgs(svg, &frames, &run.samples, &params)?),
         }
@@ -1705,6 +2255,9 @@ pub fn run_iperf3(args: &SimArgs) -> anyhow::Result<()> {
     }
     if args.count.is_some() || lab.ladder || lab.json {
         usage_error("iperf3 takes the link options, --bytes, -t, -P, -R, -i, --pcap and --svg");
+    }
+    if lab.flows.is_some() || lab.cc.is_mix() {
+        usage_error("iperf3 runs parallel streams with -P, of one algorithm (--flows and --cc lists are for bulk)");
     }
     if lab.bytes.is_none() && args.time <= 0.0 {
         usage_error("-t must be above 0 seconds (or give --bytes)");
@@ -1811,6 +2364,9 @@ mod tests {
             cc: Default::default(),
             sack: true,
             timestamps: true,
+            iw: None,
+            buffer: None,
+            delack: None,
         }
     }
 

@@ -794,6 +794,81 @@ pub fn cwnd_rtt_svg(samples: &[Sample], title: &str) -> String {
     svg
 }
 
+/// Colours of the flows in [`cwnd_flows_svg`] (dealt in turn).
+const FLOW_COLOURS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// Draws the congestion window (top) and smoothed RTT (bottom) of several
+/// flows over time, one colour per flow (`bulk --flows`).
+pub fn cwnd_flows_svg(flows: &[(String, Vec<Sample>)], title: &str) -> String {
+    let h = 720.0;
+    let mut svg = String::new();
+    let start = flows
+        .iter()
+        .filter_map(|(_, v)| v.first().map(|s| s.t))
+        .min()
+        .unwrap_or(Instant::ZERO);
+    let secs = |t: Instant| t.saturating_duration_since(start).as_secs_f64();
+    let all = || flows.iter().flat_map(|(_, v)| v.iter());
+    let duration = all().map(|s| secs(s.t)).fold(0.0, f64::max);
+    let (tscale, xlabel) = time_unit(duration);
+    let t_hi = duration.max(1e-6) * tscale * 1.02;
+    let max_cwnd = all().map(|s| s.cwnd).max().unwrap_or(0);
+    let max_rtt = all().filter_map(|s| s.srtt).max().unwrap_or(Duration::ZERO);
+    let subtitle = format!(
+        "{} flows · max cwnd {} · max srtt {}",
+        flows.len(),
+        crate::units::format_bytes(max_cwnd),
+        crate::units::format_duration(max_rtt)
+    );
+    header(&mut svg, h, title, &subtitle);
+    let cw = Panel {
+        x: 100.0,
+        y: 84.0,
+        w: W - 130.0,
+        h: 260.0,
+        xr: (0.0, t_hi),
+        yr: (0.0, (max_cwnd as f64 * 1.08).max(1.0)),
+    };
+    cw.axes(&mut svg, xlabel, "cwnd (bytes)", &short);
+    let rt = Panel {
+        x: 100.0,
+        y: 84.0 + 260.0 + 80.0,
+        w: W - 130.0,
+        h: 200.0,
+        xr: (0.0, t_hi),
+        yr: (0.0, (max_rtt.as_secs_f64() * 1e3 * 1.15).max(1.0)),
+    };
+    rt.axes(&mut svg, xlabel, "smoothed RTT (ms)", &short);
+    let mut legend_rows = Vec::new();
+    for (i, (label, samples)) in flows.iter().enumerate() {
+        let colour = FLOW_COLOURS[i % FLOW_COLOURS.len()];
+        let cwnd = step_points(
+            samples
+                .iter()
+                .map(|s| (cw.px(secs(s.t) * tscale), cw.py(s.cwnd as f64))),
+        );
+        let rtt = step_points(samples.iter().filter_map(|s| {
+            s.srtt
+                .map(|r| (rt.px(secs(s.t) * tscale), rt.py(r.as_secs_f64() * 1e3)))
+        }));
+        for (class, pts) in [("cwnd", cwnd), ("srtt", rtt)] {
+            if !pts.is_empty() {
+                let _ = writeln!(
+                    svg,
+                    "<polyline class=\"{class} flow{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\" points=\"{pts}\"/>",
+                    i + 1
+                );
+            }
+        }
+        legend_rows.push((colour, label.as_str(), false));
+    }
+    legend_above(&mut svg, &cw, &legend_rows);
+    let _ = writeln!(svg, "</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

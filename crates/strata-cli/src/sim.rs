@@ -183,6 +183,10 @@ fn run_lesson(args: &SimArgs) -> anyhow::Result<()> {
         ("--cc", lab.cc != Default::default()),
         ("--no-sack", lab.no_sack),
         ("--no-timestamps", lab.no_timestamps),
+        ("--iw", lab.iw.is_some()),
+        ("--buffer", lab.buffer.is_some()),
+        ("--delack", lab.delack.is_some()),
+        ("--flows", lab.flows.is_some()),
     ];
     for (flag, set) in unsupported {
         if set {

@@ -2985,6 +2985,16 @@ impl Stack {
         self.tcp.set_congestion_control(h, algorithm)
     }
 
+    /// Turns HyStart++ (RFC 9406) and congestion window validation (RFC
+    /// 7661) on or off for one connection.
+    pub fn tcp_set_cc_options(
+        &mut self,
+        h: TcpHandle,
+        options: crate::transport::tcp::congestion::CcOptions,
+    ) -> Result<(), TcpError> {
+        self.tcp.set_cc_options(h, options)
+    }
+
     /// Turns keepalive probes on (`Some`) or off (`None`) for one
     /// connection (RFC 1122 §4.2.3.6: off by default, the application's
     /// choice; SO_KEEPALIVE).

@@ -118,10 +118,12 @@ const MSS: usize = 1460 - 12; // timestamps on
 
 #[test]
 fn three_losses_in_one_window_are_repaired_without_timeout_within_two_round_trips() {
-    // 100 segments; the slow-start round sent at once after the first
-    // ACKs holds segments 50..83, so 60, 65 and 70 are lost from one window.
+    // 100 segments; slow start with ABC (RFC 3465, L = 2: each delayed ACK
+    // of two segments opens two) sends rounds of 10, 20, 40 segments, so
+    // the third round holds segments 30..69 and 45, 50 and 55 are lost
+    // from one window.
     let total = 100 * MSS;
-    let o = transfer(total, &[60 * MSS, 65 * MSS, 70 * MSS]);
+    let o = transfer(total, &[45 * MSS, 50 * MSS, 55 * MSS]);
     let rtt = Duration::from_millis(40);
     let repair = o.repaired_at.unwrap() - o.first_drop_at.unwrap();
     println!(

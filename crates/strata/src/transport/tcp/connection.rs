@@ -516,7 +516,7 @@ impl Conn {
             cork: false,
             more: false,
             snd_sml: iss,
-            cc: Controller::new(cfg.congestion_control, mss, iss),
+            cc: Controller::new(cfg.congestion_control, cfg.cc_options(), mss, iss),
             dupacks: 0,
             scoreboard: Scoreboard::new(),
             rexmit_at: None,
@@ -751,7 +751,12 @@ impl Conn {
         self.sack_ok = opts.sack_permitted && cfg.sack;
         // The initial window counts in segments of the negotiated size
         // (RFC 6928).
-        self.cc = Controller::new(self.cc.algorithm(), self.eff_mss(), self.iss);
+        self.cc = Controller::new(
+            self.cc.algorithm(),
+            self.cc.options(),
+            self.eff_mss(),
+            self.iss,
+        );
     }
 
     // ------------------------------------------------------------------
@@ -1570,7 +1575,7 @@ impl Conn {
             data_acked -= 1;
         }
         data_acked = data_acked.min(self.tx.len());
-        self.take_rtt_sample(ctx, seg, ack);
+        let rtt_sample = self.take_rtt_sample(ctx, seg, ack);
         self.tx.ack(data_acked);
         self.snd_una = ack;
         self.rto_rexmit = false;
@@ -1590,6 +1595,8 @@ impl Conn {
         let at = AckTime {
             now: ctx.now,
             rtt: self.rtt.srtt().unwrap_or(super::rtt::INITIAL_RTO),
+            rtt_sample,
+            snd_nxt: self.snd_nxt,
         };
         let outcome = self.cc.on_ack(
             at,
@@ -1626,7 +1633,13 @@ impl Conn {
 
     /// RTT sample from the timestamp echo (RFC 7323 §4) or from the one
     /// timed segment (RFC 6298 §3, Karn's rule).
-    fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>, ack: SeqNumber) {
+    /// Returns the sample taken, if any.
+    fn take_rtt_sample(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seg: &TcpRepr<'_>,
+        ack: SeqNumber,
+    ) -> Option<Duration> {
         if self.ts_ok {
             if let Some(ts) = seg.options.timestamps {
                 // An echo older than our last retransmission answers the
@@ -1637,23 +1650,28 @@ impl Conn {
                     .is_some_and(|r| (ts.tsecr.wrapping_sub(r) as i32) < 0);
                 if ts.tsecr != 0 && !stale {
                     let ms = ts_now(ctx.now, self.ts_offset).wrapping_sub(ts.tsecr);
+                    let mut taken = None;
                     if ms < 60_000 * 10 {
                         let flight = self.snd_max.since(self.snd_una);
                         let per_rtt = (flight / (2 * self.eff_mss())).max(1) as u32;
-                        self.rtt
-                            .sample(Duration::from_millis(u64::from(ms)), per_rtt);
+                        let r = Duration::from_millis(u64::from(ms));
+                        self.rtt.sample(r, per_rtt);
+                        taken = Some(r);
                     }
                     self.rtt_timing = None;
-                    return;
+                    return taken;
                 }
             }
         }
         if let Some((s, t)) = self.rtt_timing {
             if ack > s {
-                self.rtt.sample(ctx.now.saturating_duration_since(t), 1);
+                let r = ctx.now.saturating_duration_since(t);
+                self.rtt.sample(r, 1);
                 self.rtt_timing = None;
+                return Some(r);
             }
         }
+        None
     }
 
     /// Copies the data of an arriving segment straight into the receive
@@ -2469,8 +2487,10 @@ impl Conn {
             && self.snd_nxt < data_end
         {
             // RFC 5681 §4.1: after an idle period longer than the RTO,
-            // restart from the restart window.
-            self.cc.on_idle_restart(mss);
+            // restart from the restart window (or keep the window, RFC
+            // 7661 §4.3, under window validation).
+            let srtt = self.rtt.srtt().unwrap_or(super::rtt::INITIAL_RTO);
+            self.cc.on_idle_restart(now, srtt, mss);
         }
         let unsent = data_end.since(self.snd_nxt);
         let flight = self.flight();
@@ -2601,6 +2621,11 @@ impl Conn {
         }
         if self.snd_una == self.snd_max {
             self.unacked_since = Some(now);
+            if !retransmitting && len > 0 {
+                // RFC 9438 §5.8: CUBIC's clock skips the idle time.
+                self.cc
+                    .on_tx_start(now.saturating_duration_since(self.last_snd));
+            }
         }
         if let Some(ep) = self.episode.as_deref_mut() {
             ep.on_sent(adv);
@@ -2684,6 +2709,8 @@ impl Conn {
             let at = AckTime {
                 now: Instant::ZERO,
                 rtt: Duration::ZERO,
+                rtt_sample: None,
+                snd_nxt: ack,
             };
             self.cc.on_ack(at, ack, 0, 0, mss);
         }

@@ -99,9 +99,29 @@ impl Cubic {
         self.epoch_start = None;
     }
 
+    /// §5.8: the sender was idle for `idle` with the window kept (RFC 7661
+    /// window validation): the epoch's start moves forward by the idle
+    /// time, so t counts only time spent sending and the window resumes
+    /// the curve where it left it instead of jumping along it.
+    pub fn shift_epoch(&mut self, idle: Duration) {
+        if let Some(s) = self.epoch_start {
+            self.epoch_start = Some(s.saturating_add(idle));
+        }
+    }
+
+    /// §4.10: slow start ended without a congestion event (HyStart++):
+    /// cwnd_prior = cwnd, and the next epoch starts with W_max = cwnd and
+    /// K = 0.
+    pub fn on_slow_start_exit(&mut self, cwnd: usize) {
+        self.w_max = 0.0;
+        self.cwnd_prior = cwnd as f32;
+        self.epoch_start = None;
+    }
+
     /// Congestion avoidance: `acked` bytes were acknowledged at `now` with
-    /// the window at `cwnd`; `rtt` is the smoothed RTT. Returns the new
-    /// window in bytes (§4.2–§4.4).
+    /// the window at `cwnd`; `rtt` is the smoothed RTT; `after_timeout`
+    /// marks the first congestion avoidance after an RTO (§4.8). Returns
+    /// the new window in bytes (§4.2–§4.4).
     pub fn on_ack(
         &mut self,
         now: Instant,
@@ -109,6 +129,7 @@ impl Cubic {
         cwnd: usize,
         acked: usize,
         mss: usize,
+        after_timeout: bool,
     ) -> usize {
         let seg = mss as f64;
         let cwnd_f = cwnd as f64;
@@ -118,7 +139,11 @@ impl Cubic {
                 // §4.2: a new epoch. K from the distance to W_max (0 when
                 // the window is already above it: then W_max = cwnd).
                 self.epoch_start = Some(now);
-                if f64::from(self.w_max) <= cwnd_f {
+                // §4.8: in the first congestion avoidance after a timeout
+                // "K is set to 0, and W_max is set to the congestion window
+                // size at the beginning of the current congestion avoidance
+                // stage" (and W_est to it, below).
+                if after_timeout || f64::from(self.w_max) <= cwnd_f {
                     self.w_max = cwnd_f as f32;
                     self.k = 0.0;
                 } else {
@@ -167,7 +192,7 @@ mod tests {
         for _ in 0..n {
             let segs = cwnd / MSS;
             for _ in 0..segs {
-                cwnd = c.on_ack(now, rtt, cwnd, MSS, MSS);
+                cwnd = c.on_ack(now, rtt, cwnd, MSS, MSS, false);
             }
             now += rtt;
             out.push(cwnd as f64 / MSS as f64);
@@ -243,12 +268,12 @@ mod tests {
         let mut c = Cubic::default();
         let mut cwnd = c.on_congestion(1000 * MSS, MSS);
         let rtt = Duration::from_millis(100);
-        cwnd = c.on_ack(Instant::from_secs(1), rtt, cwnd, MSS, MSS);
+        cwnd = c.on_ack(Instant::from_secs(1), rtt, cwnd, MSS, MSS, false);
         c.restart_epoch();
         // 60 s idle: a new epoch starts from the current window, so the
         // next ACK grows it by a fraction of a segment, not by the cubic
         // curve's value 60 s on.
-        let after = c.on_ack(Instant::from_secs(61), rtt, cwnd, MSS, MSS);
+        let after = c.on_ack(Instant::from_secs(61), rtt, cwnd, MSS, MSS, false);
         assert!(after - cwnd < MSS, "{cwnd} -> {after}");
     }
 }

@@ -1994,6 +1994,24 @@ impl Tcp {
         Ok(())
     }
 
+    /// Turns HyStart++ (RFC 9406) and congestion window validation (RFC
+    /// 7661) on or off for one connection; new connections take
+    /// [`TcpConfig::hystart`](super::TcpConfig::hystart) and
+    /// [`TcpConfig::cwnd_validation`](super::TcpConfig::cwnd_validation).
+    pub fn set_cc_options(
+        &mut self,
+        h: TcpHandle,
+        options: super::congestion::CcOptions,
+    ) -> Result<(), TcpError> {
+        self.conn_mut(h)?.cc.set_options(options);
+        Ok(())
+    }
+
+    /// HyStart++ and window validation of one connection.
+    pub fn cc_options(&self, h: TcpHandle) -> Result<super::congestion::CcOptions, TcpError> {
+        Ok(self.conn(h)?.cc.options())
+    }
+
     /// The congestion-control algorithm of one connection.
     pub fn congestion_control(
         &self,

@@ -23,6 +23,7 @@
 //! | `rtt.rs`        | RTT estimator and RTO (RFC 6298, RFC 7323 §4)             |
 //! | `congestion.rs` | congestion-control trait, NewReno/CUBIC controller         |
 //! | `cubic.rs`      | CUBIC window growth (RFC 9438)                             |
+//! | `hystart.rs`    | HyStart++ slow-start exit (RFC 9406)                       |
 //! | `recovery.rs`   | SACK scoreboard, RFC 6675 loss recovery, RFC 6937 PRR      |
 //! | `tlp.rs`        | tail loss probes (RFC 8985 §7)                             |
 //! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
@@ -35,6 +36,7 @@ pub mod congestion;
 mod connection;
 pub mod cubic;
 mod engine;
+pub mod hystart;
 pub mod isn;
 pub mod recovery;
 pub mod rtt;
@@ -344,8 +346,20 @@ pub struct TcpConfig {
     /// §3.8.4 MUST-25), per connection with [`Tcp::set_keepalive`] (MUST-24).
     pub keepalive: Option<Keepalive>,
     /// Congestion control of new connections (per connection:
-    /// [`Tcp::set_congestion_control`]).
+    /// [`Tcp::set_congestion_control`]); CUBIC (RFC 9438) by default.
     pub congestion_control: congestion::Algorithm,
+    /// HyStart++ (RFC 9406) in the initial slow start of new connections
+    /// (per connection: [`Tcp::set_cc_options`]). On by default.
+    pub hystart: bool,
+    /// Congestion window validation (RFC 7661) for new connections (per
+    /// connection: [`Tcp::set_cc_options`]): an unused window does not
+    /// grow, survives idle periods instead of falling to RFC 5681's
+    /// restart window, and decays after five minutes unused. On by default.
+    pub cwnd_validation: bool,
+    /// Initial congestion window of new connections in segments (1..=255;
+    /// 0, the default, is RFC 6928's IW10 rule); per connection:
+    /// [`Tcp::set_cc_options`].
+    pub initial_window: u8,
     /// Disable Nagle's algorithm (RFC 9293 §3.7.4) for new connections.
     pub nodelay: bool,
     /// Delayed-ACK timer; zero disables delay. Values of 500 ms or more
@@ -420,7 +434,10 @@ impl Default for TcpConfig {
             rx_buffer_limit: 256 * 1024,
             tx_buffer_limit: 256 * 1024,
             msl: Duration::from_secs(30),
-            congestion_control: congestion::Algorithm::NewReno,
+            congestion_control: congestion::Algorithm::Cubic,
+            hystart: true,
+            cwnd_validation: true,
+            initial_window: 0,
             rto_min: Duration::from_millis(200),
             rto_max: rtt::MAX_RTO,
             clock_granularity: rtt::DEFAULT_GRANULARITY,
@@ -452,6 +469,15 @@ impl Default for TcpConfig {
 }
 
 impl TcpConfig {
+    /// HyStart++ and window validation as new connections get them.
+    pub fn cc_options(&self) -> congestion::CcOptions {
+        congestion::CcOptions {
+            hystart: self.hystart,
+            cwnd_validation: self.cwnd_validation,
+            initial_window: self.initial_window,
+        }
+    }
+
     /// The MSS we announce: min(configured MSS, MTU − 40) (RFC 6691 §2,
     /// RFC 9293 §3.7.1 MUST-14): MMS_R − 20 for an MTU-sized datagram with
     /// a 20-byte IP header (MUST-67).
