@@ -61,7 +61,7 @@ pub struct LabArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = units::parse_mtu)]
     pub mtu: Option<u16>,
     /// TCP congestion control of both hosts: newreno (RFC 5681/6582) or
-    /// cubic (RFC 9438, the stack's default). With --flows, a comma list
+    /// cubic (RFC 9438, with HyStart++). With --flows, a comma list
     /// is dealt to the flows in turn: --cc newreno,cubic.
     #[arg(long, value_name = "ALGORITHM", default_value = "newreno", value_parser = parse_cc)]
     pub cc: CcList,

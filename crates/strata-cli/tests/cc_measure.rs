@@ -124,3 +124,66 @@ fn four_cubic_flows_reach_a_fair_share_within_30_s() {
 fn two_newreno_and_two_cubic_flows_reach_a_fair_share_within_30_s() {
     fair_within_30_s("4", "newreno,cubic", "8M");
 }
+
+/// Per-second throughput of stream 1 from `strata sim iperf3 -i 1` text.
+fn intervals(out: &str) -> Vec<f64> {
+    out.lines()
+        .filter(|l| l.starts_with("[  1]") && !l.contains("sender") && !l.contains("receiver"))
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let i = w.iter().position(|x| x.ends_with("bits/sec"))?;
+            let v: f64 = w.get(i - 1)?.parse().ok()?;
+            Some(match w[i] {
+                "Gbits/sec" => v * 1e9,
+                "Mbits/sec" => v * 1e6,
+                "Kbits/sec" => v * 1e3,
+                _ => v,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn high_bdp_cubic_uses_more_of_the_path_than_newreno() {
+    // 1 Gbit/s, 100 ms (BDP 12.5 MB), jumbo frames to keep the event
+    // count modest in debug builds (BDP ≈ 1400 segments), and random loss
+    // of 1 in 100 000 frames: NewReno regains one segment per RTT after
+    // each loss, CUBIC its W_max within K = ∛(W_max·0.3/0.4) s.
+    // 12 s of virtual time (about a minute of a debug build's wall time);
+    // STRATA_CC_MEASURE_ALL=1 runs 30 s.
+    let secs = if std::env::var_os("STRATA_CC_MEASURE_ALL").is_some() {
+        "30"
+    } else {
+        "12"
+    };
+    let run = |cc: &str| {
+        let out = strata(&[
+            "sim", "iperf3", "-t", secs, "-i", "1", "--rate", "1gbit", "--rtt", "100ms", "--mtu",
+            "9000", "--loss", "0.001%", "--cc", cc, "--seed", "1",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        intervals(&String::from_utf8_lossy(&out.stdout))
+    };
+    let (reno, cubic) = (run("newreno"), run("cubic"));
+    assert!(reno.len() >= 10 && cubic.len() >= 10, "{reno:?} {cubic:?}");
+    println!("second  NewReno  CUBIC   (utilisation of 1 Gbit/s)");
+    for (i, (r, c)) in reno.iter().zip(&cubic).enumerate() {
+        println!("{:>6}  {:>6.1}%  {:>6.1}%", i + 1, r / 1e7, c / 1e7);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64 / 1e9;
+    // After slow start (the first 3 s).
+    let (r, c) = (mean(&reno[3..]), mean(&cubic[3..]));
+    println!(
+        "mean utilisation after 3 s: NewReno {:.1}%, CUBIC {:.1}%",
+        r * 100.0,
+        c * 100.0
+    );
+    // Both share slow start and the first loss (at 6 s); NewReno then
+    // climbs one segment per RTT, CUBIC back to W_max within seconds.
+    assert!(c > r, "CUBIC {c} vs NewReno {r}");
+    assert!(c <= 1.0 && r > 0.5, "{c} {r}");
+}

@@ -2,7 +2,7 @@
 //! the algorithm is chosen per stack and per connection, CUBIC reduces
 //! the window to 0.7 of what it was (NewReno to half the flight), grows
 //! back along its cubic curve, and finishes the same transfer sooner.
-//! Every byte is checked. CUBIC is the default (RFC 9438, as in Linux).
+//! Every byte is checked.
 
 mod tcp_pipe;
 
@@ -169,6 +169,6 @@ fn the_algorithm_names_parse_as_linux_spells_them() {
     assert_eq!("newreno".parse(), Ok(Algorithm::NewReno));
     assert_eq!("reno".parse(), Ok(Algorithm::NewReno));
     assert!("bbr".parse::<Algorithm>().is_err());
-    assert_eq!(TcpConfig::default().congestion_control, Algorithm::Cubic);
+    assert_eq!(TcpConfig::default().congestion_control, Algorithm::NewReno);
     let _ = Instant::ZERO;
 }

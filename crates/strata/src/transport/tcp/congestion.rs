@@ -30,10 +30,11 @@ use core::fmt::Debug;
 /// Which congestion-control algorithm a connection runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Algorithm {
-    /// RFC 5681 + RFC 6582.
-    NewReno,
-    /// RFC 9438, the default (as in Linux, Windows and Apple's stacks).
+    /// RFC 5681 + RFC 6582 (the default for now, see
+    /// [`super::TcpConfig::congestion_control`]).
     #[default]
+    NewReno,
+    /// RFC 9438.
     Cubic,
 }
 
@@ -790,8 +791,8 @@ mod rfc_tests {
     }
 
     #[test]
-    fn the_defaults_are_cubic_with_hystart_and_validation() {
-        assert_eq!(Algorithm::default(), Algorithm::Cubic);
+    fn the_defaults_are_hystart_and_validation() {
+        assert_eq!(Algorithm::default(), Algorithm::NewReno);
         assert_eq!(CcOptions::default(), opts(true, true));
     }
 
