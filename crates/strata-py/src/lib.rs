@@ -66,6 +66,7 @@ fn tcp_errno(e: TcpError) -> i32 {
         TcpError::InvalidHandle => libc::EBADF,
         TcpError::Aborted => libc::ECONNABORTED,
         TcpError::InvalidAddress | TcpError::NoFreePort => libc::EADDRNOTAVAIL,
+        TcpError::NoBufferSpace => libc::ENOBUFS,
         #[allow(unreachable_patterns)]
         _ => libc::EIO,
     }

@@ -54,6 +54,36 @@ impl Ring {
         self.head = 0;
     }
 
+    /// Bytes the allocation grows by to make room for logical indices
+    /// `0..need` under `limit` (0 when it already fits): what
+    /// [`Ring::reserve`] would add.
+    fn growth(&self, need: usize, limit: usize) -> usize {
+        let cap = self.buf.len();
+        if need <= cap {
+            return 0;
+        }
+        need.max(cap * 2).max(MIN_ALLOC).min(limit.max(need)) - cap
+    }
+
+    /// Reallocate to hold just the first `keep` logical bytes (rounded up
+    /// to [`MIN_ALLOC`]), when that gives back at least half the
+    /// allocation.
+    fn compact(&mut self, keep: usize) {
+        let cap = self.buf.len();
+        let want = if keep == 0 { 0 } else { keep.max(MIN_ALLOC) };
+        if cap == 0 || want > cap / 2 {
+            return;
+        }
+        let mut nb = vec![0u8; want];
+        if keep > 0 {
+            let (a, b) = self.slices(0, keep);
+            nb[..a.len()].copy_from_slice(a);
+            nb[a.len()..keep].copy_from_slice(b);
+        }
+        self.buf = nb;
+        self.head = 0;
+    }
+
     /// Release the allocation (only when the ring holds nothing of value).
     fn release(&mut self) {
         self.buf = Vec::new();
@@ -167,11 +197,20 @@ impl SendBuffer {
     }
     /// Append as much of `data` as fits; returns the count taken.
     pub fn write(&mut self, data: &[u8]) -> usize {
-        let n = data.len().min(self.free());
+        self.write_within(data, usize::MAX)
+    }
+    /// [`SendBuffer::write`] growing the allocation by at most `grow`
+    /// bytes (a memory budget's room): the rest of `data` is not taken.
+    pub fn write_within(&mut self, data: &[u8], grow: usize) -> usize {
+        let room = self.ring.capacity().saturating_add(grow).min(self.limit);
+        let n = data
+            .len()
+            .min(self.free())
+            .min(room.saturating_sub(self.len));
         if n == 0 {
             return 0;
         }
-        self.ring.reserve(self.len + n, self.limit);
+        self.ring.reserve(self.len + n, room);
         self.ring.write_at(self.len, &data[..n]);
         self.len += n;
         n
@@ -193,6 +232,11 @@ impl SendBuffer {
         if self.len == 0 && self.ring.capacity() > 0 {
             self.ring.release();
         }
+    }
+    /// Reallocate down to the bytes held, when that halves the allocation
+    /// (memory pressure).
+    pub fn compact(&mut self) {
+        self.ring.compact(self.len);
     }
 }
 
@@ -327,6 +371,12 @@ impl Assembler {
     /// Forget everything.
     pub fn clear(&mut self) {
         self.ranges = Vec::new();
+    }
+
+    /// The end of the furthest range held (offset from `RCV.NXT`; 0 when
+    /// none).
+    pub fn end(&self) -> u32 {
+        self.ranges.last().map_or(0, |r| r.end)
     }
 }
 
@@ -502,6 +552,22 @@ impl RecvBuffer {
         if self.len == 0 && self.asm.is_empty() && self.ring.capacity() > 0 {
             self.ring.release();
         }
+    }
+
+    /// Reallocate down to the bytes held (readable and out of order),
+    /// when that halves the allocation (memory pressure).
+    pub fn compact(&mut self) {
+        self.ring.compact(self.len + self.asm.end() as usize);
+    }
+
+    /// Bytes the allocation would grow by to store `n` bytes at `offset`
+    /// past `RCV.NXT` (0 when they fit what is allocated).
+    pub fn growth_for(&self, offset: usize, n: usize) -> usize {
+        let n = n.min(self.window().saturating_sub(offset));
+        if n == 0 {
+            return 0;
+        }
+        self.ring.growth(self.len + offset + n, self.limit)
     }
 }
 

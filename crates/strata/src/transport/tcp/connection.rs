@@ -60,6 +60,9 @@ pub(crate) struct Ctx<'a> {
     /// Bytes of the segment being processed that [`Conn::stage`] already
     /// copied into the receive buffer (0: none).
     pub staged: usize,
+    /// Bytes the buffers may still grow by under the engine's memory
+    /// budget ([`super::TcpMem::high`]).
+    pub mem_room: usize,
 }
 
 impl Ctx<'_> {
@@ -211,6 +214,9 @@ pub(crate) struct Rare {
     /// A receive limit (SO_RCVBUF) below the window already promised: the
     /// limit comes down to it as the application reads (SHLD-14).
     pub rx_target: Option<usize>,
+    /// The (receive, send) limits set before memory pressure clamped
+    /// them ([`super::TcpMem`]); restored when the pressure ends.
+    pub unclamped: Option<(usize, usize)>,
 }
 
 impl Conn {
@@ -293,6 +299,15 @@ pub(crate) struct Conn {
     orphan_probes: u16,
     /// Counted among the engine's orphans.
     pub orphan: bool,
+    /// Bytes acknowledged since [`Conn::stall_since`] (saturating; a
+    /// segment is less than 2^16): once a full segment got through, the
+    /// data is moving and the stall clock restarts.
+    stall_acked: u16,
+    /// Since when queued data has waited without a full segment's worth
+    /// being delivered (the user timeout's clock, RFC 9293 §3.8.3);
+    /// `Instant::MAX` when nothing waits (no `Option`: the TCB stays
+    /// within its ten cache lines).
+    stall_since: Instant,
     pub tx: SendBuffer,
     /// The user asked to close the sending direction (FIN queued).
     pub fin_queued: bool,
@@ -461,6 +476,8 @@ impl Conn {
             rcv_mss: cfg.announced_mss().min(DEFAULT_PEER_MSS as u16),
             orphan_probes: 0,
             orphan: false,
+            stall_acked: 0,
+            stall_since: Instant::MAX,
             mss_ceiling: 0,
             pmtu_raise_at_s: 0,
             tx: SendBuffer::new(cfg.tx_buffer_limit),
@@ -651,7 +668,60 @@ impl Conn {
         let a = earlier(earlier(self.rto_at, self.pto_at), self.delack_at);
         let b = earlier(self.persist_at, self.keepalive_at);
         let c = earlier(self.close_at, self.buf_idle_at);
-        earlier(earlier(a, b), c)
+        earlier(earlier(a, b), earlier(c, self.user_timeout_at()))
+    }
+
+    /// When the user timeout ends a stall: queued data that has not had a
+    /// full segment delivered for that long (RFC 9293 §3.8.3, §3.10.8).
+    fn user_timeout_at(&self) -> Option<Instant> {
+        match self.user_timeout {
+            Some(ut) if self.stall_since != Instant::MAX => Some(self.stall_since + ut),
+            _ => None,
+        }
+    }
+
+    /// The connection's (receive, send) buffer limits before any memory
+    /// pressure clamp.
+    pub fn unclamped_limits(&self) -> (usize, usize) {
+        self.rare
+            .as_deref()
+            .and_then(|r| r.unclamped)
+            .unwrap_or_else(|| {
+                let rx = self.rare.as_deref().and_then(|r| r.rx_target);
+                (rx.unwrap_or(self.rx.limit()), self.tx.limit())
+            })
+    }
+
+    /// Memory pressure ([`super::TcpMem`]): clamp both buffer limits to
+    /// `clamp` (the receive window shrinks only as the peer uses what was
+    /// advertised, RFC 9293 §3.8.6 SHLD-14) and give back allocation
+    /// beyond what is held.
+    pub fn mem_clamp(&mut self, clamp: usize) {
+        if self.rare.as_deref().is_none_or(|r| r.unclamped.is_none()) {
+            let saved = self.unclamped_limits();
+            if saved.0 <= clamp && saved.1 <= clamp {
+                self.mem_compact();
+                return;
+            }
+            self.rare.get_or_insert_with(Default::default).unclamped = Some(saved);
+            self.set_rx_limit(saved.0.min(clamp));
+            self.set_tx_limit(saved.1.min(clamp));
+        }
+        self.mem_compact();
+    }
+
+    /// The pressure ended: restore the limits [`Conn::mem_clamp`] lowered.
+    pub fn mem_unclamp(&mut self) {
+        if let Some((rx, tx)) = self.rare.as_deref_mut().and_then(|r| r.unclamped.take()) {
+            self.set_tx_limit(tx);
+            self.set_rx_limit(rx);
+        }
+    }
+
+    /// Reallocate the buffers down to what they hold (under pressure).
+    pub fn mem_compact(&mut self) {
+        self.tx.compact();
+        self.rx.compact();
     }
 
     /// True when [`Conn::next_segment`] may have something to send.
@@ -764,7 +834,9 @@ impl Conn {
     // ------------------------------------------------------------------
 
     /// SEND (RFC 9293 §3.10.2). Returns bytes queued.
-    pub fn send(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+    /// `grow`: bytes the send buffer's allocation may grow by (the room
+    /// left in the engine's memory budget).
+    pub fn send(&mut self, data: &[u8], grow: usize) -> Result<usize, TcpError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -781,7 +853,7 @@ impl Conn {
         if data.is_empty() {
             return Ok(0);
         }
-        let n = self.tx.write(data);
+        let n = self.tx.write_within(data, grow);
         if n < data.len() {
             self.writable_armed = true;
         }
@@ -1581,6 +1653,9 @@ impl Conn {
         self.rto_rexmit = false;
         if data_acked > 0 {
             self.orphan_probes = 0;
+            self.stall_acked = self
+                .stall_acked
+                .saturating_add(data_acked.min(usize::from(u16::MAX)) as u16);
         }
         // Every ACK prunes the scoreboard below SND.UNA (not only ACKs with
         // SACK blocks): a range left behind would alias live sequence
@@ -1721,6 +1796,15 @@ impl Conn {
                         return Disposition::Closed;
                     }
                     let off = seq.since(self.rcv_nxt);
+                    if ctx.staged == 0 && self.rx.growth_for(off, payload.len()) > ctx.mem_room {
+                        // TcpMem::high reached: no memory for this data. It
+                        // is dropped as if lost (the peer retransmits it);
+                        // the window already advertised stays (RFC 9293
+                        // §3.8.6 SHLD-14), and our ACK restates it.
+                        ctx.stats.mem_rx_drops += 1;
+                        self.ack_now = true;
+                        return Disposition::Keep;
+                    }
                     let had_ooo = !self.rx.assembler().is_empty();
                     // Staged bytes are this segment's, placed at RCV.NXT
                     // (`Conn::stage` checked SEG.SEQ = RCV.NXT, so no bytes
@@ -1829,6 +1913,12 @@ impl Conn {
             // gave up waiting in FIN-WAIT-2: CLOSED.
             self.set_state(ctx, State::Closed);
             return Disposition::Closed;
+        }
+        if self.user_timeout_at().is_some_and(|t| t <= now) {
+            // RFC 9293 §3.10.8 USER TIMEOUT: "flush all queues, signal the
+            // user ... connection aborted due to user timeout", CLOSED.
+            // Here: queued data went undelivered for the user timeout.
+            return self.fail(ctx, TcpError::TimedOut);
         }
         if self.pto_at.is_some_and(|t| t <= now) {
             // Before the RTO: a PTO scheduled at the RTO's expiry (RFC
@@ -2082,6 +2172,24 @@ impl Conn {
 
     /// Re-derive the persist and keepalive timers after any activity.
     pub fn update_timers(&mut self, now: Instant) {
+        // The user timeout's clock (RFC 9293 §3.8.3: the time data may stay
+        // undelivered): it runs while data is queued and restarts each
+        // time a full segment's worth was acknowledged. So a peer that
+        // keeps its window shut and answers every probe, or opens it a
+        // byte at a time (a slow reader), is timed out like a dead one,
+        // while an honest receiver, whose window reopens by at least a
+        // segment (receiver SWS avoidance, RFC 9293 §3.8.6.2.2), is not.
+        // RFC 6429 §2: the persist condition may be ended this way; MUST-37
+        // forbids it only without the user's (or configuration's) timeout.
+        if self.tx.is_empty() || !self.state.is_synchronized() {
+            self.stall_since = Instant::MAX;
+            self.stall_acked = 0;
+        } else if self.stall_since == Instant::MAX
+            || usize::from(self.stall_acked) >= self.eff_mss().clamp(1, usize::from(u16::MAX))
+        {
+            self.stall_since = now;
+            self.stall_acked = 0;
+        }
         // Buffers stay allocated while data moves (no free/grow per burst)
         // and are released once both have been empty for a while. Up to
         // `BUFFER_KEEP` bytes (small request/reply rings) are simply kept:

@@ -129,6 +129,41 @@ pub struct TcpStats {
     /// Negative advice given to IP after R1 retransmissions (RFC 9293
     /// §3.8.3 MUST-20).
     pub negative_advice: u64,
+    /// Times the engine entered memory pressure ([`super::TcpMem`]).
+    pub mem_pressure_entries: u64,
+    /// Application writes refused or cut short because the memory budget
+    /// had no room ([`super::TcpMem::high`]).
+    pub mem_send_refusals: u64,
+    /// Arriving data segments dropped because the memory budget had no
+    /// room for them.
+    pub mem_rx_drops: u64,
+    /// New connections refused for memory: SYNs dropped and
+    /// [`Tcp::connect`] calls answered [`super::TcpError::NoBufferSpace`].
+    pub mem_conn_refusals: u64,
+    /// Orphans holding unsent or unacknowledged data that were reset when
+    /// one of their timers fired above [`super::TcpMem::high`] (Linux
+    /// "out of memory -- consider tuning tcp_mem").
+    pub mem_orphan_resets: u64,
+}
+
+impl TcpStats {
+    /// All memory refusals: writes, received segments and connections
+    /// refused, and orphans reset, for lack of TCP memory.
+    pub fn mem_refusals(&self) -> u64 {
+        self.mem_send_refusals + self.mem_rx_drops + self.mem_conn_refusals + self.mem_orphan_resets
+    }
+}
+
+/// The engine's TCP memory: send and receive buffer bytes allocated over
+/// all connections, the figure the budget [`super::TcpMem`] limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpMemory {
+    /// Bytes allocated now.
+    pub buffers: usize,
+    /// The most allocated at once since the engine was made.
+    pub peak: usize,
+    /// The engine is under memory pressure.
+    pub pressure: bool,
 }
 
 /// A snapshot of one connection's internals (for tests, CLI and debugging).
@@ -307,12 +342,18 @@ struct Wake {
     /// The connection's next deadline (`Instant::MAX`: none); never
     /// earlier than `entry`.
     want: Instant,
+    /// Buffer bytes the slot's connection is charged for in the memory
+    /// budget ([`super::TcpMem`]); u32: at most two buffers of
+    /// [`super::MAX_BUFFER_LIMIT`]. Kept here, not in the TCB, which
+    /// stays within ten cache lines.
+    charged: u32,
 }
 
 impl Wake {
     const NONE: Wake = Wake {
         entry: Instant::MAX,
         want: Instant::MAX,
+        charged: 0,
     };
 }
 
@@ -361,6 +402,15 @@ pub struct Tcp {
     /// Connection index and byte count of data [`Tcp::stage`] copied for
     /// the segment about to be handled; taken by the next `handle_segment`.
     staged: Option<(u32, usize)>,
+    /// Buffer bytes charged over all connections ([`super::TcpMem`]).
+    mem: usize,
+    /// The most `mem` has been.
+    mem_peak: usize,
+    /// Under memory pressure: every buffer limit clamped.
+    mem_pressure: bool,
+    /// Connections whose write the budget refused: told
+    /// [`TcpEvent::Writable`] once memory is below the hard limit again.
+    mem_blocked: VecDeque<TcpHandle>,
 }
 
 /// Release the allocation of a queue that is empty after a burst.
@@ -436,7 +486,100 @@ impl Tcp {
             now: Instant::ZERO,
             orphans: 0,
             staged: None,
+            mem: 0,
+            mem_peak: 0,
+            mem_pressure: false,
+            mem_blocked: VecDeque::new(),
         }
+    }
+
+    /// The TCP memory in use and its peak (see [`super::TcpMem`]).
+    pub fn memory(&self) -> TcpMemory {
+        TcpMemory {
+            buffers: self.mem,
+            peak: self.mem_peak,
+            pressure: self.mem_pressure,
+        }
+    }
+
+    /// Bytes the buffers may still grow by before [`super::TcpMem::high`].
+    fn mem_room(&self) -> usize {
+        self.cfg.mem.high.saturating_sub(self.mem)
+    }
+
+    /// Re-charge connection `idx` for the buffers it holds now, then enter
+    /// or leave memory pressure as the total crosses the thresholds.
+    fn charge(&mut self, idx: u32) {
+        let Some(c) = self
+            .slots
+            .get_mut(idx as usize)
+            .and_then(|s| s.conn.as_mut())
+        else {
+            return;
+        };
+        let now = (c.tx.capacity() + c.rx.capacity()).min(u32::MAX as usize) as u32;
+        let w = &mut self.wakes[idx as usize];
+        let was = w.charged;
+        if now == was {
+            return;
+        }
+        w.charged = now;
+        self.mem = (self.mem + now as usize).saturating_sub(was as usize);
+        self.mem_peak = self.mem_peak.max(self.mem);
+        self.mem_thresholds();
+    }
+
+    /// Take connection `idx`'s charge off the total (it is being freed).
+    fn uncharge(&mut self, idx: u32) {
+        if let Some(w) = self.wakes.get_mut(idx as usize) {
+            self.mem = self.mem.saturating_sub(w.charged as usize);
+            w.charged = 0;
+            self.mem_thresholds();
+        }
+    }
+
+    /// Memory pressure as Linux `tcp_mem` does it: entered above
+    /// `pressure`, left below `low`; writers refused at `high` are woken
+    /// once below it.
+    fn mem_thresholds(&mut self) {
+        let m = self.cfg.mem;
+        if !self.mem_pressure && self.mem > m.pressure {
+            self.mem_pressure = true;
+            self.stats.mem_pressure_entries += 1;
+            self.mem_clamp_all(true);
+        } else if self.mem_pressure && self.mem < m.low {
+            self.mem_pressure = false;
+            self.mem_clamp_all(false);
+        }
+        if self.mem < m.high && !self.mem_blocked.is_empty() {
+            while let Some(h) = self.mem_blocked.pop_front() {
+                if let Ok(c) = self.conn_mut(h) {
+                    if c.writable_armed && c.tx.free() > 0 {
+                        c.writable_armed = false;
+                        self.events.push_back(TcpEvent::Writable(h));
+                    }
+                }
+            }
+            shrink_idle(&mut self.mem_blocked);
+        }
+    }
+
+    /// Clamp (or restore) every connection's buffer limits and recount the
+    /// memory they hold.
+    fn mem_clamp_all(&mut self, clamp: bool) {
+        let mut total = 0usize;
+        for (slot, w) in self.slots.iter_mut().zip(self.wakes.iter_mut()) {
+            if let Some(c) = slot.conn.as_mut() {
+                if clamp {
+                    c.mem_clamp(super::PRESSURE_BUFFER_LIMIT);
+                } else {
+                    c.mem_unclamp();
+                }
+                w.charged = (c.tx.capacity() + c.rx.capacity()).min(u32::MAX as usize) as u32;
+                total += w.charged as usize;
+            }
+        }
+        self.mem = total;
     }
 
     /// The configuration.
@@ -550,7 +693,11 @@ impl Tcp {
             Some(i) => i,
             None => self.forced_isn.take().unwrap_or(isn),
         };
-        let conn = Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset);
+        let mut conn = Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset);
+        if self.mem_pressure {
+            // Under memory pressure new connections start clamped too.
+            conn.mem_clamp(super::PRESSURE_BUFFER_LIMIT);
+        }
         self.slots[h.idx as usize].conn = Some(conn);
         let hash = self.tuple_hasher.hash_one(Tuple::new(local, remote));
         self.table.insert(hash, h.idx);
@@ -564,8 +711,10 @@ impl Tcp {
         now: Instant,
         f: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> R,
     ) -> Option<R> {
+        let mem_room = self.mem_room();
         let conn = self.slots.get_mut(idx as usize)?.conn.as_mut()?;
         let mut ctx = Ctx {
+            mem_room,
             now,
             cfg: &self.cfg,
             events: &mut self.events,
@@ -629,8 +778,13 @@ impl Tcp {
             conn.in_dirty = true;
             self.dirty.push_back(idx);
         }
+        if self.mem_pressure {
+            // Under pressure buffers give back what they do not hold.
+            conn.mem_compact();
+        }
         let d = conn.next_deadline();
         self.schedule(idx, d);
+        self.charge(idx);
     }
 
     /// Connection `idx` next needs attention at `d` (its next deadline, if
@@ -702,10 +856,13 @@ impl Tcp {
         }
         if !keep {
             self.free_slot(idx);
+        } else {
+            self.charge(idx);
         }
     }
 
     fn free_slot(&mut self, idx: u32) {
+        self.uncharge(idx);
         let slot = &mut self.slots[idx as usize];
         if slot.conn.take().is_some() {
             slot.gen = slot.gen.wrapping_add(1);
@@ -899,6 +1056,12 @@ impl Tcp {
         // Third: SYN.
         if !f.syn() {
             // "Any other control or text-bearing segment ... drop it".
+            return;
+        }
+        if self.mem >= self.cfg.mem.high {
+            // TcpMem::high: no new connection until memory is freed (the
+            // SYN is dropped; the peer retries).
+            self.stats.mem_conn_refusals += 1;
             return;
         }
         // RFC 9293 §3.9.2.3: a SYN from an invalid (broadcast, multicast)
@@ -1292,6 +1455,23 @@ impl Tcp {
             // for a half-open passive connection: a SYN flood would turn
             // every forged SYN into ARP traffic (Linux gives request
             // sockets no advice either).
+            if self.mem >= self.cfg.mem.high {
+                // Out of TCP memory: an orphan still holding data is reset
+                // when its timer fires instead of retrying (Linux
+                // tcp_out_of_resources); nobody waits for its data.
+                let reset = self.with_conn(idx, now, |c, ctx| {
+                    let hit = c.orphan && !c.tx.is_empty() && c.state != State::Closed;
+                    if hit {
+                        c.abort(ctx);
+                    }
+                    hit
+                });
+                if reset == Some(true) {
+                    self.stats.mem_orphan_resets += 1;
+                    self.after(idx, now);
+                    continue;
+                }
+            }
             let r1 = self.cfg.r1_retries;
             let advice = self.with_conn(idx, now, |c, ctx| {
                 let before = c.retries;
@@ -1655,6 +1835,10 @@ impl Tcp {
         self.now = self.now.max(now);
         Self::check_open(local, remote)?;
         debug_assert!(local.port() != 0 && self.is_tuple_free(local, remote));
+        if self.mem >= self.cfg.mem.high {
+            self.stats.mem_conn_refusals += 1;
+            return Err(TcpError::NoBufferSpace);
+        }
         Ok(self.open_active(now, local, remote))
     }
 
@@ -1723,8 +1907,8 @@ impl Tcp {
     /// part was taken, the rest is taken to follow, as with
     /// [`Tcp::send_more`].
     pub fn send(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        let n = self.send_budgeted(h, data)?;
         let conn = self.conn_mut(h)?;
-        let n = conn.send(data)?;
         // A plain write ends a "more data follows" run (see `send_more`),
         // unless the buffer took only part of it: then the application
         // has more to give as soon as there is room, and the partial
@@ -1743,8 +1927,8 @@ impl Tcp {
     /// [`Tcp::send`] (or a close, or [`Tcp::set_cork`]`(false)`) releases
     /// it; if none comes, it leaves after one retransmission timeout.
     pub fn send_more(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        let n = self.send_budgeted(h, data)?;
         let conn = self.conn_mut(h)?;
-        let n = conn.send(data)?;
         conn.more = true;
         self.after(h.idx, self.now);
         Ok(n)
@@ -1757,9 +1941,29 @@ impl Tcp {
     /// Nagle. (SHLD-13: new applications should not use urgent data; it
     /// exists for protocols such as Telnet and FTP that do.)
     pub fn send_urgent(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
-        let n = self.conn_mut(h)?.send_urgent(data)?;
+        let room = self.mem_room();
+        let n = self.conn_mut(h)?.send_urgent(data, room)?;
         self.after(h.idx, self.now);
         Ok(n)
+    }
+
+    /// The connection's SEND within the memory budget: a write the budget
+    /// cuts short (the buffer limit would have taken more) is counted and
+    /// the writer is woken once memory is below the hard limit again.
+    fn send_budgeted(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
+        let room = self.mem_room();
+        let conn = self.conn_mut(h)?;
+        let armed = conn.writable_armed;
+        let r = conn.send(data, room);
+        let short = match r {
+            Ok(n) => n < data.len(),
+            Err(e) => e == TcpError::WouldBlock,
+        };
+        if short && conn.tx.free() > 0 && !data.is_empty() && !armed {
+            self.stats.mem_send_refusals += 1;
+            self.mem_blocked.push_back(h);
+        }
+        r
     }
 
     /// How many bytes of the stream, from the read position, are urgent
@@ -2057,6 +2261,8 @@ impl Tcp {
         timeout: Option<Duration>,
     ) -> Result<(), TcpError> {
         self.conn_mut(h)?.user_timeout = timeout;
+        let now = self.now;
+        self.after(h.idx, now);
         Ok(())
     }
 

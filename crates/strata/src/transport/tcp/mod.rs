@@ -47,7 +47,7 @@ mod timer;
 pub mod tlp;
 mod urgent;
 
-pub use engine::{ConnInfo, Tcp, TcpStats};
+pub use engine::{ConnInfo, Tcp, TcpMemory, TcpStats};
 
 use crate::time::Duration;
 use core::fmt;
@@ -183,6 +183,10 @@ pub enum TcpError {
     /// An argument is out of range (e.g. a DSCP above 63).
     #[error("invalid argument")]
     InvalidArgument,
+    /// The stack-wide TCP memory budget ([`TcpMem`]) is exhausted: no new
+    /// connection until buffers are freed.
+    #[error("no buffer space: TCP memory budget exhausted")]
+    NoBufferSpace,
 }
 
 impl TcpError {
@@ -203,6 +207,7 @@ impl TcpError {
             TcpError::Aborted => K::ConnectionAborted,
             TcpError::InvalidAddress => K::AddrNotAvailable,
             TcpError::NoFreePort => K::AddrNotAvailable,
+            TcpError::NoBufferSpace => K::OutOfMemory,
         }
     }
 }
@@ -426,7 +431,67 @@ pub struct TcpConfig {
     /// Diffserv codepoint (6 bits) of new connections' segments; per
     /// connection with [`Tcp::set_dscp`] (RFC 9293 §3.9.1.9 MUST-48).
     pub dscp: u8,
+    /// The stack-wide budget for the send and receive buffers of all
+    /// connections (Linux `tcp_mem`). See [`TcpMem`].
+    pub mem: TcpMem,
 }
+
+/// The stack-wide TCP memory budget, in bytes of send and receive buffer
+/// allocated over all connections (Linux `tcp_mem`, there in pages).
+///
+/// - Below `low` nothing is limited, and a pressure period ends.
+/// - Above `pressure` the engine enters *memory pressure* (counted in
+///   [`TcpStats::mem_pressure_entries`]): every connection's buffer limits
+///   are clamped to [`PRESSURE_BUFFER_LIMIT`] (the receive window comes
+///   down as the peer uses what was already advertised; its right edge is
+///   never moved left, RFC 9293 §3.8.6 SHLD-14), buffers are compacted to
+///   what they hold, and no buffer grows past that clamp until usage falls
+///   below `low`, when the limits are restored.
+/// - At `high` no buffer grows at all: data that would need more memory is
+///   refused (the application's send is short or
+///   [`TcpError::WouldBlock`]; an arriving segment is dropped, the peer
+///   retransmits it), new connections are refused
+///   ([`TcpError::NoBufferSpace`] for [`Tcp::connect`], SYNs dropped), and
+///   orphans whose timers fire while they hold data are reset. Each is
+///   counted ([`TcpStats::mem_refusals`] and others).
+///
+/// `Default` (96 / 128 / 192 MiB) lets about 250 connections fill their
+/// default 256 KiB windows both ways before pressure, and bounds the
+/// buffers of any number of connections to 192 MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpMem {
+    /// Below this, a pressure period ends.
+    pub low: usize,
+    /// Above this, the engine enters memory pressure.
+    pub pressure: usize,
+    /// The hard limit: no buffer grows beyond it.
+    pub high: usize,
+}
+
+impl TcpMem {
+    /// No budget at all (every limit at `usize::MAX`): buffers are bounded
+    /// only by the per-connection limits.
+    pub const UNLIMITED: TcpMem = TcpMem {
+        low: usize::MAX,
+        pressure: usize::MAX,
+        high: usize::MAX,
+    };
+}
+
+impl Default for TcpMem {
+    fn default() -> Self {
+        TcpMem {
+            low: 96 << 20,
+            pressure: 128 << 20,
+            high: 192 << 20,
+        }
+    }
+}
+
+/// The buffer limit (each way) every connection is clamped to while the
+/// engine is under memory pressure ([`TcpMem`]); Linux clamps the window to
+/// a few segments likewise (`tcp_clamp_window`).
+pub const PRESSURE_BUFFER_LIMIT: usize = 8 * 1024;
 
 impl Default for TcpConfig {
     fn default() -> Self {
@@ -466,6 +531,7 @@ impl Default for TcpConfig {
             max_orphans: 16_384,
             r1_retries: 3,
             dscp: 0,
+            mem: TcpMem::default(),
         }
     }
 }

@@ -69,6 +69,11 @@ impl<T> Slab<T> {
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.chunks.iter().flatten()
     }
+
+    /// Every slot in index order, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
+        self.chunks.iter_mut().flatten()
+    }
 }
 
 impl<T> core::ops::Index<usize> for Slab<T> {
