@@ -21,6 +21,7 @@ mod ping;
 mod plot;
 mod serve;
 mod sim;
+mod slowloris;
 mod synflood;
 mod tapnet;
 mod units;

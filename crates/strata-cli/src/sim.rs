@@ -43,6 +43,11 @@ pub enum Scenario {
     /// legitimate handshakes, peak memory and counters, with SYN cookies
     /// and without, side by side (see --syn-backlog, --flood-factor).
     Synflood,
+    /// Slow HTTP clients (slowloris heads, zero windows, a byte read a
+    /// minute) hold connections while a client fetches a page: its
+    /// success, the server's peak TCP memory and counters, with the
+    /// server's defences and without, side by side (see --attackers).
+    Slowloris,
 }
 
 /// Which spanning tree protocol `sim storm --stp` runs.
@@ -154,6 +159,9 @@ pub struct SimArgs {
     /// synflood: spoofed SYNs per RTT, as a multiple of the SYN queue.
     #[arg(long, default_value_t = 100, allow_negative_numbers = true, value_parser = parse_flood_factor)]
     pub flood_factor: u32,
+    /// slowloris: attacking connections, kept open all the time.
+    #[arg(long, default_value_t = 600, allow_negative_numbers = true, value_parser = parse_attackers)]
+    pub attackers: usize,
     /// Lab options: link shape, pictures, JSON.
     #[command(flatten)]
     pub lab: crate::lab::LabArgs,
@@ -242,6 +250,10 @@ fn parse_syn_backlog(s: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_attackers(s: &str) -> Result<usize, String> {
+    Ok(crate::units::parse_whole(s, 10_000)? as usize)
+}
+
 fn parse_flood_factor(s: &str) -> Result<u32, String> {
     match crate::units::parse_whole(s, 10_000)? {
         0 => Err("at least 1".into()),
@@ -309,6 +321,9 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     if args.scenario == Scenario::Synflood {
         return crate::synflood::run(args);
+    }
+    if args.scenario == Scenario::Slowloris {
+        return crate::slowloris::run(args);
     }
     if matches!(
         args.scenario,
@@ -389,6 +404,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         Scenario::Iperf3 => return crate::lab::run_iperf3(args),
         Scenario::FragFlood => return crate::fragflood::run(args),
         Scenario::Synflood => return crate::synflood::run(args),
+        Scenario::Slowloris => return crate::slowloris::run(args),
     };
     if let Some(p) = &args.pcap {
         std::fs::write(p, capture.bytes())

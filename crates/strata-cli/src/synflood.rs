@@ -106,6 +106,11 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             off.peak_buffer_bytes.to_string(),
         ),
         (
+            "peak TCP memory (engine)",
+            format!("{} B", on.peak_tcp_memory),
+            format!("{} B", off.peak_tcp_memory),
+        ),
+        (
             "peak heap of the run",
             format!("{heap_on} B"),
             format!("{heap_off} B"),

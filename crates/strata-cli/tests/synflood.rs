@@ -44,6 +44,7 @@ fn synflood_prints_cookies_beside_the_collapse_and_draws_it() {
     let (on_after, _) = percentages(&text, "handshakes after the flood");
     assert_eq!(on_after, 100.0, "{text}");
     assert!(text.contains("peak heap of the run"), "{text}");
+    assert!(text.contains("peak TCP memory (engine)"), "{text}");
     assert!(
         text.contains("cookies sent / validated / rejected"),
         "{text}"

@@ -39,6 +39,7 @@ pub mod peer;
 pub mod rng;
 pub mod services;
 pub mod sim;
+pub mod slowloris;
 pub mod storm;
 pub mod stp;
 pub mod switch;

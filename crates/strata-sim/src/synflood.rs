@@ -113,6 +113,9 @@ pub struct SynFloodReport {
     pub peak_connections: usize,
     /// Most bytes of send and receive buffers the server held at once.
     pub peak_buffer_bytes: usize,
+    /// Most TCP buffer memory the server's engine accounted at once
+    /// ([`strata::transport::tcp::Tcp::memory`]).
+    pub peak_tcp_memory: usize,
     /// Connections the server accepted.
     pub accepted: u64,
     /// Frames the server sent towards the spoofed sources (lost).
@@ -434,6 +437,7 @@ impl SynFlood {
         self.report.after = started_after;
         self.report.handshake_times.sort();
         self.report.stats = self.server.tcp_stats().clone();
+        self.report.peak_tcp_memory = self.server.tcp().memory().peak;
         self.report.clone()
     }
 }
