@@ -50,6 +50,38 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = strata_io::tcp::DEFAULT_BACKLOG,
           value_parser = parse_backlog)]
     backlog: usize,
+    /// With --http: close a connection whose request head has not fully
+    /// arrived this long after the server began waiting for it (a client
+    /// sending its header byte by byte, "slowloris").
+    #[arg(long, value_name = "DURATION", default_value = "10s",
+          value_parser = crate::units::parse_duration)]
+    header_timeout: std::time::Duration,
+    /// With --http: close a connection on which nothing moved either way
+    /// for this long (an idle keep-alive connection, or a client that
+    /// stopped reading its response).
+    #[arg(long, value_name = "DURATION", default_value = "60s",
+          value_parser = crate::units::parse_duration)]
+    idle_timeout: std::time::Duration,
+    /// With --http: most connections served at once; one more is closed as
+    /// soon as it is accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_conns: u32,
+    /// With --http: largest request head (431 beyond) and body (413
+    /// beyond, the connection closed), at least 8k.
+    #[arg(long, value_name = "SIZE", default_value = "64k", value_parser = parse_request_cap)]
+    max_request: u64,
+}
+
+/// A request-size cap: a byte size of at least 8 KiB (hyper's smallest
+/// read buffer).
+fn parse_request_cap(s: &str) -> Result<u64, String> {
+    let n = crate::units::parse_bytes(s)?;
+    let min = crate::http::server::MIN_REQUEST_BYTES as u64;
+    if n < min || n > u32::MAX as u64 {
+        return Err(format!("'{s}' is not a request size of 8k to 4G"));
+    }
+    Ok(n)
 }
 
 /// A listen backlog: 1..=65535 connections.
@@ -118,9 +150,12 @@ fn serve_on(args: &ServeArgs, rt: &strata_io::Runtime) -> anyhow::Result<()> {
             args.net.tap
         );
         let opts = crate::http::server::Options {
-            root,
             access_log: !args.quiet,
-            header_read_timeout: std::time::Duration::from_secs(30),
+            header_read_timeout: args.header_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_conns as usize,
+            max_request_bytes: args.max_request as usize,
+            ..crate::http::server::Options::new(root)
         };
         tokio
             .block_on(crate::http::server::run(listener, opts))

@@ -7,6 +7,7 @@ use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
@@ -28,40 +29,232 @@ pub struct Options {
     /// Write an access log line per request to standard output.
     pub access_log: bool,
     /// Close a connection whose request head has not fully arrived this
-    /// long after the server started waiting for it (also bounds an idle
-    /// keep-alive connection).
+    /// long after the server started waiting for it (a slowloris client
+    /// sending its header a byte at a time).
     pub header_read_timeout: Duration,
+    /// Close a connection on which no byte has moved either way for this
+    /// long: an idle keep-alive connection, or a client that stopped
+    /// reading its response (a zero window).
+    pub idle_timeout: Duration,
+    /// Most connections served at once; one more is closed as soon as it
+    /// is accepted (counted in [`Counters::refused`]).
+    pub max_connections: usize,
+    /// Largest request accepted: its head (request line and header
+    /// fields; a larger one is answered 431) and its body (a larger one,
+    /// or one of unknown length, is answered 413 and the connection
+    /// closed). At least [`MIN_REQUEST_BYTES`].
+    pub max_request_bytes: usize,
+}
+
+/// Smallest request-size cap: hyper's read buffer is never smaller.
+pub const MIN_REQUEST_BYTES: usize = 8192;
+
+impl Options {
+    /// The defaults `strata serve --http` shows in its help.
+    pub fn new(root: PathBuf) -> Options {
+        Options {
+            root,
+            access_log: true,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_request_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// What the server's defences did.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Connections closed at once because `max_connections` were open.
+    pub refused: AtomicU64,
+    /// Connections closed by the idle timeout.
+    pub idle_closed: AtomicU64,
+    /// Requests answered 413 (body above the cap or of unknown length).
+    pub too_large: AtomicU64,
 }
 
 /// Serves `opts.root` on `listener` until accepting fails (the device or
 /// runtime went away). Each connection runs as its own task.
 pub async fn run(listener: TcpListener, opts: Options) -> io::Result<()> {
+    run_counted(listener, opts, Arc::default()).await
+}
+
+/// [`run`], counting what the defences do in `counters`.
+pub async fn run_counted(
+    listener: TcpListener,
+    opts: Options,
+    counters: Arc<Counters>,
+) -> io::Result<()> {
     let opts = Arc::new(opts);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(opts.header_read_timeout);
+        // RFC 9112 §2.3 leaves the limits to the server: a slowloris head
+        // is cut off by time, an oversized one by size (431, RFC 6585 §5).
+        .header_read_timeout(opts.header_read_timeout)
+        .max_buf_size(opts.max_request_bytes.max(MIN_REQUEST_BYTES));
+    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
     loop {
         let (stream, peer) = listener.accept().await?;
-        let opts = opts.clone();
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            // At the cap: this connection is closed at once.
+            counters.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(%peer, "connection refused: at the connection cap");
+            drop(stream);
+            continue;
+        };
+        let (opts, counters) = (opts.clone(), counters.clone());
+        let activity = Arc::new(AtomicU64::new(0));
+        let epoch = tokio::time::Instant::now();
+        let io = Activity {
+            inner: TokioIo::new(stream),
+            last: activity.clone(),
+            epoch,
+        };
+        let service_opts = opts.clone();
+        let service_counters = counters.clone();
         let conn = http.serve_connection(
-            TokioIo::new(stream),
+            io,
             hyper::service::service_fn(move |req| {
-                let opts = opts.clone();
-                async move { Ok::<_, Infallible>(respond(&opts, peer, req).await) }
+                let opts = service_opts.clone();
+                let counters = service_counters.clone();
+                async move { Ok::<_, Infallible>(respond(&opts, &counters, peer, req).await) }
             }),
         );
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::info!(%peer, error = %e, "http connection ended");
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            let idle = opts.idle_timeout;
+            let mut closing = false;
+            loop {
+                let last = epoch + Duration::from_millis(activity.load(Ordering::Relaxed));
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::info!(%peer, error = %e, "http connection ended");
+                        }
+                        break;
+                    }
+                    _ = tokio::time::sleep_until(last + idle) => {
+                        let now = epoch + Duration::from_millis(activity.load(Ordering::Relaxed));
+                        if now > last {
+                            continue; // bytes moved meanwhile
+                        }
+                        if closing {
+                            // Still nothing moved: drop the connection.
+                            tracing::info!(%peer, "idle connection dropped");
+                            break;
+                        }
+                        // Nothing moved for the idle timeout: end the
+                        // connection (at once when between requests),
+                        // and drop it if another idle period passes.
+                        counters.idle_closed.fetch_add(1, Ordering::Relaxed);
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                        activity.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    }
+                }
             }
         });
     }
 }
 
+/// A connection's I/O that notes when bytes last moved (milliseconds
+/// since `epoch`), for the idle timeout.
+struct Activity<T> {
+    inner: T,
+    last: Arc<AtomicU64>,
+    epoch: tokio::time::Instant,
+}
+
+impl<T> Activity<T> {
+    fn touch(&self) {
+        self.last
+            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for Activity<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if r.is_ready() {
+            this.touch();
+        }
+        r
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Activity<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            this.touch();
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            this.touch();
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
 /// Answers one request from the file service.
-async fn respond(opts: &Options, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+async fn respond(
+    opts: &Options,
+    counters: &Counters,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let started = Instant::now();
     let when = SystemTime::now();
+    let hint = hyper::body::Body::size_hint(req.body());
+    if hint.lower() > opts.max_request_bytes as u64 || hint.upper().is_none() {
+        // A body above the cap, or of unknown length: 413 (RFC 9110
+        // §15.5.14), and the connection closes rather than read it.
+        counters.too_large.fetch_add(1, Ordering::Relaxed);
+        let mut r = Response::new(Body {
+            source: Source::Bytes(Some(Bytes::from_static(b"413 Content Too Large\n"))),
+            sent: 0,
+            log: None,
+        });
+        *r.status_mut() = hyper::StatusCode::PAYLOAD_TOO_LARGE;
+        r.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+        return r;
+    }
     let method = req.method().as_str().to_string();
     let target = req
         .uri()
