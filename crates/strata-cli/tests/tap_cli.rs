@@ -805,3 +805,132 @@ fn fetch_reads_chunked_bodies_and_the_servers_reason_phrase() {
         "{err}"
     );
 }
+
+/// The kernel-side client of `serve_http_defences_cut_off_slow_idle_oversized_and_excess_clients`:
+/// one line per check, `name value`.
+const PY_HTTP_DEFENCES: &str = r#"
+import socket, sys, time
+A = ("10.20.69.2", 8080)
+def conn(rcvbuf=None):
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(15)
+    s.connect(A)
+    return s
+def closed_after(s, limit):
+    # Seconds until the server closes (EOF or reset), or -1.
+    t0 = time.time()
+    s.settimeout(limit)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return time.time() - t0
+    except (ConnectionResetError, BrokenPipeError):
+        return time.time() - t0
+    except socket.timeout:
+        return -1
+# 1. The connection cap (2): a third connection is closed at once.
+a, b = conn(), conn()
+time.sleep(0.3)
+c = conn()
+print("cap_third_closed", closed_after(c, 0.9))
+a.close(); b.close(); c.close()
+time.sleep(0.5)
+# 2. A request head sent a line at a time is cut off by the header timeout (1 s).
+s = conn()
+s.sendall(b"GET / HTTP/1.1\r\n")
+t0 = time.time()
+try:
+    for i in range(20):
+        time.sleep(0.25)
+        s.sendall(b"X-a: b\r\n")
+except (BrokenPipeError, ConnectionResetError):
+    pass
+print("slow_head_closed", closed_after(s, 8) + (time.time() - t0))
+s.close()
+# 3. An oversized head (cap 8k): 431.
+s = conn()
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-big: " + b"a" * 12000 + b"\r\n\r\n")
+print("big_head", s.recv(100).split(b" ")[1].decode())
+s.close()
+# 4. A body above the cap: 413.
+s = conn()
+s.sendall(b"POST /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+print("big_body", s.recv(100).split(b" ")[1].decode())
+s.close()
+# 5. A client that asks for a large file and never reads (its window
+#    shuts): the idle timeout (2 s) ends the connection.
+s = conn(rcvbuf=4096)
+s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(7)
+got = 0
+s.settimeout(10)
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += len(d)
+except (ConnectionResetError, socket.timeout):
+    pass
+print("stalled_reader_got", got)
+sys.stdout.flush()
+"#;
+
+/// `serve --http`'s defences, as the kernel's clients meet them: the
+/// connection cap, the header-read timeout, the request-size cap (head and
+/// body) and the idle timeout against a client that stops reading.
+#[test]
+fn serve_http_defences_cut_off_slow_idle_oversized_and_excess_clients() {
+    if !can_run(&["python3"]) {
+        return;
+    }
+    let ns = Netns::new("clidef").unwrap();
+    ns.add_tap("stclid", "10.20.69.1/24").unwrap();
+    let www = temp_dir("httpdef");
+    std::fs::write(www.path().join("big.bin"), vec![b'z'; 8 << 20]).unwrap();
+    std::fs::write(www.path().join("index.html"), b"hi").unwrap();
+    let server = HttpServer::start(
+        &ns,
+        "stclid",
+        "10.20.69.2/24",
+        www.path(),
+        &[
+            "--quiet",
+            "--header-timeout",
+            "1s",
+            "--idle-timeout",
+            "2s",
+            "--max-conns",
+            "2",
+            "--max-request",
+            "8k",
+        ],
+    );
+    assert_eq!(server.lines(1).len(), 1, "no banner");
+    ns.wait_for_port("10.20.69.2:8080".parse().unwrap())
+        .unwrap();
+    // wait_for_port's probe connection may hold a slot for a moment.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = ns.exec(&["python3", "-c", PY_HTTP_DEFENCES]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    let value = |name: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    };
+    let third: f64 = value("cap_third_closed").parse().unwrap();
+    assert!((0.0..0.9).contains(&third), "third connection kept: {text}");
+    let slow: f64 = value("slow_head_closed").parse().unwrap();
+    assert!((0.5..6.0).contains(&slow), "slow head not cut off: {text}");
+    assert_eq!(value("big_head"), "431", "{text}");
+    assert_eq!(value("big_body"), "413", "{text}");
+    let got: usize = value("stalled_reader_got").parse().unwrap();
+    assert!(
+        got < 8 << 20,
+        "the stalled reader got the whole file: {text}"
+    );
+}
