@@ -497,6 +497,36 @@ pub fn pattern(i: u64) -> u8 {
     (i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
 }
 
+/// Set by the SIGINT handler while a lab run is in progress.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// From here on, Ctrl-C (SIGINT) stops the lab's run at its next slice of
+/// virtual time instead of killing the process, so the summary of what
+/// happened so far is still printed (like ping(8) and iperf3).
+pub fn catch_interrupt() {
+    // SAFETY: installs a handler that only stores to an atomic.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+}
+
+/// Ctrl-C was pressed during the run.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell
+/// reports it).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
 /// A progress bar on stderr, shown only once a run has taken a second of
 /// wall time and only when stderr is a terminal.
 pub struct Progress {
@@ -530,7 +560,7 @@ impl Progress {
                 indicatif::ProgressDrawTarget::stderr(),
             );
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:40.cyan/blue}] {bytes}/{total_bytes} ({elapsed}) {msg}",
+                "{prefix} [{bar:40.cyan/blue}] {bytes}/{total_bytes} ({elapsed}, about {eta} left; Ctrl-C stops and summarises) {msg}",
             ) {
                 bar.set_style(style.progress_chars("=> "));
             }
@@ -689,7 +719,12 @@ fn drive(
     samples.extend(sample_of(&net.sim, net.a, conn));
     loop {
         let next = net.sim.now() + slice;
-        net.sim.run_until(next);
+        // A slice of a long run is many frames: Ctrl-C stops it at once.
+        net.sim.run_until_condition(next, |_| interrupted());
+        if !interrupted() {
+            // Idle before `next`: the clock still moves to it.
+            net.sim.run_until(next);
+        }
         if let Some(s) = sample_of(&net.sim, net.a, conn) {
             samples.push(s);
         }
@@ -704,6 +739,10 @@ fn drive(
             slice *= 2;
         }
         progress.update(progress_of(), net.sim.now());
+        if interrupted() {
+            progress.finish();
+            return false;
+        }
         if done() {
             if close_both {
                 close_all(net);
@@ -918,6 +957,14 @@ impl Driven {
     /// Fails with "`what` did not finish within … of virtual time`more`"
     /// when the run ran out of time.
     fn ensure_finished(&self, what: &str, more: impl FnOnce() -> String) -> anyhow::Result<()> {
+        if !self.finished && interrupted() {
+            // Ctrl-C: the summary below is of what happened so far.
+            eprintln!(
+                "interrupted at {} of virtual time: the figures below are partial",
+                format_duration(self.net.sim.now().saturating_duration_since(self.start))
+            );
+            return Ok(());
+        }
         if !self.finished {
             bail!(
                 "{what} did not finish within {} of virtual time{}",
@@ -987,6 +1034,14 @@ fn run_scenario(
     let start = net.sim.now();
     let conn = connect(&mut net, setup.port)?;
     let limit = start + setup.expected * 50 + Duration::from_secs(600);
+    if setup.expected > Duration::from_secs(60) {
+        // `--bytes 1T` is days of simulation: say so before it starts.
+        eprintln!(
+            "a long run: at least {} of virtual time at the link rate; the progress bar \
+             shows the time left, and Ctrl-C stops the run and prints what happened so far",
+            format_duration(setup.expected)
+        );
+    }
     let mut samples = Vec::new();
     let mut progress = Progress::new(setup.total, setup.label);
     let finished = drive(
@@ -1145,6 +1200,12 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
     let check = match (r.received == bytes, r.bad_at) {
         (true, None) => "byte check OK".to_string(),
         (_, Some(off)) => format!("BYTE CHECK FAILED at offset {off}"),
+        (false, None) if interrupted() => {
+            format!(
+                "interrupted: {} of {bytes} bytes so far, each checked",
+                r.received
+            )
+        }
         (false, None) => format!("BYTE CHECK FAILED: {} of {bytes} bytes", r.received),
     };
     let report = vec![
@@ -2160,6 +2221,7 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         usage_error("a list of algorithms in --cc is dealt to flows: give --flows 2 or more");
     }
     let small_bulk = lab.bytes.unwrap_or(10 << 20) <= 64 * 1024;
+    catch_interrupt();
     let rec = Record {
         pcap: args.pcap.is_some() || lab.svg.is_some(),
         // The ladder needs every offered frame; a big bulk run only when asked.
@@ -2239,6 +2301,9 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         for f in &files {
             println!("wrote {}", f.display());
         }
+    }
+    if interrupted() {
+        std::process::exit(EXIT_INTERRUPTED);
     }
     if !run.tcp.verified {
         bail!("{name}: the data did not arrive intact");

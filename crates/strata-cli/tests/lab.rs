@@ -455,3 +455,64 @@ fn storm_json_counts_the_storm_without_debug_strings() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_stops_a_long_run_and_prints_the_partial_summary() {
+    // #17: `--bytes 1T` is days of simulation. It says so up front, and
+    // Ctrl-C (SIGINT) ends it with the summary of what happened so far and
+    // exit status 130, as ping(8) and iperf3 do.
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["sim", "bulk", "--bytes", "1T", "--rate", "1gbit"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it run a little, then interrupt it as a terminal's Ctrl-C does.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run did not stop within 60 s of Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}\n{out}");
+    assert!(
+        err.contains("a long run: at least 8796.173s of virtual time"),
+        "{err}"
+    );
+    assert!(err.contains("interrupted at "), "{err}");
+    assert!(err.contains("the figures below are partial"), "{err}");
+    // The partial summary: bytes so far (each checked), the sender's
+    // counters, the links.
+    assert!(
+        out.contains("of 1099511627776 bytes so far, each checked"),
+        "{out}"
+    );
+    assert!(out.contains("sender A: retransmissions"), "{out}");
+    assert!(out.contains("link0   A[0] -> B[0]  sent"), "{out}");
+}
