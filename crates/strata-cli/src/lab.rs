@@ -132,6 +132,16 @@ impl Default for CcList {
     }
 }
 
+impl From<Algorithm> for CcList {
+    /// One algorithm for every flow.
+    fn from(alg: Algorithm) -> Self {
+        CcList {
+            algs: [alg; 8],
+            len: 1,
+        }
+    }
+}
+
 impl CcList {
     /// The algorithm of flow `i` (0-based).
     pub fn for_flow(&self, i: usize) -> Algorithm {
@@ -1419,6 +1429,7 @@ pub fn bulk_flows(
                     cwnd: info.cwnd as u64,
                     ssthresh: (info.ssthresh < (u32::MAX as usize)).then_some(info.ssthresh as u64),
                     srtt: info.srtt,
+                    rto: Some(info.rto),
                     flight: Some(u64::from(info.snd_nxt.wrapping_sub(info.snd_una))),
                 });
             }

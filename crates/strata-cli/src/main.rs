@@ -76,7 +76,7 @@ enum Command {
     ///
     /// Hosts and routers run the strata stack in the deterministic
     /// simulator; the same --seed replays the same run byte for byte.
-    Sim(sim::SimArgs),
+    Sim(Box<sim::SimArgs>),
     /// Serve files over HTTP/1.1 (--http DIR) or echo (--echo) on a TAP device.
     Serve(serve::ServeArgs),
     /// Download a URL over HTTP/1.1 from a TAP device.

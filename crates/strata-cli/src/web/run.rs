@@ -390,6 +390,7 @@ fn lan(q: &Query) -> anyhow::Result<Run> {
         virtual_time_s: 0.0,
         links: strata_sim::LinkStats::default().into(),
         tcp: None,
+        flows: None,
         http: None,
         echo: None,
         ping: None,
