@@ -177,6 +177,26 @@ pub struct TcpJson {
     pub tail_probes: u64,
     /// Tail loss probes that resent a lost segment (acknowledged).
     pub tail_probe_repairs: u64,
+    /// Retransmissions by cause: SACK loss recovery of segments RACK
+    /// marked lost (RFC 8985 §6, RFC 6675).
+    pub retransmissions_rack: u64,
+    /// Retransmissions by cause: duplicate-ACK counting without SACK
+    /// (RFC 5681 fast retransmit, RFC 6582 partial ACKs).
+    pub retransmissions_dupthresh: u64,
+    /// Retransmissions by cause: tail loss probes (RFC 8985 §7).
+    pub retransmissions_tlp: u64,
+    /// Retransmissions by cause: after a retransmission timeout (and
+    /// SYN/SYN-ACK retries).
+    pub retransmissions_rto: u64,
+    /// Loss recoveries and timeouts found spurious and undone (RFC 3522,
+    /// RFC 3708 detection; RFC 4015 response).
+    pub spurious_undone: u64,
+    /// Of those, retransmission timeouts.
+    pub spurious_rto_undone: u64,
+    /// Retransmissions sent in the recoveries and timeouts undone.
+    pub spurious_retransmissions: u64,
+    /// ACKs the sender received with a D-SACK block (RFC 2883).
+    pub dsacks_received: u64,
     /// Frames dropped on the sender's outgoing link (any cause).
     pub link_drops: u64,
     /// Retransmissions per frame the sender's link dropped (1.0 is ideal).

@@ -868,6 +868,14 @@ fn tcp_json(
         rto_expired: stats.rto_expired,
         tail_probes: stats.tlp_probes,
         tail_probe_repairs: stats.tlp_recoveries,
+        retransmissions_rack: stats.retransmits_rack,
+        retransmissions_dupthresh: stats.retransmits_dupthresh,
+        retransmissions_tlp: stats.retransmits_tlp,
+        retransmissions_rto: stats.retransmits_timeout,
+        spurious_undone: stats.spurious_undone,
+        spurious_rto_undone: stats.spurious_rto_undone,
+        spurious_retransmissions: stats.spurious_retransmits,
+        dsacks_received: stats.dsacks_received,
         link_drops: drops,
         efficiency: (drops > 0).then(|| stats.retransmits as f64 / drops as f64),
         segments_sent: stats.segments_out,
@@ -892,6 +900,19 @@ fn tcp_lines(t: &TcpJson) -> Vec<String> {
             t.tail_probes,
             t.tail_probe_repairs,
             t.segments_sent
+        ),
+        format!(
+            "retransmissions by cause: RACK {}, dupthresh {}, TLP {}, RTO {}; \
+             spurious recoveries undone {} (of them timeouts {}, with {} retransmissions), \
+             D-SACKs received {}",
+            t.retransmissions_rack,
+            t.retransmissions_dupthresh,
+            t.retransmissions_tlp,
+            t.retransmissions_rto,
+            t.spurious_undone,
+            t.spurious_rto_undone,
+            t.spurious_retransmissions,
+            t.dsacks_received
         ),
         match t.efficiency {
             Some(e) => format!(

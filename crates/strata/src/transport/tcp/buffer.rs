@@ -323,6 +323,15 @@ impl Assembler {
         Ok(())
     }
 
+    /// The first part of `[start, end)` already held, if any (a
+    /// duplicate to report as a D-SACK, RFC 2883 §4.2).
+    pub fn overlap(&self, start: u32, end: u32) -> Option<(u32, u32)> {
+        let i = self.ranges.partition_point(|r| r.end <= start);
+        let r = self.ranges.get(i)?;
+        let (a, b) = (start.max(r.start), end.min(r.end));
+        (a < b).then_some((a, b))
+    }
+
     /// If data now starts at offset 0, remove that range, shift the rest
     /// down and return its length (the bytes that became in-order).
     pub fn pop_front(&mut self) -> usize {

@@ -367,6 +367,26 @@ impl Controller {
         self.recover = snd_max;
     }
 
+    /// Undoes a window reduction found spurious (RFC 3522 Eifel or RFC
+    /// 3708 D-SACK detection) with the RFC 4015 §3.2 response: ssthresh
+    /// back to `pipe_prev` (max(FlightSize, ssthresh) before the
+    /// reduction), cwnd to at least `cwnd` (FlightSize + min(bytes_acked,
+    /// IW): no burst, slow start climbs back to ssthresh), and CUBIC's
+    /// W_max and epoch as they were (`prior`). The episode ends; a new one
+    /// may begin at the next loss (`recover` below `una`).
+    pub fn undo(&mut self, prior: &Controller, pipe_prev: usize, cwnd: usize, una: SeqNumber) {
+        if prior.algorithm == self.algorithm {
+            self.cubic = prior.cubic;
+        }
+        self.ssthresh = self.ssthresh.max(pipe_prev);
+        self.cwnd = self.cwnd.max(cwnd);
+        self.in_recovery = false;
+        self.sack_recovery = false;
+        self.partial_acks = 0;
+        self.ca_acc = 0;
+        self.recover = una - 1usize;
+    }
+
     /// The window PRR computed for this ACK (RFC 6937 §3 `cwnd = pipe +
     /// sndcnt`); only during SACK-based recovery.
     pub fn set_recovery_cwnd(&mut self, cwnd: usize) {

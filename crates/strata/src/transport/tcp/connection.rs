@@ -9,7 +9,8 @@
 //! [`Conn::on_timeout`]; the engine keeps them in one heap.
 
 use super::buffer::{RecvBuffer, SendBuffer};
-use super::congestion::{AckOutcome, AckTime, CongestionControl, Controller};
+use super::congestion::{initial_window, AckOutcome, AckTime, CongestionControl, Controller};
+use super::rack::{Rack, Undo};
 use super::recovery::{self, Episode, NextSeg, Scoreboard};
 use super::rtt::RttEstimator;
 use super::seq::SeqNumber;
@@ -217,6 +218,9 @@ pub(crate) struct Rare {
     /// The (receive, send) limits set before memory pressure clamped
     /// them ([`super::TcpMem`]); restored when the pressure ends.
     pub unclamped: Option<(usize, usize)>,
+    /// A duplicate segment to report in the first SACK block of the next
+    /// ACK (RFC 2883 §4 D-SACK), `[left, right)`.
+    pub dsack: Option<(SeqNumber, SeqNumber)>,
 }
 
 impl Conn {
@@ -405,9 +409,6 @@ pub(crate) struct Conn {
     /// Highest sequence retransmitted during the current recovery (RFC
     /// 6675 HighRxt, as an exclusive end).
     rexmit_hi: SeqNumber,
-    /// The running SACK loss-recovery episode (RFC 6675 §5, RFC 6937),
-    /// boxed: most connections never have one.
-    episode: Option<Box<Episode>>,
     /// The probe timeout (RFC 8985 §7.2), beside the RTO.
     pto_at: Option<Instant>,
     /// The tail loss probe in flight (RFC 8985 §7.3).
@@ -415,6 +416,13 @@ pub(crate) struct Conn {
     /// The next data segment is a loss probe of new data: it goes out
     /// whatever cwnd says (RFC 8985 §7.3).
     tlp_new_data: bool,
+    /// `pto_at` holds the RACK reorder timer (RFC 8985 §6.3), not the
+    /// probe timeout: one early timer serves both, as in Linux.
+    reo_armed: bool,
+    /// RACK (RFC 8985 §6): per-segment transmit times, the reordering
+    /// window, and the undo state of spurious recoveries; boxed, allocated
+    /// when data is first sent with SACK or a window is first reduced.
+    rack: Option<Box<Rack>>,
 
     // Engine bookkeeping.
     pub in_dirty: bool,
@@ -538,10 +546,11 @@ impl Conn {
             scoreboard: Scoreboard::new(),
             rexmit_at: None,
             rexmit_hi: iss,
-            episode: None,
             pto_at: None,
             tlp: None,
             tlp_new_data: false,
+            reo_armed: false,
+            rack: None,
             in_dirty: false,
             readable_armed: true,
             writable_armed: false,
@@ -730,7 +739,7 @@ impl Conn {
             || self.send_probe
             || self.rexmit_at.is_some()
             || self.force_send
-            || self.episode.is_some()
+            || self.in_episode()
         {
             return true;
         }
@@ -1265,6 +1274,27 @@ impl Conn {
         // special allowance should be made to accept valid ACKs, URGs, and
         // RSTs" (RFC 9293 §3.10.7.4, MUST-66).
         let zero_window_allowance = !acceptable && wnd == 0 && seq == self.rcv_nxt;
+        if !acceptable
+            && !zero_window_allowance
+            && self.sack_ok
+            && !f.rst()
+            && !syn
+            && self.state != State::TimeWait
+        {
+            // RFC 2883 §4: data wholly below RCV.NXT is a duplicate: report
+            // it in the first SACK block of an immediate ACK. A data
+            // segment cannot start an ACK loop, so no rate limit (as
+            // Linux); only a plausible retransmission, within a receive
+            // buffer of RCV.NXT, is answered so.
+            let end = seq + payload.len();
+            let reach = self.rx.limit().max(65_535);
+            if !payload.is_empty() && end <= self.rcv_nxt && self.rcv_nxt.since(seq) <= reach {
+                self.set_dsack(ctx, seq, end);
+                self.ack_now = true;
+                ctx.stats.out_of_window += 1;
+                return Disposition::Keep;
+            }
+        }
         if !acceptable && !zero_window_allowance {
             // "If an incoming segment is not acceptable, an acknowledgment
             // should be sent in reply (unless the RST bit is set)" — at
@@ -1308,6 +1338,12 @@ impl Conn {
             }
             if skip > 0 {
                 let k = skip.min(payload.len());
+                if k > 0 && self.sack_ok {
+                    // RFC 2883 §4.1.1: the duplicate part of a partly old
+                    // segment is reported as a D-SACK.
+                    self.set_dsack(ctx, seq_eff, seq_eff + k);
+                    self.ack_now = true;
+                }
                 payload = &payload[k..];
                 seq_eff += k;
                 if skip > k {
@@ -1441,6 +1477,7 @@ impl Conn {
         }
         let mut fast_rexmit = false;
         let (una0, sacked0) = (self.snd_una, self.scoreboard.sacked_bytes());
+        let recovering0 = self.cc.in_recovery();
         if self.snd_una < ack {
             self.on_new_ack(ctx, seg, ack);
         } else if ack == self.snd_una
@@ -1455,21 +1492,41 @@ impl Conn {
             self.dupacks += 1;
             let flight = self.snd_max.since(self.snd_una);
             if !self.sack_ok {
+                // The window before a reduction, in case it proves
+                // spurious (RFC 3522).
+                let prior = (self.dupacks == 3).then(|| self.cc.clone());
                 fast_rexmit =
                     self.cc
                         .on_dup_ack(self.dupacks, ack, self.snd_max, flight, self.eff_mss());
+                if let (true, Some(prior)) = (fast_rexmit, prior) {
+                    self.start_undo(prior, flight, false);
+                }
             }
         }
+        let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
+        let mut n = 0;
+        let mut dsack = None;
         if self.sack_ok && seg.options.sack_len > 0 {
-            let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
-            let n = seg.options.sack().len();
+            n = seg.options.sack().len();
             for (i, b) in seg.options.sack().iter().enumerate() {
                 blocks[i] = (SeqNumber(b.left), SeqNumber(b.right));
             }
+            // RFC 2883 §4 (and §4.1): the first block is a D-SACK when it
+            // lies below the cumulative ACK or inside the second block; it
+            // reports a duplicate, not newly SACKed data.
+            let (l0, r0) = blocks[0];
+            if l0 < r0 && (r0 <= ack || (n >= 2 && blocks[1].0 <= l0 && r0 <= blocks[1].1)) {
+                dsack = Some((l0, r0));
+                ctx.stats.dsacks_received += 1;
+            }
+            let first = usize::from(dsack.is_some());
             self.scoreboard
-                .update(&blocks[..n], self.snd_una, self.snd_max);
+                .update(&blocks[first..n], self.snd_una, self.snd_max);
         }
         if self.sack_ok {
+            let first = usize::from(dsack.is_some()).min(n);
+            let exited = recovering0 && !self.cc.in_recovery();
+            self.rack_on_ack(ctx, seg, una0, &mut blocks[first..n], dsack, exited);
             self.sack_recovery_on_ack(ctx, una0, sacked0);
         } else if fast_rexmit {
             // RFC 5681 §3.2 step 2: retransmit the lost segment now.
@@ -1520,6 +1577,13 @@ impl Conn {
         self.process_text_and_fin(ctx, seq_eff, payload, fin)
     }
 
+    /// Report `[left, right)` as a duplicate in the first SACK block of
+    /// the next ACK (RFC 2883 §4); a later duplicate replaces it.
+    fn set_dsack(&mut self, ctx: &mut Ctx<'_>, left: SeqNumber, right: SeqNumber) {
+        ctx.stats.dsacks_sent += 1;
+        self.rare.get_or_insert_with(Default::default).dsack = Some((left, right));
+    }
+
     fn enter_time_wait(&mut self, ctx: &mut Ctx<'_>) {
         // MUST-13: an active closer lingers in TIME-WAIT for 2×MSL.
         self.set_state(ctx, State::TimeWait);
@@ -1551,34 +1615,257 @@ impl Conn {
     fn sack_recovery_on_ack(&mut self, ctx: &mut Ctx<'_>, una0: SeqNumber, sacked0: usize) {
         let mss = self.eff_mss();
         let (una, max) = (self.snd_una, self.snd_max);
+        let lost_edge = self.rack.as_deref().and_then(|r| r.lost_edge(una));
         if !self.cc.in_recovery() {
             // RFC 6675 §5 (A): the ACK covered RecoveryPoint (or an RTO
             // ended the episode, §5.1).
-            self.episode = None;
-            // RFC 6675 §5 (2.a) DupThresh duplicate ACKs, or (2.b)
-            // IsLost(HighACK + 1): enter loss recovery (step 4).
-            let lost =
-                self.dupacks as usize >= recovery::DUP_THRESH || self.scoreboard.is_lost(una, mss);
-            if !lost || max <= una || !self.cc.may_enter_recovery(una) {
+            if let Some(r) = self.rack.as_deref_mut() {
+                r.episode = None;
+            }
+            // RFC 6675 §5 (2.b) IsLost(HighACK + 1): enter loss recovery
+            // (step 4). RFC 8985 §6 decides IsLost() by time: the first
+            // unacknowledged segment is lost when RACK marked it, which
+            // without reordering seen is the DupThresh rule (§6.2 step 4),
+            // and with reordering waits out the reordering window instead
+            // of counting duplicate ACKs (§2.a is not used: reordered
+            // segments make them).
+            if lost_edge.is_none() || max <= una || !self.cc.may_enter_recovery(una) {
                 return;
             }
             ctx.stats.fast_retransmits += 1;
-            self.cc.enter_sack_recovery(max, max.since(una), mss);
+            let flight = max.since(una);
+            self.start_undo(self.cc.clone(), flight, false);
+            self.cc.enter_sack_recovery(max, flight, mss);
             // (4.3) the first segment from HighACK goes out first; HighRxt
             // starts at HighACK, RescueRxt at the end of that segment.
             self.rexmit_hi = una;
             let first_end = self.scoreboard.next_sacked_after(una).unwrap_or(max);
             let first_end = first_end.min(una + mss);
-            self.episode = Some(Box::new(Episode::new(una, max, first_end)));
+            self.rack
+                .get_or_insert_with(|| Box::new(Rack::new(una)))
+                .episode = Some(Episode::new(una, max, first_end));
         }
-        let Some(ep) = self.episode.as_deref_mut() else {
+        let relost = self.rack.as_deref().map_or(0, |r| r.relost_bytes());
+        let Some(ep) = self.rack.as_deref_mut().and_then(|r| r.episode.as_mut()) else {
             return;
         };
         // RFC 6937 §3: DeliveredData = change in SND.UNA + change in SACKd.
         let delivered = (una.since(una0) + self.scoreboard.sacked_bytes()).saturating_sub(sacked0);
-        let pipe = self.scoreboard.pipe(una, max, self.rexmit_hi, mss);
+        let pipe = self
+            .scoreboard
+            .pipe(una, max, self.rexmit_hi, lost_edge)
+            .saturating_sub(relost);
         let cwnd = ep.prr_on_ack(delivered, pipe, self.cc.ssthresh(), mss);
         self.cc.set_recovery_cwnd(cwnd);
+    }
+
+    /// A SACK loss-recovery episode runs (RFC 6675 §5, RFC 6937).
+    fn in_episode(&self) -> bool {
+        self.rack.as_deref().is_some_and(|r| r.episode.is_some())
+    }
+
+    /// RFC 8985 §6.2 on an ACK (steps 2–5): the delivered segments update
+    /// RACK's clock, reordering is detected, the reordering window adapts
+    /// to D-SACKs, and segments overdue by RACK.rtt + reo_wnd are marked
+    /// lost (the loss edge RFC 6675's IsLost() reads); the reorder timer
+    /// waits for the rest (§6.3). A D-SACK also counts towards undoing the
+    /// episode (RFC 3708).
+    fn rack_on_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seg: &TcpRepr<'_>,
+        una0: SeqNumber,
+        blocks: &mut [(SeqNumber, SeqNumber)],
+        dsack: Option<(SeqNumber, SeqNumber)>,
+        exited: bool,
+    ) {
+        let now = ctx.now;
+        let (una, nxt) = (self.snd_una, self.snd_max);
+        let tsecr = if self.ts_ok {
+            seg.options.timestamps.map(|t| t.tsecr)
+        } else {
+            None
+        };
+        let off = self.ts_offset;
+        let recovering = self.in_episode() || self.cc.in_recovery();
+        let srtt = self.rtt.srtt();
+        let mss = self.eff_mss();
+        let Some(rack) = self.rack.as_deref_mut() else {
+            return;
+        };
+        // RFC 8985 §6.2 step 3 wants the delivered segments in ascending
+        // order: the blocks come most recent first (RFC 2018 §4).
+        blocks.sort_unstable_by_key(|b| b.0 .0.wrapping_sub(una.0));
+        rack.on_ack(now, una, blocks, tsecr, |t| ts_now(t, off));
+        let reo_wnd = rack.update_reo_wnd(dsack.is_some(), exited, recovering, una, nxt, srtt);
+        let timeout = rack.detect_loss(now, reo_wnd);
+        // RFC 3708 §3: every retransmission of the episode reported as a
+        // duplicate means none was needed.
+        let mut spurious = false;
+        if let Some(u) = rack.undo.as_mut() {
+            if una >= u.point + u.point.since(u.marker) {
+                // A flight past the episode: no late D-SACK undoes it now.
+                rack.undo = None;
+            } else if let Some((l, r)) = dsack {
+                if r > u.marker && u.retrans > 0 {
+                    let segs = r.since(l).div_ceil(mss).max(1) as u32;
+                    u.retrans = u.retrans.saturating_sub(segs);
+                    spurious = u.retrans == 0;
+                }
+            }
+        }
+        self.arm_reo(now, timeout);
+        if spurious {
+            self.undo_spurious(ctx, una.since(una0));
+        }
+    }
+
+    /// The RACK reorder timer (RFC 8985 §6.3): in `pto_at` when `timeout`
+    /// is some, otherwise the probe timeout goes back there.
+    fn arm_reo(&mut self, now: Instant, timeout: Option<Duration>) {
+        match timeout {
+            Some(t) => {
+                self.pto_at = Some(now + t.max(Duration::from_micros(1)));
+                self.reo_armed = true;
+            }
+            None if self.reo_armed => {
+                self.reo_armed = false;
+                self.arm_pto(now);
+            }
+            None => {}
+        }
+    }
+
+    /// RFC 8985 §6.3: the reorder timer fired: RACK_detect_loss_and_arm_
+    /// timer(), and loss recovery starts if a segment is now lost.
+    fn on_reo_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        let (una, nxt) = (self.snd_una, self.snd_max);
+        let recovering = self.in_episode() || self.cc.in_recovery();
+        let srtt = self.rtt.srtt();
+        let Some(rack) = self.rack.as_deref_mut() else {
+            return;
+        };
+        let reo_wnd = rack.update_reo_wnd(false, false, recovering, una, nxt, srtt);
+        let timeout = rack.detect_loss(now, reo_wnd);
+        self.arm_reo(now, timeout);
+        if self.sack_ok {
+            let sacked = self.scoreboard.sacked_bytes();
+            self.sack_recovery_on_ack(ctx, una, sacked);
+        }
+    }
+
+    /// A window reduction begins (loss recovery or a timeout) with `flight`
+    /// bytes outstanding and `prior` the controller before it: remember
+    /// what to restore should it prove spurious (RFC 4015 §3.2 pipe_prev).
+    /// Within the window of an earlier reduction the earlier state is kept.
+    fn start_undo(&mut self, prior: Controller, flight: usize, rto: bool) {
+        let (una, max) = (self.snd_una, self.snd_max);
+        let rack = self.rack.get_or_insert_with(|| Box::new(Rack::new(una)));
+        match rack.undo.as_mut() {
+            Some(u) if una <= u.point => {
+                // The same window: the earlier state is what to restore.
+                u.rto |= rto;
+            }
+            _ => {
+                rack.undo = Some(Undo {
+                    pipe_prev: flight.max(prior.ssthresh()),
+                    prior,
+                    marker: una,
+                    point: max,
+                    retrans: 0,
+                    sent: 0,
+                    retransmit_ts: None,
+                    eifel_armed: false,
+                    rto,
+                });
+            }
+        }
+    }
+
+    /// A retransmission of `[seq, end)` went out: RACK's transmit time
+    /// (RFC 8985 §6.1) and the episode's undo bookkeeping (RFC 3708
+    /// count, RFC 3522 RetransmitTS).
+    fn on_retransmitted(&mut self, now: Instant, seq: SeqNumber, end: SeqNumber) {
+        let (max, tsval) = (self.snd_max, ts_now(now, self.ts_offset));
+        let ts_ok = self.ts_ok;
+        let Some(rack) = self.rack.as_deref_mut() else {
+            return;
+        };
+        if self.sack_ok {
+            rack.on_transmit(seq, end, max, now);
+        }
+        if let Some(u) = rack.undo.as_mut() {
+            u.retrans = u.retrans.saturating_add(1);
+            u.sent = u.sent.saturating_add(1);
+            if ts_ok && u.retransmit_ts.is_none() {
+                u.retransmit_ts = Some(tsval);
+                u.eifel_armed = true;
+            }
+        }
+    }
+
+    /// New data `[seq, end)` went out (RFC 8985 §6.1 Segment.xmit_ts).
+    fn on_new_data_sent(&mut self, now: Instant, seq: SeqNumber, end: SeqNumber) {
+        if !self.sack_ok {
+            return;
+        }
+        let (una, max) = (self.snd_una, self.snd_max);
+        self.rack
+            .get_or_insert_with(|| Box::new(Rack::new(una)))
+            .on_transmit(seq, end, max, now);
+    }
+
+    /// RFC 3522 §3.2 (Eifel detection): on the first ACK that advances
+    /// SND.UNA after the first retransmission, an echoed timestamp older
+    /// than that retransmission's TSval means the original arrived: the
+    /// retransmission (fast or after a timeout) was spurious.
+    fn eifel_check(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>, acked: usize) {
+        let Some(u) = self.rack.as_deref_mut().and_then(|r| r.undo.as_mut()) else {
+            return;
+        };
+        if !u.eifel_armed {
+            return;
+        }
+        u.eifel_armed = false;
+        let (Some(rts), Some(ts)) = (u.retransmit_ts, seg.options.timestamps) else {
+            return;
+        };
+        if ts.tsecr != 0 && (ts.tsecr.wrapping_sub(rts) as i32) < 0 {
+            self.undo_spurious(ctx, acked);
+        }
+    }
+
+    /// The episode's reduction was spurious: the RFC 4015 §3.2 response.
+    fn undo_spurious(&mut self, ctx: &mut Ctx<'_>, acked: usize) {
+        let una = self.snd_una;
+        let mss = self.eff_mss();
+        let Some(rack) = self.rack.as_deref_mut() else {
+            return;
+        };
+        let Some(u) = rack.undo.take() else {
+            return;
+        };
+        rack.on_spurious(una);
+        let flight = self.snd_max.since(una);
+        // RFC 4015 §3.2: cwnd = FlightSize + min(bytes_acked, IW),
+        // ssthresh = pipe_prev.
+        let cwnd = flight + acked.min(initial_window(mss));
+        self.cc.undo(&u.prior, u.pipe_prev, cwnd, una);
+        rack.episode = None;
+        self.rexmit_at = None;
+        self.rexmit_hi = una;
+        ctx.stats.spurious_undone += 1;
+        ctx.stats.spurious_retransmits += u64::from(u.sent);
+        if u.rto {
+            ctx.stats.spurious_rto_undone += 1;
+            // RFC 4015 §3.2: after a spurious timeout, SND.NXT = SND.MAX:
+            // no go-back-N of what the peer already has.
+            self.rto_rexmit = false;
+            if self.snd_nxt < self.snd_max {
+                self.snd_nxt = self.snd_max;
+            }
+        }
     }
 
     /// During a SACK recovery episode, RFC 6675 §5 (C): what NextSeg()
@@ -1591,17 +1878,32 @@ impl Conn {
         mss: usize,
         data_end: SeqNumber,
     ) -> Result<(Option<usize>, bool), ()> {
-        let Some(ep) = self.episode.as_deref_mut() else {
+        let (una, max) = (self.snd_una, self.snd_max);
+        let Some(rack) = self.rack.as_deref_mut() else {
             return Ok((None, false));
         };
-        let (una, max) = (self.snd_una, self.snd_max);
-        let pipe = self.scoreboard.pipe(una, max, self.rexmit_hi, mss);
+        let lost_edge = rack.lost_edge(una);
+        let relost = rack.first_relost();
+        let relost_bytes = rack.relost_bytes();
+        let Some(ep) = rack.episode.as_mut() else {
+            return Ok((None, false));
+        };
+        let pipe = self
+            .scoreboard
+            .pipe(una, max, self.rexmit_hi, lost_edge)
+            .saturating_sub(relost_bytes);
         let room = self.cc.cwnd().saturating_sub(pipe);
         // The receiver's window, counted from SND.UNA.
         let rwnd_room = (una + self.snd_wnd as usize).since(max);
         let new_data = max < data_end && rwnd_room > 0 && self.snd_nxt == max;
         let hi = self.rexmit_hi;
-        match recovery::next_seg(&self.scoreboard, ep, una, max, hi, new_data, mss) {
+        // RFC 8985 §6.2: a retransmission RACK found lost goes out again
+        // first (RFC 6675 alone leaves it to the retransmission timer).
+        let next = match relost {
+            Some(seq) if seq >= una => NextSeg::Retransmit { seq, rescue: false },
+            _ => recovery::next_seg(&self.scoreboard, ep, una, max, hi, new_data, lost_edge),
+        };
+        match next {
             NextSeg::Retransmit { seq, rescue } => {
                 let seq = if rescue {
                     recovery::rescue_start(&self.scoreboard, una, max, mss).unwrap_or(seq)
@@ -1648,6 +1950,7 @@ impl Conn {
         }
         data_acked = data_acked.min(self.tx.len());
         let rtt_sample = self.take_rtt_sample(ctx, seg, ack);
+        let snd_una0 = self.snd_una;
         self.tx.ack(data_acked);
         self.snd_una = ack;
         self.rto_rexmit = false;
@@ -1684,10 +1987,12 @@ impl Conn {
             self.after_handshake_loss();
         }
         if outcome == AckOutcome::PartialAck {
-            // RFC 6582 §3.2 step 5: retransmit the first unacked segment
-            // (without SACK; SACK recovery follows RFC 6675 NextSeg()).
+            // RFC 6582 §3.2 step 5: retransmit the first unacknowledged
+            // segment (without SACK; SACK recovery follows RFC 6675
+            // NextSeg()).
             self.rexmit_at = Some(self.snd_una);
         }
+        self.eifel_check(ctx, seg, ack.since(snd_una0));
         // RFC 6298 §5.2/§5.3: stop the timer when all is acked, else restart.
         if self.snd_una == self.snd_max {
             self.rto_at = None;
@@ -1806,6 +2111,16 @@ impl Conn {
                         return Disposition::Keep;
                     }
                     let had_ooo = !self.rx.assembler().is_empty();
+                    if had_ooo && off > 0 && self.sack_ok {
+                        // RFC 2883 §4.2: out-of-order data received twice;
+                        // the block holding it is updated by this segment,
+                        // so it follows the D-SACK as the first SACK block.
+                        let end = (off + payload.len()).min(u32::MAX as usize) as u32;
+                        if let Some((a, b)) = self.rx.assembler().overlap(off as u32, end) {
+                            let base = self.rcv_nxt;
+                            self.set_dsack(ctx, base + a as usize, base + b as usize);
+                        }
+                    }
                     // Staged bytes are this segment's, placed at RCV.NXT
                     // (`Conn::stage` checked SEG.SEQ = RCV.NXT, so no bytes
                     // were trimmed off the front).
@@ -1921,10 +2236,15 @@ impl Conn {
             return self.fail(ctx, TcpError::TimedOut);
         }
         if self.pto_at.is_some_and(|t| t <= now) {
-            // Before the RTO: a PTO scheduled at the RTO's expiry (RFC
-            // 8985 §7.2) sends the probe in its place and restarts it.
             self.pto_at = None;
-            self.on_pto(ctx);
+            if core::mem::take(&mut self.reo_armed) {
+                // RFC 8985 §6.3: the RACK reorder timer.
+                self.on_reo_timeout(ctx);
+            } else {
+                // Before the RTO: a PTO scheduled at the RTO's expiry (RFC
+                // 8985 §7.2) sends the probe in its place and restarts it.
+                self.on_pto(ctx);
+            }
         }
         if self.rto_at.is_some_and(|t| t <= now) {
             self.rto_at = None;
@@ -2036,7 +2356,11 @@ impl Conn {
                 // RFC 6298 §5.5: back off; §5.6: restart the timer on send.
                 self.rtt.on_timeout();
                 let flight = self.snd_max.since(self.snd_una);
+                self.start_undo(self.cc.clone(), flight, true);
                 self.cc.on_rto(self.snd_max, flight, self.eff_mss());
+                if let Some(rack) = self.rack.as_deref_mut() {
+                    rack.on_rto(self.snd_una);
+                }
                 // RFC 6298 §5.4: retransmit the earliest unacked segment; we
                 // go back to SND.UNA and resend. RFC 2018 §8: after a
                 // timeout the sender MUST retransmit the segment at the left
@@ -2052,8 +2376,11 @@ impl Conn {
                 self.rexmit_hi = self.snd_una;
                 // RFC 6675 §5.1: the timeout ends the recovery episode;
                 // RFC 8985 §7: and any loss probe.
-                self.episode = None;
+                if let Some(r) = self.rack.as_deref_mut() {
+                    r.episode = None;
+                }
                 self.pto_at = None;
+                self.reo_armed = false;
                 self.tlp = None;
                 self.tlp_new_data = false;
                 // RFC 6298 §5.6: restart the timer with the backed-off RTO
@@ -2068,6 +2395,11 @@ impl Conn {
     /// or new data was acknowledged — with SACK, outside loss recovery,
     /// with an RTT sample and no probe outstanding.
     fn arm_pto(&mut self, now: Instant) {
+        if self.reo_armed {
+            // The RACK reorder timer holds the slot; the probe timeout is
+            // armed when it is done (RFC 8985 §6.3, §7.2).
+            return;
+        }
         self.pto_at = None;
         let open = matches!(
             self.state,
@@ -2079,7 +2411,7 @@ impl Conn {
         );
         if !self.sack_ok
             || !open
-            || self.episode.is_some()
+            || self.in_episode()
             || self.cc.in_recovery()
             || self.tlp.is_some()
             || self.snd_max <= self.snd_una
@@ -2096,7 +2428,7 @@ impl Conn {
     /// The probe timeout fired (RFC 8985 §7.3): send one probe segment.
     fn on_pto(&mut self, ctx: &mut Ctx<'_>) {
         if self.snd_max <= self.snd_una
-            || self.episode.is_some()
+            || self.in_episode()
             || self.cc.in_recovery()
             || self.snd_wnd == 0
         {
@@ -2300,18 +2632,28 @@ impl Conn {
                 tsecr: self.ts_recent,
             });
         }
-        if self.sack_ok && !self.rx.assembler().is_empty() {
+        let dsack = self.rare.as_deref().and_then(|r| r.dsack);
+        if self.sack_ok && (dsack.is_some() || !self.rx.assembler().is_empty()) {
             // RFC 2018 §3: up to 3 blocks next to timestamps, else 4.
             let max = if self.ts_ok { 3 } else { 4 };
+            let mut k = 0;
+            if let Some((l, r)) = dsack {
+                // RFC 2883 §4: the D-SACK block goes first.
+                o.sack_blocks[0] = SackBlock {
+                    left: l.0,
+                    right: r.0,
+                };
+                k = 1;
+            }
             let mut r = [(0u32, 0u32); 4];
-            let n = self.rx.assembler().sack_ranges(&mut r[..max]);
+            let n = self.rx.assembler().sack_ranges(&mut r[..max - k]);
             for (i, &(s, e)) in r[..n].iter().enumerate() {
-                o.sack_blocks[i] = SackBlock {
+                o.sack_blocks[k + i] = SackBlock {
                     left: (self.rcv_nxt + s as usize).0,
                     right: (self.rcv_nxt + e as usize).0,
                 };
             }
-            o.sack_len = n as u8;
+            o.sack_len = (k + n) as u8;
         }
         o
     }
@@ -2365,6 +2707,12 @@ impl Conn {
     }
 
     fn finish(&mut self, now: Instant, seg: &mut Segment) {
+        if seg.options.sack_len > 0 {
+            // RFC 2883 §4: a D-SACK block is reported once.
+            if let Some(r) = self.rare.as_deref_mut() {
+                r.dsack = None;
+            }
+        }
         if seg.flags.ack() {
             self.last_ack_sent = SeqNumber(seg.ack);
             self.ack_now = false;
@@ -2541,7 +2889,11 @@ impl Conn {
             if !rescue {
                 self.rexmit_hi = self.rexmit_hi.max(seq + len);
             }
-            if let Some(ep) = self.episode.as_deref_mut() {
+            // Why this retransmission goes out (before the episode's
+            // counters move): SACK recovery, whose losses RACK marks;
+            // duplicate ACKs without SACK; else a tail loss probe.
+            let in_episode = self.in_episode();
+            if let Some(ep) = self.rack.as_deref_mut().and_then(|r| r.episode.as_mut()) {
                 ep.on_sent(len);
             }
             let fin = self.fin_queued && seq + len == data_end && self.snd_max > data_end;
@@ -2573,8 +2925,16 @@ impl Conn {
                 stats.segments_out += 1;
                 stats.retransmits += 1;
                 stats.retransmits_recovery += 1;
+                if in_episode {
+                    stats.retransmits_rack += 1;
+                } else if !self.sack_ok {
+                    stats.retransmits_dupthresh += 1;
+                } else {
+                    stats.retransmits_tlp += 1;
+                }
                 self.retransmits += 1;
                 self.note_retransmit(now);
+                self.on_retransmitted(now, seq, seq + (len + usize::from(fin)));
                 self.finish(now, &mut seg);
                 return Some(seg);
             }
@@ -2718,6 +3078,7 @@ impl Conn {
             stats.retransmits_timeout += 1;
             self.retransmits += 1;
             self.note_retransmit(now);
+            self.on_retransmitted(now, seq, seq + adv);
             if self
                 .rtt_timing
                 .is_some_and(|(s, _)| s >= seq && s < seq + adv)
@@ -2735,12 +3096,15 @@ impl Conn {
                     .on_tx_start(now.saturating_duration_since(self.last_snd));
             }
         }
-        if let Some(ep) = self.episode.as_deref_mut() {
+        if let Some(ep) = self.rack.as_deref_mut().and_then(|r| r.episode.as_mut()) {
             ep.on_sent(adv);
         }
         if !retransmitting && len > 0 && len < mss {
             // Minshall: remember the end of the last small segment.
             self.snd_sml = seq + len;
+        }
+        if !retransmitting {
+            self.on_new_data_sent(now, seq, seq + adv);
         }
         self.snd_nxt = seq + adv;
         self.snd_max = self.snd_max.max(self.snd_nxt);

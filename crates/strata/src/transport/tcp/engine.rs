@@ -44,10 +44,30 @@ pub struct TcpStats {
     /// SYN-ACK retries, and the data resent from SND.UNA after an RTO
     /// (RFC 6298 §5.4; also after a path MTU drop, RFC 1191 §6.3).
     pub retransmits_timeout: u64,
-    /// Retransmissions in loss recovery, before any timer: fast retransmit
-    /// (RFC 5681 §3.2), NewReno partial ACKs (RFC 6582 §3.2), SACK holes
-    /// (RFC 6675).
+    /// Retransmissions in loss recovery, before any timer: the sum of
+    /// [`TcpStats::retransmits_rack`], [`TcpStats::retransmits_dupthresh`]
+    /// and [`TcpStats::retransmits_tlp`].
     pub retransmits_recovery: u64,
+    /// Retransmissions in SACK loss recovery (RFC 6675 NextSeg) of
+    /// segments RACK marked lost (RFC 8985 §6), with the rule (3) and (4)
+    /// retransmissions of the same episodes.
+    pub retransmits_rack: u64,
+    /// Retransmissions by duplicate-ACK counting without SACK: fast
+    /// retransmit (RFC 5681 §3.2) and NewReno partial ACKs (RFC 6582 §3.2).
+    pub retransmits_dupthresh: u64,
+    /// Tail loss probes that resent the last segment (RFC 8985 §7.3).
+    pub retransmits_tlp: u64,
+    /// Loss recoveries and timeouts found spurious and undone (RFC 3522
+    /// Eifel or RFC 3708 D-SACK detection, RFC 4015 response).
+    pub spurious_undone: u64,
+    /// Of those, retransmission timeouts (RFC 3522 with timestamps).
+    pub spurious_rto_undone: u64,
+    /// Retransmissions sent in the recoveries and timeouts undone.
+    pub spurious_retransmits: u64,
+    /// ACKs received carrying a D-SACK block (RFC 2883).
+    pub dsacks_received: u64,
+    /// ACKs sent with a D-SACK block reporting a duplicate (RFC 2883).
+    pub dsacks_sent: u64,
     /// SYN-ACKs sent again at once because the peer retransmitted its SYN
     /// (our SYN-ACK was lost).
     pub retransmits_syn_ack: u64,

@@ -25,6 +25,7 @@
 //! | `cubic.rs`      | CUBIC window growth (RFC 9438)                             |
 //! | `hystart.rs`    | HyStart++ slow-start exit (RFC 9406)                       |
 //! | `recovery.rs`   | SACK scoreboard, RFC 6675 loss recovery, RFC 6937 PRR      |
+//! | `rack.rs`       | RACK loss detection (RFC 8985 §6), spurious-recovery undo  |
 //! | `tlp.rs`        | tail loss probes (RFC 8985 §7)                             |
 //! | `isn.rs`        | initial sequence numbers (RFC 6528), SipHash-2-4          |
 //! | `syncookie.rs`  | SYN cookies (RFC 4987 §3.6): stateless SYN-ACKs in a flood |
@@ -38,6 +39,7 @@ pub mod cubic;
 mod engine;
 pub mod hystart;
 pub mod isn;
+pub mod rack;
 pub mod recovery;
 pub mod rtt;
 pub mod seq;

@@ -179,7 +179,8 @@ impl Scoreboard {
         None
     }
 
-    /// RFC 6675 §4 `IsLost(seq)` for an unSACKed `seq`.
+    /// RFC 6675 §4 `IsLost(seq)` for an unSACKed `seq`, by the DupThresh
+    /// rule of [`Scoreboard::lost_edge`].
     pub fn is_lost(&self, seq: SeqNumber, mss: usize) -> bool {
         self.lost_edge(mss).is_some_and(|e| seq < e)
     }
@@ -188,15 +189,17 @@ impl Scoreboard {
     /// the network. For each unSACKed octet between HighACK (`una`) and
     /// HighData (`snd_max`): (a) one if it is not lost, (b) one more if it
     /// was retransmitted (below HighRxt, here the exclusive `high_rxt`).
+    /// `lost` is the loss edge: `IsLost()` holds for the unSACKed octets
+    /// below it (RFC 8985 RACK marks, or [`Scoreboard::lost_edge`]).
     pub fn pipe(
         &self,
         una: SeqNumber,
         snd_max: SeqNumber,
         high_rxt: SeqNumber,
-        mss: usize,
+        lost: Option<SeqNumber>,
     ) -> usize {
         let unsacked = self.unsacked_between(una, snd_max);
-        let lost = match self.lost_edge(mss) {
+        let lost = match lost {
             Some(e) => self.unsacked_between(una, e.min(snd_max)),
             None => 0,
         };
@@ -328,7 +331,9 @@ impl Episode {
 ///
 /// `una` is HighACK (SND.UNA), `snd_max` HighData, `high_rxt` the end of
 /// the highest retransmitted byte, `new_data` whether unsent data is
-/// queued and the receive window admits it.
+/// queued and the receive window admits it, `lost` the loss edge below
+/// which unSACKed octets are lost (`IsLost()`; RFC 8985 §6 RACK marks
+/// them, see [`super::rack`]).
 pub fn next_seg(
     sb: &Scoreboard,
     ep: &Episode,
@@ -336,7 +341,7 @@ pub fn next_seg(
     snd_max: SeqNumber,
     high_rxt: SeqNumber,
     new_data: bool,
-    mss: usize,
+    lost: Option<SeqNumber>,
 ) -> NextSeg {
     let Some(top) = sb.highest() else {
         // No SACK information at all: nothing but new data or the rescue.
@@ -347,7 +352,7 @@ pub fn next_seg(
     // (1.b) S2 below the highest SACKed octet.
     if s2 < top && s2 < snd_max {
         // Rule (1): (1.c) IsLost(S2): retransmit.
-        if sb.is_lost(s2, mss) {
+        if lost.is_some_and(|e| s2 < e) {
             return NextSeg::Retransmit {
                 seq: s2,
                 rescue: false,
@@ -479,12 +484,12 @@ mod tests {
         let (una, max) = (s(1000), s(11_000));
         sb.update(&[(s(2000), s(3000)), (s(4000), s(11_000))], una, max);
         // Both holes are lost: nothing in the network.
-        assert_eq!(sb.pipe(una, max, una, MSS), 0);
+        assert_eq!(sb.pipe(una, max, una, sb.lost_edge(MSS)), 0);
         // The first hole retransmitted: one segment in the network.
-        assert_eq!(sb.pipe(una, max, s(2000), MSS), MSS);
+        assert_eq!(sb.pipe(una, max, s(2000), sb.lost_edge(MSS)), MSS);
         // Unsacked data above the loss edge counts once.
         let max2 = s(13_000);
-        assert_eq!(sb.pipe(una, max2, s(2000), MSS), 3 * MSS);
+        assert_eq!(sb.pipe(una, max2, s(2000), sb.lost_edge(MSS)), 3 * MSS);
     }
 
     #[test]
@@ -495,14 +500,14 @@ mod tests {
         let ep = Episode::new(una, max, s(2000));
         // Rule 1: the first lost hole above HighRxt.
         assert_eq!(
-            next_seg(&sb, &ep, una, max, una, true, MSS),
+            next_seg(&sb, &ep, una, max, una, true, sb.lost_edge(MSS)),
             NextSeg::Retransmit {
                 seq: s(1000),
                 rescue: false
             }
         );
         assert_eq!(
-            next_seg(&sb, &ep, una, max, s(2000), true, MSS),
+            next_seg(&sb, &ep, una, max, s(2000), true, sb.lost_edge(MSS)),
             NextSeg::Retransmit {
                 seq: s(3000),
                 rescue: false
@@ -510,18 +515,18 @@ mod tests {
         );
         // Rule 2: no lost hole left above HighRxt: new data.
         assert_eq!(
-            next_seg(&sb, &ep, una, max, s(4000), true, MSS),
+            next_seg(&sb, &ep, una, max, s(4000), true, sb.lost_edge(MSS)),
             NextSeg::NewData
         );
         // Rule 4 needs HighACK above RescueRxt: not yet.
         assert_eq!(
-            next_seg(&sb, &ep, una, max, s(4000), false, MSS),
+            next_seg(&sb, &ep, una, max, s(4000), false, sb.lost_edge(MSS)),
             NextSeg::Nothing
         );
         // After the first retransmission is acknowledged, the rescue.
         let una2 = s(2000);
         sb.prune(una2);
-        let got = next_seg(&sb, &ep, una2, max, s(4000), false, MSS);
+        let got = next_seg(&sb, &ep, una2, max, s(4000), false, sb.lost_edge(MSS));
         assert_eq!(
             got,
             NextSeg::Retransmit {
@@ -532,7 +537,7 @@ mod tests {
         assert_eq!(rescue_start(&sb, una2, max, MSS), Some(s(10_000)));
         // No rescue of a highest hole that was already retransmitted.
         assert_eq!(
-            next_seg(&sb, &ep, una2, max, max, false, MSS),
+            next_seg(&sb, &ep, una2, max, max, false, sb.lost_edge(MSS)),
             NextSeg::Nothing
         );
         // Rule 3: an unSACKed hole that is not (yet) lost.
@@ -540,14 +545,14 @@ mod tests {
         sb.update(&[(s(2000), s(2500))], una, max);
         let ep = Episode::new(una, max, s(2000));
         assert_eq!(
-            next_seg(&sb, &ep, una, max, una, false, MSS),
+            next_seg(&sb, &ep, una, max, una, false, sb.lost_edge(MSS)),
             NextSeg::Retransmit {
                 seq: s(1000),
                 rescue: false
             }
         );
         assert_eq!(
-            next_seg(&sb, &ep, una, max, una, true, MSS),
+            next_seg(&sb, &ep, una, max, una, true, sb.lost_edge(MSS)),
             NextSeg::NewData
         );
     }
