@@ -378,11 +378,10 @@ impl Controller {
         if prior.algorithm == self.algorithm {
             self.cubic = prior.cubic;
         }
-        self.ssthresh = self.ssthresh.max(pipe_prev);
-        self.cwnd = self.cwnd.max(cwnd);
-        self.in_recovery = false;
-        self.sack_recovery = false;
-        self.partial_acks = 0;
+        self.ssthresh = self.ssthresh.max(clamp32(pipe_prev));
+        self.cwnd = self.cwnd.max(clamp32(cwnd));
+        // Neither in recovery nor after a timeout any more.
+        self.set_flag(IN_RECOVERY | SACK_RECOVERY | AFTER_RTO, false);
         self.ca_acc = 0;
         self.recover = una - 1usize;
     }
