@@ -218,6 +218,8 @@ pub(crate) struct Rare {
     /// The (receive, send) limits set before memory pressure clamped
     /// them ([`super::TcpMem`]); restored when the pressure ends.
     pub unclamped: Option<(usize, usize)>,
+    /// The user timeout (RFC 9293 §3.8.3, RFC 5482), `None`: none.
+    pub user_timeout: Option<Duration>,
     /// A duplicate segment to report in the first SACK block of the next
     /// ACK (RFC 2883 §4 D-SACK), `[left, right)`.
     pub dsack: Option<(SeqNumber, SeqNumber)>,
@@ -227,6 +229,25 @@ impl Conn {
     /// Keepalive settings, if on (kept in [`Conn::rare`]).
     pub fn keepalive(&self) -> Option<Keepalive> {
         self.rare.as_deref().and_then(|r| r.keepalive)
+    }
+
+    /// The user timeout (RFC 9293 §3.8.3), if set (kept in [`Conn::rare`]).
+    pub fn user_timeout(&self) -> Option<Duration> {
+        self.rare.as_deref().and_then(|r| r.user_timeout)
+    }
+
+    /// Sets or clears the user timeout.
+    pub fn set_user_timeout(&mut self, t: Option<Duration>) {
+        match (&mut self.rare, t) {
+            (Some(r), t) => r.user_timeout = t,
+            (None, Some(t)) => {
+                self.rare = Some(Box::new(Rare {
+                    user_timeout: Some(t),
+                    ..Default::default()
+                }))
+            }
+            (None, None) => {}
+        }
     }
 
     /// Turns keepalive on with `ka`, or off.
@@ -376,7 +397,6 @@ pub(crate) struct Conn {
     /// Rarely used per-connection state (keepalive settings, urgent
     /// pointers), boxed so that it costs one word of the TCB.
     pub rare: Option<Box<Rare>>,
-    pub user_timeout: Option<Duration>,
     last_rcv: Instant,
     last_snd: Instant,
     /// When the connection closes by itself: end of TIME-WAIT (2×MSL) or
@@ -416,9 +436,6 @@ pub(crate) struct Conn {
     /// The next data segment is a loss probe of new data: it goes out
     /// whatever cwnd says (RFC 8985 §7.3).
     tlp_new_data: bool,
-    /// `pto_at` holds the RACK reorder timer (RFC 8985 §6.3), not the
-    /// probe timeout: one early timer serves both, as in Linux.
-    reo_armed: bool,
     /// RACK (RFC 8985 §6): per-segment transmit times, the reordering
     /// window, and the undo state of spurious recoveries; boxed, allocated
     /// when data is first sent with SACK or a window is first reduced.
@@ -526,13 +543,13 @@ impl Conn {
             force_send: false,
             keepalive_at: None,
             ka_probes: 0,
-            rare: cfg.keepalive.map(|ka| {
+            rare: (cfg.keepalive.is_some() || cfg.user_timeout.is_some()).then(|| {
                 Box::new(Rare {
-                    keepalive: Some(ka),
+                    keepalive: cfg.keepalive,
+                    user_timeout: cfg.user_timeout,
                     ..Rare::default()
                 })
             }),
-            user_timeout: cfg.user_timeout,
             last_rcv: now,
             last_snd: now,
             close_at: None,
@@ -549,7 +566,6 @@ impl Conn {
             pto_at: None,
             tlp: None,
             tlp_new_data: false,
-            reo_armed: false,
             rack: None,
             in_dirty: false,
             readable_armed: true,
@@ -683,7 +699,7 @@ impl Conn {
     /// When the user timeout ends a stall: queued data that has not had a
     /// full segment delivered for that long (RFC 9293 §3.8.3, §3.10.8).
     fn user_timeout_at(&self) -> Option<Instant> {
-        match self.user_timeout {
+        match self.user_timeout() {
             Some(ut) if self.stall_since != Instant::MAX => Some(self.stall_since + ut),
             _ => None,
         }
@@ -1720,16 +1736,28 @@ impl Conn {
         }
     }
 
+    /// `pto_at` holds the RACK reorder timer (RFC 8985 §6.3), not the
+    /// probe timeout (the flag lives in the boxed RACK state).
+    fn reo_armed(&self) -> bool {
+        self.rack.as_deref().is_some_and(|r| r.reo_armed)
+    }
+
+    fn set_reo_armed(&mut self, armed: bool) {
+        if let Some(r) = self.rack.as_deref_mut() {
+            r.reo_armed = armed;
+        }
+    }
+
     /// The RACK reorder timer (RFC 8985 §6.3): in `pto_at` when `timeout`
     /// is some, otherwise the probe timeout goes back there.
     fn arm_reo(&mut self, now: Instant, timeout: Option<Duration>) {
         match timeout {
             Some(t) => {
                 self.pto_at = Some(now + t.max(Duration::from_micros(1)));
-                self.reo_armed = true;
+                self.set_reo_armed(true);
             }
-            None if self.reo_armed => {
-                self.reo_armed = false;
+            None if self.reo_armed() => {
+                self.set_reo_armed(false);
                 self.arm_pto(now);
             }
             None => {}
@@ -2237,7 +2265,8 @@ impl Conn {
         }
         if self.pto_at.is_some_and(|t| t <= now) {
             self.pto_at = None;
-            if core::mem::take(&mut self.reo_armed) {
+            if self.reo_armed() {
+                self.set_reo_armed(false);
                 // RFC 8985 §6.3: the RACK reorder timer.
                 self.on_reo_timeout(ctx);
             } else {
@@ -2380,7 +2409,7 @@ impl Conn {
                     r.episode = None;
                 }
                 self.pto_at = None;
-                self.reo_armed = false;
+                self.set_reo_armed(false);
                 self.tlp = None;
                 self.tlp_new_data = false;
                 // RFC 6298 §5.6: restart the timer with the backed-off RTO
@@ -2395,7 +2424,7 @@ impl Conn {
     /// or new data was acknowledged — with SACK, outside loss recovery,
     /// with an RTT sample and no probe outstanding.
     fn arm_pto(&mut self, now: Instant) {
-        if self.reo_armed {
+        if self.reo_armed() {
             // The RACK reorder timer holds the slot; the probe timeout is
             // armed when it is done (RFC 8985 §6.3, §7.2).
             return;
@@ -2496,7 +2525,7 @@ impl Conn {
     }
 
     fn user_timeout_expired(&self, now: Instant) -> bool {
-        match (self.user_timeout, self.unacked_since) {
+        match (self.user_timeout(), self.unacked_since) {
             (Some(ut), Some(since)) => now.saturating_duration_since(since) >= ut,
             _ => false,
         }

@@ -2280,7 +2280,7 @@ impl Tcp {
         h: TcpHandle,
         timeout: Option<Duration>,
     ) -> Result<(), TcpError> {
-        self.conn_mut(h)?.user_timeout = timeout;
+        self.conn_mut(h)?.set_user_timeout(timeout);
         let now = self.now;
         self.after(h.idx, now);
         Ok(())

@@ -56,6 +56,10 @@ const REO_WND_PERSIST: u8 = 16;
 /// list, and the undo state of the current episode.
 #[derive(Debug, Clone)]
 pub struct Rack {
+    /// The connection's early timer (`pto_at`) holds the RACK reorder
+    /// timer (RFC 8985 §6.3), not the probe timeout: one early timer
+    /// serves both, as in Linux. Kept here, off the TCB's hot lines.
+    pub(crate) reo_armed: bool,
     /// Outstanding segments in sequence order; the first starts at `head`.
     sent: VecDeque<Sent>,
     /// Start of `sent[0]` (SND.UNA once anything was acknowledged).
@@ -137,6 +141,7 @@ impl Rack {
     /// An empty list starting at `una`.
     pub fn new(una: SeqNumber) -> Self {
         Rack {
+            reo_armed: false,
             sent: VecDeque::new(),
             head: una,
             xmit_ts: None,
