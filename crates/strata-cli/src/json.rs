@@ -203,6 +203,9 @@ pub struct TcpJson {
     pub efficiency: Option<f64>,
     /// Segments the sender emitted.
     pub segments_sent: u64,
+    /// The smallest RTT sample of a delivered data segment (the path's
+    /// round trip; RACK's min RTT), ms.
+    pub rtt_min_ms: Option<f64>,
     /// Final smoothed RTT, ms.
     pub srtt_ms: Option<f64>,
     /// Smallest smoothed RTT sampled, ms.

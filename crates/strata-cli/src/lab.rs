@@ -691,6 +691,7 @@ fn sample_of(sim: &Sim, a: NodeId, h: TcpHandle) -> Option<Sample> {
         ssthresh: (info.ssthresh < (u32::MAX as usize)).then_some(info.ssthresh as u64),
         srtt: info.srtt,
         rto: Some(info.rto),
+        min_rtt: info.min_rtt,
         flight: Some(u64::from(info.snd_nxt.wrapping_sub(info.snd_una))),
     })
 }
@@ -879,6 +880,7 @@ fn tcp_json(
         link_drops: drops,
         efficiency: (drops > 0).then(|| stats.retransmits as f64 / drops as f64),
         segments_sent: stats.segments_out,
+        rtt_min_ms: samples.iter().filter_map(|s| s.min_rtt).min().map(json::ms),
         srtt_ms: srtts.last().map(|d| json::ms(*d)),
         srtt_min_ms: srtts.iter().min().map(|d| json::ms(*d)),
         srtt_max_ms: srtts.iter().max().map(|d| json::ms(*d)),
@@ -922,7 +924,8 @@ fn tcp_lines(t: &TcpJson) -> Vec<String> {
             None => "the sender's link dropped no frame".to_string(),
         },
         format!(
-            "smoothed RTT {} (min {}, max {}), largest cwnd {}",
+            "RTT {} (the smallest sample of a data segment), smoothed RTT {} (min {}, max {}), largest cwnd {}",
+            srtt(t.rtt_min_ms),
             srtt(t.srtt_ms),
             srtt(t.srtt_min_ms),
             srtt(t.srtt_max_ms),
@@ -1451,6 +1454,7 @@ pub fn bulk_flows(
                     ssthresh: (info.ssthresh < (u32::MAX as usize)).then_some(info.ssthresh as u64),
                     srtt: info.srtt,
                     rto: Some(info.rto),
+                    min_rtt: info.min_rtt,
                     flight: Some(u64::from(info.snd_nxt.wrapping_sub(info.snd_una))),
                 });
             }

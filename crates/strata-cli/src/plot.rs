@@ -38,6 +38,9 @@ pub struct Sample {
     pub srtt: Option<Duration>,
     /// Retransmission timeout (RFC 6298) at the time of the reading, if known.
     pub rto: Option<Duration>,
+    /// The smallest RTT sample of a delivered data segment so far (RACK's
+    /// min RTT), if known.
+    pub min_rtt: Option<Duration>,
     /// Bytes sent and not yet acknowledged, if known.
     pub flight: Option<u64>,
 }

@@ -516,3 +516,40 @@ fn ctrl_c_stops_a_long_run_and_prints_the_partial_summary() {
     assert!(out.contains("sender A: retransmissions"), "{out}");
     assert!(out.contains("link0   A[0] -> B[0]  sent"), "{out}");
 }
+
+#[test]
+fn the_summary_reports_the_path_rtt_from_the_senders_samples() {
+    // #17: `sim echo` reported a smoothed RTT of ~26 ms on a 20 ms path:
+    // the handshake's first sample includes the wait for ARP before the SYN
+    // left. The summary now leads with the smallest RTT of a delivered
+    // data segment (RACK's min RTT), the sender's, beside the smoothed one.
+    for (scenario, sender) in [("echo", "A"), ("http", "B"), ("bulk", "A")] {
+        let out = strata(
+            &[
+                "sim", scenario, "--rtt", "20ms", "--bytes", "64k", "--seed", "1", "--json",
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["tcp"]["sender"], sender);
+        let rtt = v["tcp"]["rtt_min_ms"].as_f64().unwrap();
+        let srtt = v["tcp"]["srtt_ms"].as_f64().unwrap();
+        println!("{scenario}: RTT {rtt:.2} ms, smoothed {srtt:.2} ms on a 20 ms path");
+        // 20 ms of propagation plus a few frames' serialisation at 100 Mbit/s.
+        assert!((20.0..21.0).contains(&rtt), "{scenario}: {rtt}");
+        let out = strata(
+            &[
+                "sim", scenario, "--rtt", "20ms", "--bytes", "64k", "--seed", "1",
+            ],
+            None,
+        );
+        let t = text(&out.stdout);
+        assert!(
+            t.contains(&format!(
+                "RTT {rtt:.2}ms (the smallest sample of a data segment)"
+            )),
+            "{t}"
+        );
+    }
+}

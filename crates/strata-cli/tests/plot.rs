@@ -428,6 +428,7 @@ fn cwnd_and_rtt_panels() {
             ssthresh: (k > 50).then_some(60_000),
             srtt: (k > 0).then(|| Duration::from_micros(20_000 + k * 50)),
             rto: Some(Duration::from_millis(200)),
+            min_rtt: None,
             flight: Some(8_000 + (k % 50) * 1500),
         })
         .collect();

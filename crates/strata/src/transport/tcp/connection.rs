@@ -231,6 +231,14 @@ impl Conn {
         self.rare.as_deref().and_then(|r| r.keepalive)
     }
 
+    /// RACK.min_RTT (RFC 8985 §6.2): the smallest RTT of a delivered data
+    /// segment, once RACK runs (with SACK). Unlike the smoothed RTT it does
+    /// not carry the handshake's first sample, which includes the wait for
+    /// ARP before the SYN left.
+    pub fn min_rtt(&self) -> Option<Duration> {
+        self.rack.as_deref().and_then(|r| r.min_rtt())
+    }
+
     /// The user timeout (RFC 9293 §3.8.3), if set (kept in [`Conn::rare`]).
     pub fn user_timeout(&self) -> Option<Duration> {
         self.rare.as_deref().and_then(|r| r.user_timeout)

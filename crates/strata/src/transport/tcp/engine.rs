@@ -215,6 +215,9 @@ pub struct ConnInfo {
     pub rto: Duration,
     /// Smoothed RTT if measured.
     pub srtt: Option<Duration>,
+    /// The smallest RTT of a delivered data segment (RACK.min_RTT, RFC
+    /// 8985 §6.2), once RACK runs (with SACK): the path's round trip.
+    pub min_rtt: Option<Duration>,
     /// Congestion window.
     pub cwnd: usize,
     /// Slow-start threshold.
@@ -2315,6 +2318,7 @@ impl Tcp {
             recv_queue: c.rx.len(),
             rto: c.rtt.rto(),
             srtt: c.rtt.srtt(),
+            min_rtt: c.min_rtt(),
             cwnd: c.cc.cwnd(),
             ssthresh: c.cc.ssthresh(),
             mss: c.eff_mss(),
