@@ -565,10 +565,13 @@ pub fn run_plan(plan: &Plan) -> Result<Outcome> {
         "layers      Ethernet {eth} B · IPv4/ARP {net} B · TCP/UDP/ICMP {tr} B · application {app} B (padding {} B)",
         wire.saturating_sub(eth + net + tr + app)
     ));
-    summary.push(format!(
-        "retrans     {} TCP retransmissions seen on the wire",
-        ladder.retransmissions()
-    ));
+    // UDP and ICMP have no retransmissions to count (the udp line says so).
+    if !matches!(scenario, Scenario::Udp | Scenario::Ping) {
+        summary.push(format!(
+            "retrans     {} TCP retransmissions seen on the wire",
+            ladder.retransmissions()
+        ));
+    }
     Ok(Outcome {
         ladder,
         pcap,

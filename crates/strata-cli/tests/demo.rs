@@ -307,3 +307,21 @@ fn traceroute_and_storm_scenarios_run_through_the_lab() {
     let out = demo(&["--scenario", "storm"], &tmp("storm.pcap"));
     assert!(out.to_lowercase().contains("storm"), "{out}");
 }
+
+#[test]
+fn udp_and_ping_summaries_count_no_tcp_retransmissions() {
+    // #17: the UDP and ping demos printed "0 TCP retransmissions": there is
+    // no TCP in them. The TCP scenarios keep the line.
+    let p = tmp("r.pcap");
+    for (scenario, tcp) in [("udp", false), ("ping", false), ("http", true)] {
+        let out = demo(
+            &["--scenario", scenario, "--loss", "20%", "--seed", "3"],
+            &p,
+        );
+        assert_eq!(
+            out.contains("TCP retransmissions seen on the wire"),
+            tcp,
+            "{scenario}:\n{out}"
+        );
+    }
+}
