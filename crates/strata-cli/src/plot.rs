@@ -711,10 +711,15 @@ pub fn cwnd_rtt_svg(samples: &[Sample], title: &str) -> String {
         .filter_map(|s| s.srtt)
         .max()
         .unwrap_or(Duration::ZERO);
+    // The subtitle names the largest cwnd as the text summary does (bytes
+    // in flight may stand above cwnd while it is cut: the axis takes both).
+    let cwnd_only = samples.iter().map(|s| s.cwnd).max().unwrap_or(0);
+    let flight_max = samples.iter().filter_map(|s| s.flight).max().unwrap_or(0);
     let subtitle = format!(
-        "{} samples · max cwnd {} · max srtt {}",
+        "{} samples · max cwnd {} · max in flight {} · max srtt {}",
         samples.len(),
-        crate::units::format_bytes(max_cwnd),
+        crate::units::format_bytes(cwnd_only),
+        crate::units::format_bytes(flight_max),
         crate::units::format_duration(max_rtt)
     );
     header(&mut svg, h, title, &subtitle);

@@ -151,6 +151,22 @@ fn check(scenario: &str, args: &[&str]) {
             .find_map(|p| p.strip_suffix(" retransmitted"))
             .unwrap_or_else(|| panic!("no retransmitted count in {sub:?}"));
         assert_eq!(n.parse::<u64>().unwrap(), json_rtx, "{scenario}: SVG");
+        // The cwnd picture's largest window is the text's.
+        let cw = std::fs::read_to_string(d.join("a-cwnd.svg")).unwrap();
+        let sub = cw
+            .split("class=\"subtitle\"")
+            .nth(1)
+            .and_then(|s| s.split('>').nth(1))
+            .unwrap();
+        let svg_cwnd = sub
+            .split(" · ")
+            .find_map(|p| p.strip_prefix("max cwnd "))
+            .unwrap_or_else(|| panic!("no max cwnd in {sub:?}"));
+        let text_cwnd = out
+            .lines()
+            .find_map(|l| l.split("largest cwnd ").nth(1))
+            .unwrap_or_else(|| panic!("no largest cwnd in:\n{out}"));
+        assert_eq!(svg_cwnd, text_cwnd.trim(), "{scenario}: cwnd SVG vs text");
     } else {
         let drawn = svg.matches("RETRANSMISSION").count() as u64;
         assert_eq!(drawn, t.ladder.0 + t.ladder.1, "{scenario}: SVG ladder");
