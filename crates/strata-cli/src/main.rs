@@ -72,7 +72,7 @@ enum Command {
     /// Prints what the lesson teaches about one value: binary form, class,
     /// private ranges, netmask and hosts, OUI vendor, port range and service.
     Explain(explain::ExplainArgs),
-    /// Run a simulated network scenario: ping, traceroute, udp, storm, bulk, http, echo.
+    /// Run a simulated scenario: ping, storm, bulk, http, echo, iperf3, synflood, slowloris and more.
     ///
     /// Hosts and routers run the strata stack in the deterministic
     /// simulator; the same --seed replays the same run byte for byte.
