@@ -533,6 +533,17 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Runs the simulation to `next`, one slice of a lab run; a slice of a
+/// long run is many frames, so Ctrl-C ([`catch_interrupt`]) stops it at
+/// once.
+fn run_slice(net: &mut Net, next: Instant) {
+    net.sim.run_until_condition(next, |_| interrupted());
+    if !interrupted() {
+        // Idle before `next`: the clock still moves to it.
+        net.sim.run_until(next);
+    }
+}
+
 /// The exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell
 /// reports it).
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -729,13 +740,7 @@ fn drive(
     // The first sample at the start, so the pictures share time zero.
     samples.extend(sample_of(&net.sim, net.a, conn));
     loop {
-        let next = net.sim.now() + slice;
-        // A slice of a long run is many frames: Ctrl-C stops it at once.
-        net.sim.run_until_condition(next, |_| interrupted());
-        if !interrupted() {
-            // Idle before `next`: the clock still moves to it.
-            net.sim.run_until(next);
-        }
+        run_slice(net, net.sim.now() + slice);
         if let Some(s) = sample_of(&net.sim, net.a, conn) {
             samples.push(s);
         }
@@ -1463,7 +1468,7 @@ pub fn bulk_flows(
     take_samples(&net, &mut samples, &mut retrans);
     let finished = loop {
         let next = net.sim.now() + slice;
-        net.sim.run_until(next);
+        run_slice(&mut net, next);
         take_samples(&net, &mut samples, &mut retrans);
         if samples.iter().map(Vec::len).max().unwrap_or(0) >= MAX_SAMPLES {
             for v in samples.iter_mut() {
@@ -1478,6 +1483,9 @@ pub fn bulk_flows(
         let s = sh.borrow();
         timeline.push((net.sim.now(), s.flows.iter().map(|f| f.received).collect()));
         progress.update(s.flows.iter().map(|f| f.received).sum(), net.sim.now());
+        if interrupted() {
+            break false;
+        }
         if s.flows.iter().all(|f| f.eof) || s.flows.iter().any(|f| f.error.is_some()) {
             break true;
         }
@@ -1487,7 +1495,7 @@ pub fn bulk_flows(
     };
     progress.finish();
     let end = net.sim.now() + Duration::from_secs(60);
-    while net.sim.now() < end && !closed(&net.sim, [net.a, net.b]) {
+    while !interrupted() && net.sim.now() < end && !closed(&net.sim, [net.a, net.b]) {
         let next = net.sim.now() + slice;
         net.sim.run_until(next);
     }
@@ -1504,7 +1512,12 @@ pub fn bulk_flows(
             s.flows[i].received
         );
     }
-    if !finished {
+    if !finished && interrupted() {
+        eprintln!(
+            "interrupted at {} of virtual time: the figures below are partial",
+            format_duration(net.sim.now().saturating_duration_since(start))
+        );
+    } else if !finished {
         bail!(
             "bulk transfer did not finish within {} of virtual time ({} of {} bytes arrived)",
             format_duration(limit.saturating_duration_since(start)),

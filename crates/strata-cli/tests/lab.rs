@@ -553,3 +553,36 @@ fn the_summary_reports_the_path_rtt_from_the_senders_samples() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_stops_a_run_of_several_flows_too() {
+    // The SIGINT handler is installed for every TCP lab run: the --flows
+    // loop must stop on it as well, or Ctrl-C would do nothing there.
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "sim", "bulk", "--flows", "2", "--bytes", "1T", "--rate", "1gbit",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the --flows run did not stop within 60 s of Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("the figures below are partial"), "{err}");
+    assert!(text(&out.stdout).contains("link0   A[0] -> B[0]  sent"));
+}
