@@ -4,15 +4,21 @@
 //! and time go in, frames and events come out. The modules follow the OSI
 //! layers:
 //!
-//! | layer            | module                 |
-//! |------------------|------------------------|
-//! | byte formats     | [`wire`]               |
-//! | physical/device  | [`phy`]                |
-//! | link (L2)        | [`link`] (Ethernet, ARP) |
-//! | network (L3)     | [`net`] (IPv4, ICMP, routing, fragments) |
-//! | transport (L4)   | [`transport`] (UDP, TCP) |
-//! | application (L7) | [`app`] (DHCP, DNS) |
-//! | the whole stack  | [`stack`]              |
+//! | layer            | module                 | processing on the packet path |
+//! |------------------|------------------------|-------------------------------|
+//! | byte formats     | [`wire`]               | parse and emit, no state |
+//! | physical/device  | [`phy`]                | offloads finished in software |
+//! | link (L2)        | [`link`] (Ethernet, ARP) | `link/ethernet.rs`, `link/neighbor.rs` |
+//! | network (L3)     | [`net`] (IPv4, ICMP, routing, fragments, NAT) | `net/ingress.rs`, `net/forward.rs`, `net/icmp_path.rs`, `net/egress.rs` |
+//! | transport (L4)   | [`transport`] (UDP, TCP) | `transport/udp/dispatch.rs`, `transport/tcp/ingress.rs` and the engine |
+//! | application (L7) | [`app`] (DHCP, DNS, FTP) | over the stack's sockets |
+//! | the whole stack  | [`stack`]              | composition and the public API; counters in `stats.rs` |
+//!
+//! A frame received by [`stack::Stack::receive`] climbs through these
+//! files in that order (Ethernet → ARP or IPv4 → ICMP, UDP or TCP); what
+//! the stack sends goes down through `net/egress.rs` (route, ARP,
+//! fragments) and `link/ethernet.rs`. Each per-layer file holds an
+//! `impl Stack` block for its layer.
 //!
 //! Time is a plain value ([`time::Instant`]) passed into every call that may
 //! act; nothing in this crate reads a clock.
@@ -27,6 +33,7 @@ pub mod net;
 pub mod phy;
 pub mod secret;
 pub mod stack;
+mod stats;
 pub mod time;
 pub mod transport;
 pub mod wire;

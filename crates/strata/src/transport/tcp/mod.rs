@@ -31,6 +31,7 @@
 //! | `syncookie.rs`  | SYN cookies (RFC 4987 §3.6): stateless SYN-ACKs in a flood |
 //! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
 //! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
+//! | `ingress.rs`    | the stack's hand-off from IPv4: checks, then the engine    |
 
 pub mod buffer;
 pub mod congestion;
@@ -38,6 +39,7 @@ mod connection;
 pub mod cubic;
 mod engine;
 pub mod hystart;
+mod ingress;
 pub mod isn;
 pub mod rack;
 pub mod recovery;

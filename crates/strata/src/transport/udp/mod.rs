@@ -3,12 +3,15 @@
 //! This module holds the socket table: bindings, the bounded receive
 //! queues, pending errors, and the O(1) demultiplexer from (local address,
 //! local port) to a socket. The [`Stack`](crate::stack::Stack) owns one and
-//! drives it; applications use the `udp_*` methods of the stack.
+//! drives it (`dispatch.rs`: datagrams in to their socket, datagrams out);
+//! applications use the `udp_*` methods of the stack.
 
 use crate::net::icmp::IcmpError;
 use crate::transport::ports::SeededState;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::{HashMap, VecDeque};
+
+mod dispatch;
 
 /// A UDP socket inside a stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
