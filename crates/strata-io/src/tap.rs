@@ -337,6 +337,69 @@ pub struct OffloadStats {
     pub tx_refused: u64,
 }
 
+/// `SIOCETHTOOL` from `<linux/sockios.h>` and `ETHTOOL_GLINK` from
+/// `<linux/ethtool.h>` ("is the link up?").
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+const ETHTOOL_GLINK: u32 = 0x0000_000a;
+
+/// `struct ethtool_value`.
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+/// `struct ifreq` with its union holding a pointer (`ifr_data`).
+#[repr(C)]
+struct IfReqData {
+    name: [libc::c_char; IFNAMSIZ],
+    data: *mut libc::c_void,
+    _pad: [u8; 24 - std::mem::size_of::<*mut libc::c_void>()],
+}
+
+/// Brings the kernel's view of interface `name`'s link up to date and
+/// returns whether it has a carrier (`ethtool NAME`'s "Link detected").
+///
+/// Attaching a reader to a TAP turns its carrier on, but the kernel
+/// activates the interface's transmit queue only in its link-watch work,
+/// a global work item that needs the RTNL lock and so runs late while
+/// other interfaces and namespaces come and go (up to a second and more
+/// on a busy machine). Until then the queue is the `noop` qdisc, which
+/// drops every frame the kernel sends toward us: the first ARP reply to
+/// a fresh `strata fetch` was lost that way, so its SYN waited a second
+/// for the ARP retry and went out twice. The tun driver answers
+/// `ETHTOOL_GLINK` with `ethtool_op_get_link`, which first runs the
+/// interface's pending link-watch event itself (`linkwatch_sync_dev`),
+/// under the RTNL lock: once this returns, the queue is active.
+pub(crate) fn sync_link_state(name: &str) -> io::Result<bool> {
+    let flags = ifreq_for(name)?;
+    let mut value = EthtoolValue {
+        cmd: ETHTOOL_GLINK,
+        data: 0,
+    };
+    let mut req = IfReqData {
+        name: flags.name,
+        data: (&mut value as *mut EthtoolValue).cast(),
+        _pad: [0; 24 - std::mem::size_of::<*mut libc::c_void>()],
+    };
+    let sock = ioctl_socket()?;
+    // SAFETY: SIOCETHTOOL reads the NUL-terminated name and the `ifr_data`
+    // pointer of a live 40-byte #[repr(C)] ifreq; the kernel reads the
+    // command and writes the result through that pointer, to `value`,
+    // which lives until the call returns.
+    let rc = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            SIOCETHTOOL as _,
+            &mut req as *mut IfReqData,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value.data != 0)
+}
+
 /// An open TAP interface.
 #[derive(Debug)]
 pub struct TapDevice {
@@ -355,7 +418,9 @@ impl TapDevice {
     /// interface `name` in the calling thread's network namespace.
     ///
     /// The interface still has to be brought up (`ip link set NAME up`)
-    /// for the kernel to send or accept frames on it.
+    /// for the kernel to send or accept frames on it. When it is up
+    /// already, the kernel's side is ready to send by the time this
+    /// returns: frames the kernel answers at once are not dropped.
     pub fn open(name: &str) -> Result<TapDevice, TapError> {
         Self::open_with(name, TapOptions::default())
     }
@@ -428,6 +493,12 @@ impl TapDevice {
             set_offload(&fd, 0);
             TapOffloads::default()
         };
+        // The carrier is on now that we read the TAP; make the kernel
+        // activate its transmit queue before anyone sends, or its first
+        // replies are dropped (see `sync_link_state`).
+        if let Err(e) = sync_link_state(name) {
+            tracing::debug!(error = %e, "ETHTOOL_GLINK refused; the kernel activates the link in its own time");
+        }
         Ok(TapDevice {
             fd,
             name: name.to_string(),
