@@ -567,8 +567,23 @@ pub fn run_plan(plan: &Plan) -> Result<Outcome> {
     ));
     // UDP and ICMP have no retransmissions to count (the udp line says so).
     if !matches!(scenario, Scenario::Udp | Scenario::Ping) {
+        // The wire's count beside the stacks' own: they differ by the
+        // segments ARP held back, which no capture shows (a retry whose
+        // earlier copies never left is the first the wire sees).
+        let (mut counted, mut held) = (0, 0);
+        for id in [client, server] {
+            if let Some(h) = sim.node::<Host>(id) {
+                counted += h.stack().tcp_stats().retransmits;
+                held += h.stack().stats().tcp.neighbour_drops;
+            }
+        }
+        let why = if held > 0 {
+            format!(" (the stacks count {counted}; {held} segments held behind ARP never left)")
+        } else {
+            String::new()
+        };
         summary.push(format!(
-            "retrans     {} TCP retransmissions seen on the wire",
+            "retrans     {} TCP retransmissions seen on the wire{why}",
             ladder.retransmissions()
         ));
     }
@@ -1025,16 +1040,31 @@ fn tcp_exchange(
         }
     ));
     for (id, who) in [(client, "client"), (server, "server")] {
-        let st = sim
-            .node::<Host>(id)
-            .context("host")?
-            .stack()
-            .tcp_stats()
-            .clone();
+        let stack = sim.node::<Host>(id).context("host")?.stack();
+        let st = stack.tcp_stats();
+        // The causes add up to the total: SYN and SYN-ACK retries count as
+        // timeouts, a SYN-ACK repeated for a repeated SYN is named apart.
+        let repeats = match st.retransmits_syn_ack {
+            0 => String::new(),
+            n => format!(", {n} SYN-ACK repeated"),
+        };
         summary.push(format!(
-            "tcp         {who}: {} segments out, {} in, {} retransmitted ({} by timeout, {} fast)",
-            st.segments_out, st.segments_in, st.retransmits, st.rto_expired, st.fast_retransmits
+            "tcp         {who}: {} segments out, {} in, {} retransmitted ({} by timeout, {} fast{repeats})",
+            st.segments_out,
+            st.segments_in,
+            st.retransmits,
+            st.retransmits_timeout,
+            st.retransmits_recovery
         ));
+        // Counted as sent by TCP, dropped below it: the reason the wire
+        // shows fewer segments (and retransmissions) than the engine.
+        let held = stack.stats().tcp.neighbour_drops;
+        if held > 0 {
+            summary.push(format!(
+                "            {who}: {held} of those segments held behind ARP and never sent \
+                 (the resolution failed or its queue overflowed)"
+            ));
+        }
     }
     let last_close = [client, server]
         .iter()

@@ -188,6 +188,9 @@ pub struct TcpJson {
     /// Retransmissions by cause: after a retransmission timeout (and
     /// SYN/SYN-ACK retries).
     pub retransmissions_rto: u64,
+    /// Retransmissions by cause: a SYN-ACK sent again at once for a
+    /// repeated SYN. The five causes add up to `retransmissions`.
+    pub retransmissions_syn_ack: u64,
     /// Loss recoveries and timeouts found spurious and undone (RFC 3522,
     /// RFC 3708 detection; RFC 4015 response).
     pub spurious_undone: u64,
@@ -203,6 +206,10 @@ pub struct TcpJson {
     pub efficiency: Option<f64>,
     /// Segments the sender emitted.
     pub segments_sent: u64,
+    /// Of those, segments held behind ARP and never sent (the resolution
+    /// failed or the neighbour's queue overflowed): no capture shows them,
+    /// so the wire has this many fewer (`Stack::stats().tcp.neighbour_drops`).
+    pub segments_held: u64,
     /// The smallest RTT sample of a delivered data segment (the path's
     /// round trip; RACK's min RTT), ms.
     pub rtt_min_ms: Option<f64>,

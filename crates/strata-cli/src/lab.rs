@@ -845,10 +845,13 @@ fn tcp_json(
 ) -> TcpJson {
     // The counters of the host that sent the data: retransmissions and
     // probes happen at the sender.
-    let stats = net
+    let (stats, held) = net
         .sim
         .node::<Host>(sender)
-        .map(|h| h.stack().tcp_stats().clone())
+        .map(|h| {
+            let s = h.stack();
+            (s.tcp_stats().clone(), s.stats().tcp.neighbour_drops)
+        })
         .unwrap_or_default();
     // Frames lost on the way from the sender: what retransmissions repair
     // (lost ACKs on the way back need none).
@@ -878,6 +881,7 @@ fn tcp_json(
         retransmissions_dupthresh: stats.retransmits_dupthresh,
         retransmissions_tlp: stats.retransmits_tlp,
         retransmissions_rto: stats.retransmits_timeout,
+        retransmissions_syn_ack: stats.retransmits_syn_ack,
         spurious_undone: stats.spurious_undone,
         spurious_rto_undone: stats.spurious_rto_undone,
         spurious_retransmissions: stats.spurious_retransmits,
@@ -885,6 +889,7 @@ fn tcp_json(
         link_drops: drops,
         efficiency: (drops > 0).then(|| stats.retransmits as f64 / drops as f64),
         segments_sent: stats.segments_out,
+        segments_held: held,
         rtt_min_ms: samples.iter().filter_map(|s| s.min_rtt).min().map(json::ms),
         srtt_ms: srtts.last().map(|d| json::ms(*d)),
         srtt_min_ms: srtts.iter().min().map(|d| json::ms(*d)),
@@ -899,23 +904,31 @@ fn tcp_lines(t: &TcpJson) -> Vec<String> {
     vec![
         format!(
             "sender {}: retransmissions {} (fast recoveries {}, timeouts {}, tail probes {} \
-             of which {} repaired a loss), {} segments sent",
+             of which {} repaired a loss), {} segments sent{}",
             t.sender,
             t.retransmissions,
             t.fast_retransmits,
             t.rto_expired,
             t.tail_probes,
             t.tail_probe_repairs,
-            t.segments_sent
+            t.segments_sent,
+            match t.segments_held {
+                0 => String::new(),
+                n => format!(" ({n} held behind ARP and never sent)"),
+            }
         ),
         format!(
-            "retransmissions by cause: RACK {}, dupthresh {}, TLP {}, RTO {}; \
+            "retransmissions by cause: RACK {}, dupthresh {}, TLP {}, RTO {}{}; \
              spurious recoveries undone {} (of them timeouts {}, with {} retransmissions), \
              D-SACKs received {}",
             t.retransmissions_rack,
             t.retransmissions_dupthresh,
             t.retransmissions_tlp,
             t.retransmissions_rto,
+            match t.retransmissions_syn_ack {
+                0 => String::new(),
+                n => format!(", SYN-ACK repeated {n}"),
+            },
             t.spurious_undone,
             t.spurious_rto_undone,
             t.spurious_retransmissions,

@@ -325,3 +325,78 @@ fn udp_and_ping_summaries_count_no_tcp_retransmissions() {
         );
     }
 }
+
+/// The number before `key` in `line` (`"14 segments out"`, `" segments"` → 14).
+fn number_before(line: &str, key: &str) -> u64 {
+    let head = line
+        .split(key)
+        .next()
+        .filter(|h| h.len() < line.len())
+        .unwrap_or_else(|| panic!("no {key:?} in {line:?}"));
+    head.split(|c: char| !c.is_ascii_digit())
+        .rfind(|w| !w.is_empty())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no number before {key:?} in {line:?}"))
+}
+
+#[test]
+fn segments_held_behind_arp_explain_the_gap_to_the_wire() {
+    // #17: at 20 % loss, seed 7, the client's first ARP resolution fails:
+    // its SYN and the SYN's first retry wait in the neighbour queue and are
+    // dropped with it, so TCP counts 10 retransmissions where the wire shows
+    // 8. The summary must count what ARP held back, so that text, ladder and
+    // tshark tell one story: stack − held = wire.
+    let pcap = tmp("held.pcap");
+    let out = demo(&["--seed", "7", "--loss", "20%"], &pcap);
+    let line = |start: &str, has: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(start) && l.contains(has))
+            .unwrap_or_else(|| panic!("no {start}…{has} line:\n{out}"))
+    };
+    let client = line("tcp", "client:");
+    let server = line("tcp", "server:");
+    for l in [client, server] {
+        // The causes add up to the total.
+        assert_eq!(
+            number_before(l, " retransmitted"),
+            number_before(l, " by timeout") + number_before(l, " fast"),
+            "{l}"
+        );
+    }
+    let held = number_before(line("client:", "held behind ARP"), " of those segments");
+    assert_eq!(held, 2, "the SYN and its first retry:\n{out}");
+    assert!(
+        !out.contains("server: 0 of those"),
+        "nothing said when nothing was held"
+    );
+    let counted = number_before(client, " retransmitted") + number_before(server, " retransmitted");
+    let retrans = line("retrans", "seen on the wire");
+    let wire = number_before(retrans, " TCP retransmissions");
+    assert_eq!(number_before(retrans, "; "), counted, "{retrans}");
+    assert_eq!(wire, counted - held, "{out}");
+    assert_eq!(wire, 8);
+    if !tshark_available() {
+        return;
+    }
+    // The capture of the client's NIC: every segment the client sent
+    // except those ARP held back, and the wire's retransmissions.
+    let client_segments = tshark(&pcap, &["-Y", "tcp && ip.src == 192.168.1.10"])
+        .lines()
+        .count() as u64;
+    assert_eq!(
+        client_segments,
+        number_before(client, " segments out") - held,
+        "{out}"
+    );
+    let seen = tshark(
+        &pcap,
+        &[
+            "-Y",
+            "tcp.analysis.retransmission || tcp.analysis.fast_retransmission \
+             || tcp.analysis.spurious_retransmission",
+        ],
+    )
+    .lines()
+    .count() as u64;
+    assert_eq!(seen, wire, "tshark vs the ladder");
+}

@@ -191,6 +191,12 @@ pub struct TcpIpStats {
     /// Negative advice taken from TCP (RFC 9293 §3.8.3 MUST-20): the next
     /// hop was set to be re-confirmed and the cached route dropped.
     pub negative_advice: u64,
+    /// Segments the engine emitted that never reached the link: they
+    /// waited for ARP resolution and were dropped when it failed or when
+    /// the neighbour's queue overflowed (RFC 1122 §2.3.2.2). They are in
+    /// `segments_out` and in the engine's counters (a retransmission among
+    /// them was counted as one), but no capture shows them.
+    pub neighbour_drops: u64,
 }
 
 /// UDP counters.

@@ -125,6 +125,33 @@ fn arp_failure_reports_host_unreachable_to_socket_and_ping() {
 }
 
 #[test]
+fn tcp_segments_held_behind_a_failed_arp_are_counted_as_never_sent() {
+    // Issue #17: the engine counts a SYN and its retry as sent, but both
+    // wait for an ARP answer that never comes and are dropped with the
+    // entry (RFC 1122 §2.3.2.2); the stack must say so, or its counters
+    // and the wire disagree. A UDP datagram dropped alike is not TCP's.
+    let mut w = lan();
+    w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.99"), 80))
+        .unwrap();
+    let cli = w.stacks[0].udp_bind(None, 0).unwrap();
+    let nobody = SocketAddrV4::new(ip("10.0.0.99"), 53);
+    w.stacks[0].udp_send_to(w.now, cli, nobody, b"q").unwrap();
+    w.advance(Duration::from_millis(2900));
+    let s = w.stacks[0].stats();
+    assert_eq!(s.tcp.neighbour_drops, 0, "still waiting for ARP");
+    assert_eq!(s.tcp.segments_out, 2, "the SYN and its retry at 1 s");
+    w.advance(Duration::from_millis(200));
+    let s = w.stacks[0].stats();
+    assert_eq!(s.arp.failures, 1);
+    assert_eq!(s.ip.dropped.host_unreachable, 3);
+    assert_eq!(s.tcp.neighbour_drops, 2, "both SYNs never left");
+    // The second retry (at 3 s) starts a fresh resolution and waits.
+    assert_eq!(s.tcp.segments_out, 3);
+    assert_eq!(w.stacks[0].tcp_stats().retransmits, 2);
+}
+
+#[test]
 fn udp_to_closed_port_gives_port_unreachable_on_sender() {
     let mut w = lan();
     let cli = w.stacks[0].udp_bind(Some(ip("10.0.0.1")), 40000).unwrap();

@@ -136,6 +136,11 @@ pub enum Resolve<P> {
     Queued {
         /// Send a broadcast request now.
         request: bool,
+        /// Packets the bounded queue gave up to stay within its limits
+        /// (older ones that made room, or this one when it could not be
+        /// held), oldest first: they will never be sent, and their owner
+        /// may want to count them.
+        dropped: Vec<P>,
     },
     /// The cache is full of unresolved entries; the packet is handed back.
     Dropped(P),
@@ -303,8 +308,11 @@ impl<P: QueuedLen> ArpCache<P> {
         if let Some(e) = self.entries.get_mut(&ip) {
             // Known mappings were answered above: this entry is incomplete.
             self.stats.misses += 1;
-            Self::enqueue(cfg, &mut self.queued_bytes, &mut self.stats, e, packet);
-            return Resolve::Queued { request: false };
+            let dropped = Self::enqueue(cfg, &mut self.queued_bytes, &mut self.stats, e, packet);
+            return Resolve::Queued {
+                request: false,
+                dropped,
+            };
         }
         if self.entries.len() >= cfg.max_entries && !self.evict_one() {
             self.stats.table_full_drops += 1;
@@ -323,26 +331,31 @@ impl<P: QueuedLen> ArpCache<P> {
             pending_bytes: 0,
             updated: now,
         };
-        Self::enqueue(cfg, &mut self.queued_bytes, &mut self.stats, &mut e, packet);
+        let dropped = Self::enqueue(cfg, &mut self.queued_bytes, &mut self.stats, &mut e, packet);
         self.entries.insert(ip, e);
-        Resolve::Queued { request: true }
+        Resolve::Queued {
+            request: true,
+            dropped,
+        }
     }
 
     /// Queues `packet` on an incomplete entry within the count and byte
     /// limits (RFC 1122 §2.3.2.2: SHOULD keep at least one; the newest is
-    /// kept, the oldest give way).
+    /// kept, the oldest give way). Returns the packets given up, oldest
+    /// first.
     fn enqueue(
         cfg: ArpConfig,
         queued: &mut usize,
         stats: &mut ArpCacheStats,
         e: &mut Entry<P>,
         packet: P,
-    ) {
+    ) -> Vec<P> {
         let len = packet.queued_len();
         if cfg.queue_len == 0 || len > cfg.queue_bytes {
             stats.queue_drops += 1;
-            return;
+            return vec![packet];
         }
+        let mut dropped = Vec::new();
         while e.pending.len() >= cfg.queue_len || e.pending_bytes + len > cfg.queue_bytes {
             let Some(old) = e.pending.pop_front() else {
                 break;
@@ -351,14 +364,17 @@ impl<P: QueuedLen> ArpCache<P> {
             e.pending_bytes -= l;
             *queued -= l;
             stats.queue_drops += 1;
+            dropped.push(old);
         }
         if *queued + len > cfg.total_queue_bytes {
             stats.queue_drops += 1;
-            return;
+            dropped.push(packet);
+            return dropped;
         }
         e.pending_bytes += len;
         *queued += len;
         e.pending.push_back(packet);
+        dropped
     }
 
     /// Takes an entry's queue, releasing its bytes.
@@ -530,9 +546,13 @@ mod tests {
     #[test]
     fn queued_packets_flush_in_order_on_reply() {
         let mut c: ArpCache<u32> = ArpCache::new(ArpConfig::default());
-        assert_eq!(c.resolve(t(0), IP, 1), Resolve::Queued { request: true });
-        assert_eq!(c.resolve(t(1), IP, 2), Resolve::Queued { request: false });
-        assert_eq!(c.resolve(t(2), IP, 3), Resolve::Queued { request: false });
+        let queued = |request| Resolve::Queued {
+            request,
+            dropped: vec![],
+        };
+        assert_eq!(c.resolve(t(0), IP, 1), queued(true));
+        assert_eq!(c.resolve(t(1), IP, 2), queued(false));
+        assert_eq!(c.resolve(t(2), IP, 3), queued(false));
         assert_eq!(c.state(IP), Some(NeighborState::Incomplete));
         assert_eq!(c.lookup(IP), None);
         let flushed = c.learn(t(5), IP, MAC, false);
@@ -557,11 +577,17 @@ mod tests {
             ..ArpConfig::default()
         };
         let mut c: ArpCache<u32> = ArpCache::new(cfg);
+        let mut given_up = Vec::new();
         for i in 0..5 {
-            c.resolve(t(0), IP, i);
+            match c.resolve(t(0), IP, i) {
+                Resolve::Queued { dropped, .. } => given_up.extend(dropped),
+                other => panic!("{other:?}"),
+            }
         }
         assert_eq!(c.pending(IP), 3);
         assert_eq!(c.stats().queue_drops, 2);
+        // The owner gets back what gave way, to count it against its sender.
+        assert_eq!(given_up, [0, 1]);
         assert_eq!(c.learn(t(1), IP, MAC, false), [2, 3, 4]);
     }
 
@@ -678,7 +704,10 @@ mod tests {
         c.learn(t(1), Ipv4Addr::new(10, 0, 0, 1), MAC, false);
         assert_eq!(
             c.resolve(t(2), Ipv4Addr::new(10, 0, 0, 4), 4),
-            Resolve::Queued { request: true }
+            Resolve::Queued {
+                request: true,
+                dropped: vec![]
+            }
         );
         assert_eq!(c.state(Ipv4Addr::new(10, 0, 0, 1)), None);
     }

@@ -140,12 +140,30 @@ impl Stack {
                     self.arp_request(iface, next_hop, Some(mac));
                 }
             }
-            Resolve::Queued { request } => {
+            Resolve::Queued { request, dropped } => {
                 if request {
                     self.arp_request(iface, next_hop, None);
                 }
+                for d in dropped {
+                    self.count_neighbour_drop(&d);
+                }
             }
-            Resolve::Dropped(_) => {}
+            Resolve::Dropped(d) => self.count_neighbour_drop(&d),
+        }
+    }
+
+    /// Counts a datagram the neighbour layer gave up before it reached the
+    /// link, against TCP when it is a segment of ours: the engine counted
+    /// it as sent, and the summaries must say why the wire shows less.
+    pub(crate) fn count_neighbour_drop(&mut self, dgram: &[u8]) {
+        let Ok(pkt) = Ipv4Packet::new_checked(dgram) else {
+            return;
+        };
+        if pkt.protocol() == IpProtocol::TCP
+            && pkt.frag_offset() == 0
+            && self.is_local_addr(pkt.src())
+        {
+            self.stats.tcp.neighbour_drops += 1;
         }
     }
 

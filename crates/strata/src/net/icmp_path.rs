@@ -316,6 +316,7 @@ impl Stack {
     /// §2.3.2.2, RFC 1812 §5.2.7.1).
     pub(crate) fn undeliverable(&mut self, now: Instant, dgram: &[u8]) {
         self.stats.ip.dropped.host_unreachable += 1;
+        self.count_neighbour_drop(dgram);
         tracing::debug!(target: "strata::link", len = dgram.len(), "ARP gave up: host unreachable");
         let Ok(pkt) = Ipv4Packet::new_checked(dgram) else {
             return;
