@@ -93,7 +93,8 @@ pub struct LabArgs {
     pub bytes: Option<u64>,
     /// Write pictures: the ladder diagram (ping, udp and runs of at most 100
     /// frames), or for bulk and longer runs the time-sequence graph to FILE
-    /// and cwnd/RTT to FILE with `-cwnd` added.
+    /// and cwnd/RTT to FILE with `-cwnd` added; for storm --stp, each switch
+    /// port's role and state over time.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
     /// Print a machine-readable JSON summary on stdout instead of text.
@@ -2222,9 +2223,12 @@ pub fn check_for_lan_scenarios(args: &SimArgs) {
         }
     }
     let draws = lab.svg.is_some() || lab.ladder;
-    if draws && matches!(args.scenario, Scenario::Traceroute | Scenario::Storm) {
+    // storm --stp --svg draws the spanning tree's timeline instead.
+    let stp_svg = args.scenario == Scenario::Storm && args.stp.is_some() && !lab.ladder;
+    if draws && !stp_svg && matches!(args.scenario, Scenario::Traceroute | Scenario::Storm) {
         usage_error(&format!(
-            "--ladder and --svg draw two hosts; {name} has more: try ping, udp, http, echo or bulk"
+            "--ladder and --svg draw two hosts; {name} has more: try ping, udp, http, echo or bulk \
+             (storm --stp --svg draws the spanning tree)"
         ));
     }
     if args.scenario == Scenario::Storm && (lab.rtt.is_some() || lab.rate.is_some()) {

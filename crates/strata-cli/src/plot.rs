@@ -877,6 +877,250 @@ pub fn cwnd_flows_svg(flows: &[(String, Vec<Sample>)], title: &str) -> String {
     svg
 }
 
+/// Colour and legend name of a spanning-tree port state.
+fn stp_state_style(s: strata_sim::switch::PortState) -> (&'static str, &'static str) {
+    use strata_sim::switch::PortState;
+    match s {
+        PortState::Forwarding => ("#2ca02c", "forwarding"),
+        PortState::Learning => ("#bcbd22", "learning"),
+        PortState::Listening => ("#ff7f0e", "listening"),
+        PortState::Blocking => ("#d62728", "blocking"),
+    }
+}
+
+/// A span of seconds as people say it: 31 µs, 1.5 ms, 30 s.
+fn say_secs(s: f64) -> String {
+    let (v, unit) = if s < 1e-3 {
+        (s * 1e6, "µs")
+    } else if s < 1.0 {
+        (s * 1e3, "ms")
+    } else {
+        (s, "s")
+    };
+    let t = format!("{v:.1}");
+    format!("{} {unit}", t.trim_end_matches(".0"))
+}
+
+/// Draws spanning-tree runs ([`strata_sim::demo::storm_stp`]) as timelines:
+/// one panel per protocol, one row per switch port, each row a bar
+/// coloured by the port's state over time and labelled with its role;
+/// dashed lines mark convergence, the link failure and the repair.
+pub fn stp_timeline_svg(runs: &[strata_sim::demo::StpDemo], seed: u64) -> String {
+    use strata_sim::switch::PortState;
+    let secs = |t: Instant| t.as_nanos() as f64 / 1e9;
+    let t_hi = runs.iter().map(|r| secs(r.ended_at)).fold(1.0, f64::max);
+    let (row_h, gap) = (18.0, 6.0);
+    let rows = runs.iter().map(|r| r.history.len()).max().unwrap_or(0) as f64;
+    let panel_h = rows * (row_h + gap) - gap;
+    // Panel title, two lines of event labels, the rows, the time axis.
+    let block = 50.0 + panel_h + 52.0;
+    let top = 92.0;
+    let h = top + block * runs.len() as f64 + 10.0;
+    let mut svg = String::new();
+    let cut = runs.first().map_or(0.0, |r| secs(r.cut_at));
+    let mut sub = vec![format!("seed {seed}")];
+    for r in runs {
+        sub.push(format!(
+            "{} converges in {}, repairs in {}",
+            r.protocol.name(),
+            say_secs(secs(r.converged_at)),
+            r.healed_after
+                .map_or("—".to_string(), |d| say_secs(d.as_secs_f64()))
+        ));
+    }
+    header(
+        &mut svg,
+        h,
+        &format!(
+            "Spanning tree on the storm triangle: power-on, then link sw0–sw1 fails at {}",
+            say_secs(cut)
+        ),
+        &sub.join(" · "),
+    );
+    // The legend: one swatch per state, right-aligned above the panels.
+    let states = [
+        PortState::Blocking,
+        PortState::Listening,
+        PortState::Learning,
+        PortState::Forwarding,
+    ];
+    let _ = writeln!(
+        svg,
+        "<g class=\"legend\" {FONT} font-size=\"12\" fill=\"#222\">"
+    );
+    let mut lx = W - 540.0;
+    for s in states {
+        let (colour, name) = stp_state_style(s);
+        let label = if s == PortState::Blocking {
+            "blocking (RSTP: discarding)"
+        } else {
+            name
+        };
+        let _ = writeln!(
+            svg,
+            "<rect class=\"swatch {name}\" x=\"{}\" y=\"62\" width=\"14\" height=\"12\" fill=\"{colour}\"/><text x=\"{}\" y=\"72\">{label}</text>",
+            r1(lx),
+            r1(lx + 18.0)
+        );
+        lx += if s == PortState::Blocking {
+            190.0
+        } else {
+            84.0
+        };
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"30\" y=\"72\">bar: the port's state · text: its role</text>"
+    );
+    let _ = writeln!(svg, "</g>");
+    for (k, run) in runs.iter().enumerate() {
+        let y0 = top + block * k as f64;
+        let p = Panel {
+            x: 110.0,
+            y: y0 + 50.0,
+            w: W - 140.0,
+            h: panel_h,
+            xr: (0.0, t_hi),
+            yr: (0.0, 1.0),
+        };
+        let name = match run.protocol {
+            strata_sim::stp::Protocol::Stp => "STP (IEEE 802.1D)",
+            strata_sim::stp::Protocol::Rstp => "RSTP (IEEE 802.1w)",
+        };
+        let _ = writeln!(
+            svg,
+            "<g class=\"stp-panel\" data-protocol=\"{}\" {FONT}>",
+            run.protocol.name()
+        );
+        let _ = writeln!(
+            svg,
+            "<text class=\"panel-title\" x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\" fill=\"#111\">{}</text>",
+            p.x,
+            r1(y0 + 14.0),
+            xml(name)
+        );
+        // Time grid and axis under the rows.
+        let y1 = p.y + p.h;
+        for t in nice_ticks(0.0, t_hi, 8) {
+            let x = p.px(t);
+            let _ = writeln!(
+                svg,
+                "<line class=\"grid\" x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{y1}\" stroke=\"#e4e4e4\"/>\
+                 <text class=\"tick-label\" x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#333\">{}</text>",
+                p.y,
+                y1 + 16.0,
+                xml(&short(t))
+            );
+        }
+        let _ = writeln!(
+            svg,
+            "<text class=\"axis-label x\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\" fill=\"#333\">time after power-on (s)</text>",
+            r1(p.x + p.w / 2.0),
+            y1 + 34.0
+        );
+        for (i, port) in run.history.iter().enumerate() {
+            let ry = r1(p.y + i as f64 * (row_h + gap));
+            let _ = writeln!(
+                svg,
+                "<g class=\"port-row\" data-port=\"{} port {}\"><text class=\"port-label\" x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"12\" fill=\"#222\">{} port {}</text>",
+                xml(&port.switch),
+                port.port,
+                p.x - 8.0,
+                r1(ry + 13.0),
+                xml(&port.switch),
+                port.port
+            );
+            // Spans of constant (role, state), from power-on to the end.
+            let mut spans: Vec<(f64, strata_sim::stp::PortRole, PortState)> =
+                vec![(0.0, port.initial.0, port.initial.1)];
+            for c in &port.changes {
+                let t = secs(c.at);
+                match spans.last_mut() {
+                    Some(last) if last.0 == t => (last.1, last.2) = (c.role, c.state),
+                    _ => spans.push((t, c.role, c.state)),
+                }
+            }
+            for (j, &(t, role, state)) in spans.iter().enumerate() {
+                let end = spans.get(j + 1).map_or(t_hi, |s| s.0);
+                let (xa, xb) = (p.px(t), p.px(end));
+                let (colour, sname) = stp_state_style(state);
+                let _ = writeln!(
+                    svg,
+                    "<rect class=\"state {sname}\" data-role=\"{}\" data-from=\"{t}\" x=\"{xa}\" y=\"{ry}\" width=\"{}\" height=\"{row_h}\" fill=\"{colour}\"><title>{} port {}: {} {sname} from {}</title></rect>",
+                    role.name(),
+                    r1((xb - xa).max(0.5)),
+                    xml(&port.switch),
+                    port.port,
+                    role.name(),
+                    say_secs(t)
+                );
+                // The role where the bar is wide enough to hold it, and
+                // always on the first span (the role at power-on).
+                if xb - xa > 62.0 {
+                    let _ = writeln!(
+                        svg,
+                        "<text class=\"role\" x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"white\">{}</text>",
+                        r1(xa + 4.0),
+                        r1(ry + 13.0),
+                        role.name()
+                    );
+                }
+            }
+            let _ = writeln!(svg, "</g>");
+        }
+        // Events: convergence, the cut, the repair.
+        let mut events = vec![
+            (
+                "converged",
+                secs(run.converged_at),
+                format!("converged after {}", say_secs(secs(run.converged_at))),
+                "start",
+            ),
+            (
+                "cut",
+                secs(run.cut_at),
+                "link sw0–sw1 cut".to_string(),
+                "end",
+            ),
+        ];
+        if let Some(d) = run.healed_after {
+            events.push((
+                "repaired",
+                secs(run.cut_at) + d.as_secs_f64(),
+                format!("repaired {} after the cut", say_secs(d.as_secs_f64())),
+                "start",
+            ));
+        }
+        // Each label on the lower line unless it would run into the last
+        // label there (about 7 px a character), then on the upper line.
+        let mut ends = [f64::MIN; 2];
+        for (class, t, label, anchor) in events {
+            let x = p.px(t);
+            let width = 7.0 * label.chars().count() as f64;
+            let (tx, from, to) = if anchor == "end" {
+                (x - 4.0, x - 4.0 - width, x)
+            } else {
+                (x + 4.0, x, x + 4.0 + width)
+            };
+            let level = usize::from(from < ends[0] + 8.0);
+            ends[level] = ends[level].max(to);
+            let ty = p.y - 5.0 - 16.0 * level as f64;
+            let _ = writeln!(
+                svg,
+                "<line class=\"event {class}\" x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"#111\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\
+                 <text class=\"event-label {class}\" x=\"{}\" y=\"{ty}\" text-anchor=\"{anchor}\" font-size=\"12\" fill=\"#111\">{}</text>",
+                ty - 11.0,
+                y1 + 2.0,
+                r1(tx),
+                xml(&label)
+            );
+        }
+        let _ = writeln!(svg, "</g>");
+    }
+    let _ = writeln!(svg, "</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -339,7 +339,9 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     crate::lab::check_for_lan_scenarios(args);
     let capture = crate::lab::Capture::default();
-    let wants_ladder = args.lab.ladder || args.lab.svg.is_some();
+    // storm's --svg draws the spanning tree, not a ladder.
+    let wants_ladder =
+        args.lab.ladder || (args.lab.svg.is_some() && args.scenario != Scenario::Storm);
     let pcap: Option<Box<dyn std::io::Write>> = if args.pcap.is_some() || wants_ladder {
         Some(Box::new(capture.clone()))
     } else {
@@ -390,11 +392,23 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             summary.virtual_time_s = s.ended_at.as_nanos() as f64 / 1e9;
             summary.links = s.links.into();
             let mut text = s.to_string();
+            let mut runs = Vec::new();
             for protocol in args.stp.map_or(vec![], StpChoice::protocols) {
                 let d = strata_sim::demo::storm_stp(args.seed, protocol);
                 text.push_str("\n\n");
                 text.push_str(&d.to_string());
                 storm.spanning_tree.push((&d).into());
+                runs.push(d);
+            }
+            // --svg: the spanning tree's timeline (README's picture).
+            if let Some(svg) = &args.lab.svg {
+                std::fs::write(svg, crate::plot::stp_timeline_svg(&runs, args.seed))
+                    .with_context(|| format!("cannot write {}", svg.display()))?;
+                summary.files.push(svg.display().to_string());
+                text.push_str(&format!(
+                    "\n\nspanning tree timeline written to {}",
+                    svg.display()
+                ));
             }
             summary.storm = Some(storm);
             (text, None)
@@ -446,7 +460,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     if let Some(p) = &args.pcap {
         println!("capture written to {}", p.display());
     }
-    if let Some(svg) = &args.lab.svg {
+    if let Some(svg) = args.lab.svg.as_ref().filter(|_| ladder.is_some()) {
         println!("ladder written to {}", svg.display());
     }
     Ok(())

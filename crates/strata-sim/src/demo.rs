@@ -219,6 +219,19 @@ pub struct StpPortRow {
     pub state: PortState,
 }
 
+/// Every role and state one port went through, for a timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StpPortHistory {
+    /// The switch's name.
+    pub switch: String,
+    /// The port number.
+    pub port: usize,
+    /// Role and state at power-on (before any change).
+    pub initial: (crate::stp::PortRole, PortState),
+    /// Each change, in time order.
+    pub changes: Vec<crate::stp::PortChange>,
+}
+
 /// The storm topology (three switches in a triangle, one host) with
 /// spanning tree running: convergence, the broadcast that no longer
 /// storms, and the repair after a link fails.
@@ -248,6 +261,38 @@ pub struct StpDemo {
     pub topology_changes: u64,
     /// BPDUs sent by all switches.
     pub bpdus_sent: u64,
+    /// Every port's changes from power-on to the end of the run.
+    pub history: Vec<StpPortHistory>,
+    /// When the run ended (90 s after the cut).
+    pub ended_at: Instant,
+}
+
+fn stp_history(sim: &Sim, topo: &storm::StormTopology) -> Vec<StpPortHistory> {
+    let mut out = Vec::new();
+    for &id in &topo.switches {
+        let Some(sw) = sim.node::<Switch>(id) else {
+            continue;
+        };
+        let Some(t) = sw.spanning_tree() else {
+            continue;
+        };
+        for port in 0..sw.ports() {
+            out.push(StpPortHistory {
+                switch: crate::node::Node::name(sw).to_string(),
+                port,
+                // SpanningTree::new: every port starts designated and
+                // discarding, as after power-on.
+                initial: (crate::stp::PortRole::Designated, PortState::Blocking),
+                changes: t
+                    .changes()
+                    .iter()
+                    .filter(|c| c.port == port)
+                    .copied()
+                    .collect(),
+            });
+        }
+    }
+    out
 }
 
 fn stp_rows(sim: &Sim, topo: &storm::StormTopology) -> Vec<StpPortRow> {
@@ -361,6 +406,8 @@ pub fn storm_stp(seed: u64, protocol: crate::stp::Protocol) -> StpDemo {
         ports_after: stp_rows(&sim, &topo),
         topology_changes,
         bpdus_sent,
+        history: stp_history(&sim, &topo),
+        ended_at: sim.now(),
     }
 }
 
