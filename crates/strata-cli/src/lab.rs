@@ -60,10 +60,10 @@ pub struct LabArgs {
     /// IP MTU of the hosts and links, 576..=65535 (MSS = MTU − 40).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = units::parse_mtu)]
     pub mtu: Option<u16>,
-    /// TCP congestion control of both hosts: newreno (RFC 5681/6582) or
-    /// cubic (RFC 9438, with HyStart++). With --flows, a comma list
+    /// TCP congestion control of both hosts: cubic (RFC 9438, with
+    /// HyStart++) or newreno (RFC 5681/6582). With --flows, a comma list
     /// is dealt to the flows in turn: --cc newreno,cubic.
-    #[arg(long, value_name = "ALGORITHM", default_value = "newreno", value_parser = parse_cc)]
+    #[arg(long, value_name = "ALGORITHM", default_value = "cubic", value_parser = parse_cc)]
     pub cc: CcList,
     /// Initial congestion window in segments, 1..=255 (default: RFC 6928,
     /// 10 segments for MSS 1460).
@@ -120,14 +120,10 @@ pub struct CcList {
 }
 
 impl Default for CcList {
-    /// The lab's default, NewReno: with CUBIC's β = 0.7 the clean-path
-    /// overshoot at 40 ms / 4 MiB ends in a second recovery whose tail
-    /// RFC 6675 rule 3 repairs with spurious retransmissions (763 for 630
-    /// drops, over the 1.2× of `tests/under_loss.rs`), until RACK decides
-    /// loss by time.
+    /// The lab's default, the stack's: CUBIC (RFC 9438).
     fn default() -> Self {
         CcList {
-            algs: [Algorithm::NewReno; 8],
+            algs: [Algorithm::default(); 8],
             len: 1,
         }
     }

@@ -5,7 +5,8 @@
 //!
 //! Each size must finish within 1.5× of the ideal time (handshake, slow
 //! start from IW10 and serialisation at the link rate), and the sender's
-//! retransmissions must be at most 1.2× the queue drops. Every figure is
+//! retransmissions must be at most 1.2× the queue drops, with the default
+//! congestion control (CUBIC, RFC 9438) and with NewReno. Every figure is
 //! printed beside its reference. The default sizes keep the debug-built
 //! test short; `STRATA_UNDER_LOSS_ALL=1` adds 16 MiB and 50 MiB.
 
@@ -34,19 +35,11 @@ fn ideal(bytes: f64, rtt: f64) -> f64 {
     }
 }
 
-struct Run {
-    duration: f64,
-    retransmissions: u64,
-    queue_drops: u64,
-    timeouts: u64,
-}
-
-fn bulk(bytes: &str, rtt: &str) -> Run {
+/// `strata sim ARGS --json`, which must succeed: its summary.
+fn json(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "sim", "bulk", "--rate", "100mbit", "--rtt", rtt, "--seed", "1", "--bytes", bytes,
-            "--json",
-        ])
+        .args(args)
+        .arg("--json")
         .output()
         .unwrap();
     assert!(
@@ -54,14 +47,27 @@ fn bulk(bytes: &str, rtt: &str) -> Run {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["tcp"]["verified"], true);
-    Run {
-        duration: v["tcp"]["duration_s"].as_f64().unwrap(),
-        retransmissions: v["tcp"]["retransmissions"].as_u64().unwrap(),
-        queue_drops: v["links"]["dropped_queue"].as_u64().unwrap(),
-        timeouts: v["tcp"]["rto_expired"].as_u64().unwrap(),
-    }
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `strata sim bulk` over the clean 100 Mbit/s path at `rtt`, seed 1,
+/// with `extra` options: the whole summary, its byte check passed.
+fn bulk(bytes: &str, rtt: &str, extra: &[&str]) -> serde_json::Value {
+    let mut a = vec![
+        "sim", "bulk", "--rate", "100mbit", "--rtt", rtt, "--seed", "1", "--bytes", bytes,
+    ];
+    a.extend_from_slice(extra);
+    let v = json(&a);
+    assert_eq!(v["tcp"]["verified"], true, "{a:?}");
+    v
+}
+
+fn u(v: &serde_json::Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap()
+}
+
+fn f(v: &serde_json::Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap()
 }
 
 #[test]
@@ -78,41 +84,35 @@ fn clean_path_finishes_near_the_ideal_time_with_few_retransmissions() {
         sizes.extend([("16M", 16_777_216.0), ("50M", 52_428_800.0)]);
     }
     let mut failures = Vec::new();
-    for (rtt_s, rtt) in [("20ms", 0.020), ("40ms", 0.040)] {
-        for &(name, bytes) in &sizes {
-            let r = bulk(name, rtt_s);
-            let ideal = ideal(bytes, rtt);
-            let ratio = r.duration / ideal;
-            eprintln!(
-                "rtt {rtt_s} {name:>6}: {:.3} s (ideal {ideal:.3} s, {ratio:.2}x ≤ 1.5x), \
-                 retransmissions {} for {} queue drops (≤ 1.2x), RTOs {}",
-                r.duration, r.retransmissions, r.queue_drops, r.timeouts
-            );
-            if ratio > 1.5 {
-                failures.push(format!("{rtt_s} {name}: {ratio:.2}x the ideal time"));
-            }
-            if r.retransmissions as f64 > 1.2 * r.queue_drops as f64 {
-                failures.push(format!(
-                    "{rtt_s} {name}: {} retransmissions for {} drops",
-                    r.retransmissions, r.queue_drops
-                ));
+    // The default congestion control (CUBIC, RFC 9438), and NewReno beside it.
+    for cc in [None, Some("newreno")] {
+        let name = cc.unwrap_or("default (cubic)");
+        let extra: Vec<&str> = cc.map(|c| vec!["--cc", c]).unwrap_or_default();
+        for (rtt_s, rtt) in [("20ms", 0.020), ("40ms", 0.040)] {
+            for &(size, bytes) in &sizes {
+                let v = bulk(size, rtt_s, &extra);
+                let t = &v["tcp"];
+                let (retx, drops) = (u(t, "retransmissions"), u(&v["links"], "dropped_queue"));
+                let ideal = ideal(bytes, rtt);
+                let ratio = f(t, "duration_s") / ideal;
+                eprintln!(
+                    "{name} rtt {rtt_s} {size:>6}: {:.3} s (ideal {ideal:.3} s, {ratio:.2}x ≤ 1.5x), \
+                     retransmissions {retx} for {drops} queue drops (≤ 1.2x), RTOs {}",
+                    f(t, "duration_s"),
+                    u(t, "rto_expired")
+                );
+                if ratio > 1.5 {
+                    failures.push(format!("{name} {rtt_s} {size}: {ratio:.2}x the ideal time"));
+                }
+                if retx as f64 > 1.2 * drops as f64 {
+                    failures.push(format!(
+                        "{name} {rtt_s} {size}: {retx} retransmissions for {drops} drops"
+                    ));
+                }
             }
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn http_summary_reports_the_senders_counters() {
     // The page flows from the server (B): its retransmissions are the
     // ones that repair the lost data, not the client's.
     let v = json(&[
-        "sim", "http", "--loss", "5%", "--bytes", "300k", "--seed", "3", "--json",
+        "sim", "http", "--loss", "5%", "--bytes", "300k", "--seed", "3",
     ]);
     let t = &v["tcp"];
     eprintln!(
@@ -135,16 +135,7 @@ fn http_summary_reports_the_senders_counters() {
 
 #[test]
 fn without_sack_recovery_falls_back_to_one_hole_per_round_trip() {
-    let run = |extra: &[&str]| {
-        let mut a = vec![
-            "sim", "bulk", "--rate", "100mbit", "--rtt", "20ms", "--bytes", "1500K", "--seed", "1",
-            "--json",
-        ];
-        a.extend_from_slice(extra);
-        let v = json(&a);
-        assert_eq!(v["tcp"]["verified"], true);
-        v["tcp"]["duration_s"].as_f64().unwrap()
-    };
+    let run = |extra: &[&str]| f(&bulk("1500K", "20ms", extra)["tcp"], "duration_s");
     let (sack, no_sack) = (run(&[]), run(&["--no-sack"]));
     eprintln!("1500K over 100 Mbit/s, 20 ms: SACK {sack:.3} s, --no-sack {no_sack:.3} s");
     // 204 holes from the overshoot: NewReno repairs one per round trip.
@@ -158,20 +149,9 @@ fn reordering_without_loss_keeps_goodput_and_spurious_retransmits_are_undone() {
     // RACK (RFC 8985) waits min_RTT/4 before calling an overtaken segment
     // lost once it has seen reordering; a retransmission made before
     // that is found spurious (RFC 3522 / RFC 3708) and undone.
-    let run = |extra: &[&str]| {
-        let mut a = vec![
-            "sim", "bulk", "--rate", "100mbit", "--rtt", "20ms", "--bytes", "5M", "--seed", "1",
-            "--json",
-        ];
-        a.extend_from_slice(extra);
-        let v = json(&a);
-        assert_eq!(v["tcp"]["verified"], true);
-        v["tcp"].clone()
-    };
+    let run = |extra: &[&str]| bulk("5M", "20ms", extra)["tcp"].clone();
     let clean = run(&[]);
     let reordered = run(&["--reorder", "5%"]);
-    let f = |t: &serde_json::Value, k: &str| t[k].as_f64().unwrap();
-    let u = |t: &serde_json::Value, k: &str| t[k].as_u64().unwrap();
     let ratio = f(&reordered, "goodput_bps") / f(&clean, "goodput_bps");
     eprintln!(
         "5M over 100 Mbit/s, 20 ms: {:.1} Mbit/s without reordering, {:.1} Mbit/s with 5 % \

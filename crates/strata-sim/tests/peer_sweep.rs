@@ -188,14 +188,22 @@ fn run_seed(seed: u64, profile: &mut String) -> Result<Shown, String> {
         }
         Model::AckEverySegment => pc.ack_every = 1,
         Model::Shrink => {
+            let small = if r.chance(0.3) {
+                0
+            } else {
+                r.range(1, 4) as u32 * u32::from(pc.mss)
+            };
             pc.window = WindowPolicy::Shrink {
                 period: r.range(2, 8) as u32,
-                small: if r.chance(0.3) {
-                    0
-                } else {
-                    r.range(1, 4) as u32 * u32::from(pc.mss)
-                },
+                small,
             };
+            // A zero window reopens only after `period` more ACKs, which
+            // strata's backed-off probes draw out over minutes: as in the
+            // zero-window models, the peer closes after strata, so that
+            // strata's application still holds the connection (an orphan
+            // may give up on a shut window, Linux tcp_orphan_retries;
+            // seed 1732 did, with 58 kB unsent).
+            pc.close_after_their_fin = small == 0;
             strata_data_min = 60_000;
         }
         Model::ZeroWindow => {

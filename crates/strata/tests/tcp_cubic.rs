@@ -169,6 +169,7 @@ fn the_algorithm_names_parse_as_linux_spells_them() {
     assert_eq!("newreno".parse(), Ok(Algorithm::NewReno));
     assert_eq!("reno".parse(), Ok(Algorithm::NewReno));
     assert!("bbr".parse::<Algorithm>().is_err());
-    assert_eq!(TcpConfig::default().congestion_control, Algorithm::NewReno);
+    // RFC 9438 is the default, as in Linux (issue #14).
+    assert_eq!(TcpConfig::default().congestion_control, Algorithm::Cubic);
     let _ = Instant::ZERO;
 }

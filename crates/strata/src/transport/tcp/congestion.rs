@@ -30,11 +30,10 @@ use core::fmt::Debug;
 /// Which congestion-control algorithm a connection runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Algorithm {
-    /// RFC 5681 + RFC 6582 (the default for now, see
-    /// [`super::TcpConfig::congestion_control`]).
-    #[default]
+    /// RFC 5681 + RFC 6582.
     NewReno,
-    /// RFC 9438.
+    /// RFC 9438, the default (as in Linux; RFC 9438 §1 for why).
+    #[default]
     Cubic,
 }
 
@@ -811,7 +810,7 @@ mod rfc_tests {
 
     #[test]
     fn the_defaults_are_hystart_and_validation() {
-        assert_eq!(Algorithm::default(), Algorithm::NewReno);
+        assert_eq!(Algorithm::default(), Algorithm::Cubic);
         assert_eq!(CcOptions::default(), opts(true, true));
     }
 

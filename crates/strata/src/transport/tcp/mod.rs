@@ -355,9 +355,7 @@ pub struct TcpConfig {
     /// §3.8.4 MUST-25), per connection with [`Tcp::set_keepalive`] (MUST-24).
     pub keepalive: Option<Keepalive>,
     /// Congestion control of new connections (per connection:
-    /// [`Tcp::set_congestion_control`]); NewReno by default for now: with
-    /// CUBIC the peer sweep's window-shrinking peer (seed 198) ends in a
-    /// retransmission timeout, to be found before CUBIC becomes the default.
+    /// [`Tcp::set_congestion_control`]); CUBIC (RFC 9438) by default.
     pub congestion_control: congestion::Algorithm,
     /// HyStart++ (RFC 9406) in the initial slow start of new connections
     /// (per connection: [`Tcp::set_cc_options`]). On by default.
@@ -505,7 +503,7 @@ impl Default for TcpConfig {
             rx_buffer_limit: 256 * 1024,
             tx_buffer_limit: 256 * 1024,
             msl: Duration::from_secs(30),
-            congestion_control: congestion::Algorithm::NewReno,
+            congestion_control: congestion::Algorithm::Cubic,
             hystart: true,
             cwnd_validation: true,
             initial_window: 0,
