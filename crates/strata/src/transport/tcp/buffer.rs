@@ -90,6 +90,29 @@ impl Ring {
         self.head = 0;
     }
 
+    /// Give up the allocation for reuse (only when the ring holds nothing
+    /// of value).
+    fn take_alloc(&mut self) -> Vec<u8> {
+        self.head = 0;
+        core::mem::take(&mut self.buf)
+    }
+
+    /// Start an unallocated ring on `v`: what its first growth to `v.len()`
+    /// bytes would have allocated.
+    fn adopt(&mut self, v: Vec<u8>) {
+        debug_assert!(self.buf.is_empty());
+        self.buf = v;
+        self.head = 0;
+    }
+
+    /// True when the first growth of this (unallocated) ring to hold
+    /// logical indices `0..need` under `limit` allocates exactly
+    /// [`MIN_ALLOC`] bytes (see [`Ring::reserve`]): a pooled allocation can
+    /// stand in for it.
+    fn first_growth_is_min(&self, need: usize, limit: usize) -> bool {
+        self.buf.is_empty() && need > 0 && need <= MIN_ALLOC && limit >= MIN_ALLOC
+    }
+
     /// Write `data` at logical index `at` (must be within capacity).
     fn write_at(&mut self, at: usize, data: &[u8]) {
         let (a, b) = self.slices_mut(at, data.len());
@@ -146,6 +169,34 @@ impl Ring {
         if cap > 0 {
             self.head = (self.head + n) % cap;
         }
+    }
+}
+
+/// The first, smallest ring allocations ([`MIN_ALLOC`] bytes) that
+/// connections of one engine gave back (TIME-WAIT, close, end of stream),
+/// kept for the next connections' first writes: a short connection's
+/// buffers then cost no allocator call and no zeroing. Bounded
+/// ([`BufPool::MAX`] entries); the bytes in a pooled allocation are never
+/// read (a ring reads only what was written into it).
+#[derive(Debug, Default)]
+pub(crate) struct BufPool {
+    free: Vec<Vec<u8>>,
+}
+
+impl BufPool {
+    /// Most allocations kept (16 KiB).
+    pub const MAX: usize = 64;
+
+    /// Keep `v` for reuse if it is a first allocation and there is room.
+    pub fn put(&mut self, v: Vec<u8>) {
+        if v.len() == MIN_ALLOC && self.free.len() < Self::MAX {
+            self.free.push(v);
+        }
+    }
+
+    /// A pooled allocation, if any.
+    pub fn take(&mut self) -> Option<Vec<u8>> {
+        self.free.pop()
     }
 }
 
@@ -231,6 +282,25 @@ impl SendBuffer {
     pub fn shrink_if_empty(&mut self) {
         if self.len == 0 && self.ring.capacity() > 0 {
             self.ring.release();
+        }
+    }
+    /// [`SendBuffer::shrink_if_empty`], keeping a first allocation in `pool`.
+    pub(crate) fn shrink_into(&mut self, pool: &mut BufPool) {
+        if self.len == 0 && self.ring.capacity() > 0 {
+            pool.put(self.ring.take_alloc());
+        }
+    }
+    /// Before [`SendBuffer::write_within`]`(data, grow)` of `want` bytes:
+    /// when that write would make the buffer's first allocation, of
+    /// [`MIN_ALLOC`] bytes, take it from `pool` instead (the same capacity,
+    /// so nothing else changes).
+    pub(crate) fn prime(&mut self, pool: &mut BufPool, want: usize, grow: usize) {
+        let room = self.ring.capacity().saturating_add(grow).min(self.limit);
+        let n = want.min(self.free()).min(room.saturating_sub(self.len));
+        if self.ring.first_growth_is_min(self.len + n, room) {
+            if let Some(v) = pool.take() {
+                self.ring.adopt(v);
+            }
         }
     }
     /// Reallocate down to the bytes held, when that halves the allocation
@@ -563,6 +633,29 @@ impl RecvBuffer {
         }
     }
 
+    /// [`RecvBuffer::shrink_if_empty`], keeping a first allocation in `pool`.
+    pub(crate) fn shrink_into(&mut self, pool: &mut BufPool) {
+        if self.len == 0 && self.asm.is_empty() && self.ring.capacity() > 0 {
+            pool.put(self.ring.take_alloc());
+        }
+    }
+
+    /// Before [`RecvBuffer::write_staged`]`(offset, data, 0)`: when that
+    /// write would make the buffer's first allocation, of [`MIN_ALLOC`]
+    /// bytes, take it from `pool` instead (the same capacity).
+    pub(crate) fn prime(&mut self, pool: &mut BufPool, offset: usize, n: usize) {
+        let n = n.min(self.window().saturating_sub(offset));
+        if n > 0
+            && self
+                .ring
+                .first_growth_is_min(self.len + offset + n, self.limit)
+        {
+            if let Some(v) = pool.take() {
+                self.ring.adopt(v);
+            }
+        }
+    }
+
     /// Reallocate down to the bytes held (readable and out of order),
     /// when that halves the allocation (memory pressure).
     pub fn compact(&mut self) {
@@ -584,6 +677,62 @@ impl RecvBuffer {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn pool_keeps_first_allocations_only_and_is_bounded() {
+        let mut pool = BufPool::default();
+        pool.put(vec![0; 2 * MIN_ALLOC]);
+        assert!(pool.take().is_none(), "a grown allocation is not pooled");
+        for _ in 0..BufPool::MAX + 10 {
+            pool.put(vec![0; MIN_ALLOC]);
+        }
+        let mut n = 0;
+        while pool.take().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, BufPool::MAX);
+    }
+
+    #[test]
+    fn pooled_allocation_stands_in_for_the_first_growth_only() {
+        let mut pool = BufPool::default();
+        // A connection gives back its send buffer's first allocation.
+        let mut old = SendBuffer::new(1 << 20);
+        old.write(b"old bytes");
+        old.ack(9);
+        old.shrink_into(&mut pool);
+        assert_eq!(old.capacity(), 0);
+        // A write that would allocate MIN_ALLOC takes it: same capacity as
+        // without the pool, and the new bytes only.
+        let mut s = SendBuffer::new(1 << 20);
+        s.prime(&mut pool, 64, usize::MAX);
+        assert_eq!(s.capacity(), MIN_ALLOC);
+        assert!(pool.take().is_none());
+        assert_eq!(s.write(&[7; 64]), 64);
+        assert_eq!(s.get(0, 64), (&[7u8; 64][..], &[][..]));
+        // One that would allocate more, or a buffer limited below
+        // MIN_ALLOC, allocates as before.
+        pool.put(vec![0; MIN_ALLOC]);
+        let mut big = SendBuffer::new(1 << 20);
+        big.prime(&mut pool, MIN_ALLOC + 1, usize::MAX);
+        assert_eq!(big.capacity(), 0);
+        let mut small = SendBuffer::new(100);
+        small.prime(&mut pool, 10, usize::MAX);
+        assert_eq!(small.capacity(), 0);
+        // Nor when the memory budget would not let it grow that far.
+        let mut tight = SendBuffer::new(1 << 20);
+        tight.prime(&mut pool, 10, MIN_ALLOC - 1);
+        assert_eq!(tight.capacity(), 0);
+        // The receive side likewise, for in-order and out-of-order data.
+        let mut r = RecvBuffer::new(1 << 20, 4);
+        r.prime(&mut pool, 10, 20);
+        assert_eq!(r.capacity(), MIN_ALLOC);
+        let w = r.write(10, &[1; 20]);
+        assert_eq!((w.stored, w.advanced), (20, 0));
+        assert_eq!(r.capacity(), MIN_ALLOC);
+        r.shrink_into(&mut pool);
+        assert_eq!(r.capacity(), MIN_ALLOC, "out-of-order data is held");
+    }
 
     #[test]
     fn send_buffer_grows_and_trims() {

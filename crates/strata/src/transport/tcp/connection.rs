@@ -8,7 +8,7 @@
 //! FIN, window probes, keepalives and ACKs. Timers are deadlines checked by
 //! [`Conn::on_timeout`]; the engine keeps them in one heap.
 
-use super::buffer::{RecvBuffer, SendBuffer};
+use super::buffer::{BufPool, RecvBuffer, SendBuffer};
 use super::congestion::{initial_window, AckOutcome, AckTime, CongestionControl, Controller};
 use super::rack::{Rack, Undo};
 use super::recovery::{self, Episode, NextSeg, Scoreboard};
@@ -64,6 +64,8 @@ pub(crate) struct Ctx<'a> {
     /// Bytes the buffers may still grow by under the engine's memory
     /// budget ([`super::TcpMem::high`]).
     pub mem_room: usize,
+    /// The engine's pool of first buffer allocations.
+    pub pool: &'a mut BufPool,
 }
 
 impl Ctx<'_> {
@@ -869,7 +871,13 @@ impl Conn {
     /// SEND (RFC 9293 §3.10.2). Returns bytes queued.
     /// `grow`: bytes the send buffer's allocation may grow by (the room
     /// left in the engine's memory budget).
-    pub fn send(&mut self, data: &[u8], grow: usize) -> Result<usize, TcpError> {
+    /// A first allocation of the send buffer comes from `pool`.
+    pub fn send(
+        &mut self,
+        data: &[u8],
+        grow: usize,
+        pool: &mut BufPool,
+    ) -> Result<usize, TcpError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -886,6 +894,7 @@ impl Conn {
         if data.is_empty() {
             return Ok(0);
         }
+        self.tx.prime(pool, data.len(), grow);
         let n = self.tx.write_within(data, grow);
         if n < data.len() {
             self.writable_armed = true;
@@ -896,8 +905,9 @@ impl Conn {
         Ok(n)
     }
 
-    /// RECEIVE (RFC 9293 §3.10.3). `Ok(0)` means end of stream.
-    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
+    /// RECEIVE (RFC 9293 §3.10.3). `Ok(0)` means end of stream; the
+    /// emptied buffer's allocation then goes to `pool`.
+    pub fn recv(&mut self, buf: &mut [u8], pool: &mut BufPool) -> Result<usize, TcpError> {
         let n = self.rx.read(buf);
         if n > 0 {
             self.after_read();
@@ -906,13 +916,17 @@ impl Conn {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.recv_nothing()
+        self.recv_nothing(pool)
     }
 
     /// RECEIVE in place: `f` gets the next contiguous readable bytes and
     /// returns how many it consumed plus a result. At end of stream `f`
     /// gets an empty slice; with nothing to read yet: `WouldBlock`.
-    pub fn recv_with<R>(&mut self, f: impl FnOnce(&[u8]) -> (usize, R)) -> Result<R, TcpError> {
+    pub fn recv_with<R>(
+        &mut self,
+        f: impl FnOnce(&[u8]) -> (usize, R),
+        pool: &mut BufPool,
+    ) -> Result<R, TcpError> {
         if !self.rx.is_empty() {
             let (n, r) = f(self.rx.readable());
             if self.rx.consume(n) > 0 {
@@ -920,7 +934,7 @@ impl Conn {
             }
             return Ok(r);
         }
-        self.recv_nothing().map(|_| f(&[]).1)
+        self.recv_nothing(pool).map(|_| f(&[]).1)
     }
 
     /// Sets the receive buffer limit (SO_RCVBUF). It never moves the right
@@ -1000,14 +1014,14 @@ impl Conn {
 
     /// RECEIVE with nothing readable: end of stream (`Ok(0)`), the error,
     /// or `WouldBlock`.
-    fn recv_nothing(&mut self) -> Result<usize, TcpError> {
+    fn recv_nothing(&mut self, pool: &mut BufPool) -> Result<usize, TcpError> {
         // RFC 9293 §3.10.7.4: after a RST, RECEIVEs get "reset".
         if let Some(e) = self.error {
             return Err(e);
         }
         if self.peer_fin {
             // Nothing more will arrive: give the buffer back.
-            self.rx.shrink_if_empty();
+            self.rx.shrink_into(pool);
             return Ok(0);
         }
         match self.state {
@@ -1612,8 +1626,8 @@ impl Conn {
         // MUST-13: an active closer lingers in TIME-WAIT for 2×MSL.
         self.set_state(ctx, State::TimeWait);
         // Thousands of connections may wait here: hold no buffers.
-        self.tx.shrink_if_empty();
-        self.rx.shrink_if_empty();
+        self.tx.shrink_into(ctx.pool);
+        self.rx.shrink_into(ctx.pool);
         // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the
         // other timers" — 2×MSL.
         let ack_now = self.ack_now;
@@ -2160,6 +2174,9 @@ impl Conn {
                     // Staged bytes are this segment's, placed at RCV.NXT
                     // (`Conn::stage` checked SEG.SEQ = RCV.NXT, so no bytes
                     // were trimmed off the front).
+                    if ctx.staged == 0 {
+                        self.rx.prime(ctx.pool, off, payload.len());
+                    }
                     let w = self.rx.write_staged(off, payload, ctx.staged);
                     if ctx.staged > 0 && w.stored > 0 {
                         ctx.stats.copied_while_verified += 1;
@@ -2331,8 +2348,8 @@ impl Conn {
             // Idle long enough: give the buffers back (re-armed by
             // `update_timers` if something is still held).
             self.buf_idle_at = None;
-            self.tx.shrink_if_empty();
-            self.rx.shrink_if_empty();
+            self.tx.shrink_into(ctx.pool);
+            self.rx.shrink_into(ctx.pool);
         }
         Disposition::Keep
     }

@@ -13,6 +13,7 @@
 //! entries that no longer match are skipped when they fire (lazy
 //! invalidation), so arming or moving a timer never searches.
 
+use super::buffer::BufPool;
 use super::congestion::CongestionControl;
 use super::connection::{Conn, Ctx, GlobalRateLimit, PendingRst};
 use super::isn::IsnGenerator;
@@ -325,6 +326,38 @@ struct Slot {
     conn: Option<Conn>,
 }
 
+impl Slab<Slot> {
+    /// The connection in slot `idx`, if the slot holds one.
+    #[inline]
+    fn conn_at(&self, idx: u32) -> Option<&Conn> {
+        self.get(idx as usize).and_then(|s| s.conn.as_ref())
+    }
+
+    /// The connection in slot `idx`, if the slot holds one.
+    #[inline]
+    fn conn_at_mut(&mut self, idx: u32) -> Option<&mut Conn> {
+        self.get_mut(idx as usize).and_then(|s| s.conn.as_mut())
+    }
+}
+
+/// The listener `l` names, unless it was closed (and its index reused).
+fn live_listener(listeners: &mut [Option<Listener>], l: ListenerHandle) -> Option<&mut Listener> {
+    match listeners.get_mut(l.idx as usize) {
+        Some(Some(li)) if li.gen == l.gen => Some(li),
+        _ => None,
+    }
+}
+
+/// `conn` leaves its listener's half-open (SYN-RECEIVED) count, if in it.
+fn leave_half_open(listeners: &mut [Option<Listener>], conn: &mut Conn) {
+    if conn.half_open {
+        conn.half_open = false;
+        if let Some(li) = conn.listener.and_then(|l| live_listener(listeners, l)) {
+            li.half_open = li.half_open.saturating_sub(1);
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Listener {
     gen: u32,
@@ -434,6 +467,9 @@ pub struct Tcp {
     /// Connections whose write the budget refused: told
     /// [`TcpEvent::Writable`] once memory is below the hard limit again.
     mem_blocked: VecDeque<TcpHandle>,
+    /// First buffer allocations given back by connections, for the next
+    /// ones (see [`BufPool`]; emptied under memory pressure).
+    pool: BufPool,
 }
 
 /// Release the allocation of a queue that is empty after a burst.
@@ -513,6 +549,7 @@ impl Tcp {
             mem_peak: 0,
             mem_pressure: false,
             mem_blocked: VecDeque::new(),
+            pool: BufPool::default(),
         }
     }
 
@@ -533,23 +570,39 @@ impl Tcp {
     /// Re-charge connection `idx` for the buffers it holds now, then enter
     /// or leave memory pressure as the total crosses the thresholds.
     fn charge(&mut self, idx: u32) {
-        let Some(c) = self
-            .slots
-            .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        else {
+        let Some(c) = self.slots.conn_at(idx) else {
             return;
         };
-        let now = (c.tx.capacity() + c.rx.capacity()).min(u32::MAX as usize) as u32;
+        let held = Self::held(c);
+        if held != self.wakes[idx as usize].charged {
+            self.recharge(idx, held);
+        }
+    }
+
+    /// Buffer bytes connection `c` holds, as charged.
+    #[inline]
+    fn held(c: &Conn) -> u32 {
+        (c.tx.capacity() + c.rx.capacity()).min(u32::MAX as usize) as u32
+    }
+
+    /// Charge connection `idx` for `now` bytes instead of what it was
+    /// charged for.
+    fn recharge(&mut self, idx: u32, now: u32) {
         let w = &mut self.wakes[idx as usize];
         let was = w.charged;
-        if now == was {
-            return;
-        }
         w.charged = now;
         self.mem = (self.mem + now as usize).saturating_sub(was as usize);
         self.mem_peak = self.mem_peak.max(self.mem);
-        self.mem_thresholds();
+        if self.mem_may_act() {
+            self.mem_thresholds();
+        }
+    }
+
+    /// True when [`Tcp::mem_thresholds`] may have something to do: under
+    /// pressure, above its threshold, or with writers waiting.
+    #[inline]
+    fn mem_may_act(&self) -> bool {
+        self.mem_pressure || self.mem > self.cfg.mem.pressure || !self.mem_blocked.is_empty()
     }
 
     /// Take connection `idx`'s charge off the total (it is being freed).
@@ -557,7 +610,9 @@ impl Tcp {
         if let Some(w) = self.wakes.get_mut(idx as usize) {
             self.mem = self.mem.saturating_sub(w.charged as usize);
             w.charged = 0;
-            self.mem_thresholds();
+            if self.mem_may_act() {
+                self.mem_thresholds();
+            }
         }
     }
 
@@ -569,6 +624,8 @@ impl Tcp {
         if !self.mem_pressure && self.mem > m.pressure {
             self.mem_pressure = true;
             self.stats.mem_pressure_entries += 1;
+            // Pooled allocations are given back too.
+            self.pool = BufPool::default();
             self.mem_clamp_all(true);
         } else if self.mem_pressure && self.mem < m.low {
             self.mem_pressure = false;
@@ -663,6 +720,16 @@ impl Tcp {
         }
     }
 
+    /// [`Tcp::conn_mut`] beside the engine's buffer pool.
+    fn conn_and_pool(&mut self, h: TcpHandle) -> Result<(&mut Conn, &mut BufPool), TcpError> {
+        match self.slots.get_mut(h.idx as usize) {
+            Some(Slot { gen, conn: Some(c) }) if *gen == h.gen && !c.released => {
+                Ok((c, &mut self.pool))
+            }
+            _ => Err(TcpError::InvalidHandle),
+        }
+    }
+
     /// The slot of the connection with this 4-tuple.
     #[inline]
     fn lookup(&self, t: &Tuple) -> Option<u32> {
@@ -675,8 +742,7 @@ impl Tcp {
     #[inline]
     fn slot_holds(&self, idx: u32, t: &Tuple) -> bool {
         self.slots
-            .get(idx as usize)
-            .and_then(|s| s.conn.as_ref())
+            .conn_at(idx)
             .is_some_and(|c| Tuple::new(c.local, c.remote) == *t)
     }
 
@@ -716,12 +782,15 @@ impl Tcp {
             Some(i) => i,
             None => self.forced_isn.take().unwrap_or(isn),
         };
-        let mut conn = Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset);
+        // Built straight in its slot: a TCB is ten cache lines, not worth
+        // moving twice.
+        let conn = self.slots[h.idx as usize]
+            .conn
+            .insert(Conn::new(h, now, &self.cfg, local, remote, iss, ts_offset));
         if self.mem_pressure {
             // Under memory pressure new connections start clamped too.
             conn.mem_clamp(super::PRESSURE_BUFFER_LIMIT);
         }
-        self.slots[h.idx as usize].conn = Some(conn);
         let hash = self.tuple_hasher.hash_one(Tuple::new(local, remote));
         self.table.insert(hash, h.idx);
         h
@@ -735,7 +804,7 @@ impl Tcp {
         f: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> R,
     ) -> Option<R> {
         let mem_room = self.mem_room();
-        let conn = self.slots.get_mut(idx as usize)?.conn.as_mut()?;
+        let conn = self.slots.conn_at_mut(idx)?;
         let mut ctx = Ctx {
             mem_room,
             now,
@@ -745,47 +814,30 @@ impl Tcp {
             rsts: &mut self.rsts,
             challenge: &mut self.challenge,
             staged: 0,
+            pool: &mut self.pool,
         };
         Some(f(conn, &mut ctx))
     }
 
     /// Bookkeeping after anything touched connection `idx`: accept queue,
-    /// removal when CLOSED, transmit queue, timer heap.
+    /// removal when CLOSED, transmit queue, timer wheel, memory charge —
+    /// with one look-up of the slot.
     fn after(&mut self, idx: u32, now: Instant) {
-        let Some(conn) = self
-            .slots
-            .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        else {
+        let Some(conn) = self.slots.conn_at_mut(idx) else {
             return;
         };
-        // Half-open accounting and the accept queue.
-        if conn.half_open && conn.state != State::SynReceived {
-            conn.half_open = false;
-            if let Some(l) = conn.listener {
-                if let Some(Some(li)) = self.listeners.get_mut(l.idx as usize) {
-                    if li.gen == l.gen {
-                        li.half_open = li.half_open.saturating_sub(1);
+        // Half-open accounting and the accept queue: only a passive child
+        // not yet accepted has a listener.
+        if let Some(l) = conn.listener {
+            if conn.state != State::SynReceived {
+                leave_half_open(&mut self.listeners, conn);
+                if !conn.in_accept_queue && conn.state.is_synchronized() {
+                    if let Some(li) = live_listener(&mut self.listeners, l) {
+                        conn.in_accept_queue = true;
+                        li.accept_queue.push_back(conn.handle);
+                        self.events.push_back(TcpEvent::Acceptable { listener: l });
                     }
                 }
-            }
-        }
-        if conn.listener.is_some()
-            && !conn.in_accept_queue
-            && conn.state.is_synchronized()
-            && conn.state != State::SynReceived
-        {
-            let l = conn.listener.unwrap_or(ListenerHandle {
-                idx: u32::MAX,
-                gen: 0,
-            });
-            match self.listeners.get_mut(l.idx as usize) {
-                Some(Some(li)) if li.gen == l.gen => {
-                    conn.in_accept_queue = true;
-                    li.accept_queue.push_back(conn.handle);
-                    self.events.push_back(TcpEvent::Acceptable { listener: l });
-                }
-                _ => {}
             }
         }
         if conn.state == State::Closed {
@@ -806,8 +858,12 @@ impl Tcp {
             conn.mem_compact();
         }
         let d = conn.next_deadline();
-        self.schedule(idx, d);
-        self.charge(idx);
+        let gen = conn.handle.gen;
+        let held = Self::held(conn);
+        self.schedule_gen(idx, gen, d);
+        if held != self.wakes[idx as usize].charged {
+            self.recharge(idx, held);
+        }
     }
 
     /// Connection `idx` next needs attention at `d` (its next deadline, if
@@ -815,6 +871,13 @@ impl Tcp {
     /// Call after anything that may move the connection's deadlines.
     #[inline]
     fn schedule(&mut self, idx: u32, d: Option<Instant>) {
+        let gen = self.slots[idx as usize].gen;
+        self.schedule_gen(idx, gen, d);
+    }
+
+    /// [`Tcp::schedule`] for slot `idx` of generation `gen`.
+    #[inline]
+    fn schedule_gen(&mut self, idx: u32, gen: u32, d: Option<Instant>) {
         let w = &mut self.wakes[idx as usize];
         w.want = d.unwrap_or(Instant::MAX);
         if w.want < w.entry {
@@ -822,7 +885,7 @@ impl Tcp {
             self.timers.insert(Entry {
                 at: w.want,
                 idx,
-                gen: self.slots[idx as usize].gen,
+                gen,
             });
         }
     }
@@ -830,18 +893,12 @@ impl Tcp {
     /// A connection reached CLOSED: take it out of the table; free the slot
     /// unless the user still holds the handle.
     fn finalize(&mut self, idx: u32) {
-        let Some(conn) = self
-            .slots
-            .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        else {
+        let Some(conn) = self.slots.conn_at_mut(idx) else {
             return;
         };
         let tuple = Tuple::new(conn.local, conn.remote);
-        let in_table = self
-            .table
-            .get(self.tuple_hasher.hash_one(tuple), |i| i == idx)
-            == Some(idx);
+        let hash = self.tuple_hasher.hash_one(tuple);
+        let in_table = self.table.get(hash, |i| i == idx) == Some(idx);
         if conn.error == Some(TcpError::TimedOut) {
             self.stats.timeouts += 1;
         }
@@ -850,32 +907,22 @@ impl Tcp {
             self.orphans -= 1;
         }
         if conn.in_accept_queue {
-            if let Some(l) = conn.listener {
-                if let Some(Some(li)) = self.listeners.get_mut(l.idx as usize) {
-                    if li.gen == l.gen {
-                        let h = conn.handle;
-                        li.accept_queue.retain(|&x| x != h);
-                    }
-                }
+            if let Some(li) = conn
+                .listener
+                .and_then(|l| live_listener(&mut self.listeners, l))
+            {
+                let h = conn.handle;
+                li.accept_queue.retain(|&x| x != h);
             }
             conn.in_accept_queue = false;
         }
-        if conn.half_open {
-            conn.half_open = false;
-            if let Some(l) = conn.listener {
-                if let Some(Some(li)) = self.listeners.get_mut(l.idx as usize) {
-                    if li.gen == l.gen {
-                        li.half_open = li.half_open.saturating_sub(1);
-                    }
-                }
-            }
-        }
+        leave_half_open(&mut self.listeners, conn);
         let keep = conn.owned && !conn.released;
         // Free buffers now; a zombie only reports its error.
         conn.tx.ack(usize::MAX);
-        conn.tx.shrink_if_empty();
+        conn.tx.shrink_into(&mut self.pool);
         if in_table {
-            self.table.remove(self.tuple_hasher.hash_one(tuple), idx);
+            self.table.remove(hash, idx);
         }
         if !keep {
             self.free_slot(idx);
@@ -887,7 +934,12 @@ impl Tcp {
     fn free_slot(&mut self, idx: u32) {
         self.uncharge(idx);
         let slot = &mut self.slots[idx as usize];
-        if slot.conn.take().is_some() {
+        if let Some(mut c) = slot.conn.take() {
+            // Its first buffer allocations serve the next connections.
+            c.tx.ack(usize::MAX);
+            c.tx.shrink_into(&mut self.pool);
+            c.rx.consume(usize::MAX);
+            c.rx.shrink_into(&mut self.pool);
             slot.gen = slot.gen.wrapping_add(1);
             self.wakes[idx as usize] = Wake::NONE;
             self.free.push(idx);
@@ -915,7 +967,7 @@ impl Tcp {
             SocketAddrV4::new(src, seg.src_port),
         );
         let idx = self.lookup(&tuple)?;
-        let conn = self.slots.get_mut(idx as usize)?.conn.as_mut()?;
+        let conn = self.slots.conn_at_mut(idx)?;
         let sum = conn.stage(seg.seq, seg.payload)?;
         self.staged = Some((idx, seg.payload.len()));
         Some(sum)
@@ -1618,11 +1670,7 @@ impl Tcp {
             shrink_idle(&mut self.cookie_synacks);
         }
         while let Some(idx) = self.dirty.pop_front() {
-            let Some(conn) = self
-                .slots
-                .get_mut(idx as usize)
-                .and_then(|s| s.conn.as_mut())
-            else {
+            let Some(conn) = self.slots.conn_at_mut(idx) else {
                 continue;
             };
             conn.in_dirty = false;
@@ -1965,7 +2013,8 @@ impl Tcp {
     /// exists for protocols such as Telnet and FTP that do.)
     pub fn send_urgent(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
         let room = self.mem_room();
-        let n = self.conn_mut(h)?.send_urgent(data, room)?;
+        let (conn, pool) = self.conn_and_pool(h)?;
+        let n = conn.send_urgent(data, room, pool)?;
         self.after(h.idx, self.now);
         Ok(n)
     }
@@ -1975,9 +2024,9 @@ impl Tcp {
     /// the writer is woken once memory is below the hard limit again.
     fn send_budgeted(&mut self, h: TcpHandle, data: &[u8]) -> Result<usize, TcpError> {
         let room = self.mem_room();
-        let conn = self.conn_mut(h)?;
+        let (conn, pool) = self.conn_and_pool(h)?;
         let armed = conn.writable_armed;
-        let r = conn.send(data, room);
+        let r = conn.send(data, room, pool);
         let short = match r {
             Ok(n) => n < data.len(),
             Err(e) => e == TcpError::WouldBlock,
@@ -2002,8 +2051,8 @@ impl Tcp {
     /// stream); [`TcpError::WouldBlock`] that nothing is there yet
     /// ([`TcpEvent::Readable`] follows).
     pub fn recv(&mut self, h: TcpHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
-        let c = self.conn_mut(h)?;
-        let n = c.recv(buf)?;
+        let (c, pool) = self.conn_and_pool(h)?;
+        let n = c.recv(buf, pool)?;
         if n > 0 {
             c.urgent_read();
             self.after(h.idx, self.now);
@@ -2019,9 +2068,9 @@ impl Tcp {
         h: TcpHandle,
         f: impl FnOnce(&[u8]) -> (usize, R),
     ) -> Result<R, TcpError> {
-        let c = self.conn_mut(h)?;
+        let (c, pool) = self.conn_and_pool(h)?;
         let before = c.rx.len();
-        let r = c.recv_with(f)?;
+        let r = c.recv_with(f, pool)?;
         if c.rx.len() != before {
             c.urgent_read();
             self.after(h.idx, self.now);
@@ -2080,11 +2129,7 @@ impl Tcp {
     }
 
     fn mark_dirty(&mut self, idx: u32) {
-        if let Some(c) = self
-            .slots
-            .get_mut(idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        {
+        if let Some(c) = self.slots.conn_at_mut(idx) {
             if !c.in_dirty && c.wants_send() {
                 c.in_dirty = true;
                 self.dirty.push_back(idx);
@@ -2124,11 +2169,7 @@ impl Tcp {
             return self.abort(now, h);
         }
         self.with_conn(h.idx, now, |c, ctx| c.release(ctx));
-        if let Some(c) = self
-            .slots
-            .get_mut(h.idx as usize)
-            .and_then(|s| s.conn.as_mut())
-        {
+        if let Some(c) = self.slots.conn_at_mut(h.idx) {
             if !matches!(c.state, State::Closed | State::TimeWait) {
                 c.orphan = true;
                 self.orphans += 1;

@@ -30,8 +30,13 @@ impl Conn {
     /// SEND with the URGENT flag (RFC 9293 §3.10.2): queue `data` and move
     /// SND.UP to just past it (MUST-30, MUST-62). Returns the bytes taken;
     /// when only part fits, the mark goes after that part.
-    pub fn send_urgent(&mut self, data: &[u8], grow: usize) -> Result<usize, super::TcpError> {
-        let n = self.send(data, grow)?;
+    pub fn send_urgent(
+        &mut self,
+        data: &[u8],
+        grow: usize,
+        pool: &mut super::buffer::BufPool,
+    ) -> Result<usize, super::TcpError> {
+        let n = self.send(data, grow, pool)?;
         // RFC 9293 §3.8.5 MUST-62: the pointer names the octet following
         // the urgent data; data_end is the sequence number after the last
         // byte queued, i.e. after the urgent data just written.
