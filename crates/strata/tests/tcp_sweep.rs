@@ -58,6 +58,48 @@ struct Side {
 
 /// Runs one seed; `Ok((lossy, errored))` when it passed.
 fn run_seed(seed: u64) -> Result<(bool, bool), String> {
+    run_seed_with(seed, true).map(|(lossy, errored, _)| (lossy, errored))
+}
+
+/// What a run did that anyone could see: every segment sent (time,
+/// sender, header, options, payload, dropped or not), every event, and
+/// the engines' counters (less the count of predicted segments), hashed;
+/// plus how many segments header prediction took.
+#[derive(Debug, PartialEq, Eq)]
+struct Trace {
+    seen: u64,
+    predicted: u64,
+}
+
+fn trace(net: &Net) -> Trace {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for s in &net.log {
+        (s.at.as_nanos(), s.from, s.dropped).hash(&mut h);
+        let g = &s.seg;
+        (g.src_port, g.dst_port, g.seq, g.ack, g.flags.0, g.window).hash(&mut h);
+        format!("{:?}", g.options).hash(&mut h);
+        g.payload.hash(&mut h);
+    }
+    let mut predicted = 0;
+    for i in [A, B] {
+        for (t, e) in &net.events[i] {
+            (t.as_nanos(), format!("{e:?}")).hash(&mut h);
+        }
+        let mut st = net.hosts[i].stats().clone();
+        predicted += st.predicted;
+        st.predicted = 0;
+        format!("{st:?}").hash(&mut h);
+    }
+    Trace {
+        seen: h.finish(),
+        predicted,
+    }
+}
+
+/// [`run_seed`] with header prediction on or off in both engines; also
+/// returns the run's [`trace`].
+fn run_seed_with(seed: u64, predict: bool) -> Result<(bool, bool, Trace), String> {
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut cfg = [TcpConfig::default(), TcpConfig::default()];
     for c in &mut cfg {
@@ -72,6 +114,9 @@ fn run_seed(seed: u64) -> Result<(bool, bool), String> {
     }
     let [ca, cb] = cfg;
     let mut net = Net::new(ca, cb, seed);
+    for h in &mut net.hosts {
+        h.set_header_prediction(predict);
+    }
     net.latency = Duration::from_micros(r.range(100, 60_000));
     net.faults.loss = r.f(0.3);
     net.faults.dup = r.f(0.05);
@@ -246,7 +291,43 @@ fn run_seed(seed: u64) -> Result<(bool, bool), String> {
             ));
         }
     }
-    Ok((lossy, errored))
+    Ok((lossy, errored, trace(&net)))
+}
+
+/// Header prediction (the fast path for the next in-order segment) must
+/// be invisible: with it on and off, every seed sends the same segments at
+/// the same times, raises the same events and counts the same (RFC 9293
+/// §3.10.7.4 applied exactly either way). `TCP_PREDICT_SEEDS` seeds
+/// (default 150) of the sweep's fault profiles.
+#[test]
+fn header_prediction_changes_nothing_visible() {
+    let n = env_u64("TCP_PREDICT_SEEDS", 150);
+    let mut predicted = 0;
+    for seed in 0..n {
+        let on = run_seed_with(seed, true).map(|r| r.2);
+        let off = run_seed_with(seed, false).map(|r| r.2);
+        match (on, off) {
+            (Ok(on), Ok(off)) => {
+                assert_eq!(off.predicted, 0, "seed {seed}: prediction off predicted");
+                assert_eq!(
+                    on.seen, off.seen,
+                    "seed {seed}: the fast path changed the run"
+                );
+                predicted += on.predicted;
+            }
+            (on, off) => panic!("seed {seed}: on {on:?}, off {off:?}"),
+        }
+    }
+    // The fast path did run (most segments of a clean transfer take it).
+    assert!(predicted > 0, "no segment was predicted");
+    eprintln!("header prediction: {predicted} segments predicted over {n} seeds");
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]

@@ -66,6 +66,9 @@ pub(crate) struct Ctx<'a> {
     pub mem_room: usize,
     /// The engine's pool of first buffer allocations.
     pub pool: &'a mut BufPool,
+    /// Header prediction on ([`Conn::predicted`]; off only in tests that
+    /// compare both paths).
+    pub predict: bool,
 }
 
 impl Ctx<'_> {
@@ -1235,6 +1238,9 @@ impl Conn {
 
     /// RFC 9293 §3.10.7.4: SEGMENT ARRIVES in the synchronized states.
     fn on_segment_synchronized(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Disposition {
+        if ctx.predict && self.predicted(seg) {
+            return self.on_predicted(ctx, seg);
+        }
         let f = seg.flags;
         let seq = SeqNumber(seg.seq);
 
@@ -1396,16 +1402,7 @@ impl Conn {
             }
         }
 
-        // RFC 7323 §4.3: update TS.Recent when the segment covers Last.ACK.sent.
-        if self.ts_ok {
-            if let Some(ts) = seg.options.timestamps {
-                if seq <= self.last_ack_sent && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
-                {
-                    self.ts_recent = ts.tsval;
-                    self.ts_recent_age = ctx.now;
-                }
-            }
-        }
+        self.update_ts_recent(ctx.now, seq, seg);
 
         // Second: check the RST bit (RFC 5961 §3.2; RFC 9293 §3.10.7.4).
         if f.rst() {
@@ -1504,6 +1501,63 @@ impl Conn {
             self.challenge_ack(ctx);
             return Disposition::Keep;
         }
+        self.process_ack(ctx, seg, seq, ack);
+
+        // State-specific ACK processing.
+        match self.state {
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(ctx, State::FinWait2);
+                if self.released {
+                    self.close_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
+                }
+            }
+            State::Closing if self.fin_acked() => {
+                self.enter_time_wait(ctx);
+            }
+            State::LastAck if self.fin_acked() => {
+                self.set_state(ctx, State::Closed);
+                return Disposition::Closed;
+            }
+            _ => {}
+        }
+
+        // Sixth: the URG bit (RFC 9293 §3.8.5, urgent.rs): RCV.UP moves on
+        // and the application is told; the data itself stays inline.
+        if f.urg() {
+            self.on_urgent(ctx, seq, seg.urgent);
+        }
+        // Seventh and eighth: text and FIN.
+        self.process_text_and_fin(ctx, seq_eff, payload, fin)
+    }
+
+    /// RFC 7323 §4.3: update TS.Recent when the segment covers
+    /// Last.ACK.sent.
+    #[inline]
+    fn update_ts_recent(&mut self, now: Instant, seq: SeqNumber, seg: &TcpRepr<'_>) {
+        if self.ts_ok {
+            if let Some(ts) = seg.options.timestamps {
+                if seq <= self.last_ack_sent && (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0
+                {
+                    self.ts_recent = ts.tsval;
+                    self.ts_recent_age = now;
+                }
+            }
+        }
+    }
+
+    /// The fifth step of RFC 9293 §3.10.7.4 for an acceptable ACK
+    /// (`SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.MAX`, RFC 5961 §5.2):
+    /// new data acknowledged or a duplicate ACK, SACK and loss recovery,
+    /// then the send window update. The state-specific parts follow in the
+    /// caller.
+    fn process_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seg: &TcpRepr<'_>,
+        seq: SeqNumber,
+        ack: SeqNumber,
+    ) {
+        let f = seg.flags;
         self.probes_unanswered = 0;
         self.ka_probes = 0;
         // The scaled window is a 32-bit number (RFC 9293 §3.8.6 REC-1).
@@ -1587,32 +1641,68 @@ impl Conn {
                 self.persist_backoff = 0;
             }
         }
+    }
 
-        // State-specific ACK processing.
-        match self.state {
-            State::FinWait1 if self.fin_acked() => {
-                self.set_state(ctx, State::FinWait2);
-                if self.released {
-                    self.close_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
-                }
-            }
-            State::Closing if self.fin_acked() => {
-                self.enter_time_wait(ctx);
-            }
-            State::LastAck if self.fin_acked() => {
-                self.set_state(ctx, State::Closed);
-                return Disposition::Closed;
-            }
-            _ => {}
+    /// Header prediction (V. Jacobson's, as in Linux `tcp_rcv_established`):
+    /// true when `seg` is an ESTABLISHED connection's next segment in the
+    /// common shape, for which the first four checks of RFC 9293
+    /// §3.10.7.4 cannot fail and change nothing:
+    ///
+    /// - only ACK (and PSH) set: no RST, SYN, FIN or URG to process;
+    /// - SEG.SEQ = RCV.NXT and the text fits the window: acceptable
+    ///   (first check, MUST-66's table), nothing to trim;
+    /// - with timestamps, a TSval not older than TS.Recent: PAWS (RFC 7323
+    ///   §5.3) passes;
+    /// - SND.UNA <= SEG.ACK <= SND.MAX: an acceptable ACK (fifth check,
+    ///   RFC 5961 §5.2), with no SACK blocks and the send window unchanged;
+    /// - a segment without text acknowledges new data (so it is no
+    ///   duplicate ACK, RFC 5681 §2, and no window probe answer).
+    ///
+    /// Such a segment goes straight to the ACK and text steps
+    /// ([`Conn::on_predicted`]), which then do exactly what the full path
+    /// does with it (the `tcp_sweep` test runs both and compares).
+    #[inline]
+    fn predicted(&self, seg: &TcpRepr<'_>) -> bool {
+        const OTHER: u16 = TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0 | TcpFlags::URG.0;
+        let f = seg.flags;
+        if self.state != State::Established
+            || !f.ack()
+            || f.0 & OTHER != 0
+            || seg.seq != self.rcv_nxt.0
+            || seg.options.sack_len != 0
+        {
+            return false;
         }
+        if self.ts_ok {
+            match seg.options.timestamps {
+                Some(ts) if (ts.tsval.wrapping_sub(self.ts_recent) as i32) >= 0 => {}
+                _ => return false,
+            }
+        }
+        let ack = SeqNumber(seg.ack);
+        if ack < self.snd_una || ack > self.snd_max {
+            return false;
+        }
+        if seg.payload.is_empty() {
+            if ack == self.snd_una {
+                return false;
+            }
+        } else if seg.payload.len() > self.rcv_adv.since(self.rcv_nxt) {
+            return false;
+        }
+        u32::from(seg.window) << self.snd_wscale == self.snd_wnd
+    }
 
-        // Sixth: the URG bit (RFC 9293 §3.8.5, urgent.rs): RCV.UP moves on
-        // and the application is told; the data itself stays inline.
-        if f.urg() {
-            self.on_urgent(ctx, seq, seg.urgent);
-        }
-        // Seventh and eighth: text and FIN.
-        self.process_text_and_fin(ctx, seq_eff, payload, fin)
+    /// A segment [`Conn::predicted`] accepted: RFC 9293 §3.10.7.4 from the
+    /// TS.Recent update (RFC 7323 §4.3) on — the ACK (fifth), no URG
+    /// (sixth), the text (seventh), no FIN (eighth); ESTABLISHED has no
+    /// state-specific ACK processing.
+    fn on_predicted(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Disposition {
+        let seq = SeqNumber(seg.seq);
+        ctx.stats.predicted += 1;
+        self.update_ts_recent(ctx.now, seq, seg);
+        self.process_ack(ctx, seg, seq, SeqNumber(seg.ack));
+        self.process_text_and_fin(ctx, seq, seg.payload, false)
     }
 
     /// Report `[left, right)` as a duplicate in the first SACK block of
