@@ -1503,22 +1503,8 @@ impl Conn {
         }
         self.process_ack(ctx, seg, seq, ack);
 
-        // State-specific ACK processing.
-        match self.state {
-            State::FinWait1 if self.fin_acked() => {
-                self.set_state(ctx, State::FinWait2);
-                if self.released {
-                    self.close_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
-                }
-            }
-            State::Closing if self.fin_acked() => {
-                self.enter_time_wait(ctx);
-            }
-            State::LastAck if self.fin_acked() => {
-                self.set_state(ctx, State::Closed);
-                return Disposition::Closed;
-            }
-            _ => {}
+        if self.ack_state_step(ctx) == Disposition::Closed {
+            return Disposition::Closed;
         }
 
         // Sixth: the URG bit (RFC 9293 §3.8.5, urgent.rs): RCV.UP moves on
@@ -1643,10 +1629,33 @@ impl Conn {
         }
     }
 
+    /// The state-specific part of the fifth step (RFC 9293 §3.10.7.4):
+    /// our FIN acknowledged moves FIN-WAIT-1, CLOSING and LAST-ACK on.
+    fn ack_state_step(&mut self, ctx: &mut Ctx<'_>) -> Disposition {
+        match self.state {
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(ctx, State::FinWait2);
+                if self.released {
+                    self.close_at = Some(ctx.now + ctx.cfg.fin_wait2_timeout);
+                }
+            }
+            State::Closing if self.fin_acked() => {
+                self.enter_time_wait(ctx);
+            }
+            State::LastAck if self.fin_acked() => {
+                self.set_state(ctx, State::Closed);
+                return Disposition::Closed;
+            }
+            _ => {}
+        }
+        Disposition::Keep
+    }
+
     /// Header prediction (V. Jacobson's, as in Linux `tcp_rcv_established`):
-    /// true when `seg` is an ESTABLISHED connection's next segment in the
-    /// common shape, for which the first four checks of RFC 9293
-    /// §3.10.7.4 cannot fail and change nothing:
+    /// true when `seg` is the next segment of a connection in ESTABLISHED,
+    /// FIN-WAIT-1, FIN-WAIT-2 or CLOSE-WAIT, in the common shape, for which
+    /// the first four checks of RFC 9293 §3.10.7.4 cannot fail and change
+    /// nothing:
     ///
     /// - only ACK (and PSH) set: no RST, SYN, FIN or URG to process;
     /// - SEG.SEQ = RCV.NXT and the text fits the window: acceptable
@@ -1654,22 +1663,23 @@ impl Conn {
     /// - with timestamps, a TSval not older than TS.Recent: PAWS (RFC 7323
     ///   §5.3) passes;
     /// - SND.UNA <= SEG.ACK <= SND.MAX: an acceptable ACK (fifth check,
-    ///   RFC 5961 §5.2), with no SACK blocks and the send window unchanged;
-    /// - a segment without text acknowledges new data (so it is no
-    ///   duplicate ACK, RFC 5681 §2, and no window probe answer).
+    ///   RFC 5961 §5.2): nothing to answer, nothing to challenge.
     ///
-    /// Such a segment goes straight to the ACK and text steps
-    /// ([`Conn::on_predicted`]), which then do exactly what the full path
-    /// does with it (the `tcp_sweep` test runs both and compares).
+    /// Such a segment goes straight to the ACK step ([`Conn::process_ack`],
+    /// the same code as the full path's: new data acknowledged, duplicate
+    /// ACKs, SACK blocks, window updates) and the text step, which then do
+    /// exactly what the full path does with it (the `tcp_sweep` test runs
+    /// both and compares every segment sent).
     #[inline]
     fn predicted(&self, seg: &TcpRepr<'_>) -> bool {
         const OTHER: u16 = TcpFlags::SYN.0 | TcpFlags::FIN.0 | TcpFlags::RST.0 | TcpFlags::URG.0;
         let f = seg.flags;
-        if self.state != State::Established
-            || !f.ack()
+        if !matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait
+        ) || !f.ack()
             || f.0 & OTHER != 0
             || seg.seq != self.rcv_nxt.0
-            || seg.options.sack_len != 0
         {
             return false;
         }
@@ -1680,28 +1690,23 @@ impl Conn {
             }
         }
         let ack = SeqNumber(seg.ack);
-        if ack < self.snd_una || ack > self.snd_max {
-            return false;
-        }
-        if seg.payload.is_empty() {
-            if ack == self.snd_una {
-                return false;
-            }
-        } else if seg.payload.len() > self.rcv_adv.since(self.rcv_nxt) {
-            return false;
-        }
-        u32::from(seg.window) << self.snd_wscale == self.snd_wnd
+        self.snd_una <= ack
+            && ack <= self.snd_max
+            && seg.payload.len() <= self.rcv_adv.since(self.rcv_nxt)
     }
 
     /// A segment [`Conn::predicted`] accepted: RFC 9293 §3.10.7.4 from the
-    /// TS.Recent update (RFC 7323 §4.3) on — the ACK (fifth), no URG
-    /// (sixth), the text (seventh), no FIN (eighth); ESTABLISHED has no
-    /// state-specific ACK processing.
+    /// TS.Recent update (RFC 7323 §4.3) on — the ACK (fifth, with its
+    /// state-specific part), no URG (sixth), the text (seventh), no FIN
+    /// (eighth).
     fn on_predicted(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Disposition {
         let seq = SeqNumber(seg.seq);
         ctx.stats.predicted += 1;
         self.update_ts_recent(ctx.now, seq, seg);
         self.process_ack(ctx, seg, seq, SeqNumber(seg.ack));
+        // FIN-WAIT-1 may move to FIN-WAIT-2; nothing here reaches CLOSED
+        // (that is LAST-ACK's, which takes the full path).
+        self.ack_state_step(ctx);
         self.process_text_and_fin(ctx, seq, seg.payload, false)
     }
 
