@@ -694,19 +694,20 @@ impl Conn {
 
     /// Time until which nothing needs this connection: the earliest timer.
     pub fn next_deadline(&self) -> Option<Instant> {
-        // Called after every segment: a plain chain of comparisons.
+        // Called after every segment: branch-free minimum of the timers as
+        // nanosecond counts, "none" as u64::MAX (later than Instant::MAX).
         #[inline(always)]
-        fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-            match (a, b) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, None) => x,
-                (None, y) => y,
-            }
+        fn ns(t: Option<Instant>) -> u64 {
+            t.map_or(u64::MAX, Instant::as_nanos)
         }
-        let a = earlier(earlier(self.rto_at, self.pto_at), self.delack_at);
-        let b = earlier(self.persist_at, self.keepalive_at);
-        let c = earlier(self.close_at, self.buf_idle_at);
-        earlier(earlier(a, b), earlier(c, self.user_timeout_at()))
+        let a = ns(self.rto_at).min(ns(self.pto_at)).min(ns(self.delack_at));
+        let b = ns(self.persist_at).min(ns(self.keepalive_at));
+        let c = ns(self.close_at).min(ns(self.buf_idle_at));
+        let mut m = a.min(b).min(c);
+        if self.rare.is_some() {
+            m = m.min(ns(self.user_timeout_at()));
+        }
+        (m != u64::MAX).then(|| Instant::from_nanos(m))
     }
 
     /// When the user timeout ends a stall: queued data that has not had a
