@@ -1660,7 +1660,7 @@ impl Conn {
     ///
     /// - only ACK (and PSH) set: no RST, SYN, FIN or URG to process;
     /// - SEG.SEQ = RCV.NXT and the text fits the window: acceptable
-    ///   (first check, MUST-66's table), nothing to trim;
+    ///   (the first check's table of four cases), nothing to trim;
     /// - with timestamps, a TSval not older than TS.Recent: PAWS (RFC 7323
     ///   §5.3) passes;
     /// - SND.UNA <= SEG.ACK <= SND.MAX: an acceptable ACK (fifth check,
