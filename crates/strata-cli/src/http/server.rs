@@ -3,6 +3,7 @@
 //! [`super::files`], and an access log line per request.
 
 use std::convert::Infallible;
+use std::future::Future as _;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use strata_io::tokio::TcpListener;
-use tokio::io::{AsyncRead, AsyncSeekExt as _, ReadBuf};
+use tokio::io::{AsyncRead, AsyncSeekExt as _, AsyncWrite, ReadBuf};
 
 use super::files::{self, Content};
 
@@ -29,12 +30,14 @@ pub struct Options {
     /// Write an access log line per request to standard output.
     pub access_log: bool,
     /// Close a connection whose request head has not fully arrived this
-    /// long after the server started waiting for it (a slowloris client
-    /// sending its header a byte at a time).
+    /// long after it began: from the accept for the first request, from
+    /// the first byte of the next one on a keep-alive connection (a
+    /// slowloris client sending its header a byte at a time). A keep-alive
+    /// connection waiting between requests is not cut off by it.
     pub header_read_timeout: Duration,
     /// Close a connection on which no byte has moved either way for this
-    /// long: an idle keep-alive connection, or a client that stopped
-    /// reading its response (a zero window).
+    /// long: an idle keep-alive connection between requests, or a client
+    /// that stopped reading its response (a zero window).
     pub idle_timeout: Duration,
     /// Most connections served at once; one more is closed as soon as it
     /// is accepted (counted in [`Counters::refused`]).
@@ -70,6 +73,9 @@ pub struct Counters {
     pub refused: AtomicU64,
     /// Connections closed by the idle timeout.
     pub idle_closed: AtomicU64,
+    /// Connections closed because a request head did not arrive in full
+    /// within the header timeout.
+    pub header_timeouts: AtomicU64,
     /// Requests answered 413 (body above the cap or of unknown length).
     pub too_large: AtomicU64,
 }
@@ -90,8 +96,12 @@ pub async fn run_counted(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         // RFC 9112 §2.3 leaves the limits to the server: a slowloris head
-        // is cut off by time, an oversized one by size (431, RFC 6585 §5).
-        .header_read_timeout(opts.header_read_timeout)
+        // is cut off by time (`HeadClock`), an oversized one by size (431,
+        // RFC 6585 §5). hyper's own header timer also runs while a
+        // keep-alive connection waits between requests, so it would end
+        // every idle keep-alive connection after the header timeout
+        // instead of the idle timeout: it is off.
+        .header_read_timeout(None)
         .max_buf_size(opts.max_request_bytes.max(MIN_REQUEST_BYTES));
     let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
     loop {
@@ -106,56 +116,134 @@ pub async fn run_counted(
         let (opts, counters) = (opts.clone(), counters.clone());
         let activity = Arc::new(AtomicU64::new(0));
         let epoch = tokio::time::Instant::now();
-        let io = Activity {
-            inner: TokioIo::new(stream),
+        // Waiting for the first request's head from now on.
+        let head = Arc::new(HeadClock::new(0));
+        let io = TokioIo::new(Activity {
+            inner: stream,
             last: activity.clone(),
             epoch,
-        };
+            head: head.clone(),
+        });
         let service_opts = opts.clone();
         let service_counters = counters.clone();
+        let service_head = head.clone();
         let conn = http.serve_connection(
             io,
             hyper::service::service_fn(move |req| {
                 let opts = service_opts.clone();
                 let counters = service_counters.clone();
-                async move { Ok::<_, Infallible>(respond(&opts, &counters, peer, req).await) }
+                // The head is in: no header timeout while it is answered.
+                service_head.answering();
+                let head = service_head.clone();
+                async move { Ok::<_, Infallible>(respond(&opts, &counters, peer, req, head).await) }
             }),
         );
         tokio::spawn(async move {
             let _permit = permit;
             let mut conn = std::pin::pin!(conn);
-            let idle = opts.idle_timeout;
+            let (idle, header) = (opts.idle_timeout, opts.header_read_timeout);
             let mut closing = false;
+            // The one timer of the connection, re-aimed at every poll at
+            // the earlier of its two deadlines (both only move through this
+            // task's own reads and writes, so a poll sees every change).
+            let mut timer = std::pin::pin!(tokio::time::sleep_until(epoch + header));
             loop {
                 let last = epoch + Duration::from_millis(activity.load(Ordering::Relaxed));
-                tokio::select! {
-                    r = conn.as_mut() => {
-                        if let Err(e) = r {
-                            tracing::info!(%peer, error = %e, "http connection ended");
-                        }
-                        break;
+                let ended = std::future::poll_fn(|cx| {
+                    if let Poll::Ready(r) = conn.as_mut().poll(cx) {
+                        return Poll::Ready(Some(r));
                     }
-                    _ = tokio::time::sleep_until(last + idle) => {
-                        let now = epoch + Duration::from_millis(activity.load(Ordering::Relaxed));
-                        if now > last {
-                            continue; // bytes moved meanwhile
-                        }
-                        if closing {
-                            // Still nothing moved: drop the connection.
-                            tracing::info!(%peer, "idle connection dropped");
-                            break;
-                        }
-                        // Nothing moved for the idle timeout: end the
-                        // connection (at once when between requests),
-                        // and drop it if another idle period passes.
-                        counters.idle_closed.fetch_add(1, Ordering::Relaxed);
-                        conn.as_mut().graceful_shutdown();
-                        closing = true;
-                        activity.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    let last = epoch + Duration::from_millis(activity.load(Ordering::Relaxed));
+                    let mut due = last + idle;
+                    if let Some(since) = head.since() {
+                        due = due.min(epoch + Duration::from_millis(since) + header);
                     }
+                    if timer.deadline() != due {
+                        timer.as_mut().reset(due);
+                    }
+                    ready!(timer.as_mut().poll(cx));
+                    Poll::Ready(None)
+                })
+                .await;
+                if let Some(r) = ended {
+                    if let Err(e) = r {
+                        tracing::info!(%peer, error = %e, "http connection ended");
+                    }
+                    break;
                 }
+                let now = tokio::time::Instant::now();
+                if head
+                    .since()
+                    .is_some_and(|since| now >= epoch + Duration::from_millis(since) + header)
+                {
+                    // RFC 9112 §2.3 leaves it to the server: a head that
+                    // does not arrive in time ends the connection.
+                    counters.header_timeouts.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%peer, "request head not in after the header timeout: connection closed");
+                    break;
+                }
+                let moved = epoch + Duration::from_millis(activity.load(Ordering::Relaxed));
+                if moved > last || now < moved + idle {
+                    continue; // bytes moved meanwhile
+                }
+                if closing {
+                    // Still nothing moved: drop the connection.
+                    tracing::info!(%peer, "idle connection dropped");
+                    break;
+                }
+                // Nothing moved for the idle timeout: end the connection
+                // (at once when between requests), and drop it if another
+                // idle period passes.
+                counters.idle_closed.fetch_add(1, Ordering::Relaxed);
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+                activity.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
             }
         });
+    }
+}
+
+/// Where a connection stands for the header timeout: waiting for a
+/// request head since some moment, answering a request, or idle between
+/// two requests of a keep-alive connection (the next head's clock starts
+/// with its first byte, as nginx's `client_header_timeout` does after
+/// `keepalive_timeout`).
+#[derive(Debug)]
+struct HeadClock(AtomicU64);
+
+/// [`HeadClock`]: a request is being answered.
+const ANSWERING: u64 = u64::MAX;
+/// [`HeadClock`]: between requests; the next byte read starts the clock.
+const BETWEEN: u64 = u64::MAX - 1;
+
+impl HeadClock {
+    /// Waiting for a head since `ms` (milliseconds since the connection's
+    /// epoch).
+    fn new(ms: u64) -> HeadClock {
+        HeadClock(AtomicU64::new(ms))
+    }
+
+    /// Since when a head has been awaited (ms since the epoch), if one is.
+    fn since(&self) -> Option<u64> {
+        let v = self.0.load(Ordering::Relaxed);
+        (v < BETWEEN).then_some(v)
+    }
+
+    /// The head arrived: the request is being answered.
+    fn answering(&self) {
+        self.0.store(ANSWERING, Ordering::Relaxed);
+    }
+
+    /// The response is done: idle until the next request begins.
+    fn between(&self) {
+        self.0.store(BETWEEN, Ordering::Relaxed);
+    }
+
+    /// Bytes arrived at `ms`: between requests, they begin the next head.
+    fn bytes_in(&self, ms: u64) {
+        let _ = self
+            .0
+            .compare_exchange(BETWEEN, ms, Ordering::Relaxed, Ordering::Relaxed);
     }
 }
 
@@ -165,31 +253,38 @@ struct Activity<T> {
     inner: T,
     last: Arc<AtomicU64>,
     epoch: tokio::time::Instant,
+    /// Where the connection stands for the header timeout.
+    head: Arc<HeadClock>,
 }
 
 impl<T> Activity<T> {
-    fn touch(&self) {
-        self.last
-            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    fn touch(&self) -> u64 {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.last.store(ms, Ordering::Relaxed);
+        ms
     }
 }
 
-impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for Activity<T> {
+impl<T: AsyncRead + Unpin> AsyncRead for Activity<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
+        buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        let before = buf.filled().len();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         if r.is_ready() {
-            this.touch();
+            let ms = this.touch();
+            if buf.filled().len() > before {
+                this.head.bytes_in(ms);
+            }
         }
         r
     }
 }
 
-impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Activity<T> {
+impl<T: AsyncWrite + Unpin> AsyncWrite for Activity<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -235,6 +330,7 @@ async fn respond(
     counters: &Counters,
     peer: SocketAddr,
     req: Request<Incoming>,
+    head: Arc<HeadClock>,
 ) -> Response<Body> {
     let started = Instant::now();
     let when = SystemTime::now();
@@ -247,6 +343,7 @@ async fn respond(
             source: Source::Bytes(Some(Bytes::from_static(b"413 Content Too Large\n"))),
             sent: 0,
             log: None,
+            head: head.clone(),
         });
         *r.status_mut() = hyper::StatusCode::PAYLOAD_TOO_LARGE;
         r.headers_mut().insert(
@@ -326,6 +423,7 @@ async fn respond(
             l.status = answer.status;
             l
         }),
+        head: head.clone(),
     };
     builder.body(body).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "building a response");
@@ -333,6 +431,7 @@ async fn respond(
             source: Source::Bytes(None),
             sent: 0,
             log: None,
+            head: head.clone(),
         });
         *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
         r
@@ -421,6 +520,9 @@ pub struct Body {
     source: Source,
     sent: u64,
     log: Option<LogLine>,
+    /// Told when the response is done (the connection then waits for its
+    /// next request, with no header timeout until that begins).
+    head: Arc<HeadClock>,
 }
 
 impl hyper::body::Body for Body {
@@ -479,6 +581,7 @@ impl hyper::body::Body for Body {
 
 impl Drop for Body {
     fn drop(&mut self) {
+        self.head.between();
         if let Some(log) = self.log.take() {
             let line = log.format(self.sent);
             // A closed standard output does not stop the server.
@@ -524,5 +627,132 @@ mod tests {
             "{s}"
         );
         assert!(s.ends_with("ms"), "{s}");
+    }
+
+    /// Reads one response (head and a `Content-Length` body) from `s`.
+    async fn one_response(s: &mut strata_io::tokio::TcpStream) -> String {
+        use tokio::io::AsyncReadExt as _;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len: usize = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + len {
+                    return text;
+                }
+            }
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before a whole response: {text}");
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Seconds until the server closes `s` (end of file or reset), reading
+    /// and discarding; `None` if it is still open after `limit`.
+    async fn closed_within(s: &mut strata_io::tokio::TcpStream, limit: Duration) -> Option<f64> {
+        use tokio::io::AsyncReadExt as _;
+        let t0 = Instant::now();
+        let mut buf = [0u8; 4096];
+        tokio::time::timeout(limit, async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return t0.elapsed().as_secs_f64(),
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .ok()
+    }
+
+    /// The header timeout cuts off a head that arrives too slowly (the
+    /// first request's, and the next one's on a keep-alive connection once
+    /// its first byte came), but not a keep-alive connection waiting
+    /// between requests: that one is the idle timeout's. hyper's own
+    /// header timer closed it after the header timeout.
+    #[test]
+    fn idle_keep_alive_outlives_the_header_timeout_but_slow_heads_do_not() {
+        use tokio::io::AsyncWriteExt as _;
+        let dir = std::env::temp_dir().join(format!("strata-headclock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), b"hello\n").unwrap();
+        let rt = strata_io::Runtime::loopback(strata::stack::StackConfig::default()).unwrap();
+        let h = rt.handle();
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (header, idle) = (Duration::from_secs(1), Duration::from_secs(4));
+        let counters = Arc::new(Counters::default());
+        let c = counters.clone();
+        let root = dir.canonicalize().unwrap();
+        tokio.block_on(async move {
+            let addr = SocketAddr::from(([127, 0, 0, 1], 8088));
+            let listener = TcpListener::bind(&h, addr).await.unwrap();
+            let opts = Options {
+                access_log: false,
+                header_read_timeout: header,
+                idle_timeout: idle,
+                ..Options::new(root)
+            };
+            tokio::spawn(run_counted(listener, opts, c));
+            let get = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+            // A keep-alive connection: one request, then 2.5 header
+            // timeouts of silence, then another request on it.
+            let mut a = strata_io::tokio::TcpStream::connect(&h, addr)
+                .await
+                .unwrap();
+            a.write_all(get).await.unwrap();
+            assert!(one_response(&mut a).await.starts_with("HTTP/1.1 200"));
+            let idle_since = Instant::now();
+            // Meanwhile a head sent a line every 200 ms is cut off.
+            let mut b = strata_io::tokio::TcpStream::connect(&h, addr)
+                .await
+                .unwrap();
+            b.write_all(b"GET /a.txt HTTP/1.1\r\n").await.unwrap();
+            let t0 = Instant::now();
+            let mut cut = None;
+            for _ in 0..15 {
+                let step = Duration::from_millis(200);
+                if b.write_all(b"X-a: b\r\n").await.is_err()
+                    || closed_within(&mut b, step).await.is_some()
+                {
+                    cut = Some(t0.elapsed().as_secs_f64());
+                    break;
+                }
+            }
+            let cut = cut.expect("a head sent a line every 200 ms was kept for 3 s");
+            assert!(
+                (0.8..3.0).contains(&cut),
+                "slow head cut off after {cut:.2} s"
+            );
+            tokio::time::sleep_until((idle_since + header * 5 / 2).into()).await;
+            a.write_all(get)
+                .await
+                .expect("the idle keep-alive connection was closed");
+            assert!(one_response(&mut a).await.starts_with("HTTP/1.1 200"));
+            // The next head begins and stalls: the header timeout, not the
+            // idle timeout, ends it.
+            a.write_all(b"GET /a.txt HTTP/1.1\r\n").await.unwrap();
+            let t = closed_within(&mut a, idle)
+                .await
+                .expect("stalled head kept");
+            assert!(
+                (0.8..3.0).contains(&t),
+                "stalled next head cut off after {t:.2} s"
+            );
+        });
+        assert_eq!(counters.header_timeouts.load(Ordering::Relaxed), 2);
+        assert_eq!(counters.idle_closed.load(Ordering::Relaxed), 0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
