@@ -164,6 +164,12 @@ struct Args {
     /// `http`: the TAP's `txqueuelen` (frames the kernel queues for strata).
     #[arg(long, default_value_t = 10_000)]
     tap_queue: usize,
+    /// `http`: instead of the table, count the instructions `strata serve`
+    /// spends per request at c=100 with and without the `--idle` clients
+    /// (under `valgrind --tool=callgrind`; deterministic where wall time on
+    /// a shared machine is not).
+    #[arg(long)]
+    instructions: bool,
     /// `http`: the `strata` binary (default: next to this one).
     #[arg(long, value_name = "PATH")]
     strata: Option<std::path::PathBuf>,
@@ -368,6 +374,7 @@ fn main() -> Result<()> {
             idle: args.idle,
             backlog: args.backlog,
             tap_queue: args.tap_queue,
+            instructions: args.instructions,
         });
     }
     let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
