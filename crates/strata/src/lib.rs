@@ -27,6 +27,21 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Enters a `debug` span for one layer of a frame's way up (`tracing`'s
+/// `debug_span!` arguments), only while debug output is on somewhere
+/// (`RUST_LOG=strata=debug`): a disabled span still costs some 45
+/// instructions to build, enter and drop, once per layer per frame. With
+/// debug output on, the span is the same as before.
+macro_rules! layer_span {
+    ($($arg:tt)+) => {
+        if tracing::level_enabled!(tracing::Level::DEBUG) {
+            Some(tracing::debug_span!($($arg)+).entered())
+        } else {
+            None
+        }
+    };
+}
+
 pub mod app;
 pub mod link;
 pub mod net;

@@ -453,3 +453,84 @@ fn a_new_route_applies_to_the_next_segment_of_a_running_connection() {
     assert_eq!(&frame[12..14], &[0x08, 0x06], "{:02x?}", &frame[..n]);
     assert_eq!(&frame[38..42], &[10, 0, 0, 9]);
 }
+
+/// A's ARP state for B (10.0.0.2).
+fn neighbour_of_a(w: &World) -> Option<strata::link::arp::NeighborState> {
+    w.stacks[0]
+        .arp_entries(strata::link::IfaceId(0))
+        .into_iter()
+        .find(|e| e.0 == ip("10.0.0.2"))
+        .map(|e| e.2)
+}
+
+/// Sends `n` bytes from A's `c` and reads them at B's `s`.
+fn push(
+    w: &mut World,
+    c: strata::transport::tcp::TcpHandle,
+    s: strata::transport::tcp::TcpHandle,
+    n: usize,
+) {
+    let data = vec![0x5a; n];
+    let (mut sent, mut got) = (0, 0);
+    let mut buf = [0u8; 4096];
+    while got < n {
+        sent += w.stacks[0].tcp_send(c, &data[sent..]).unwrap_or(0);
+        w.run();
+        while let Ok(k) = w.stacks[1].tcp_recv(s, &mut buf) {
+            if k == 0 {
+                break;
+            }
+            got += k;
+        }
+        w.advance(Duration::from_millis(1));
+    }
+}
+
+/// The sender keeps the next hop's MAC per flow (net/egress.rs) but still
+/// follows the ARP cache: every segment counts as a hit, and once the
+/// entry has aged to stale (RFC 1122 §2.3.2.1) the next segment makes A
+/// re-confirm B with one unicast request, as a lookup per segment did.
+#[test]
+fn a_tcp_flow_counts_every_arp_hit_and_revalidates_a_stale_neighbour() {
+    use strata::link::arp::NeighborState;
+    let mut w = World::new();
+    w.add_stack();
+    w.add_stack();
+    let l0 = w.add_segment();
+    w.attach(0, l0, "10.0.0.1/24", 1500);
+    w.attach(1, l0, "10.0.0.2/24", 1500);
+    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let c = w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
+        .unwrap();
+    w.run();
+    let s = w.stacks[1].tcp_accept(l).unwrap();
+    let b_mac = w.stacks[1].mac(strata::link::IfaceId(0)).unwrap();
+    let unicast_arp = std::rc::Rc::new(std::cell::RefCell::new(0));
+    let seen = unicast_arp.clone();
+    w.filter = Some(Box::new(move |to, _, f| {
+        if to == 1 && f[12..14] == [8, 6] && f[0..6] == b_mac.0 {
+            *seen.borrow_mut() += 1;
+        }
+        true
+    }));
+    let counts = |w: &World| {
+        let st = w.stacks[0].stats();
+        (st.arp.hits, st.tcp.direct_out)
+    };
+    let (h0, d0) = counts(&w);
+    push(&mut w, c, s, 50_000);
+    let (h1, d1) = counts(&w);
+    assert!(d1 - d0 >= 30, "a flow of segments: {}", d1 - d0);
+    assert_eq!(h1 - h0, d1 - d0, "one ARP hit per segment sent");
+    assert_eq!(neighbour_of_a(&w), Some(NeighborState::Reachable));
+    assert_eq!(*unicast_arp.borrow(), 0);
+    // Past the reachable time (30 s by default), within the stale time.
+    w.advance(Duration::from_secs(31));
+    assert_eq!(neighbour_of_a(&w), Some(NeighborState::Stale));
+    push(&mut w, c, s, 50_000);
+    let (h2, d2) = counts(&w);
+    assert_eq!(*unicast_arp.borrow(), 1, "one re-confirmation");
+    assert_eq!(neighbour_of_a(&w), Some(NeighborState::Reachable));
+    assert_eq!(h2 - h1, d2 - d1, "one ARP hit per segment sent");
+}

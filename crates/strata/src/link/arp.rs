@@ -17,6 +17,7 @@
 
 use crate::time::{Duration, Instant};
 use crate::wire::MacAddr;
+use core::cell::Cell;
 use core::net::Ipv4Addr;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -193,6 +194,15 @@ pub struct ArpCache<P> {
     /// Bytes queued over all entries.
     queued_bytes: usize,
     stats: ArpCacheStats,
+    /// Bumped by every call that may change an entry: a mapping
+    /// [`ArpCache::lookup_for_send`] gave while it stays the same would be
+    /// given again, with no side effect but the hit count (see
+    /// [`ArpCache::count_hit`]).
+    generation: u64,
+    /// [`ArpCache::poll_timeout`]'s last answer and the generation it was
+    /// computed at: the timers change only with the generation, so the
+    /// answer stands until then (it is asked after every poll).
+    next_timeout: Cell<Option<(u64, Option<Instant>)>>,
 }
 
 impl<P: QueuedLen> ArpCache<P> {
@@ -203,7 +213,23 @@ impl<P: QueuedLen> ArpCache<P> {
             entries: BTreeMap::new(),
             queued_bytes: 0,
             stats: ArpCacheStats::default(),
+            generation: 0,
+            next_timeout: Cell::new(None),
         }
+    }
+
+    /// The cache's generation: unchanged since a [`ArpCache::lookup_for_send`]
+    /// returned `Some((mac, _))`, the same call would now return
+    /// `Some((mac, false))`, so a sender may keep the mapping (one per flow
+    /// or burst) and only count the hit.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Counts a packet sent on a mapping kept from
+    /// [`ArpCache::lookup_for_send`] (see [`ArpCache::generation`]).
+    pub(crate) fn count_hit(&mut self) {
+        self.stats.hits += 1;
     }
 
     /// The configuration in force.
@@ -263,6 +289,7 @@ impl<P: QueuedLen> ArpCache<P> {
                 // poll; keep using it meanwhile.
                 let refresh = !e.refreshing;
                 if refresh {
+                    self.generation += 1;
                     e.refreshing = true;
                     e.requests = 1;
                     e.timer = now + cfg.retry_interval;
@@ -281,6 +308,7 @@ impl<P: QueuedLen> ArpCache<P> {
     /// entry that stays unanswered is dropped. Returns whether `ip` had a
     /// resolved entry.
     pub fn mark_stale(&mut self, now: Instant, ip: Ipv4Addr) -> bool {
+        self.generation += 1;
         let cfg = self.config;
         match self.entries.get_mut(&ip) {
             Some(e) if e.state == NeighborState::Reachable => {
@@ -297,6 +325,7 @@ impl<P: QueuedLen> ArpCache<P> {
 
     /// Offers a packet for next hop `ip`.
     pub fn resolve(&mut self, now: Instant, ip: Ipv4Addr, packet: P) -> Resolve<P> {
+        self.generation += 1;
         let cfg = self.config;
         if let Some((mac, refresh)) = self.lookup_for_send(now, ip) {
             return Resolve::Send {
@@ -408,6 +437,7 @@ impl<P: QueuedLen> ArpCache<P> {
     /// or we asked). Returns the packets that were waiting for `ip`, to be
     /// sent to `mac` now, oldest first.
     pub fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: MacAddr, create: bool) -> VecDeque<P> {
+        self.generation += 1;
         let cfg = self.config;
         if !mac.is_unicast() || mac == MacAddr::UNSPECIFIED {
             return VecDeque::new();
@@ -458,6 +488,7 @@ impl<P: QueuedLen> ArpCache<P> {
 
     /// Forgets `ip`, returning any packets that were waiting for it.
     pub fn remove(&mut self, ip: Ipv4Addr) -> VecDeque<P> {
+        self.generation += 1;
         match self.entries.remove(&ip) {
             Some(mut e) => Self::take_pending(&mut self.queued_bytes, &mut e),
             None => VecDeque::new(),
@@ -466,12 +497,20 @@ impl<P: QueuedLen> ArpCache<P> {
 
     /// When [`ArpCache::handle_timeout`] next has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.entries.values().map(|e| e.timer.min(e.expires)).min()
+        if let Some((generation, t)) = self.next_timeout.get() {
+            if generation == self.generation {
+                return t;
+            }
+        }
+        let t = self.entries.values().map(|e| e.timer.min(e.expires)).min();
+        self.next_timeout.set(Some((self.generation, t)));
+        t
     }
 
     /// Runs the timers due at `now`, appending what the owner must do to
     /// `actions`.
     pub fn handle_timeout(&mut self, now: Instant, actions: &mut Vec<ArpAction<P>>) {
+        self.generation += 1;
         let cfg = self.config;
         let due: Vec<Ipv4Addr> = self
             .entries

@@ -30,7 +30,7 @@ impl Stack {
         self.stats.link.bytes_in += frame.len() as u64;
         // One span per layer: `RUST_LOG=strata=debug` shows a frame
         // climbing link → net → transport.
-        let _link = tracing::debug_span!(target: "strata::link", "link", %iface).entered();
+        let _link = layer_span!(target: "strata::link", "link", %iface);
         let Some(ifc) = self.ifaces.get(iface.0) else {
             self.stats.link.malformed += 1;
             return;

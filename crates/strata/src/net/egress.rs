@@ -7,7 +7,7 @@ use super::frag::{FragmentError, FragmentPlan};
 use super::ident::IdentGenerator;
 use super::martian::{self, Arrival};
 use super::route::RoutingTable;
-use crate::link::arp::Resolve;
+use crate::link::arp::{ArpCache, Resolve};
 use crate::link::ethernet::TxFrame;
 use crate::link::interface::{is_broadcast_on, source_for, Interface};
 use crate::link::IfaceId;
@@ -32,8 +32,10 @@ pub(crate) struct Egress {
 /// The routing decision of the last TCP segment sent, reused while the
 /// next segment goes between the same addresses and the configuration
 /// (interfaces, addresses, routes) is unchanged: a bulk transfer routes
-/// once, not once per segment. The next hop's MAC is still looked up per
-/// segment, so ARP ageing and revalidation are unaffected.
+/// once, not once per segment. The next hop's MAC is kept with it while
+/// the interface's ARP cache is unchanged ([`ArpCache::generation`]):
+/// ageing, revalidation and negative advice all change the cache, so the
+/// next segment after them asks it again, as every segment did before.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RouteCache {
     /// [`Stack::config_version`] when the entry was made.
@@ -41,6 +43,8 @@ pub(crate) struct RouteCache {
     pub(crate) src: Ipv4Addr,
     pub(crate) dst: Ipv4Addr,
     pub(crate) egress: Egress,
+    /// The next hop's MAC and the ARP cache generation it was read at.
+    pub(crate) neighbor: Option<(MacAddr, u64)>,
 }
 
 impl RouteCache {
@@ -68,6 +72,7 @@ impl RouteCache {
             src,
             dst,
             egress,
+            neighbor: None,
         });
         Some(egress)
     }
@@ -265,22 +270,25 @@ impl Stack {
         // RFC 9293 §3.9.2 MUST-49: the TTL of TCP segments is the
         // configurable `StackConfig::default_ttl`.
         let ttl = config.default_ttl;
-        let out =
-            tcp.poll_transmit_offload(now, |src, dst, dscp, gso, seg| {
-                match RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst) {
-                    Some(eg) => tcp_out(
-                        now,
-                        ifaces,
-                        eg,
-                        (ttl, dscp, gso),
-                        idents,
-                        buf,
-                        (src, dst),
-                        seg,
-                    ),
-                    None => TcpOut::NoRoute,
-                }
-            });
+        let out = tcp.poll_transmit_offload(now, |src, dst, dscp, gso, seg| {
+            let Some(eg) =
+                RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst)
+            else {
+                return TcpOut::NoRoute;
+            };
+            // `route` left this flow's entry in the cache.
+            let neighbor = route_cache.as_mut().map(|c| &mut c.neighbor);
+            tcp_out(
+                now,
+                ifaces,
+                (eg, neighbor),
+                (ttl, dscp, gso),
+                idents,
+                buf,
+                (src, dst),
+                seg,
+            )
+        });
         let Some(out) = out else {
             return TcpPoll::Idle;
         };
@@ -454,7 +462,7 @@ enum TcpOut {
 fn tcp_out(
     now: Instant,
     ifaces: &mut [Interface],
-    eg: Egress,
+    (eg, neighbor): (Egress, Option<&mut Option<(MacAddr, u64)>>),
     (ttl, dscp, gso): (u8, u8, usize),
     idents: &mut IdentGenerator,
     buf: &mut [u8],
@@ -482,7 +490,7 @@ fn tcp_out(
     ip.ident = idents.for_datagram(src, dst, IpProtocol::TCP.0, ip.dont_frag);
     let eth_len = crate::wire::ethernet::HEADER_LEN;
     if ip.dont_frag && !ifc.loopback && buf.len() >= (eth_len + ip_len).max(MIN_FRAME_LEN) {
-        if let Some((mac, refresh)) = ifc.arp.lookup_for_send(now, eg.next_hop) {
+        if let Some((mac, refresh)) = next_hop_mac(now, &mut ifc.arp, eg.next_hop, neighbor) {
             let eth = EthernetRepr {
                 dst: mac,
                 src: ifc.mac,
@@ -548,6 +556,31 @@ fn tcp_out(
         dgram: d,
         gso,
     }
+}
+
+/// The next hop's MAC for a segment written straight into the caller's
+/// buffer, as [`ArpCache::lookup_for_send`] gives it: from the flow's
+/// `kept` mapping while the ARP cache has not changed since it was read
+/// (the same answer, without the lookup), else from the cache, which
+/// `kept` then remembers.
+fn next_hop_mac(
+    now: Instant,
+    arp: &mut ArpCache<Vec<u8>>,
+    next_hop: Ipv4Addr,
+    kept: Option<&mut Option<(MacAddr, u64)>>,
+) -> Option<(MacAddr, bool)> {
+    let Some(kept) = kept else {
+        return arp.lookup_for_send(now, next_hop);
+    };
+    if let Some((mac, generation)) = *kept {
+        if generation == arp.generation() {
+            arp.count_hit();
+            return Some((mac, false));
+        }
+    }
+    let found = arp.lookup_for_send(now, next_hop);
+    *kept = found.map(|(mac, _)| (mac, arp.generation()));
+    found
 }
 
 /// Cuts a TCP super-segment datagram (complete checksum or not) into

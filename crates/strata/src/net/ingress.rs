@@ -26,7 +26,7 @@ impl Stack {
         link_bcast: bool,
         arrival: Arrival,
     ) {
-        let _net = tracing::debug_span!(target: "strata::net", "ipv4").entered();
+        let _net = layer_span!(target: "strata::net", "ipv4");
         self.stats.ip.received += 1;
         let pkt = match Ipv4Packet::new_checked(payload) {
             Ok(p) => p,
@@ -107,7 +107,7 @@ impl Stack {
             return;
         }
         let hl = pkt.header_len();
-        if pkt.more_frags() || pkt.frag_offset() != 0 {
+        if fragment {
             self.stats.frag.fragments_in += 1;
             let key = FragKey {
                 src,
@@ -121,7 +121,7 @@ impl Stack {
                 &datagram[..hl],
                 usize::from(pkt.frag_offset()),
                 pkt.more_frags(),
-                pkt.payload(),
+                &datagram[hl..],
             ) {
                 Ok(Some(whole)) => {
                     if self.nat.is_some() && !to_bcast && self.nat_address() == Some(dst) {
@@ -149,7 +149,7 @@ impl Stack {
             now,
             iface,
             &datagram[..hl],
-            pkt.payload(),
+            &datagram[hl..],
             to_bcast || link_bcast,
         );
     }

@@ -142,11 +142,13 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         self.buffer
     }
 
+    #[inline]
     fn u16_at(&self, r: core::ops::Range<usize>) -> u16 {
         let b = self.buffer.as_ref();
         u16::from_be_bytes([b[r.start], b[r.start + 1]])
     }
 
+    #[inline]
     fn mac_at(&self, r: core::ops::Range<usize>) -> MacAddr {
         let mut m = [0u8; 6];
         m.copy_from_slice(&self.buffer.as_ref()[r]);
@@ -154,11 +156,13 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// True when the frame carries an 802.1Q tag.
+    #[inline]
     pub fn is_tagged(&self) -> bool {
         self.u16_at(field::ETHERTYPE) == EtherType::VLAN.0
     }
 
     /// Header length: 14, or 18 with an 802.1Q tag.
+    #[inline]
     pub fn header_len(&self) -> usize {
         if self.is_tagged() {
             HEADER_LEN + VLAN_TAG_LEN
@@ -168,14 +172,17 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// Destination MAC address.
+    #[inline]
     pub fn dst(&self) -> MacAddr {
         self.mac_at(field::DST)
     }
     /// Source MAC address.
+    #[inline]
     pub fn src(&self) -> MacAddr {
         self.mac_at(field::SRC)
     }
     /// The EtherType of the payload (the inner one when tagged).
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         if self.is_tagged() {
             EtherType(self.u16_at(field::VLAN_ETHERTYPE))
@@ -184,12 +191,14 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         }
     }
     /// The 802.1Q tag, if present.
+    #[inline]
     pub fn vlan(&self) -> Option<VlanTag> {
         self.is_tagged()
             .then(|| VlanTag::from_tci(self.u16_at(field::VLAN_TCI)))
     }
     /// The payload (everything after the header, padding included: the
     /// layer above trims by its own length field).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..]
     }

@@ -187,80 +187,99 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         self.buffer
     }
 
+    #[inline]
     fn u16_at(&self, r: core::ops::Range<usize>) -> u16 {
         let b = self.buffer.as_ref();
         u16::from_be_bytes([b[r.start], b[r.start + 1]])
     }
+    #[inline]
     fn ip_at(&self, r: core::ops::Range<usize>) -> Ipv4Addr {
         let b = &self.buffer.as_ref()[r];
         Ipv4Addr::new(b[0], b[1], b[2], b[3])
     }
 
     /// Version field (4 for IPv4).
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_IHL] >> 4
     }
     /// Header length in bytes (IHL × 4).
+    #[inline]
     pub fn header_len(&self) -> usize {
         usize::from(self.buffer.as_ref()[field::VER_IHL] & 0x0f) * 4
     }
     /// Differentiated services code point.
+    #[inline]
     pub fn dscp(&self) -> u8 {
         self.buffer.as_ref()[field::DSCP_ECN] >> 2
     }
     /// Explicit congestion notification bits.
+    #[inline]
     pub fn ecn(&self) -> u8 {
         self.buffer.as_ref()[field::DSCP_ECN] & 0x03
     }
     /// Total length field.
+    #[inline]
     pub fn total_len(&self) -> u16 {
         self.u16_at(field::LENGTH)
     }
     /// Identification.
+    #[inline]
     pub fn ident(&self) -> u16 {
         self.u16_at(field::IDENT)
     }
     /// Don't fragment.
+    #[inline]
     pub fn dont_frag(&self) -> bool {
         self.u16_at(field::FLG_OFF) & FLAG_DF != 0
     }
     /// More fragments.
+    #[inline]
     pub fn more_frags(&self) -> bool {
         self.u16_at(field::FLG_OFF) & FLAG_MF != 0
     }
     /// Fragment offset in bytes.
+    #[inline]
     pub fn frag_offset(&self) -> u16 {
         (self.u16_at(field::FLG_OFF) & OFFSET_MASK) * 8
     }
     /// Time to live.
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
     /// Payload protocol.
+    #[inline]
     pub fn protocol(&self) -> IpProtocol {
         IpProtocol(self.buffer.as_ref()[field::PROTOCOL])
     }
     /// Header checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.u16_at(field::CHECKSUM)
     }
     /// Source address.
+    #[inline]
     pub fn src(&self) -> Ipv4Addr {
         self.ip_at(field::SRC)
     }
     /// Destination address.
+    #[inline]
     pub fn dst(&self) -> Ipv4Addr {
         self.ip_at(field::DST)
     }
     /// The raw options bytes.
+    #[inline]
     pub fn options(&self) -> &[u8] {
         &self.buffer.as_ref()[field::OPTIONS..self.header_len()]
     }
     /// True when the header checksum verifies (RFC 791 §3.1).
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::verifies(&self.buffer.as_ref()[..self.header_len()])
     }
     /// The payload: from the end of the header to the total length.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..usize::from(self.total_len())]
     }

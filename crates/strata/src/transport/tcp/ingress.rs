@@ -28,7 +28,7 @@ impl Stack {
             self.stats.tcp.malformed += 1;
             return;
         };
-        let _tcp = tracing::debug_span!(target: "strata::transport", "tcp").entered();
+        let _tcp = layer_span!(target: "strata::transport", "tcp");
         let seg = match TcpRepr::parse_unverified(&p) {
             Ok(seg) => seg,
             Err(_) => {

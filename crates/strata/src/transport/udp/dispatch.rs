@@ -24,7 +24,7 @@ impl Stack {
         payload: &[u8],
         bcast: bool,
     ) {
-        let _udp = tracing::debug_span!(target: "strata::transport", "udp").entered();
+        let _udp = layer_span!(target: "strata::transport", "udp");
         let Ok(p) = UdpPacket::new_checked(payload) else {
             self.stats.udp.malformed += 1;
             return;
