@@ -20,57 +20,13 @@ use std::net::Ipv4Addr;
 use libfuzzer_sys::fuzz_target;
 use strata::net::frag::FragConfig;
 use strata::net::martian::{check_destination, Arrival};
-use strata::stack::{Stack, StackConfig};
+use strata::stack::StackConfig;
 use strata::time::Instant;
-use strata::wire::checksum;
 use strata::wire::ethernet::{EtherType, EthernetFrame};
-use strata::wire::ip::Ipv4Cidr;
-use strata::wire::ipv4::{IpProtocol, Ipv4Packet};
-use strata::wire::tcp::TcpPacket;
-use strata::wire::MacAddr;
+use strata::wire::ipv4::Ipv4Packet;
 
-fn fix_checksums(frame: &mut [u8]) {
-    let Ok(f) = EthernetFrame::new_checked(&frame[..]) else {
-        return;
-    };
-    if f.ethertype() != EtherType::IPV4 {
-        return;
-    }
-    let h = f.header_len();
-    let ip = &mut frame[h..];
-    let Ok(p) = Ipv4Packet::new_checked(&ip[..]) else {
-        return;
-    };
-    let (hl, total, proto) = (p.header_len(), usize::from(p.total_len()), p.protocol());
-    let (src, dst) = (p.src(), p.dst());
-    let first_fragment = p.frag_offset() == 0;
-    Ipv4Packet::new_unchecked(&mut ip[..]).fill_checksum();
-    let seg = &mut ip[hl..total];
-    if !first_fragment {
-        return;
-    }
-    match proto {
-        IpProtocol::TCP if TcpPacket::new_checked(&seg[..]).is_ok() => {
-            TcpPacket::new_unchecked(&mut seg[..]).fill_checksum(src, dst);
-        }
-        IpProtocol::UDP if seg.len() >= 8 => {
-            let l = usize::from(u16::from_be_bytes([seg[4], seg[5]]));
-            if (8..=seg.len()).contains(&l) && seg[6..8] != [0, 0] {
-                seg[6..8].copy_from_slice(&[0, 0]);
-                let ph = checksum::pseudo_header(src, dst, IpProtocol::UDP, l as u32);
-                let c = checksum::finish(checksum::combine(&[ph, checksum::sum(&seg[..l])]));
-                let c = if c == 0 { 0xffff } else { c };
-                seg[6..8].copy_from_slice(&c.to_be_bytes());
-            }
-        }
-        IpProtocol::ICMP if seg.len() >= 8 => {
-            seg[2..4].copy_from_slice(&[0, 0]);
-            let c = checksum::checksum(seg);
-            seg[2..4].copy_from_slice(&c.to_be_bytes());
-        }
-        _ => {}
-    }
-}
+#[path = "shared/mod.rs"]
+mod shared;
 
 fuzz_target!(|data: &[u8]| {
     // Small reassembly limits, so the fuzzer can reach them.
@@ -80,17 +36,11 @@ fuzz_target!(|data: &[u8]| {
         max_buffers: 64,
         ..FragConfig::default()
     };
-    let mut s = Stack::new(StackConfig {
+    let (mut s, i, j) = shared::two_armed(StackConfig {
         seed: 7,
         frag,
         ..StackConfig::default()
     });
-    let i = s.add_interface(MacAddr([2, 0, 0, 0, 0, 1]), 1500);
-    s.add_address(i, Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 1), 24).unwrap())
-        .unwrap();
-    let j = s.add_interface(MacAddr([2, 0, 0, 0, 1, 1]), 576);
-    s.add_address(j, Ipv4Cidr::new(Ipv4Addr::new(10, 0, 1, 1), 24).unwrap())
-        .unwrap();
     s.set_forwarding(true);
     let _ = s.udp_bind(None, 53);
     let listener = s.tcp_listen(None, 80, 4).unwrap();
@@ -98,14 +48,9 @@ fuzz_target!(|data: &[u8]| {
     let mut tcp_buf = [0u8; 4096];
 
     let mut now = Instant::from_millis(1);
-    let mut rest = data;
     let mut out = [0u8; 2048];
-    while rest.len() >= 3 {
-        let iface = if rest[0] & 0x80 != 0 { j } else { i };
-        let len = usize::from(u16::from_be_bytes([rest[0] & 0x07, rest[1]])).min(rest.len() - 2);
-        let mut frame = rest[2..2 + len].to_vec();
-        rest = &rest[2 + len..];
-        fix_checksums(&mut frame);
+    for (flags, frame) in shared::frames(data) {
+        let iface = if flags & 0x80 != 0 { j } else { i };
         s.receive(now, iface, &frame);
         now = Instant::from_millis(now.as_millis() + 100);
         if let Some(t) = s.poll_timeout() {
@@ -135,8 +80,14 @@ fuzz_target!(|data: &[u8]| {
             assert!(sent < 10_000);
         }
         while s.poll_event().is_some() {}
-        assert!(s.reassembly_memory() <= frag.global_limit, "reassembly over its cap");
-        assert!(s.reassembly_buffers() <= frag.max_buffers, "reassembly buffers over the cap");
+        assert!(
+            s.reassembly_memory() <= frag.global_limit,
+            "reassembly over its cap"
+        );
+        assert!(
+            s.reassembly_buffers() <= frag.max_buffers,
+            "reassembly buffers over the cap"
+        );
         while let Ok(h) = s.tcp_accept(listener) {
             conns.push(h);
         }
