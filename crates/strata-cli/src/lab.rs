@@ -684,14 +684,15 @@ pub struct TcpRun {
 }
 
 /// A's connection state now. Looked up by its handle while the
-/// application holds it, then among A's connections (after `close` the
-/// connection lives on, orphaned, until the data is delivered).
-fn sample_of(sim: &Sim, a: NodeId, h: TcpHandle) -> Option<Sample> {
+/// application holds it, then, when it is A's only connection (`alone`),
+/// among A's connections (after `close` the connection lives on, orphaned,
+/// until the data is delivered).
+fn sample_of(sim: &Sim, a: NodeId, h: TcpHandle, alone: bool) -> Option<Sample> {
     let tcp = sim.node::<Host>(a)?.stack().tcp();
     let info = tcp.info(h).ok().or_else(|| {
         tcp.connections()
             .map(|(_, c)| c)
-            .find(|c| c.remote.ip() == &B_IP)
+            .find(|c| alone && c.remote.ip() == &B_IP)
     })?;
     Some(Sample {
         t: sim.now(),
@@ -720,54 +721,65 @@ fn closed(sim: &Sim, nodes: [NodeId; 2]) -> bool {
 const MAX_SAMPLES: usize = 6000;
 
 /// Runs the simulation in slices of `slice` until `done` holds (then a
-/// little longer so the close completes), sampling A's connection.
+/// little longer so the close completes), sampling each of A's
+/// connections `conns` into its vector of `samples` and calling `each`
+/// after every slice (the flows' byte timeline).
 #[allow(clippy::too_many_arguments)]
 fn drive(
     net: &mut Net,
-    conn: TcpHandle,
+    conns: &[TcpHandle],
     slice: Duration,
     limit: Instant,
     progress: &mut Progress,
     mut done: impl FnMut() -> bool,
     mut progress_of: impl FnMut() -> u64,
-    samples: &mut Vec<Sample>,
+    samples: &mut [Vec<Sample>],
     close_both: bool,
+    mut each: impl FnMut(&Net),
 ) -> bool {
     let mut slice = slice;
-    // The first sample at the start, so the pictures share time zero.
-    samples.extend(sample_of(&net.sim, net.a, conn));
-    loop {
-        run_slice(net, net.sim.now() + slice);
-        if let Some(s) = sample_of(&net.sim, net.a, conn) {
-            samples.push(s);
+    let alone = conns.len() == 1;
+    let take = |net: &Net, samples: &mut [Vec<Sample>]| {
+        for (&h, v) in conns.iter().zip(samples.iter_mut()) {
+            v.extend(sample_of(&net.sim, net.a, h, alone));
         }
+    };
+    // The first sample at the start, so the pictures share time zero.
+    take(net, samples);
+    let finished = loop {
+        run_slice(net, net.sim.now() + slice);
+        take(net, samples);
         // Long runs: keep every other sample and sample half as often, so
         // a picture never holds more than a few thousand points.
-        if samples.len() >= MAX_SAMPLES {
-            let mut k = 0;
-            samples.retain(|_| {
-                k += 1;
-                k % 2 == 1
-            });
+        if samples.iter().map(Vec::len).max().unwrap_or(0) >= MAX_SAMPLES {
+            for v in samples.iter_mut() {
+                let mut k = 0;
+                v.retain(|_| {
+                    k += 1;
+                    k % 2 == 1
+                });
+            }
             slice *= 2;
         }
+        each(net);
         progress.update(progress_of(), net.sim.now());
         if interrupted() {
-            progress.finish();
-            return false;
+            break false;
         }
         if done() {
             if close_both {
                 close_all(net);
             }
-            break;
+            break true;
         }
         if net.sim.now() >= limit {
-            progress.finish();
-            return false;
+            break false;
         }
-    }
+    };
     progress.finish();
+    if !finished {
+        return false;
+    }
     // Let the four-way close finish: every connection on both hosts gone
     // or in TIME-WAIT (bounded, in case a peer never answers).
     let end = net.sim.now() + Duration::from_secs(60);
@@ -1091,11 +1103,11 @@ fn run_scenario(
             format_duration(setup.expected)
         );
     }
-    let mut samples = Vec::new();
+    let mut samples = vec![Vec::new()];
     let mut progress = Progress::new(setup.total, setup.label);
     let finished = drive(
         &mut net,
-        conn,
+        &[conn],
         slice_for(params, setup.expected),
         limit,
         &mut progress,
@@ -1103,12 +1115,13 @@ fn run_scenario(
         progress_of,
         &mut samples,
         setup.close_both,
+        |_| {},
     );
     Ok(Driven {
         net,
         start,
         limit,
-        samples,
+        samples: samples.pop().unwrap_or_default(),
         finished,
     })
 }
@@ -1118,95 +1131,108 @@ fn transfer_time(params: &LinkParams, bytes: u64) -> Duration {
     Duration::from_secs_f64(bytes as f64 * 8.0 / params.rate_bps as f64) + params.rtt * 4
 }
 
-/// `bulk`: A sends `bytes` to B:5001; B checks every byte.
-pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::Result<TcpRun> {
-    #[derive(Default)]
-    struct Rx {
-        received: u64,
-        bad_at: Option<u64>,
-        eof: bool,
-        last_byte: Option<Instant>,
-        error: Option<String>,
-    }
-    #[derive(Default)]
-    struct Tx {
-        sent: u64,
-        closed: bool,
-        error: Option<String>,
-    }
-    let rx = Rc::new(RefCell::new(Rx::default()));
-    let tx = Rc::new(RefCell::new(Tx::default()));
-    let total = bytes;
+/// One bulk transfer as its two applications see it: what A has handed to
+/// TCP, and what B has read, each byte checked against [`pattern`].
+#[derive(Debug, Default, Clone)]
+struct BulkFlow {
+    sent: u64,
+    closed: bool,
+    received: u64,
+    bad_at: Option<u64>,
+    eof: bool,
+    last_byte: Option<Instant>,
+    error: Option<String>,
+}
 
-    let rx_app = rx.clone();
-    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut r = rx_app.borrow_mut();
-        match *ev {
-            TcpEvent::Acceptable { listener } => while stack.tcp_accept(listener).is_ok() {},
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if !r.eof => {
-                let mut got = 0u64;
-                let start = r.received;
-                let mut bad = r.bad_at;
-                let res = drain(stack, h, &mut |chunk| {
-                    for (i, &b) in chunk.iter().enumerate() {
-                        let off = start + got + i as u64;
-                        if bad.is_none() && b != pattern(off) {
-                            bad = Some(off);
-                        }
-                    }
-                    got += chunk.len() as u64;
-                });
-                r.received += got;
-                r.bad_at = bad;
-                if got > 0 {
-                    r.last_byte = Some(now);
-                }
-                match res {
-                    Ok(true) => {
-                        r.eof = true;
-                        let _ = stack.tcp_close(now, h);
-                    }
-                    Ok(false) => {}
-                    Err(e) => r.error = Some(e.to_string()),
+impl BulkFlow {
+    /// A's side: hands TCP the pattern's next bytes up to `total`, then
+    /// closes.
+    fn write(&mut self, now: Instant, stack: &mut Stack, h: TcpHandle, total: u64) {
+        let mut chunk = vec![0u8; 64 * 1024];
+        while self.sent < total {
+            let n = (total - self.sent).min(chunk.len() as u64) as usize;
+            for (i, b) in chunk[..n].iter_mut().enumerate() {
+                *b = pattern(self.sent + i as u64);
+            }
+            match stack.tcp_send(h, &chunk[..n]) {
+                Ok(0) | Err(TcpError::WouldBlock) => break,
+                Ok(k) => self.sent += k as u64,
+                Err(e) => {
+                    self.fail(e.to_string());
+                    break;
                 }
             }
+        }
+        if self.sent == total && !self.closed {
+            self.closed = true;
+            let _ = stack.tcp_close(now, h);
+        }
+    }
+
+    /// B's side: reads what arrived, checking every byte, and closes at
+    /// the end of the stream.
+    fn read(&mut self, now: Instant, stack: &mut Stack, h: TcpHandle) {
+        if self.eof {
+            return;
+        }
+        let (start, mut got, mut bad) = (self.received, 0u64, self.bad_at);
+        let res = drain(stack, h, &mut |chunk| {
+            for (i, &b) in chunk.iter().enumerate() {
+                let off = start + got + i as u64;
+                if bad.is_none() && b != pattern(off) {
+                    bad = Some(off);
+                }
+            }
+            got += chunk.len() as u64;
+        });
+        self.received += got;
+        self.bad_at = bad;
+        if got > 0 {
+            self.last_byte = Some(now);
+        }
+        match res {
+            Ok(true) => {
+                self.eof = true;
+                let _ = stack.tcp_close(now, h);
+            }
+            Ok(false) => {}
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    /// Keeps the first error.
+    fn fail(&mut self, e: String) {
+        self.error.get_or_insert(e);
+    }
+}
+
+/// `bulk`: A sends `bytes` to B:5001; B checks every byte.
+pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::Result<TcpRun> {
+    let flow = Rc::new(RefCell::new(BulkFlow::default()));
+    let total = bytes;
+    let rx_app = flow.clone();
+    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        let Event::Tcp(ev) = ev else { return };
+        let mut f = rx_app.borrow_mut();
+        match *ev {
+            TcpEvent::Acceptable { listener } => while stack.tcp_accept(listener).is_ok() {},
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => f.read(now, stack, h),
             ref other => {
                 if let Some(e) = failure(other) {
-                    r.error = Some(e);
+                    f.fail(e);
                 }
             }
         }
     });
-    let tx_app = tx.clone();
+    let tx_app = flow.clone();
     let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
         let Event::Tcp(ev) = ev else { return };
-        let mut s = tx_app.borrow_mut();
+        let mut f = tx_app.borrow_mut();
         match *ev {
-            TcpEvent::Connected(h) | TcpEvent::Writable(h) => {
-                let mut chunk = vec![0u8; 64 * 1024];
-                while s.sent < total {
-                    let n = (total - s.sent).min(chunk.len() as u64) as usize;
-                    for (i, b) in chunk[..n].iter_mut().enumerate() {
-                        *b = pattern(s.sent + i as u64);
-                    }
-                    match stack.tcp_send(h, &chunk[..n]) {
-                        Ok(0) | Err(TcpError::WouldBlock) => break,
-                        Ok(k) => s.sent += k as u64,
-                        Err(e) => {
-                            s.error = Some(e.to_string());
-                            break;
-                        }
-                    }
-                }
-                if s.sent == total && !s.closed {
-                    s.closed = true;
-                    let _ = stack.tcp_close(now, h);
-                }
-            }
+            TcpEvent::Connected(h) | TcpEvent::Writable(h) => f.write(now, stack, h, total),
             ref other => {
                 if let Some(e) = failure(other) {
-                    s.error = Some(e);
+                    f.fail(e);
                 }
             }
         }
@@ -1227,13 +1253,13 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
         rec,
         setup,
         || {
-            let r = rx.borrow();
-            r.eof || r.error.is_some() || tx.borrow().error.is_some()
+            let f = flow.borrow();
+            f.eof || f.error.is_some()
         },
-        || rx.borrow().received,
+        || flow.borrow().received,
     )?;
-    let r = rx.borrow();
-    if let Some(e) = r.error.as_ref().or(tx.borrow().error.as_ref()) {
+    let r = flow.borrow();
+    if let Some(e) = &r.error {
         bail!(
             "bulk transfer failed: {e} after {} of {} bytes",
             r.received,
@@ -1296,26 +1322,25 @@ pub fn bulk_flows(
     rec: Record,
 ) -> anyhow::Result<TcpRun> {
     use std::collections::HashMap;
-    #[derive(Default, Clone)]
-    struct Flow {
-        sent: u64,
-        closed: bool,
-        received: u64,
-        bad_at: Option<u64>,
-        eof: bool,
-        last_byte: Option<Instant>,
-        error: Option<String>,
-    }
     #[derive(Default)]
     struct Shared {
-        flows: Vec<Flow>,
+        flows: Vec<BulkFlow>,
         by_a: HashMap<TcpHandle, usize>,
         by_b: HashMap<TcpHandle, usize>,
         by_port: HashMap<u16, usize>,
     }
+    impl Shared {
+        /// An error no flow can be told apart by goes to the first one
+        /// still running.
+        fn fail(&mut self, e: String) {
+            if let Some(f) = self.flows.iter_mut().find(|f| !f.eof) {
+                f.fail(e);
+            }
+        }
+    }
     let n = flows as usize;
     let sh = Rc::new(RefCell::new(Shared {
-        flows: vec![Flow::default(); n],
+        flows: vec![BulkFlow::default(); n],
         ..Shared::default()
     }));
     let total = bytes;
@@ -1346,39 +1371,11 @@ pub fn bulk_flows(
                         i
                     }
                 };
-                let f = &mut s.flows[i];
-                if f.eof {
-                    return;
-                }
-                let (start, mut got, mut bad) = (f.received, 0u64, f.bad_at);
-                let res = drain(stack, h, &mut |chunk| {
-                    for (k, &b) in chunk.iter().enumerate() {
-                        let off = start + got + k as u64;
-                        if bad.is_none() && b != pattern(off) {
-                            bad = Some(off);
-                        }
-                    }
-                    got += chunk.len() as u64;
-                });
-                f.received += got;
-                f.bad_at = bad;
-                if got > 0 {
-                    f.last_byte = Some(now);
-                }
-                match res {
-                    Ok(true) => {
-                        f.eof = true;
-                        let _ = stack.tcp_close(now, h);
-                    }
-                    Ok(false) => {}
-                    Err(e) => f.error = Some(e.to_string()),
-                }
+                s.flows[i].read(now, stack, h);
             }
             ref other => {
                 if let Some(e) = failure(other) {
-                    if let Some(f) = s.flows.iter_mut().find(|f| !f.eof) {
-                        f.error = Some(e);
-                    }
+                    s.fail(e);
                 }
             }
         }
@@ -1390,32 +1387,11 @@ pub fn bulk_flows(
         match *ev {
             TcpEvent::Connected(h) | TcpEvent::Writable(h) => {
                 let Some(&i) = s.by_a.get(&h) else { return };
-                let f = &mut s.flows[i];
-                let mut chunk = vec![0u8; 64 * 1024];
-                while f.sent < total {
-                    let k = (total - f.sent).min(chunk.len() as u64) as usize;
-                    for (j, b) in chunk[..k].iter_mut().enumerate() {
-                        *b = pattern(f.sent + j as u64);
-                    }
-                    match stack.tcp_send(h, &chunk[..k]) {
-                        Ok(0) | Err(TcpError::WouldBlock) => break,
-                        Ok(m) => f.sent += m as u64,
-                        Err(e) => {
-                            f.error = Some(e.to_string());
-                            break;
-                        }
-                    }
-                }
-                if f.sent == total && !f.closed {
-                    f.closed = true;
-                    let _ = stack.tcp_close(now, h);
-                }
+                s.flows[i].write(now, stack, h, total);
             }
             ref other => {
                 if let Some(e) = failure(other) {
-                    if let Some(f) = s.flows.iter_mut().find(|f| !f.eof) {
-                        f.error = Some(e);
-                    }
+                    s.fail(e);
                 }
             }
         }
@@ -1449,66 +1425,38 @@ pub fn bulk_flows(
     }
     let expected = transfer_time(params, bytes * u64::from(flows));
     let limit = start + expected * 50 + Duration::from_secs(600);
-    let mut slice = slice_for(params, expected);
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); n];
     let mut retrans = vec![0u64; n];
     // Bytes each flow had delivered, at every slice (for the windows).
     let mut timeline: Vec<(Instant, Vec<u64>)> = vec![(start, vec![0; n])];
     let mut progress = Progress::new(bytes * u64::from(flows), "bulk");
     let a = net.a;
-    let take_samples = |net: &Net, samples: &mut Vec<Vec<Sample>>, retrans: &mut Vec<u64>| {
-        let Some(host) = net.sim.node::<Host>(a) else {
-            return;
-        };
-        for (i, &h) in handles.iter().enumerate() {
-            if let Ok(info) = host.stack().tcp().info(h) {
-                retrans[i] = info.retransmits;
-                samples[i].push(Sample {
-                    t: net.sim.now(),
-                    cwnd: info.cwnd as u64,
-                    ssthresh: (info.ssthresh < (u32::MAX as usize)).then_some(info.ssthresh as u64),
-                    srtt: info.srtt,
-                    rto: Some(info.rto),
-                    min_rtt: info.min_rtt,
-                    flight: Some(u64::from(info.snd_nxt.wrapping_sub(info.snd_una))),
-                });
+    let finished = drive(
+        &mut net,
+        &handles,
+        slice_for(params, expected),
+        limit,
+        &mut progress,
+        || {
+            let s = sh.borrow();
+            s.flows.iter().all(|f| f.eof) || s.flows.iter().any(|f| f.error.is_some())
+        },
+        || sh.borrow().flows.iter().map(|f| f.received).sum(),
+        &mut samples,
+        false,
+        |net| {
+            // Each flow's retransmissions while its handle lasts.
+            if let Some(host) = net.sim.node::<Host>(a) {
+                for (i, &h) in handles.iter().enumerate() {
+                    if let Ok(info) = host.stack().tcp().info(h) {
+                        retrans[i] = info.retransmits;
+                    }
+                }
             }
-        }
-    };
-    take_samples(&net, &mut samples, &mut retrans);
-    let finished = loop {
-        let next = net.sim.now() + slice;
-        run_slice(&mut net, next);
-        take_samples(&net, &mut samples, &mut retrans);
-        if samples.iter().map(Vec::len).max().unwrap_or(0) >= MAX_SAMPLES {
-            for v in samples.iter_mut() {
-                let mut k = 0;
-                v.retain(|_| {
-                    k += 1;
-                    k % 2 == 1
-                });
-            }
-            slice *= 2;
-        }
-        let s = sh.borrow();
-        timeline.push((net.sim.now(), s.flows.iter().map(|f| f.received).collect()));
-        progress.update(s.flows.iter().map(|f| f.received).sum(), net.sim.now());
-        if interrupted() {
-            break false;
-        }
-        if s.flows.iter().all(|f| f.eof) || s.flows.iter().any(|f| f.error.is_some()) {
-            break true;
-        }
-        if net.sim.now() >= limit {
-            break false;
-        }
-    };
-    progress.finish();
-    let end = net.sim.now() + Duration::from_secs(60);
-    while !interrupted() && net.sim.now() < end && !closed(&net.sim, [net.a, net.b]) {
-        let next = net.sim.now() + slice;
-        net.sim.run_until(next);
-    }
+            let s = sh.borrow();
+            timeline.push((net.sim.now(), s.flows.iter().map(|f| f.received).collect()));
+        },
+    );
     let s = sh.borrow();
     if let Some((i, e)) = s
         .flows
@@ -2235,11 +2183,12 @@ pub fn check_for_lan_scenarios(args: &SimArgs) {
     }
 }
 
-/// The JSON summary skeleton of a switched scenario.
-pub fn lan_summary(args: &SimArgs, opts: &strata_sim::host::ScenarioOptions) -> Summary {
+/// The JSON summary skeleton of a switched scenario (`strata sim` and the
+/// web view).
+pub fn lan_summary(scenario: &str, seed: u64, opts: &strata_sim::host::ScenarioOptions) -> Summary {
     Summary {
-        scenario: format!("{:?}", args.scenario).to_lowercase(),
-        seed: args.seed,
+        scenario: scenario.to_string(),
+        seed,
         link: LinkJson {
             rate_bps: opts.bandwidth_bps,
             rtt_ms: json::ms(opts.latency * 4),

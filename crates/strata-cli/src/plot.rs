@@ -692,20 +692,86 @@ pub fn time_sequence_svg(trace: &SeqTrace, title: &str) -> String {
     svg
 }
 
+/// The layout both cwnd pictures share: the header, then the congestion
+/// window (top) and the smoothed RTT (bottom) over the samples' time, the
+/// cwnd axis reaching `cwnd_top` bytes.
+struct CwndLayout {
+    cw: Panel,
+    rt: Panel,
+    start: Instant,
+    tscale: f64,
+}
+
+impl CwndLayout {
+    fn draw<'a>(
+        svg: &mut String,
+        samples: impl Iterator<Item = &'a Sample> + Clone,
+        (title, subtitle): (&str, &str),
+        cwnd_top: u64,
+        cwnd_label: &str,
+    ) -> Self {
+        let start = samples.clone().map(|s| s.t).min().unwrap_or(Instant::ZERO);
+        let duration = samples
+            .clone()
+            .map(|s| s.t.saturating_duration_since(start).as_secs_f64())
+            .fold(0.0, f64::max);
+        let (tscale, xlabel) = time_unit(duration);
+        let t_hi = duration.max(1e-6) * tscale * 1.02;
+        let max_rtt = samples
+            .filter_map(|s| s.srtt)
+            .max()
+            .unwrap_or(Duration::ZERO);
+        header(svg, 720.0, title, subtitle);
+        let cw = Panel {
+            x: 100.0,
+            y: 84.0,
+            w: W - 130.0,
+            h: 260.0,
+            xr: (0.0, t_hi),
+            yr: (0.0, (cwnd_top as f64 * 1.08).max(1.0)),
+        };
+        cw.axes(svg, xlabel, cwnd_label, &short);
+        let rt = Panel {
+            x: 100.0,
+            y: 84.0 + 260.0 + 80.0,
+            w: W - 130.0,
+            h: 200.0,
+            xr: (0.0, t_hi),
+            yr: (0.0, (max_rtt.as_secs_f64() * 1e3 * 1.15).max(1.0)),
+        };
+        rt.axes(svg, xlabel, "smoothed RTT (ms)", &short);
+        CwndLayout {
+            cw,
+            rt,
+            start,
+            tscale,
+        }
+    }
+
+    /// Where `t` falls on the time axis (both panels share it).
+    fn x(&self, t: Instant) -> f64 {
+        self.cw
+            .px(t.saturating_duration_since(self.start).as_secs_f64() * self.tscale)
+    }
+
+    /// The step lines of cwnd (top) and smoothed RTT (bottom) of `samples`.
+    fn cwnd_and_rtt(&self, samples: &[Sample]) -> (String, String) {
+        let cwnd = step_points(
+            samples
+                .iter()
+                .map(|s| (self.x(s.t), self.cw.py(s.cwnd as f64))),
+        );
+        let rtt = step_points(samples.iter().filter_map(|s| {
+            s.srtt
+                .map(|r| (self.x(s.t), self.rt.py(r.as_secs_f64() * 1e3)))
+        }));
+        (cwnd, rtt)
+    }
+}
+
 /// Draws congestion window (top) and smoothed RTT (bottom) over time.
 pub fn cwnd_rtt_svg(samples: &[Sample], title: &str) -> String {
-    let h = 720.0;
     let mut svg = String::new();
-    let start = samples.first().map_or(Instant::ZERO, |s| s.t);
-    let secs = |t: Instant| t.saturating_duration_since(start).as_secs_f64();
-    let duration = samples.last().map_or(0.0, |s| secs(s.t));
-    let (tscale, xlabel) = time_unit(duration);
-    let t_hi = duration.max(1e-6) * tscale * 1.02;
-    let max_cwnd = samples
-        .iter()
-        .map(|s| s.cwnd.max(s.flight.unwrap_or(0)))
-        .max()
-        .unwrap_or(0);
     let max_rtt = samples
         .iter()
         .filter_map(|s| s.srtt)
@@ -722,27 +788,15 @@ pub fn cwnd_rtt_svg(samples: &[Sample], title: &str) -> String {
         crate::units::format_bytes(flight_max),
         crate::units::format_duration(max_rtt)
     );
-    header(&mut svg, h, title, &subtitle);
-
-    let cw = Panel {
-        x: 100.0,
-        y: 84.0,
-        w: W - 130.0,
-        h: 260.0,
-        xr: (0.0, t_hi),
-        yr: (0.0, (max_cwnd as f64 * 1.08).max(1.0)),
-    };
-    cw.axes(&mut svg, xlabel, "bytes", &short);
-    let rtt_max_ms = (max_rtt.as_secs_f64() * 1e3 * 1.15).max(1.0);
-    let rt = Panel {
-        x: 100.0,
-        y: 84.0 + 260.0 + 80.0,
-        w: W - 130.0,
-        h: 200.0,
-        xr: (0.0, t_hi),
-        yr: (0.0, rtt_max_ms),
-    };
-    rt.axes(&mut svg, xlabel, "smoothed RTT (ms)", &short);
+    let max_cwnd = cwnd_only.max(flight_max);
+    let layout = CwndLayout::draw(
+        &mut svg,
+        samples.iter(),
+        (title, &subtitle),
+        max_cwnd,
+        "bytes",
+    );
+    let (cw, rt) = (&layout.cw, &layout.rt);
 
     let series = |svg: &mut String, class: &str, colour: &str, dashed: bool, pts: String| {
         if pts.is_empty() {
@@ -758,27 +812,20 @@ pub fn cwnd_rtt_svg(samples: &[Sample], title: &str) -> String {
             "<polyline class=\"{class}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.8\"{dash} points=\"{pts}\"/>"
         );
     };
-    let flight = step_points(samples.iter().filter_map(|s| {
-        s.flight
-            .map(|f| (cw.px(secs(s.t) * tscale), cw.py(f as f64)))
-    }));
+    let flight = step_points(
+        samples
+            .iter()
+            .filter_map(|s| s.flight.map(|f| (layout.x(s.t), cw.py(f as f64)))),
+    );
     series(&mut svg, "flight", "#9a9a9a", false, flight);
     let ssth = step_points(samples.iter().filter_map(|s| {
         s.ssthresh
             .filter(|&v| v <= max_cwnd.saturating_mul(4))
-            .map(|v| (cw.px(secs(s.t) * tscale), cw.py((v as f64).min(cw.yr.1))))
+            .map(|v| (layout.x(s.t), cw.py((v as f64).min(cw.yr.1))))
     }));
     series(&mut svg, "ssthresh", "#ff7f0e", true, ssth);
-    let cwnd = step_points(
-        samples
-            .iter()
-            .map(|s| (cw.px(secs(s.t) * tscale), cw.py(s.cwnd as f64))),
-    );
+    let (cwnd, rtt) = layout.cwnd_and_rtt(samples);
     series(&mut svg, "cwnd", "#1f77b4", false, cwnd);
-    let rtt = step_points(samples.iter().filter_map(|s| {
-        s.srtt
-            .map(|r| (rt.px(secs(s.t) * tscale), rt.py(r.as_secs_f64() * 1e3)))
-    }));
     series(&mut svg, "srtt", "#2ca02c", false, rtt);
     if samples.is_empty() {
         let _ = writeln!(
@@ -790,14 +837,14 @@ pub fn cwnd_rtt_svg(samples: &[Sample], title: &str) -> String {
     }
     legend_above(
         &mut svg,
-        &cw,
+        cw,
         &[
             ("#1f77b4", "congestion window", false),
             ("#ff7f0e", "ssthresh", true),
             ("#9a9a9a", "bytes in flight", false),
         ],
     );
-    legend_above(&mut svg, &rt, &[("#2ca02c", "smoothed RTT", false)]);
+    legend_above(&mut svg, rt, &[("#2ca02c", "smoothed RTT", false)]);
     let _ = writeln!(svg, "</svg>");
     svg
 }
@@ -810,18 +857,8 @@ const FLOW_COLOURS: [&str; 8] = [
 /// Draws the congestion window (top) and smoothed RTT (bottom) of several
 /// flows over time, one colour per flow (`bulk --flows`).
 pub fn cwnd_flows_svg(flows: &[(String, Vec<Sample>)], title: &str) -> String {
-    let h = 720.0;
     let mut svg = String::new();
-    let start = flows
-        .iter()
-        .filter_map(|(_, v)| v.first().map(|s| s.t))
-        .min()
-        .unwrap_or(Instant::ZERO);
-    let secs = |t: Instant| t.saturating_duration_since(start).as_secs_f64();
     let all = || flows.iter().flat_map(|(_, v)| v.iter());
-    let duration = all().map(|s| secs(s.t)).fold(0.0, f64::max);
-    let (tscale, xlabel) = time_unit(duration);
-    let t_hi = duration.max(1e-6) * tscale * 1.02;
     let max_cwnd = all().map(|s| s.cwnd).max().unwrap_or(0);
     let max_rtt = all().filter_map(|s| s.srtt).max().unwrap_or(Duration::ZERO);
     let subtitle = format!(
@@ -830,37 +867,17 @@ pub fn cwnd_flows_svg(flows: &[(String, Vec<Sample>)], title: &str) -> String {
         crate::units::format_bytes(max_cwnd),
         crate::units::format_duration(max_rtt)
     );
-    header(&mut svg, h, title, &subtitle);
-    let cw = Panel {
-        x: 100.0,
-        y: 84.0,
-        w: W - 130.0,
-        h: 260.0,
-        xr: (0.0, t_hi),
-        yr: (0.0, (max_cwnd as f64 * 1.08).max(1.0)),
-    };
-    cw.axes(&mut svg, xlabel, "cwnd (bytes)", &short);
-    let rt = Panel {
-        x: 100.0,
-        y: 84.0 + 260.0 + 80.0,
-        w: W - 130.0,
-        h: 200.0,
-        xr: (0.0, t_hi),
-        yr: (0.0, (max_rtt.as_secs_f64() * 1e3 * 1.15).max(1.0)),
-    };
-    rt.axes(&mut svg, xlabel, "smoothed RTT (ms)", &short);
+    let layout = CwndLayout::draw(
+        &mut svg,
+        all(),
+        (title, &subtitle),
+        max_cwnd,
+        "cwnd (bytes)",
+    );
     let mut legend_rows = Vec::new();
     for (i, (label, samples)) in flows.iter().enumerate() {
         let colour = FLOW_COLOURS[i % FLOW_COLOURS.len()];
-        let cwnd = step_points(
-            samples
-                .iter()
-                .map(|s| (cw.px(secs(s.t) * tscale), cw.py(s.cwnd as f64))),
-        );
-        let rtt = step_points(samples.iter().filter_map(|s| {
-            s.srtt
-                .map(|r| (rt.px(secs(s.t) * tscale), rt.py(r.as_secs_f64() * 1e3)))
-        }));
+        let (cwnd, rtt) = layout.cwnd_and_rtt(samples);
         for (class, pts) in [("cwnd", cwnd), ("srtt", rtt)] {
             if !pts.is_empty() {
                 let _ = writeln!(
@@ -872,7 +889,7 @@ pub fn cwnd_flows_svg(flows: &[(String, Vec<Sample>)], title: &str) -> String {
         }
         legend_rows.push((colour, label.as_str(), false));
     }
-    legend_above(&mut svg, &cw, &legend_rows);
+    legend_above(&mut svg, &layout.cw, &legend_rows);
     let _ = writeln!(svg, "</svg>");
     svg
 }

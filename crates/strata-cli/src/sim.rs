@@ -366,7 +366,8 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         }),
         pcap,
     };
-    let mut summary = crate::lab::lan_summary(args, &opts);
+    let name = format!("{:?}", args.scenario).to_lowercase();
+    let mut summary = crate::lab::lan_summary(&name, args.seed, &opts);
     let (report, sim) = match args.scenario {
         Scenario::Ping => {
             let (r, sim) = host::ping(opts)?;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::run as strata;
+use common::{json_of, run as strata};
 
 #[test]
 fn bulk_runs_with_either_algorithm_and_the_choice_changes_the_run() {
@@ -34,16 +34,6 @@ fn an_unknown_algorithm_is_refused_with_exit_2() {
         err.contains("unknown congestion control (newreno, cubic)"),
         "{err}"
     );
-}
-
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = strata(args);
-    assert!(
-        out.status.success(),
-        "strata {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

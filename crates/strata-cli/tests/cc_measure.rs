@@ -11,17 +11,7 @@
 
 mod common;
 
-use common::run as strata;
-
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = strata(args);
-    assert!(
-        out.status.success(),
-        "strata {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{json_of, run as strata};
 
 fn seeds() -> Vec<&'static str> {
     if std::env::var_os("STRATA_CC_MEASURE_ALL").is_some() {

@@ -1,22 +1,11 @@
 //! `strata sim slowloris` as a user runs it: the table with the server's
 //! defences and without.
 
+mod common;
+
 use std::process::Command;
 
-/// The two percentages of a row `name ... a/b (P %) ... c/d (Q %)`.
-fn percentages(out: &str, name: &str) -> (f64, f64) {
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with(name))
-        .unwrap_or_else(|| panic!("no row {name}:\n{out}"));
-    let p: Vec<f64> = line
-        .split('(')
-        .skip(1)
-        .filter_map(|s| s.split(' ').next()?.parse().ok())
-        .collect();
-    assert_eq!(p.len(), 2, "{line}");
-    (p[0], p[1])
-}
+use common::percentages;
 
 /// The two MiB figures of a row `name ... X MiB ... Y MiB`.
 fn mebibytes(out: &str, name: &str) -> (f64, f64) {

@@ -1,24 +1,13 @@
 //! `strata sim synflood` as a user runs it: the table with cookies and
 //! without, and its picture.
 
+mod common;
+
 use std::process::Command;
 
-use strata_io::testing::TempDir;
+use common::percentages;
 
-/// The two percentages of a row `name ... a/b (P %) ... c/d (Q %)`.
-fn percentages(out: &str, name: &str) -> (f64, f64) {
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with(name))
-        .unwrap_or_else(|| panic!("no row {name}:\n{out}"));
-    let p: Vec<f64> = line
-        .split('(')
-        .skip(1)
-        .filter_map(|s| s.split(' ').next()?.parse().ok())
-        .collect();
-    assert_eq!(p.len(), 2, "{line}");
-    (p[0], p[1])
-}
+use strata_io::testing::TempDir;
 
 #[test]
 fn synflood_prints_cookies_beside_the_collapse_and_draws_it() {

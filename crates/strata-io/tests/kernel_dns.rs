@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
-use strata::app::dns::server::{Server, Zone};
+use strata::app::dns::server::Server;
 use strata::wire::dns::{Name, RData, Record};
 use strata_io::services::serve_dns;
 use strata_io::testing::{can_run, Netns};
@@ -16,17 +16,11 @@ fn name(s: &str) -> Name {
 }
 
 fn server() -> Server {
-    let mut z = Zone::new(name("lab"), name("ns.lab"), 300);
-    z.add_a(name("ns.lab"), Ipv4Addr::new(10, 20, 61, 2), 3600)
-        .unwrap();
-    z.add_a(name("web.lab"), Ipv4Addr::new(10, 20, 61, 80), 60)
-        .unwrap();
-    z.add(Record::new(
-        name("www.lab"),
-        60,
-        RData::Cname(name("web.lab")),
-    ))
-    .unwrap();
+    let mut z = strata_sim::testing::lab_zone(
+        Ipv4Addr::new(10, 20, 61, 2),
+        "web",
+        Ipv4Addr::new(10, 20, 61, 80),
+    );
     z.add(Record::new(
         name("lab"),
         60,

@@ -267,7 +267,12 @@ pub struct StpDemo {
     pub ended_at: Instant,
 }
 
-fn stp_history(sim: &Sim, topo: &storm::StormTopology) -> Vec<StpPortHistory> {
+/// Every port of the topology's spanning-tree switches, in order: the
+/// switch's name, the port and its bridge's tree.
+fn stp_ports<'a>(
+    sim: &'a Sim,
+    topo: &storm::StormTopology,
+) -> Vec<(String, usize, &'a crate::stp::SpanningTree)> {
     let mut out = Vec::new();
     for &id in &topo.switches {
         let Some(sw) = sim.node::<Switch>(id) else {
@@ -276,46 +281,43 @@ fn stp_history(sim: &Sim, topo: &storm::StormTopology) -> Vec<StpPortHistory> {
         let Some(t) = sw.spanning_tree() else {
             continue;
         };
-        for port in 0..sw.ports() {
-            out.push(StpPortHistory {
-                switch: crate::node::Node::name(sw).to_string(),
-                port,
-                // SpanningTree::new: every port starts designated and
-                // discarding, as after power-on.
-                initial: (crate::stp::PortRole::Designated, PortState::Blocking),
-                changes: t
-                    .changes()
-                    .iter()
-                    .filter(|c| c.port == port)
-                    .copied()
-                    .collect(),
-            });
-        }
+        let name = crate::node::Node::name(sw).to_string();
+        out.extend((0..sw.ports()).map(|port| (name.clone(), port, t)));
     }
     out
 }
 
+fn stp_history(sim: &Sim, topo: &storm::StormTopology) -> Vec<StpPortHistory> {
+    stp_ports(sim, topo)
+        .into_iter()
+        .map(|(switch, port, t)| StpPortHistory {
+            switch,
+            port,
+            // SpanningTree::new: every port starts designated and
+            // discarding, as after power-on.
+            initial: (crate::stp::PortRole::Designated, PortState::Blocking),
+            changes: t
+                .changes()
+                .iter()
+                .filter(|c| c.port == port)
+                .copied()
+                .collect(),
+        })
+        .collect()
+}
+
 fn stp_rows(sim: &Sim, topo: &storm::StormTopology) -> Vec<StpPortRow> {
-    let mut rows = Vec::new();
-    for &id in &topo.switches {
-        let Some(sw) = sim.node::<Switch>(id) else {
-            continue;
-        };
-        let Some(t) = sw.spanning_tree() else {
-            continue;
-        };
-        for port in 0..sw.ports() {
-            if let (Some(role), Some(state)) = (t.role(port), t.state(port)) {
-                rows.push(StpPortRow {
-                    switch: crate::node::Node::name(sw).to_string(),
-                    port,
-                    role,
-                    state,
-                });
-            }
-        }
-    }
-    rows
+    stp_ports(sim, topo)
+        .into_iter()
+        .filter_map(|(switch, port, t)| {
+            Some(StpPortRow {
+                switch,
+                port,
+                role: t.role(port)?,
+                state: t.state(port)?,
+            })
+        })
+        .collect()
 }
 
 /// The storm triangle with `protocol` on every switch: it converges from

@@ -97,40 +97,40 @@ impl Data {
             }
             _ => {}
         }
-        let out = match self.job.as_mut().expect("checked") {
-            Job::Send(d, queued) => {
-                while *queued < d.len() {
-                    match st.tcp_send(c, &d[*queued..]) {
-                        Ok(n) => *queued += n,
-                        Err(TcpError::WouldBlock) => return DataOutcome::Pending,
-                        Err(_) => {
-                            let _ = st.tcp_abort(now, c);
-                            self.conn = None;
-                            self.job = None;
-                            return DataOutcome::Done(Transfer::Aborted);
-                        }
-                    }
+        // Some(Ok(t)): the transfer is done; Some(Err(())): the data
+        // connection failed; None: it goes on.
+        let step = match self.job.as_mut().expect("checked") {
+            Job::Send(d, queued) => loop {
+                if *queued >= d.len() {
+                    break Some(Ok(Transfer::Done(Vec::new())));
                 }
-                let _ = st.tcp_close(now, c);
-                Transfer::Done(Vec::new())
-            }
+                match st.tcp_send(c, &d[*queued..]) {
+                    Ok(n) => *queued += n,
+                    Err(TcpError::WouldBlock) => break None,
+                    Err(_) => break Some(Err(())),
+                }
+            },
             Job::Recv(buf) => {
                 let mut b = [0u8; 4096];
                 loop {
                     match st.tcp_recv(c, &mut b) {
-                        Ok(0) => break,
+                        Ok(0) => break Some(Ok(Transfer::Done(core::mem::take(buf)))),
                         Ok(n) => buf.extend_from_slice(&b[..n]),
-                        Err(TcpError::WouldBlock) => return DataOutcome::Pending,
-                        Err(_) => {
-                            let _ = st.tcp_abort(now, c);
-                            self.conn = None;
-                            self.job = None;
-                            return DataOutcome::Done(Transfer::Aborted);
-                        }
+                        Err(TcpError::WouldBlock) => break None,
+                        Err(_) => break Some(Err(())),
                     }
                 }
+            }
+        };
+        let out = match step {
+            None => return DataOutcome::Pending,
+            Some(Ok(t)) => {
                 let _ = st.tcp_close(now, c);
-                Transfer::Done(core::mem::take(buf))
+                t
+            }
+            Some(Err(())) => {
+                let _ = st.tcp_abort(now, c);
+                Transfer::Aborted
             }
         };
         self.conn = None;

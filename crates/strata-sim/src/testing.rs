@@ -12,9 +12,12 @@
 
 use std::process::{Command, Stdio};
 
+use strata::app::dns::server::Zone;
 use strata::stack::{Event, Stack};
 use strata::time::Instant;
 use strata::transport::tcp::{TcpError, TcpEvent, TcpHandle};
+use strata::wire::dns::{Name, RData, Record};
+use strata::wire::Ipv4Addr;
 
 /// The environment variable that turns a skip into a failure.
 pub const REQUIRE_ALL: &str = "STRATA_REQUIRE_ALL";
@@ -261,6 +264,19 @@ impl StreamApp {
             self.connected = true;
         }
     }
+}
+
+/// The DNS zone the DNS tests serve: `lab`, its name server `ns.lab` at
+/// `ns`, a host `HOST.lab` at `addr`, and `www.lab` a CNAME for it.
+pub fn lab_zone(ns: Ipv4Addr, host: &str, addr: Ipv4Addr) -> Zone {
+    let name = |s: &str| Name::parse(s).expect("a valid test name");
+    let host = name(&format!("{host}.lab"));
+    let mut z = Zone::new(name("lab"), name("ns.lab"), 300);
+    z.add_a(name("ns.lab"), ns, 3600).expect("in the zone");
+    z.add_a(host.clone(), addr, 60).expect("in the zone");
+    z.add(Record::new(name("www.lab"), 60, RData::Cname(host)))
+        .expect("in the zone");
+    z
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use strata::app::dns::resolver::{ResolveError, Resolver};
 use strata::app::dns::server::{Server, Zone};
 use strata::time::Duration;
-use strata::wire::dns::{Name, RData, Record, Type};
+use strata::wire::dns::{Name, Type};
 use strata_sim::host::{lan, Host, ScenarioOptions};
 use strata_sim::services::{dns_server, resolve, shared, Services, START};
 
@@ -16,18 +16,7 @@ fn name(s: &str) -> Name {
 }
 
 fn zone() -> Zone {
-    let mut z = Zone::new(name("lab"), name("ns.lab"), 300);
-    z.add_a(name("ns.lab"), Ipv4Addr::new(10, 0, 0, 2), 3600)
-        .unwrap();
-    z.add_a(name("a.lab"), Ipv4Addr::new(10, 0, 0, 1), 60)
-        .unwrap();
-    z.add(Record::new(
-        name("www.lab"),
-        60,
-        RData::Cname(name("a.lab")),
-    ))
-    .unwrap();
-    z
+    strata_sim::testing::lab_zone(Ipv4Addr::new(10, 0, 0, 2), "a", Ipv4Addr::new(10, 0, 0, 1))
 }
 
 fn questions() -> Vec<(Name, Type)> {

@@ -139,6 +139,15 @@ fn net(filtering: Filtering) -> Net {
     }
 }
 
+impl Net {
+    /// Sends `data` from `node`'s `sock` to `to` and lets 50 ms pass: time
+    /// for it to cross the NAT and for any answer to come back.
+    fn send_and_wait(&mut self, node: NodeId, sock: UdpHandle, to: SocketAddrV4, data: &[u8]) {
+        send(&mut self.sim, node, sock, to, data);
+        self.sim.run_for(Duration::from_millis(50));
+    }
+}
+
 fn bind(sim: &mut Sim, node: NodeId, port: u16) -> UdpHandle {
     sim.with_node(node, |h: &mut Host, _| {
         h.stack_mut().udp_bind(None, port).unwrap()
@@ -175,10 +184,8 @@ fn hosts_behind_nat_reach_a_server_that_sees_the_outside_address() {
     let s1 = bind(&mut n.sim, n.h1, 5000);
     let s2 = bind(&mut n.sim, n.h2, 5000);
     let to = SocketAddrV4::new(SERVER, 7);
-    send(&mut n.sim, n.h1, s1, to, b"one");
-    n.sim.run_for(Duration::from_millis(50));
-    send(&mut n.sim, n.h2, s2, to, b"two");
-    n.sim.run_for(Duration::from_millis(50));
+    n.send_and_wait(n.h1, s1, to, b"one");
+    n.send_and_wait(n.h2, s2, to, b"two");
     // The server saw the router's address; h1 kept its port (port
     // preservation), h2's same port was taken so it got the next.
     assert_eq!(
@@ -199,8 +206,7 @@ fn hosts_behind_nat_reach_a_server_that_sees_the_outside_address() {
     );
     // Endpoint-independent mapping (RFC 4787 REQ-1): h1 to another server
     // leaves from the same outside port.
-    send(&mut n.sim, n.h1, s1, SocketAddrV4::new(OTHER, 7), b"three");
-    n.sim.run_for(Duration::from_millis(50));
+    n.send_and_wait(n.h1, s1, SocketAddrV4::new(OTHER, 7), b"three");
     assert_eq!(
         n.seen.borrow().last(),
         Some(&(OTHER, SocketAddrV4::new(EXT, 5000)))
@@ -216,8 +222,7 @@ fn udp_mappings_expire_and_unsolicited_datagrams_are_dropped() {
     let mut n = net(Filtering::AddressDependent);
     let s1 = bind(&mut n.sim, n.h1, 6000);
     let to = SocketAddrV4::new(SERVER, 7);
-    send(&mut n.sim, n.h1, s1, to, b"hello");
-    n.sim.run_for(Duration::from_millis(50));
+    n.send_and_wait(n.h1, s1, to, b"hello");
     assert_eq!(recv_all(&mut n.sim, n.h1, s1).len(), 1);
 
     // Address-dependent filtering: a host h1 never sent to is refused,
@@ -231,14 +236,12 @@ fn udp_mappings_expire_and_unsolicited_datagrams_are_dropped() {
         b"let me in",
     );
     let server_other_port = bind(&mut n.sim, n.server, 8888);
-    send(
-        &mut n.sim,
+    n.send_and_wait(
         n.server,
         server_other_port,
         SocketAddrV4::new(EXT, 6000),
         b"from 8888",
     );
-    n.sim.run_for(Duration::from_millis(50));
     assert_eq!(
         recv_all(&mut n.sim, n.h1, s1),
         vec![(SocketAddrV4::new(SERVER, 8888), "from 8888".to_string())]
@@ -246,14 +249,12 @@ fn udp_mappings_expire_and_unsolicited_datagrams_are_dropped() {
     assert_eq!(nat_stats(&n.sim, n.r).dropped_unsolicited, 1);
 
     // A port nobody mapped: dropped, with neither answer nor error.
-    send(
-        &mut n.sim,
+    n.send_and_wait(
         n.server,
         server_other_port,
         SocketAddrV4::new(EXT, 7777),
         b"anyone?",
     );
-    n.sim.run_for(Duration::from_millis(50));
     assert_eq!(nat_stats(&n.sim, n.r).dropped_unsolicited, 2);
 
     // The mapping lives its UDP timeout (RFC 4787 REQ-5: at least two
@@ -278,14 +279,12 @@ fn udp_mappings_expire_and_unsolicited_datagrams_are_dropped() {
     assert!(info(&n.sim).is_empty(), "expired after five");
     assert_eq!(nat_stats(&n.sim, n.r).mappings_expired, 1);
     // The server's late answer finds no mapping: dropped.
-    send(
-        &mut n.sim,
+    n.send_and_wait(
         n.server,
         server_other_port,
         SocketAddrV4::new(EXT, 6000),
         b"too late",
     );
-    n.sim.run_for(Duration::from_millis(50));
     assert!(recv_all(&mut n.sim, n.h1, s1).is_empty());
     assert_eq!(nat_stats(&n.sim, n.r).dropped_unsolicited, 3);
 }
@@ -294,12 +293,10 @@ fn udp_mappings_expire_and_unsolicited_datagrams_are_dropped() {
 fn endpoint_independent_filtering_admits_any_sender_and_hairpins() {
     let mut n = net(Filtering::EndpointIndependent);
     let s1 = bind(&mut n.sim, n.h1, 6000);
-    send(&mut n.sim, n.h1, s1, SocketAddrV4::new(SERVER, 7), b"x");
-    n.sim.run_for(Duration::from_millis(50));
+    n.send_and_wait(n.h1, s1, SocketAddrV4::new(SERVER, 7), b"x");
     recv_all(&mut n.sim, n.h1, s1);
     let o = bind(&mut n.sim, n.other, 4444);
-    send(&mut n.sim, n.other, o, SocketAddrV4::new(EXT, 6000), b"hi");
-    n.sim.run_for(Duration::from_millis(50));
+    n.send_and_wait(n.other, o, SocketAddrV4::new(EXT, 6000), b"hi");
     assert_eq!(
         recv_all(&mut n.sim, n.h1, s1),
         vec![(SocketAddrV4::new(OTHER, 4444), "hi".to_string())]
@@ -307,14 +304,7 @@ fn endpoint_independent_filtering_admits_any_sender_and_hairpins() {
     // Hairpinning (RFC 4787 REQ-9): h2 reaches h1 through h1's outside
     // endpoint and is seen as its own outside endpoint.
     let s2 = bind(&mut n.sim, n.h2, 7000);
-    send(
-        &mut n.sim,
-        n.h2,
-        s2,
-        SocketAddrV4::new(EXT, 6000),
-        b"neighbour",
-    );
-    n.sim.run_for(Duration::from_millis(50));
+    n.send_and_wait(n.h2, s2, SocketAddrV4::new(EXT, 6000), b"neighbour");
     assert_eq!(
         recv_all(&mut n.sim, n.h1, s1),
         vec![(SocketAddrV4::new(EXT, 7000), "neighbour".to_string())]
@@ -357,8 +347,7 @@ fn ping_through_nat_and_icmp_errors_are_translated() {
     // comes back to the outside address and is translated for h1 (outer
     // and quoted header), whose socket learns of it.
     let s1 = bind(&mut n.sim, n.h1, 6100);
-    send(&mut n.sim, n.h1, s1, SocketAddrV4::new(SERVER, 9), b"x");
-    n.sim.run_for(Duration::from_millis(50));
+    n.send_and_wait(n.h1, s1, SocketAddrV4::new(SERVER, 9), b"x");
     let h1 = n.sim.node::<Host>(n.h1).unwrap();
     assert!(
         h1.events()

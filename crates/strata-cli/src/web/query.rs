@@ -244,6 +244,23 @@ impl Query {
         given.sort_by_key(|(k, _)| KEYS.iter().position(|x| x == k));
         let get = |k: &str| given.iter().find(|(g, _)| *g == k).map(|(_, v)| v.as_str());
         let name = get("scenario").unwrap_or("echo");
+        if let Some(what) = match name {
+            "storm" => Some("three switches in a loop"),
+            "traceroute" => Some("two routers and their switches between A and B"),
+            _ => None,
+        } {
+            // The page draws two hosts on a two-rail ladder; these runs
+            // have more nodes, which the CLI shows.
+            return bad(format!(
+                "{name} has more than two hosts ({what}), and the web view draws two: \
+                 run `strata sim {name}`{}",
+                if name == "storm" {
+                    " (`--stp --svg FILE` draws the spanning tree's ports over time)"
+                } else {
+                    ""
+                }
+            ));
+        }
         let Some(&scenario) = Scenario::ALL.iter().find(|x| x.name() == name) else {
             return bad(format!(
                 "unknown scenario '{}' (the web view runs: {})",
@@ -478,6 +495,11 @@ mod tests {
     fn bad_queries_are_refused_with_a_reason() {
         for (qs, want) in [
             ("scenario=nope", "unknown scenario 'nope'"),
+            (
+                "scenario=storm",
+                "run `strata sim storm` (`--stp --svg FILE`",
+            ),
+            ("scenario=traceroute", "more than two hosts (two routers"),
             ("frobnicate=1", "unknown option 'frobnicate'"),
             ("seed=1&seed=2", "seed is given twice"),
             ("seed=-1", "seed: "),

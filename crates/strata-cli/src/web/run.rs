@@ -10,7 +10,7 @@ use strata_sim::Sim;
 
 use super::query::{Query, Scenario};
 use crate::demo::Closer;
-use crate::json::{self, LinkJson, LinkStatsJson, Summary};
+use crate::json::{self, LinkStatsJson, Summary};
 use crate::lab::{self, Capture, Record};
 use crate::ladder::{Entry, Ladder, Side};
 use crate::plot::Sample;
@@ -374,31 +374,7 @@ fn lan(q: &Query) -> anyhow::Result<Run> {
         }),
         pcap: Some(Box::new(capture.clone())),
     };
-    let mut summary = Summary {
-        scenario: q.scenario.name().to_string(),
-        seed: q.seed,
-        link: LinkJson {
-            rate_bps: opts.bandwidth_bps,
-            rtt_ms: json::ms(opts.latency * 4),
-            loss: opts.loss,
-            burst_loss_len: None,
-            reorder: 0.0,
-            dup: 0.0,
-            corrupt: 0.0,
-            mtu: 1500,
-        },
-        virtual_time_s: 0.0,
-        links: strata_sim::LinkStats::default().into(),
-        tcp: None,
-        flows: None,
-        http: None,
-        echo: None,
-        ping: None,
-        udp: None,
-        traceroute: None,
-        storm: None,
-        files: Vec::new(),
-    };
+    let mut summary = lab::lan_summary(q.scenario.name(), q.seed, &opts);
     let (report, sim) = match q.scenario {
         Scenario::Ping => {
             let (r, sim) = host::ping(opts)?;

@@ -47,3 +47,30 @@ pub fn with_pcap(sub: &str, args: &[&str], pcap: &Path) -> String {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// `strata ARGS --json`-style runs: the stdout of a run that must succeed,
+/// parsed as JSON.
+pub fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "strata {args:?}: {}",
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The two percentages of a row `name ... a/b (P %) ... c/d (Q %)`.
+pub fn percentages(out: &str, name: &str) -> (f64, f64) {
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with(name))
+        .unwrap_or_else(|| panic!("no row {name}:\n{out}"));
+    let p: Vec<f64> = line
+        .split('(')
+        .skip(1)
+        .filter_map(|s| s.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(p.len(), 2, "{line}");
+    (p[0], p[1])
+}
