@@ -184,6 +184,10 @@ struct Args {
     /// --quick; also STRATA_BENCH_TAP_BYTES).
     #[arg(long)]
     bytes: Option<String>,
+    /// `tap`: strata's runtimes busy-poll the TAP for this many
+    /// microseconds before they sleep (default: they sleep at once).
+    #[arg(long, value_name = "MICROS")]
+    busy_poll: Option<u64>,
     /// Run one fixed piece of work on one stack only, for
     /// `valgrind --tool=callgrind`: with workload `bulk` (the default) a
     /// 64 MiB transfer over 1514-byte frames (instructions per payload byte),
@@ -389,7 +393,11 @@ fn main() -> Result<()> {
             None => 64 << 20,
         };
         let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 5 }).max(1);
-        return tap::run(tap::TapPlan { bytes, rounds });
+        return tap::run(tap::TapPlan {
+            bytes,
+            rounds,
+            busy_poll: args.busy_poll.map(Duration::from_micros),
+        });
     }
     let all = [
         "bulk-1514",

@@ -50,7 +50,12 @@ pub struct TapPlan {
     pub bytes: u64,
     /// Interleaved rounds (each runs both contenders both ways).
     pub rounds: usize,
+    /// strata's runtimes busy-poll for this long (`RuntimeConfig::busy_poll`).
+    pub busy_poll: Option<Duration>,
 }
+
+/// The plan's busy polling, for strata's runtimes.
+static BUSY_POLL: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
 
 /// The body byte at every offset: a 251-byte cycle (prime, so it never
 /// lines up with segment or buffer sizes). `PATTERN[k..]` for `k < 251`
@@ -174,6 +179,51 @@ fn join<T>(h: std::thread::JoinHandle<Result<T>>) -> Result<T> {
     h.join().map_err(|_| anyhow!("thread panicked"))?
 }
 
+/// Reads one GET on `s` and answers it with `n` body bytes, then waits for
+/// the client to close (so the next round starts clean): the server side
+/// of every transfer, over the kernel's sockets and strata's alike.
+fn answer_get<S>(mut s: S, body: &Body, n: u64) -> Result<()>
+where
+    S: Read + Write + Shutdown2,
+{
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while header_end(&req).is_none() {
+        let k = s.read(&mut buf)?;
+        if k == 0 {
+            bail!("the client closed before its request ended");
+        }
+        req.extend_from_slice(&buf[..k]);
+    }
+    s.write_all(http_header(n).as_bytes())?;
+    let mut pos = 0u64;
+    while pos < n {
+        let chunk = body.at(pos, (n - pos).min(CHUNK as u64) as usize);
+        s.write_all(chunk)?;
+        pos += chunk.len() as u64;
+    }
+    s.shut_write()?;
+    while s.read(&mut buf).unwrap_or(0) > 0 {}
+    Ok(())
+}
+
+/// `shutdown(Write)` of the kernel's and strata's streams.
+trait Shutdown2 {
+    fn shut_write(&self) -> std::io::Result<()>;
+}
+
+impl Shutdown2 for std::net::TcpStream {
+    fn shut_write(&self) -> std::io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+impl Shutdown2 for strata_io::tcp::TcpStream {
+    fn shut_write(&self) -> std::io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
 /// A kernel TCP server in the namespace: one connection, answers the GET
 /// with `n` body bytes. Returns once it listens.
 fn kernel_server(
@@ -185,28 +235,9 @@ fn kernel_server(
     let h = in_ns(ns, "kernel-server", move || {
         let l = std::net::TcpListener::bind(SocketAddrV4::new(KERNEL_IP, KERNEL_PORT))?;
         let _ = tx.send(());
-        let (mut s, _) = l.accept()?;
+        let (s, _) = l.accept()?;
         s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-        let mut req = Vec::new();
-        let mut buf = [0u8; 1024];
-        while header_end(&req).is_none() {
-            let k = s.read(&mut buf)?;
-            if k == 0 {
-                bail!("client closed before its request ended");
-            }
-            req.extend_from_slice(&buf[..k]);
-        }
-        s.write_all(http_header(n).as_bytes())?;
-        let mut pos = 0u64;
-        while pos < n {
-            let chunk = body.at(pos, (n - pos).min(CHUNK as u64) as usize);
-            s.write_all(chunk)?;
-            pos += chunk.len() as u64;
-        }
-        s.shutdown(Shutdown::Write)?;
-        // Wait for the client's close, so the next round starts clean.
-        while s.read(&mut buf).unwrap_or(0) > 0 {}
-        Ok(())
+        answer_get(s, &body, n)
     })?;
     rx.recv_timeout(Duration::from_secs(10))
         .map_err(|_| anyhow!("kernel server did not start"))?;
@@ -314,6 +345,7 @@ impl<const OFFLOAD: bool> StrataTap<OFFLOAD> {
         );
         cfg.mac = Some(strata::wire::MacAddr(STACK_MAC));
         cfg.loopback = false;
+        cfg.busy_poll = BUSY_POLL.get().copied().flatten();
         cfg.stack.tcp = TcpConfig {
             rx_buffer_limit: BUF,
             tx_buffer_limit: BUF,
@@ -332,42 +364,31 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         let h = rt.handle();
         let l = TcpListener::bind(&h, SocketAddr::from((STACK_IP, HTTP_PORT)))?;
         let b = body.clone();
-        let server = std::thread::spawn(move || -> Result<()> {
-            let (mut s, _) = l.accept()?;
+        let server = std::thread::spawn(move || -> Result<(u64, u64)> {
+            let c0 = thread_switches();
+            let (s, _) = l.accept()?;
             s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-            let mut req = Vec::new();
-            let mut buf = [0u8; 1024];
-            while header_end(&req).is_none() {
-                let k = s.read(&mut buf)?;
-                if k == 0 {
-                    bail!("curl closed before its request ended");
-                }
-                req.extend_from_slice(&buf[..k]);
-            }
-            s.write_all(http_header(n).as_bytes())?;
-            let mut pos = 0u64;
-            while pos < n {
-                let chunk = b.at(pos, (n - pos).min(CHUNK as u64) as usize);
-                s.write_all(chunk)?;
-                pos += chunk.len() as u64;
-            }
-            s.shutdown(Shutdown::Write)?;
-            while s.read(&mut buf).unwrap_or(0) > 0 {}
-            Ok(())
+            answer_get(s, &b, n)?;
+            let c1 = thread_switches();
+            Ok((c1.0 - c0.0, c1.1 - c0.1))
         });
         let secs = curl_download(ns, body, n, verify);
         let served = server.join().map_err(|_| anyhow!("server panicked"))?;
         let secs = secs?;
-        served?;
+        let app = served?;
         let st = rt.stats();
         drop(rt);
         if verify {
             let o = offload.get();
             println!(
-                "  {}: serve wrote {} frames in {} I/O passes; {} super-segments ({} bytes each on average), {} partial checksums, {} refused",
+                "  {}: serve wrote {} frames in {} I/O passes ({} sleeps, {} wake-ups; writer thread switched {}+{} times); {} super-segments ({} bytes each on average), {} partial checksums, {} refused",
                 Self::NAME,
                 st.tx_frames,
                 st.io_passes,
+                st.io_sleeps,
+                st.wakeups,
+                app.0,
+                app.1,
                 o.tx_super_frames,
                 o.tx_super_bytes.checked_div(o.tx_super_frames).unwrap_or(0),
                 o.tx_csum_partial,
@@ -391,6 +412,7 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         s.write_all(get_request().as_bytes())?;
         let mut r = BodyReader::new(body, verify);
         let mut buf = vec![0u8; CHUNK];
+        let c0 = thread_switches();
         loop {
             let k = s.read(&mut buf)?;
             if k == 0 {
@@ -398,6 +420,7 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
             }
             r.feed(&buf[..k]);
         }
+        let c1 = thread_switches();
         let secs = start.elapsed().as_secs_f64();
         drop(s);
         join(server)?;
@@ -407,10 +430,14 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         if verify {
             let o = offload.get();
             println!(
-                "  {}: fetch read {} frames in {} I/O passes; {} super-frames ({} bytes each on average), {} checksums completed, {} taken as partial",
+                "  {}: fetch read {} frames in {} I/O passes ({} sleeps, {} wake-ups; reader thread switched {}+{} times); {} super-frames ({} bytes each on average), {} checksums completed, {} taken as partial",
                 Self::NAME,
                 st.rx_frames,
                 st.io_passes,
+                st.io_sleeps,
+                st.wakeups,
+                c1.0 - c0.0,
+                c1.1 - c0.1,
                 o.rx_super_frames,
                 o.rx_super_bytes.checked_div(o.rx_super_frames).unwrap_or(0),
                 o.rx_csum_completed,
@@ -716,6 +743,15 @@ fn context_switches() -> u64 {
     (ru.ru_nvcsw + ru.ru_nivcsw) as u64
 }
 
+/// Context switches of the calling thread so far: (voluntary, involuntary).
+fn thread_switches() -> (u64, u64) {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
+}
+
 fn gbps(n: u64, secs: f64) -> f64 {
     n as f64 * 8.0 / secs / 1e9
 }
@@ -732,10 +768,32 @@ fn ablation() -> TapAblation {
 /// One round's (serve, fetch) Gbit/s of strata, strata-plain and smoltcp.
 type Round = [(f64, f64); 3];
 
+/// One transfer of a contender: namespace, body, bytes, verify; seconds.
+type Transfer = fn(&Netns, &Arc<Body>, u64, bool) -> Result<f64>;
+
+/// A contender's name and its two transfers, for the round loop.
+struct Entry {
+    name: &'static str,
+    serve: Transfer,
+    fetch: Transfer,
+}
+
+fn entry<C: TapContender>() -> Entry {
+    Entry {
+        name: C::NAME,
+        serve: C::serve,
+        fetch: C::fetch,
+    }
+}
+
 /// Runs the comparison and prints its table.
 pub fn run(plan: TapPlan) -> Result<()> {
     if !strata_io::testing::can_run(&["curl"]) {
         return Ok(());
+    }
+    let _ = BUSY_POLL.set(plan.busy_poll);
+    if let Some(b) = plan.busy_poll {
+        println!("strata's runtimes busy-poll for {} µs", b.as_micros());
     }
     let ns = Netns::new("benchtap")?;
     ns.add_tap(TAP, &format!("{KERNEL_IP}/24"))?;
@@ -758,44 +816,35 @@ pub fn run(plan: TapPlan) -> Result<()> {
     }
     // Per round, per contender (strata with offloads, strata plain,
     // smoltcp): (serve, fetch) in Gbit/s.
-    let names = [
-        StrataTap::<true>::NAME,
-        StrataTap::<false>::NAME,
-        SmolTap::NAME,
+    let contenders = [
+        entry::<StrataTap<true>>(),
+        entry::<StrataTap<false>>(),
+        entry::<SmolTap>(),
     ];
     let mut results: Vec<Round> = Vec::new();
     for round in 0..plan.rounds {
         let verify = round == 0;
-        let one = |who: usize| -> Result<(f64, f64)> {
-            let c0 = context_switches();
-            let s = match who {
-                0 => StrataTap::<true>::serve(&ns, &body, n, verify)?,
-                1 => StrataTap::<false>::serve(&ns, &body, n, verify)?,
-                _ => SmolTap::serve(&ns, &body, n, verify)?,
-            };
-            let c1 = context_switches();
-            let f = match who {
-                0 => StrataTap::<true>::fetch(&ns, &body, n, verify)?,
-                1 => StrataTap::<false>::fetch(&ns, &body, n, verify)?,
-                _ => SmolTap::fetch(&ns, &body, n, verify)?,
-            };
-            let c2 = context_switches();
+        let one = |c: &Entry| -> Result<(f64, f64)> {
             let per_gib = |c: u64| c as f64 * (1u64 << 30) as f64 / n as f64;
+            let mut rates = [0.0; 2];
+            let mut switches = [0.0; 2];
+            for (k, transfer) in [c.serve, c.fetch].into_iter().enumerate() {
+                let c0 = context_switches();
+                rates[k] = gbps(n, transfer(&ns, &body, n, verify)?);
+                switches[k] = per_gib(context_switches() - c0);
+            }
             println!(
                 "  {:<12} serve {:6.2} fetch {:6.2} Gbit/s; context switches per GiB in this process: serve {:.0}, fetch {:.0}",
-                names[who],
-                gbps(n, s),
-                gbps(n, f),
-                per_gib(c1 - c0),
-                per_gib(c2 - c1)
+                c.name, rates[0], rates[1], switches[0], switches[1]
             );
-            Ok((gbps(n, s), gbps(n, f)))
+            Ok((rates[0], rates[1]))
         };
         // Interleaved: each round starts with the next contender.
         let mut r = [(0.0, 0.0); 3];
         for k in 0..3 {
             let who = (round + k) % 3;
-            r[who] = one(who).with_context(|| names[who])?;
+            let c = &contenders[who];
+            r[who] = one(c).with_context(|| c.name)?;
         }
         println!(
             "round {}{}: strata/smoltcp serve {:.2}x fetch {:.2}x; strata-plain/smoltcp serve {:.2}x fetch {:.2}x",

@@ -71,6 +71,14 @@ pub struct RuntimeConfig {
     /// network must not be predictable from its address. Off, the stack's
     /// `seed` keys everything (reproducible; see [`StackConfig`]).
     pub os_secret: bool,
+    /// Busy polling (like Linux's `SO_BUSY_POLL`): after a pass that
+    /// read frames, the I/O thread keeps looking at the device for up to
+    /// this long before it blocks in `poll(2)`, so a frame that follows
+    /// soon is taken without a sleep and a wake-up (two context switches)
+    /// — at the price of a core spinning while traffic flows. Readers are
+    /// then woken once per burst (see [`RX_WAKE_BYTES`]). `None` (the
+    /// default): block at once.
+    pub busy_poll: Option<Duration>,
     /// Everything else about the stack.
     pub stack: StackConfig,
 }
@@ -94,6 +102,7 @@ impl RuntimeConfig {
             loopback: true,
             probe_address: true,
             os_secret: true,
+            busy_poll: None,
             stack: StackConfig {
                 seed: u64::from(u32::from(addr.address())) ^ 0x5354_5241_5441,
                 ..StackConfig::default()
@@ -203,6 +212,37 @@ pub struct RuntimeStats {
     /// and stays still on an idle or failed device — a runtime that spins
     /// shows here.
     pub io_passes: u64,
+    /// Times the I/O thread blocked in `poll(2)` (each a sleep and, when
+    /// it ends, a wake-up).
+    pub io_sleeps: u64,
+    /// Wakers the runtime woke (a blocked socket call or a task, each
+    /// once per wake-up).
+    pub wakeups: u64,
+    /// Frames found by busy polling ([`RuntimeConfig::busy_poll`]): each
+    /// such pass began without a sleep.
+    pub busy_poll_hits: u64,
+    /// Looks at the device while busy polling (zero-timeout `poll(2)`
+    /// calls); it stops growing once traffic stops.
+    pub busy_poll_spins: u64,
+}
+
+/// Readable bytes at which a reader is woken at once, even while the I/O
+/// thread goes on reading frames (its batch was full, or it busy-polls):
+/// below it, the wake-up waits until the thread stops reading, so that a
+/// reader wakes once per burst and finds it whole, not once per frame.
+pub const RX_WAKE_BYTES: usize = 64 * 1024;
+
+/// Whether a writer waiting for room should be woken: once a third of its
+/// send buffer is free, as Linux's `sk_stream_write_space` does (free
+/// space at least half of what is queued), so that it wakes to write a
+/// large piece rather than once per acknowledgement. A connection that is
+/// gone (its error wakes the writer anyway) counts as ready.
+fn writable_ready(stack: &Stack, h: strata::transport::tcp::TcpHandle) -> bool {
+    let tcp = stack.tcp();
+    match (tcp.send_capacity(h), tcp.buffer_limits(h)) {
+        (Ok(free), Ok((_, limit))) => free.saturating_mul(3) >= limit,
+        _ => true,
+    }
 }
 
 /// Everything the mutex guards.
@@ -230,6 +270,17 @@ pub(crate) struct State {
     /// Set once the device cannot carry frames any more.
     failure: Option<DeviceFailure>,
     pub(crate) closed: bool,
+    /// Set by the I/O thread while it goes on reading at once (a full
+    /// batch, busy polling): Readable wake-ups below [`RX_WAKE_BYTES`]
+    /// are held in `held_readable` until it stops.
+    hold_readable: bool,
+    /// Connections whose reader's wake-up is held (see `hold_readable`).
+    held_readable: Vec<strata::transport::tcp::TcpHandle>,
+    /// Connections whose writer waits for a third of its buffer to be
+    /// free (see [`writable_ready`]).
+    held_writable: Vec<strata::transport::tcp::TcpHandle>,
+    /// Since when readers' wake-ups are held (at most [`RX_HOLD_MAX`]).
+    held_since: Option<std::time::Instant>,
 }
 
 impl State {
@@ -334,10 +385,25 @@ impl State {
                     use strata::transport::tcp::TcpEvent as T;
                     match ev {
                         T::Acceptable { listener } => self.wake(WakeKey::Listener(listener)),
+                        T::Readable(handle) => {
+                            let queued = self.stack.tcp().recv_queue(handle).unwrap_or(usize::MAX);
+                            if self.hold_readable && queued < RX_WAKE_BYTES {
+                                if !self.held_readable.contains(&handle) {
+                                    self.held_readable.push(handle);
+                                }
+                            } else {
+                                self.wake(WakeKey::Tcp(handle));
+                            }
+                        }
+                        T::Writable(handle) => {
+                            if writable_ready(&self.stack, handle) {
+                                self.wake(WakeKey::Tcp(handle));
+                            } else if !self.held_writable.contains(&handle) {
+                                self.held_writable.push(handle);
+                            }
+                        }
                         T::StateChanged { handle, .. }
                         | T::Connected(handle)
-                        | T::Readable(handle)
-                        | T::Writable(handle)
                         | T::PeerClosed(handle)
                         | T::Urgent(handle)
                         | T::Reset(handle)
@@ -357,8 +423,40 @@ impl State {
     /// sockets), and either calls back into the runtime.
     pub(crate) fn wake(&mut self, key: WakeKey) {
         if let Some(ws) = self.wakers.remove(&key) {
+            self.stats.wakeups += ws.len() as u64;
             self.woken.extend(ws);
         }
+    }
+
+    /// Wakes the held readers (all of them with `all`, else those with
+    /// [`RX_WAKE_BYTES`] waiting) and the held writers whose buffer is a
+    /// third free. Returns whether any was woken.
+    fn release_held(&mut self, all: bool) -> bool {
+        let mut any = false;
+        let mut i = 0;
+        while i < self.held_readable.len() {
+            let h = self.held_readable[i];
+            let queued = self.stack.tcp().recv_queue(h).unwrap_or(usize::MAX);
+            if all || queued >= RX_WAKE_BYTES {
+                self.held_readable.swap_remove(i);
+                self.wake(WakeKey::Tcp(h));
+                any = true;
+            } else {
+                i += 1;
+            }
+        }
+        let mut i = 0;
+        while i < self.held_writable.len() {
+            let h = self.held_writable[i];
+            if writable_ready(&self.stack, h) {
+                self.held_writable.swap_remove(i);
+                self.wake(WakeKey::Tcp(h));
+                any = true;
+            } else {
+                i += 1;
+            }
+        }
+        any
     }
 
     /// Registers `waker` to be woken by the next event about `key`.
@@ -378,7 +476,10 @@ impl State {
     }
 
     fn wake_all(&mut self) {
+        self.held_readable.clear();
+        self.held_writable.clear();
         for (_, ws) in std::mem::take(&mut self.wakers) {
+            self.stats.wakeups += ws.len() as u64;
             self.woken.extend(ws);
         }
     }
@@ -472,6 +573,8 @@ pub(crate) struct Inner {
     dev_fd: RawFd,
     next_ident: AtomicU16,
     addr: Ipv4Cidr,
+    /// See [`RuntimeConfig::busy_poll`].
+    busy_poll: Option<Duration>,
 }
 
 impl Inner {
@@ -633,7 +736,16 @@ impl Inner {
     /// once, the device goes back, every frame of the batch is fed to the
     /// stack, timers run, output is sent and the events of the whole batch
     /// wake their sockets: blocking and async sockets wake once per batch,
-    /// not once per frame.
+    /// not once per frame. While the thread goes on reading at once (its
+    /// batch was full, or it busy-polls), a reader is woken only once
+    /// [`RX_WAKE_BYTES`] wait for it, or when the thread stops reading:
+    /// once per burst. A writer is woken once a third of its send buffer
+    /// is free.
+    ///
+    /// With [`RuntimeConfig::busy_poll`], after a pass that read frames
+    /// the thread looks at the device (a `poll(2)` that does not wait)
+    /// until the budget since the last frame is spent, and blocks only
+    /// then.
     fn run(self: Arc<Self>) {
         let mut batch = RxBatch::new(RX_BATCH_FRAMES, RX_BATCH_BYTES, RX_FRAME_MAX);
         // SAFETY: the device (and so this descriptor) lives in `state` (or
@@ -646,6 +758,11 @@ impl Inner {
         // Read the device this pass (poll said it is readable, or the last
         // batch was full); otherwise only timers and output are due.
         let mut readable = true;
+        // When a frame last came in (busy polling spins for its budget
+        // after it).
+        let mut last_frame: Option<std::time::Instant> = None;
+        // Counters kept outside the lock until the next pass takes it.
+        let (mut spins, mut hits, mut sleeps) = (0u64, 0u64, 0u64);
         loop {
             if self.shutdown.load(Ordering::Acquire) {
                 break;
@@ -669,12 +786,29 @@ impl Inner {
                     st.on_loan = false;
                 }
             }
+            if !batch.frames.is_empty() {
+                last_frame = Some(std::time::Instant::now());
+            }
+            // Will this thread look at the device again before it sleeps?
+            let spin_until = match (self.busy_poll, last_frame) {
+                (Some(budget), Some(t)) => Some(t + budget),
+                _ => None,
+            }
+            .filter(|&u| u > std::time::Instant::now());
             // Phase 2: feed it, run timers, send, wake.
-            let (timeout, failed) = {
+            let (timeout, failed, holding) = {
                 let mut st = self.lock();
                 st.stats.io_passes += 1;
+                st.stats.busy_poll_spins += std::mem::take(&mut spins);
+                st.stats.busy_poll_hits += std::mem::take(&mut hits);
+                st.stats.io_sleeps += std::mem::take(&mut sleeps);
                 let now = self.now();
                 let iface = st.iface;
+                // Readers wait for the rest of a burst (bounded in bytes,
+                // and in time by RX_HOLD_MAX).
+                let hold = (batch.full() || spin_until.is_some())
+                    && st.held_since.is_none_or(|t| t.elapsed() < RX_HOLD_MAX);
+                st.hold_readable = hold;
                 for (i, (frame, meta)) in batch.frames().enumerate() {
                     st.stack.receive_meta(now, iface, frame, meta);
                     st.stats.rx_frames += 1;
@@ -693,7 +827,15 @@ impl Inner {
                     st.stack.handle_timeout(now);
                 }
                 st.flush(now);
-                if st.dispatch_events() || newly_failed {
+                let mut woke = st.dispatch_events();
+                st.hold_readable = false;
+                woke |= st.release_held(!hold);
+                if st.held_readable.is_empty() {
+                    st.held_since = None;
+                } else if st.held_since.is_none() {
+                    st.held_since = Some(std::time::Instant::now());
+                }
+                if woke || newly_failed {
                     self.cond.notify_all();
                 }
                 let timeout = if batch.full() {
@@ -703,36 +845,90 @@ impl Inner {
                     st.sleeping_until = next;
                     next.map(|t| t.saturating_duration_since(self.now()))
                 };
-                (timeout, st.failure.is_some())
+                (timeout, st.failure.is_some(), !st.held_readable.is_empty())
                 // Dropping `st` wakes the woken wakers, lock released.
             };
             hangup = false;
             readable = true;
-            if timeout != Some(Duration::ZERO) {
-                if self.shutdown.load(Ordering::Acquire) {
-                    break;
-                }
-                // A failed device stays readable (or in error) for good:
-                // then only the wake-up descriptor and the timers are left.
-                let fds = [self.wake.as_fd(), dev_fd];
-                let fds = if failed { &fds[..1] } else { &fds[..] };
-                match poll_events(fds, timeout) {
-                    Ok(ready) => {
-                        if ready[0].any() {
-                            self.wake.drain();
-                        }
-                        hangup = ready.get(1).is_some_and(|r| r.hangup);
-                        readable = ready.get(1).is_some_and(|r| r.any());
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "poll failed; runtime stops");
+            if timeout == Some(Duration::ZERO) {
+                continue;
+            }
+            if self.shutdown.load(Ordering::Acquire) {
+                break;
+            }
+            // A failed device stays readable (or in error) for good:
+            // then only the wake-up descriptor and the timers are left.
+            let fds = [self.wake.as_fd(), dev_fd];
+            let fds = if failed { &fds[..1] } else { &fds[..] };
+            let spin_start = std::time::Instant::now();
+            if let Some(until) = spin_until.filter(|_| !failed) {
+                // Busy polling: look without waiting until the budget (or
+                // the stack's next timer) is spent.
+                let until = match timeout {
+                    Some(t) => until.min(spin_start + t),
+                    None => until,
+                };
+                let mut found = false;
+                while !found && std::time::Instant::now() < until {
+                    if self.shutdown.load(Ordering::Acquire) {
                         break;
                     }
+                    spins += 1;
+                    match poll_events(fds, Some(Duration::ZERO)) {
+                        Ok(ready) => {
+                            if ready[0].any() {
+                                self.wake.drain();
+                                found = true;
+                            }
+                            if ready.get(1).is_some_and(|r| r.any()) {
+                                hangup = ready[1].hangup;
+                                hits += 1;
+                                found = true;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "poll failed; runtime stops");
+                            return;
+                        }
+                    }
+                    if !found {
+                        std::hint::spin_loop();
+                    }
+                }
+                if found {
+                    continue;
+                }
+            }
+            if holding {
+                // About to sleep: the readers held for the rest of a burst
+                // get what came.
+                let mut st = self.lock();
+                if st.release_held(true) {
+                    self.cond.notify_all();
+                }
+                st.held_since = None;
+            }
+            sleeps += 1;
+            let timeout = timeout.map(|t| t.saturating_sub(spin_start.elapsed()));
+            match poll_events(fds, timeout) {
+                Ok(ready) => {
+                    if ready[0].any() {
+                        self.wake.drain();
+                    }
+                    hangup = ready.get(1).is_some_and(|r| r.hangup);
+                    readable = ready.get(1).is_some_and(|r| r.any());
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "poll failed; runtime stops");
+                    break;
                 }
             }
         }
     }
 }
+
+/// Longest a reader's wake-up is held while the I/O thread reads on.
+const RX_HOLD_MAX: Duration = Duration::from_micros(500);
 
 /// Frames the I/O thread reads per pass at most.
 const RX_BATCH_FRAMES: usize = 64;
@@ -904,7 +1100,14 @@ impl Runtime {
         if config.loopback {
             stack.add_loopback();
         }
-        let rt = Self::start(Box::new(device), stack, iface, config.addr, config.mtu)?;
+        let rt = Self::start(
+            Box::new(device),
+            stack,
+            iface,
+            config.addr,
+            config.mtu,
+            config.busy_poll,
+        )?;
         if config.probe_address {
             rt.wait_for_address(config.addr.address())?;
         }
@@ -961,6 +1164,7 @@ impl Runtime {
             lo,
             addr,
             1500,
+            None,
         )
     }
 
@@ -970,6 +1174,7 @@ impl Runtime {
         iface: IfaceId,
         addr: Ipv4Cidr,
         mtu: usize,
+        busy_poll: Option<Duration>,
     ) -> io::Result<Runtime> {
         // Echo identifiers start at a secret place too when the stack has
         // a secret (RFC 7739 §5.3's concern: nothing guessable from outside).
@@ -998,6 +1203,10 @@ impl Runtime {
                 on_loan: false,
                 failure: None,
                 closed: false,
+                hold_readable: false,
+                held_readable: Vec::new(),
+                held_writable: Vec::new(),
+                held_since: None,
             }),
             cond: Condvar::new(),
             wake: EventFd::new()?,
@@ -1006,6 +1215,7 @@ impl Runtime {
             dev_fd,
             next_ident: AtomicU16::new((seed as u16) | 1),
             addr,
+            busy_poll,
         });
         // The gratuitous ARP from add_address goes out now.
         {
