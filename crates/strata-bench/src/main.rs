@@ -188,6 +188,14 @@ struct Args {
     /// microseconds before they sleep (default: they sleep at once).
     #[arg(long, value_name = "MICROS")]
     busy_poll: Option<u64>,
+    /// `tap`: compare C connections (--conns) over one queue of a
+    /// multi-queue TAP with C connections over this many queues, one
+    /// strata shard per queue (instead of the stack comparison).
+    #[arg(long, value_name = "Q")]
+    queues: Option<usize>,
+    /// `tap --queues`: connections at once (default 4).
+    #[arg(long, value_name = "C", default_value_t = 4)]
+    conns: usize,
     /// Run one fixed piece of work on one stack only, for
     /// `valgrind --tool=callgrind`: with workload `bulk` (the default) a
     /// 64 MiB transfer over 1514-byte frames (instructions per payload byte),
@@ -393,6 +401,15 @@ fn main() -> Result<()> {
             None => 64 << 20,
         };
         let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 5 }).max(1);
+        if let Some(queues) = args.queues {
+            return tap::run_multi_queue(tap::MqPlan {
+                bytes,
+                rounds,
+                queues,
+                conns: args.conns,
+                busy_poll: args.busy_poll.map(Duration::from_micros),
+            });
+        }
         return tap::run(tap::TapPlan {
             bytes,
             rounds,

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant as StdInstant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use strata::transport::tcp::TcpConfig;
+use strata_io::multiqueue::MultiQueueRuntime;
 use strata_io::tap::{OffloadStatsHandle, TapAblation, TapDevice, TapOptions};
 use strata_io::testing::Netns;
 use strata_io::{Runtime, RuntimeConfig};
@@ -805,10 +806,7 @@ pub fn run(plan: TapPlan) -> Result<()> {
         plan.rounds,
         ns.name(),
         std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0),
-        std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|s| s.split_whitespace().next().map(str::to_string))
-            .unwrap_or_else(|| "?".into()),
+        load_average(),
     );
     let without = ablation();
     if without != TapAblation::default() {
@@ -902,6 +900,274 @@ pub fn run(plan: TapPlan) -> Result<()> {
         best_strata / veth_on
     );
     Ok(())
+}
+
+// ---------------------------------------------------------------- multi-queue
+
+/// The multi-queue TAP of `--queues`.
+const MQ_TAP: &str = "sbmq0";
+
+/// What `strata-bench tap --queues Q --conns C` measures.
+#[derive(Debug, Clone, Copy)]
+pub struct MqPlan {
+    /// Bytes in all (each connection carries its share).
+    pub bytes: u64,
+    /// Paired rounds (one queue, then Q, alternating which goes first).
+    pub rounds: usize,
+    /// Queues (shards) of the multi-queue run.
+    pub queues: usize,
+    /// Connections at once.
+    pub conns: usize,
+    /// strata's runtimes busy-poll for this long.
+    pub busy_poll: Option<Duration>,
+}
+
+/// strata on `queues` queues of the multi-queue TAP (offloads on).
+fn mq_runtime(ns: &Netns, queues: usize) -> Result<MultiQueueRuntime> {
+    let devs = ns
+        .run_inside(move || {
+            TapDevice::open_queues(
+                MQ_TAP,
+                queues,
+                TapOptions {
+                    offload: true,
+                    without: ablation(),
+                },
+            )
+        })?
+        .map_err(|e| anyhow!("opening {queues} queues of {MQ_TAP}: {e}"))?;
+    let mut cfg = RuntimeConfig::new(
+        format!("{STACK_IP}/24")
+            .parse()
+            .map_err(|e| anyhow!("{e:?}"))?,
+    )
+    .address_known_unique();
+    cfg.mac = Some(strata::wire::MacAddr(STACK_MAC));
+    cfg.loopback = false;
+    cfg.busy_poll = BUSY_POLL.get().copied().flatten();
+    cfg.stack.tcp = TcpConfig {
+        rx_buffer_limit: BUF,
+        tx_buffer_limit: BUF,
+        ..TcpConfig::default()
+    };
+    Ok(MultiQueueRuntime::new(devs, cfg)?)
+}
+
+/// `conns` connections from strata over `queues` queues, each fetching its
+/// share of `n` bytes from a kernel server; seconds until the last ends.
+fn mq_fetch(
+    ns: &Netns,
+    body: &Arc<Body>,
+    n: u64,
+    queues: usize,
+    conns: usize,
+    verify: bool,
+) -> Result<f64> {
+    let mq = mq_runtime(ns, queues)?;
+    let share = n / conns as u64;
+    let (tx, rx) = mpsc::channel();
+    let b = body.clone();
+    let server = in_ns(ns, "mq-kernel-server", move || -> Result<()> {
+        let l = std::net::TcpListener::bind(SocketAddrV4::new(KERNEL_IP, KERNEL_PORT))?;
+        let _ = tx.send(());
+        let answers: Vec<_> = (0..conns)
+            .map(|_| -> Result<_> {
+                let (s, _) = l.accept()?;
+                s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+                let b = b.clone();
+                Ok(std::thread::spawn(move || answer_get(s, &b, share)))
+            })
+            .collect::<Result<_>>()?;
+        for a in answers {
+            a.join().map_err(|_| anyhow!("server thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    rx.recv_timeout(Duration::from_secs(10))
+        .map_err(|_| anyhow!("kernel server did not start"))?;
+    let start = StdInstant::now();
+    let readers: Vec<_> = (0..conns)
+        .map(|_| {
+            let h = mq.handle();
+            let body = body.clone();
+            std::thread::spawn(move || -> Result<()> {
+                let mut s = h.connect_timeout(
+                    SocketAddr::from((KERNEL_IP, KERNEL_PORT)),
+                    Duration::from_secs(10),
+                )?;
+                s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+                s.write_all(get_request().as_bytes())?;
+                let mut r = BodyReader::new(&body, verify);
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    let k = s.read(&mut buf)?;
+                    if k == 0 {
+                        break;
+                    }
+                    r.feed(&buf[..k]);
+                }
+                r.finish(share)
+            })
+        })
+        .collect();
+    for r in readers {
+        r.join().map_err(|_| anyhow!("reader panicked"))??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    join(server)?;
+    if verify {
+        mq_report("fetch", &mq);
+    }
+    Ok(secs)
+}
+
+/// `conns` kernel curls at once, each downloading its share of `n` bytes
+/// from strata listening on every one of `queues` shards; seconds until
+/// the last ends.
+fn mq_serve(
+    ns: &Netns,
+    body: &Arc<Body>,
+    n: u64,
+    queues: usize,
+    conns: usize,
+    verify: bool,
+) -> Result<f64> {
+    let mq = mq_runtime(ns, queues)?;
+    let share = n / conns as u64;
+    let l = mq
+        .handle()
+        .listen(SocketAddr::from((STACK_IP, HTTP_PORT)))?;
+    let b = body.clone();
+    let server = std::thread::spawn(move || -> Result<()> {
+        let answers: Vec<_> = (0..conns)
+            .map(|_| -> Result<_> {
+                let (s, _) = l.accept()?;
+                s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+                let b = b.clone();
+                Ok(std::thread::spawn(move || answer_get(s, &b, share)))
+            })
+            .collect::<Result<_>>()?;
+        for a in answers {
+            a.join().map_err(|_| anyhow!("server thread panicked"))??;
+        }
+        Ok(())
+    });
+    let start = StdInstant::now();
+    std::thread::scope(|sc| -> Result<()> {
+        let curls: Vec<_> = (0..conns)
+            .map(|_| sc.spawn(|| curl_download(ns, body, share, verify)))
+            .collect();
+        for c in curls {
+            c.join().map_err(|_| anyhow!("curl thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    server.join().map_err(|_| anyhow!("server panicked"))??;
+    if verify {
+        mq_report("serve", &mq);
+    }
+    Ok(secs)
+}
+
+/// The shards' counters after a verified transfer.
+fn mq_report(what: &str, mq: &MultiQueueRuntime) {
+    for (k, s) in mq.stats().iter().enumerate() {
+        println!(
+            "  {what}, {} queue(s), shard {k}: {} frames in, {} out, {} I/O passes, {} handed to another shard, {} taken from another's queue",
+            mq.shard_count(),
+            s.rx_frames,
+            s.tx_frames,
+            s.io_passes,
+            s.rx_steered_away,
+            s.rx_steered_in
+        );
+    }
+}
+
+/// One round's (serve, fetch) Gbit/s over one queue and over Q queues.
+type MqRound = [(f64, f64); 2];
+
+/// `strata-bench tap --queues Q --conns C`: C connections over one queue
+/// against C connections over Q queues (one strata shard each), both
+/// directions, paired rounds alternating which goes first.
+pub fn run_multi_queue(plan: MqPlan) -> Result<()> {
+    if !strata_io::testing::can_run(&["curl"]) {
+        return Ok(());
+    }
+    if plan.queues < 2 || plan.conns == 0 {
+        bail!("--queues wants at least 2 queues and --conns at least 1 connection");
+    }
+    let _ = BUSY_POLL.set(plan.busy_poll);
+    let ns = Netns::new("benchmq")?;
+    ns.add_tap_multi_queue(MQ_TAP, &format!("{KERNEL_IP}/24"))?;
+    let body = Arc::new(Body::new());
+    let n = plan.bytes;
+    let (q, c) = (plan.queues, plan.conns);
+    println!(
+        "strata-bench tap --queues {q} --conns {c}: {} in all per transfer ({} per connection), {} paired rounds, multi-queue TAP {MQ_TAP} in namespace {}, {} online CPUs, load average {}",
+        human(n),
+        human(n / c as u64),
+        plan.rounds,
+        ns.name(),
+        std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0),
+        load_average(),
+    );
+    // Per round: [1 queue, q queues] × (serve, fetch) in Gbit/s.
+    let mut results: Vec<MqRound> = Vec::new();
+    for round in 0..plan.rounds {
+        let verify = round == 0;
+        let mut r = [(0.0, 0.0); 2];
+        for k in 0..2 {
+            let which = (round + k) % 2;
+            let queues = if which == 0 { 1 } else { q };
+            let s = mq_serve(&ns, &body, n, queues, c, verify)
+                .with_context(|| format!("serve over {queues} queue(s)"))?;
+            let f = mq_fetch(&ns, &body, n, queues, c, verify)
+                .with_context(|| format!("fetch over {queues} queue(s)"))?;
+            r[which] = (gbps(n, s), gbps(n, f));
+            println!(
+                "  {queues} queue(s), {c} connections: serve {:6.2} fetch {:6.2} Gbit/s",
+                r[which].0, r[which].1
+            );
+        }
+        println!(
+            "round {}{}: {q} queues / 1 queue: serve {:.2}x fetch {:.2}x",
+            round + 1,
+            if verify { " (bodies verified)" } else { "" },
+            r[1].0 / r[0].0,
+            r[1].1 / r[0].1
+        );
+        results.push(r);
+    }
+    let med = |f: &dyn Fn(&MqRound) -> f64| median(results.iter().map(f).collect());
+    println!();
+    println!("| direction, {c} connections | 1 queue Gbit/s | {q} queues Gbit/s | {q} queues / 1 queue |");
+    println!("|---|---|---|---|");
+    let serve = med(&|r| r[1].0 / r[0].0);
+    let fetch = med(&|r| r[1].1 / r[0].1);
+    println!(
+        "| kernel curls download from strata (serve) | {:.2} | {:.2} | {serve:.2}x |",
+        med(&|r| r[0].0),
+        med(&|r| r[1].0)
+    );
+    println!(
+        "| strata downloads from a kernel server (fetch) | {:.2} | {:.2} | {fetch:.2}x |",
+        med(&|r| r[0].1),
+        med(&|r| r[1].1)
+    );
+    println!();
+    println!("(ratios: medians of the per-round paired ratios)");
+    println!("ratio mq-serve = {serve:.2}");
+    println!("ratio mq-fetch = {fetch:.2}");
+    Ok(())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn human(n: u64) -> String {

@@ -17,6 +17,8 @@
 //!   on threads of their own;
 //! - [`ftp`]: the FTP server and client of [`strata::app::ftp`] on blocking
 //!   sockets;
+//! - [`multiqueue`]: one stack shard per queue of a multi-queue TAP, so
+//!   that several connections use several cores;
 //! - [`router`]: a stack forwarding between several devices (with NAT when
 //!   asked), on a thread of its own;
 //! - [`testing`]: network-namespace guards for interop tests with the kernel.
@@ -26,6 +28,7 @@ pub mod device;
 pub mod echo;
 pub mod ftp;
 pub mod http;
+pub mod multiqueue;
 pub mod router;
 pub mod runtime;
 pub mod services;

@@ -35,6 +35,7 @@ use strata::wire::ip::Ipv4Cidr;
 use strata::wire::MacAddr;
 
 use crate::device::Device;
+use crate::multiqueue::{ShardSet, Steer};
 use crate::sys::{poll_events, EventFd};
 
 /// How a runtime's stack is set up: one interface with one address.
@@ -224,6 +225,12 @@ pub struct RuntimeStats {
     /// Looks at the device while busy polling (zero-timeout `poll(2)`
     /// calls); it stops growing once traffic stops.
     pub busy_poll_spins: u64,
+    /// Frames of another shard's flows that came in on this shard's queue
+    /// and were handed to that shard (a multi-queue device, see
+    /// [`crate::multiqueue`]).
+    pub rx_steered_away: u64,
+    /// Frames this shard's stack took from another shard's queue.
+    pub rx_steered_in: u64,
 }
 
 /// Readable bytes at which a reader is woken at once, even while the I/O
@@ -562,6 +569,11 @@ thread_local! {
     static THREAD_WAKER: Waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
 }
 
+/// The calling thread's waker: it unparks the thread.
+pub(crate) fn thread_waker() -> Waker {
+    THREAD_WAKER.with(Waker::clone)
+}
+
 /// The shared core of a runtime; sockets hold an `Arc` of it.
 pub(crate) struct Inner {
     state: Mutex<State>,
@@ -575,6 +587,9 @@ pub(crate) struct Inner {
     addr: Ipv4Cidr,
     /// See [`RuntimeConfig::busy_poll`].
     busy_poll: Option<Duration>,
+    /// The other shards, when this runtime is one shard of a multi-queue
+    /// device ([`crate::multiqueue`]).
+    shards: std::sync::OnceLock<crate::multiqueue::ShardSet>,
 }
 
 impl Inner {
@@ -604,10 +619,41 @@ impl Inner {
         Ok(r)
     }
 
+    /// Makes this runtime shard `set.index` of a multi-queue device.
+    pub(crate) fn join_shards(&self, set: crate::multiqueue::ShardSet) {
+        let _ = self.shards.set(set);
+    }
+
+    /// Feeds frames that came in on another shard's queue to this shard's
+    /// stack, then sends what it produced and wakes what waits.
+    fn receive_steered<'a>(&self, frames: impl Iterator<Item = (&'a [u8], RxMeta)>) {
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        let now = self.now();
+        let iface = st.iface;
+        for (frame, meta) in frames {
+            st.stack.receive_meta(now, iface, frame, meta);
+            st.stats.rx_steered_in += 1;
+        }
+        self.after_call(&mut st, now);
+    }
+
+    /// Whether this shard's stack holds the connection of a TCP frame.
+    fn owns_tcp_frame(&self, frame: &[u8]) -> bool {
+        let st = self.lock();
+        !st.closed && tcp_tuple(frame).is_some_and(|(l, r)| !st.stack.tcp().is_tuple_free(l, r))
+    }
+
     /// Sends the stack's output and wakes the I/O thread if its deadline moved.
     pub(crate) fn after_call(&self, st: &mut State, now: Instant) {
         st.flush(now);
-        if st.dispatch_events() {
+        let mut woke = st.dispatch_events();
+        if !st.held_writable.is_empty() {
+            woke |= st.release_held(false);
+        }
+        if woke {
             self.cond.notify_all();
         }
         let next = st.stack.poll_timeout();
@@ -763,9 +809,16 @@ impl Inner {
         let mut last_frame: Option<std::time::Instant> = None;
         // Counters kept outside the lock until the next pass takes it.
         let (mut spins, mut hits, mut sleeps) = (0u64, 0u64, 0u64);
+        // The shards of a multi-queue device (set once they all run), and
+        // the frames of this batch that belong to another shard.
+        let mut shards = self.shards.get();
+        let mut steered: Vec<(usize, Steer)> = Vec::new();
         loop {
             if self.shutdown.load(Ordering::Acquire) {
                 break;
+            }
+            if shards.is_none() {
+                shards = self.shards.get();
             }
             // Phase 1: read a batch without the lock.
             batch.clear();
@@ -810,8 +863,18 @@ impl Inner {
                     && st.held_since.is_none_or(|t| t.elapsed() < RX_HOLD_MAX);
                 st.hold_readable = hold;
                 for (i, (frame, meta)) in batch.frames().enumerate() {
-                    st.stack.receive_meta(now, iface, frame, meta);
                     st.stats.rx_frames += 1;
+                    if let Some(set) = shards {
+                        let to = set.steer(frame, |l, r| !st.stack.tcp().is_tuple_free(l, r));
+                        if to != Steer::Local {
+                            steered.push((i, to));
+                            st.stats.rx_steered_away += u64::from(to != Steer::All);
+                            if to != Steer::All {
+                                continue;
+                            }
+                        }
+                    }
+                    st.stack.receive_meta(now, iface, frame, meta);
                     // Acknowledgements go out while the batch is fed, as a
                     // NIC's interrupt moderation would let them.
                     if i % 32 == 31 {
@@ -848,6 +911,13 @@ impl Inner {
                 (timeout, st.failure.is_some(), !st.held_readable.is_empty())
                 // Dropping `st` wakes the woken wakers, lock released.
             };
+            if let Some(set) = shards.filter(|_| !steered.is_empty()) {
+                // Frames of other shards' flows, with this shard's lock
+                // released (one lock at a time: no shard waits for another
+                // while holding its own).
+                self.hand_over(set, &batch, &steered);
+                steered.clear();
+            }
             hangup = false;
             readable = true;
             if timeout == Some(Duration::ZERO) {
@@ -927,6 +997,68 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Hands the frames of `steered` (indices into `batch`) to the shards
+    /// they belong to; a frame no shard claims is fed to this one (whose
+    /// stack answers it as it would any stray segment).
+    fn hand_over(&self, set: &ShardSet, batch: &RxBatch, steered: &[(usize, Steer)]) {
+        let others = || {
+            set.all
+                .iter()
+                .enumerate()
+                .filter(move |(k, _)| *k != set.index)
+                .filter_map(|(k, w)| w.upgrade().map(|i| (k, i)))
+        };
+        let for_shard = |k: usize| {
+            steered
+                .iter()
+                .filter(move |(_, to)| *to == Steer::To(k) || *to == Steer::All)
+                .map(|&(i, _)| batch.frame(i))
+        };
+        for (k, shard) in others() {
+            if for_shard(k).next().is_some() {
+                shard.receive_steered(for_shard(k));
+            }
+        }
+        for &(i, _) in steered.iter().filter(|(_, to)| *to == Steer::Ask) {
+            let (frame, meta) = batch.frame(i);
+            let owner = others()
+                .find(|(_, shard)| shard.owns_tcp_frame(frame))
+                .map(|(_, s)| s);
+            match owner {
+                Some(shard) => shard.receive_steered(std::iter::once((frame, meta))),
+                None => {
+                    let mut st = self.lock();
+                    st.stats.rx_steered_away -= 1;
+                    let now = self.now();
+                    let iface = st.iface;
+                    st.stack.receive_meta(now, iface, frame, meta);
+                    self.after_call(&mut st, now);
+                }
+            }
+        }
+    }
+}
+
+/// The (local, remote) addresses of an IPv4 TCP frame, if it is one.
+fn tcp_tuple(frame: &[u8]) -> Option<(std::net::SocketAddrV4, std::net::SocketAddrV4)> {
+    if frame.get(12..14)? != [0x08, 0x00] {
+        return None;
+    }
+    let ip = frame.get(14..)?;
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    if ip.len() < 20 || ihl < 20 || ip[9] != 6 {
+        return None;
+    }
+    let tcp = ip.get(ihl..ihl + 4)?;
+    let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+    let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+    Some((
+        std::net::SocketAddrV4::new(dst, u16::from_be_bytes([tcp[2], tcp[3]])),
+        std::net::SocketAddrV4::new(src, u16::from_be_bytes([tcp[0], tcp[1]])),
+    ))
+}
+
 /// Longest a reader's wake-up is held while the I/O thread reads on.
 const RX_HOLD_MAX: Duration = Duration::from_micros(500);
 
@@ -1002,6 +1134,11 @@ impl RxBatch {
         }
     }
 
+    fn frame(&self, i: usize) -> (&[u8], RxMeta) {
+        let (s, n, meta) = self.frames[i];
+        (&self.arena[s..s + n], meta)
+    }
+
     fn frames(&self) -> impl Iterator<Item = (&[u8], RxMeta)> + '_ {
         self.frames
             .iter()
@@ -1020,7 +1157,7 @@ pub(crate) fn closed() -> io::Error {
 /// A running stack: the I/O thread, the device and the shared state.
 /// Cheap handles for sockets come from [`Runtime::handle`].
 pub struct Runtime {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -1216,6 +1353,7 @@ impl Runtime {
             next_ident: AtomicU16::new((seed as u16) | 1),
             addr,
             busy_poll,
+            shards: std::sync::OnceLock::new(),
         });
         // The gratuitous ARP from add_address goes out now.
         {

@@ -73,6 +73,8 @@ const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 /// `<linux/if_tun.h>`: frames are preceded by a `struct virtio_net_hdr`.
 const IFF_VNET_HDR: libc::c_short = 0x4000;
+/// `<linux/if_tun.h>`: one descriptor per queue of a multi-queue interface.
+const IFF_MULTI_QUEUE: libc::c_short = 0x0100;
 /// `_IOW('T', 208, unsigned int)`: which offloads the reader can handle.
 const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
 /// `_IOW('T', 216, int)`: the size of the virtio-net header.
@@ -510,6 +512,30 @@ impl TapDevice {
     /// and then to the plain path where the kernel refuses
     /// ([`TapDevice::offloads`] says what was granted).
     pub fn open_with(name: &str, opts: TapOptions) -> Result<TapDevice, TapError> {
+        Self::open_flags(name, opts, 0)
+    }
+
+    /// Opens `queues` queues of the multi-queue TAP interface `name`
+    /// (`IFF_MULTI_QUEUE`; a persistent interface must have been made
+    /// with `ip tuntap add dev NAME mode tap multi_queue`), each its own
+    /// device with `opts`, for one runtime each (see
+    /// [`crate::multiqueue::MultiQueueRuntime`]). The kernel sends each
+    /// flow to the queue that last wrote frames of it.
+    pub fn open_queues(
+        name: &str,
+        queues: usize,
+        opts: TapOptions,
+    ) -> Result<Vec<TapDevice>, TapError> {
+        (0..queues)
+            .map(|_| Self::open_flags(name, opts, IFF_MULTI_QUEUE))
+            .collect()
+    }
+
+    fn open_flags(
+        name: &str,
+        opts: TapOptions,
+        extra: libc::c_short,
+    ) -> Result<TapDevice, TapError> {
         if name.is_empty() || name.len() >= IFNAMSIZ || name.bytes().any(|b| b == 0) {
             return Err(TapError::BadName(name.to_string()));
         }
@@ -535,7 +561,7 @@ impl TapDevice {
 
         let mut req = IfReqFlags {
             name: [0; IFNAMSIZ],
-            flags: IFF_TAP | IFF_NO_PI | if opts.offload { IFF_VNET_HDR } else { 0 },
+            flags: IFF_TAP | IFF_NO_PI | extra | if opts.offload { IFF_VNET_HDR } else { 0 },
             _pad: [0; 22],
         };
         for (dst, src) in req.name.iter_mut().zip(name.bytes()) {

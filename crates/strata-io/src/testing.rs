@@ -162,6 +162,24 @@ impl Netns {
         Ok(())
     }
 
+    /// Like [`Netns::add_tap`], for a multi-queue TAP (`multi_queue`:
+    /// open its queues with [`TapDevice::open_queues`]).
+    pub fn add_tap_multi_queue(&self, tap: &str, kernel_cidr: &str) -> io::Result<()> {
+        self.exec(&[
+            "ip",
+            "tuntap",
+            "add",
+            "dev",
+            tap,
+            "mode",
+            "tap",
+            "multi_queue",
+        ])?;
+        self.exec(&["ip", "addr", "add", kernel_cidr, "dev", tap])?;
+        self.exec(&["ip", "link", "set", tap, "up"])?;
+        Ok(())
+    }
+
     /// Runs `f` on a fresh thread that has entered this namespace (setns),
     /// and returns its result. Sockets and devices opened there stay bound
     /// to the namespace after the thread ends.
