@@ -111,7 +111,13 @@ async fn fetch(
     mut url: Url,
     out_path: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let part = out_path.as_ref().map(|p| part_path(p));
+    // A regular file is written as FILE.part and renamed into place; a
+    // device or pipe (`-o /dev/null`) is written directly, as curl does:
+    // renaming over it would replace /dev/null with a regular file.
+    let direct = out_path.as_deref().is_some_and(is_special);
+    let part = out_path
+        .as_ref()
+        .map(|p| if direct { p.clone() } else { part_path(p) });
     let start = Instant::now();
     let mut redirects = 0;
     let (got, body) = loop {
@@ -137,7 +143,7 @@ async fn fetch(
         let (got, location) = match result {
             Ok(r) => r,
             Err(e) => {
-                if let Some(p) = &part {
+                if let Some(p) = part.as_ref().filter(|_| !direct) {
                     let _ = std::fs::remove_file(p);
                 }
                 return Err(e);
@@ -168,7 +174,7 @@ async fn fetch(
     let secs = start.elapsed().as_secs_f64();
     let failed = got.status >= 400;
     if failed && args.fail {
-        if let Some(p) = &part {
+        if let Some(p) = part.as_ref().filter(|_| !direct) {
             let _ = std::fs::remove_file(p);
         }
         bail!(
@@ -178,6 +184,7 @@ async fn fetch(
         );
     }
     match (&part, &out_path) {
+        (Some(_), Some(_)) if direct => {}
         (Some(p), Some(o)) => std::fs::rename(p, o)
             .with_context(|| format!("renaming {} to {}", p.display(), o.display()))?,
         _ => {
@@ -297,6 +304,12 @@ fn progress(length: Option<u64>) -> indicatif::ProgressBar {
     b
 }
 
+/// Whether `p` exists and is not a regular file (a device such as
+/// /dev/null, a FIFO, a socket): such a target is written in place.
+fn is_special(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| !m.file_type().is_file())
+}
+
 /// `FILE.part` beside FILE.
 fn part_path(p: &Path) -> PathBuf {
     let mut s = p.as_os_str().to_owned();
@@ -322,5 +335,27 @@ impl Write for Sink {
             Sink::File(f) => f.flush(),
             Sink::Memory(_) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `-o /dev/null` must be written in place: staging it as
+    /// `/dev/null.part` and renaming that over it replaced the machine's
+    /// /dev/null with a regular file.
+    #[test]
+    fn devices_are_written_in_place_and_files_are_staged() {
+        assert!(is_special(Path::new("/dev/null")));
+        let dir = std::env::temp_dir().join(format!("strata-fetch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("body.bin");
+        assert!(!is_special(&file), "a missing file is staged");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(!is_special(&file), "a regular file is staged");
+        assert!(is_special(&dir), "a directory is not renamed over");
+        assert_eq!(part_path(&file), dir.join("body.bin.part"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
