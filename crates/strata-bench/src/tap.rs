@@ -922,6 +922,31 @@ pub struct MqPlan {
     pub busy_poll: Option<Duration>,
 }
 
+/// Accepts `conns` connections from `accept` and answers each one's GET
+/// with `share` bytes of `body` on a thread of its own; returns once every
+/// answer is sent. The kernel's server and strata's share it.
+fn answer_each<S>(
+    mut accept: impl FnMut() -> Result<S>,
+    conns: usize,
+    body: &Arc<Body>,
+    share: u64,
+) -> Result<()>
+where
+    S: Read + Write + Shutdown2 + Send + 'static,
+{
+    let answers: Vec<_> = (0..conns)
+        .map(|_| -> Result<_> {
+            let s = accept()?;
+            let b = body.clone();
+            Ok(std::thread::spawn(move || answer_get(s, &b, share)))
+        })
+        .collect::<Result<_>>()?;
+    for a in answers {
+        a.join().map_err(|_| anyhow!("server thread panicked"))??;
+    }
+    Ok(())
+}
+
 /// strata on `queues` queues of the multi-queue TAP (offloads on).
 fn mq_runtime(ns: &Netns, queues: usize) -> Result<MultiQueueRuntime> {
     let devs = ns
@@ -970,18 +995,16 @@ fn mq_fetch(
     let server = in_ns(ns, "mq-kernel-server", move || -> Result<()> {
         let l = std::net::TcpListener::bind(SocketAddrV4::new(KERNEL_IP, KERNEL_PORT))?;
         let _ = tx.send(());
-        let answers: Vec<_> = (0..conns)
-            .map(|_| -> Result<_> {
+        answer_each(
+            || {
                 let (s, _) = l.accept()?;
                 s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-                let b = b.clone();
-                Ok(std::thread::spawn(move || answer_get(s, &b, share)))
-            })
-            .collect::<Result<_>>()?;
-        for a in answers {
-            a.join().map_err(|_| anyhow!("server thread panicked"))??;
-        }
-        Ok(())
+                Ok(s)
+            },
+            conns,
+            &b,
+            share,
+        )
     })?;
     rx.recv_timeout(Duration::from_secs(10))
         .map_err(|_| anyhow!("kernel server did not start"))?;
@@ -1039,18 +1062,16 @@ fn mq_serve(
         .listen(SocketAddr::from((STACK_IP, HTTP_PORT)))?;
     let b = body.clone();
     let server = std::thread::spawn(move || -> Result<()> {
-        let answers: Vec<_> = (0..conns)
-            .map(|_| -> Result<_> {
+        answer_each(
+            || {
                 let (s, _) = l.accept()?;
                 s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-                let b = b.clone();
-                Ok(std::thread::spawn(move || answer_get(s, &b, share)))
-            })
-            .collect::<Result<_>>()?;
-        for a in answers {
-            a.join().map_err(|_| anyhow!("server thread panicked"))??;
-        }
-        Ok(())
+                Ok(s)
+            },
+            conns,
+            &b,
+            share,
+        )
     });
     let start = StdInstant::now();
     std::thread::scope(|sc| -> Result<()> {
