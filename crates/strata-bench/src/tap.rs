@@ -339,11 +339,14 @@ impl<const OFFLOAD: bool> StrataTap<OFFLOAD> {
             );
         }
         let stats = dev.offload_stats();
+        // The namespace is ours and strata its only other station: no
+        // address probe (it took 4 to 7 s before every transfer).
         let mut cfg = RuntimeConfig::new(
             format!("{STACK_IP}/24")
                 .parse()
                 .map_err(|e| anyhow!("{e:?}"))?,
-        );
+        )
+        .address_known_unique();
         cfg.mac = Some(strata::wire::MacAddr(STACK_MAC));
         cfg.loopback = false;
         cfg.busy_poll = BUSY_POLL.get().copied().flatten();
@@ -382,11 +385,12 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         if verify {
             let o = offload.get();
             println!(
-                "  {}: serve wrote {} frames in {} I/O passes ({} sleeps, {} wake-ups; writer thread switched {}+{} times); {} super-segments ({} bytes each on average), {} partial checksums, {} refused",
+                "  {}: serve wrote {} frames in {} I/O passes ({} sleeps, {} nudges, {} wake-ups; writer thread switched {}+{} times); {} super-segments ({} bytes each on average), {} partial checksums, {} refused",
                 Self::NAME,
                 st.tx_frames,
                 st.io_passes,
                 st.io_sleeps,
+                st.io_nudges,
                 st.wakeups,
                 app.0,
                 app.1,
@@ -431,11 +435,12 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         if verify {
             let o = offload.get();
             println!(
-                "  {}: fetch read {} frames in {} I/O passes ({} sleeps, {} wake-ups; reader thread switched {}+{} times); {} super-frames ({} bytes each on average), {} checksums completed, {} taken as partial",
+                "  {}: fetch read {} frames in {} I/O passes ({} sleeps, {} nudges, {} wake-ups; reader thread switched {}+{} times); {} super-frames ({} bytes each on average), {} checksums completed, {} taken as partial",
                 Self::NAME,
                 st.rx_frames,
                 st.io_passes,
                 st.io_sleeps,
+                st.io_nudges,
                 st.wakeups,
                 c1.0 - c0.0,
                 c1.1 - c0.1,
@@ -753,6 +758,48 @@ fn thread_switches() -> (u64, u64) {
     (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
 }
 
+/// CPU time so far: (this process's user + system seconds, the whole
+/// machine's busy seconds summed over its cores, from `/proc/stat`).
+fn cpu_seconds() -> (f64, f64) {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    let own = tv(ru.ru_utime) + tv(ru.ru_stime);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let machine = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|t| {
+            let line = t.lines().next()?.to_string();
+            let v: Vec<f64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal ...: all but
+            // idle and iowait are busy.
+            Some(v.iter().sum::<f64>() - v.get(3).unwrap_or(&0.0) - v.get(4).unwrap_or(&0.0))
+        })
+        .unwrap_or(0.0)
+        / hz;
+    (own, machine)
+}
+
+/// How busy the CPUs were over a transfer, from two [`cpu_seconds`]
+/// readings `secs` apart: "machine 1.93 of 2 cores, this process 1.02".
+fn cpu_use(before: (f64, f64), after: (f64, f64), secs: f64) -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(0);
+    format!(
+        "machine {:.2} of {cores} cores busy, this process {:.2}",
+        (after.1 - before.1) / secs,
+        (after.0 - before.0) / secs
+    )
+}
+
 fn gbps(n: u64, secs: f64) -> f64 {
     n as f64 * 8.0 / secs / 1e9
 }
@@ -826,14 +873,18 @@ pub fn run(plan: TapPlan) -> Result<()> {
             let per_gib = |c: u64| c as f64 * (1u64 << 30) as f64 / n as f64;
             let mut rates = [0.0; 2];
             let mut switches = [0.0; 2];
+            let mut cpu = [String::new(), String::new()];
             for (k, transfer) in [c.serve, c.fetch].into_iter().enumerate() {
                 let c0 = context_switches();
-                rates[k] = gbps(n, transfer(&ns, &body, n, verify)?);
+                let t0 = cpu_seconds();
+                let secs = transfer(&ns, &body, n, verify)?;
+                cpu[k] = cpu_use(t0, cpu_seconds(), secs);
+                rates[k] = gbps(n, secs);
                 switches[k] = per_gib(context_switches() - c0);
             }
             println!(
-                "  {:<12} serve {:6.2} fetch {:6.2} Gbit/s; context switches per GiB in this process: serve {:.0}, fetch {:.0}",
-                c.name, rates[0], rates[1], switches[0], switches[1]
+                "  {:<12} serve {:6.2} fetch {:6.2} Gbit/s; context switches per GiB in this process: serve {:.0}, fetch {:.0}; CPU serving: {}; fetching: {}",
+                c.name, rates[0], rates[1], switches[0], switches[1], cpu[0], cpu[1]
             );
             Ok((rates[0], rates[1]))
         };
@@ -1142,14 +1193,20 @@ pub fn run_multi_queue(plan: MqPlan) -> Result<()> {
         for k in 0..2 {
             let which = (round + k) % 2;
             let queues = if which == 0 { 1 } else { q };
+            let t0 = cpu_seconds();
             let s = mq_serve(&ns, &body, n, queues, c, verify)
                 .with_context(|| format!("serve over {queues} queue(s)"))?;
+            let t1 = cpu_seconds();
             let f = mq_fetch(&ns, &body, n, queues, c, verify)
                 .with_context(|| format!("fetch over {queues} queue(s)"))?;
+            let t2 = cpu_seconds();
             r[which] = (gbps(n, s), gbps(n, f));
             println!(
-                "  {queues} queue(s), {c} connections: serve {:6.2} fetch {:6.2} Gbit/s",
-                r[which].0, r[which].1
+                "  {queues} queue(s), {c} connections: serve {:6.2} fetch {:6.2} Gbit/s; CPU serving: {}; fetching: {}",
+                r[which].0,
+                r[which].1,
+                cpu_use(t0, t1, s),
+                cpu_use(t1, t2, f)
             );
         }
         println!(

@@ -12,14 +12,18 @@
 //!   ([`MultiQueueHandle::connect`] deals them out in turn), with a local
 //!   port from that shard's own slice of the ephemeral range, so two
 //!   shards never pick the same 4-tuple;
-//! - an incoming one in the shard whose queue brought its SYN: every shard
-//!   listens ([`MultiQueueListener`] accepts from all of them).
+//! - an incoming one in the shard its SYN is dealt to: every shard
+//!   listens ([`MultiQueueListener`] accepts from all of them), and the
+//!   SYNs of new connections are dealt to the listening shards in turn,
+//!   whichever queue brought them.
 //!
 //! The kernel picks the queue of each frame it sends. Linux's TAP driver
 //! (`tun_automq_select_queue`) sends a flow's frames to the queue that last
 //! wrote frames of that flow, and a new flow's to a queue chosen by its
 //! hash, so a shard that answers on its own queue keeps receiving its own
-//! flows. The kernel forgets a flow after three idle seconds, and then a
+//! flows: the SYN-ACK the dealt shard writes on its queue moves the flow
+//! there. (Left to the hash, four connections fell 3 to 1 on two queues
+//! as often as 2 to 2, and one shard carried three quarters of the load.) The kernel forgets a flow after three idle seconds, and then a
 //! frame can come in on another queue: each I/O thread therefore checks
 //! every TCP frame it reads (its own connection? a SYN for a listener? a
 //! port of another shard's slice? another shard's connection?) and hands
@@ -48,6 +52,9 @@ pub(crate) struct ShardSet {
     pub(crate) index: usize,
     pub(crate) all: Vec<Weak<Inner>>,
     pub(crate) ports: Vec<PortRange>,
+    /// The next shard a new connection's SYN is dealt to (shared by all
+    /// shards).
+    pub(crate) next_syn: Arc<AtomicUsize>,
 }
 
 /// Where a frame read on one queue belongs.
@@ -62,9 +69,19 @@ pub(crate) enum Steer {
     /// A TCP segment of no connection here, no SYN, no port of a slice:
     /// ask the other shards whether one has its connection.
     Ask,
+    /// A SYN of no connection here: the shard that holds its connection
+    /// if one does (a retransmitted SYN), else the next listening shard in
+    /// turn ([`ShardSet::deal_syn`]).
+    Syn,
 }
 
 impl ShardSet {
+    /// The shard the next new connection goes to, in turn over all of
+    /// them.
+    pub(crate) fn deal_syn(&self) -> usize {
+        self.next_syn.fetch_add(1, Ordering::Relaxed) % self.all.len().max(1)
+    }
+
     /// Where `frame` (an Ethernet frame read on this shard's queue) goes,
     /// given `has_conn(local, remote)`: whether this shard's stack holds
     /// that connection.
@@ -119,8 +136,8 @@ impl ShardSet {
         }
         let (syn, ack) = (tcp[13] & 0x02 != 0, tcp[13] & 0x10 != 0);
         if syn && !ack {
-            // A new connection: this shard's listener takes it.
-            return Steer::Local;
+            // A new connection: dealt to a listening shard in turn.
+            return Steer::Syn;
         }
         match self.ports.iter().position(|r| r.contains(dport)) {
             Some(k) if k == self.index => Steer::Local,
@@ -183,11 +200,13 @@ impl MultiQueueRuntime {
             shards.push(Runtime::new(dev, c)?);
         }
         let all: Vec<Weak<Inner>> = shards.iter().map(|r| Arc::downgrade(&r.inner)).collect();
+        let next_syn = Arc::new(AtomicUsize::new(0));
         for (k, r) in shards.iter().enumerate() {
             r.inner.join_shards(ShardSet {
                 index: k,
                 all: all.clone(),
                 ports: ports.clone(),
+                next_syn: next_syn.clone(),
             });
         }
         let handle = MultiQueueHandle {
@@ -229,6 +248,12 @@ impl MultiQueueHandle {
     /// Shard `k`'s handle (shard 0's for UDP sockets and `ping`).
     pub fn shard(&self, k: usize) -> &RuntimeHandle {
         &self.shards[k]
+    }
+
+    /// Which shard holds connection `s` (`None`: a stream of another
+    /// runtime).
+    pub fn shard_of(&self, s: &TcpStream) -> Option<usize> {
+        self.shards.iter().position(|h| h.same_runtime(s.rt()))
     }
 
     /// The shard the next outgoing connection goes to (in turn).
@@ -374,21 +399,31 @@ mod tests {
     #[test]
     fn frames_are_steered_to_the_shard_that_owns_their_flow() {
         let ports = split_ports(PortRange::DYNAMIC, 2).unwrap();
+        let next_syn = Arc::new(AtomicUsize::new(0));
         let set = |index| ShardSet {
             index,
-            all: Vec::new(),
+            all: vec![Weak::new(), Weak::new()],
             ports: ports.clone(),
+            next_syn: next_syn.clone(),
         };
         let (k, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
         let none = |_, _| false;
         let all = |_, _| true;
         // A segment of a connection this shard holds stays here.
         assert_eq!(set(1).steer(&tcp(k, 80, s, 80, 0x10, 0), all), Steer::Local);
-        // A SYN to a listener: every shard listens, this one takes it.
+        // A SYN of a new connection is dealt out (by the I/O thread).
         assert_eq!(
             set(1).steer(&tcp(k, 4000, s, 80, 0x02, 0), none),
-            Steer::Local
+            Steer::Syn
         );
+        // A SYN-ACK is no new connection.
+        assert_ne!(
+            set(1).steer(&tcp(k, 4000, s, 80, 0x12, 0), none),
+            Steer::Syn
+        );
+        // Dealing goes round every shard in turn.
+        let dealt: Vec<usize> = (0..5).map(|_| set(0).deal_syn()).collect();
+        assert_eq!(dealt, [0, 1, 0, 1, 0]);
         // A segment to a port of shard 0's slice goes to shard 0, and one
         // of this shard's slice stays.
         let p0 = ports[0].first() + 7;

@@ -231,6 +231,10 @@ pub struct RuntimeStats {
     pub rx_steered_away: u64,
     /// Frames this shard's stack took from another shard's queue.
     pub rx_steered_in: u64,
+    /// Times a socket call woke the I/O thread (its wake-up descriptor)
+    /// because the call moved the stack's next deadline earlier than the
+    /// one the thread sleeps until.
+    pub io_nudges: u64,
 }
 
 /// Readable bytes at which a reader is woken at once, even while the I/O
@@ -646,6 +650,28 @@ impl Inner {
         !st.closed && tcp_tuple(frame).is_some_and(|(l, r)| !st.stack.tcp().is_tuple_free(l, r))
     }
 
+    /// Whether this shard's stack listens where a TCP frame goes.
+    fn listens_for(&self, frame: &[u8]) -> bool {
+        let st = self.lock();
+        !st.closed
+            && tcp_tuple(frame)
+                .is_some_and(|(l, _)| st.stack.tcp().is_listening_port(*l.ip(), l.port()))
+    }
+
+    /// Feeds one frame to this shard's own stack outside the batch (a
+    /// frame no other shard took), then sends and wakes.
+    fn receive_here(&self, frame: &[u8], meta: RxMeta) {
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        st.stats.rx_steered_away -= 1;
+        let now = self.now();
+        let iface = st.iface;
+        st.stack.receive_meta(now, iface, frame, meta);
+        self.after_call(&mut st, now);
+    }
+
     /// Sends the stack's output and wakes the I/O thread if its deadline moved.
     pub(crate) fn after_call(&self, st: &mut State, now: Instant) {
         st.flush(now);
@@ -663,6 +689,7 @@ impl Inner {
             _ => false,
         };
         if earlier {
+            st.stats.io_nudges += 1;
             self.wake.notify();
         }
     }
@@ -1020,22 +1047,41 @@ impl Inner {
                 shard.receive_steered(for_shard(k));
             }
         }
-        for &(i, _) in steered.iter().filter(|(_, to)| *to == Steer::Ask) {
+        for &(i, to) in steered
+            .iter()
+            .filter(|(_, to)| matches!(to, Steer::Ask | Steer::Syn))
+        {
             let (frame, meta) = batch.frame(i);
             let owner = others()
                 .find(|(_, shard)| shard.owns_tcp_frame(frame))
                 .map(|(_, s)| s);
-            match owner {
-                Some(shard) => shard.receive_steered(std::iter::once((frame, meta))),
-                None => {
-                    let mut st = self.lock();
-                    st.stats.rx_steered_away -= 1;
-                    let now = self.now();
-                    let iface = st.iface;
-                    st.stack.receive_meta(now, iface, frame, meta);
-                    self.after_call(&mut st, now);
+            if let Some(shard) = owner {
+                shard.receive_steered(std::iter::once((frame, meta)));
+                continue;
+            }
+            if to == Steer::Syn {
+                // A new connection: the next shard in turn that listens
+                // on its port takes it, so that connections spread over
+                // the queues evenly (the kernel's hash put three of four
+                // on one queue as often as two); its SYN-ACK, written on
+                // its own queue, brings the flow's next frames there.
+                let n = set.all.len();
+                let first = set.deal_syn();
+                let taker = (0..n).map(|j| (first + j) % n).find_map(|k| {
+                    if k == set.index {
+                        return self.listens_for(frame).then_some(None);
+                    }
+                    let shard = set.all[k].upgrade()?;
+                    shard.listens_for(frame).then_some(Some(shard))
+                });
+                if let Some(Some(shard)) = taker {
+                    shard.receive_steered(std::iter::once((frame, meta)));
+                    continue;
                 }
             }
+            // No other shard claims it: this one answers it as it would
+            // any segment.
+            self.receive_here(frame, meta);
         }
     }
 }

@@ -2,7 +2,9 @@
 //! strata shard per queue, with the Linux kernel as the peer: connections
 //! strata opens (dealt to the shards in turn) and connections the kernel
 //! opens to a listener on every shard all carry their bytes intact, with
-//! the TAP's offloads off and on.
+//! the TAP's offloads off and on; both kinds are spread evenly over the
+//! shards (the kernel's SYNs are dealt out in turn, not left to the
+//! queue its hash picks).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, SocketAddrV4};
@@ -93,6 +95,7 @@ fn echo_over_two_queues(tag: &str, net: u8, opts: TapOptions) {
                 let s = h
                     .connect_timeout(SocketAddr::V4(kernel), Duration::from_secs(10))
                     .unwrap();
+                let shard = h.shard_of(&s).unwrap();
                 s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
                 let data = content(LEN, k as u32);
                 let back = strata_io::echo::echo_roundtrip(&s, &data, 64 * 1024).unwrap();
@@ -101,26 +104,32 @@ fn echo_over_two_queues(tag: &str, net: u8, opts: TapOptions) {
                 let mut rest = Vec::new();
                 (&s).read_to_end(&mut rest).unwrap();
                 assert!(rest.is_empty());
+                shard
             })
         })
         .collect();
+    let mut opened = [0usize; 2];
     for c in clients {
-        c.join().unwrap();
+        opened[c.join().unwrap()] += 1;
     }
     assert_eq!(server.join().unwrap(), (CONNS * LEN) as u64);
+    assert_eq!(opened, [CONNS / 2; 2], "outgoing connections per shard");
     let out = mq.stats();
 
     // kernel → strata: a listener on every shard, kernel clients.
     let l = mq.handle().listen(SocketAddr::V4(ours)).unwrap();
     let echo = std::thread::spawn(move || {
+        let mut accepted = [0usize; 2];
         let servers: Vec<_> = (0..CONNS)
             .map(|_| {
                 let (s, _) = l.accept().unwrap();
+                accepted[h.shard_of(&s).unwrap()] += 1;
                 s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
                 std::thread::spawn(move || strata_io::echo::echo_stream(&s).unwrap())
             })
             .collect();
-        servers.into_iter().map(|e| e.join().unwrap()).sum::<u64>()
+        let bytes = servers.into_iter().map(|e| e.join().unwrap()).sum::<u64>();
+        (bytes, accepted)
     });
     let clients: Vec<_> = (0..CONNS)
         .map(|k| {
@@ -149,7 +158,11 @@ fn echo_over_two_queues(tag: &str, net: u8, opts: TapOptions) {
     for c in clients {
         c.join().unwrap();
     }
-    assert_eq!(echo.join().unwrap(), (CONNS * LEN) as u64);
+    let (bytes, accepted) = echo.join().unwrap();
+    assert_eq!(bytes, (CONNS * LEN) as u64);
+    // The kernel's connections were dealt to the shards in turn, whatever
+    // queue its hash chose for each SYN.
+    assert_eq!(accepted, [CONNS / 2; 2], "incoming connections per shard");
     let all = mq.stats();
     for (k, s) in all.iter().enumerate() {
         println!("{tag}: shard {k}: {s:?}");
