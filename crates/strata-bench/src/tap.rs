@@ -385,12 +385,12 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         if verify {
             let o = offload.get();
             println!(
-                "  {}: serve wrote {} frames in {} I/O passes ({} sleeps, {} nudges, {} wake-ups; writer thread switched {}+{} times); {} super-segments ({} bytes each on average), {} partial checksums, {} refused",
+                "  {}: serve wrote {} frames in {} I/O passes ({} sleeps, {} timer moves, {} wake-ups; writer thread switched {}+{} times); {} super-segments ({} bytes each on average), {} partial checksums, {} refused",
                 Self::NAME,
                 st.tx_frames,
                 st.io_passes,
                 st.io_sleeps,
-                st.io_nudges,
+                st.timer_moves,
                 st.wakeups,
                 app.0,
                 app.1,
@@ -435,12 +435,12 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
         if verify {
             let o = offload.get();
             println!(
-                "  {}: fetch read {} frames in {} I/O passes ({} sleeps, {} nudges, {} wake-ups; reader thread switched {}+{} times); {} super-frames ({} bytes each on average), {} checksums completed, {} taken as partial",
+                "  {}: fetch read {} frames in {} I/O passes ({} sleeps, {} timer moves, {} wake-ups; reader thread switched {}+{} times); {} super-frames ({} bytes each on average), {} checksums completed, {} taken as partial",
                 Self::NAME,
                 st.rx_frames,
                 st.io_passes,
                 st.io_sleeps,
-                st.io_nudges,
+                st.timer_moves,
                 st.wakeups,
                 c1.0 - c0.0,
                 c1.1 - c0.1,

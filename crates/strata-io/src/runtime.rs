@@ -36,7 +36,7 @@ use strata::wire::MacAddr;
 
 use crate::device::Device;
 use crate::multiqueue::{ShardSet, Steer};
-use crate::sys::{poll_events, EventFd};
+use crate::sys::{poll_events, EventFd, TimerFd};
 
 /// How a runtime's stack is set up: one interface with one address.
 #[derive(Debug, Clone)]
@@ -231,10 +231,19 @@ pub struct RuntimeStats {
     pub rx_steered_away: u64,
     /// Frames this shard's stack took from another shard's queue.
     pub rx_steered_in: u64,
-    /// Times a socket call woke the I/O thread (its wake-up descriptor)
-    /// because the call moved the stack's next deadline earlier than the
-    /// one the thread sleeps until.
-    pub io_nudges: u64,
+    /// Times a socket call moved the stack's next deadline earlier than
+    /// the one the I/O thread sleeps until (a write arming the
+    /// retransmission timer of an idle connection): the call re-arms the
+    /// thread's timer descriptor, which wakes it then, instead of waking
+    /// it at once to look.
+    pub timer_moves: u64,
+    /// Sleeps of the I/O thread that a socket call ended (its wake-up
+    /// descriptor: a deadline already due, a shutdown), each a context
+    /// switch the call caused.
+    pub woken_by_calls: u64,
+    /// Sleeps of the I/O thread that ended at a deadline (a timer of the
+    /// stack), with no frame waiting.
+    pub woken_by_timers: u64,
 }
 
 /// Readable bytes at which a reader is woken at once, even while the I/O
@@ -292,6 +301,9 @@ pub(crate) struct State {
     held_writable: Vec<strata::transport::tcp::TcpHandle>,
     /// Since when readers' wake-ups are held (at most [`RX_HOLD_MAX`]).
     held_since: Option<std::time::Instant>,
+    /// A socket call armed the I/O thread's timer ([`Inner::after_call`]);
+    /// the thread disarms it when it next computes its own deadline.
+    timer_armed: bool,
 }
 
 impl State {
@@ -584,6 +596,9 @@ pub(crate) struct Inner {
     /// Signalled whenever the stack produced events (blocking sockets wait on it).
     pub(crate) cond: Condvar,
     wake: EventFd,
+    /// The I/O thread's timer when a socket call moved its deadline
+    /// earlier (see [`Inner::after_call`]).
+    timer: TimerFd,
     epoch: std::time::Instant,
     shutdown: AtomicBool,
     dev_fd: RawFd,
@@ -675,6 +690,15 @@ impl Inner {
     /// Sends the stack's output and wakes the I/O thread if its deadline moved.
     pub(crate) fn after_call(&self, st: &mut State, now: Instant) {
         st.flush(now);
+        let mut next = st.stack.poll_timeout();
+        if next.is_some_and(|t| t <= now) {
+            // Due already (the timer structure may answer early, with an
+            // entry a later call made stale): run it here rather than
+            // wake the I/O thread to find that out.
+            st.stack.handle_timeout(now);
+            st.flush(now);
+            next = st.stack.poll_timeout();
+        }
         let mut woke = st.dispatch_events();
         if !st.held_writable.is_empty() {
             woke |= st.release_held(false);
@@ -682,15 +706,25 @@ impl Inner {
         if woke {
             self.cond.notify_all();
         }
-        let next = st.stack.poll_timeout();
         let earlier = match (next, st.sleeping_until) {
             (Some(n), Some(s)) => n < s,
             (Some(_), None) => true,
             _ => false,
         };
         if earlier {
-            st.stats.io_nudges += 1;
-            self.wake.notify();
+            // Re-arm the I/O thread's timer (no wake-up now; it fires at
+            // the deadline unless frames wake the thread first). Waking
+            // the thread instead cost two context switches per write to
+            // an idle connection: serving 256 MiB to curl, 958 of the
+            // I/O thread's 2 108 sleeps ended that way.
+            st.stats.timer_moves += 1;
+            let after = next.map(|t| t.saturating_duration_since(now));
+            if after.is_some_and(|a| !a.is_zero()) && self.timer.set(after).is_ok() {
+                st.sleeping_until = next;
+                st.timer_armed = true;
+            } else {
+                self.wake.notify();
+            }
         }
     }
 
@@ -836,6 +870,7 @@ impl Inner {
         let mut last_frame: Option<std::time::Instant> = None;
         // Counters kept outside the lock until the next pass takes it.
         let (mut spins, mut hits, mut sleeps) = (0u64, 0u64, 0u64);
+        let (mut by_calls, mut by_timers) = (0u64, 0u64);
         // The shards of a multi-queue device (set once they all run), and
         // the frames of this batch that belong to another shard.
         let mut shards = self.shards.get();
@@ -882,6 +917,8 @@ impl Inner {
                 st.stats.busy_poll_spins += std::mem::take(&mut spins);
                 st.stats.busy_poll_hits += std::mem::take(&mut hits);
                 st.stats.io_sleeps += std::mem::take(&mut sleeps);
+                st.stats.woken_by_calls += std::mem::take(&mut by_calls);
+                st.stats.woken_by_timers += std::mem::take(&mut by_timers);
                 let now = self.now();
                 let iface = st.iface;
                 // Readers wait for the rest of a burst (bounded in bytes,
@@ -928,6 +965,13 @@ impl Inner {
                 if woke || newly_failed {
                     self.cond.notify_all();
                 }
+                if st.timer_armed {
+                    // The deadline a socket call set is the stack's; the
+                    // timeout computed below covers it.
+                    st.timer_armed = false;
+                    let _ = self.timer.set(None);
+                    self.timer.drain();
+                }
                 let timeout = if batch.full() {
                     Some(Duration::ZERO)
                 } else {
@@ -955,8 +999,8 @@ impl Inner {
             }
             // A failed device stays readable (or in error) for good:
             // then only the wake-up descriptor and the timers are left.
-            let fds = [self.wake.as_fd(), dev_fd];
-            let fds = if failed { &fds[..1] } else { &fds[..] };
+            let fds = [self.wake.as_fd(), self.timer.as_fd(), dev_fd];
+            let fds = if failed { &fds[..2] } else { &fds[..] };
             let spin_start = std::time::Instant::now();
             if let Some(until) = spin_until.filter(|_| !failed) {
                 // Busy polling: look without waiting until the budget (or
@@ -977,8 +1021,12 @@ impl Inner {
                                 self.wake.drain();
                                 found = true;
                             }
-                            if ready.get(1).is_some_and(|r| r.any()) {
-                                hangup = ready[1].hangup;
+                            if ready[1].any() {
+                                self.timer.drain();
+                                found = true;
+                            }
+                            if ready.get(2).is_some_and(|r| r.any()) {
+                                hangup = ready[2].hangup;
                                 hits += 1;
                                 found = true;
                             }
@@ -1011,9 +1059,16 @@ impl Inner {
                 Ok(ready) => {
                     if ready[0].any() {
                         self.wake.drain();
+                        by_calls += 1;
                     }
-                    hangup = ready.get(1).is_some_and(|r| r.hangup);
-                    readable = ready.get(1).is_some_and(|r| r.any());
+                    if ready[1].any() {
+                        self.timer.drain();
+                    }
+                    hangup = ready.get(2).is_some_and(|r| r.hangup);
+                    readable = ready.get(2).is_some_and(|r| r.any());
+                    if !readable && !ready[0].any() {
+                        by_timers += 1;
+                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "poll failed; runtime stops");
@@ -1390,9 +1445,11 @@ impl Runtime {
                 held_readable: Vec::new(),
                 held_writable: Vec::new(),
                 held_since: None,
+                timer_armed: false,
             }),
             cond: Condvar::new(),
             wake: EventFd::new()?,
+            timer: TimerFd::new()?,
             epoch: std::time::Instant::now(),
             shutdown: AtomicBool::new(false),
             dev_fd,

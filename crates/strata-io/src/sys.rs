@@ -1,5 +1,5 @@
 //! Thin, documented wrappers over the few Linux calls the runtime needs:
-//! `poll(2)` and `eventfd(2)`.
+//! `poll(2)`, `eventfd(2)` and `timerfd_create(2)`.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -152,6 +152,85 @@ impl AsFd for EventFd {
     }
 }
 
+/// A one-shot timer descriptor (`CLOCK_MONOTONIC`): readable once the
+/// time it was set to has come, so a thread sleeping in [`poll_events`]
+/// wakes then. Another thread can move that time without waking the
+/// sleeper.
+#[derive(Debug)]
+pub struct TimerFd {
+    fd: OwnedFd,
+}
+
+impl TimerFd {
+    /// A new, disarmed, non-blocking timer.
+    pub fn new() -> io::Result<TimerFd> {
+        // SAFETY: timerfd_create has no pointer arguments; the result is
+        // checked.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a freshly created descriptor owned by no one else.
+        Ok(TimerFd {
+            fd: unsafe { OwnedFd::from_raw_fd(raw) },
+        })
+    }
+
+    /// Fires once `after` from now (rounded up to whole milliseconds, the
+    /// granularity of [`poll_events`]' own timeout); `None` disarms it.
+    pub fn set(&self, after: Option<Duration>) -> io::Result<()> {
+        let value = match after {
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            Some(d) => {
+                let ms = d.as_nanos().div_ceil(1_000_000).max(1);
+                libc::timespec {
+                    tv_sec: (ms / 1000).min(libc::time_t::MAX as u128) as libc::time_t,
+                    tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
+                }
+            }
+        };
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: value,
+        };
+        // SAFETY: `spec` is a valid itimerspec; the old value is not asked
+        // for (null).
+        let rc =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Clears the expiry (after waking), so the descriptor is not readable
+    /// until the timer is set and fires again.
+    pub fn drain(&self) {
+        let mut v: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64; EAGAIN (not fired) is fine.
+        unsafe {
+            libc::read(self.fd.as_raw_fd(), (&mut v as *mut u64).cast(), 8);
+        }
+    }
+}
+
+impl AsFd for TimerFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +251,42 @@ mod tests {
         e.drain();
         assert_eq!(
             poll_readable(&[e.as_fd()], Some(Duration::from_millis(1))).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn timerfd_fires_once_when_set_and_not_when_disarmed() {
+        let t = TimerFd::new().unwrap();
+        assert_eq!(
+            poll_readable(&[t.as_fd()], Some(Duration::ZERO)).unwrap(),
+            0
+        );
+        let start = std::time::Instant::now();
+        t.set(Some(Duration::from_millis(20))).unwrap();
+        assert_eq!(
+            poll_readable(&[t.as_fd()], Some(Duration::from_secs(5))).unwrap(),
+            1
+        );
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        t.drain();
+        assert_eq!(
+            poll_readable(&[t.as_fd()], Some(Duration::ZERO)).unwrap(),
+            0
+        );
+        // Moved earlier by another call, it fires at the earlier time;
+        // disarmed, it does not fire at all.
+        t.set(Some(Duration::from_secs(30))).unwrap();
+        t.set(Some(Duration::from_millis(1))).unwrap();
+        assert_eq!(
+            poll_readable(&[t.as_fd()], Some(Duration::from_secs(5))).unwrap(),
+            1
+        );
+        t.drain();
+        t.set(Some(Duration::from_millis(5))).unwrap();
+        t.set(None).unwrap();
+        assert_eq!(
+            poll_readable(&[t.as_fd()], Some(Duration::from_millis(30))).unwrap(),
             0
         );
     }

@@ -127,3 +127,67 @@ fn busy_polling_takes_frames_without_sleeping_and_stops_spinning_when_idle() {
         assert_eq!(s1, s2, "the idle runtime kept spinning");
     });
 }
+
+#[test]
+fn a_write_to_an_idle_connection_rearms_the_io_threads_timer_without_waking_it() {
+    guarded("idle-write", Duration::from_secs(120), || {
+        let (ra, rb) = pair_with(config(93, 2, 1), config(93, 2, 2));
+        let l = TcpListener::bind(&rb.handle(), any(5003)).unwrap();
+        const WRITES: u64 = 60;
+        let reader = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut got = 0u64;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let k = s.read(&mut buf).unwrap();
+                if k == 0 {
+                    break;
+                }
+                got += k as u64;
+            }
+            got
+        });
+        let mut c = TcpStream::connect(&ra.handle(), addr(93, 2, 2, 5003)).unwrap();
+        c.set_nodelay(true).unwrap();
+        let h = c.handle();
+        // Until every byte written is acknowledged: the connection is idle
+        // again, with no retransmission timer.
+        let settle = || {
+            let give_up = std::time::Instant::now() + Duration::from_secs(10);
+            while ra.with_stack(|s| s.tcp().send_queue(h).unwrap()).unwrap() > 0 {
+                assert!(std::time::Instant::now() < give_up, "never acknowledged");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // The last acknowledgement's pass is over.
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        c.write_all(&[1; 64]).unwrap();
+        settle();
+        let before = ra.stats();
+        for _ in 0..WRITES {
+            // Several segments: the tail-loss probe's timer (two round
+            // trips) is armed, earlier than any timer already running.
+            c.write_all(&[7; 2 * 1448]).unwrap();
+            settle();
+        }
+        let after = ra.stats();
+        c.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(reader.join().unwrap(), 64 + 2 * 1448 * WRITES);
+        let moves = after.timer_moves - before.timer_moves;
+        let by_calls = after.woken_by_calls - before.woken_by_calls;
+        let sleeps = after.io_sleeps - before.io_sleeps;
+        println!("{WRITES} writes to an idle connection: {moves} timer moves, {by_calls} of {sleeps} sleeps of the I/O thread ended by a call");
+        // The writes moved the I/O thread's deadline earlier (they armed
+        // timers of an idle connection) ...
+        assert!(
+            moves >= WRITES / 2,
+            "{moves} timer moves for {WRITES} writes"
+        );
+        // ... without waking it to look: it woke for the acknowledgements
+        // (and at its timer), as it would have anyway.
+        assert!(
+            by_calls <= 2,
+            "{by_calls} of {sleeps} sleeps of the I/O thread ended by a socket call"
+        );
+    });
+}
