@@ -758,45 +758,73 @@ fn thread_switches() -> (u64, u64) {
     (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
 }
 
-/// CPU time so far: (this process's user + system seconds, the whole
-/// machine's busy seconds summed over its cores, from `/proc/stat`).
-fn cpu_seconds() -> (f64, f64) {
-    // SAFETY: getrusage fills the zeroed struct it is given.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a valid, writable rusage.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+/// CPU time used so far, in seconds (user + system).
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    /// This process: the contender's threads (and the in-process kernel
+    /// server's, whose kernel TCP work is its system time).
+    own: f64,
+    /// Children waited for: the kernel's `curl`s.
+    curl: f64,
+    /// The whole machine, summed over its cores (`/proc/stat`): also the
+    /// other programs that ran meanwhile.
+    machine: f64,
+}
+
+fn cpu_now() -> Cpu {
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    let own = tv(ru.ru_utime) + tv(ru.ru_stime);
+    let usage = |who| {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `ru` is a valid, writable rusage.
+        unsafe { libc::getrusage(who, &mut ru) };
+        tv(ru.ru_utime) + tv(ru.ru_stime)
+    };
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     let machine = std::fs::read_to_string("/proc/stat")
         .ok()
         .and_then(|t| {
-            let line = t.lines().next()?.to_string();
-            let v: Vec<f64> = line
+            let v: Vec<f64> = t
+                .lines()
+                .next()?
                 .split_whitespace()
                 .skip(1)
+                .take(8)
                 .filter_map(|x| x.parse().ok())
                 .collect();
-            // user nice system idle iowait irq softirq steal ...: all but
+            // user nice system idle iowait irq softirq steal: all but
             // idle and iowait are busy.
             Some(v.iter().sum::<f64>() - v.get(3).unwrap_or(&0.0) - v.get(4).unwrap_or(&0.0))
         })
         .unwrap_or(0.0)
         / hz;
-    (own, machine)
+    Cpu {
+        own: usage(libc::RUSAGE_SELF),
+        curl: usage(libc::RUSAGE_CHILDREN),
+        machine,
+    }
 }
 
-/// How busy the CPUs were over a transfer, from two [`cpu_seconds`]
-/// readings `secs` apart: "machine 1.93 of 2 cores, this process 1.02".
-fn cpu_use(before: (f64, f64), after: (f64, f64), secs: f64) -> String {
+/// How busy the CPUs were over a transfer of `bytes` that took `secs`,
+/// from two [`cpu_now`] readings, and the rate the transfer's own CPU
+/// time (this process's and curl's) would allow on the machine's cores if
+/// nothing else ran: what bounds it on a small machine.
+fn cpu_use(before: Cpu, after: Cpu, secs: f64, bytes: u64) -> String {
     let cores = std::thread::available_parallelism()
         .map(|p| p.get())
-        .unwrap_or(0);
+        .unwrap_or(1);
+    let own = after.own - before.own;
+    let curl = after.curl - before.curl;
+    let gib = bytes as f64 / (1u64 << 30) as f64;
     format!(
-        "machine {:.2} of {cores} cores busy, this process {:.2}",
-        (after.1 - before.1) / secs,
-        (after.0 - before.0) / secs
+        "machine {:.2} of {cores} cores busy, the transfer's processes {:.2} (this one {:.2}, curl {:.2}); {:.2} CPU-s per GiB, at most {:.1} Gbit/s on {cores} idle cores",
+        (after.machine - before.machine) / secs,
+        (own + curl) / secs,
+        own / secs,
+        curl / secs,
+        (own + curl) / gib,
+        gbps(bytes, (own + curl) / cores as f64),
     )
 }
 
@@ -876,16 +904,18 @@ pub fn run(plan: TapPlan) -> Result<()> {
             let mut cpu = [String::new(), String::new()];
             for (k, transfer) in [c.serve, c.fetch].into_iter().enumerate() {
                 let c0 = context_switches();
-                let t0 = cpu_seconds();
+                let t0 = cpu_now();
                 let secs = transfer(&ns, &body, n, verify)?;
-                cpu[k] = cpu_use(t0, cpu_seconds(), secs);
+                cpu[k] = cpu_use(t0, cpu_now(), secs, n);
                 rates[k] = gbps(n, secs);
                 switches[k] = per_gib(context_switches() - c0);
             }
             println!(
-                "  {:<12} serve {:6.2} fetch {:6.2} Gbit/s; context switches per GiB in this process: serve {:.0}, fetch {:.0}; CPU serving: {}; fetching: {}",
-                c.name, rates[0], rates[1], switches[0], switches[1], cpu[0], cpu[1]
+                "  {:<12} serve {:6.2} fetch {:6.2} Gbit/s; context switches per GiB in this process: serve {:.0}, fetch {:.0}",
+                c.name, rates[0], rates[1], switches[0], switches[1]
             );
+            println!("      CPU serving:  {}", cpu[0]);
+            println!("      CPU fetching: {}", cpu[1]);
             Ok((rates[0], rates[1]))
         };
         // Interleaved: each round starts with the next contender.
@@ -1146,11 +1176,13 @@ fn mq_serve(
 fn mq_report(what: &str, mq: &MultiQueueRuntime) {
     for (k, s) in mq.stats().iter().enumerate() {
         println!(
-            "  {what}, {} queue(s), shard {k}: {} frames in, {} out, {} I/O passes, {} handed to another shard, {} taken from another's queue",
+            "  {what}, {} queue(s), shard {k}: {} frames in, {} out, {} I/O passes ({} sleeps, {} wake-ups), {} handed to another shard, {} taken from another's queue",
             mq.shard_count(),
             s.rx_frames,
             s.tx_frames,
             s.io_passes,
+            s.io_sleeps,
+            s.wakeups,
             s.rx_steered_away,
             s.rx_steered_in
         );
@@ -1193,21 +1225,20 @@ pub fn run_multi_queue(plan: MqPlan) -> Result<()> {
         for k in 0..2 {
             let which = (round + k) % 2;
             let queues = if which == 0 { 1 } else { q };
-            let t0 = cpu_seconds();
+            let t0 = cpu_now();
             let s = mq_serve(&ns, &body, n, queues, c, verify)
                 .with_context(|| format!("serve over {queues} queue(s)"))?;
-            let t1 = cpu_seconds();
+            let t1 = cpu_now();
             let f = mq_fetch(&ns, &body, n, queues, c, verify)
                 .with_context(|| format!("fetch over {queues} queue(s)"))?;
-            let t2 = cpu_seconds();
+            let t2 = cpu_now();
             r[which] = (gbps(n, s), gbps(n, f));
             println!(
-                "  {queues} queue(s), {c} connections: serve {:6.2} fetch {:6.2} Gbit/s; CPU serving: {}; fetching: {}",
-                r[which].0,
-                r[which].1,
-                cpu_use(t0, t1, s),
-                cpu_use(t1, t2, f)
+                "  {queues} queue(s), {c} connections: serve {:6.2} fetch {:6.2} Gbit/s",
+                r[which].0, r[which].1,
             );
+            println!("      CPU serving:  {}", cpu_use(t0, t1, s, n));
+            println!("      CPU fetching: {}", cpu_use(t1, t2, f, n));
         }
         println!(
             "round {}{}: {q} queues / 1 queue: serve {:.2}x fetch {:.2}x",
