@@ -1060,7 +1060,8 @@ fn mq_runtime(ns: &Netns, queues: usize) -> Result<MultiQueueRuntime> {
 }
 
 /// `conns` connections from strata over `queues` queues, each fetching its
-/// share of `n` bytes from a kernel server; seconds until the last ends.
+/// share of `n` bytes from a kernel server; seconds until the last ends,
+/// and how busy the shards' I/O threads were.
 fn mq_fetch(
     ns: &Netns,
     body: &Arc<Body>,
@@ -1068,7 +1069,7 @@ fn mq_fetch(
     queues: usize,
     conns: usize,
     verify: bool,
-) -> Result<f64> {
+) -> Result<(f64, String)> {
     let mq = mq_runtime(ns, queues)?;
     let share = n / conns as u64;
     let (tx, rx) = mpsc::channel();
@@ -1118,16 +1119,17 @@ fn mq_fetch(
         r.join().map_err(|_| anyhow!("reader panicked"))??;
     }
     let secs = start.elapsed().as_secs_f64();
+    let busy = io_threads_busy(secs);
     join(server)?;
     if verify {
         mq_report("fetch", &mq);
     }
-    Ok(secs)
+    Ok((secs, busy))
 }
 
 /// `conns` kernel curls at once, each downloading its share of `n` bytes
 /// from strata listening on every one of `queues` shards; seconds until
-/// the last ends.
+/// the last ends, and how busy the shards' I/O threads were.
 fn mq_serve(
     ns: &Netns,
     body: &Arc<Body>,
@@ -1135,7 +1137,7 @@ fn mq_serve(
     queues: usize,
     conns: usize,
     verify: bool,
-) -> Result<f64> {
+) -> Result<(f64, String)> {
     let mq = mq_runtime(ns, queues)?;
     let share = n / conns as u64;
     let l = mq
@@ -1165,11 +1167,40 @@ fn mq_serve(
         Ok(())
     })?;
     let secs = start.elapsed().as_secs_f64();
+    let busy = io_threads_busy(secs);
     server.join().map_err(|_| anyhow!("server panicked"))??;
     if verify {
         mq_report("serve", &mq);
     }
-    Ok(secs)
+    Ok((secs, busy))
+}
+
+/// How busy each of the shards' I/O threads (`strata-io`) alive now has
+/// been, as a fraction of one core over `secs`: whether one shard's
+/// thread is what limits a transfer (near 1.00) or not.
+fn io_threads_busy(secs: f64) -> String {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let mut busy: Vec<f64> = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "strata-io")
+        })
+        .filter_map(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+            // Fields after the command's closing parenthesis: state is
+            // field 3, utime and stime fields 14 and 15.
+            let rest: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+            let ticks: f64 =
+                rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / hz / secs)
+        })
+        .collect();
+    busy.sort_by(|a, b| b.total_cmp(a));
+    let list: Vec<String> = busy.iter().map(|b| format!("{b:.2}")).collect();
+    format!("I/O threads busy {} of a core", list.join(", "))
 }
 
 /// The shards' counters after a verified transfer.
@@ -1226,10 +1257,10 @@ pub fn run_multi_queue(plan: MqPlan) -> Result<()> {
             let which = (round + k) % 2;
             let queues = if which == 0 { 1 } else { q };
             let t0 = cpu_now();
-            let s = mq_serve(&ns, &body, n, queues, c, verify)
+            let (s, s_io) = mq_serve(&ns, &body, n, queues, c, verify)
                 .with_context(|| format!("serve over {queues} queue(s)"))?;
             let t1 = cpu_now();
-            let f = mq_fetch(&ns, &body, n, queues, c, verify)
+            let (f, f_io) = mq_fetch(&ns, &body, n, queues, c, verify)
                 .with_context(|| format!("fetch over {queues} queue(s)"))?;
             let t2 = cpu_now();
             r[which] = (gbps(n, s), gbps(n, f));
@@ -1237,8 +1268,8 @@ pub fn run_multi_queue(plan: MqPlan) -> Result<()> {
                 "  {queues} queue(s), {c} connections: serve {:6.2} fetch {:6.2} Gbit/s",
                 r[which].0, r[which].1,
             );
-            println!("      CPU serving:  {}", cpu_use(t0, t1, s, n));
-            println!("      CPU fetching: {}", cpu_use(t1, t2, f, n));
+            println!("      CPU serving:  {}; {s_io}", cpu_use(t0, t1, s, n));
+            println!("      CPU fetching: {}; {f_io}", cpu_use(t1, t2, f, n));
         }
         println!(
             "round {}{}: {q} queues / 1 queue: serve {:.2}x fetch {:.2}x",
