@@ -11,7 +11,12 @@
 //!   reordering window, and the RACK reorder timer (RFC 8985 §6.3)
 //!   retransmits it only when it does not come;
 //! * a spurious retransmission timeout is undone (RFC 3522, RFC 4015)
-//!   without a go-back-N of what the peer holds.
+//!   without a go-back-N of what the peer holds, and without timestamps
+//!   F-RTO (RFC 5682) tells a spurious timeout from a genuine one;
+//! * a loss probe whose original a D-SACK shows arrived reduces nothing
+//!   (RFC 8985 §7.4.2);
+//! * PAWS (RFC 7323 §5.3) keeps a reordered duplicate ACK and an original
+//!   overtaken by a retransmission one tick younger (as Linux).
 
 mod tcp_pipe;
 mod tcp_scripted;
@@ -399,4 +404,183 @@ fn a_spurious_timeout_is_undone_without_go_back_n() {
         .iter()
         .all(|s| s.seq.wrapping_sub(p.seg_k(10)) as i32 >= 0));
     assert_eq!(p.raw.tcp.stats().retransmits, 1);
+}
+
+/// Sends 40 segments' worth without timestamps and lets the first flight
+/// (IW10) and a tail loss probe of new data out; then the retransmission
+/// timer fires and resends segment 0 (RFC 5682 §2.1 step 1).
+fn timeout_without_timestamps(p: &mut Peer) {
+    let h = p.h();
+    p.raw.tcp.send(h, &[7u8; 40 * MSS as usize]).unwrap();
+    assert_eq!(p.out().len(), 10);
+    p.advance_ms(50);
+    let probe = p.out();
+    assert_eq!(probe.len(), 1);
+    assert_eq!(probe[0].seq, p.seg_k(10));
+    let rto = p.raw.tcp.info(h).unwrap().rto;
+    p.advance(rto);
+    let out = p.out();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].seq, p.seg_k(0));
+    assert_eq!(p.raw.tcp.stats().rto_expired, 1);
+}
+
+#[test]
+fn without_timestamps_f_rto_finds_a_spurious_timeout_and_undoes_it() {
+    let mut p = Peer::new(false);
+    timeout_without_timestamps(&mut p);
+    // The ACKs of the original flight were only late. The first one
+    // covers segments 0 and 1: F-RTO step 2 (RFC 5682 §2.1 (2.b)) sends
+    // two new segments instead of resending segments 1 and 2.
+    let ack = p.ack(p.seg_k(2), &[]);
+    p.input(&ack);
+    let out = data_only(p.out());
+    let seqs: Vec<u32> = out.iter().map(|s| s.seq).collect();
+    assert_eq!(seqs, [p.seg_k(11), p.seg_k(12)], "two new segments");
+    // Step 3: the next ACK covers segments never retransmitted (3.b):
+    // the timeout was spurious. RFC 4015 §3.2: no go-back-N, the window
+    // is restored.
+    let ack = p.ack(p.seg_k(10), &[]);
+    p.input(&ack);
+    let st = p.raw.tcp.stats().clone();
+    let info = p.raw.tcp.info(p.h()).unwrap();
+    println!(
+        "F-RTO: {} spurious timeout undone, cwnd {} ssthresh {}, {} retransmission",
+        st.spurious_rto_undone, info.cwnd, info.ssthresh, st.retransmits
+    );
+    assert_eq!((st.spurious_undone, st.spurious_rto_undone), (1, 1));
+    let out = data_only(p.out());
+    assert!(out.len() >= 2, "{} segments", out.len());
+    assert!(out
+        .iter()
+        .all(|s| s.seq.wrapping_sub(p.seg_k(13)) as i32 >= 0));
+    assert_eq!(st.retransmits, 1, "only segment 0 was sent twice");
+    assert!(info.cwnd >= 10 * MSS as usize, "{info:?}");
+}
+
+#[test]
+fn without_timestamps_f_rto_goes_back_n_after_a_genuine_timeout() {
+    let mut p = Peer::new(false);
+    timeout_without_timestamps(&mut p);
+    // The flight was lost: only the retransmission of segment 0 arrives.
+    let ack = p.ack(p.seg_k(1), &[]);
+    p.input(&ack);
+    let seqs: Vec<u32> = data_only(p.out()).iter().map(|s| s.seq).collect();
+    assert_eq!(seqs, [p.seg_k(11), p.seg_k(12)], "two new segments");
+    // They arrive; the ACK is a duplicate (3.a): the timeout was real.
+    // Slow start from at most 3 segments, resending what was lost.
+    let ack = p.ack(p.seg_k(1), &[(p.seg_k(11), p.seg_k(13))]);
+    p.input(&ack);
+    let info = p.raw.tcp.info(p.h()).unwrap();
+    let out = data_only(p.out());
+    println!(
+        "genuine: cwnd {} (reference at most 3 segments), next {:?}",
+        info.cwnd,
+        out.iter()
+            .map(|s| s.seq.wrapping_sub(p.seg_k(0)) / MSS)
+            .collect::<Vec<_>>()
+    );
+    assert!(info.cwnd <= 3 * MSS as usize);
+    assert_eq!(out.first().map(|s| s.seq), Some(p.seg_k(1)));
+    assert_eq!(p.raw.tcp.stats().spurious_undone, 0);
+}
+
+#[test]
+fn a_loss_probe_whose_original_arrived_does_not_reduce_the_window() {
+    let mut p = Peer::new(true);
+    let h = p.h();
+    p.raw.tcp.send(h, &[7u8; 5 * MSS as usize]).unwrap();
+    let sent = p.out();
+    assert_eq!(sent.len(), 5);
+    p.advance_ms(20);
+    let ack = p.ack(p.seg_k(4), &[]);
+    p.input(&ack);
+    p.out();
+    let before = p.raw.tcp.info(h).unwrap();
+    // The last segment's ACK is late: the probe timeout resends it.
+    let mut probe = None;
+    for _ in 0..400 {
+        p.advance_ms(1);
+        if let Some(s) = p.out().into_iter().find(|s| !s.payload.is_empty()) {
+            probe = Some(s);
+            break;
+        }
+    }
+    let probe = probe.expect("a loss probe");
+    assert_eq!(probe.seq, p.seg_k(4));
+    assert_eq!(p.raw.tcp.stats().tlp_probes, 1);
+    // The original's ACK arrives (echoing the original's TSval), then the
+    // receiver reports the probe as a duplicate (RFC 2883 D-SACK).
+    p.ts_recent = sent[4].options.timestamps.unwrap().tsval;
+    let ack = p.ack(p.seg_k(5), &[]);
+    p.input(&ack);
+    let dsack = p.ack(p.seg_k(5), &[(p.seg_k(4), p.seg_k(5))]);
+    p.input(&dsack);
+    let after = p.raw.tcp.info(h).unwrap();
+    let st = p.raw.tcp.stats().clone();
+    println!(
+        "probe found redundant: cwnd {} -> {}, ssthresh {} -> {}, {} repaired by a probe",
+        before.cwnd, after.cwnd, before.ssthresh, after.ssthresh, st.tlp_recoveries
+    );
+    // RFC 8985 §7.4.2: no loss, no reduction.
+    assert_eq!(st.tlp_recoveries, 0);
+    assert_eq!(after.ssthresh, before.ssthresh);
+    assert!(after.cwnd >= before.cwnd);
+}
+
+#[test]
+fn a_reordered_duplicate_ack_with_an_older_timestamp_is_not_dropped_by_paws() {
+    let mut p = Peer::new(true);
+    start_transfer(&mut p);
+    p.advance_ms(1);
+    // Two duplicate ACKs, sent in this order, arrive swapped: the one
+    // that comes last carries the older TSval.
+    let first = p.ack(p.seg_k(2), &[(p.seg_k(3), p.seg_k(4))]);
+    // Some ticks later (beyond the one-tick tolerance).
+    p.raw.tsval += 5;
+    let second = p.ack(p.seg_k(2), &[(p.seg_k(3), p.seg_k(5))]);
+    p.input(&second);
+    p.input(&first);
+    let st = p.raw.tcp.stats().clone();
+    println!("PAWS rejected {} (reference 0)", st.paws_rejected);
+    // RFC 7323 §5.3 R1 would drop it; as Linux (tcp_disordered_ack) the
+    // engine keeps a pure duplicate ACK at RCV.NXT with the window in
+    // force: its SACK blocks are what loss recovery runs on.
+    assert_eq!(st.paws_rejected, 0);
+    // A data segment with an old timestamp is still dropped.
+    p.raw.tsval -= 10;
+    let old = p.data(p.raw.peer_seq, b"old");
+    p.input(&old);
+    assert_eq!(p.raw.tcp.stats().paws_rejected, 1);
+}
+
+#[test]
+fn an_original_overtaken_by_a_retransmission_a_tick_younger_is_kept() {
+    let mut p = Peer::new(true);
+    let h = p.h();
+    let base = p.raw.peer_seq;
+    // Segment 1 is lost; segment 2 is held back on the path, and the
+    // retransmission of segment 1, sent one timestamp tick after it,
+    // overtakes it.
+    let seg2 = p.data(base + 100, &[2u8; 100]);
+    let retx1 = p.data(base, &[1u8; 100]);
+    // It fills RCV.NXT (SEG.SEQ = Last.ACK.sent): TS.Recent takes its
+    // TSval (RFC 7323 §4.3), one tick above segment 2's.
+    p.input(&retx1);
+    p.input(&seg2);
+    let st = p.raw.tcp.stats().clone();
+    println!(
+        "PAWS rejected {} (reference 0), {} bytes queued (reference 200)",
+        st.paws_rejected,
+        p.raw.tcp.recv_queue(h).unwrap()
+    );
+    assert_eq!(st.paws_rejected, 0);
+    assert_eq!(p.raw.tcp.recv_queue(h).unwrap(), 200);
+    // Two ticks older is older than the tolerance: rejected.
+    let mut old = p.data(base + 200, &[3u8; 100]);
+    let ts = old.options.timestamps.as_mut().unwrap();
+    ts.tsval = ts.tsval.wrapping_sub(4);
+    p.input(&old);
+    assert_eq!(p.raw.tcp.stats().paws_rejected, 1);
+    assert_eq!(p.raw.tcp.recv_queue(h).unwrap(), 200);
 }

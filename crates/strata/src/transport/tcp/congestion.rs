@@ -333,8 +333,13 @@ impl Controller {
     /// RFC 6582 §3.2 step 2 and RFC 6675 §5.1: not before the ACK covers
     /// `recover` (the highest sequence sent when the last episode or
     /// timeout began), so one window of losses reduces the window once.
+    ///
+    /// `recover` is kept as SND.MAX at that moment, one past RFC 6582's
+    /// "highest sequence number transmitted": an ACK equal to it covers
+    /// everything sent then (the same test ends the episode), and a loss
+    /// among the segments sent during the episode starts a new one.
     pub fn may_enter_recovery(&self, ack: SeqNumber) -> bool {
-        !self.flag(IN_RECOVERY) && ack > self.recover
+        !self.flag(IN_RECOVERY) && ack >= self.recover
     }
 
     /// Enters SACK-based loss recovery (RFC 6675 §5 step 4) with `flight`
@@ -383,6 +388,13 @@ impl Controller {
         self.set_flag(IN_RECOVERY | SACK_RECOVERY | AFTER_RTO, false);
         self.ca_acc = 0;
         self.recover = una - 1usize;
+    }
+
+    /// Lowers cwnd to at most `max` bytes (RFC 5682 §2.1 (3.a): a timeout
+    /// F-RTO found genuine continues in slow start from no more than
+    /// 3·MSS).
+    pub fn cap_cwnd(&mut self, max: usize) {
+        self.set_cwnd(self.cwnd().min(max));
     }
 
     /// The window PRR computed for this ACK (RFC 6937 §3 `cwnd = pipe +
@@ -643,8 +655,9 @@ impl CongestionControl for Controller {
         }
         if count == 3 {
             // RFC 6582 §3.2 step 2: only when the ACK covers more than
-            // `recover` (avoids multiple reductions per window).
-            if ack <= self.recover {
+            // `recover` (avoids multiple reductions per window); see
+            // `may_enter_recovery` for the one-past convention.
+            if !self.may_enter_recovery(ack) {
                 return false;
             }
             // RFC 5681 §3.2 step 2 (equation 4) and step 3; RFC 9438
@@ -780,6 +793,13 @@ mod tests {
         assert_eq!(c.cwnd(), 2 * MSS);
         // Duplicate ACKs for data below `recover` do not re-enter.
         assert!(!c.on_dup_ack(3, SeqNumber(5000), max, 4 * MSS, MSS));
+        // A segment sent during the episode, the first after it, is lost:
+        // duplicate ACKs at exactly `recover` (everything sent when the
+        // episode began is acknowledged) start a new one (RFC 6582 §3.2
+        // step 2: the ACK covers more than the highest sequence sent then).
+        assert!(c.may_enter_recovery(max));
+        assert!(c.on_dup_ack(3, max, SeqNumber(19_000), 8 * MSS, MSS));
+        assert!(c.in_recovery());
     }
 }
 

@@ -10,7 +10,7 @@
 
 use super::buffer::{BufPool, RecvBuffer, SendBuffer};
 use super::congestion::{initial_window, AckOutcome, AckTime, CongestionControl, Controller};
-use super::rack::{Rack, Undo};
+use super::rack::{Frto, Rack, Undo};
 use super::recovery::{self, Episode, NextSeg, Scoreboard};
 use super::rtt::RttEstimator;
 use super::seq::SeqNumber;
@@ -21,6 +21,9 @@ use crate::wire::tcp::{SackBlock, TcpFlags, TcpOptions, TcpRepr, Timestamps};
 use core::net::SocketAddrV4;
 use std::collections::VecDeque;
 
+/// Timestamp ticks a segment's TSval may lag TS.Recent and pass PAWS
+/// (Linux TCP_PAWS_WINDOW; see the PAWS check).
+const PAWS_WINDOW: i32 = 1;
 /// RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS.
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// RFC 9293 §3.7.1 MUST-15: assume 536 when the peer sends no MSS option.
@@ -1204,6 +1207,37 @@ impl Conn {
         Disposition::Keep
     }
 
+    /// A pure duplicate ACK overtaken on the way back (the ACK path
+    /// reordered it), which therefore carries a TSval below TS.Recent.
+    ///
+    /// RFC 7323 §5.3 R1 rejects every segment with SEG.TSval < TS.Recent,
+    /// pure ACKs included (§5.2: "PAWS submits all incoming segments to
+    /// the same test, and therefore protects against duplicate ACK
+    /// segments as well as data segments"). Linux exempts this one case
+    /// (`tcp_disordered_ack`), and so does strata: an empty segment at
+    /// RCV.NXT whose ACK field is SND.UNA and whose window is the one in
+    /// force changes nothing PAWS guards (no data, no acknowledgement, no
+    /// window: the SND.WL1/WL2 update is a no-op); what it carries is its
+    /// count as a duplicate ACK (RFC 5681 §2) and its SACK blocks, which
+    /// loss recovery needs (RFC 6675 §5, RFC 8985 §6.2). Its TSval must be
+    /// within one RTO of TS.Recent: a segment from before a sequence wrap
+    /// is far older (the timestamp clock ticks at least once per window,
+    /// RFC 7323 §5.4).
+    fn disordered_dup_ack(&self, seg: &TcpRepr<'_>, tsval: u32) -> bool {
+        let f = seg.flags;
+        let window = u32::from(seg.window) << self.snd_wscale;
+        let behind_ms = u64::from(self.ts_recent.wrapping_sub(tsval));
+        f.ack()
+            && !f.syn()
+            && !f.fin()
+            && seg.payload.is_empty()
+            && SeqNumber(seg.seq) == self.rcv_nxt
+            && SeqNumber(seg.ack) == self.snd_una
+            && self.snd_max > self.snd_una
+            && window == self.snd_wnd
+            && u128::from(behind_ms) <= self.rtt.rto().as_millis()
+    }
+
     fn oow_ack_allowed(&mut self, now: Instant) -> bool {
         let ms = now.as_millis() as u32;
         let interval = OOW_ACK_INTERVAL.as_millis() as u32;
@@ -1264,10 +1298,17 @@ impl Conn {
         if self.ts_ok && !f.rst() {
             match seg.options.timestamps {
                 Some(ts) => {
-                    let older = (ts.tsval.wrapping_sub(self.ts_recent) as i32) < 0;
+                    // RFC 7323 §5.3 R1 rejects SEG.TSval < TS.Recent; one
+                    // tick below is let through, as Linux does
+                    // (TCP_PAWS_WINDOW): a retransmission that overtakes an
+                    // original sent a tick before it (reordering) moves
+                    // TS.Recent past it (§4.3), and dropping the in-window
+                    // original would cost a retransmission of its own. An
+                    // old duplicate PAWS guards against is far older.
+                    let older = (self.ts_recent.wrapping_sub(ts.tsval) as i32) > PAWS_WINDOW;
                     // RFC 7323 §5.5: after 24 days idle TS.Recent is invalid.
                     let stale = ctx.now.saturating_duration_since(self.ts_recent_age) > PAWS_IDLE;
-                    if older && !stale {
+                    if older && !stale && !self.disordered_dup_ack(seg, ts.tsval) {
                         // RFC 7323 §5.3: "send an acknowledgment in reply
                         // ... and drop" — rate-limited like every ACK to an
                         // unacceptable segment, so two confused ends cannot
@@ -1555,7 +1596,10 @@ impl Conn {
             self.retries = 0;
         }
         let mut fast_rexmit = false;
+        let mut dup_ack = false;
         let (una0, sacked0) = (self.snd_una, self.scoreboard.sacked_bytes());
+        // The loss probe's TSval, before an ACK of everything forgets it.
+        let probe_ts = self.rexmit_tsval;
         let recovering0 = self.cc.in_recovery();
         if self.snd_una < ack {
             self.on_new_ack(ctx, seg, ack);
@@ -1568,6 +1612,7 @@ impl Conn {
             && self.snd_max > self.snd_una
         {
             // RFC 5681 §2: a duplicate ACK.
+            dup_ack = true;
             self.dupacks += 1;
             let flight = self.snd_max.since(self.snd_una);
             if !self.sack_ok {
@@ -1613,6 +1658,12 @@ impl Conn {
             self.rexmit_at = Some(self.snd_una);
             self.rexmit_hi = self.snd_una;
         }
+        if self.tlp.is_some() {
+            let advanced = self.snd_una != una0;
+            let flight = self.snd_max.since(una0);
+            self.tlp_on_ack(ctx, seg, ack, flight, dsack, n > 0, advanced, probe_ts);
+        }
+        self.frto_on_ack(ctx, una0, dup_ack);
         // Send window update (RFC 9293 §3.10.7.4, the SND.WL1/WL2 rule;
         // the window is unsigned, MUST-1).
         if self.snd_una <= ack
@@ -1924,6 +1975,7 @@ impl Conn {
                     retransmit_ts: None,
                     eifel_armed: false,
                     rto,
+                    frto: Frto::Off,
                 });
             }
         }
@@ -1935,6 +1987,7 @@ impl Conn {
     fn on_retransmitted(&mut self, now: Instant, seq: SeqNumber, end: SeqNumber) {
         let (max, tsval) = (self.snd_max, ts_now(now, self.ts_offset));
         let ts_ok = self.ts_ok;
+        let una = self.snd_una;
         let Some(rack) = self.rack.as_deref_mut() else {
             return;
         };
@@ -1946,7 +1999,13 @@ impl Conn {
             u.sent = u.sent.saturating_add(1);
             if ts_ok && u.retransmit_ts.is_none() {
                 u.retransmit_ts = Some(tsval);
-                u.eifel_armed = true;
+                // RFC 3522 §3.1 decides on the retransmission of the oldest
+                // outstanding segment: the first ACK that advances SND.UNA
+                // then covers it, and its echo tells which copy arrived.
+                // When RACK first resends a later segment, an ACK of the
+                // originals below it echoes an older TSval and says nothing
+                // about the hole; the D-SACK count (RFC 3708) decides.
+                u.eifel_armed = seq == una;
             }
         }
     }
@@ -1962,6 +2021,77 @@ impl Conn {
             .on_transmit(seq, end, max, now);
     }
 
+    /// F-RTO (RFC 5682 §2.1) steps 2 and 3 on an acceptable ACK after a
+    /// retransmission timeout: `una0` is SND.UNA before the ACK, `dup`
+    /// whether it was a duplicate ACK (RFC 5681 §2). Instead of resending
+    /// the whole flight, the sender first sends new data; if the ACK after
+    /// that acknowledges data that was never retransmitted, the original
+    /// flight had arrived and the timeout was spurious: the RFC 4015
+    /// response undoes it.
+    fn frto_on_ack(&mut self, ctx: &mut Ctx<'_>, una0: SeqNumber, dup: bool) {
+        let (una, max) = (self.snd_una, self.snd_max);
+        let advanced = una > una0;
+        let room = (una + self.snd_wnd as usize).since(max);
+        let new_data = max < self.data_end() && room > 0;
+        let sack = self.sack_ok;
+        let Some(rack) = self.rack.as_deref_mut() else {
+            return;
+        };
+        let Some(u) = rack.undo.as_mut() else {
+            return;
+        };
+        match u.frto {
+            Frto::Off => {}
+            Frto::Step2 if !advanced => {
+                // (2.a) of the basic algorithm: a duplicate ACK first means
+                // conventional recovery. With SACK (RFC 5682 §3.1 step 2)
+                // the duplicate ACKs only fill the scoreboard and F-RTO
+                // waits for the acknowledgement of the retransmission.
+                if dup && !sack {
+                    u.frto = Frto::Off;
+                }
+            }
+            Frto::Step2 => {
+                if una >= u.point || !new_data {
+                    // (2.a): the ACK covers SND.high, nothing is left to
+                    // tell; or (2.b) no new segment can be sent ("the
+                    // recommended action is to not enter step 3"):
+                    // conventional recovery.
+                    u.frto = Frto::Off;
+                    return;
+                }
+                // (2.b) "transmit up to two new (previously unsent)
+                // segments and enter step 3".
+                u.frto = Frto::Step3;
+                rack.frto_new = 2;
+                self.snd_nxt = max;
+                self.rto_rexmit = false;
+            }
+            Frto::Step3 if advanced => {
+                // (3.b) "if the acknowledgment acknowledges data that was
+                // not retransmitted after the timeout, declare the timeout
+                // spurious"; RFC 4015 §3.2 response (SND.NXT stays at
+                // SND.MAX, the window is restored).
+                u.frto = Frto::Off;
+                rack.frto_new = 0;
+                self.undo_spurious(ctx, una.since(una0));
+            }
+            Frto::Step3 => {
+                if dup {
+                    // (3.a) "If the acknowledgment is a duplicate ACK, set
+                    // the congestion window to no more than 3 * MSS, and
+                    // continue with the slow start algorithm retransmitting
+                    // unacknowledged segments."
+                    u.frto = Frto::Off;
+                    rack.frto_new = 0;
+                    let mss = self.eff_mss();
+                    self.cc.cap_cwnd(3 * mss);
+                    self.snd_nxt = una;
+                }
+            }
+        }
+    }
+
     /// RFC 3522 §3.2 (Eifel detection): on the first ACK that advances
     /// SND.UNA after the first retransmission, an echoed timestamp older
     /// than that retransmission's TSval means the original arrived: the
@@ -1974,6 +2104,14 @@ impl Conn {
             return;
         }
         u.eifel_armed = false;
+        if u.sent > 1 {
+            // Several retransmissions before the deciding ACK: its echo
+            // speaks for the first hole only, and a later one may have been
+            // lost for real (RFC 3522 §3.2 compares one retransmission);
+            // every retransmission must show itself a duplicate in a D-SACK
+            // (RFC 3708 §3) for the episode to be undone.
+            return;
+        }
         let (Some(rts), Some(ts)) = (u.retransmit_ts, seg.options.timestamps) else {
             return;
         };
@@ -2148,7 +2286,6 @@ impl Conn {
             self.rto_at = Some(ctx.now + self.rtt.rto());
             self.unacked_since = Some(ctx.now);
         }
-        self.tlp_on_ack(ctx, ack, flight_before);
         self.arm_pto(ctx.now);
         acked = data_acked;
         if acked > 0 && self.writable_armed && self.tx.free() > 0 {
@@ -2506,10 +2643,28 @@ impl Conn {
                 // RFC 6298 §5.5: back off; §5.6: restart the timer on send.
                 self.rtt.on_timeout();
                 let flight = self.snd_max.since(self.snd_una);
+                // RFC 5682 §2.1 step 1 (F-RTO) when timestamps are off
+                // (with them RFC 3522 tells a spurious timeout by the first
+                // ACK's echo). Not for a timeout during a loss recovery,
+                // whose reduction stands (as in Linux); again for one during
+                // F-RTO ("If the retransmission timer expires again ... go
+                // to step 1").
+                let frto = !self.ts_ok
+                    && !self.cc.in_recovery()
+                    && !self.in_episode()
+                    && self
+                        .rack
+                        .as_deref()
+                        .and_then(|r| r.undo.as_ref())
+                        .is_none_or(|u| self.snd_una > u.point || u.frto != Frto::Off);
                 self.start_undo(self.cc.clone(), flight, true);
                 self.cc.on_rto(self.snd_max, flight, self.eff_mss());
                 if let Some(rack) = self.rack.as_deref_mut() {
                     rack.on_rto(self.snd_una);
+                    rack.frto_new = 0;
+                    if let Some(u) = rack.undo.as_mut() {
+                        u.frto = if frto { Frto::Step2 } else { Frto::Off };
+                    }
                 }
                 // RFC 6298 §5.4: retransmit the earliest unacked segment; we
                 // go back to SND.UNA and resend. RFC 2018 §8: after a
@@ -2612,23 +2767,73 @@ impl Conn {
         self.rto_at = Some(ctx.now + self.rtt.rto());
     }
 
-    /// RFC 8985 §7.4: an ACK at or beyond the probe's end ends the probe;
-    /// when the probe resent the last segment, it repaired a loss (strata
-    /// sends no D-SACK that could show the original arrived) and the
-    /// window is reduced once.
-    fn tlp_on_ack(&mut self, ctx: &mut Ctx<'_>, ack: SeqNumber, flight: usize) {
+    /// RFC 8985 §7.4.2 (TLP_process_ack): did the loss probe repair a
+    /// loss? `dsack` is the ACK's D-SACK block, `sack` whether it carried
+    /// SACK blocks, `advanced` whether it moved SND.UNA, `probe_ts` the
+    /// TSval of the latest retransmission before it (the probe's, when it
+    /// resent the last segment) and `flight` the bytes outstanding before
+    /// it. The window is reduced once for a loss the probe repaired, never
+    /// for a probe that only duplicated what had arrived.
+    #[allow(clippy::too_many_arguments)]
+    fn tlp_on_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seg: &TcpRepr<'_>,
+        ack: SeqNumber,
+        flight: usize,
+        dsack: Option<(SeqNumber, SeqNumber)>,
+        sack: bool,
+        advanced: bool,
+        probe_ts: Option<u32>,
+    ) {
         let Some(p) = self.tlp else {
             return;
         };
         if ack < p.end_seq {
             return;
         }
+        let repaired = if !p.is_retrans {
+            // "TLP of new data delivered".
+            false
+        } else if dsack.is_some_and(|(l, r)| l < p.end_seq && p.end_seq <= r) {
+            // "Else if ACK has a DSACK option matching TLP.end_seq":
+            // the original had arrived, the probe was redundant.
+            false
+        } else if ack > p.end_seq {
+            // "Else If ACK's ack. number > TLP.end_seq": "Repaired the
+            // single loss".
+            true
+        } else if self.ts_ok
+            && probe_ts.is_some()
+            && seg
+                .options
+                .timestamps
+                .is_some_and(|t| probe_ts.is_some_and(|r| (t.tsecr.wrapping_sub(r) as i32) >= 0))
+        {
+            // The ACK reaching TLP.end_seq echoes the probe's TSval: the
+            // probe, not the original, filled the hole at RCV.NXT (RFC
+            // 7323 §4.3; the RFC 3522 reasoning applied to the probe). A
+            // receiver that had the original would have reported the
+            // probe in a D-SACK (RFC 2883 §4.1.1), checked above.
+            true
+        } else if !advanced && !sack {
+            // "Else If ACK is a DUPACK without any SACK option": "Assume
+            // original and TLP both arrived".
+            false
+        } else {
+            // Not yet known: wait for a later ACK.
+            return;
+        };
         self.tlp = None;
-        if p.is_retrans {
+        if repaired {
             ctx.stats.tlp_recoveries += 1;
             let mss = self.eff_mss();
+            // "(Invoke congestion control to lower cwnd for the loss)":
+            // RFC 8985 §7.4.2, as a fast recovery would (RFC 5681
+            // equation 4, RFC 9438 §4.6).
             self.cc.on_loss_repaired(self.snd_max, flight, mss);
         }
+        self.arm_pto(ctx.now);
     }
 
     /// One more zero-window probe (or retransmission into a zero window) by
@@ -3136,6 +3341,13 @@ impl Conn {
             // the receive window, checked when it was scheduled).
             usable = usable.max(mss);
         }
+        let frto_new = !retransmitting && self.rack.as_deref().is_some_and(|r| r.frto_new > 0);
+        if frto_new {
+            // RFC 5682 §2.1 (2.b): F-RTO's two new segments go out whatever
+            // cwnd says, within the receive window (checked in step 2).
+            let rwnd = (self.snd_una + self.snd_wnd as usize).since(self.snd_max);
+            usable = usable.max(mss.min(rwnd));
+        }
         // A device that segments (TSO/GSO) takes several full segments as
         // one: whole MSS multiples, cut later at `mss` with these headers
         // (so every piece on the wire is a segment this code would send).
@@ -3255,6 +3467,11 @@ impl Conn {
         }
         if !retransmitting {
             self.on_new_data_sent(now, seq, seq + adv);
+            if frto_new && len > 0 {
+                if let Some(r) = self.rack.as_deref_mut() {
+                    r.frto_new -= 1;
+                }
+            }
         }
         self.snd_nxt = seq + adv;
         self.snd_max = self.snd_max.max(self.snd_nxt);

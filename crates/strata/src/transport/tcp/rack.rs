@@ -100,6 +100,10 @@ pub struct Rack {
     /// The running SACK loss-recovery episode (RFC 6675 §5, RFC 6937):
     /// out of the TCB with the rest, most connections never have one.
     pub episode: Option<Episode>,
+    /// F-RTO step 2 (RFC 5682 §2.1 (2.b)): new segments that may still go
+    /// out whatever cwnd says ("transmit up to two new (previously
+    /// unsent) segments").
+    pub frto_new: u8,
 }
 
 /// Most segments remembered: beyond this (tiny segments, huge windows)
@@ -135,6 +139,23 @@ pub struct Undo {
     pub eifel_armed: bool,
     /// The episode began (or continued) with a retransmission timeout.
     pub rto: bool,
+    /// F-RTO (RFC 5682 §2.1) after this timeout: the step the next new
+    /// acknowledgement takes ([`Frto`]).
+    pub frto: Frto,
+}
+
+/// Where F-RTO (RFC 5682 §2.1) stands after a retransmission timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Frto {
+    /// Not running: conventional recovery (go-back-N in slow start).
+    #[default]
+    Off,
+    /// Step 2: the first segment was retransmitted; waiting for the first
+    /// acknowledgement of new data.
+    Step2,
+    /// Step 3: up to two new segments were sent; the next acknowledgement
+    /// says whether the timeout was spurious.
+    Step3,
 }
 
 impl Rack {
@@ -159,6 +180,7 @@ impl Rack {
             last_xmit: None,
             undo: None,
             episode: None,
+            frto_new: 0,
         }
     }
 
