@@ -5,7 +5,8 @@ use std::time::Instant as StdInstant;
 
 use anyhow::{bail, Result};
 use strata::link::IfaceId;
-use strata::stack::{Stack, StackConfig};
+use strata::phy::FrameSink;
+use strata::stack::{Stack, StackConfig, Transmit};
 use strata::time::Instant;
 use strata::transport::ports::PortRange;
 use strata::transport::tcp::{ListenerHandle, State, TcpConfig, TcpError, TcpHandle};
@@ -74,25 +75,15 @@ impl Host {
         }
     }
 
-    /// Sends everything the stack has, straight into pipe buffers.
+    /// Sends everything the stack has, straight into pipe buffers: one
+    /// burst ([`Stack::poll_transmit_burst`]).
     fn flush(&mut self, now: Instant) -> bool {
-        let mut any = false;
-        loop {
-            let mut b = match self.spare.take() {
-                Some(b) => b,
-                None => self.tx.borrow_mut().buffer(self.max_frame),
-            };
-            match self.stack.poll_transmit(now, &mut b) {
-                Some((_, n)) => {
-                    self.tx.borrow_mut().push(b, n);
-                    any = true;
-                }
-                None => {
-                    self.spare = Some(b);
-                    return any;
-                }
-            }
-        }
+        let mut sink = PipeSink {
+            tx: &mut self.tx.borrow_mut(),
+            spare: &mut self.spare,
+            max_frame: self.max_frame,
+        };
+        self.stack.poll_transmit_burst(now, &mut sink) > 0
     }
 
     /// Feeds every waiting frame to the stack.
@@ -121,6 +112,28 @@ impl Host {
         // The harness reads state directly; events are drained so they do
         // not pile up.
         while self.stack.poll_event().is_some() {}
+    }
+}
+
+/// The pipe as a [`FrameSink`]: frames go into recycled pipe buffers.
+struct PipeSink<'a> {
+    tx: &'a mut pipe::Queue,
+    /// The buffer handed out for the next frame, kept between bursts.
+    spare: &'a mut Option<Vec<u8>>,
+    max_frame: usize,
+}
+
+impl FrameSink for PipeSink<'_> {
+    fn buffer(&mut self) -> Option<&mut [u8]> {
+        if self.spare.is_none() {
+            *self.spare = Some(self.tx.buffer(self.max_frame));
+        }
+        self.spare.as_deref_mut()
+    }
+    fn send(&mut self, t: Transmit) {
+        if let Some(b) = self.spare.take() {
+            self.tx.push(b, t.len);
+        }
     }
 }
 

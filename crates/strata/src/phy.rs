@@ -106,6 +106,27 @@ impl TxMeta {
     }
 }
 
+/// Where a burst of outbound frames goes
+/// ([`Stack::poll_transmit_burst`](crate::stack::Stack::poll_transmit_burst)):
+/// a device's transmit ring, a simulated link, a benchmark pipe. The stack
+/// asks for a buffer, writes one frame into it, and hands it over with
+/// [`FrameSink::send`]; then it asks for the next.
+pub trait FrameSink {
+    /// The buffer for the next frame (it should hold the largest frame of
+    /// any interface), or `None` when the sink takes no more frames now:
+    /// the burst ends, and what was not sent waits for the next poll.
+    ///
+    /// The stack may ask before it knows whether it has a frame, and ask
+    /// again: a buffer not followed by [`FrameSink::send`] is unused, and
+    /// the sink hands it out again (or another) next time.
+    fn buffer(&mut self) -> Option<&mut [u8]>;
+
+    /// The frame just written into the buffer of the last
+    /// [`FrameSink::buffer`] call is complete: `t` gives its interface, its
+    /// length from the buffer's start, and what the device is to finish.
+    fn send(&mut self, t: crate::stack::Transmit);
+}
+
 /// What the device knows about an inbound frame's transport checksum.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RxChecksum {

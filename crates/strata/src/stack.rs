@@ -13,7 +13,11 @@
 //! - **getters** (`&self`): [`Stack::stats`], sockets, ARP and routes.
 //!
 //! After any handler or mutator, the driver drains `poll_transmit` until it
-//! returns `None`, drains `poll_event`, and re-reads `poll_timeout`.
+//! returns `None`, drains `poll_event`, and re-reads `poll_timeout`. A
+//! driver with room for several frames (a ring of buffers) drains with
+//! [`Stack::poll_transmit_burst`] instead: the same frames in the same
+//! order, with the per-frame queue, route and timer work done once per run
+//! of segments.
 //!
 //! ```
 //! use strata::stack::{Stack, StackConfig, Event};
@@ -52,7 +56,7 @@ use crate::net::ident::IdentGenerator;
 use crate::net::martian::Arrival;
 use crate::net::nat::{Nat, NatConfig};
 use crate::net::route::{Route, RouteKind, RoutingTable};
-use crate::phy::{DeviceCaps, Offloads, RxChecksum, RxMeta, TxMeta};
+use crate::phy::{DeviceCaps, FrameSink, Offloads, RxChecksum, RxMeta, TxMeta};
 use crate::secret::Keys;
 use crate::time::{Duration, Instant};
 use crate::transport::ports::{EphemeralPorts, PortRange};
@@ -60,7 +64,6 @@ use crate::transport::tcp::{
     ListenerHandle, State as TcpState, Tcp, TcpConfig, TcpError, TcpEvent, TcpHandle, TcpStats,
 };
 use crate::transport::udp::{Datagram, UdpError, UdpHandle, UdpSocketStats, UdpSockets};
-use crate::wire::ethernet::MIN_FRAME_LEN;
 use crate::wire::icmpv4::Icmpv4Repr;
 use crate::wire::ip::Ipv4Cidr;
 use crate::wire::MacAddr;
@@ -742,37 +745,12 @@ impl Stack {
     /// ([`Stack::set_device_caps`]) what the device would have done is done
     /// here (checksums completed, super-segments cut). A driver whose
     /// device takes offloaded frames calls [`Stack::poll_transmit_meta`].
+    /// A burst of one: [`Stack::poll_transmit_burst`] gives the same frames
+    /// in the same order, several per call.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(IfaceId, usize)> {
-        loop {
-            if let Some((iface, f)) = self.split.pop_front() {
-                if buf.len() < f.len() {
-                    self.stats.link.tx_buffer_too_small += 1;
-                    continue;
-                }
-                buf[..f.len()].copy_from_slice(&f);
-                return Some((iface, f.len()));
-            }
-            let t = self.poll_transmit_meta(now, buf)?;
-            if t.meta.is_plain() {
-                return Some((t.iface, t.len));
-            }
-            let mut pieces = Vec::new();
-            let mut scratch = Vec::new();
-            let done =
-                crate::phy::finish_in_software(&mut buf[..t.len], &t.meta, &mut scratch, |f| {
-                    pieces.push(f.to_vec())
-                });
-            if done.is_err() {
-                self.stats.link.malformed += 1;
-                continue;
-            }
-            self.split.extend(pieces.into_iter().map(|mut f| {
-                if f.len() < MIN_FRAME_LEN {
-                    f.resize(MIN_FRAME_LEN, 0);
-                }
-                (t.iface, f)
-            }));
-        }
+        let mut one = OneFrame { buf, sent: None };
+        self.transmit_burst(now, &mut one, true);
+        one.sent.map(|t| (t.iface, t.len))
     }
 
     /// Like [`Stack::poll_transmit`], for a device that takes offloaded
@@ -782,24 +760,56 @@ impl Stack {
     /// padded: the checksum covers it to its end). Frames of interfaces
     /// without offloads come plain.
     pub fn poll_transmit_meta(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        if let Some((iface, f)) = self.split.pop_front() {
-            // Left over from `poll_transmit` (a driver mixing the two).
-            if buf.len() >= f.len() {
+        let mut one = OneFrame { buf, sent: None };
+        self.transmit_burst(now, &mut one, false);
+        one.sent
+    }
+
+    /// Writes every frame there is to send (or as many as `sink` takes)
+    /// into the sink's buffers, finished as [`Stack::poll_transmit`]
+    /// finishes them, in the order repeated calls of `poll_transmit` would
+    /// give them; returns how many. Queues, route and next hop are looked
+    /// at once per run of TCP segments of one connection, and the
+    /// connection's timers re-armed once, not once per frame.
+    pub fn poll_transmit_burst(&mut self, now: Instant, sink: &mut impl FrameSink) -> usize {
+        self.transmit_burst(now, sink, true)
+    }
+
+    /// [`Stack::poll_transmit_burst`] for a device that takes offloaded
+    /// frames: each frame comes with its [`TxMeta`], as from
+    /// [`Stack::poll_transmit_meta`].
+    pub fn poll_transmit_burst_meta(&mut self, now: Instant, sink: &mut impl FrameSink) -> usize {
+        self.transmit_burst(now, sink, false)
+    }
+
+    /// The transmit path of every poll: leftovers of a cut super-segment,
+    /// then what loops back, the frame queue (ARP, ICMP, UDP, fragments),
+    /// and TCP segments written straight into the sink's buffers
+    /// (`net/egress.rs`). `finished`: offloads are done in software.
+    fn transmit_burst(&mut self, now: Instant, sink: &mut impl FrameSink, finished: bool) -> usize {
+        let mut n = 0;
+        loop {
+            // Segments of a super-segment cut in software (or left over
+            // from `poll_transmit` when a driver mixes the two).
+            while !self.split.is_empty() {
+                let Some(buf) = sink.buffer() else {
+                    return n;
+                };
+                let Some((iface, f)) = self.split.pop_front() else {
+                    break;
+                };
+                if buf.len() < f.len() {
+                    self.stats.link.tx_buffer_too_small += 1;
+                    continue;
+                }
                 buf[..f.len()].copy_from_slice(&f);
-                return Some(Transmit {
+                sink.send(Transmit {
                     iface,
                     len: f.len(),
                     meta: TxMeta::default(),
                 });
+                n += 1;
             }
-            self.stats.link.tx_buffer_too_small += 1;
-        }
-        let plain = |(iface, len)| Transmit {
-            iface,
-            len,
-            meta: TxMeta::default(),
-        };
-        loop {
             // Loopback first: what it produces (replies) may go anywhere.
             // Each round handles what was queued when it started, so a
             // datagram bouncing between our own sockets cannot spin here.
@@ -808,23 +818,35 @@ impl Stack {
                     self.ingress_ipv4(now, iface, &d, false, Arrival::Loopback);
                 }
             }
-            while let Some(f) = self.tx.pop_front() {
-                if let Some(out) = self.write_frame(&f, buf) {
-                    return Some(plain(out));
+            while !self.tx.is_empty() {
+                let Some(buf) = sink.buffer() else {
+                    return n;
+                };
+                let Some(f) = self.tx.pop_front() else {
+                    break;
+                };
+                if let Some((iface, len)) = self.write_frame(&f, buf) {
+                    sink.send(Transmit {
+                        iface,
+                        len,
+                        meta: TxMeta::default(),
+                    });
+                    n += 1;
                 }
             }
-            // TCP segments go straight into `buf` when the next hop's MAC is
-            // known and no fragmentation is needed; otherwise they take the
-            // general path (ARP queue, fragments) and come out of `tx`
-            // (`net/egress.rs`).
-            match self.poll_tcp_segment(now, buf) {
-                TcpPoll::Written(t) => return Some(t),
-                TcpPoll::Queued => {}
-                TcpPoll::Idle => {
-                    if self.loopback.is_empty() && self.tx.is_empty() {
-                        return None;
-                    }
-                }
+            if sink.buffer().is_none() {
+                return n;
+            }
+            // TCP segments go straight into the sink's buffers when the
+            // next hop's MAC is known and no fragmentation is needed;
+            // otherwise they take the general path (ARP queue, fragments)
+            // and come out of `tx` on the next round (`net/egress.rs`).
+            if self.poll_tcp_segments(now, sink, finished, &mut n) == TcpPoll::Drained
+                && self.loopback.is_empty()
+                && self.tx.is_empty()
+                && self.split.is_empty()
+            {
+                return n;
             }
         }
     }
@@ -1329,6 +1351,24 @@ fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
+    }
+}
+
+/// The sink of [`Stack::poll_transmit`]: the caller's one buffer.
+struct OneFrame<'a> {
+    buf: &'a mut [u8],
+    sent: Option<Transmit>,
+}
+
+impl FrameSink for OneFrame<'_> {
+    fn buffer(&mut self) -> Option<&mut [u8]> {
+        match self.sent {
+            None => Some(&mut *self.buf),
+            Some(_) => None,
+        }
+    }
+    fn send(&mut self, t: Transmit) {
+        self.sent = Some(t);
     }
 }
 

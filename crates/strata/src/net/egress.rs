@@ -11,7 +11,7 @@ use crate::link::arp::{ArpCache, Resolve};
 use crate::link::ethernet::TxFrame;
 use crate::link::interface::{is_broadcast_on, source_for, Interface};
 use crate::link::IfaceId;
-use crate::phy::{Gso, PartialChecksum, TxMeta};
+use crate::phy::{FrameSink, Gso, PartialChecksum, TxMeta};
 use crate::stack::{SendError, Stack, Transmit};
 use crate::time::Instant;
 use crate::wire::ethernet::{EtherType, EthernetRepr, MIN_FRAME_LEN};
@@ -78,14 +78,33 @@ impl RouteCache {
     }
 }
 
-/// What [`Stack::poll_tcp_segment`] did.
+/// What [`Stack::poll_tcp_segments`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TcpPoll {
-    /// The engine had nothing to send.
-    Idle,
-    /// A segment was written into the caller's buffer.
-    Written(Transmit),
-    /// A segment took the general path (or had no route): look again.
-    Queued,
+    /// The engine has nothing more to send now (it may have sent some).
+    Drained,
+    /// The run stopped early: a segment took the general path (or had no
+    /// route), or something must go before the next segment, or the sink
+    /// is full. Look again.
+    Stopped,
+}
+
+/// What is left to do after a run of TCP segments stopped, once the engine
+/// lets go of the stack's fields.
+enum RunEnd {
+    /// The run ended on its own, or the sink is full.
+    Nothing,
+    /// A stale ARP entry to revalidate: (interface, next hop, its MAC).
+    Refresh(IfaceId, Ipv4Addr, MacAddr),
+    /// A super-segment cut in software: its segments, in order.
+    Pieces(IfaceId, Vec<Vec<u8>>),
+    /// A segment built as a datagram for the general path.
+    Datagram {
+        iface: IfaceId,
+        next_hop: Ipv4Addr,
+        dgram: Vec<u8>,
+        gso: usize,
+    },
 }
 
 impl Stack {
@@ -252,11 +271,23 @@ impl Stack {
         }
     }
 
-    /// Asks the TCP engine for its next segment and routes it: straight
-    /// into `buf` when the next hop's MAC is known and no fragmentation is
-    /// needed, else as a datagram through [`Stack::dispatch`] (ARP queue,
-    /// fragments), which comes out of the transmit queue later.
-    pub(crate) fn poll_tcp_segment(&mut self, now: Instant, buf: &mut [u8]) -> TcpPoll {
+    /// Asks the TCP engine for its segments and routes them: each straight
+    /// into a buffer of `sink` while the next hop's MAC is known and no
+    /// fragmentation is needed, else as a datagram through
+    /// [`Stack::dispatch`] (ARP queue, fragments), which comes out of the
+    /// transmit queue on the next round. A run of segments goes on while
+    /// the sink takes frames and nothing has to go before the next segment
+    /// (an ARP refresh, a datagram on the general path, the pieces of a
+    /// super-segment cut in software when `finished`), so the frames come
+    /// in the order single polls would give them. `n` counts the frames
+    /// given to `sink`.
+    pub(crate) fn poll_tcp_segments(
+        &mut self,
+        now: Instant,
+        sink: &mut impl FrameSink,
+        finished: bool,
+        n: &mut usize,
+    ) -> TcpPoll {
         let Stack {
             ifaces,
             routes,
@@ -265,20 +296,35 @@ impl Stack {
             tcp,
             config,
             idents,
+            stats,
             ..
         } = self;
         // RFC 9293 §3.9.2 MUST-49: the TTL of TCP segments is the
         // configurable `StackConfig::default_ttl`.
         let ttl = config.default_ttl;
-        let out = tcp.poll_transmit_offload(now, |src, dst, dscp, gso, seg| {
+        let mut end = RunEnd::Nothing;
+        let mut scratch = Vec::new();
+        let mut stopped = false;
+        tcp.poll_transmit_burst(now, |src, dst, dscp, gso, seg| {
+            stopped = true;
+            stats.tcp.segments_out += 1;
+            stats.ip.sent += 1;
             let Some(eg) =
                 RouteCache::route(route_cache, *config_version, ifaces, routes, src, dst)
             else {
-                return TcpOut::NoRoute;
+                stats.tcp.no_route += 1;
+                return false;
             };
             // `route` left this flow's entry in the cache.
             let neighbor = route_cache.as_mut().map(|c| &mut c.neighbor);
-            tcp_out(
+            // The sink said it had room before the engine made the segment;
+            // one that breaks its word gets it through the frame queue.
+            let mut none = [0u8; 0];
+            let buf = match sink.buffer() {
+                Some(b) => b,
+                None => &mut none[..],
+            };
+            let out = tcp_out(
                 now,
                 ifaces,
                 (eg, neighbor),
@@ -287,29 +333,71 @@ impl Stack {
                 buf,
                 (src, dst),
                 seg,
-            )
-        });
-        let Some(out) = out else {
-            return TcpPoll::Idle;
-        };
-        self.stats.tcp.segments_out += 1;
-        self.stats.ip.sent += 1;
-        match out {
-            TcpOut::Written {
-                iface,
-                len,
-                refresh,
-                meta,
-            } => {
-                self.stats.tcp.direct_out += 1;
-                self.stats.link.frames_out += 1;
-                self.stats.link.bytes_out += len as u64;
-                if let Some((ip, mac)) = refresh {
-                    self.arp_request(iface, ip, Some(mac));
+            );
+            match out {
+                TcpOut::Written {
+                    iface,
+                    len,
+                    refresh,
+                    meta,
+                } => {
+                    stats.tcp.direct_out += 1;
+                    stats.link.frames_out += 1;
+                    stats.link.bytes_out += len as u64;
+                    if finished && !meta.is_plain() {
+                        // What the device would do, done here: the pieces
+                        // go out first on the next round.
+                        let mut pieces = Vec::new();
+                        let done = crate::phy::finish_in_software(
+                            &mut buf[..len],
+                            &meta,
+                            &mut scratch,
+                            |f| pieces.push(f.to_vec()),
+                        );
+                        if done.is_err() {
+                            // Dropped whole, as a device would.
+                            stats.link.malformed += 1;
+                            pieces.clear();
+                        }
+                        end = RunEnd::Pieces(iface, pieces);
+                        return false;
+                    }
+                    sink.send(Transmit { iface, len, meta });
+                    *n += 1;
+                    if let Some((ip, mac)) = refresh {
+                        // The ARP request goes before the next segment.
+                        end = RunEnd::Refresh(iface, ip, mac);
+                        return false;
+                    }
+                    stopped = sink.buffer().is_none();
+                    !stopped
                 }
-                return TcpPoll::Written(Transmit { iface, len, meta });
+                TcpOut::Datagram {
+                    iface,
+                    next_hop,
+                    dgram,
+                    gso,
+                } => {
+                    end = RunEnd::Datagram {
+                        iface,
+                        next_hop,
+                        dgram,
+                        gso,
+                    };
+                    false
+                }
             }
-            TcpOut::Datagram {
+        });
+        match end {
+            RunEnd::Nothing => {}
+            RunEnd::Refresh(iface, ip, mac) => self.arp_request(iface, ip, Some(mac)),
+            RunEnd::Pieces(iface, pieces) => self.split.extend(pieces.into_iter().map(|mut f| {
+                if f.len() < MIN_FRAME_LEN {
+                    f.resize(MIN_FRAME_LEN, 0);
+                }
+                (iface, f)
+            })),
+            RunEnd::Datagram {
                 iface,
                 next_hop,
                 dgram,
@@ -331,9 +419,12 @@ impl Stack {
                     self.dispatch(now, &eg, dgram);
                 }
             }
-            TcpOut::NoRoute => self.stats.tcp.no_route += 1,
         }
-        TcpPoll::Queued
+        if stopped {
+            TcpPoll::Stopped
+        } else {
+            TcpPoll::Drained
+        }
     }
 }
 
@@ -448,8 +539,6 @@ enum TcpOut {
         /// The segment size to cut it at if it exceeds the MTU (0: never).
         gso: usize,
     },
-    /// No route to the destination.
-    NoRoute,
 }
 
 /// Emits one TCP segment routed to `eg`: straight into `buf` (Ethernet +

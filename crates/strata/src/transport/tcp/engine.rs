@@ -394,7 +394,7 @@ struct CookieSynAck {
     ts: Option<Timestamps>,
 }
 
-/// A slot's timer state (see [`Tcp::schedule`]).
+/// A slot's timer state (see [`Tcp::schedule_gen`]).
 #[derive(Debug, Clone, Copy)]
 struct Wake {
     /// Deadline of the slot's live wheel entry (`Instant::MAX`: none).
@@ -883,16 +883,10 @@ impl Tcp {
         }
     }
 
-    /// Connection `idx` next needs attention at `d` (its next deadline, if
-    /// any): a new wheel entry only when `d` is earlier than the one it has.
-    /// Call after anything that may move the connection's deadlines.
-    #[inline]
-    fn schedule(&mut self, idx: u32, d: Option<Instant>) {
-        let gen = self.slots[idx as usize].gen;
-        self.schedule_gen(idx, gen, d);
-    }
-
-    /// [`Tcp::schedule`] for slot `idx` of generation `gen`.
+    /// Connection `idx` (of generation `gen`) next needs attention at `d`
+    /// (its next deadline, if any): a new wheel entry only when `d` is
+    /// earlier than the one it has. Call after anything that may move the
+    /// connection's deadlines.
     #[inline]
     fn schedule_gen(&mut self, idx: u32, gen: u32, d: Option<Instant>) {
         let w = &mut self.wakes[idx as usize];
@@ -1634,8 +1628,40 @@ impl Tcp {
         now: Instant,
         f: impl FnOnce(Ipv4Addr, Ipv4Addr, u8, usize, &TcpRepr<'_>) -> R,
     ) -> Option<R> {
+        // A burst of one: `f` runs at most once, and stopping after it
+        // leaves the engine exactly where one segment more would start.
+        let mut f = Some(f);
+        let mut out = None;
+        self.poll_transmit_burst(now, |src, dst, dscp, gso, seg| {
+            if let Some(f) = f.take() {
+                out = Some(f(src, dst, dscp, gso, seg));
+            }
+            false
+        });
+        out
+    }
+
+    /// [`Tcp::poll_transmit_offload`] for several segments in one call:
+    /// `f` gets them one after another, in the order that many calls of
+    /// `poll_transmit_offload` would give them, and returns whether it
+    /// takes another (`false`: stop after this one). Returns how many
+    /// segments `f` got.
+    ///
+    /// The work around a segment is done once per run of segments of the
+    /// same connection, not once per segment: the transmit queue is
+    /// consulted and the connection found once, and its timers go onto
+    /// the wheel once, after its last segment of the run. A run ends when
+    /// the connection has nothing more to send now, when another
+    /// connection waits in the queue (round robin: it goes first, as it
+    /// would with single polls), or when `f` says stop.
+    pub fn poll_transmit_burst(
+        &mut self,
+        now: Instant,
+        mut f: impl FnMut(Ipv4Addr, Ipv4Addr, u8, usize, &TcpRepr<'_>) -> bool,
+    ) -> usize {
         self.now = self.now.max(now);
-        if let Some(r) = self.rsts.pop_front() {
+        let mut n = 0;
+        while let Some(r) = self.rsts.pop_front() {
             self.stats.segments_out += 1;
             let mut flags = TcpFlags::RST;
             if r.ack.is_some() {
@@ -1655,9 +1681,12 @@ impl Tcp {
                 },
                 payload: &[],
             };
-            return Some(f(*r.local.ip(), *r.remote.ip(), 0, 0, &repr));
+            n += 1;
+            if !f(*r.local.ip(), *r.remote.ip(), 0, 0, &repr) {
+                return n;
+            }
         }
-        if let Some(c) = self.cookie_synacks.pop_front() {
+        while let Some(c) = self.cookie_synacks.pop_front() {
             self.stats.segments_out += 1;
             let mut flags = TcpFlags::SYN;
             flags |= TcpFlags::ACK;
@@ -1679,64 +1708,102 @@ impl Tcp {
                 },
                 payload: &[],
             };
-            return Some(f(*c.local.ip(), *c.remote.ip(), 0, 0, &repr));
+            n += 1;
+            if !f(*c.local.ip(), *c.remote.ip(), 0, 0, &repr) {
+                return n;
+            }
         }
         if self.dirty.is_empty() {
             shrink_idle(&mut self.dirty);
             shrink_idle(&mut self.rsts);
             shrink_idle(&mut self.cookie_synacks);
         }
-        while let Some(idx) = self.dirty.pop_front() {
-            let Some(conn) = self.slots.conn_at_mut(idx) else {
+        let Tcp {
+            cfg,
+            slots,
+            dirty,
+            stats,
+            scratch,
+            burst,
+            wakes,
+            timers,
+            ..
+        } = self;
+        while let Some(idx) = dirty.pop_front() {
+            let Some(Slot {
+                gen,
+                conn: Some(conn),
+            }) = slots.get_mut(idx as usize)
+            else {
                 continue;
             };
             conn.in_dirty = false;
-            let Some(seg) = conn.next_segment(&self.cfg, now, &mut self.stats, self.burst) else {
-                continue;
-            };
-            // RFC 9293 §3.8.5: URG and the urgent pointer while SND.UP is
-            // ahead of this segment.
-            let (flags, urgent) = conn.urgent_field(seg.seq, seg.flags);
-            // More may follow: go to the back of the queue (round robin).
-            if conn.wants_send() {
-                conn.in_dirty = true;
-                self.dirty.push_back(idx);
+            let mut go_on = true;
+            let mut sent = false;
+            while go_on {
+                let Some(seg) = conn.next_segment(cfg, now, stats, *burst) else {
+                    break;
+                };
+                sent = true;
+                // RFC 9293 §3.8.5: URG and the urgent pointer while SND.UP
+                // is ahead of this segment.
+                let (flags, urgent) = conn.urgent_field(seg.seq, seg.flags);
+                let (a, b) = conn.tx.get(seg.data_off, seg.data_len);
+                let payload: &[u8] = if b.is_empty() {
+                    a
+                } else {
+                    // The segment wraps the ring: copy once into scratch.
+                    scratch.clear();
+                    scratch.extend_from_slice(a);
+                    scratch.extend_from_slice(b);
+                    scratch
+                };
+                let repr = TcpRepr {
+                    src_port: conn.local.port(),
+                    dst_port: conn.remote.port(),
+                    seq: seg.seq.0,
+                    ack: seg.ack,
+                    flags,
+                    window: seg.window,
+                    urgent,
+                    options: seg.options,
+                    payload,
+                };
+                let gso = conn.data_mss(&seg.options);
+                n += 1;
+                go_on = f(*conn.local.ip(), *conn.remote.ip(), conn.dscp, gso, &repr);
+                if !conn.wants_send() {
+                    break;
+                }
+                if !go_on || !dirty.is_empty() {
+                    // More to send, but the caller stopped or another
+                    // connection's turn comes first: to the back of the
+                    // queue (round robin).
+                    conn.in_dirty = true;
+                    dirty.push_back(idx);
+                    break;
+                }
             }
-            // Keep the timer wheel in step (the segment may have armed RTO).
-            let d = conn.next_deadline();
-            self.schedule(idx, d);
-            let conn = self.slots[idx as usize].conn.as_ref()?;
-            let (a, b) = conn.tx.get(seg.data_off, seg.data_len);
-            let payload: &[u8] = if b.is_empty() {
-                a
-            } else {
-                // The segment wraps the ring: copy once into scratch.
-                self.scratch.clear();
-                self.scratch.extend_from_slice(a);
-                self.scratch.extend_from_slice(b);
-                &self.scratch
-            };
-            let repr = TcpRepr {
-                src_port: conn.local.port(),
-                dst_port: conn.remote.port(),
-                seq: seg.seq.0,
-                ack: seg.ack,
-                flags,
-                window: seg.window,
-                urgent,
-                options: seg.options,
-                payload,
-            };
-            let gso = conn.data_mss(&seg.options);
-            return Some(f(
-                *conn.local.ip(),
-                *conn.remote.ip(),
-                conn.dscp,
-                gso,
-                &repr,
-            ));
+            if sent {
+                // The wheel in step with the run's last segment (it may
+                // have armed RTO or the probe timeout).
+                // Inline `Tcp::schedule_gen` (the fields are borrowed apart).
+                let w = &mut wakes[idx as usize];
+                w.want = conn.next_deadline().unwrap_or(Instant::MAX);
+                if w.want < w.entry {
+                    w.entry = w.want;
+                    timers.insert(Entry {
+                        at: w.want,
+                        idx,
+                        gen: *gen,
+                    });
+                }
+            }
+            if !go_on {
+                break;
+            }
         }
-        None
+        n
     }
 
     /// Negative advice for the IP layer (RFC 9293 §3.8.3 MUST-20, RFC 1122
