@@ -1718,18 +1718,18 @@ impl Tcp {
             shrink_idle(&mut self.rsts);
             shrink_idle(&mut self.cookie_synacks);
         }
-        let Tcp {
-            cfg,
-            slots,
-            dirty,
-            stats,
-            scratch,
-            burst,
-            wakes,
-            timers,
-            ..
-        } = self;
-        while let Some(idx) = dirty.pop_front() {
+        while let Some(idx) = self.dirty.pop_front() {
+            // The run, with the engine's fields borrowed apart; then the
+            // wheel, with the engine whole again.
+            let Tcp {
+                cfg,
+                slots,
+                dirty,
+                stats,
+                scratch,
+                burst,
+                ..
+            } = &mut *self;
             let Some(Slot {
                 gen,
                 conn: Some(conn),
@@ -1787,17 +1787,8 @@ impl Tcp {
             if sent {
                 // The wheel in step with the run's last segment (it may
                 // have armed RTO or the probe timeout).
-                // Inline `Tcp::schedule_gen` (the fields are borrowed apart).
-                let w = &mut wakes[idx as usize];
-                w.want = conn.next_deadline().unwrap_or(Instant::MAX);
-                if w.want < w.entry {
-                    w.entry = w.want;
-                    timers.insert(Entry {
-                        at: w.want,
-                        idx,
-                        gen: *gen,
-                    });
-                }
+                let (gen, d) = (*gen, conn.next_deadline());
+                self.schedule_gen(idx, gen, d);
             }
             if !go_on {
                 break;
