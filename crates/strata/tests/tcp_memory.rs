@@ -32,8 +32,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The tests of this file measure the one global heap: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn idle_established_connection_memory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n: usize = std::env::var("TCP_MEM_CONNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -96,4 +100,49 @@ fn idle_established_connection_memory() {
     assert!(net.events[B]
         .iter()
         .any(|(_, e)| matches!(e, TcpEvent::Readable(h) if *h == servers[n / 2])));
+}
+
+#[test]
+fn time_wait_memory() {
+    // Connections closed by the application and waiting out 2×MSL in
+    // TIME-WAIT on the active closer keep a compact record, not their
+    // connection slot (RFC 9293 §3.10.7.4 needs only the 4-tuple,
+    // sequence numbers, timestamps and the deadline).
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let n: usize = std::env::var("TCP_MEM_TIME_WAITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4096);
+    // Warm-up past one revolution of the timer wheel (4.3 s), whose
+    // buckets keep their allocations.
+    let warm = 1600;
+    let mut net = Net::new(TcpConfig::default(), TcpConfig::default(), 41);
+    net.record = false;
+    net.latency = Duration::from_micros(20);
+    let l = net.listen(B, 80, 64);
+    let mut before = 0;
+    for i in 0..warm + n {
+        if i == warm {
+            before = LIVE.load(Ordering::Relaxed);
+        }
+        let c = net.connect(A, 20_000 + i as u16, 80).unwrap();
+        net.run_for(Duration::from_millis(1));
+        let s = net.hosts[B].accept(l).unwrap();
+        net.close(A, c);
+        net.run_for(Duration::from_millis(1));
+        net.close(B, s);
+        net.run_for(Duration::from_millis(1));
+        for e in &mut net.events {
+            e.clear();
+        }
+    }
+    let after = LIVE.load(Ordering::Relaxed);
+    // Every cycle left one TIME-WAIT on A, all within 2×MSL.
+    assert_eq!(net.hosts[A].time_wait_records(), warm + n);
+    assert_eq!(net.hosts[A].connection_count(), warm + n);
+    assert_eq!(net.hosts[B].connection_count(), 0);
+    let per = (after - before) as f64 / n as f64;
+    eprintln!("TIME-WAIT: {n} connections, {per:.0} heap bytes each");
+    // A connection slot alone is ten cache lines (640 bytes).
+    assert!(per <= 256.0, "{per} bytes per TIME-WAIT (budget 256)");
 }

@@ -703,3 +703,147 @@ fn time_wait_holds_no_buffers() {
     assert_eq!(info.state, State::TimeWait);
     assert_eq!(info.buffer_bytes, 0);
 }
+
+/// A host in TIME-WAIT after an active close, its handle closed
+/// (`release`: a compact TIME-WAIT record) or still held (the full
+/// connection), then the same segments from outside: what it sends back,
+/// its counters and its events.
+fn time_wait_answers(
+    release: bool,
+) -> (
+    Vec<tcp_pipe::Seg>,
+    strata::transport::tcp::TcpStats,
+    Vec<TcpEvent>,
+    usize,
+) {
+    use strata::wire::tcp::{TcpFlags, Timestamps};
+    let mut net = Net::default_pair(31);
+    let (c, s) = net.connect_pair();
+    net.hosts[A].send(c, b"request").unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(read_all(&mut net, B, s), b"request");
+    if release {
+        net.close(A, c);
+    } else {
+        net.shutdown(A, c);
+    }
+    net.run_for(Duration::from_millis(100));
+    net.close(B, s);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.hosts[A].connection_count(), 1);
+    assert_eq!(net.hosts[B].connection_count(), 0);
+    assert_eq!(net.hosts[A].time_wait_records(), usize::from(release));
+    let fin = net
+        .sent_by(B)
+        .filter(|x| x.seg.flags.fin())
+        .last()
+        .unwrap()
+        .seg
+        .clone();
+    let ts = fin.options.timestamps.unwrap();
+    let first = net.log.len();
+    let inject = |net: &mut Net, seg: &tcp_pipe::Seg| {
+        let now = net.now;
+        net.hosts[A].handle_segment(now, seg.src, seg.dst, &seg.repr());
+        net.flush();
+        net.run_for(Duration::from_millis(1));
+    };
+    // 30 s in: B's FIN again (its ACK was lost): ACKed, 2×MSL restarts.
+    net.run_for(Duration::from_secs(30));
+    inject(&mut net, &fin);
+    // Again at once: the ACK to an unacceptable segment is rate-limited.
+    inject(&mut net, &fin);
+    net.run_for(Duration::from_millis(200));
+    // An older TSval: PAWS drops it and ACKs.
+    let mut old = fin.clone();
+    old.options.timestamps = Some(Timestamps {
+        tsval: ts.tsval.wrapping_sub(1000),
+        tsecr: ts.tsecr,
+    });
+    inject(&mut net, &old);
+    net.run_for(Duration::from_millis(200));
+    // A SYN for A's port, which nobody listens on: not a new incarnation;
+    // a challenge ACK (RFC 5961 §4.2).
+    let mut syn = fin.clone();
+    syn.flags = TcpFlags::SYN;
+    syn.seq = fin.seq.wrapping_add(100_000);
+    syn.options.timestamps = Some(Timestamps {
+        tsval: ts.tsval.wrapping_add(10),
+        tsecr: 0,
+    });
+    inject(&mut net, &syn);
+    // RST: ignored (RFC 1337).
+    let mut rst = fin.clone();
+    rst.flags = TcpFlags::RST;
+    rst.seq = fin.seq.wrapping_add(1);
+    inject(&mut net, &rst);
+    // In-window data after the FIN: ignored.
+    let mut data = fin.clone();
+    data.flags = TcpFlags::ACK;
+    data.seq = fin.seq.wrapping_add(1);
+    data.payload = b"late".to_vec();
+    inject(&mut net, &data);
+    // An ACK of something never sent: ACKed back.
+    net.run_for(Duration::from_millis(200));
+    let mut ahead = fin.clone();
+    ahead.flags = TcpFlags::ACK;
+    ahead.seq = fin.seq.wrapping_add(1);
+    ahead.ack = fin.ack.wrapping_add(5000);
+    inject(&mut net, &ahead);
+    // 2×MSL from the restart, not from the start.
+    let time_waits = |net: &Net| {
+        net.hosts[A]
+            .connections()
+            .filter(|(_, i)| i.state == State::TimeWait)
+            .count()
+    };
+    net.run_for(Duration::from_secs(45));
+    assert_eq!(time_waits(&net), 1, "2×MSL restarted");
+    net.run_for(Duration::from_secs(20));
+    assert_eq!(time_waits(&net), 0);
+    assert_eq!(net.hosts[A].time_wait_records(), 0);
+    let sent: Vec<_> = net.log[first..]
+        .iter()
+        .filter(|x| x.from == A)
+        .map(|x| x.seg.clone())
+        .collect();
+    let events = net.events[A]
+        .iter()
+        .map(|(_, e)| *e)
+        .filter(|e| {
+            matches!(e, TcpEvent::Closed(h) | TcpEvent::StateChanged { handle: h, .. } if *h == c)
+        })
+        .collect();
+    (
+        sent,
+        net.hosts[A].stats().clone(),
+        events,
+        net.hosts[B].connection_count(),
+    )
+}
+
+#[test]
+// covers: MUST-13
+fn time_wait_record_answers_as_the_full_connection() {
+    let (full, full_stats, full_events, _) = time_wait_answers(false);
+    let (rec, rec_stats, rec_events, _) = time_wait_answers(true);
+    // ACK of the FIN, the PAWS ACK, the challenge ACK, the ACK of the
+    // unsent data; the RST and the late data get none.
+    assert_eq!(full.len(), 4, "{full:?}");
+    assert!(full
+        .iter()
+        .all(|s| s.flags == strata::wire::tcp::TcpFlags::ACK));
+    assert_eq!(
+        format!("{rec:?}"),
+        format!("{full:?}"),
+        "the record sends what the full connection sends"
+    );
+    assert_eq!(rec_stats, full_stats);
+    // The RST injected, and B's RSTs (it has no connection) to A's ACKs.
+    assert_eq!(rec_stats.rst_ignored_time_wait, 1 + 4);
+    assert_eq!(rec_stats.paws_rejected, 1);
+    assert_eq!(rec_stats.challenge_acks, 1);
+    // Both report the end under the connection's handle.
+    assert_eq!(rec_events, full_events);
+    assert!(matches!(rec_events.last(), Some(TcpEvent::Closed(_))));
+}

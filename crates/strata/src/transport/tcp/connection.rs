@@ -14,6 +14,7 @@ use super::rack::{Frto, Rack, Undo};
 use super::recovery::{self, Episode, NextSeg, Scoreboard};
 use super::rtt::RttEstimator;
 use super::seq::SeqNumber;
+use super::timewait::TimeWait;
 use super::tlp::{self, Probe};
 use super::{Keepalive, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
 use crate::time::{Duration, Instant};
@@ -25,11 +26,11 @@ use std::collections::VecDeque;
 /// (Linux TCP_PAWS_WINDOW; see the PAWS check).
 const PAWS_WINDOW: i32 = 1;
 /// RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS.
-const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+pub(crate) const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// RFC 9293 §3.7.1 MUST-15: assume 536 when the peer sends no MSS option.
 const DEFAULT_PEER_MSS: usize = 536;
 /// Least time between ACKs sent for unacceptable segments.
-const OOW_ACK_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const OOW_ACK_INTERVAL: Duration = Duration::from_millis(100);
 /// Lowest path MTU a "fragmentation needed" may set (Linux min_pmtu).
 const PMTU_FLOOR: u16 = 552;
 /// RFC 1191 §6.3: after a decrease, try the larger path MTU again after
@@ -471,7 +472,7 @@ const BUFFER_IDLE: Duration = Duration::from_millis(200);
 /// the connection is idle.
 const BUFFER_KEEP: usize = 1024;
 
-fn ts_now(now: Instant, offset: u32) -> u32 {
+pub(crate) fn ts_now(now: Instant, offset: u32) -> u32 {
     // RFC 7323 §5.4: a 1 ms timestamp clock, randomly offset (§7.1).
     (now.as_millis() as u32).wrapping_add(offset)
 }
@@ -1239,16 +1240,7 @@ impl Conn {
     }
 
     fn oow_ack_allowed(&mut self, now: Instant) -> bool {
-        let ms = now.as_millis() as u32;
-        let interval = OOW_ACK_INTERVAL.as_millis() as u32;
-        if self
-            .last_oow_ack
-            .is_some_and(|t| ms.wrapping_sub(t) < interval)
-        {
-            return false;
-        }
-        self.last_oow_ack = Some(ms);
-        true
+        super::timewait::oow_ack_allowed(&mut self.last_oow_ack, now)
     }
 
     /// RFC 9293 §3.10.7.4 MAY-12: the RFC 5961 injection protections
@@ -3560,15 +3552,39 @@ impl Conn {
     /// everything seen (RFC 9293 §3.6 MAY-2; with timestamps the RFC 6191
     /// rule, SHLD-4).
     pub fn time_wait_reusable(&self, seg: &TcpRepr<'_>) -> bool {
-        if self.state != State::TimeWait {
-            return false;
+        self.state == State::TimeWait
+            && super::timewait::reusable(self.ts_ok, self.ts_recent, self.rcv_nxt, seg)
+    }
+
+    /// The compact record of this connection in TIME-WAIT (see
+    /// [`super::timewait`]): everything its processing there reads, with
+    /// the ACK it owes (of the peer's FIN) still owed.
+    pub fn time_wait_record(&mut self) -> TimeWait {
+        // The window of that ACK, as `pure_ack` would advertise it (this
+        // also settles RCV.ADV, the acceptability window from now on).
+        let window = self.advertise(false);
+        TimeWait {
+            handle: self.handle,
+            local: self.local,
+            remote: self.remote,
+            close_at: self.close_at.unwrap_or(Instant::ZERO),
+            ts_recent_age: self.ts_recent_age,
+            snd_una: self.snd_una,
+            snd_max: self.snd_max,
+            rcv_nxt: self.rcv_nxt,
+            rcv_wnd: self.rcv_adv.since(self.rcv_nxt).min(u32::MAX as usize) as u32,
+            max_snd_wnd: self.max_snd_wnd,
+            ts_recent: self.ts_recent,
+            ts_offset: self.ts_offset,
+            last_oow_ack: self.last_oow_ack,
+            challenge_limit: self.challenge_limit,
+            dsack: self.rare.as_deref().and_then(|r| r.dsack),
+            window,
+            dscp: self.dscp,
+            ts_ok: self.ts_ok,
+            sack_ok: self.sack_ok,
+            ack_now: self.ack_now,
         }
-        if self.ts_ok {
-            if let Some(ts) = seg.options.timestamps {
-                return (ts.tsval.wrapping_sub(self.ts_recent) as i32) > 0;
-            }
-        }
-        SeqNumber(seg.seq) > self.rcv_nxt
     }
 }
 

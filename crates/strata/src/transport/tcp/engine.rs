@@ -20,6 +20,7 @@ use super::isn::IsnGenerator;
 use super::syncookie::{SynCookies, TsOptions};
 use super::table::{Demux, Slab};
 use super::timer::{Entry, TimerWheel};
+use super::timewait::TimeWaits;
 use super::{IcmpError, ListenerHandle, State, TcpConfig, TcpError, TcpEvent, TcpHandle};
 use crate::secret::Keys;
 use crate::time::{Duration, Instant};
@@ -476,7 +477,15 @@ pub struct Tcp {
     pool: BufPool,
     /// Header prediction on (see [`Tcp::set_header_prediction`]).
     predict: bool,
+    /// Compact records of released connections in TIME-WAIT (see
+    /// [`super::timewait`]); in the demux and the timer wheel under their
+    /// index tagged with [`TW`].
+    tw: TimeWaits,
 }
+
+/// Tags a TIME-WAIT record's index in the demux table and the timer
+/// wheel, where untagged indexes name connection slots.
+const TW: u32 = 1 << 31;
 
 /// Release the allocation of a queue that is empty after a burst.
 fn shrink_idle<T>(q: &mut VecDeque<T>) {
@@ -557,6 +566,7 @@ impl Tcp {
             mem_blocked: VecDeque::new(),
             pool: BufPool::default(),
             predict: true,
+            tw: TimeWaits::default(),
         }
     }
 
@@ -715,7 +725,15 @@ impl Tcp {
     /// Live connections (including TIME-WAIT and closed ones still held
     /// by the user).
     pub fn connection_count(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.slots.len() - self.free.len() + self.tw.len()
+    }
+
+    /// Connections in TIME-WAIT kept as compact records (see
+    /// [`Tcp::connections`]): those the application had closed when they
+    /// entered it. A connection whose handle is still held waits in its
+    /// full slot until the handle is closed.
+    pub fn time_wait_records(&self) -> usize {
+        self.tw.len()
     }
 
     // ------------------------------------------------------------------
@@ -757,6 +775,12 @@ impl Tcp {
     /// connection per 4-tuple, so this is what a lookup would answer).
     #[inline]
     fn slot_holds(&self, idx: u32, t: &Tuple) -> bool {
+        if idx & TW != 0 {
+            return self
+                .tw
+                .get(idx & !TW)
+                .is_some_and(|r| Tuple::new(r.local, r.remote) == *t);
+        }
         self.slots
             .conn_at(idx)
             .is_some_and(|c| Tuple::new(c.local, c.remote) == *t)
@@ -861,9 +885,17 @@ impl Tcp {
             self.finalize(idx);
             return;
         }
-        if conn.orphan && conn.state == State::TimeWait {
-            conn.orphan = false;
-            self.orphans -= 1;
+        if conn.state == State::TimeWait {
+            if conn.orphan {
+                conn.orphan = false;
+                self.orphans -= 1;
+            }
+            if conn.released {
+                // Nobody holds the handle: a compact record waits out
+                // 2×MSL instead, and the slot is free at once.
+                self.enter_time_wait_record(idx);
+                return;
+            }
         }
         conn.update_timers(now);
         if !conn.in_dirty && conn.wants_send() {
@@ -942,6 +974,89 @@ impl Tcp {
         }
     }
 
+    /// Connection `idx`, released and in TIME-WAIT, becomes a compact
+    /// record (see [`super::timewait`]) under the same 4-tuple; its slot,
+    /// buffers and loss-recovery state are freed.
+    fn enter_time_wait_record(&mut self, idx: u32) {
+        let Some(conn) = self.slots.conn_at_mut(idx) else {
+            return;
+        };
+        let rec = conn.time_wait_record();
+        let at = rec.close_at;
+        let hash = self
+            .tuple_hasher
+            .hash_one(Tuple::new(rec.local, rec.remote));
+        self.table.remove(hash, idx);
+        let (i, gen) = self.tw.insert(rec);
+        self.table.insert(hash, i | TW);
+        self.timers.insert(Entry {
+            at,
+            idx: i | TW,
+            gen,
+        });
+        self.free_slot(idx);
+    }
+
+    /// A segment for TIME-WAIT record `i` (RFC 9293 §3.10.7.4). True when
+    /// it is a SYN that ends the TIME-WAIT for a new incarnation (RFC 9293
+    /// §3.6 MAY-2, RFC 6191): the caller hands it to the listener.
+    fn time_wait_segment(
+        &mut self,
+        now: Instant,
+        i: u32,
+        dst: Ipv4Addr,
+        seg: &TcpRepr<'_>,
+    ) -> bool {
+        let gen = self.tw.gen(i);
+        let f = seg.flags;
+        // As for a full connection: given up only for a SYN some listener
+        // will take; otherwise the SYN is processed in TIME-WAIT.
+        let reuse = f.syn()
+            && !f.ack()
+            && self.tw.get(i).is_some_and(|r| r.reusable(seg))
+            && self.is_listening_port(dst, seg.dst_port);
+        if reuse {
+            self.end_time_wait_record(i);
+            return true;
+        }
+        let Some(rec) = self.tw.get_gen_mut(i, gen) else {
+            return false;
+        };
+        let (had_ack, close_at) = (rec.ack_now, rec.close_at);
+        rec.on_segment(now, &self.cfg, &mut self.stats, &mut self.challenge, seg);
+        let (ack, at) = (!had_ack && rec.ack_now, rec.close_at);
+        if ack {
+            self.tw.queue_ack(i);
+        }
+        if at != close_at {
+            // The 2×MSL wait restarted: the old wheel entry goes stale.
+            self.timers.insert(Entry {
+                at,
+                idx: i | TW,
+                gen,
+            });
+        }
+        false
+    }
+
+    /// TIME-WAIT record `i` ends (2×MSL passed, or a new incarnation takes
+    /// its 4-tuple): CLOSED, reported under the connection's handle.
+    fn end_time_wait_record(&mut self, i: u32) {
+        if let Some(rec) = self.tw.remove(i) {
+            let hash = self
+                .tuple_hasher
+                .hash_one(Tuple::new(rec.local, rec.remote));
+            self.table.remove(hash, i | TW);
+            let handle = rec.handle;
+            self.events.push_back(TcpEvent::StateChanged {
+                handle,
+                from: State::TimeWait,
+                to: State::Closed,
+            });
+            self.events.push_back(TcpEvent::Closed(handle));
+        }
+    }
+
     fn free_slot(&mut self, idx: u32) {
         self.uncharge(idx);
         let slot = &mut self.slots[idx as usize];
@@ -977,6 +1092,7 @@ impl Tcp {
             SocketAddrV4::new(dst, seg.dst_port),
             SocketAddrV4::new(src, seg.src_port),
         );
+        // (A TIME-WAIT record's tagged index names no slot: nothing staged.)
         let idx = self.lookup(&tuple)?;
         let conn = self.slots.conn_at_mut(idx)?;
         let sum = conn.stage(seg.seq, seg.payload)?;
@@ -1022,7 +1138,11 @@ impl Tcp {
             Some((idx, _)) if self.slot_holds(idx, &tuple) => Some(idx),
             _ => self.lookup(&tuple),
         };
-        if let Some(idx) = found {
+        if let Some(i) = found.filter(|i| i & TW != 0) {
+            if !self.time_wait_segment(now, i & !TW, dst, seg) {
+                return;
+            }
+        } else if let Some(idx) = found {
             // A TIME-WAIT is only given up for a new incarnation some
             // listener will take; with no listener on the port the SYN is
             // processed in TIME-WAIT (challenge ACK) and the TIME-WAIT kept.
@@ -1460,6 +1580,13 @@ impl Tcp {
         let Some(idx) = self.lookup(&Tuple::new(local, remote)) else {
             return;
         };
+        if idx & TW != 0 {
+            // TIME-WAIT: nothing in flight that an error could be about.
+            if seq.is_some() {
+                self.stats.icmp_out_of_window += 1;
+            }
+            return;
+        }
         if let Some(seq) = seq {
             let ok = self.slots[idx as usize]
                 .conn
@@ -1511,6 +1638,15 @@ impl Tcp {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         while let Some(Entry { at: t, idx, gen }) = self.timers.pop_due(now) {
+            if idx & TW != 0 {
+                // A TIME-WAIT record's 2×MSL, unless the wait restarted
+                // since (a later entry serves it) or the record is gone.
+                let i = idx & !TW;
+                if self.tw.get_gen_mut(i, gen).is_some_and(|r| r.close_at == t) {
+                    self.end_time_wait_record(i);
+                }
+                continue;
+            }
             // Stale unless it is the slot's live entry (a freed slot has
             // none; an entry of an older connection in the slot that
             // happens to match is due for the current one too).
@@ -1711,6 +1847,11 @@ impl Tcp {
             n += 1;
             if !f(*c.local.ip(), *c.remote.ip(), 0, 0, &repr) {
                 return n;
+            }
+        }
+        if self.tw.has_acks() {
+            if let Some((r, seg)) = self.tw.poll_ack(now, &mut self.stats) {
+                return Some(f(*r.local.ip(), *r.remote.ip(), r.dscp, 0, &seg));
             }
         }
         if self.dirty.is_empty() {
@@ -2412,11 +2553,15 @@ impl Tcp {
 
     /// Every connection the engine holds (including orphans finishing
     /// their close and TIME-WAIT), in slot order — a `netstat` view.
+    /// Compact TIME-WAIT records follow, under the handle their
+    /// connection had; they report only what they keep (see
+    /// [`Tcp::time_wait_records`]).
     pub fn connections(&self) -> impl Iterator<Item = (TcpHandle, ConnInfo)> + '_ {
         self.slots
             .iter()
             .filter_map(|s| s.conn.as_ref())
             .map(|c| (c.handle, Self::info_of(c)))
+            .chain(self.tw.iter().map(|r| (r.handle, r.info())))
     }
 
     fn info_of(c: &Conn) -> ConnInfo {

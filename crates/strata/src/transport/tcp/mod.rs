@@ -31,6 +31,7 @@
 //! | `syncookie.rs`  | SYN cookies (RFC 4987 §3.6): stateless SYN-ACKs in a flood |
 //! | `connection.rs` | one connection: the RFC 9293 §3.10 event processing       |
 //! | `engine.rs`     | the [`Tcp`] engine: demux, listeners, timers, events      |
+//! | `timewait.rs`   | compact TIME-WAIT records of closed connections           |
 //! | `ingress.rs`    | the stack's hand-off from IPv4: checks, then the engine    |
 
 pub mod buffer;
@@ -48,6 +49,7 @@ pub mod seq;
 pub mod syncookie;
 mod table;
 mod timer;
+mod timewait;
 pub mod tlp;
 mod urgent;
 
