@@ -486,7 +486,9 @@ impl Reassembler {
 
     /// When the next incomplete datagram expires (O(log n)).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.by_deadline.keys().next().map(|&(d, _)| d)
+        // `first_key_value`: no range iterator for what is usually an
+        // empty map (asked after every poll).
+        self.by_deadline.first_key_value().map(|(&(d, _), _)| d)
     }
 
     /// Discards the datagrams whose timer ran out (RFC 791 §3.2), appending

@@ -9,9 +9,11 @@
 //!
 //! One timing wheel of `(deadline, slot)` entries serves every timer
 //! ([`super::timer`]: O(1) to arm, exact deadlines, fired in deadline
-//! order). Each connection remembers the deadline it has in the wheel;
-//! entries that no longer match are skipped when they fire (lazy
-//! invalidation), so arming or moving a timer never searches.
+//! order). Each connection remembers the deadline it has in the wheel; a
+//! deadline that moves later keeps its entry, which is recognised as early
+//! when it fires and re-armed (lazy invalidation: moving a timer never
+//! searches). An entry that can only fire stale — the connection has no
+//! deadline left, or is freed — is cancelled, so that it wakes nobody.
 
 use super::buffer::BufPool;
 use super::congestion::CongestionControl;
@@ -924,12 +926,23 @@ impl Tcp {
         let w = &mut self.wakes[idx as usize];
         w.want = d.unwrap_or(Instant::MAX);
         if w.want < w.entry {
+            let old = w.entry;
             w.entry = w.want;
             self.timers.insert(Entry {
                 at: w.want,
                 idx,
                 gen,
             });
+            if old != Instant::MAX {
+                // The later entry would only fire stale.
+                self.timers.remove(Entry { at: old, idx, gen });
+            }
+        } else if w.want == Instant::MAX && w.entry != Instant::MAX {
+            // Nothing left to wait for: cancel the entry rather than wake
+            // the stack for it. (A deadline that moved later keeps its
+            // entry, which re-arms when it fires: moving costs nothing.)
+            let at = core::mem::replace(&mut w.entry, Instant::MAX);
+            self.timers.remove(Entry { at, idx, gen });
         }
     }
 
@@ -1061,6 +1074,15 @@ impl Tcp {
         self.uncharge(idx);
         let slot = &mut self.slots[idx as usize];
         if let Some(mut c) = slot.conn.take() {
+            // Its wheel entry would only fire stale.
+            let at = self.wakes[idx as usize].entry;
+            if at != Instant::MAX {
+                self.timers.remove(Entry {
+                    at,
+                    idx,
+                    gen: slot.gen,
+                });
+            }
             // Its first buffer allocations serve the next connections.
             c.tx.ack(usize::MAX);
             c.tx.shrink_into(&mut self.pool);
@@ -1947,10 +1969,18 @@ impl Tcp {
         self.advice.pop_front()
     }
 
+    /// True when [`Tcp::poll_event`] has an event to give.
+    #[inline]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<TcpEvent> {
         let e = self.events.pop_front();
-        if e.is_none() {
+        if self.events.is_empty() {
+            // The last one: memory a burst left goes back now (callers
+            // may skip the empty poll, see `has_events`).
             shrink_idle(&mut self.events);
         }
         e

@@ -13,9 +13,12 @@
 //! same order as one big heap, so behaviour does not depend on the data
 //! structure.
 //!
-//! Entries are never removed early: a connection whose deadline moved keeps
-//! its old entry, which the engine recognises as stale when it fires (lazy
-//! invalidation, as before).
+//! A connection whose deadline moved later keeps its old entry, which the
+//! engine recognises as early or stale when it fires (lazy invalidation:
+//! moving a deadline costs nothing). An entry nobody will want any more (a
+//! connection with no deadline left, or freed) is cancelled with
+//! [`TimerWheel::remove`] when it is still within the horizon, so that it
+//! does not wake the stack for nothing.
 
 use crate::time::Instant;
 use core::cmp::Reverse;
@@ -112,6 +115,45 @@ impl TimerWheel {
         } else {
             self.far.push(Reverse(e));
         }
+    }
+
+    /// Cancels entry `e` if it waits in the wheel's near part or its
+    /// buckets (a short scan of one bucket, about a millisecond's worth of
+    /// entries); true if it was found there. Entries beyond the horizon
+    /// stay in their heap and fire stale. The earliest deadline is
+    /// recomputed when `e` was it, so a cancelled timer wakes nobody.
+    pub fn remove(&mut self, e: Entry) -> bool {
+        let t = tick(e.at);
+        let found = if t < self.cur {
+            // `near` is sorted latest first.
+            match self.near.binary_search_by(|x| e.cmp(x)) {
+                Ok(i) => {
+                    self.near.remove(i);
+                    true
+                }
+                Err(_) => false,
+            }
+        } else if t - self.cur < SLOTS as u64 && self.in_slots > 0 {
+            let s = (t % SLOTS as u64) as usize;
+            let bucket = &mut self.slots[s];
+            match bucket.iter().position(|x| *x == e) {
+                Some(i) => {
+                    bucket.swap_remove(i);
+                    if bucket.is_empty() {
+                        self.occupied[s / 64] &= !(1 << (s % 64));
+                    }
+                    self.in_slots -= 1;
+                    true
+                }
+                None => false,
+            }
+        } else {
+            false
+        };
+        if found && self.next == Some(e.at) {
+            self.next = self.earliest();
+        }
+        found
     }
 
     /// Move every bucket of a tick up to and including `now`'s into `near`,
@@ -279,6 +321,33 @@ mod tests {
     }
 
     #[test]
+    fn removed_entries_never_fire_and_move_the_next_deadline() {
+        let mut w = TimerWheel::default();
+        let far = TICK_NS * SLOTS as u64 * 2;
+        for (i, at) in [
+            (0, 3 * TICK_NS),
+            (1, 3 * TICK_NS + 5),
+            (2, 9 * TICK_NS),
+            (3, far),
+        ] {
+            w.insert(e(at, i));
+        }
+        assert_eq!(w.next(), Some(Instant::from_nanos(3 * TICK_NS)));
+        // From a bucket: the next deadline moves on to the other entry.
+        assert!(w.remove(e(3 * TICK_NS, 0)));
+        assert!(!w.remove(e(3 * TICK_NS, 0)), "gone already");
+        assert_eq!(w.next(), Some(Instant::from_nanos(3 * TICK_NS + 5)));
+        // From `near` (its tick reached, not yet due).
+        assert_eq!(due(&mut w, 3 * TICK_NS + 1), vec![]);
+        assert!(w.remove(e(3 * TICK_NS + 5, 1)));
+        assert_eq!(w.next(), Some(Instant::from_nanos(9 * TICK_NS)));
+        // Beyond the horizon: left to fire (stale) from the heap.
+        assert!(!w.remove(e(far, 3)));
+        assert_eq!(due(&mut w, far), vec![(9 * TICK_NS, 2), (far, 3)]);
+        assert_eq!(w.len(), 0);
+    }
+
+    #[test]
     fn matches_a_binary_heap() {
         // Pseudo-random inserts and polls: the wheel fires exactly what a
         // heap of the same entries would, in the same order.
@@ -303,6 +372,13 @@ mod tests {
             let at = now + rnd() % spread;
             w.insert(e(at, i));
             h.push(Reverse(e(at, i)));
+            if r % 7 == 1 {
+                // Cancel an entry: where the wheel can, the heap loses it too.
+                let victim = e(at, i);
+                if w.remove(victim) {
+                    h.retain(|Reverse(x)| *x != victim);
+                }
+            }
             if r % 3 == 0 {
                 now += rnd() % (TICK_NS * 50);
                 let got = due(&mut w, now);
