@@ -66,7 +66,7 @@ pub(crate) struct TimeWait {
     pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// The window field of our ACKs (scaled, as last advertised).
     pub window: u16,
-    /// Diffserv codepoint of our segments (RFC 9293 §3.9.1.9 MUST-48).
+    /// Diffserv codepoint of our segments, as the connection had it.
     pub dscp: u8,
     pub ts_ok: bool,
     pub sack_ok: bool,
