@@ -754,6 +754,15 @@ fn time_wait_answers(
     // Again at once: the ACK to an unacceptable segment is rate-limited.
     inject(&mut net, &fin);
     net.run_for(Duration::from_millis(200));
+    // One tick older: passes PAWS (as Linux's TCP_PAWS_WINDOW), an old
+    // FIN again: ACKed.
+    let mut tick = fin.clone();
+    tick.options.timestamps = Some(Timestamps {
+        tsval: ts.tsval.wrapping_sub(1),
+        tsecr: ts.tsecr,
+    });
+    inject(&mut net, &tick);
+    net.run_for(Duration::from_millis(200));
     // An older TSval: PAWS drops it and ACKs.
     let mut old = fin.clone();
     old.options.timestamps = Some(Timestamps {
@@ -827,9 +836,9 @@ fn time_wait_answers(
 fn time_wait_record_answers_as_the_full_connection() {
     let (full, full_stats, full_events, _) = time_wait_answers(false);
     let (rec, rec_stats, rec_events, _) = time_wait_answers(true);
-    // ACK of the FIN, the PAWS ACK, the challenge ACK, the ACK of the
-    // unsent data; the RST and the late data get none.
-    assert_eq!(full.len(), 4, "{full:?}");
+    // ACK of the FIN (twice), the PAWS ACK, the challenge ACK, the ACK of
+    // the unsent data; the RST and the late data get none.
+    assert_eq!(full.len(), 5, "{full:?}");
     assert!(full
         .iter()
         .all(|s| s.flags == strata::wire::tcp::TcpFlags::ACK));
@@ -840,7 +849,7 @@ fn time_wait_record_answers_as_the_full_connection() {
     );
     assert_eq!(rec_stats, full_stats);
     // The RST injected, and B's RSTs (it has no connection) to A's ACKs.
-    assert_eq!(rec_stats.rst_ignored_time_wait, 1 + 4);
+    assert_eq!(rec_stats.rst_ignored_time_wait, 1 + 5);
     assert_eq!(rec_stats.paws_rejected, 1);
     assert_eq!(rec_stats.challenge_acks, 1);
     // Both report the end under the connection's handle.

@@ -25,6 +25,14 @@ use std::collections::VecDeque;
 /// Timestamp ticks a segment's TSval may lag TS.Recent and pass PAWS
 /// (Linux TCP_PAWS_WINDOW; see the PAWS check).
 const PAWS_WINDOW: i32 = 1;
+
+/// RFC 7323 §5.3 R1: a segment whose TSval is older than TS.Recent, by
+/// more than [`PAWS_WINDOW`] ticks, fails PAWS (unless TS.Recent is stale
+/// or the segment is a disordered duplicate ACK; the caller checks those).
+#[inline]
+pub(crate) fn paws_older(ts_recent: u32, tsval: u32) -> bool {
+    (ts_recent.wrapping_sub(tsval) as i32) > PAWS_WINDOW
+}
 /// RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS.
 pub(crate) const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// RFC 9293 §3.7.1 MUST-15: assume 536 when the peer sends no MSS option.
@@ -1297,7 +1305,7 @@ impl Conn {
                     // TS.Recent past it (§4.3), and dropping the in-window
                     // original would cost a retransmission of its own. An
                     // old duplicate PAWS guards against is far older.
-                    let older = (self.ts_recent.wrapping_sub(ts.tsval) as i32) > PAWS_WINDOW;
+                    let older = paws_older(self.ts_recent, ts.tsval);
                     // RFC 7323 §5.5: after 24 days idle TS.Recent is invalid.
                     let stale = ctx.now.saturating_duration_since(self.ts_recent_age) > PAWS_IDLE;
                     if older && !stale && !self.disordered_dup_ack(seg, ts.tsval) {

@@ -26,7 +26,9 @@
 //! handle the application still holds stays a full connection (its
 //! getters must keep answering) until the handle is closed.
 
-use super::connection::{ts_now, GlobalRateLimit, RateLimit, OOW_ACK_INTERVAL, PAWS_IDLE};
+use super::connection::{
+    paws_older, ts_now, GlobalRateLimit, RateLimit, OOW_ACK_INTERVAL, PAWS_IDLE,
+};
 use super::engine::{ConnInfo, TcpStats};
 use super::seq::SeqNumber;
 use super::table::Slab;
@@ -164,7 +166,8 @@ impl TimeWait {
         if self.ts_ok && !f.rst() {
             match seg.options.timestamps {
                 Some(ts) => {
-                    let older = (ts.tsval.wrapping_sub(self.ts_recent) as i32) < 0;
+                    // (One tick older passes, as on the full connection.)
+                    let older = paws_older(self.ts_recent, ts.tsval);
                     // RFC 7323 §5.5: after 24 days idle TS.Recent is invalid.
                     let stale = now.saturating_duration_since(self.ts_recent_age) > PAWS_IDLE;
                     if older && !stale {
