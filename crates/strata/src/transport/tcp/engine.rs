@@ -1871,9 +1871,13 @@ impl Tcp {
                 return n;
             }
         }
-        if self.tw.has_acks() {
-            if let Some((r, seg)) = self.tw.poll_ack(now, &mut self.stats) {
-                return Some(f(*r.local.ip(), *r.remote.ip(), r.dscp, 0, &seg));
+        while self.tw.has_acks() {
+            let Some((r, seg)) = self.tw.poll_ack(now, &mut self.stats) else {
+                break;
+            };
+            n += 1;
+            if !f(*r.local.ip(), *r.remote.ip(), r.dscp, 0, &seg) {
+                return n;
             }
         }
         if self.dirty.is_empty() {
