@@ -856,3 +856,52 @@ fn time_wait_record_answers_as_the_full_connection() {
     assert_eq!(rec_events, full_events);
     assert!(matches!(rec_events.last(), Some(TcpEvent::Closed(_))));
 }
+
+#[test]
+// covers: MUST-13
+fn handle_closed_in_time_wait_keeps_the_deadline() {
+    // Two connections from A: the first waits in TIME-WAIT with its handle
+    // held, the second is closed by the application and becomes a compact
+    // record at once. When the first handle is closed 10 s later, its
+    // record still ends 2×MSL after TIME-WAIT began — before the second's.
+    let mut net = Net::default_pair(32);
+    let l = net.listen(B, 80, 8);
+    let c1 = net.connect(A, 40001, 80).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let s1 = net.hosts[B].accept(l).unwrap();
+    net.shutdown(A, c1);
+    net.run_for(Duration::from_millis(100));
+    net.close(B, s1);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.hosts[A].state(c1), State::TimeWait);
+    assert_eq!(net.hosts[A].time_wait_records(), 0, "handle still held");
+    net.run_for(Duration::from_secs(5));
+    let c2 = net.connect(A, 40002, 80).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let s2 = net.hosts[B].accept(l).unwrap();
+    net.close(A, c2);
+    net.run_for(Duration::from_millis(100));
+    net.close(B, s2);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.hosts[A].time_wait_records(), 1);
+    net.run_for(Duration::from_secs(5));
+    net.close(A, c1);
+    assert_eq!(net.hosts[A].time_wait_records(), 2);
+    let waiting = |net: &Net| {
+        let mut p: Vec<u16> = net.hosts[A]
+            .connections()
+            .filter(|(_, i)| i.state == State::TimeWait)
+            .map(|(_, i)| i.local.port())
+            .collect();
+        p.sort_unstable();
+        p
+    };
+    // c1 entered TIME-WAIT about 10.4 s ago, c2 about 5.1 s ago.
+    net.run_for(Duration::from_secs(49));
+    assert_eq!(waiting(&net), [40001, 40002]);
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(waiting(&net), [40002], "the first wait ended on time");
+    net.run_for(Duration::from_secs(6));
+    assert!(waiting(&net).is_empty());
+    assert_eq!(net.hosts[A].connection_count(), 0);
+}

@@ -495,13 +495,21 @@ impl<P: QueuedLen> ArpCache<P> {
         }
     }
 
-    /// When [`ArpCache::handle_timeout`] next has work.
+    /// When [`ArpCache::handle_timeout`] next has work. The answer is kept
+    /// until an entry changes, so asking again (after every poll) costs a
+    /// comparison.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if let Some((generation, t)) = self.next_timeout.get() {
-            if generation == self.generation {
-                return t;
-            }
+        match self.next_timeout.get() {
+            Some((generation, t)) if generation == self.generation => t,
+            _ => self.next_timeout_anew(),
         }
+    }
+
+    /// [`ArpCache::poll_timeout`] from the entries, kept for the current
+    /// generation.
+    #[cold]
+    fn next_timeout_anew(&self) -> Option<Instant> {
         let t = self.entries.values().map(|e| e.timer.min(e.expires)).min();
         self.next_timeout.set(Some((self.generation, t)));
         t

@@ -1002,11 +1002,7 @@ impl Tcp {
         self.table.remove(hash, idx);
         let (i, gen) = self.tw.insert(rec);
         self.table.insert(hash, i | TW);
-        self.timers.insert(Entry {
-            at,
-            idx: i | TW,
-            gen,
-        });
+        self.arm_time_wait(at, i, gen);
         self.free_slot(idx);
     }
 
@@ -1042,14 +1038,35 @@ impl Tcp {
             self.tw.queue_ack(i);
         }
         if at != close_at {
-            // The 2×MSL wait restarted: the old wheel entry goes stale.
+            // The 2×MSL wait restarted: the old deadline goes stale.
+            self.arm_time_wait(at, i, gen);
+        }
+        false
+    }
+
+    /// TIME-WAIT record `i` of generation `gen` ends at `at`: in the
+    /// records' own deadline queue, or (out of order) in the wheel.
+    fn arm_time_wait(&mut self, at: Instant, i: u32, gen: u32) {
+        if !self.tw.arm(at, i, gen) {
             self.timers.insert(Entry {
                 at,
                 idx: i | TW,
                 gen,
             });
         }
-        false
+    }
+
+    /// TIME-WAIT record `i` of generation `gen` reached deadline `at`: it
+    /// ends, unless the wait restarted since (a later deadline serves it)
+    /// or the record is gone.
+    fn time_wait_due(&mut self, at: Instant, i: u32, gen: u32) {
+        if self
+            .tw
+            .get_gen_mut(i, gen)
+            .is_some_and(|r| r.close_at == at)
+        {
+            self.end_time_wait_record(i);
+        }
     }
 
     /// TIME-WAIT record `i` ends (2×MSL passed, or a new incarnation takes
@@ -1652,8 +1669,12 @@ impl Tcp {
 
     /// When [`Tcp::handle_timeout`] should next be called (may be early;
     /// never late). O(1).
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        match (self.timers.next(), self.tw.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Run every timer due at `now`.
@@ -1661,12 +1682,7 @@ impl Tcp {
         self.now = self.now.max(now);
         while let Some(Entry { at: t, idx, gen }) = self.timers.pop_due(now) {
             if idx & TW != 0 {
-                // A TIME-WAIT record's 2×MSL, unless the wait restarted
-                // since (a later entry serves it) or the record is gone.
-                let i = idx & !TW;
-                if self.tw.get_gen_mut(i, gen).is_some_and(|r| r.close_at == t) {
-                    self.end_time_wait_record(i);
-                }
+                self.time_wait_due(t, idx & !TW, gen);
                 continue;
             }
             // Stale unless it is the slot's live entry (a freed slot has
@@ -1728,6 +1744,9 @@ impl Tcp {
                 self.advice.push_back(a);
             }
             self.after(idx, now);
+        }
+        while let Some((at, i, gen)) = self.tw.pop_due(now) {
+            self.time_wait_due(at, i, gen);
         }
         // Give back memory after a burst (e.g. a SYN storm) so idle
         // connections stay cheap.

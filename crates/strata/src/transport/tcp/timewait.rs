@@ -380,6 +380,13 @@ pub(crate) struct TimeWaits {
     len: usize,
     /// Records with an ACK to send, oldest first: (index, generation).
     acks: VecDeque<(u32, u32)>,
+    /// The records' 2×MSL deadlines in the order they were set:
+    /// (deadline, index, generation). Every wait lasts the same 2×MSL from
+    /// "now", so deadlines come in order and a queue serves them in O(1),
+    /// where the timer wheel would keep them in its heap beyond the
+    /// horizon. A restarted wait adds a new entry; the old one is found
+    /// stale when it comes due.
+    deadlines: VecDeque<(Instant, u32, u32)>,
 }
 
 impl TimeWaits {
@@ -476,6 +483,36 @@ impl TimeWaits {
         None
     }
 
+    /// Arms record `idx` (generation `gen`) to end at `at`. False when `at`
+    /// is earlier than a deadline already queued (2×MSL was shortened by a
+    /// configuration change): the caller arms it elsewhere.
+    pub fn arm(&mut self, at: Instant, idx: u32, gen: u32) -> bool {
+        if self.deadlines.back().is_some_and(|&(last, _, _)| at < last) {
+            return false;
+        }
+        self.deadlines.push_back((at, idx, gen));
+        true
+    }
+
+    /// The earliest deadline queued (perhaps of a record since gone).
+    #[inline]
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.front().map(|&(at, _, _)| at)
+    }
+
+    /// The next queued deadline due at `now`: (deadline, index,
+    /// generation).
+    pub fn pop_due(&mut self, now: Instant) -> Option<(Instant, u32, u32)> {
+        if self.deadlines.front().is_some_and(|&(at, _, _)| at <= now) {
+            let d = self.deadlines.pop_front();
+            if self.deadlines.is_empty() && self.deadlines.capacity() > 1024 {
+                self.deadlines = VecDeque::new();
+            }
+            return d;
+        }
+        None
+    }
+
     /// Every record, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = &TimeWait> + '_ {
         self.slots.iter().filter_map(|s| s.rec.as_ref())
@@ -493,5 +530,23 @@ mod tests {
         eprintln!("size_of::<TimeWait>() = {rec}, slot {slot}");
         // Two cache lines at most, against a connection slot's ten.
         assert!(slot <= 128, "{slot}");
+    }
+
+    #[test]
+    fn deadlines_queue_in_order_and_refuse_an_earlier_one() {
+        let mut t = TimeWaits::default();
+        let at = Instant::from_secs;
+        assert!(t.arm(at(60), 0, 0));
+        assert!(t.arm(at(60), 1, 0));
+        assert!(t.arm(at(61), 0, 0));
+        // A wait that began earlier (a handle closed late in TIME-WAIT)
+        // goes elsewhere.
+        assert!(!t.arm(at(59), 2, 0));
+        assert_eq!(t.next_deadline(), Some(at(60)));
+        assert_eq!(t.pop_due(at(59)), None);
+        assert_eq!(t.pop_due(at(60)), Some((at(60), 0, 0)));
+        assert_eq!(t.pop_due(at(60)), Some((at(60), 1, 0)));
+        assert_eq!(t.pop_due(at(60)), None);
+        assert_eq!(t.next_deadline(), Some(at(61)));
     }
 }
