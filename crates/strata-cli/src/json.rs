@@ -46,14 +46,14 @@ pub struct Summary {
     /// Broadcast storm results.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storm: Option<StormJson>,
-    /// Per-flow results of `bulk --flows`.
+    /// Per-flow results of `--flows` (bulk, http, echo).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flows: Option<FlowsJson>,
     /// Files written (pcap, SVG).
     pub files: Vec<String>,
 }
 
-/// One flow of `bulk --flows`.
+/// One flow of `--flows`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowJson {
     /// 1-based flow number.
@@ -74,7 +74,7 @@ pub struct FlowJson {
     pub retransmissions: u64,
 }
 
-/// The flows of `bulk --flows` together.
+/// The flows of `--flows` together.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowsJson {
     /// Per flow.

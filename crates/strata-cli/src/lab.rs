@@ -11,6 +11,7 @@
 //! of `--svg` and the ladder.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
@@ -77,8 +78,9 @@ pub struct LabArgs {
     /// §3.8.6.3: below 0.5 s); default 40.
     #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = parse_delack)]
     pub delack: Option<u64>,
-    /// bulk: N flows (1..=64) from A to B at once, sharing the link's
-    /// queue; a summary per flow, the total and Jain's fairness index.
+    /// bulk, http, echo: N flows (1..=64) from A to B at once, each its own
+    /// connection, sharing the link's queue; a summary per flow (goodput,
+    /// retransmissions), the total and Jain's fairness index.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_flows)]
     pub flows: Option<u32>,
     /// Do not offer SACK (RFC 2018): loss recovery falls back to NewReno
@@ -677,9 +679,9 @@ pub struct TcpRun {
     pub http: Option<HttpJson>,
     /// Echo section.
     pub echo: Option<EchoJson>,
-    /// `bulk --flows`: per-flow results.
+    /// `--flows`: per-flow results.
     pub flows: Option<FlowsJson>,
-    /// `bulk --flows`: each flow's congestion samples, with its label.
+    /// `--flows`: each flow's congestion samples, with its label.
     pub flow_samples: Vec<(String, Vec<Sample>)>,
 }
 
@@ -988,16 +990,14 @@ fn connect(net: &mut Net, port: u16) -> anyhow::Result<TcpHandle> {
     Ok(h)
 }
 
-/// What a TCP scenario sets up: the applications on A and B, B's port,
-/// and how long and how much the run is expected to take.
+/// What a TCP scenario sets up besides its applications: B's port, and
+/// how long and how much the run is expected to take.
 struct Setup {
-    a_app: strata_sim::host::App,
-    b_app: strata_sim::host::App,
     port: u16,
     /// Virtual time the run should take; it is given up after 50 times that
     /// plus 10 minutes.
     expected: Duration,
-    /// Units the progress bar counts to, and its label.
+    /// Payload bytes the progress bar counts to, and its label.
     total: u64,
     label: &'static str,
     /// Both applications close at once when the run is done
@@ -1081,17 +1081,17 @@ impl Driven {
     }
 }
 
-/// Builds A ⇄ B with the scenario's applications, connects A to B's port and
-/// drives the run until `done` holds or the time limit passes.
-fn run_scenario(
+/// Builds A ⇄ B running `flow`'s two applications, connects A to B's port
+/// and drives the run until the flow is done or the time limit passes.
+fn run_scenario<F: FlowApp + 'static>(
     params: &LinkParams,
     seed: u64,
     rec: Record,
     setup: Setup,
-    done: impl FnMut() -> bool,
-    progress_of: impl FnMut() -> u64,
+    flow: &Rc<RefCell<F>>,
 ) -> anyhow::Result<Driven> {
-    let mut net = build(params, seed, rec, Some(setup.a_app), Some(setup.b_app))?;
+    let (a_app, b_app) = one_flow(flow);
+    let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
     let start = net.sim.now();
     let conn = connect(&mut net, setup.port)?;
     let limit = start + setup.expected * 50 + Duration::from_secs(600);
@@ -1111,8 +1111,8 @@ fn run_scenario(
         slice_for(params, setup.expected),
         limit,
         &mut progress,
-        done,
-        progress_of,
+        || flow.borrow().done(),
+        || flow.borrow().delivered(),
         &mut samples,
         setup.close_both,
         |_| {},
@@ -1131,23 +1131,122 @@ fn transfer_time(params: &LinkParams, bytes: u64) -> Duration {
     Duration::from_secs_f64(bytes as f64 * 8.0 / params.rate_bps as f64) + params.rtt * 4
 }
 
+// ---------------------------------------------------------------------------
+// One flow: the client on A and the server on B, over one connection
+
+/// The two applications of one flow of a TCP scenario, as the runners
+/// drive them: alone ([`run_scenario`]) or side by side with others on the
+/// same link ([`run_flows`], `--flows N`).
+trait FlowApp {
+    /// A's application: an event of this flow's connection on A.
+    fn client(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent);
+    /// B's application: an event of this flow's connection on B.
+    fn server(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent);
+    /// How the flow ended, so far.
+    fn ending(&self) -> &Ending;
+    /// The same, to record it.
+    fn ending_mut(&mut self) -> &mut Ending;
+    /// Payload bytes the receiving application has read so far.
+    fn delivered(&self) -> u64;
+    /// Every payload byte arrived, as sent.
+    fn verified(&self) -> bool;
+
+    /// The flow is over: its receiver has all it waited for, or it failed.
+    fn done(&self) -> bool {
+        let e = self.ending();
+        e.done_at.is_some() || e.error.is_some()
+    }
+    /// The first error the flow met.
+    fn error(&self) -> Option<&str> {
+        self.ending().error.as_deref()
+    }
+    /// Records an error; the first one is kept.
+    fn fail(&mut self, e: String) {
+        self.ending_mut().error.get_or_insert(e);
+    }
+    /// When the receiving application had its last payload byte (by
+    /// default: when it had all it waited for).
+    fn last_byte(&self) -> Option<Instant> {
+        self.ending().done_at
+    }
+}
+
+/// How a flow ended: when its receiving application had all it waited
+/// for, or the first error.
+#[derive(Debug, Default, Clone)]
+struct Ending {
+    done_at: Option<Instant>,
+    error: Option<String>,
+}
+
+/// A's and B's applications when `flow` runs alone: B accepts whatever
+/// arrives, and every other event goes to the flow.
+fn one_flow<F: FlowApp + 'static>(
+    flow: &Rc<RefCell<F>>,
+) -> (strata_sim::host::App, strata_sim::host::App) {
+    let f = flow.clone();
+    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        if let Event::Tcp(ev) = ev {
+            f.borrow_mut().client(now, stack, ev);
+        }
+    });
+    let f = flow.clone();
+    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| match ev {
+        Event::Tcp(TcpEvent::Acceptable { listener }) => {
+            while stack.tcp_accept(*listener).is_ok() {}
+        }
+        Event::Tcp(ev) => f.borrow_mut().server(now, stack, ev),
+        _ => {}
+    });
+    (a_app, b_app)
+}
+
+/// The connection an event is about (none for a listener's).
+fn handle_of(ev: &TcpEvent) -> Option<TcpHandle> {
+    match *ev {
+        TcpEvent::StateChanged { handle, .. } | TcpEvent::Unreachable { handle, .. } => {
+            Some(handle)
+        }
+        TcpEvent::Connected(h)
+        | TcpEvent::Readable(h)
+        | TcpEvent::Writable(h)
+        | TcpEvent::PeerClosed(h)
+        | TcpEvent::Urgent(h)
+        | TcpEvent::Reset(h)
+        | TcpEvent::Refused(h)
+        | TcpEvent::TimedOut(h)
+        | TcpEvent::Closed(h) => Some(h),
+        TcpEvent::Acceptable { .. } => None,
+    }
+}
+
 /// One bulk transfer as its two applications see it: what A has handed to
 /// TCP, and what B has read, each byte checked against [`pattern`].
 #[derive(Debug, Default, Clone)]
 struct BulkFlow {
+    total: u64,
     sent: u64,
     closed: bool,
     received: u64,
     bad_at: Option<u64>,
-    eof: bool,
     last_byte: Option<Instant>,
-    error: Option<String>,
+    /// Done at the end of the stream.
+    ending: Ending,
 }
 
 impl BulkFlow {
-    /// A's side: hands TCP the pattern's next bytes up to `total`, then
+    /// A transfer of `total` bytes.
+    fn new(total: u64) -> Self {
+        BulkFlow {
+            total,
+            ..BulkFlow::default()
+        }
+    }
+
+    /// A's side: hands TCP the pattern's next bytes up to the total, then
     /// closes.
-    fn write(&mut self, now: Instant, stack: &mut Stack, h: TcpHandle, total: u64) {
+    fn write(&mut self, now: Instant, stack: &mut Stack, h: TcpHandle) {
+        let total = self.total;
         let mut chunk = vec![0u8; 64 * 1024];
         while self.sent < total {
             let n = (total - self.sent).min(chunk.len() as u64) as usize;
@@ -1172,7 +1271,7 @@ impl BulkFlow {
     /// B's side: reads what arrived, checking every byte, and closes at
     /// the end of the stream.
     fn read(&mut self, now: Instant, stack: &mut Stack, h: TcpHandle) {
-        if self.eof {
+        if self.ending.done_at.is_some() {
             return;
         }
         let (start, mut got, mut bad) = (self.received, 0u64, self.bad_at);
@@ -1192,74 +1291,72 @@ impl BulkFlow {
         }
         match res {
             Ok(true) => {
-                self.eof = true;
+                self.ending.done_at = Some(now);
                 let _ = stack.tcp_close(now, h);
             }
             Ok(false) => {}
             Err(e) => self.fail(e.to_string()),
         }
     }
+}
 
-    /// Keeps the first error.
-    fn fail(&mut self, e: String) {
-        self.error.get_or_insert(e);
+impl FlowApp for BulkFlow {
+    fn client(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        match *ev {
+            TcpEvent::Connected(h) | TcpEvent::Writable(h) => self.write(now, stack, h),
+            ref other => {
+                if let Some(e) = failure(other) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    fn server(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        match *ev {
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => self.read(now, stack, h),
+            ref other => {
+                if let Some(e) = failure(other) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    fn ending(&self) -> &Ending {
+        &self.ending
+    }
+
+    fn ending_mut(&mut self) -> &mut Ending {
+        &mut self.ending
+    }
+
+    fn delivered(&self) -> u64 {
+        self.received
+    }
+
+    fn last_byte(&self) -> Option<Instant> {
+        self.last_byte
+    }
+
+    fn verified(&self) -> bool {
+        self.received == self.total && self.bad_at.is_none()
     }
 }
 
 /// `bulk`: A sends `bytes` to B:5001; B checks every byte.
 pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::Result<TcpRun> {
-    let flow = Rc::new(RefCell::new(BulkFlow::default()));
-    let total = bytes;
-    let rx_app = flow.clone();
-    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut f = rx_app.borrow_mut();
-        match *ev {
-            TcpEvent::Acceptable { listener } => while stack.tcp_accept(listener).is_ok() {},
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => f.read(now, stack, h),
-            ref other => {
-                if let Some(e) = failure(other) {
-                    f.fail(e);
-                }
-            }
-        }
-    });
-    let tx_app = flow.clone();
-    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut f = tx_app.borrow_mut();
-        match *ev {
-            TcpEvent::Connected(h) | TcpEvent::Writable(h) => f.write(now, stack, h, total),
-            ref other => {
-                if let Some(e) = failure(other) {
-                    f.fail(e);
-                }
-            }
-        }
-    });
-
+    let flow = Rc::new(RefCell::new(BulkFlow::new(bytes)));
     let setup = Setup {
-        a_app,
-        b_app,
         port: 5001,
         expected: transfer_time(params, bytes),
         total: bytes,
         label: "bulk",
         close_both: false,
     };
-    let run = run_scenario(
-        params,
-        seed,
-        rec,
-        setup,
-        || {
-            let f = flow.borrow();
-            f.eof || f.error.is_some()
-        },
-        || flow.borrow().received,
-    )?;
+    let run = run_scenario(params, seed, rec, setup, &flow)?;
     let r = flow.borrow();
-    if let Some(e) = &r.error {
+    if let Some(e) = r.error() {
         bail!(
             "bulk transfer failed: {e} after {} of {} bytes",
             r.received,
@@ -1269,7 +1366,7 @@ pub fn bulk(params: &LinkParams, seed: u64, bytes: u64, rec: Record) -> anyhow::
     run.ensure_finished("bulk transfer", || {
         format!(" ({} of {} bytes arrived)", r.received, bytes)
     })?;
-    let verified = r.received == bytes && r.bad_at.is_none();
+    let verified = r.verified();
     let duration = run.since_start(r.last_byte);
     let tcp = run.tcp(r.received, verified, duration);
     let check = match (r.received == bytes, r.bad_at) {
@@ -1308,166 +1405,224 @@ pub fn jain_index(x: &[f64]) -> f64 {
     sum * sum / (x.len() as f64 * sq)
 }
 
-/// Windows over which `bulk --flows` measures fairness.
+/// Windows over which `--flows` measures fairness.
 const FAIRNESS_WINDOW: Duration = Duration::from_secs(5);
 
-/// `bulk --flows N`: N connections from A to B:5001 start at once and
-/// share A's link (its queue is the bottleneck); each moves `bytes`, every
-/// byte checked. Flow i runs `params.cc.for_flow(i)`.
-pub fn bulk_flows(
+/// How [`run_flows`] runs one scenario N times at once on the link.
+struct FlowsSetup {
+    /// The scenario, as the report names it (`bulk`, `http`, `echo`).
+    name: &'static str,
+    /// What did not finish, for the error (`bulk transfer`).
+    what: &'static str,
+    /// B's port.
+    port: u16,
+    /// How many flows.
+    flows: u32,
+    /// Payload bytes each flow moves.
+    bytes_each: u64,
+    /// What each flow does, for the first line (`3.00 MiB each`).
+    each: String,
+    /// Virtual time all the flows should take together.
+    expected: Duration,
+    /// The payload flows from B to A (http): B's connections get the
+    /// flows' algorithms, and B's counters are the sender's.
+    sender_b: bool,
+    /// Both applications close every connection at once when all are done.
+    close_both: bool,
+}
+
+/// The flows of a `--flows N` run, and how their connections are told
+/// apart: A's by handle, B's by A's port (B may see a connection's data
+/// before it accepts it).
+struct FlowTable<F> {
+    flows: Vec<F>,
+    by_a: HashMap<TcpHandle, usize>,
+    by_b: HashMap<TcpHandle, usize>,
+    by_port: HashMap<u16, usize>,
+    /// B's connection of each flow, once B has seen it.
+    b_handles: Vec<Option<TcpHandle>>,
+    /// The algorithms dealt to the flows, set on B's connections when B
+    /// sends the payload.
+    cc_on_b: Option<CcList>,
+}
+
+impl<F: FlowApp> FlowTable<F> {
+    /// An error no flow can be told apart by goes to the first one still
+    /// running.
+    fn fail(&mut self, e: String) {
+        if let Some(f) = self.flows.iter_mut().find(|f| !f.done()) {
+            f.fail(e);
+        }
+    }
+
+    /// A's application: the event goes to the flow of its connection.
+    fn on_a(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        match handle_of(ev).and_then(|h| self.by_a.get(&h).copied()) {
+            Some(i) => self.flows[i].client(now, stack, ev),
+            None => {
+                if let Some(e) = failure(ev) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    /// B's application: accepts every connection, and the event goes to
+    /// the flow of its connection.
+    fn on_b(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        if let TcpEvent::Acceptable { listener } = *ev {
+            while let Ok(h) = stack.tcp_accept(listener) {
+                self.flow_on_b(stack, h);
+            }
+            return;
+        }
+        match handle_of(ev).and_then(|h| self.flow_on_b(stack, h)) {
+            Some(i) => self.flows[i].server(now, stack, ev),
+            None => {
+                if let Some(e) = failure(ev) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    /// The flow of B's connection `h`, known by A's port the first time.
+    fn flow_on_b(&mut self, stack: &mut Stack, h: TcpHandle) -> Option<usize> {
+        if let Some(&i) = self.by_b.get(&h) {
+            return Some(i);
+        }
+        let port = stack.tcp().info(h).ok()?.remote.port();
+        let i = *self.by_port.get(&port)?;
+        self.by_b.insert(h, i);
+        self.b_handles[i] = Some(h);
+        if let Some(cc) = self.cc_on_b {
+            // Before B sends a byte of this connection.
+            let _ = stack.tcp_set_congestion_control(h, cc.for_flow(i));
+        }
+        Some(i)
+    }
+}
+
+/// `--flows N`: N flows of one scenario (`make(i)` gives flow i) start at
+/// once from A to B and share the link (its queue is the bottleneck).
+/// Flow i's sender runs `params.cc.for_flow(i)`. The report gives each
+/// flow's goodput and retransmissions, the total, Jain's fairness index
+/// while all ran and over windows, then the sender's counters.
+fn run_flows<F: FlowApp + 'static>(
     params: &LinkParams,
     seed: u64,
-    bytes: u64,
-    flows: u32,
     rec: Record,
+    setup: FlowsSetup,
+    make: impl FnMut(usize) -> F,
 ) -> anyhow::Result<TcpRun> {
-    use std::collections::HashMap;
-    #[derive(Default)]
-    struct Shared {
-        flows: Vec<BulkFlow>,
-        by_a: HashMap<TcpHandle, usize>,
-        by_b: HashMap<TcpHandle, usize>,
-        by_port: HashMap<u16, usize>,
-    }
-    impl Shared {
-        /// An error no flow can be told apart by goes to the first one
-        /// still running.
-        fn fail(&mut self, e: String) {
-            if let Some(f) = self.flows.iter_mut().find(|f| !f.eof) {
-                f.fail(e);
-            }
-        }
-    }
-    let n = flows as usize;
-    let sh = Rc::new(RefCell::new(Shared {
-        flows: vec![BulkFlow::default(); n],
-        ..Shared::default()
+    let n = setup.flows as usize;
+    let table = Rc::new(RefCell::new(FlowTable {
+        flows: (0..n).map(make).collect(),
+        by_a: HashMap::new(),
+        by_b: HashMap::new(),
+        by_port: HashMap::new(),
+        b_handles: vec![None; n],
+        cc_on_b: setup.sender_b.then_some(params.cc),
     }));
-    let total = bytes;
-    let b_sh = sh.clone();
-    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut s = b_sh.borrow_mut();
-        match *ev {
-            TcpEvent::Acceptable { listener } => {
-                while let Ok(h) = stack.tcp_accept(listener) {
-                    let port = stack.tcp().info(h).map(|i| i.remote.port());
-                    if let Some(&i) = port.ok().and_then(|p| s.by_port.get(&p)) {
-                        s.by_b.insert(h, i);
-                    }
-                }
-            }
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
-                // Data may be readable before the accept: the flow is
-                // known by A's port.
-                let i = match s.by_b.get(&h) {
-                    Some(&i) => i,
-                    None => {
-                        let port = stack.tcp().info(h).map(|i| i.remote.port());
-                        let Some(&i) = port.ok().and_then(|p| s.by_port.get(&p)) else {
-                            return;
-                        };
-                        s.by_b.insert(h, i);
-                        i
-                    }
-                };
-                s.flows[i].read(now, stack, h);
-            }
-            ref other => {
-                if let Some(e) = failure(other) {
-                    s.fail(e);
-                }
-            }
+    let t = table.clone();
+    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        if let Event::Tcp(ev) = ev {
+            t.borrow_mut().on_a(now, stack, ev);
         }
     });
-    let a_sh = sh.clone();
-    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut s = a_sh.borrow_mut();
-        match *ev {
-            TcpEvent::Connected(h) | TcpEvent::Writable(h) => {
-                let Some(&i) = s.by_a.get(&h) else { return };
-                s.flows[i].write(now, stack, h, total);
-            }
-            ref other => {
-                if let Some(e) = failure(other) {
-                    s.fail(e);
-                }
-            }
+    let t = table.clone();
+    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
+        if let Event::Tcp(ev) = ev {
+            t.borrow_mut().on_b(now, stack, ev);
         }
     });
     let mut net = build(params, seed, rec, Some(a_app), Some(b_app))?;
     let start = net.sim.now();
+    let port = setup.port;
     net.sim
         .with_node(net.b, |h: &mut Host, _| {
-            h.stack_mut().tcp_listen(None, 5001, flows as usize)
+            h.stack_mut().tcp_listen(None, port, n)
         })
         .context("host B")?
         .context("listen")?;
     let mut handles = Vec::with_capacity(n);
     for i in 0..n {
-        let cc = params.cc.for_flow(i);
-        let (h, port) = net
+        // The sender's algorithm: set here when A sends the payload.
+        let cc = (!setup.sender_b).then(|| params.cc.for_flow(i));
+        let (h, local) = net
             .sim
             .with_node(net.a, |host: &mut Host, now| {
                 let st = host.stack_mut();
-                let h = st.tcp_connect(now, SocketAddrV4::new(B_IP, 5001))?;
-                st.tcp_set_congestion_control(h, cc)?;
-                let port = st.tcp().info(h)?.local.port();
-                Ok::<_, TcpError>((h, port))
+                let h = st.tcp_connect(now, SocketAddrV4::new(B_IP, port))?;
+                if let Some(cc) = cc {
+                    st.tcp_set_congestion_control(h, cc)?;
+                }
+                let local = st.tcp().info(h)?.local.port();
+                Ok::<_, TcpError>((h, local))
             })
             .context("host A")?
             .context("connect")?;
-        let mut s = sh.borrow_mut();
-        s.by_a.insert(h, i);
-        s.by_port.insert(port, i);
+        let mut t = table.borrow_mut();
+        t.by_a.insert(h, i);
+        t.by_port.insert(local, i);
         handles.push(h);
     }
-    let expected = transfer_time(params, bytes * u64::from(flows));
-    let limit = start + expected * 50 + Duration::from_secs(600);
+    let all_bytes = setup.bytes_each * n as u64;
+    let limit = start + setup.expected * 50 + Duration::from_secs(600);
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); n];
     let mut retrans = vec![0u64; n];
     // Bytes each flow had delivered, at every slice (for the windows).
     let mut timeline: Vec<(Instant, Vec<u64>)> = vec![(start, vec![0; n])];
-    let mut progress = Progress::new(bytes * u64::from(flows), "bulk");
-    let a = net.a;
+    let mut progress = Progress::new(all_bytes, setup.name);
+    let sender = if setup.sender_b { net.b } else { net.a };
     let finished = drive(
         &mut net,
         &handles,
-        slice_for(params, expected),
+        slice_for(params, setup.expected),
         limit,
         &mut progress,
         || {
-            let s = sh.borrow();
-            s.flows.iter().all(|f| f.eof) || s.flows.iter().any(|f| f.error.is_some())
+            let t = table.borrow();
+            t.flows.iter().all(|f| f.done()) || t.flows.iter().any(|f| f.error().is_some())
         },
-        || sh.borrow().flows.iter().map(|f| f.received).sum(),
+        || table.borrow().flows.iter().map(|f| f.delivered()).sum(),
         &mut samples,
-        false,
+        setup.close_both,
         |net| {
-            // Each flow's retransmissions while its handle lasts.
-            if let Some(host) = net.sim.node::<Host>(a) {
-                for (i, &h) in handles.iter().enumerate() {
-                    if let Ok(info) = host.stack().tcp().info(h) {
-                        retrans[i] = info.retransmits;
+            let t = table.borrow();
+            // Each flow's retransmissions, at its sender, while its handle
+            // lasts.
+            if let Some(host) = net.sim.node::<Host>(sender) {
+                for (i, r) in retrans.iter_mut().enumerate() {
+                    let h = if setup.sender_b {
+                        t.b_handles[i]
+                    } else {
+                        Some(handles[i])
+                    };
+                    if let Some(info) = h.and_then(|h| host.stack().tcp().info(h).ok()) {
+                        *r = info.retransmits;
                     }
                 }
             }
-            let s = sh.borrow();
-            timeline.push((net.sim.now(), s.flows.iter().map(|f| f.received).collect()));
+            timeline.push((
+                net.sim.now(),
+                t.flows.iter().map(|f| f.delivered()).collect(),
+            ));
         },
     );
-    let s = sh.borrow();
-    if let Some((i, e)) = s
+    let t = table.borrow();
+    if let Some((i, e)) = t
         .flows
         .iter()
         .enumerate()
-        .find_map(|(i, f)| f.error.as_ref().map(|e| (i, e)))
+        .find_map(|(i, f)| f.error().map(|e| (i, e)))
     {
         bail!(
-            "bulk flow {} failed: {e} after {} of {bytes} bytes",
+            "{} flow {} failed: {e} after {} of {} bytes",
+            setup.name,
             i + 1,
-            s.flows[i].received
+            t.flows[i].delivered(),
+            setup.bytes_each
         );
     }
     if !finished && interrupted() {
@@ -1477,17 +1632,18 @@ pub fn bulk_flows(
         );
     } else if !finished {
         bail!(
-            "bulk transfer did not finish within {} of virtual time ({} of {} bytes arrived)",
+            "{} did not finish within {} of virtual time ({} of {} bytes arrived)",
+            setup.what,
             format_duration(limit.saturating_duration_since(start)),
-            s.flows.iter().map(|f| f.received).sum::<u64>(),
-            bytes * u64::from(flows)
+            t.flows.iter().map(|f| f.delivered()).sum::<u64>(),
+            all_bytes
         );
     }
     // While every flow ran: until the first one delivered its last byte.
-    let shared_end = s
+    let shared_end = t
         .flows
         .iter()
-        .map(|f| f.last_byte.unwrap_or(start))
+        .map(|f| f.last_byte().unwrap_or(start))
         .min()
         .unwrap_or(start);
     let at = |t: Instant| -> &Vec<u64> {
@@ -1497,30 +1653,30 @@ pub fn bulk_flows(
     let shared: Vec<u64> = at(shared_end).clone();
     let jain = jain_index(&shared.iter().map(|&b| b as f64).collect::<Vec<_>>());
     let mut fairness = Vec::new();
-    let mut t = start + FAIRNESS_WINDOW;
-    while t <= shared_end {
-        let (hi, lo) = (at(t), at(t - FAIRNESS_WINDOW));
+    let mut w = start + FAIRNESS_WINDOW;
+    while w <= shared_end {
+        let (hi, lo) = (at(w), at(w - FAIRNESS_WINDOW));
         let got: Vec<f64> = hi.iter().zip(lo).map(|(h, l)| (h - l) as f64).collect();
-        let secs = t.saturating_duration_since(start).as_secs_f64();
+        let secs = w.saturating_duration_since(start).as_secs_f64();
         fairness.push([secs, (jain_index(&got) * 1e4).round() / 1e4]);
-        t += Duration::from_secs(1);
+        w += Duration::from_secs(1);
     }
     let fair_at_s = fairness.iter().find(|w| w[1] >= 0.95).map(|w| w[0]);
     let since = |t: Option<Instant>| t.unwrap_or(start).saturating_duration_since(start);
-    let per_flow: Vec<FlowJson> = s
+    let per_flow: Vec<FlowJson> = t
         .flows
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let d = since(f.last_byte).as_secs_f64();
+            let d = since(f.last_byte()).as_secs_f64();
             FlowJson {
                 flow: i as u32 + 1,
                 cc: params.cc.for_flow(i).name().to_string(),
-                bytes: f.received,
-                verified: f.received == bytes && f.bad_at.is_none(),
+                bytes: f.delivered(),
+                verified: f.verified(),
                 duration_s: d,
                 goodput_bps: if d > 0.0 {
-                    f.received as f64 * 8.0 / d
+                    f.delivered() as f64 * 8.0 / d
                 } else {
                     0.0
                 },
@@ -1529,15 +1685,16 @@ pub fn bulk_flows(
             }
         })
         .collect();
-    let received: u64 = s.flows.iter().map(|f| f.received).sum();
+    let received: u64 = per_flow.iter().map(|f| f.bytes).sum();
     let verified = per_flow.iter().all(|f| f.verified);
-    let last = s.flows.iter().filter_map(|f| f.last_byte).max();
-    let duration = since(last);
-    let tcp = tcp_json(&net, net.a, received, verified, duration, &samples[0]);
+    let duration = since(t.flows.iter().filter_map(|f| f.last_byte()).max());
+    let tcp = tcp_json(&net, sender, received, verified, duration, &samples[0]);
     let mut report = vec![format!(
-        "bulk: {flows} flows 10.0.0.1 → 10.0.0.2:5001 at once over {}, {} each",
+        "{}: {} flows 10.0.0.1 → 10.0.0.2:{port} at once over {}, {}",
+        setup.name,
+        setup.flows,
         params.describe(),
-        format_bytes(bytes)
+        setup.each
     )];
     for f in &per_flow {
         report.push(format!(
@@ -1591,7 +1748,7 @@ pub fn bulk_flows(
             )
         })
         .collect();
-    drop(s);
+    drop(t);
     report.extend(tcp_lines(&tcp));
     let first = flow_samples_first(&flow_samples);
     Ok(TcpRun {
@@ -1608,6 +1765,29 @@ pub fn bulk_flows(
 
 fn flow_samples_first(v: &[(String, Vec<Sample>)]) -> Vec<Sample> {
     v.first().map(|(_, s)| s.clone()).unwrap_or_default()
+}
+
+/// `bulk --flows N`: N connections from A to B:5001 start at once and
+/// share A's link; each moves `bytes`, every byte checked.
+pub fn bulk_flows(
+    params: &LinkParams,
+    seed: u64,
+    bytes: u64,
+    flows: u32,
+    rec: Record,
+) -> anyhow::Result<TcpRun> {
+    let setup = FlowsSetup {
+        name: "bulk",
+        what: "bulk transfer",
+        port: 5001,
+        flows,
+        bytes_each: bytes,
+        each: format!("{} each", format_bytes(bytes)),
+        expected: transfer_time(params, bytes * u64::from(flows)),
+        sender_b: false,
+        close_both: false,
+    };
+    run_flows(params, seed, rec, setup, |_| BulkFlow::new(bytes))
 }
 
 /// The page the `http` scenario's server returns: `size` bytes of HTML.
@@ -1627,20 +1807,176 @@ pub fn page(size: u64) -> Vec<u8> {
     body
 }
 
-/// True once `resp` holds a whole HTTP answer: its head and as many body
-/// bytes as its Content-Length says.
-fn http_complete(resp: &[u8]) -> bool {
-    let Some(p) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&resp[..p]);
-    let len = head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case("content-length")
-            .then(|| v.trim().parse::<usize>().ok())?
-    });
-    len.is_some_and(|n| resp.len() >= p + 4 + n)
+/// One `GET /` as its two applications see it: a tiny HTTP/1.1 server on
+/// B that answers with `page`, and the client on A. `closer` says who
+/// sends the first FIN: the server after its answer (HTTP/1.1
+/// "Connection: close", the default), the client once it has the whole
+/// answer, or both at the same instant (the driver closes both ends).
+struct HttpFlow {
+    page: Rc<Vec<u8>>,
+    closer: Closer,
+    /// B: the request so far, and the answer TCP has not taken yet.
+    request: Vec<u8>,
+    answered: bool,
+    answer: Outbox,
+    /// A: the request TCP has not taken yet, and the answer so far.
+    ask: Outbox,
+    response: Vec<u8>,
+    /// Length of the answer's head (with its empty line), once in.
+    head_len: Option<usize>,
+    first_byte: Option<Instant>,
+    ending: Ending,
+}
+
+impl HttpFlow {
+    fn new(page: Rc<Vec<u8>>, closer: Closer) -> Self {
+        HttpFlow {
+            page,
+            closer,
+            request: Vec::new(),
+            answered: false,
+            answer: Outbox::default(),
+            ask: Outbox::default(),
+            response: Vec::new(),
+            head_len: None,
+            first_byte: None,
+            ending: Ending::default(),
+        }
+    }
+
+    /// The answer's status line.
+    fn status(&self) -> String {
+        let head = &self.response[..self.head_len.unwrap_or(self.response.len())];
+        String::from_utf8_lossy(head)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The answer's body so far.
+    fn body(&self) -> &[u8] {
+        self.head_len.map_or(&[][..], |p| &self.response[p..])
+    }
+
+    /// True once the whole answer is in: its head and as many body bytes
+    /// as its Content-Length says.
+    fn complete(&self) -> bool {
+        let Some(p) = self.head_len else {
+            return false;
+        };
+        let head = String::from_utf8_lossy(&self.response[..p]);
+        let len = head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        });
+        len.is_some_and(|n| self.response.len() >= p + n)
+    }
+}
+
+impl FlowApp for HttpFlow {
+    fn client(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        match *ev {
+            TcpEvent::Connected(h) => {
+                self.ask.push(b"GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: strata-sim\r\nAccept: */*\r\n\r\n");
+                let _ = self.ask.flush(now, stack, h);
+            }
+            TcpEvent::Writable(h) => {
+                let _ = self.ask.flush(now, stack, h);
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if self.ending.done_at.is_none() => {
+                let res = drain(stack, h, &mut |chunk| {
+                    self.response.extend_from_slice(chunk)
+                });
+                if !self.response.is_empty() && self.first_byte.is_none() {
+                    self.first_byte = Some(now);
+                }
+                if self.head_len.is_none() {
+                    self.head_len = self
+                        .response
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map(|p| p + 4);
+                }
+                match res {
+                    Ok(true) => {
+                        self.ending.done_at = Some(now);
+                        let _ = stack.tcp_close(now, h);
+                    }
+                    Ok(false) if self.closer != Closer::Server && self.complete() => {
+                        // The whole answer is in: the client closes first
+                        // (with --closer both, the driver closes both ends
+                        // at once).
+                        self.ending.done_at = Some(now);
+                        if self.closer == Closer::Client {
+                            let _ = stack.tcp_close(now, h);
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => self.fail(e.to_string()),
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    fn server(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        match *ev {
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
+                let eof =
+                    drain(stack, h, &mut |c| self.request.extend_from_slice(c)).unwrap_or(true);
+                if !self.answered && self.request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    self.answered = true;
+                    let ok = self.request.starts_with(b"GET / ");
+                    let (status, payload): (&str, &[u8]) = if ok {
+                        ("200 OK", &self.page)
+                    } else {
+                        ("404 Not Found", b"not found\n")
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nServer: strata\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        payload.len()
+                    );
+                    self.answer.push(head.as_bytes());
+                    self.answer.push(payload);
+                    self.answer.close_when_done = self.closer == Closer::Server;
+                    let _ = self.answer.flush(now, stack, h);
+                }
+                if eof {
+                    // The client's FIN: close in turn, once the answer
+                    // (if any) is handed over.
+                    self.answer.close_when_done = true;
+                    let _ = self.answer.flush(now, stack, h);
+                }
+            }
+            TcpEvent::Writable(h) => {
+                let _ = self.answer.flush(now, stack, h);
+            }
+            _ => {}
+        }
+    }
+
+    fn ending(&self) -> &Ending {
+        &self.ending
+    }
+
+    fn ending_mut(&mut self) -> &mut Ending {
+        &mut self.ending
+    }
+
+    fn delivered(&self) -> u64 {
+        self.body().len() as u64
+    }
+
+    fn verified(&self) -> bool {
+        self.status() == "HTTP/1.1 200 OK" && self.body() == self.page.as_slice()
+    }
 }
 
 /// `http`: A fetches `GET /` from a tiny HTTP/1.1 server on B:80. `closer`
@@ -1654,151 +1990,24 @@ pub fn http(
     rec: Record,
     closer: Closer,
 ) -> anyhow::Result<TcpRun> {
-    #[derive(Default)]
-    struct Server {
-        request: Vec<u8>,
-        answered: bool,
-        out: Outbox,
-        conn: Option<TcpHandle>,
-    }
-    #[derive(Default)]
-    struct Client {
-        response: Vec<u8>,
-        first_byte: Option<Instant>,
-        done_at: Option<Instant>,
-        out: Outbox,
-        error: Option<String>,
-    }
-    let server = Rc::new(RefCell::new(Server::default()));
-    let client = Rc::new(RefCell::new(Client::default()));
-    let body = page(size);
-    let body_for_server = body.clone();
-    let srv = server.clone();
-    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut s = srv.borrow_mut();
-        match *ev {
-            TcpEvent::Acceptable { listener } => {
-                while let Ok(h) = stack.tcp_accept(listener) {
-                    s.conn = Some(h);
-                }
-            }
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
-                let mut req = std::mem::take(&mut s.request);
-                let eof = drain(stack, h, &mut |c| req.extend_from_slice(c)).unwrap_or(true);
-                s.request = req;
-                if !s.answered && s.request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    s.answered = true;
-                    let ok = s.request.starts_with(b"GET / ");
-                    let (status, payload): (&str, &[u8]) = if ok {
-                        ("200 OK", &body_for_server)
-                    } else {
-                        ("404 Not Found", b"not found\n")
-                    };
-                    let head = format!(
-                        "HTTP/1.1 {status}\r\nServer: strata\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        payload.len()
-                    );
-                    s.out.push(head.as_bytes());
-                    s.out.push(payload);
-                    s.out.close_when_done = closer == Closer::Server;
-                    let _ = s.out.flush(now, stack, h);
-                }
-                if eof {
-                    // The client's FIN: close in turn, once the answer
-                    // (if any) is handed over.
-                    s.out.close_when_done = true;
-                    let _ = s.out.flush(now, stack, h);
-                }
-            }
-            TcpEvent::Writable(h) => {
-                let _ = s.out.flush(now, stack, h);
-            }
-            _ => {}
-        }
-    });
-    let cli = client.clone();
-    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut c = cli.borrow_mut();
-        match *ev {
-            TcpEvent::Connected(h) => {
-                c.out.push(b"GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: strata-sim\r\nAccept: */*\r\n\r\n");
-                let _ = c.out.flush(now, stack, h);
-            }
-            TcpEvent::Writable(h) => {
-                let _ = c.out.flush(now, stack, h);
-            }
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if c.done_at.is_none() => {
-                let mut resp = std::mem::take(&mut c.response);
-                let res = drain(stack, h, &mut |chunk| resp.extend_from_slice(chunk));
-                if !resp.is_empty() && c.first_byte.is_none() {
-                    c.first_byte = Some(now);
-                }
-                c.response = resp;
-                match res {
-                    Ok(true) => {
-                        c.done_at = Some(now);
-                        let _ = stack.tcp_close(now, h);
-                    }
-                    Ok(false) if closer != Closer::Server && http_complete(&c.response) => {
-                        // The whole answer is in: the client closes first
-                        // (with --closer both, the driver closes both ends
-                        // at once).
-                        c.done_at = Some(now);
-                        if closer == Closer::Client {
-                            let _ = stack.tcp_close(now, h);
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(e) => c.error = Some(e.to_string()),
-                }
-            }
-            ref other => {
-                if let Some(e) = failure(other) {
-                    c.error = Some(e);
-                }
-            }
-        }
-    });
+    let flow = Rc::new(RefCell::new(HttpFlow::new(Rc::new(page(size)), closer)));
     let setup = Setup {
-        a_app,
-        b_app,
         port: 80,
         expected: transfer_time(params, size),
         total: size,
         label: "http",
         close_both: closer == Closer::Both,
     };
-    let run = run_scenario(
-        params,
-        seed,
-        rec,
-        setup,
-        || {
-            let c = client.borrow();
-            c.done_at.is_some() || c.error.is_some()
-        },
-        || client.borrow().response.len() as u64,
-    )?;
-    let c = client.borrow();
-    if let Some(e) = &c.error {
+    let run = run_scenario(params, seed, rec, setup, &flow)?;
+    let c = flow.borrow();
+    if let Some(e) = c.error() {
         bail!("http fetch failed: {e}");
     }
     run.ensure_finished("http fetch", String::new)?;
-    let split = c
-        .response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4);
-    let (head, got_body) = match split {
-        Some(p) => (&c.response[..p], &c.response[p..]),
-        None => (&c.response[..], &[][..]),
-    };
-    let head = String::from_utf8_lossy(head);
-    let status = head.lines().next().unwrap_or("").to_string();
-    let verified = status == "HTTP/1.1 200 OK" && got_body == body.as_slice();
-    let duration = run.since_start(c.done_at);
+    let status = c.status();
+    let got_body = c.body();
+    let verified = c.verified();
+    let duration = run.since_start(c.ending.done_at);
     // The page flows from B: its counters are the sender's.
     let tcp = run.tcp_sent_by(run.net.b, got_body.len() as u64, verified, duration);
     let ttfb = c.first_byte.map(|t| t.saturating_duration_since(run.start));
@@ -1832,6 +2041,190 @@ pub fn http(
     })
 }
 
+/// `http --flows N`: N clients on A fetch `GET /` (a page of `size` bytes)
+/// from B:80 at once; each page is checked. The pages flow from B, so the
+/// flows' algorithms are B's and so are the summary's counters.
+pub fn http_flows(
+    params: &LinkParams,
+    seed: u64,
+    size: u64,
+    flows: u32,
+    rec: Record,
+    closer: Closer,
+) -> anyhow::Result<TcpRun> {
+    let page = Rc::new(page(size));
+    let setup = FlowsSetup {
+        name: "http",
+        what: "http fetch",
+        port: 80,
+        flows,
+        bytes_each: size,
+        each: format!("GET / of a {} page each", format_bytes(size)),
+        expected: transfer_time(params, size * u64::from(flows)),
+        sender_b: true,
+        close_both: closer == Closer::Both,
+    };
+    run_flows(params, seed, rec, setup, |_| {
+        HttpFlow::new(page.clone(), closer)
+    })
+}
+
+/// Line `k` (from 1) the echo client sends.
+fn echo_line(k: u16) -> Vec<u8> {
+    format!("hello strata, line {k}\n").into_bytes()
+}
+
+/// One echo conversation as its two applications see it: the client on A
+/// sends `lines` lines, one at a time, each after the previous came back;
+/// the echo server on B sends back what it reads. `closer` says who sends
+/// the first FIN once every line is back: the client (the default), the
+/// server, or both at the same instant.
+struct EchoFlow {
+    lines: u16,
+    closer: Closer,
+    /// Bytes of all the lines together.
+    total: usize,
+    /// B: what TCP has not taken yet, and how much it echoed.
+    echo: Outbox,
+    echoed_by_b: usize,
+    /// A: the last line sent, and when; what came back so far.
+    out: Outbox,
+    next: u16,
+    sent_at: Option<Instant>,
+    pending: Vec<u8>,
+    /// The round trip of each line that came back.
+    echoed: Vec<Duration>,
+    echoed_bytes: u64,
+    bad: u16,
+    ending: Ending,
+}
+
+impl EchoFlow {
+    fn new(lines: u16, closer: Closer) -> Self {
+        EchoFlow {
+            lines,
+            closer,
+            total: (1..=lines).map(|k| echo_line(k).len()).sum(),
+            echo: Outbox::default(),
+            echoed_by_b: 0,
+            out: Outbox::default(),
+            next: 0,
+            sent_at: None,
+            pending: Vec::new(),
+            echoed: Vec::new(),
+            echoed_bytes: 0,
+            bad: 0,
+            ending: Ending::default(),
+        }
+    }
+
+    /// A sends the next line, or, with every line back, is done: it closes
+    /// (the server closes in turn), unless another side is to close first.
+    fn send_next(&mut self, now: Instant, stack: &mut Stack, h: TcpHandle) {
+        if self.next < self.lines {
+            self.next += 1;
+            self.out.push(&echo_line(self.next));
+            self.sent_at = Some(now);
+        } else {
+            self.ending.done_at = Some(now);
+            self.out.close_when_done = self.closer == Closer::Client;
+        }
+        let _ = self.out.flush(now, stack, h);
+    }
+}
+
+impl FlowApp for EchoFlow {
+    fn client(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        match *ev {
+            TcpEvent::Connected(h) => self.send_next(now, stack, h),
+            TcpEvent::Writable(h) => {
+                let _ = self.out.flush(now, stack, h);
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if self.ending.done_at.is_some() => {
+                // Every line is back: only the server's FIN is awaited
+                // (--closer server), and answered with ours.
+                if matches!(drain(stack, h, &mut |_| {}), Ok(true)) && self.closer == Closer::Server
+                {
+                    self.out.close_when_done = true;
+                    let _ = self.out.flush(now, stack, h);
+                }
+            }
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
+                let res = drain(stack, h, &mut |chunk| self.pending.extend_from_slice(chunk));
+                while self.ending.done_at.is_none() {
+                    let Some(p) = self.pending.iter().position(|&b| b == b'\n') else {
+                        break;
+                    };
+                    let l: Vec<u8> = self.pending.drain(..=p).collect();
+                    let k = self.echoed.len() as u16 + 1;
+                    if l != echo_line(k) {
+                        self.bad += 1;
+                    }
+                    self.echoed_bytes += l.len() as u64;
+                    let rtt = self
+                        .sent_at
+                        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                    self.echoed.push(rtt);
+                    self.send_next(now, stack, h);
+                }
+                match res {
+                    // The server closed before echoing everything.
+                    Ok(true) if self.ending.done_at.is_none() => self.ending.done_at = Some(now),
+                    // The last line came with the server's FIN.
+                    Ok(true) if self.closer == Closer::Server => {
+                        self.out.close_when_done = true;
+                        let _ = self.out.flush(now, stack, h);
+                    }
+                    Ok(_) => {}
+                    Err(e) if self.ending.done_at.is_none() => self.fail(e.to_string()),
+                    Err(_) => {}
+                }
+            }
+            ref other => {
+                if let Some(e) = failure(other) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    fn server(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
+        match *ev {
+            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
+                let mut got = Vec::new();
+                let eof = drain(stack, h, &mut |c| got.extend_from_slice(c)).unwrap_or(true);
+                self.echo.push(&got);
+                self.echoed_by_b += got.len();
+                // The client's FIN, or (--closer server) every line echoed.
+                if eof || (self.closer == Closer::Server && self.echoed_by_b >= self.total) {
+                    self.echo.close_when_done = true;
+                }
+                let _ = self.echo.flush(now, stack, h);
+            }
+            TcpEvent::Writable(h) => {
+                let _ = self.echo.flush(now, stack, h);
+            }
+            _ => {}
+        }
+    }
+
+    fn ending(&self) -> &Ending {
+        &self.ending
+    }
+
+    fn ending_mut(&mut self) -> &mut Ending {
+        &mut self.ending
+    }
+
+    fn delivered(&self) -> u64 {
+        self.echoed_bytes
+    }
+
+    fn verified(&self) -> bool {
+        self.echoed.len() == usize::from(self.lines) && self.bad == 0
+    }
+}
+
 /// `echo`: A sends `lines` lines to an echo server on B:7, one at a time,
 /// each after the previous came back. `closer` says who sends the first
 /// FIN once every line is back: the client (the default), the server, or
@@ -1843,146 +2236,23 @@ pub fn echo(
     rec: Record,
     closer: Closer,
 ) -> anyhow::Result<TcpRun> {
-    #[derive(Default)]
-    struct Server {
-        out: Outbox,
-        echoed: usize,
-    }
-    #[derive(Default)]
-    struct Client {
-        next: u16,
-        sent_at: Option<Instant>,
-        pending: Vec<u8>,
-        echoed: Vec<Duration>,
-        bad: u16,
-        done_at: Option<Instant>,
-        out: Outbox,
-        error: Option<String>,
-    }
-    let line = |k: u16| format!("hello strata, line {k}\n").into_bytes();
-    let total: usize = (1..=lines).map(|k| line(k).len()).sum();
-    let server = Rc::new(RefCell::new(Server::default()));
-    let client = Rc::new(RefCell::new(Client::default()));
-    let srv = server.clone();
-    let b_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut s = srv.borrow_mut();
-        match *ev {
-            TcpEvent::Acceptable { listener } => while stack.tcp_accept(listener).is_ok() {},
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
-                let mut got = Vec::new();
-                let eof = drain(stack, h, &mut |c| got.extend_from_slice(c)).unwrap_or(true);
-                s.out.push(&got);
-                s.echoed += got.len();
-                // The client's FIN, or (--closer server) every line echoed.
-                if eof || (closer == Closer::Server && s.echoed >= total) {
-                    s.out.close_when_done = true;
-                }
-                let _ = s.out.flush(now, stack, h);
-            }
-            TcpEvent::Writable(h) => {
-                let _ = s.out.flush(now, stack, h);
-            }
-            _ => {}
-        }
-    });
-    let cli = client.clone();
-    let a_app: strata_sim::host::App = Box::new(move |now, stack, ev| {
-        let Event::Tcp(ev) = ev else { return };
-        let mut c = cli.borrow_mut();
-        let send_next = |c: &mut Client, stack: &mut Stack, h: TcpHandle| {
-            if c.next < lines {
-                c.next += 1;
-                c.out.push(&line(c.next));
-                c.sent_at = Some(now);
-            } else {
-                // Every line came back: the client closes (the server
-                // closes in turn), unless another side is to close first.
-                c.done_at = Some(now);
-                c.out.close_when_done = closer == Closer::Client;
-            }
-            let _ = c.out.flush(now, stack, h);
-        };
-        match *ev {
-            TcpEvent::Connected(h) => send_next(&mut c, stack, h),
-            TcpEvent::Writable(h) => {
-                let _ = c.out.flush(now, stack, h);
-            }
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) if c.done_at.is_some() => {
-                // Every line is back: only the server's FIN is awaited
-                // (--closer server), and answered with ours.
-                if matches!(drain(stack, h, &mut |_| {}), Ok(true)) && closer == Closer::Server {
-                    c.out.close_when_done = true;
-                    let _ = c.out.flush(now, stack, h);
-                }
-            }
-            TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => {
-                let mut got = std::mem::take(&mut c.pending);
-                let res = drain(stack, h, &mut |chunk| got.extend_from_slice(chunk));
-                c.pending = got;
-                while c.done_at.is_none() {
-                    let Some(p) = c.pending.iter().position(|&b| b == b'\n') else {
-                        break;
-                    };
-                    let l: Vec<u8> = c.pending.drain(..=p).collect();
-                    let k = c.echoed.len() as u16 + 1;
-                    if l != line(k) {
-                        c.bad += 1;
-                    }
-                    let rtt = c
-                        .sent_at
-                        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-                    c.echoed.push(rtt);
-                    send_next(&mut c, stack, h);
-                }
-                match res {
-                    // The server closed before echoing everything.
-                    Ok(true) if c.done_at.is_none() => c.done_at = Some(now),
-                    // The last line came with the server's FIN.
-                    Ok(true) if closer == Closer::Server => {
-                        c.out.close_when_done = true;
-                        let _ = c.out.flush(now, stack, h);
-                    }
-                    Ok(_) => {}
-                    Err(e) if c.done_at.is_none() => c.error = Some(e.to_string()),
-                    Err(_) => {}
-                }
-            }
-            ref other => {
-                if let Some(e) = failure(other) {
-                    c.error = Some(e);
-                }
-            }
-        }
-    });
+    let flow = Rc::new(RefCell::new(EchoFlow::new(lines, closer)));
+    let bytes = flow.borrow().total as u64;
     let setup = Setup {
-        a_app,
-        b_app,
         port: 7,
         expected: params.rtt * (u32::from(lines) + 4),
-        total: u64::from(lines),
+        total: bytes,
         label: "echo",
         close_both: closer == Closer::Both,
     };
-    let run = run_scenario(
-        params,
-        seed,
-        rec,
-        setup,
-        || {
-            let c = client.borrow();
-            c.done_at.is_some() || c.error.is_some()
-        },
-        || client.borrow().echoed.len() as u64,
-    )?;
-    let c = client.borrow();
-    if let Some(e) = &c.error {
+    let run = run_scenario(params, seed, rec, setup, &flow)?;
+    let c = flow.borrow();
+    if let Some(e) = c.error() {
         bail!("echo failed: {e}");
     }
     run.ensure_finished("echo", String::new)?;
-    let verified = c.echoed.len() == usize::from(lines) && c.bad == 0;
-    let duration = run.since_start(c.done_at);
-    let bytes: u64 = (1..=lines).map(|k| line(k).len() as u64).sum();
+    let verified = c.verified();
+    let duration = run.since_start(c.ending.done_at);
     let tcp = run.tcp(bytes, verified, duration);
     let rtts: Vec<f64> = c.echoed.iter().map(|d| json::ms(*d)).collect();
     let report = vec![
@@ -2012,6 +2282,31 @@ pub fn echo(
         echo: Some(echo),
         ..run.into_run(tcp, report)
     })
+}
+
+/// `echo --flows N`: N clients on A each send `lines` lines to the echo
+/// server on B:7 at once, one line at a time; every line is checked.
+pub fn echo_flows(
+    params: &LinkParams,
+    seed: u64,
+    lines: u16,
+    flows: u32,
+    rec: Record,
+    closer: Closer,
+) -> anyhow::Result<TcpRun> {
+    let bytes = EchoFlow::new(lines, closer).total as u64;
+    let setup = FlowsSetup {
+        name: "echo",
+        what: "echo",
+        port: 7,
+        flows,
+        bytes_each: bytes,
+        each: format!("{lines} lines ({}) each", format_bytes(bytes)),
+        expected: params.rtt * (u32::from(lines) + 4),
+        sender_b: false,
+        close_both: closer == Closer::Both,
+    };
+    run_flows(params, seed, rec, setup, |_| EchoFlow::new(lines, closer))
 }
 
 /// `FILE.svg` → `FILE-cwnd.svg` (the suffix goes before the extension).
@@ -2045,7 +2340,7 @@ pub fn write_bulk_svgs(
     Ok(vec![path.to_path_buf(), cwnd])
 }
 
-/// The pictures of `bulk --flows`: the time-sequence graph of the first
+/// The pictures of `--flows`: the time-sequence graph of the first
 /// flow and every flow's congestion window and RTT.
 pub fn write_flows_svgs(
     path: &Path,
@@ -2102,6 +2397,7 @@ Examples:
   strata sim bulk --bytes 5M --loss 2% --burst-loss --svg bulk.svg
                                            (writes bulk.svg and bulk-cwnd.svg)
   strata sim http --loss 20% --ladder      watch the retransmissions
+  strata sim http --flows 4 --bytes 2M     four fetches share the link: fairness
   strata sim echo -c 3 --reorder 5% --dup 1% --pcap echo.pcap
   strata sim bulk --bytes 2M --json        machine-readable summary
   strata sim iperf3 -t 5 -P 2 --rate 100mbit --rtt 20ms --loss 0.5%
@@ -2223,11 +2519,6 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
     if let Err(e) = params.check() {
         usage_error(&e);
     }
-    if lab.flows.is_some() && args.scenario != Scenario::Bulk {
-        usage_error(
-            "--flows is for bulk: N bulk flows share the link (http and echo run one connection)",
-        );
-    }
     if lab.cc.is_mix() && lab.flows.unwrap_or(1) < 2 {
         usage_error("a list of algorithms in --cc is dealt to flows: give --flows 2 or more");
     }
@@ -2238,37 +2529,39 @@ pub fn run_tcp(args: &SimArgs) -> anyhow::Result<()> {
         // The ladder needs every offered frame; a big bulk run only when asked.
         offers: lab.ladder || args.scenario != Scenario::Bulk || small_bulk,
     };
+    // One flow is the plain run; two or more share the link.
+    let flows = lab.flows.filter(|&n| n > 1);
     let (name, run) = match args.scenario {
-        Scenario::Bulk => match lab.flows {
-            Some(n) if n > 1 => (
-                "bulk",
-                bulk_flows(&params, args.seed, lab.bytes.unwrap_or(10 << 20), n, rec)?,
-            ),
-            _ => (
-                "bulk",
-                bulk(&params, args.seed, lab.bytes.unwrap_or(10 << 20), rec)?,
-            ),
-        },
-        Scenario::Http => (
-            "http",
-            http(
-                &params,
-                args.seed,
+        Scenario::Bulk => {
+            let bytes = lab.bytes.unwrap_or(10 << 20);
+            let run = match flows {
+                Some(n) => bulk_flows(&params, args.seed, bytes, n, rec)?,
+                None => bulk(&params, args.seed, bytes, rec)?,
+            };
+            ("bulk", run)
+        }
+        Scenario::Http => {
+            let (size, closer) = (
                 lab.bytes.unwrap_or(1024),
-                rec,
                 args.closer.unwrap_or(Closer::Server),
-            )?,
-        ),
-        Scenario::Echo => (
-            "echo",
-            echo(
-                &params,
-                args.seed,
+            );
+            let run = match flows {
+                Some(n) => http_flows(&params, args.seed, size, n, rec, closer)?,
+                None => http(&params, args.seed, size, rec, closer)?,
+            };
+            ("http", run)
+        }
+        Scenario::Echo => {
+            let (lines, closer) = (
                 args.count.unwrap_or(4),
-                rec,
                 args.closer.unwrap_or(Closer::Client),
-            )?,
-        ),
+            );
+            let run = match flows {
+                Some(n) => echo_flows(&params, args.seed, lines, n, rec, closer)?,
+                None => echo(&params, args.seed, lines, rec, closer)?,
+            };
+            ("echo", run)
+        }
         other => bail!("{other:?} is not a TCP scenario"),
     };
     let (pcap, frames) = captured(&run.net)?;
@@ -2333,7 +2626,7 @@ pub fn run_iperf3(args: &SimArgs) -> anyhow::Result<()> {
         usage_error("iperf3 takes the link options, --bytes, -t, -P, -R, -i, --pcap and --svg");
     }
     if lab.flows.is_some() || lab.cc.is_mix() {
-        usage_error("iperf3 runs parallel streams with -P, of one algorithm (--flows and --cc lists are for bulk)");
+        usage_error("iperf3 runs parallel streams with -P, of one algorithm (--flows and --cc lists are for bulk, http and echo)");
     }
     if lab.bytes.is_none() && args.time <= 0.0 {
         usage_error("-t must be above 0 seconds (or give --bytes)");

@@ -855,7 +855,7 @@ const FLOW_COLOURS: [&str; 8] = [
 ];
 
 /// Draws the congestion window (top) and smoothed RTT (bottom) of several
-/// flows over time, one colour per flow (`bulk --flows`).
+/// flows over time, one colour per flow (`--flows`).
 pub fn cwnd_flows_svg(flows: &[(String, Vec<Sample>)], title: &str) -> String {
     let mut svg = String::new();
     let all = || flows.iter().flat_map(|(_, v)| v.iter());
