@@ -16,21 +16,11 @@ use strata_io::tap::TapOptions;
 use strata_io::tcp::{TcpListener, TcpStream};
 use strata_io::testing::{can_run, ArrivalProbe, Netns, TempDir};
 
+mod common;
+use common::content;
+
 fn setup(tag: &str, net: u8) -> (Netns, Runtime) {
     Netns::with_runtime(tag, net).unwrap()
-}
-
-/// Deterministic test content.
-fn content(len: usize, salt: u32) -> Vec<u8> {
-    let mut x = 0x9e37_79b9u32 ^ salt;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 fn temp_dir(tag: &str) -> TempDir {

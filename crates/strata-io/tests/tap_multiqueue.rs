@@ -8,13 +8,15 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, SocketAddrV4};
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use strata_io::multiqueue::MultiQueueRuntime;
 use strata_io::runtime::RuntimeConfig;
 use strata_io::tap::{TapDevice, TapOptions};
 use strata_io::testing::{skip_unless_root_and_tun, Netns};
+
+mod common;
+use common::in_ns;
 
 /// Connections each way.
 const CONNS: usize = 6;
@@ -23,32 +25,7 @@ const LEN: usize = 1 << 20;
 
 /// Deterministic content, different per connection.
 fn content(len: usize, salt: u32) -> Vec<u8> {
-    let mut x = 0x9e37_79b9u32 ^ salt.wrapping_mul(0x85eb_ca6b);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-/// Runs `f` on a thread inside `ns`.
-fn in_ns<T: Send + 'static>(
-    ns: &Netns,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let fd = ns.fd().unwrap();
-    std::thread::spawn(move || {
-        // SAFETY: `fd` is an open namespace descriptor; setns changes only
-        // this thread's network namespace.
-        assert_eq!(
-            unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
-        f()
-    })
+    common::content(len, salt.wrapping_mul(0x85eb_ca6b))
 }
 
 fn echo_over_two_queues(tag: &str, net: u8, opts: TapOptions) {

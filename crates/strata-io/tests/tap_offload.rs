@@ -6,7 +6,6 @@
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use strata_io::runtime::{Runtime, RuntimeConfig};
@@ -14,31 +13,14 @@ use strata_io::tap::{OffloadStats, TapAblation, TapDevice, TapOptions};
 use strata_io::tcp::TcpStream;
 use strata_io::testing::{skip_unless_root_and_tun, Netns};
 
-/// Deterministic test content.
-fn content(len: usize, salt: u32) -> Vec<u8> {
-    let mut x = 0x9e37_79b9u32 ^ salt;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
+mod common;
+use common::{content, in_ns};
 
 /// A kernel TCP echo server on `10.20.<net>.1:7` in `ns`, on a thread
 /// that entered the namespace; it echoes one connection, then ends.
 fn kernel_echo(ns: &Netns, net: u8) -> std::thread::JoinHandle<u64> {
-    let fd = ns.fd().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let h = std::thread::spawn(move || {
-        // SAFETY: `fd` is an open namespace descriptor; setns changes only
-        // this thread's network namespace.
-        assert_eq!(
-            unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
+    let h = in_ns(ns, move || {
         let l = std::net::TcpListener::bind(("10.20.0.1".replace(".0.", &format!(".{net}.")), 7))
             .unwrap();
         tx.send(()).unwrap();

@@ -1,6 +1,7 @@
-//! What the runtime's fault and stress tests share: two runtimes on an
-//! in-process link, and a wall-clock guard so that a hang fails the test
-//! instead of blocking CI.
+//! What the runtime's tests share: two runtimes on an in-process link, a
+//! wall-clock guard so that a hang fails the test instead of blocking CI,
+//! and for the kernel interop tests deterministic content and threads
+//! inside a test's network namespace.
 
 #![allow(dead_code)]
 
@@ -9,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use strata_io::runtime::{Runtime, RuntimeConfig};
+use strata_io::testing::Netns;
 use strata_io::PipeDevice;
 
 /// Runs `f` on its own thread and fails (panics) if it has not finished
@@ -197,5 +199,38 @@ pub fn io_threads() -> usize {
                     .is_ok_and(|c| c.trim() == "strata-io")
             })
             .count()
+    })
+}
+
+/// `len` bytes of xorshift32 output seeded by `salt`: content a test can
+/// make again to check what arrived.
+pub fn content(len: usize, salt: u32) -> Vec<u8> {
+    let mut x = 0x9e37_79b9u32 ^ salt;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Runs `f` on a new thread that has entered `ns` (the kernel's side of
+/// the test's TAP), and returns at once with the thread's handle.
+pub fn in_ns<T: Send + 'static>(
+    ns: &Netns,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    use std::os::fd::AsRawFd;
+    let fd = ns.fd().unwrap();
+    std::thread::spawn(move || {
+        // SAFETY: `fd` is an open namespace descriptor; setns changes only
+        // this thread's network namespace.
+        assert_eq!(
+            unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) },
+            0
+        );
+        f()
     })
 }
