@@ -9,20 +9,9 @@ use strata::stack::Event;
 use strata::time::Duration;
 use strata::transport::udp::UdpError;
 
-fn lan() -> World {
-    let mut w = World::new();
-    let a = w.add_stack();
-    let b = w.add_stack();
-    let seg = w.add_segment();
-    w.attach(a, seg, "10.0.0.1/24", 1500);
-    w.attach(b, seg, "10.0.0.2/24", 1500);
-    w.run();
-    w
-}
-
 #[test]
 fn ping_resolves_arp_then_echoes() {
-    let mut w = lan();
+    let mut w = World::lan();
     w.stacks[0]
         .ping(w.now, ip("10.0.0.2"), 7, 1, b"abcdefgh")
         .unwrap();
@@ -61,7 +50,7 @@ fn ping_resolves_arp_then_echoes() {
 
 #[test]
 fn packets_queued_during_arp_all_arrive_in_order() {
-    let mut w = lan();
+    let mut w = World::lan();
     let srv = w.stacks[1].udp_bind(None, 9000).unwrap();
     let cli = w.stacks[0].udp_bind(None, 0).unwrap();
     let to = SocketAddrV4::new(ip("10.0.0.2"), 9000);
@@ -88,7 +77,7 @@ fn packets_queued_during_arp_all_arrive_in_order() {
 
 #[test]
 fn arp_failure_reports_host_unreachable_to_socket_and_ping() {
-    let mut w = lan();
+    let mut w = World::lan();
     let cli = w.stacks[0].udp_bind(None, 0).unwrap();
     let nobody = SocketAddrV4::new(ip("10.0.0.99"), 53);
     w.stacks[0].udp_send_to(w.now, cli, nobody, b"q").unwrap();
@@ -130,7 +119,7 @@ fn tcp_segments_held_behind_a_failed_arp_are_counted_as_never_sent() {
     // wait for an ARP answer that never comes and are dropped with the
     // entry (RFC 1122 §2.3.2.2); the stack must say so, or its counters
     // and the wire disagree. A UDP datagram dropped alike is not TCP's.
-    let mut w = lan();
+    let mut w = World::lan();
     w.stacks[0]
         .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.99"), 80))
         .unwrap();
@@ -153,7 +142,7 @@ fn tcp_segments_held_behind_a_failed_arp_are_counted_as_never_sent() {
 
 #[test]
 fn udp_to_closed_port_gives_port_unreachable_on_sender() {
-    let mut w = lan();
+    let mut w = World::lan();
     let cli = w.stacks[0].udp_bind(Some(ip("10.0.0.1")), 40000).unwrap();
     w.stacks[0]
         .udp_connect(cli, SocketAddrV4::new(ip("10.0.0.2"), 7777))
@@ -311,7 +300,7 @@ fn ephemeral_binds_never_collide_and_exhaust_cleanly() {
 
 #[test]
 fn full_receive_queue_drops_and_counts() {
-    let mut w = lan();
+    let mut w = World::lan();
     let srv = w.stacks[1].udp_bind(None, 9).unwrap();
     let cli = w.stacks[0].udp_bind(None, 0).unwrap();
     for _ in 0..100 {
@@ -327,7 +316,7 @@ fn full_receive_queue_drops_and_counts() {
 
 #[test]
 fn icmp_errors_are_rate_limited() {
-    let mut w = lan();
+    let mut w = World::lan();
     let cli = w.stacks[0].udp_bind(None, 0).unwrap();
     let to = SocketAddrV4::new(ip("10.0.0.2"), 9999);
     for _ in 0..300 {
@@ -349,7 +338,7 @@ fn icmp_errors_are_rate_limited() {
 
 #[test]
 fn own_addresses_loop_back_without_touching_the_link() {
-    let mut w = lan();
+    let mut w = World::lan();
     let frames = w.frames;
     w.stacks[0]
         .ping(w.now, ip("10.0.0.1"), 3, 1, b"self")
@@ -383,7 +372,7 @@ fn own_addresses_loop_back_without_touching_the_link() {
 #[test]
 // covers: MUST-3
 fn corrupted_data_segment_is_dropped_and_the_intact_one_delivered() {
-    let mut w = lan();
+    let mut w = World::lan();
     let (a, b) = (0, 1);
     let l = w.stacks[b].tcp_listen(None, 5000, 8).unwrap();
     let c = w.stacks[a]
@@ -428,7 +417,7 @@ fn corrupted_data_segment_is_dropped_and_the_intact_one_delivered() {
 /// added while a connection runs takes effect at its next segment.
 #[test]
 fn a_new_route_applies_to_the_next_segment_of_a_running_connection() {
-    let mut w = lan();
+    let mut w = World::lan();
     let (a, b) = (0, 1);
     let l = w.stacks[b].tcp_listen(None, 5001, 8).unwrap();
     let c = w.stacks[a]
@@ -452,15 +441,6 @@ fn a_new_route_applies_to_the_next_segment_of_a_running_connection() {
     // An ARP request (EtherType 0x0806) asking for the gateway, 10.0.0.9.
     assert_eq!(&frame[12..14], &[0x08, 0x06], "{:02x?}", &frame[..n]);
     assert_eq!(&frame[38..42], &[10, 0, 0, 9]);
-}
-
-/// A's ARP state for B (10.0.0.2).
-fn neighbour_of_a(w: &World) -> Option<strata::link::arp::NeighborState> {
-    w.stacks[0]
-        .arp_entries(strata::link::IfaceId(0))
-        .into_iter()
-        .find(|e| e.0 == ip("10.0.0.2"))
-        .map(|e| e.2)
 }
 
 /// Sends `n` bytes from A's `c` and reads them at B's `s`.
@@ -493,27 +473,9 @@ fn push(
 #[test]
 fn a_tcp_flow_counts_every_arp_hit_and_revalidates_a_stale_neighbour() {
     use strata::link::arp::NeighborState;
-    let mut w = World::new();
-    w.add_stack();
-    w.add_stack();
-    let l0 = w.add_segment();
-    w.attach(0, l0, "10.0.0.1/24", 1500);
-    w.attach(1, l0, "10.0.0.2/24", 1500);
-    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
-    let c = w.stacks[0]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
-        .unwrap();
-    w.run();
-    let s = w.stacks[1].tcp_accept(l).unwrap();
-    let b_mac = w.stacks[1].mac(strata::link::IfaceId(0)).unwrap();
-    let unicast_arp = std::rc::Rc::new(std::cell::RefCell::new(0));
-    let seen = unicast_arp.clone();
-    w.filter = Some(Box::new(move |to, _, f| {
-        if to == 1 && f[12..14] == [8, 6] && f[0..6] == b_mac.0 {
-            *seen.borrow_mut() += 1;
-        }
-        true
-    }));
+    let mut w = World::lan();
+    let (c, s) = w.tcp_pair(80);
+    let unicast_arp = w.count_unicast_arp_to_b(|_, _| true);
     let counts = |w: &World| {
         let st = w.stacks[0].stats();
         (st.arp.hits, st.tcp.direct_out)
@@ -523,14 +485,14 @@ fn a_tcp_flow_counts_every_arp_hit_and_revalidates_a_stale_neighbour() {
     let (h1, d1) = counts(&w);
     assert!(d1 - d0 >= 30, "a flow of segments: {}", d1 - d0);
     assert_eq!(h1 - h0, d1 - d0, "one ARP hit per segment sent");
-    assert_eq!(neighbour_of_a(&w), Some(NeighborState::Reachable));
+    assert_eq!(w.neighbour_of_a(), Some(NeighborState::Reachable));
     assert_eq!(*unicast_arp.borrow(), 0);
     // Past the reachable time (30 s by default), within the stale time.
     w.advance(Duration::from_secs(31));
-    assert_eq!(neighbour_of_a(&w), Some(NeighborState::Stale));
+    assert_eq!(w.neighbour_of_a(), Some(NeighborState::Stale));
     push(&mut w, c, s, 50_000);
     let (h2, d2) = counts(&w);
     assert_eq!(*unicast_arp.borrow(), 1, "one re-confirmation");
-    assert_eq!(neighbour_of_a(&w), Some(NeighborState::Reachable));
+    assert_eq!(w.neighbour_of_a(), Some(NeighborState::Reachable));
     assert_eq!(h2 - h1, d2 - d1, "one ARP hit per segment sent");
 }

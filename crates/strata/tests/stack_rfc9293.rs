@@ -341,42 +341,14 @@ fn icmp_error_with_a_blind_sequence_number_is_ignored() {
     assert!(w.stacks[0].tcp().info(c).unwrap().mss < mss, "real PMTU");
 }
 
-/// A's ARP state for B (10.0.0.2).
-fn neighbour_state(w: &World) -> Option<NeighborState> {
-    w.stacks[0]
-        .arp_entries(IfaceId(0))
-        .into_iter()
-        .find(|e| e.0 == ip("10.0.0.2"))
-        .map(|e| e.2)
-}
-
 #[test]
 // covers: MUST-20, SHLD-10
 fn repeated_retransmissions_make_ip_reconfirm_the_neighbour() {
-    let mut w = World::new();
-    w.add_stack();
-    w.add_stack();
-    let l0 = w.add_segment();
-    w.attach(0, l0, "10.0.0.1/24", 1500);
-    w.attach(1, l0, "10.0.0.2/24", 1500);
-    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
-    let c = w.stacks[0]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
-        .unwrap();
-    w.run();
-    w.stacks[1].tcp_accept(l).unwrap();
+    let mut w = World::lan();
+    let (c, _) = w.tcp_pair(80);
     // From now on B's TCP is silent (its host still answers ARP), and A's
     // unicast ARP requests to B are counted.
-    let b_mac = w.stacks[1].mac(IfaceId(0)).unwrap();
-    let unicast_arp = Rc::new(RefCell::new(0));
-    let seen = unicast_arp.clone();
-    w.filter = Some(Box::new(move |to, _, f| {
-        let is_arp = f[12..14] == [8, 6];
-        if to == 1 && is_arp && f[0..6] == b_mac.0 {
-            *seen.borrow_mut() += 1;
-        }
-        to == 0 || is_arp
-    }));
+    let unicast_arp = w.count_unicast_arp_to_b(|to, f| to == 0 || f[12..14] == [8, 6]);
     w.stacks[0].tcp_send(c, b"anyone there?").unwrap();
     w.run();
     let t0 = w.now;
@@ -385,7 +357,7 @@ fn repeated_retransmissions_make_ip_reconfirm_the_neighbour() {
     w.advance(rto * 3 + rto / 2);
     assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 2);
     assert_eq!(w.stacks[0].stats().tcp.negative_advice, 0);
-    assert_eq!(neighbour_state(&w), Some(NeighborState::Reachable));
+    assert_eq!(w.neighbour_of_a(), Some(NeighborState::Reachable));
     assert_eq!(*unicast_arp.borrow(), 0);
     // The third: negative advice. The entry turns stale, so the third
     // retransmission itself makes A re-confirm B with a unicast request,
@@ -395,7 +367,7 @@ fn repeated_retransmissions_make_ip_reconfirm_the_neighbour() {
     assert_eq!(w.stacks[0].tcp_stats().negative_advice, 1);
     assert_eq!(w.stacks[0].stats().tcp.negative_advice, 1);
     assert_eq!(*unicast_arp.borrow(), 1, "one re-confirmation");
-    assert_eq!(neighbour_state(&w), Some(NeighborState::Reachable));
+    assert_eq!(w.neighbour_of_a(), Some(NeighborState::Reachable));
     // Later retransmissions of the same episode give no new advice.
     w.advance(rto * 8);
     assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 4);

@@ -4,9 +4,14 @@
 #![allow(dead_code)]
 
 use core::net::Ipv4Addr;
+use std::cell::RefCell;
+use std::net::SocketAddrV4;
+use std::rc::Rc;
+use strata::link::arp::NeighborState;
 use strata::link::IfaceId;
 use strata::stack::{Event, Stack, StackConfig};
 use strata::time::{Duration, Instant};
+use strata::transport::tcp::TcpHandle;
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::MacAddr;
 
@@ -23,6 +28,13 @@ pub struct World {
     pub events: Vec<Vec<Event>>,
     pub frames: u64,
 }
+
+/// Timer rounds in a row at one instant before [`World::advance`] calls it
+/// a livelock (a stack's timer still due after `handle_timeout`).
+const MAX_ROUNDS_AT_ONE_INSTANT: u32 = 1_000;
+
+/// Timer rounds in one [`World::advance`] before it calls it a livelock.
+const MAX_TIMER_ROUNDS: u64 = 100_000;
 
 pub fn cidr(s: &str) -> Ipv4Cidr {
     let (a, l) = s.split_once('/').unwrap();
@@ -43,6 +55,57 @@ impl World {
             events: Vec::new(),
             frames: 0,
         }
+    }
+
+    /// Two stacks on one segment: 0 at 10.0.0.1/24, 1 at 10.0.0.2/24.
+    pub fn lan() -> Self {
+        let mut w = World::new();
+        let (a, b) = (w.add_stack(), w.add_stack());
+        let seg = w.add_segment();
+        w.attach(a, seg, "10.0.0.1/24", 1500);
+        w.attach(b, seg, "10.0.0.2/24", 1500);
+        w.run();
+        w
+    }
+
+    /// On a [`World::lan`]: stack 1 listens on `port`, stack 0 connects to
+    /// it and the handshake completes; (0's connection, 1's accepted one).
+    pub fn tcp_pair(&mut self, port: u16) -> (TcpHandle, TcpHandle) {
+        let l = self.stacks[1].tcp_listen(None, port, 8).unwrap();
+        let c = self.stacks[0]
+            .tcp_connect(self.now, SocketAddrV4::new(ip("10.0.0.2"), port))
+            .unwrap();
+        self.run();
+        let s = self.stacks[1].tcp_accept(l).unwrap();
+        (c, s)
+    }
+
+    /// From now on counts the unicast ARP frames delivered to stack 1 (a
+    /// neighbour re-confirmed, RFC 1122 §2.3.2.1); `pass` decides which
+    /// frames get through (to stack, frame).
+    pub fn count_unicast_arp_to_b(
+        &mut self,
+        pass: impl Fn(usize, &[u8]) -> bool + 'static,
+    ) -> Rc<RefCell<u32>> {
+        let b_mac = self.stacks[1].mac(IfaceId(0)).unwrap();
+        let count = Rc::new(RefCell::new(0));
+        let seen = count.clone();
+        self.filter = Some(Box::new(move |to, _, f| {
+            if to == 1 && f[12..14] == [8, 6] && f[0..6] == b_mac.0 {
+                *seen.borrow_mut() += 1;
+            }
+            pass(to, f)
+        }));
+        count
+    }
+
+    /// Stack 0's ARP state for 10.0.0.2 on its first interface.
+    pub fn neighbour_of_a(&self) -> Option<NeighborState> {
+        self.stacks[0]
+            .arp_entries(IfaceId(0))
+            .into_iter()
+            .find(|e| e.0 == ip("10.0.0.2"))
+            .map(|e| e.2)
     }
 
     pub fn add_stack(&mut self) -> usize {
@@ -113,10 +176,14 @@ impl World {
         panic!("network never went quiet");
     }
 
-    /// Advances time to `until`, running timers on the way.
+    /// Advances time by `d`, running timers on the way. Fails the test
+    /// (instead of hanging it) when the timers livelock: a stack whose
+    /// `poll_timeout` is still due after `handle_timeout`, round after
+    /// round at one instant, or more timer rounds than any real run needs.
     pub fn advance(&mut self, d: Duration) {
         let until = self.now + d;
         self.run();
+        let (mut rounds, mut stuck) = (0u64, 0u32);
         loop {
             let next = self
                 .stacks
@@ -126,6 +193,19 @@ impl World {
                 .filter(|t| *t <= until);
             match next {
                 Some(t) => {
+                    rounds += 1;
+                    stuck = if t <= self.now { stuck + 1 } else { 0 };
+                    if stuck > MAX_ROUNDS_AT_ONE_INSTANT || rounds > MAX_TIMER_ROUNDS {
+                        let due: Vec<usize> = (0..self.stacks.len())
+                            .filter(|&k| self.stacks[k].poll_timeout() == Some(t))
+                            .collect();
+                        panic!(
+                            "timer livelock in advance({d:?}) at {:?}: {rounds} timer rounds, \
+                             the last {stuck} at one instant; stacks {due:?} still want \
+                             handle_timeout at {t:?}",
+                            self.now
+                        );
+                    }
                     self.now = t.max(self.now);
                     for s in &mut self.stacks {
                         if s.poll_timeout().is_some_and(|x| x <= self.now) {
