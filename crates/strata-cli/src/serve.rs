@@ -51,8 +51,11 @@ pub struct ServeArgs {
           value_parser = parse_backlog)]
     backlog: usize,
     /// With --http: close a connection whose request head has not fully
-    /// arrived this long after the server began waiting for it (a client
-    /// sending its header byte by byte, "slowloris").
+    /// arrived this long after it began: from the accept for the first
+    /// request, from its first byte for each later one on a keep-alive
+    /// connection (a client sending its header byte by byte, "slowloris").
+    /// A keep-alive connection waiting for its next request is left to
+    /// --idle-timeout.
     #[arg(long, value_name = "DURATION", default_value = "10s",
           value_parser = crate::units::parse_duration)]
     header_timeout: std::time::Duration,
