@@ -82,6 +82,23 @@ impl Drop for Nginx<'_> {
     }
 }
 
+/// Once the `strata` binary is known to be there: a scratch directory
+/// `tag` holding `www/file.bin` of `opts.size` bytes, and that `www`.
+fn www_dir(opts: &HttpOptions, tag: &str) -> Result<(TempDir, PathBuf)> {
+    if !opts.strata.exists() {
+        bail!(
+            "{} not found: build it first (cargo build --release -p strata-cli) or pass --strata",
+            opts.strata.display()
+        );
+    }
+    let tmp = TempDir::new(tag)?;
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www)?;
+    let file: Vec<u8> = (0..opts.size).map(|i| b'a' + (i % 26) as u8).collect();
+    std::fs::write(www.join("file.bin"), &file)?;
+    Ok((tmp, www))
+}
+
 /// Runs the comparison and prints the table. Without root, /dev/net/tun,
 /// `ip`, `ab` or `nginx`, prints why and returns.
 pub fn run(opts: &HttpOptions) -> Result<()> {
@@ -91,17 +108,7 @@ pub fn run(opts: &HttpOptions) -> Result<()> {
     if !can_run(&["ab", "nginx", "nstat"]) {
         return Ok(());
     }
-    if !opts.strata.exists() {
-        bail!(
-            "{} not found: build it first (cargo build --release -p strata-cli) or pass --strata",
-            opts.strata.display()
-        );
-    }
-    let tmp = TempDir::new("bench-http")?;
-    let www = tmp.path().join("www");
-    std::fs::create_dir_all(&www)?;
-    let file: Vec<u8> = (0..opts.size).map(|i| b'a' + (i % 26) as u8).collect();
-    std::fs::write(www.join("file.bin"), &file)?;
+    let (tmp, www) = www_dir(opts, "bench-http")?;
 
     let client = Netns::new("hc")?;
     let server = Netns::new("hs")?;
@@ -264,17 +271,7 @@ pub fn instructions(opts: &HttpOptions) -> Result<()> {
     if !can_run(&["ab", "valgrind", "callgrind_control", "callgrind_annotate"]) {
         return Ok(());
     }
-    if !opts.strata.exists() {
-        bail!(
-            "{} not found: build it first or pass --strata",
-            opts.strata.display()
-        );
-    }
-    let tmp = TempDir::new("bench-http-cg")?;
-    let www = tmp.path().join("www");
-    std::fs::create_dir_all(&www)?;
-    let file: Vec<u8> = (0..opts.size).map(|i| b'a' + (i % 26) as u8).collect();
-    std::fs::write(www.join("file.bin"), &file)?;
+    let (tmp, www) = www_dir(opts, "bench-http-cg")?;
     let client = Netns::new("hcg")?;
     client.add_tap("sbt0", "10.30.0.1/24")?;
     let out = tmp.path().join("cg");
