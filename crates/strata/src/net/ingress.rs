@@ -199,28 +199,21 @@ impl Stack {
         for e in expired {
             // RFC 1122 §3.3.2: time exceeded (reassembly) only if fragment
             // zero had arrived.
-            if let Some(q) = e.quote {
-                if let Ok(p) = Ipv4Packet::new_checked(&q[..]) {
-                    let hl = p.header_len().min(q.len());
-                    let _ = p;
-                    self.icmp_error(
-                        now,
-                        IcmpErrorKind::ReassemblyTimeExceeded,
-                        &q[..hl],
-                        &q[hl..],
-                        false,
-                    );
-                } else if q.len() >= 20 {
-                    let hl = (usize::from(q[0] & 0x0f) * 4).clamp(20, q.len());
-                    self.icmp_error(
-                        now,
-                        IcmpErrorKind::ReassemblyTimeExceeded,
-                        &q[..hl],
-                        &q[hl..],
-                        false,
-                    );
-                }
-            }
+            let Some(q) = e.quote else { continue };
+            // The quoted header's length: as it parses, or from its IHL
+            // (within the quote) when the rest of it does not.
+            let hl = match Ipv4Packet::new_checked(&q[..]) {
+                Ok(p) => p.header_len().min(q.len()),
+                Err(_) if q.len() >= 20 => (usize::from(q[0] & 0x0f) * 4).clamp(20, q.len()),
+                Err(_) => continue,
+            };
+            self.icmp_error(
+                now,
+                IcmpErrorKind::ReassemblyTimeExceeded,
+                &q[..hl],
+                &q[hl..],
+                false,
+            );
         }
     }
 }
