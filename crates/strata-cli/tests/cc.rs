@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json_of, run as strata};
+use common::{assert_has_all, json_of, run as strata};
 
 #[test]
 fn bulk_runs_with_either_algorithm_and_the_choice_changes_the_run() {
@@ -132,13 +132,6 @@ fn two_flows_share_the_link_with_a_summary_per_flow() {
     let jain = f["jain"].as_f64().unwrap();
     println!("2 flows, 3 MiB each over 20 Mbit/s: Jain's index {jain:.3} while both ran");
     assert!((0.5..=1.0).contains(&jain));
-}
-
-/// Fails unless `text` holds every one of `wants`.
-fn assert_has_all(text: &str, wants: &[&str]) {
-    for want in wants {
-        assert!(text.contains(want), "{want:?} missing in:\n{text}");
-    }
 }
 
 /// The per-flow rows of a `--flows` run's JSON, (cc, retransmissions),

@@ -456,51 +456,42 @@ fn storm_json_counts_the_storm_without_debug_strings() {
     }
 }
 
+/// `strata ARGS`, stopped after 1.5 s with SIGINT as a terminal's Ctrl-C
+/// stops it: what it did. Fails if it has not ended 60 s later.
+fn interrupted(args: &[&str]) -> std::process::Output {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: a signal to the child this test started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("strata {args:?} did not stop within 60 s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn ctrl_c_stops_a_long_run_and_prints_the_partial_summary() {
     // #17: `--bytes 1T` is days of simulation. It says so up front, and
     // Ctrl-C (SIGINT) ends it with the summary of what happened so far and
     // exit status 130, as ping(8) and iperf3 do.
-    use std::io::Read as _;
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["sim", "bulk", "--bytes", "1T", "--rate", "1gbit"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Let it run a little, then interrupt it as a terminal's Ctrl-C does.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the run did not stop within 60 s of Ctrl-C");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(130), "{err}\n{out}");
+    let run = interrupted(&["sim", "bulk", "--bytes", "1T", "--rate", "1gbit"]);
+    let (out, err) = (text(&run.stdout), text(&run.stderr));
+    assert_eq!(run.status.code(), Some(130), "{err}\n{out}");
     assert!(
         err.contains("a long run: at least 8796.173s of virtual time"),
         "{err}"
@@ -558,29 +549,9 @@ fn the_summary_reports_the_path_rtt_from_the_senders_samples() {
 fn ctrl_c_stops_a_run_of_several_flows_too() {
     // The SIGINT handler is installed for every TCP lab run: the --flows
     // loop must stop on it as well, or Ctrl-C would do nothing there.
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "sim", "bulk", "--flows", "2", "--bytes", "1T", "--rate", "1gbit",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the --flows run did not stop within 60 s of Ctrl-C");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = interrupted(&[
+        "sim", "bulk", "--flows", "2", "--bytes", "1T", "--rate", "1gbit",
+    ]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("the figures below are partial"), "{err}");

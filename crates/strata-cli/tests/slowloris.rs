@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::percentages;
+use common::{percentages, stdout_of};
 
 /// The two MiB figures of a row `name ... X MiB ... Y MiB`.
 fn mebibytes(out: &str, name: &str) -> (f64, f64) {
@@ -25,16 +23,7 @@ fn mebibytes(out: &str, name: &str) -> (f64, f64) {
 
 #[test]
 fn slowloris_prints_the_defences_beside_the_collapse() {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["sim", "slowloris"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of(&["sim", "slowloris"]);
     println!("{text}");
     let (on, off) = percentages(&text, "legitimate fetches");
     assert!(on >= 99.0, "{text}");

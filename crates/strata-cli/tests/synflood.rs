@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::percentages;
+use common::{percentages, stdout_of};
 
 use strata_io::testing::TempDir;
 
@@ -13,17 +11,14 @@ use strata_io::testing::TempDir;
 fn synflood_prints_cookies_beside_the_collapse_and_draws_it() {
     let dir = TempDir::new("synflood-cli").unwrap();
     let svg = dir.path().join("synflood.svg");
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["sim", "synflood", "--syn-backlog", "8", "--svg"])
-        .arg(&svg)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of(&[
+        "sim",
+        "synflood",
+        "--syn-backlog",
+        "8",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
     println!("{text}");
     // 100 × 8 SYNs per 20 ms for 3 s.
     assert!(text.contains("40000 spoofed SYNs/s"), "{text}");

@@ -10,6 +10,22 @@ use strata_io::testing::{can_run, Netns, TempDir};
 
 const STRATA: &str = env!("CARGO_BIN_EXE_strata");
 
+/// The arguments of `strata SUB` on TAP `tap` at `addr`, then `rest`,
+/// with `--no-probe`: the test made the link and both its ends, so the
+/// address is known to be free (RFC 5227 probing takes seconds).
+fn tap_args<'a>(sub: &'a str, tap: &'a str, addr: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![sub, "--no-probe", "--tap", tap, "--addr", addr];
+    a.extend_from_slice(rest);
+    a
+}
+
+/// [`tap_args`] with the `strata` binary first (a command line).
+fn strata_on_tap<'a>(sub: &'a str, tap: &'a str, addr: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![STRATA];
+    a.extend(tap_args(sub, tap, addr, rest));
+    a
+}
+
 fn temp_dir(tag: &str) -> TempDir {
     TempDir::new(&format!("cli-{tag}")).unwrap()
 }
@@ -18,30 +34,24 @@ fn temp_dir(tag: &str) -> TempDir {
 fn bad_address_is_one_clear_error() {
     // No TAP is touched: argument checking comes first.
     let out = Command::new(STRATA)
-        .args([
+        .args(tap_args(
             "ping",
-            "--no-probe",
-            "--tap",
             "nosuchtap0",
-            "--addr",
             "10.20.0.300/24",
-            "10.20.0.1",
-        ])
+            &["10.20.0.1"],
+        ))
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("10.20.0.300/24"), "{err}");
     let out = Command::new(STRATA)
-        .args([
+        .args(tap_args(
             "ping",
-            "--no-probe",
-            "--tap",
             "nosuchtap0",
-            "--addr",
             "10.20.0.255/24",
-            "10.20.0.1",
-        ])
+            &["10.20.0.1"],
+        ))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -67,15 +77,7 @@ fn a_down_tap_is_brought_up_and_a_missing_one_is_not_made() {
     };
     assert!(!is_up("stclid"));
     let ping = |tap: &str, extra: &[&str]| {
-        let mut args = vec![
-            STRATA,
-            "ping",
-            "--no-probe",
-            "--tap",
-            tap,
-            "--addr",
-            "10.20.70.2/24",
-        ];
+        let mut args = strata_on_tap("ping", tap, "10.20.70.2/24", &[]);
         args.extend_from_slice(extra);
         args.extend_from_slice(&["-c", "1", "-W", "0.2", "10.20.70.1"]);
         ns.command(&args).output().unwrap()
@@ -124,16 +126,12 @@ fn missing_permission_is_one_clear_error() {
         let o = Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&bin)
-            .args([
+            .args(tap_args(
                 "ping",
-                "--create",
-                "--no-probe",
-                "--tap",
                 "stpriv0",
-                "--addr",
                 "10.20.0.2/24",
-                "10.20.0.1",
-            ])
+                &["--create", "10.20.0.1"],
+            ))
             .output()
             .unwrap();
         if !String::from_utf8_lossy(&o.stderr).contains("Text file busy") {
@@ -160,20 +158,12 @@ fn ping_both_ways_from_the_cli() {
     let ns = Netns::new("cliping").unwrap();
     ns.add_tap("stclip", "10.20.60.1/24").unwrap();
     let out = ns
-        .command(&[
-            STRATA,
+        .command(&strata_on_tap(
             "ping",
-            "--no-probe",
-            "--tap",
             "stclip",
-            "--addr",
             "10.20.60.3/24",
-            "-c",
-            "2",
-            "-i",
-            "0.1",
-            "10.20.60.1",
-        ])
+            &["-c", "2", "-i", "0.1", "10.20.60.1"],
+        ))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -189,20 +179,12 @@ fn ping_both_ways_from_the_cli() {
     );
     // Nobody at .9: no reply, exit 1 with one error line.
     let out = ns
-        .command(&[
-            STRATA,
+        .command(&strata_on_tap(
             "ping",
-            "--no-probe",
-            "--tap",
             "stclip",
-            "--addr",
             "10.20.60.3/24",
-            "-c",
-            "1",
-            "-W",
-            "0.3",
-            "10.20.60.9",
-        ])
+            &["-c", "1", "-W", "0.3", "10.20.60.9"],
+        ))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -227,19 +209,12 @@ fn serve_and_fetch_against_the_kernel() {
     let body: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
     std::fs::write(www.path().join("data.bin"), &body).unwrap();
     std::fs::write(www.path().join("index.html"), b"<h1>strata</h1>").unwrap();
-    ns.spawn(&[
-        STRATA,
+    ns.spawn(&strata_on_tap(
         "serve",
-        "--no-probe",
-        "--tap",
         "stcli",
-        "--addr",
         "10.20.61.2/24",
-        "--http",
-        www.path().to_str().unwrap(),
-        "--port",
-        "8080",
-    ])
+        &["--http", www.path().to_str().unwrap(), "--port", "8080"],
+    ))
     .unwrap();
     ns.wait_for_port("10.20.61.2:8080".parse().unwrap())
         .unwrap();
@@ -266,18 +241,16 @@ fn serve_and_fetch_against_the_kernel() {
         .unwrap();
     let fetched = dl.path().join("fetched.bin");
     let out = ns
-        .command(&[
-            STRATA,
+        .command(&strata_on_tap(
             "fetch",
-            "--no-probe",
-            "--tap",
             "stcli2",
-            "--addr",
             "10.20.63.4/24",
-            "-o",
-            fetched.to_str().unwrap(),
-            "http://10.20.63.1:8000/data.bin",
-        ])
+            &[
+                "-o",
+                fetched.to_str().unwrap(),
+                "http://10.20.63.1:8000/data.bin",
+            ],
+        ))
         .output()
         .unwrap();
     assert!(
@@ -296,16 +269,12 @@ fn refused_connection_is_one_clear_error() {
     let ns = Netns::new("clirf").unwrap();
     ns.add_tap("stclirf", "10.20.62.1/24").unwrap();
     let out = ns
-        .command(&[
-            STRATA,
+        .command(&strata_on_tap(
             "fetch",
-            "--no-probe",
-            "--tap",
             "stclirf",
-            "--addr",
             "10.20.62.2/24",
-            "http://10.20.62.1:81/",
-        ])
+            &["http://10.20.62.1:81/"],
+        ))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -340,16 +309,12 @@ fn serve_echo_answers_tcp_and_udp() {
     }
     let ns = Netns::new("cliecho").unwrap();
     ns.add_tap("stclie", "10.20.64.1/24").unwrap();
-    ns.spawn(&[
-        STRATA,
+    ns.spawn(&strata_on_tap(
         "serve",
-        "--no-probe",
-        "--tap",
         "stclie",
-        "--addr",
         "10.20.64.2/24",
-        "--echo",
-    ])
+        &["--echo"],
+    ))
     .unwrap();
     ns.wait_for_port("10.20.64.2:7".parse().unwrap()).unwrap();
     let out = ns.exec(&["python3", "-c", PY_ECHO_TCP_UDP]).unwrap();
@@ -371,15 +336,7 @@ fn fetch_behaves_like_curl() {
         .unwrap();
     let dl = temp_dir("curldl");
     let fetch = |extra: &[&str], url: &str| {
-        let mut args = vec![
-            STRATA,
-            "fetch",
-            "--no-probe",
-            "--tap",
-            "stclic",
-            "--addr",
-            "10.20.66.2/24",
-        ];
+        let mut args = strata_on_tap("fetch", "stclic", "10.20.66.2/24", &[]);
         args.extend_from_slice(extra);
         args.push(url);
         let mut c = ns.command(&args);
@@ -431,20 +388,12 @@ fn ping_prints_statistics_on_ctrl_c() {
     let ns = Netns::new("cliint").unwrap();
     ns.add_tap("stclii", "10.20.67.1/24").unwrap();
     let mut child = ns
-        .command(&[
-            STRATA,
+        .command(&strata_on_tap(
             "ping",
-            "--no-probe",
-            "--tap",
             "stclii",
-            "--addr",
             "10.20.67.2/24",
-            "-c",
-            "1000",
-            "-i",
-            "0.1",
-            "10.20.67.1",
-        ])
+            &["-c", "1000", "-i", "0.1", "10.20.67.1"],
+        ))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -530,16 +479,12 @@ fn repeated_fetches_against_the_kernel_send_one_syn_each() {
     let runs = 4;
     for i in 0..runs {
         let out = ns
-            .command(&[
-                STRATA,
+            .command(&strata_on_tap(
                 "fetch",
-                "--tap",
                 "stclir",
-                "--no-probe",
-                "--addr",
                 "10.20.67.2/24",
-                "http://10.20.67.1:8000/f.txt",
-            ])
+                &["http://10.20.67.1:8000/f.txt"],
+            ))
             .output()
             .unwrap();
         assert!(
@@ -565,19 +510,12 @@ struct HttpServer {
 impl HttpServer {
     fn start(ns: &Netns, tap: &str, addr: &str, root: &std::path::Path, extra: &[&str]) -> Self {
         use std::io::BufRead as _;
-        let mut args = vec![
-            STRATA,
+        let mut args = strata_on_tap(
             "serve",
-            "--tap",
             tap,
-            "--addr",
             addr,
-            "--http",
-            root.to_str().unwrap(),
-            "--port",
-            "8080",
-            "--no-probe",
-        ];
+            &["--http", root.to_str().unwrap(), "--port", "8080"],
+        );
         args.extend_from_slice(extra);
         let mut child = ns
             .command(&args)
@@ -780,18 +718,16 @@ fn fetch_reads_chunked_bodies_and_the_servers_reason_phrase() {
     let dl = temp_dir("chunkdl");
     let file = dl.path().join("chunked.bin");
     let out = ns
-        .command(&[
-            STRATA,
+        .command(&strata_on_tap(
             "fetch",
-            "--tap",
             "stclik",
-            "--addr",
             "10.20.69.2/24",
-            "--no-probe",
-            "-o",
-            file.to_str().unwrap(),
-            "http://10.20.69.1:8000/anything",
-        ])
+            &[
+                "-o",
+                file.to_str().unwrap(),
+                "http://10.20.69.1:8000/anything",
+            ],
+        ))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

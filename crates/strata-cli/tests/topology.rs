@@ -3,15 +3,20 @@
 //! `error:` line naming the file and the line, with status 2. The loader
 //! itself is tested in strata-sim's tests.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{assert_has_all, run_in, stdout_in};
+
+/// The repository's root, where the example files' paths start.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .unwrap()
+    run_in(args, Some(&root()))
 }
 
 #[test]
@@ -19,29 +24,27 @@ fn two_lans_run_from_the_file_with_a_pcap_of_every_link() {
     let dir = std::env::temp_dir().join(format!("strata-topo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let pcap = dir.join("two-lans.pcap");
-    let out = strata(&[
-        "sim",
-        "--topology",
-        "examples/topologies/two-lans.toml",
-        "--pcap",
-        pcap.to_str().unwrap(),
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_in(
+        &[
+            "sim",
+            "--topology",
+            "examples/topologies/two-lans.toml",
+            "--pcap",
+            pcap.to_str().unwrap(),
+        ],
+        Some(&root()),
     );
-    for want in [
-        "6 hosts and routers, 2 switches, 7 links, seed 1",
-        "dhcp: pc1 port 0 leased 10.0.1.",
-        "pc1: resolve web.lab: 10.0.2.10 ",
-        "pc2: resolve nosuch.lab: NXDOMAIN",
-        "pc1: ping 10.0.2.20: 3/3 replies",
-        "dhcpd: dhcp server: 2 offers, 2 acks, 0 naks",
-    ] {
-        assert!(text.contains(want), "{want:?} missing in:\n{text}");
-    }
+    assert_has_all(
+        &text,
+        &[
+            "6 hosts and routers, 2 switches, 7 links, seed 1",
+            "dhcp: pc1 port 0 leased 10.0.1.",
+            "pc1: resolve web.lab: 10.0.2.10 ",
+            "pc2: resolve nosuch.lab: NXDOMAIN",
+            "pc1: ping 10.0.2.20: 3/3 replies",
+            "dhcpd: dhcp server: 2 offers, 2 acks, 0 naks",
+        ],
+    );
     // The capture holds every link: DHCP, DNS and ICMP all in one file.
     let bytes = std::fs::read(&pcap).unwrap();
     // Little-endian pcap, microsecond or nanosecond timestamps.
@@ -57,14 +60,13 @@ fn two_lans_run_from_the_file_with_a_pcap_of_every_link() {
 
 #[test]
 fn the_home_network_with_nat_runs_from_its_file() {
-    let out = strata(&["sim", "--topology", "examples/topologies/home-nat.toml"]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_in(
+        &["sim", "--topology", "examples/topologies/home-nat.toml"],
+        Some(&root()),
     );
-    for want in [
+    assert_has_all(
+        &text,
+        &[
         "6 hosts and routers, 2 switches, 7 links, seed 1",
         "dhcp: laptop port 0 leased 192.168.1.",
         "laptop: resolve www.example: 203.0.113.80 ",
@@ -76,9 +78,8 @@ fn the_home_network_with_nat_runs_from_its_file() {
         "files: ftp server: 2 sessions, 1 files sent, 1 listings",
         "gw: nat: ",
         "gw: dhcp server: 2 offers, 2 acks, 0 naks",
-    ] {
-        assert!(text.contains(want), "{want:?} missing in:\n{text}");
-    }
+        ],
+    );
 }
 
 #[test]

@@ -22,13 +22,26 @@ pub fn run_in(args: &[&str], dir: Option<&PathBuf>) -> Output {
 
 /// `strata ARGS`, which must succeed: its stdout.
 pub fn stdout_of(args: &[&str]) -> String {
-    let out = run(args);
+    stdout_in(args, None)
+}
+
+/// `strata ARGS` in directory `dir`, which must succeed: its stdout.
+pub fn stdout_in(args: &[&str], dir: Option<&PathBuf>) -> String {
+    let out = run_in(args, dir);
     assert!(
         out.status.success(),
-        "strata {args:?} failed: {}",
+        "strata {args:?} failed: {}{}",
+        text(&out.stdout),
         text(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Fails unless `text` holds every one of `wants`.
+pub fn assert_has_all(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
 }
 
 /// `strata SUB ARGS --pcap FILE`, which must succeed: its stdout.
