@@ -373,22 +373,9 @@ fn after_reordering_an_overtaken_segment_waits_for_the_reordering_window() {
 #[test]
 fn a_spurious_timeout_is_undone_without_go_back_n() {
     let mut p = Peer::new(true);
-    let h = p.h();
-    p.raw.tcp.send(h, &[7u8; 40 * MSS as usize]).unwrap();
-    let sent = p.out();
-    assert_eq!(sent.len(), 10);
     // The ACKs are late: a tail loss probe (two RTTs) sends new data,
     // then the retransmission timer fires and resends segment 0.
-    p.advance_ms(50);
-    let probe = p.out();
-    assert_eq!(probe.len(), 1);
-    assert_eq!(probe[0].seq, p.seg_k(10));
-    let rto = p.raw.tcp.info(h).unwrap().rto;
-    p.advance(rto);
-    let out = p.out();
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].seq, p.seg_k(0));
-    assert_eq!(p.raw.tcp.stats().rto_expired, 1);
+    let sent = first_flight_then_timeout(&mut p);
     // The ACK of the original flight arrives, echoing the original
     // TSval: RFC 3522 says the timeout was spurious.
     p.ts_recent = sent[9].options.timestamps.unwrap().tsval;
@@ -406,13 +393,15 @@ fn a_spurious_timeout_is_undone_without_go_back_n() {
     assert_eq!(p.raw.tcp.stats().retransmits, 1);
 }
 
-/// Sends 40 segments' worth without timestamps and lets the first flight
-/// (IW10) and a tail loss probe of new data out; then the retransmission
-/// timer fires and resends segment 0 (RFC 5682 §2.1 step 1).
-fn timeout_without_timestamps(p: &mut Peer) {
+/// Sends 40 segments' worth and lets the first flight (IW10, returned)
+/// and a tail loss probe of new data out; then the retransmission timer
+/// fires and resends segment 0 (RFC 6298 §5.4; without timestamps, RFC
+/// 5682 §2.1 step 1).
+fn first_flight_then_timeout(p: &mut Peer) -> Vec<Seg> {
     let h = p.h();
     p.raw.tcp.send(h, &[7u8; 40 * MSS as usize]).unwrap();
-    assert_eq!(p.out().len(), 10);
+    let sent = p.out();
+    assert_eq!(sent.len(), 10);
     p.advance_ms(50);
     let probe = p.out();
     assert_eq!(probe.len(), 1);
@@ -423,12 +412,13 @@ fn timeout_without_timestamps(p: &mut Peer) {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].seq, p.seg_k(0));
     assert_eq!(p.raw.tcp.stats().rto_expired, 1);
+    sent
 }
 
 #[test]
 fn without_timestamps_f_rto_finds_a_spurious_timeout_and_undoes_it() {
     let mut p = Peer::new(false);
-    timeout_without_timestamps(&mut p);
+    first_flight_then_timeout(&mut p);
     // The ACKs of the original flight were only late. The first one
     // covers segments 0 and 1: F-RTO step 2 (RFC 5682 §2.1 (2.b)) sends
     // two new segments instead of resending segments 1 and 2.
@@ -461,7 +451,7 @@ fn without_timestamps_f_rto_finds_a_spurious_timeout_and_undoes_it() {
 #[test]
 fn without_timestamps_f_rto_goes_back_n_after_a_genuine_timeout() {
     let mut p = Peer::new(false);
-    timeout_without_timestamps(&mut p);
+    first_flight_then_timeout(&mut p);
     // The flight was lost: only the retransmission of segment 0 arrives.
     let ack = p.ack(p.seg_k(1), &[]);
     p.input(&ack);
