@@ -5,9 +5,16 @@
 //! stack's `poll_timeout` as its deadline; when it wakes it feeds every
 //! waiting frame to `receive`, runs `handle_timeout` when due, sends what
 //! `poll_transmit` yields and dispatches events. Socket calls from other
-//! threads lock the same mutex, call the stack, flush its output to the
-//! device at once (no thread hop on the send path) and, if they moved the
-//! stack's next deadline earlier, wake the I/O thread.
+//! threads lock the same mutex, call the stack and, if they moved the
+//! stack's next deadline earlier, re-arm the I/O thread's timer.
+//!
+//! Frames the stack sends are produced into a batch under the lock and
+//! written to the device only once the lock is released (see
+//! [`TxShared`]): a thread writing to the TAP does not keep the stack
+//! from the others. The batch goes to one queue per device in the order
+//! the stack produced it, and one thread at a time drains that queue to
+//! the device, so frames (and the segments of one TCP connection) reach
+//! the wire in the stack's order whichever thread writes them.
 //!
 //! Blocking sockets wait on a condition variable that the I/O thread
 //! signals whenever the stack reported events; async sockets register
@@ -21,14 +28,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use strata::link::IfaceId;
-use strata::phy::{DeviceCaps, Offloads, RxMeta};
+use strata::phy::{DeviceCaps, Offloads, RxMeta, TxMeta};
 use strata::stack::{Event, Stack, StackConfig};
 use strata::time::Instant;
 use strata::wire::ip::Ipv4Cidr;
@@ -269,10 +276,16 @@ fn writable_ready(stack: &Stack, h: strata::transport::tcp::TcpHandle) -> bool {
 pub(crate) struct State {
     pub(crate) stack: Stack,
     pub(crate) iface: IfaceId,
-    device: Option<Box<dyn Device>>,
     /// What the device does for the stack (as last told to the stack).
     offloads: Offloads,
-    tx_buf: Vec<u8>,
+    /// Room for one frame in `pending` (the largest the stack emits).
+    frame_room: usize,
+    /// Frames the stack sent under this lock, handed to the device's
+    /// queue when the lock is released (see [`Locked`]).
+    pending: TxBatch,
+    /// The condition variable is to be signalled once the lock is
+    /// released (a woken blocking caller then finds the lock free).
+    notify: bool,
     /// The deadline the I/O thread sleeps until (None: no timer).
     sleeping_until: Option<Instant>,
     /// Echo replies and errors, kept for `ping` callers (bounded).
@@ -283,10 +296,6 @@ pub(crate) struct State {
     /// Wakers to drop once the lock is released.
     released: Vec<Waker>,
     pub(crate) stats: RuntimeStats,
-    /// The I/O thread has the device out of the state, reading a batch:
-    /// what socket calls send meanwhile waits in the stack's queue for
-    /// that thread to flush.
-    on_loan: bool,
     /// Set once the device cannot carry frames any more.
     failure: Option<DeviceFailure>,
     pub(crate) closed: bool,
@@ -307,81 +316,50 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Sends everything the stack wants to send.
+    /// Takes everything the stack wants to send into `pending`; it is
+    /// written to the device once the lock is released.
     pub(crate) fn flush(&mut self, now: Instant) {
-        if self.on_loan {
-            // The I/O thread is reading a batch; it flushes when it is back.
+        if self.closed || self.failure.is_some() {
+            // Closed or failed: discard so the stack's queue does not
+            // grow; what the stack meant to send is lost, and counted
+            // (on a failed device).
+            let room = self.pending.room(self.frame_room);
+            while self.stack.poll_transmit_meta(now, room).is_some() {
+                self.stats.tx_dropped += u64::from(!self.closed);
+            }
             return;
         }
-        let dev = match self.device.as_mut() {
-            Some(d) if self.failure.is_none() => d,
-            _ => {
-                // Closed or failed: discard so the stack's queue does not
-                // grow; what the stack meant to send is lost, and counted.
-                while self
-                    .stack
-                    .poll_transmit_meta(now, &mut self.tx_buf)
-                    .is_some()
-                {
-                    self.stats.tx_dropped += u64::from(self.device.is_some());
-                }
-                return;
-            }
-        };
-        while let Some(t) = self.stack.poll_transmit_meta(now, &mut self.tx_buf) {
-            match dev.send_meta(&mut self.tx_buf[..t.len], &t.meta) {
-                Ok(true) => self.stats.tx_frames += 1,
-                Ok(false) => self.stats.tx_dropped += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, "device send failed");
-                    self.stats.tx_dropped += 1;
-                }
-            }
-            if !t.meta.is_plain() && dev.offloads() != self.offloads {
-                // The device turned an offload off (its kernel refused a
-                // frame): the stack sends plain from the next frame on.
-                self.offloads = dev.offloads();
-                let caps = DeviceCaps {
-                    mtu: self.stack.mtu(self.iface).unwrap_or(1500),
-                    offloads: self.offloads,
-                };
-                self.stack.set_device_caps(self.iface, caps);
+        loop {
+            let room = self.pending.room(self.frame_room);
+            match self.stack.poll_transmit_meta(now, room) {
+                Some(t) => self.pending.commit(t.len, t.meta),
+                None => break,
             }
         }
     }
 
-    /// Like [`State::flush`], but a frame the device cannot take now is
-    /// retried once the device can take it (until `deadline`): for the
-    /// last words of a runtime (the RSTs of `Runtime::drop`), which no
-    /// retransmission will repeat.
-    fn flush_patiently(&mut self, now: Instant, deadline: std::time::Instant) {
-        let dev = match self.device.as_mut() {
-            Some(d) if self.failure.is_none() => d,
-            _ => return self.flush(now),
+    /// Hands `pending` to the device's queue (under this lock, so the
+    /// queue holds frames in the order the stack produced them), and
+    /// takes note of an offload the device turned off.
+    fn publish(&mut self, tx: &TxShared) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let device_offloads = {
+            let mut q = tx.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.batch.append(&mut self.pending);
+            q.offloads
         };
-        while let Some(t) = self.stack.poll_transmit_meta(now, &mut self.tx_buf) {
-            loop {
-                match dev.send_meta(&mut self.tx_buf[..t.len], &t.meta) {
-                    Ok(true) => {
-                        self.stats.tx_frames += 1;
-                        break;
-                    }
-                    Ok(false) => {
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        if left.is_zero()
-                            || !crate::sys::poll_writable(dev.as_fd(), left).unwrap_or(false)
-                        {
-                            self.stats.tx_dropped += 1;
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "device send failed");
-                        self.stats.tx_dropped += 1;
-                        break;
-                    }
-                }
-            }
+        if let Some(o) = device_offloads.filter(|&o| o != self.offloads) {
+            // The device turned an offload off (its kernel refused a
+            // frame): the stack sends plain from its next frame on (the
+            // device finishes in software what is queued meanwhile).
+            self.offloads = o;
+            let caps = DeviceCaps {
+                mtu: self.stack.mtu(self.iface).unwrap_or(1500),
+                offloads: o,
+            };
+            self.stack.set_device_caps(self.iface, caps);
         }
     }
 
@@ -528,14 +506,16 @@ impl State {
 /// the lock held.
 pub(crate) struct Locked<'a> {
     guard: Option<MutexGuard<'a, State>>,
+    inner: &'a Inner,
 }
 
 impl Locked<'_> {
-    /// Whether wakers wait to be woken or dropped.
-    fn has_wakers(&self) -> bool {
-        self.guard
-            .as_ref()
-            .is_some_and(|g| !g.woken.is_empty() || !g.released.is_empty())
+    /// Whether work waits for the lock's release: wakers to wake or
+    /// drop, blocking callers to signal, frames to write.
+    fn has_deferred(&self) -> bool {
+        self.guard.as_ref().is_some_and(|g| {
+            !g.woken.is_empty() || !g.released.is_empty() || g.notify || !g.pending.is_empty()
+        })
     }
 }
 
@@ -557,9 +537,16 @@ impl Drop for Locked<'_> {
         let Some(mut g) = self.guard.take() else {
             return;
         };
+        g.publish(&self.inner.tx);
         let woken = std::mem::take(&mut g.woken);
         let released = std::mem::take(&mut g.released);
+        let notify = std::mem::take(&mut g.notify);
         drop(g);
+        // Lock released: write what the stack sent, then wake.
+        self.inner.tx.drain();
+        if notify {
+            self.inner.cond.notify_all();
+        }
         for w in woken {
             w.wake();
         }
@@ -593,6 +580,8 @@ pub(crate) fn thread_waker() -> Waker {
 /// The shared core of a runtime; sockets hold an `Arc` of it.
 pub(crate) struct Inner {
     state: Mutex<State>,
+    /// The device and the queue of frames to write to it.
+    tx: TxShared,
     /// Signalled whenever the stack produced events (blocking sockets wait on it).
     pub(crate) cond: Condvar,
     wake: EventFd,
@@ -612,6 +601,14 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The runtime's counters, the device's writes included.
+    pub(crate) fn stats(&self) -> RuntimeStats {
+        let mut s = self.lock().stats;
+        s.tx_frames += self.tx.frames.load(Ordering::Relaxed);
+        s.tx_dropped += self.tx.dropped.load(Ordering::Relaxed);
+        s
+    }
+
     /// The stack's clock: time since the runtime started.
     pub(crate) fn now(&self) -> Instant {
         Instant::from_nanos(self.epoch.elapsed().as_nanos() as u64)
@@ -622,6 +619,7 @@ impl Inner {
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
             guard: Some(self.state.lock().unwrap_or_else(|e| e.into_inner())),
+            inner: self,
         }
     }
 
@@ -703,9 +701,7 @@ impl Inner {
         if !st.held_writable.is_empty() {
             woke |= st.release_held(false);
         }
-        if woke {
-            self.cond.notify_all();
-        }
+        st.notify |= woke;
         let earlier = match (next, st.sleeping_until) {
             (Some(n), Some(s)) => n < s,
             (Some(_), None) => true,
@@ -763,8 +759,8 @@ impl Inner {
             if let Some(r) = self.look(&mut st, &mut f)? {
                 return Ok(Some(r));
             }
-            if st.has_wakers() {
-                // Wake them with the lock released, then look again.
+            if st.has_deferred() {
+                // Write and wake with the lock released, then look again.
                 drop(st);
                 st = self.lock();
                 continue;
@@ -875,6 +871,8 @@ impl Inner {
         // the frames of this batch that belong to another shard.
         let mut shards = self.shards.get();
         let mut steered: Vec<(usize, Steer)> = Vec::new();
+        // The device has failed (only this thread finds that out).
+        let mut failed = false;
         loop {
             if self.shutdown.load(Ordering::Acquire) {
                 break;
@@ -885,21 +883,19 @@ impl Inner {
             // Phase 1: read a batch without the lock.
             batch.clear();
             let mut failure = None;
-            if readable {
-                let loaned = {
-                    let mut st = self.lock();
-                    if st.failure.is_none() && !st.closed {
-                        st.device.take().inspect(|_| st.on_loan = true)
-                    } else {
-                        None
-                    }
-                };
-                if let Some(mut dev) = loaned {
-                    failure = batch.fill(&mut *dev, hangup).err();
-                    let mut st = self.lock();
-                    st.device = Some(dev);
-                    st.on_loan = false;
+            if readable && !failed {
+                // The device's lock, not the stack's: socket calls go on
+                // meanwhile, and what they send waits in the device's
+                // queue, written just below.
+                let mut d = self.tx.dev.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(dev) = d.device.as_mut() {
+                    failure = batch
+                        .fill(&mut **dev, hangup)
+                        .err()
+                        .map(|e| (dev.describe(), e));
                 }
+                drop(d);
+                self.tx.drain();
             }
             if !batch.frames.is_empty() {
                 last_frame = Some(std::time::Instant::now());
@@ -911,7 +907,7 @@ impl Inner {
             }
             .filter(|&u| u > std::time::Instant::now());
             // Phase 2: feed it, run timers, send, wake.
-            let (timeout, failed, holding) = {
+            let (timeout, holding) = {
                 let mut st = self.lock();
                 st.stats.io_passes += 1;
                 st.stats.busy_poll_spins += std::mem::take(&mut spins);
@@ -939,15 +935,9 @@ impl Inner {
                         }
                     }
                     st.stack.receive_meta(now, iface, frame, meta);
-                    // Acknowledgements go out while the batch is fed, as a
-                    // NIC's interrupt moderation would let them.
-                    if i % 32 == 31 {
-                        st.flush(now);
-                    }
                 }
                 let newly_failed = failure.is_some();
-                if let Some(e) = failure {
-                    let name = st.device.as_ref().map(|d| d.describe()).unwrap_or_default();
+                if let Some((name, e)) = failure {
                     st.fail(DeviceFailure::from_io(name, &e));
                 }
                 if st.stack.poll_timeout().is_some_and(|t| t <= now) {
@@ -962,9 +952,7 @@ impl Inner {
                 } else if st.held_since.is_none() {
                     st.held_since = Some(std::time::Instant::now());
                 }
-                if woke || newly_failed {
-                    self.cond.notify_all();
-                }
+                st.notify |= woke || newly_failed;
                 if st.timer_armed {
                     // The deadline a socket call set is the stack's; the
                     // timeout computed below covers it.
@@ -979,8 +967,10 @@ impl Inner {
                     st.sleeping_until = next;
                     next.map(|t| t.saturating_duration_since(self.now()))
                 };
-                (timeout, st.failure.is_some(), !st.held_readable.is_empty())
-                // Dropping `st` wakes the woken wakers, lock released.
+                failed = st.failure.is_some();
+                (timeout, !st.held_readable.is_empty())
+                // Dropping `st` releases the lock, then writes the output
+                // and wakes the woken wakers.
             };
             if let Some(set) = shards.filter(|_| !steered.is_empty()) {
                 // Frames of other shards' flows, with this shard's lock
@@ -1048,9 +1038,7 @@ impl Inner {
                 // About to sleep: the readers held for the rest of a burst
                 // get what came.
                 let mut st = self.lock();
-                if st.release_held(true) {
-                    self.cond.notify_all();
-                }
+                st.notify |= st.release_held(true);
                 st.held_since = None;
             }
             sleeps += 1;
@@ -1158,6 +1146,207 @@ fn tcp_tuple(frame: &[u8]) -> Option<(std::net::SocketAddrV4, std::net::SocketAd
         std::net::SocketAddrV4::new(dst, u16::from_be_bytes([tcp[2], tcp[3]])),
         std::net::SocketAddrV4::new(src, u16::from_be_bytes([tcp[0], tcp[1]])),
     ))
+}
+
+/// Frames produced by the stack, packed one after another in one arena.
+#[derive(Default)]
+struct TxBatch {
+    arena: Vec<u8>,
+    /// Bytes of `arena` in use (it keeps its length, so that room for the
+    /// next frame is not zeroed again each time).
+    used: usize,
+    /// (start, length, what the device is to do) of each frame.
+    frames: Vec<(usize, usize, TxMeta)>,
+}
+
+impl TxBatch {
+    fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.frames.clear();
+        self.used = 0;
+    }
+
+    /// Room for the next frame, at least `n` bytes.
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        if self.arena.len() < self.used + n {
+            self.arena.resize(self.used + n, 0);
+        }
+        &mut self.arena[self.used..]
+    }
+
+    /// Keeps the `len` bytes just written into [`TxBatch::room`].
+    fn commit(&mut self, len: usize, meta: TxMeta) {
+        self.frames.push((self.used, len, meta));
+        self.used += len;
+    }
+
+    /// Moves the frames of `other` after this batch's own (`other` is left
+    /// empty, with its room kept).
+    fn append(&mut self, other: &mut TxBatch) {
+        if self.is_empty() {
+            std::mem::swap(self, other);
+            other.clear();
+            return;
+        }
+        for &(s, n, meta) in &other.frames {
+            let at = self.used;
+            if self.arena.len() < at + n {
+                self.arena.resize(at + n, 0);
+            }
+            self.arena[at..at + n].copy_from_slice(&other.arena[s..s + n]);
+            self.frames.push((at, n, meta));
+            self.used += n;
+        }
+        other.clear();
+    }
+}
+
+/// The frames waiting for the device, in the order the stack produced them.
+struct TxQueue {
+    batch: TxBatch,
+    /// What the device does, once it turned an offload off (the stack is
+    /// told when it next sends).
+    offloads: Option<Offloads>,
+}
+
+/// The device's side of a runtime, under its own lock.
+struct DevSide {
+    /// `None` once the runtime has closed it.
+    device: Option<Box<dyn Device>>,
+    /// The batch being written (kept for its room).
+    out: TxBatch,
+    /// What the device did, as last seen.
+    offloads: Offloads,
+}
+
+/// The device and its queue of frames, apart from the stack's lock.
+///
+/// Under the stack's lock, the frames a call produced are appended to
+/// `queue` (a short lock of its own), so the queue holds them in the
+/// stack's order. With the stack's lock released, the thread drains the
+/// queue into the device unless another thread holds the device
+/// ([`TxShared::drain`]); then that thread writes them after its own. One
+/// writer at a time, taking frames in queue order: two threads never
+/// interleave or reorder the frames of one device, so the segments of a
+/// TCP connection leave in sequence. The I/O thread reads the device
+/// under the same lock and drains the queue once its read batch is done.
+///
+/// Lock order: the stack's, then the queue's; the device's, then the
+/// queue's. No thread waits for the stack's lock while it holds the
+/// device's.
+pub(crate) struct TxShared {
+    queue: Mutex<TxQueue>,
+    dev: Mutex<DevSide>,
+    /// Frames the device took.
+    frames: AtomicU64,
+    /// Frames the device did not take.
+    dropped: AtomicU64,
+}
+
+impl TxShared {
+    /// Writes the queued frames to the device unless another thread holds
+    /// it (that thread then writes them: it looks at the queue again after
+    /// it let the device go).
+    fn drain(&self) {
+        loop {
+            if self.queue_empty() {
+                return;
+            }
+            let mut d = match self.dev.try_lock() {
+                Ok(d) => d,
+                Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            };
+            while self.take_queued(&mut d) {
+                self.write_out(&mut d, None);
+            }
+            drop(d);
+            // A frame queued after the last look, by a thread that found
+            // the device held, is this thread's to write: look again.
+        }
+    }
+
+    /// Like [`TxShared::drain`], waiting for the device's lock, and a
+    /// frame the device cannot take now is retried once it can (until
+    /// `deadline`): for the last words of a runtime (the RSTs of
+    /// `Runtime::drop`), which no retransmission will repeat.
+    fn drain_patiently(&self, deadline: std::time::Instant) {
+        let mut d = self.dev.lock().unwrap_or_else(|e| e.into_inner());
+        while self.take_queued(&mut d) {
+            self.write_out(&mut d, Some(deadline));
+        }
+    }
+
+    fn queue_empty(&self) -> bool {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .batch
+            .is_empty()
+    }
+
+    /// Moves the queued frames into `d.out`; false if there were none.
+    fn take_queued(&self, d: &mut DevSide) -> bool {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.batch.is_empty() {
+            return false;
+        }
+        d.out.clear();
+        std::mem::swap(&mut q.batch, &mut d.out);
+        true
+    }
+
+    /// Writes `d.out` to the device (a closed device takes nothing).
+    fn write_out(&self, d: &mut DevSide, patient: Option<std::time::Instant>) {
+        let DevSide {
+            device,
+            out,
+            offloads,
+        } = d;
+        let Some(dev) = device.as_mut() else {
+            out.clear();
+            return;
+        };
+        let (mut sent, mut dropped) = (0u64, 0u64);
+        for &(s, n, meta) in &out.frames {
+            let frame = &mut out.arena[s..s + n];
+            loop {
+                match dev.send_meta(frame, &meta) {
+                    Ok(true) => sent += 1,
+                    Ok(false) => {
+                        if let Some(deadline) = patient {
+                            let left =
+                                deadline.saturating_duration_since(std::time::Instant::now());
+                            if !left.is_zero()
+                                && crate::sys::poll_writable(dev.as_fd(), left).unwrap_or(false)
+                            {
+                                continue;
+                            }
+                        }
+                        dropped += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "device send failed");
+                        dropped += 1;
+                    }
+                }
+                break;
+            }
+        }
+        out.clear();
+        self.frames.fetch_add(sent, Ordering::Relaxed);
+        self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        if dev.offloads() != *offloads {
+            *offloads = dev.offloads();
+            self.queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .offloads = Some(*offloads);
+        }
+    }
 }
 
 /// Longest a reader's wake-up is held while the I/O thread reads on.
@@ -1429,16 +1618,16 @@ impl Runtime {
             state: Mutex::new(State {
                 stack,
                 iface,
-                device: Some(device),
                 offloads,
-                tx_buf: vec![0u8; frame_max + 14 + 64],
+                frame_room: frame_max + 14 + 64,
+                pending: TxBatch::default(),
+                notify: false,
                 sleeping_until: None,
                 ping_events: VecDeque::new(),
                 wakers: BTreeMap::new(),
                 woken: Vec::new(),
                 released: Vec::new(),
                 stats: RuntimeStats::default(),
-                on_loan: false,
                 failure: None,
                 closed: false,
                 hold_readable: false,
@@ -1447,6 +1636,19 @@ impl Runtime {
                 held_since: None,
                 timer_armed: false,
             }),
+            tx: TxShared {
+                queue: Mutex::new(TxQueue {
+                    batch: TxBatch::default(),
+                    offloads: None,
+                }),
+                dev: Mutex::new(DevSide {
+                    device: Some(device),
+                    out: TxBatch::default(),
+                    offloads,
+                }),
+                frames: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+            },
             cond: Condvar::new(),
             wake: EventFd::new()?,
             timer: TimerFd::new()?,
@@ -1505,7 +1707,7 @@ impl Runtime {
 
     /// The device's counters (frames in, out and dropped).
     pub fn stats(&self) -> RuntimeStats {
-        self.inner.lock().stats
+        self.inner.stats()
     }
 
     /// Frames the stack sent that the device did not take (see
@@ -1555,7 +1757,7 @@ impl RuntimeHandle {
 
     /// See [`Runtime::stats`].
     pub fn stats(&self) -> RuntimeStats {
-        self.inner.lock().stats
+        self.inner.stats()
     }
 
     /// See [`Runtime::device_failure`].
@@ -1651,6 +1853,7 @@ impl Drop for Runtime {
             }
         }
         let mut st = self.inner.lock();
+        let tx = &self.inner.tx;
         // The host is going away: every live connection is aborted, so
         // peers see a RST (RFC 9293 §3.10.5) instead of silence. Aborts
         // are not bounded by the stack's RST queue limit, and the RSTs are
@@ -1675,11 +1878,17 @@ impl Drop for Runtime {
             for &h in chunk {
                 let _ = st.stack.tcp_abort(now, h);
             }
-            st.flush_patiently(now, deadline);
+            st.flush(now);
+            st.publish(tx);
+            tx.drain_patiently(deadline);
         }
-        st.flush_patiently(now, deadline);
+        st.flush(now);
+        st.publish(tx);
+        tx.drain_patiently(deadline);
         st.closed = true;
-        st.device = None; // closes the TAP / pipe
+        // Closes the TAP / pipe (no thread writes to it: the device's lock
+        // is never held while the stack's is waited for).
+        tx.dev.lock().unwrap_or_else(|e| e.into_inner()).device = None;
         st.wake_all();
         drop(st);
         self.inner.cond.notify_all();
