@@ -578,3 +578,82 @@ fn a_deleted_tap_ends_the_device_without_spinning() {
         drop(ns);
     });
 }
+
+/// A device whose writes wait at a gate the test opens (a TAP whose
+/// `writev` takes long), and that tells when a write is waiting there.
+struct Gated {
+    pipe: PipeDevice,
+    /// (open, a write waits) under one lock.
+    gate: Arc<(Mutex<(bool, bool)>, std::sync::Condvar)>,
+}
+
+impl std::os::fd::AsFd for Gated {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.pipe.as_fd()
+    }
+}
+
+impl Device for Gated {
+    fn recv(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        self.pipe.recv(buf)
+    }
+    fn send(&mut self, frame: &[u8]) -> std::io::Result<bool> {
+        let (lock, cond) = &*self.gate;
+        let mut g = lock.lock().unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while !g.0 && Instant::now() < end {
+            g.1 = true;
+            cond.notify_all();
+            g = cond.wait_timeout(g, Duration::from_millis(50)).unwrap().0;
+        }
+        g.1 = false;
+        drop(g);
+        self.pipe.send(frame)
+    }
+    fn describe(&self) -> String {
+        "gated".into()
+    }
+}
+
+#[test]
+fn a_slow_device_write_does_not_hold_the_stack() {
+    guarded("slow-device-write", Duration::from_secs(30), || {
+        let (da, _db) = PipeDevice::pair().unwrap();
+        let gate = Arc::new((Mutex::new((true, false)), std::sync::Condvar::new()));
+        let dev = Gated {
+            pipe: da,
+            gate: gate.clone(),
+        };
+        let rt = Runtime::new(dev, config(NET, 13, 1)).unwrap();
+        let u = UdpSocket::bind(&rt.handle(), any(0)).unwrap();
+        gate.0.lock().unwrap().0 = false;
+        // A send whose frame (an ARP request) sticks in the device.
+        let sender = std::thread::spawn(move || {
+            u.send_to(b"slow", addr(NET, 13, 2, 9)).unwrap();
+        });
+        let waiting = eventually(Duration::from_secs(5), || gate.0.lock().unwrap().1);
+        // Meanwhile another thread's call on the stack goes through.
+        let h = rt.handle();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = std::thread::spawn(move || {
+            let r = h.with_stack(|s, _| s.tcp().connections().count());
+            let _ = tx.send(r.is_ok());
+        });
+        let got = rx.recv_timeout(Duration::from_secs(2));
+        // Open the gate before judging, so that everything ends.
+        {
+            let mut g = gate.0.lock().unwrap();
+            g.0 = true;
+            gate.1.notify_all();
+        }
+        sender.join().unwrap();
+        other.join().unwrap();
+        assert!(waiting, "no write reached the device");
+        assert_eq!(
+            got,
+            Ok(true),
+            "a call on the stack waited for another thread's device write"
+        );
+        assert!(rt.stats().tx_frames >= 2, "{:?}", rt.stats());
+    });
+}
