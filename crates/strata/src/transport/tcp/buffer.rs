@@ -181,6 +181,13 @@ impl Ring {
 #[derive(Debug, Default)]
 pub(crate) struct BufPool {
     free: Vec<Vec<u8>>,
+    /// RACK states of freed connections (their transmit records' room
+    /// kept). Boxed on purpose: the boxes themselves are what is reused.
+    #[allow(clippy::vec_box)]
+    racks: Vec<Box<super::rack::Rack>>,
+    /// HyStart++ states of freed connections (the boxes, reused).
+    #[allow(clippy::vec_box)]
+    hystarts: Vec<Box<super::hystart::HyStart>>,
 }
 
 impl BufPool {
@@ -197,6 +204,43 @@ impl BufPool {
     /// A pooled allocation, if any.
     pub fn take(&mut self) -> Option<Vec<u8>> {
         self.free.pop()
+    }
+
+    /// A RACK state for a connection whose SND.UNA is `una`: a pooled one
+    /// made new, else a fresh allocation.
+    pub fn rack(&mut self, una: crate::transport::tcp::seq::SeqNumber) -> Box<super::rack::Rack> {
+        match self.racks.pop() {
+            Some(mut r) => {
+                r.reset(una);
+                r
+            }
+            None => Box::new(super::rack::Rack::new(una)),
+        }
+    }
+
+    /// Keep a freed connection's RACK state for the next one.
+    pub fn put_rack(&mut self, r: Box<super::rack::Rack>) {
+        if self.racks.len() < Self::MAX {
+            self.racks.push(r);
+        }
+    }
+
+    /// A HyStart++ state at the start of slow start.
+    pub fn hystart(&mut self) -> Box<super::hystart::HyStart> {
+        match self.hystarts.pop() {
+            Some(mut h) => {
+                *h = super::hystart::HyStart::new();
+                h
+            }
+            None => Box::default(),
+        }
+    }
+
+    /// Keep a freed connection's HyStart++ state for the next one.
+    pub fn put_hystart(&mut self, h: Box<super::hystart::HyStart>) {
+        if self.hystarts.len() < Self::MAX {
+            self.hystarts.push(h);
+        }
     }
 }
 

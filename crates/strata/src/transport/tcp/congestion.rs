@@ -508,6 +508,22 @@ impl Controller {
         }
     }
 
+    /// True when the next ACK in slow start starts HyStart++'s state
+    /// ([`Controller::give_hystart`] may hand it a pooled one).
+    pub(crate) fn wants_hystart(&self) -> bool {
+        self.hystart.is_none() && self.flag(OPT_HYSTART) && self.ssthresh == SSTHRESH_INIT
+    }
+
+    /// The HyStart++ state to use from the next ACK on (a fresh one).
+    pub(crate) fn give_hystart(&mut self, h: Box<HyStart>) {
+        self.hystart = Some(h);
+    }
+
+    /// The boxed HyStart++ state, taken for reuse.
+    pub(crate) fn take_hystart(&mut self) -> Option<Box<HyStart>> {
+        self.hystart.take()
+    }
+
     /// The slow-start increase for an ACK of `acked` bytes, through
     /// HyStart++ while it runs.
     fn slow_start(&mut self, at: AckTime, ack: SeqNumber, acked: usize, mss: usize) -> usize {

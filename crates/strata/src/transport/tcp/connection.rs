@@ -2010,14 +2010,31 @@ impl Conn {
         }
     }
 
+    /// Give the boxed RACK and HyStart++ states to `pool` (the connection
+    /// is being freed).
+    pub(crate) fn recycle_boxes(&mut self, pool: &mut BufPool) {
+        if let Some(r) = self.rack.take() {
+            pool.put_rack(r);
+        }
+        if let Some(h) = self.cc.take_hystart() {
+            pool.put_hystart(h);
+        }
+    }
+
     /// New data `[seq, end)` went out (RFC 8985 §6.1 Segment.xmit_ts).
-    fn on_new_data_sent(&mut self, now: Instant, seq: SeqNumber, end: SeqNumber) {
+    fn on_new_data_sent(
+        &mut self,
+        pool: &mut BufPool,
+        now: Instant,
+        seq: SeqNumber,
+        end: SeqNumber,
+    ) {
         if !self.sack_ok {
             return;
         }
         let (una, max) = (self.snd_una, self.snd_max);
         self.rack
-            .get_or_insert_with(|| Box::new(Rack::new(una)))
+            .get_or_insert_with(|| pool.rack(una))
             .on_transmit(seq, end, max, now);
     }
 
@@ -2260,6 +2277,9 @@ impl Conn {
             rtt_sample,
             snd_nxt: self.snd_nxt,
         };
+        if self.cc.wants_hystart() {
+            self.cc.give_hystart(ctx.pool.hystart());
+        }
         let outcome = self.cc.on_ack(
             at,
             ack,
@@ -3093,6 +3113,7 @@ impl Conn {
         now: Instant,
         stats: &mut TcpStats,
         burst: usize,
+        pool: &mut BufPool,
     ) -> Option<Segment> {
         match self.state {
             State::Closed | State::Listen => return None,
@@ -3170,7 +3191,7 @@ impl Conn {
                 | State::LastAck
         );
         if can_send_data {
-            if let Some(seg) = self.data_segment(now, stats, burst) {
+            if let Some(seg) = self.data_segment(pool, now, stats, burst) {
                 return Some(seg);
             }
         }
@@ -3207,6 +3228,7 @@ impl Conn {
 
     fn data_segment(
         &mut self,
+        pool: &mut BufPool,
         now: Instant,
         stats: &mut TcpStats,
         burst: usize,
@@ -3466,7 +3488,7 @@ impl Conn {
             self.snd_sml = seq + len;
         }
         if !retransmitting {
-            self.on_new_data_sent(now, seq, seq + adv);
+            self.on_new_data_sent(pool, now, seq, seq + adv);
             if frto_new && len > 0 {
                 if let Some(r) = self.rack.as_deref_mut() {
                     r.frto_new -= 1;

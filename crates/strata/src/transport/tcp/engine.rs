@@ -1100,7 +1100,9 @@ impl Tcp {
                     gen: slot.gen,
                 });
             }
-            // Its first buffer allocations serve the next connections.
+            // Its first buffer allocations, RACK and HyStart++ states serve
+            // the next connections.
+            c.recycle_boxes(&mut self.pool);
             c.tx.ack(usize::MAX);
             c.tx.shrink_into(&mut self.pool);
             c.rx.consume(usize::MAX);
@@ -1914,6 +1916,7 @@ impl Tcp {
                 stats,
                 scratch,
                 burst,
+                pool,
                 ..
             } = &mut *self;
             let Some(Slot {
@@ -1927,7 +1930,7 @@ impl Tcp {
             let mut go_on = true;
             let mut sent = false;
             while go_on {
-                let Some(seg) = conn.next_segment(cfg, now, stats, *burst) else {
+                let Some(seg) = conn.next_segment(cfg, now, stats, *burst, pool) else {
                     break;
                 };
                 sent = true;

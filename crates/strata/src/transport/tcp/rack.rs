@@ -159,6 +159,20 @@ pub enum Frto {
 }
 
 impl Rack {
+    /// The state of [`Rack::new`], keeping the room of the transmit
+    /// records (up to a few hundred) for reuse by another connection.
+    pub fn reset(&mut self, una: SeqNumber) {
+        let mut sent = core::mem::take(&mut self.sent);
+        sent.clear();
+        if sent.capacity() > 256 {
+            sent = VecDeque::new();
+        }
+        *self = Rack {
+            sent,
+            ..Rack::new(una)
+        };
+    }
+
     /// An empty list starting at `una`.
     pub fn new(una: SeqNumber) -> Self {
         Rack {
@@ -566,6 +580,38 @@ mod tests {
 
     fn s(n: u32) -> SeqNumber {
         SeqNumber(n)
+    }
+
+    #[test]
+    fn a_pooled_state_is_a_new_one_that_keeps_its_room() {
+        // The engine's pool hands a freed connection's RACK state to the
+        // next connection: it must start as `Rack::new` would, only with
+        // the transmit records' allocation kept.
+        let mut pool = super::super::buffer::BufPool::default();
+        let mut r = pool.rack(s(1000));
+        for k in 0..10u32 {
+            r.on_transmit(
+                s(1000 + k * 100),
+                s(1100 + k * 100),
+                s(1000 + k * 100),
+                ms(u64::from(k)),
+            );
+        }
+        r.reo_wnd_mult = 3;
+        r.segs_sacked = 4;
+        assert_eq!(r.sent.len(), 10);
+        let room = r.sent.capacity();
+        pool.put_rack(r);
+        let r = pool.rack(s(77));
+        let fresh = Rack::new(s(77));
+        assert!(r.sent.is_empty());
+        assert_eq!(r.sent.capacity(), room, "the allocation is reused");
+        assert_eq!(format!("{r:?}"), format!("{fresh:?}"));
+        assert_eq!(
+            (r.head, r.lost, r.fack, r.end_seq),
+            (s(77), s(77), s(77), s(77))
+        );
+        assert_eq!((r.reo_wnd_mult, r.segs_sacked), (1, 0));
     }
     fn ms(n: u64) -> Instant {
         Instant::from_millis(n)
