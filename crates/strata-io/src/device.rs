@@ -8,7 +8,8 @@
 //! test that plays the peer by hand).
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Mutex};
 
 use crate::tap::{read_frame, write_frame};
 use strata::phy::{Offloads, RxMeta, TxMeta};
@@ -58,6 +59,16 @@ pub trait Device: AsFd + Send + 'static {
         })
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         result
+    }
+
+    /// A second handle on the same link, for writing (a duplicate of the
+    /// device's descriptor, with the device's send-side state), so that
+    /// the runtime's I/O thread reads through `self` while other threads
+    /// write through the handle: no lock is shared between reading and
+    /// writing. `Ok(None)` (the default): the device does not split, and
+    /// the runtime shares it between reader and writers behind one lock.
+    fn split_writer(&mut self) -> io::Result<Option<Box<dyn Device>>> {
+        Ok(None)
     }
 }
 
@@ -150,6 +161,14 @@ impl Device for PipeDevice {
     fn describe(&self) -> String {
         "pipe".to_string()
     }
+
+    fn split_writer(&mut self) -> io::Result<Option<Box<dyn Device>>> {
+        Ok(Some(Box::new(PipeDevice {
+            // The same socket: one end of the link, written through a
+            // second descriptor.
+            fd: self.fd.try_clone()?,
+        })))
+    }
 }
 
 /// A device with no link behind it: it never receives, and what is sent
@@ -213,6 +232,61 @@ impl Device for Box<dyn Device> {
     }
     fn send_meta(&mut self, frame: &mut [u8], meta: &TxMeta) -> io::Result<bool> {
         (**self).send_meta(frame, meta)
+    }
+    fn split_writer(&mut self) -> io::Result<Option<Box<dyn Device>>> {
+        (**self).split_writer()
+    }
+}
+
+/// A device that does not split ([`Device::split_writer`] gave `None`),
+/// shared by the runtime's reading thread and its writers: each call
+/// takes the device's lock for the one frame it moves.
+#[derive(Clone)]
+pub(crate) struct SharedDevice {
+    dev: Arc<Mutex<Box<dyn Device>>>,
+    /// The device's descriptor (it lives as long as `dev`).
+    fd: RawFd,
+}
+
+impl SharedDevice {
+    pub(crate) fn new(dev: Box<dyn Device>) -> SharedDevice {
+        SharedDevice {
+            fd: dev.as_fd().as_raw_fd(),
+            dev: Arc::new(Mutex::new(dev)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Box<dyn Device>> {
+        self.dev.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl AsFd for SharedDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the descriptor belongs to the device in `dev`, which
+        // this value keeps alive (an `Arc`) for at least the borrow.
+        unsafe { BorrowedFd::borrow_raw(self.fd) }
+    }
+}
+
+impl Device for SharedDevice {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        self.lock().recv(buf)
+    }
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
+        self.lock().send(frame)
+    }
+    fn describe(&self) -> String {
+        self.lock().describe()
+    }
+    fn offloads(&self) -> Offloads {
+        self.lock().offloads()
+    }
+    fn recv_meta(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        self.lock().recv_meta(buf)
+    }
+    fn send_meta(&mut self, frame: &mut [u8], meta: &TxMeta) -> io::Result<bool> {
+        self.lock().send_meta(frame, meta)
     }
 }
 

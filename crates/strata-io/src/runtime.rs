@@ -8,10 +8,13 @@
 //! threads lock the same mutex, call the stack and, if they moved the
 //! stack's next deadline earlier, re-arm the I/O thread's timer.
 //!
-//! Frames the stack sends are produced into a batch under the lock and
-//! written to the device only once the lock is released (see
-//! [`TxShared`]): a thread writing to the TAP does not keep the stack
-//! from the others. The batch goes to one queue per device in the order
+//! Frames the stack sends are produced into a batch under the lock (one
+//! [`Stack::poll_transmit_burst_meta`] call) and written to the device
+//! only once the lock is released (see [`TxShared`]): a thread writing to
+//! the TAP does not keep the stack from the others. The device is split
+//! in two halves ([`Device::split_writer`], a duplicated descriptor): the
+//! I/O thread reads through one, with no lock, and writers write through
+//! the other, so reading and writing never wait for each other. The batch goes to one queue per device in the order
 //! the stack produced it, and one thread at a time drains that queue to
 //! the device, so frames (and the segments of one TCP connection) reach
 //! the wire in the stack's order whichever thread writes them.
@@ -27,7 +30,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
@@ -35,13 +38,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use strata::link::IfaceId;
-use strata::phy::{DeviceCaps, Offloads, RxMeta, TxMeta};
-use strata::stack::{Event, Stack, StackConfig};
+use strata::phy::{DeviceCaps, FrameSink, Offloads, RxMeta, TxMeta};
+use strata::stack::{Event, Stack, StackConfig, Transmit};
 use strata::time::Instant;
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::MacAddr;
 
-use crate::device::Device;
+use crate::device::{Device, SharedDevice};
 use crate::multiqueue::{ShardSet, Steer};
 use crate::sys::{poll_events, EventFd, TimerFd};
 
@@ -319,22 +322,20 @@ impl State {
     /// Takes everything the stack wants to send into `pending`; it is
     /// written to the device once the lock is released.
     pub(crate) fn flush(&mut self, now: Instant) {
-        if self.closed || self.failure.is_some() {
-            // Closed or failed: discard so the stack's queue does not
-            // grow; what the stack meant to send is lost, and counted
-            // (on a failed device).
-            let room = self.pending.room(self.frame_room);
-            while self.stack.poll_transmit_meta(now, room).is_some() {
-                self.stats.tx_dropped += u64::from(!self.closed);
-            }
-            return;
-        }
-        loop {
-            let room = self.pending.room(self.frame_room);
-            match self.stack.poll_transmit_meta(now, room) {
-                Some(t) => self.pending.commit(t.len, t.meta),
-                None => break,
-            }
+        // Closed or failed: the frames are discarded so the stack's queue
+        // does not grow; what the stack meant to send is lost, and
+        // counted (on a failed device).
+        let keep = !self.closed && self.failure.is_none();
+        let mut sink = BatchSink {
+            batch: &mut self.pending,
+            room: self.frame_room,
+            keep,
+        };
+        // One call fills the batch: queues, route and timers are looked
+        // at once per run of a connection's segments.
+        let n = self.stack.poll_transmit_burst_meta(now, &mut sink);
+        if !keep && !self.closed {
+            self.stats.tx_dropped += n as u64;
         }
     }
 
@@ -590,7 +591,6 @@ pub(crate) struct Inner {
     timer: TimerFd,
     epoch: std::time::Instant,
     shutdown: AtomicBool,
-    dev_fd: RawFd,
     next_ident: AtomicU16,
     addr: Ipv4Cidr,
     /// See [`RuntimeConfig::busy_poll`].
@@ -830,13 +830,13 @@ impl Inner {
 
     /// The I/O thread.
     ///
-    /// Each pass has two phases. First, with the lock released, the
-    /// device is taken out of the state ("on loan") and up to a batch of
-    /// frames is read from it into one arena, one system call per frame:
+    /// Each pass has two phases. First, with the lock released, up to a
+    /// batch of frames is read from the device's read half (`reader`,
+    /// this thread's alone) into one arena, one system call per frame:
     /// socket calls meanwhile find the stack free (a reader copies data
-    /// out while the next frames arrive) and leave what they send in the
-    /// stack's queue for this thread to flush. Then, with the lock held
-    /// once, the device goes back, every frame of the batch is fed to the
+    /// out while the next frames arrive) and write what they send through
+    /// the write half. Then, with the lock held once, every frame of the
+    /// batch is fed to the
     /// stack, timers run, output is sent and the events of the whole batch
     /// wake their sockets: blocking and async sockets wake once per batch,
     /// not once per frame. While the thread goes on reading at once (its
@@ -849,13 +849,8 @@ impl Inner {
     /// the thread looks at the device (a `poll(2)` that does not wait)
     /// until the budget since the last frame is spent, and blocks only
     /// then.
-    fn run(self: Arc<Self>) {
+    fn run(self: Arc<Self>, mut reader: Box<dyn Device>) {
         let mut batch = RxBatch::new(RX_BATCH_FRAMES, RX_BATCH_BYTES, RX_FRAME_MAX);
-        // SAFETY: the device (and so this descriptor) lives in `state` (or
-        // on loan to this thread) until this loop has exited: it is only
-        // taken out for good after `shutdown` is set and this thread has
-        // been joined (see `Runtime::drop`).
-        let dev_fd = unsafe { BorrowedFd::borrow_raw(self.dev_fd) };
         // The device hung up or is in an error state (poll said so).
         let mut hangup = false;
         // Read the device this pass (poll said it is readable, or the last
@@ -884,18 +879,13 @@ impl Inner {
             batch.clear();
             let mut failure = None;
             if readable && !failed {
-                // The device's lock, not the stack's: socket calls go on
-                // meanwhile, and what they send waits in the device's
-                // queue, written just below.
-                let mut d = self.tx.dev.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(dev) = d.device.as_mut() {
-                    failure = batch
-                        .fill(&mut **dev, hangup)
-                        .err()
-                        .map(|e| (dev.describe(), e));
-                }
-                drop(d);
-                self.tx.drain();
+                // The read half is this thread's alone: socket calls go on
+                // meanwhile, and write what they send through the write
+                // half.
+                failure = batch
+                    .fill(&mut *reader, hangup)
+                    .err()
+                    .map(|e| (reader.describe(), e));
             }
             if !batch.frames.is_empty() {
                 last_frame = Some(std::time::Instant::now());
@@ -989,7 +979,7 @@ impl Inner {
             }
             // A failed device stays readable (or in error) for good:
             // then only the wake-up descriptor and the timers are left.
-            let fds = [self.wake.as_fd(), self.timer.as_fd(), dev_fd];
+            let fds = [self.wake.as_fd(), self.timer.as_fd(), reader.as_fd()];
             let fds = if failed { &fds[..2] } else { &fds[..] };
             let spin_start = std::time::Instant::now();
             if let Some(until) = spin_until.filter(|_| !failed) {
@@ -1148,6 +1138,28 @@ fn tcp_tuple(frame: &[u8]) -> Option<(std::net::SocketAddrV4, std::net::SocketAd
     ))
 }
 
+/// The [`FrameSink`] that fills a [`TxBatch`] from
+/// [`Stack::poll_transmit_burst_meta`]: each buffer is the room after the
+/// batch's last frame (grown to `room` bytes), and a frame sent is
+/// committed there; with `keep` false the frames are counted and dropped.
+struct BatchSink<'a> {
+    batch: &'a mut TxBatch,
+    room: usize,
+    keep: bool,
+}
+
+impl FrameSink for BatchSink<'_> {
+    fn buffer(&mut self) -> Option<&mut [u8]> {
+        Some(self.batch.room(self.room))
+    }
+
+    fn send(&mut self, t: Transmit) {
+        if self.keep {
+            self.batch.commit(t.len, t.meta);
+        }
+    }
+}
+
 /// Frames produced by the stack, packed one after another in one arena.
 #[derive(Default)]
 struct TxBatch {
@@ -1231,8 +1243,10 @@ struct DevSide {
 /// ([`TxShared::drain`]); then that thread writes them after its own. One
 /// writer at a time, taking frames in queue order: two threads never
 /// interleave or reorder the frames of one device, so the segments of a
-/// TCP connection leave in sequence. The I/O thread reads the device
-/// under the same lock and drains the queue once its read batch is done.
+/// TCP connection leave in sequence. The device here is the write half
+/// ([`Device::split_writer`]): the I/O thread reads through the read half
+/// with no lock, so a write never waits for a read batch nor a read for
+/// a write.
 ///
 /// Lock order: the stack's, then the queue's; the device's, then the
 /// queue's. No thread waits for the stack's lock while it holds the
@@ -1609,8 +1623,18 @@ impl Runtime {
             Some(_) => u64::from(getrandom::u32().map_err(|e| io::Error::other(e.to_string()))?),
             None => stack.config().seed,
         };
-        let dev_fd = device.as_fd().as_raw_fd();
+        let mut device = device;
         let offloads = device.offloads();
+        // The I/O thread reads through `device` and every thread writes
+        // through its write half, each with no lock of the other's; a
+        // device that does not split is shared behind one lock.
+        let (reader, writer): (Box<dyn Device>, Box<dyn Device>) = match device.split_writer()? {
+            Some(writer) => (device, writer),
+            None => {
+                let shared = SharedDevice::new(device);
+                (Box::new(shared.clone()), Box::new(shared))
+            }
+        };
         // Room for the largest frame: a super-segment where the device
         // takes them.
         let frame_max = offloads.tso_max.map_or(mtu, |m| m.max(mtu));
@@ -1642,7 +1666,7 @@ impl Runtime {
                     offloads: None,
                 }),
                 dev: Mutex::new(DevSide {
-                    device: Some(device),
+                    device: Some(writer),
                     out: TxBatch::default(),
                     offloads,
                 }),
@@ -1654,7 +1678,6 @@ impl Runtime {
             timer: TimerFd::new()?,
             epoch: std::time::Instant::now(),
             shutdown: AtomicBool::new(false),
-            dev_fd,
             next_ident: AtomicU16::new((seed as u16) | 1),
             addr,
             busy_poll,
@@ -1669,7 +1692,7 @@ impl Runtime {
         let run = inner.clone();
         let thread = std::thread::Builder::new()
             .name("strata-io".into())
-            .spawn(move || run.run())?;
+            .spawn(move || run.run(reader))?;
         Ok(Runtime {
             inner,
             thread: Some(thread),
@@ -1886,8 +1909,9 @@ impl Drop for Runtime {
         st.publish(tx);
         tx.drain_patiently(deadline);
         st.closed = true;
-        // Closes the TAP / pipe (no thread writes to it: the device's lock
-        // is never held while the stack's is waited for).
+        // Closes the write half of the TAP / pipe (no thread writes to it:
+        // the device's lock is never held while the stack's is waited
+        // for); the read half closes as the I/O thread ends.
         tx.dev.lock().unwrap_or_else(|e| e.into_inner()).device = None;
         st.wake_all();
         drop(st);

@@ -26,6 +26,8 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::device::Device;
 use strata::phy::{Offloads, PartialChecksum, RxChecksum, RxMeta, TxMeta};
@@ -339,6 +341,46 @@ pub struct OffloadStats {
     pub tx_refused: u64,
 }
 
+/// The live counters behind [`OffloadStats`]: atomics, so that the
+/// reading and the writing half of a device (see [`Device::split_writer`])
+/// count without a lock between them.
+#[derive(Debug, Default)]
+struct OffloadCounters {
+    rx_super_frames: AtomicU64,
+    rx_super_bytes: AtomicU64,
+    rx_csum_completed: AtomicU64,
+    rx_bad_header: AtomicU64,
+    rx_csum_trusted: AtomicU64,
+    tx_super_frames: AtomicU64,
+    tx_super_bytes: AtomicU64,
+    tx_csum_partial: AtomicU64,
+    tx_refused: AtomicU64,
+}
+
+impl OffloadCounters {
+    fn snapshot(&self) -> OffloadStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        OffloadStats {
+            rx_super_frames: get(&self.rx_super_frames),
+            rx_super_bytes: get(&self.rx_super_bytes),
+            rx_csum_completed: get(&self.rx_csum_completed),
+            rx_bad_header: get(&self.rx_bad_header),
+            rx_csum_trusted: get(&self.rx_csum_trusted),
+            tx_super_frames: get(&self.tx_super_frames),
+            tx_super_bytes: get(&self.tx_super_bytes),
+            tx_csum_partial: get(&self.tx_csum_partial),
+            tx_refused: get(&self.tx_refused),
+        }
+    }
+}
+
+/// Adds `n` to a counter.
+fn count(c: &AtomicU64, n: u64) {
+    if n != 0 {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 /// `SIOCGIFTXQLEN` / `SIOCSIFTXQLEN` from `<linux/sockios.h>`.
 const SIOCGIFTXQLEN: libc::c_ulong = 0x8942;
 const SIOCSIFTXQLEN: libc::c_ulong = 0x8943;
@@ -485,7 +527,10 @@ pub struct TapDevice {
     fd: OwnedFd,
     name: String,
     offloads: TapOffloads,
-    stats: std::sync::Arc<std::sync::Mutex<OffloadStats>>,
+    stats: Arc<OffloadCounters>,
+    /// This descriptor attached the interface (not a write half from
+    /// [`Device::split_writer`]): dropping it turns the offloads off.
+    attached: bool,
     /// Scratch for the virtio-net header of each read.
     rx_hdr: [u8; VNET_HDR_LEN],
     /// Scratch for frames finished in software.
@@ -619,6 +664,7 @@ impl TapDevice {
             name: name.to_string(),
             offloads,
             stats: Default::default(),
+            attached: true,
             rx_hdr: [0; VNET_HDR_LEN],
             scratch: Vec::new(),
         })
@@ -674,29 +720,26 @@ impl TapDevice {
                 ));
             }
             if n < VNET_HDR_LEN {
-                self.stats
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .rx_bad_header += 1;
+                count(&self.stats.rx_bad_header, 1);
                 continue;
             }
             let len = n - VNET_HDR_LEN;
             match read_vnet_header(&self.rx_hdr, &mut buf[..len], trust) {
                 Some((info, meta)) => {
-                    let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+                    let st = &self.stats;
                     if info.super_frame {
-                        st.rx_super_frames += 1;
-                        st.rx_super_bytes += len as u64;
+                        count(&st.rx_super_frames, 1);
+                        count(&st.rx_super_bytes, len as u64);
                     }
-                    st.rx_csum_completed += u64::from(info.csum_completed);
-                    st.rx_csum_trusted += u64::from(meta.checksum != RxChecksum::Unknown);
+                    count(&st.rx_csum_completed, u64::from(info.csum_completed));
+                    count(
+                        &st.rx_csum_trusted,
+                        u64::from(meta.checksum != RxChecksum::Unknown),
+                    );
                     return Ok(Some((len, meta)));
                 }
                 None => {
-                    self.stats
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .rx_bad_header += 1;
+                    count(&self.stats.rx_bad_header, 1);
                     continue;
                 }
             }
@@ -734,12 +777,12 @@ impl TapDevice {
 
 /// A shared view of a [`TapDevice`]'s [`OffloadStats`].
 #[derive(Debug, Clone)]
-pub struct OffloadStatsHandle(std::sync::Arc<std::sync::Mutex<OffloadStats>>);
+pub struct OffloadStatsHandle(Arc<OffloadCounters>);
 
 impl OffloadStatsHandle {
     /// The counters now.
     pub fn get(&self) -> OffloadStats {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.snapshot()
     }
 }
 
@@ -752,8 +795,9 @@ fn set_offload(fd: &OwnedFd, flags: libc::c_uint) -> bool {
 impl Drop for TapDevice {
     fn drop(&mut self) {
         // Leave the interface as a plain reader expects it: the offloads
-        // would outlive this descriptor on a persistent TAP.
-        if self.offloads.csum || self.offloads.tso4 {
+        // would outlive this descriptor on a persistent TAP. (A write half
+        // leaves them to the descriptor that attached the interface.)
+        if self.attached && (self.offloads.csum || self.offloads.tso4) {
             set_offload(&self.fd, 0);
         }
     }
@@ -985,12 +1029,12 @@ impl Device for TapDevice {
         match self.send_vnet(frame, meta) {
             Ok(sent) => {
                 if sent {
-                    let mut st = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+                    let st = &self.stats;
                     if meta.gso.is_some() {
-                        st.tx_super_frames += 1;
-                        st.tx_super_bytes += frame.len() as u64;
+                        count(&st.tx_super_frames, 1);
+                        count(&st.tx_super_bytes, frame.len() as u64);
                     }
-                    st.tx_csum_partial += u64::from(meta.checksum.is_some());
+                    count(&st.tx_csum_partial, u64::from(meta.checksum.is_some()));
                 }
                 Ok(sent)
             }
@@ -999,10 +1043,7 @@ impl Device for TapDevice {
                 // stack gets plain caps (the runtime re-reads `offloads`),
                 // and this frame is finished here and sent plain.
                 tracing::warn!(error = %e, gso = meta.gso.is_some(), "TAP refused an offloaded frame; offloads off");
-                self.stats
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .tx_refused += 1;
+                count(&self.stats.tx_refused, 1);
                 self.offloads.tx_tso = false;
                 self.offloads.tx_csum = false;
                 let mut scratch = std::mem::take(&mut self.scratch);
@@ -1022,6 +1063,22 @@ impl Device for TapDevice {
 
     fn describe(&self) -> String {
         format!("tap:{}", self.name)
+    }
+
+    /// A duplicate of the descriptor (the same queue of the interface):
+    /// the runtime reads through this device and writes through the
+    /// duplicate, which keeps the send side's state (an offload the
+    /// kernel refused is off there) and shares the counters.
+    fn split_writer(&mut self) -> io::Result<Option<Box<dyn Device>>> {
+        Ok(Some(Box::new(TapDevice {
+            fd: self.fd.try_clone()?,
+            name: self.name.clone(),
+            offloads: self.offloads,
+            stats: self.stats.clone(),
+            attached: false,
+            rx_hdr: [0; VNET_HDR_LEN],
+            scratch: Vec::new(),
+        })))
     }
 }
 

@@ -579,12 +579,37 @@ fn a_deleted_tap_ends_the_device_without_spinning() {
     });
 }
 
-/// A device whose writes wait at a gate the test opens (a TAP whose
-/// `writev` takes long), and that tells when a write is waiting there.
+/// A gate the test opens: (open, a call waits) under one lock.
+type Gate = Arc<(Mutex<(bool, bool)>, std::sync::Condvar)>;
+
+/// Waits (up to 10 s) until `gate` is open, saying meanwhile that a call
+/// waits there.
+fn pass(gate: &Gate) {
+    let (lock, cond) = &**gate;
+    let mut g = lock.lock().unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    while !g.0 && Instant::now() < end {
+        g.1 = true;
+        cond.notify_all();
+        g = cond.wait_timeout(g, Duration::from_millis(50)).unwrap().0;
+    }
+    g.1 = false;
+}
+
+fn open_gate(gate: &Gate) {
+    let mut g = gate.0.lock().unwrap();
+    g.0 = true;
+    gate.1.notify_all();
+}
+
+/// A device whose writes (or, with `reads`, whose reads) wait at a gate
+/// the test opens (a TAP whose `writev` or `readv` takes long), and that
+/// tells when a call is waiting there. With `reads` it splits like a
+/// pipe: the writes go through a write half that passes no gate.
 struct Gated {
     pipe: PipeDevice,
-    /// (open, a write waits) under one lock.
-    gate: Arc<(Mutex<(bool, bool)>, std::sync::Condvar)>,
+    gate: Gate,
+    reads: bool,
 }
 
 impl std::os::fd::AsFd for Gated {
@@ -595,23 +620,26 @@ impl std::os::fd::AsFd for Gated {
 
 impl Device for Gated {
     fn recv(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        if self.reads {
+            pass(&self.gate);
+        }
         self.pipe.recv(buf)
     }
     fn send(&mut self, frame: &[u8]) -> std::io::Result<bool> {
-        let (lock, cond) = &*self.gate;
-        let mut g = lock.lock().unwrap();
-        let end = Instant::now() + Duration::from_secs(10);
-        while !g.0 && Instant::now() < end {
-            g.1 = true;
-            cond.notify_all();
-            g = cond.wait_timeout(g, Duration::from_millis(50)).unwrap().0;
+        if !self.reads {
+            pass(&self.gate);
         }
-        g.1 = false;
-        drop(g);
         self.pipe.send(frame)
     }
     fn describe(&self) -> String {
         "gated".into()
+    }
+    fn split_writer(&mut self) -> std::io::Result<Option<Box<dyn Device>>> {
+        if self.reads {
+            self.pipe.split_writer()
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -623,6 +651,7 @@ fn a_slow_device_write_does_not_hold_the_stack() {
         let dev = Gated {
             pipe: da,
             gate: gate.clone(),
+            reads: false,
         };
         let rt = Runtime::new(dev, config(NET, 13, 1)).unwrap();
         let u = UdpSocket::bind(&rt.handle(), any(0)).unwrap();
@@ -641,11 +670,7 @@ fn a_slow_device_write_does_not_hold_the_stack() {
         });
         let got = rx.recv_timeout(Duration::from_secs(2));
         // Open the gate before judging, so that everything ends.
-        {
-            let mut g = gate.0.lock().unwrap();
-            g.0 = true;
-            gate.1.notify_all();
-        }
+        open_gate(&gate);
         sender.join().unwrap();
         other.join().unwrap();
         assert!(waiting, "no write reached the device");
@@ -655,5 +680,42 @@ fn a_slow_device_write_does_not_hold_the_stack() {
             "a call on the stack waited for another thread's device write"
         );
         assert!(rt.stats().tx_frames >= 2, "{:?}", rt.stats());
+    });
+}
+
+#[test]
+fn a_slow_device_read_does_not_hold_the_writes() {
+    guarded("slow-device-read", Duration::from_secs(30), || {
+        let (da, mut db) = PipeDevice::pair().unwrap();
+        let gate: Gate = Arc::new((Mutex::new((true, false)), std::sync::Condvar::new()));
+        let dev = Gated {
+            pipe: da,
+            gate: gate.clone(),
+            reads: true,
+        };
+        let rt = Runtime::new(dev, config(NET, 14, 1)).unwrap();
+        let mut buf = [0u8; 2048];
+        // The gratuitous ARP.
+        assert!(db
+            .recv_timeout(&mut buf, Duration::from_secs(2))
+            .unwrap()
+            .is_some());
+        // The I/O thread's next read sticks in the device.
+        gate.0.lock().unwrap().0 = false;
+        assert!(db.send(&[0xff; 60]).unwrap());
+        let waiting = eventually(Duration::from_secs(5), || gate.0.lock().unwrap().1);
+        // Meanwhile a send goes out through the write half: its ARP
+        // request reaches the peer while the read still waits.
+        let u = UdpSocket::bind(&rt.handle(), any(0)).unwrap();
+        u.send_to(b"now", addr(NET, 14, 2, 9)).unwrap();
+        let got = db.recv_timeout(&mut buf, Duration::from_secs(2)).unwrap();
+        let still_waiting = gate.0.lock().unwrap().1;
+        open_gate(&gate);
+        assert!(waiting, "no read reached the device");
+        assert!(
+            got.is_some() && still_waiting,
+            "a write waited for the I/O thread's device read (frame: {got:?})"
+        );
+        drop(rt);
     });
 }
