@@ -225,24 +225,41 @@ impl Shutdown2 for strata_io::tcp::TcpStream {
     }
 }
 
-/// A kernel TCP server in the namespace: one connection, answers the GET
-/// with `n` body bytes. Returns once it listens.
+/// A kernel TCP server in the namespace: accepts `conns` connections and
+/// answers each one's GET with `share` body bytes. Returns once it
+/// listens.
 fn kernel_server(
     ns: &Netns,
     body: Arc<Body>,
-    n: u64,
+    share: u64,
+    conns: usize,
 ) -> Result<std::thread::JoinHandle<Result<()>>> {
     let (tx, rx) = mpsc::channel();
     let h = in_ns(ns, "kernel-server", move || {
         let l = std::net::TcpListener::bind(SocketAddrV4::new(KERNEL_IP, KERNEL_PORT))?;
         let _ = tx.send(());
-        let (s, _) = l.accept()?;
-        s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-        answer_get(s, &body, n)
+        answer_each(&l, conns, &body, share)
     })?;
     rx.recv_timeout(Duration::from_secs(10))
         .map_err(|_| anyhow!("kernel server did not start"))?;
     Ok(h)
+}
+
+/// The client side of a fetch over a blocking stream: sends the GET, then
+/// reads the answer to its end, checking (with `verify`) every byte of
+/// the `n`-byte body.
+fn get_body<S: Read + Write>(s: &mut S, body: &Body, n: u64, verify: bool) -> Result<()> {
+    s.write_all(get_request().as_bytes())?;
+    let mut r = BodyReader::new(body, verify);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let k = s.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        r.feed(&buf[..k]);
+    }
+    r.finish(n)
 }
 
 /// Runs the kernel's curl against the contender's server; returns curl's
@@ -339,24 +356,31 @@ impl<const OFFLOAD: bool> StrataTap<OFFLOAD> {
             );
         }
         let stats = dev.offload_stats();
-        // The namespace is ours and strata its only other station: no
-        // address probe (it took 4 to 7 s before every transfer).
-        let mut cfg = RuntimeConfig::new(
-            format!("{STACK_IP}/24")
-                .parse()
-                .map_err(|e| anyhow!("{e:?}"))?,
-        )
-        .address_known_unique();
-        cfg.mac = Some(strata::wire::MacAddr(STACK_MAC));
-        cfg.loopback = false;
-        cfg.busy_poll = BUSY_POLL.get().copied().flatten();
-        cfg.stack.tcp = TcpConfig {
-            rx_buffer_limit: BUF,
-            tx_buffer_limit: BUF,
-            ..TcpConfig::default()
-        };
-        Ok((Runtime::new(dev, cfg)?, stats))
+        Ok((Runtime::new(dev, strata_runtime_config()?)?, stats))
     }
+}
+
+/// How every strata runtime of the TAP runs is set up (one queue or
+/// several): the stack's address and MAC, `BUF`-sized socket buffers,
+/// the plan's busy polling, no loopback. The namespace is ours and strata
+/// its only other station: no address probe (it took 4 to 7 s before
+/// every transfer).
+fn strata_runtime_config() -> Result<RuntimeConfig> {
+    let mut cfg = RuntimeConfig::new(
+        format!("{STACK_IP}/24")
+            .parse()
+            .map_err(|e| anyhow!("{e:?}"))?,
+    )
+    .address_known_unique();
+    cfg.mac = Some(strata::wire::MacAddr(STACK_MAC));
+    cfg.loopback = false;
+    cfg.busy_poll = BUSY_POLL.get().copied().flatten();
+    cfg.stack.tcp = TcpConfig {
+        rx_buffer_limit: BUF,
+        tx_buffer_limit: BUF,
+        ..TcpConfig::default()
+    };
+    Ok(cfg)
 }
 
 impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
@@ -406,7 +430,7 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
     fn fetch(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
         use strata_io::tcp::TcpStream;
         let (rt, offload) = Self::runtime_with_stats(ns)?;
-        let server = kernel_server(ns, body.clone(), n)?;
+        let server = kernel_server(ns, body.clone(), n, 1)?;
         let start = StdInstant::now();
         let mut s = TcpStream::connect_timeout(
             &rt.handle(),
@@ -414,22 +438,13 @@ impl<const OFFLOAD: bool> TapContender for StrataTap<OFFLOAD> {
             Duration::from_secs(10),
         )?;
         s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-        s.write_all(get_request().as_bytes())?;
-        let mut r = BodyReader::new(body, verify);
-        let mut buf = vec![0u8; CHUNK];
         let c0 = thread_switches();
-        loop {
-            let k = s.read(&mut buf)?;
-            if k == 0 {
-                break;
-            }
-            r.feed(&buf[..k]);
-        }
+        let got = get_body(&mut s, body, n, verify);
         let c1 = thread_switches();
         let secs = start.elapsed().as_secs_f64();
         drop(s);
         join(server)?;
-        r.finish(n)?;
+        got?;
         let st = rt.stats();
         drop(rt);
         if verify {
@@ -604,7 +619,7 @@ impl TapContender for SmolTap {
     }
 
     fn fetch(ns: &Netns, body: &Arc<Body>, n: u64, verify: bool) -> Result<f64> {
-        let server = kernel_server(ns, body.clone(), n)?;
+        let server = kernel_server(ns, body.clone(), n, 1)?;
         let b = body.clone();
         let client = in_ns(ns, "smoltcp-fetch", move || -> Result<(f64, u64, bool)> {
             let mut s = smol_tap::Smol::new()?;
@@ -1003,21 +1018,38 @@ pub struct MqPlan {
     pub busy_poll: Option<Duration>,
 }
 
-/// Accepts `conns` connections from `accept` and answers each one's GET
-/// with `share` bytes of `body` on a thread of its own; returns once every
+/// The kernel's and strata's listeners: the next connection, with the
+/// transfer's read timeout set.
+trait AcceptTimed {
+    type Stream: Read + Write + Shutdown2 + Send + 'static;
+    fn accept_timed(&self) -> Result<Self::Stream>;
+}
+
+impl AcceptTimed for std::net::TcpListener {
+    type Stream = std::net::TcpStream;
+    fn accept_timed(&self) -> Result<Self::Stream> {
+        let (s, _) = self.accept()?;
+        s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+        Ok(s)
+    }
+}
+
+impl AcceptTimed for strata_io::multiqueue::MultiQueueListener {
+    type Stream = strata_io::tcp::TcpStream;
+    fn accept_timed(&self) -> Result<Self::Stream> {
+        let (s, _) = self.accept()?;
+        s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+        Ok(s)
+    }
+}
+
+/// Accepts `conns` connections on `l` and answers each one's GET with
+/// `share` bytes of `body` on a thread of its own; returns once every
 /// answer is sent. The kernel's server and strata's share it.
-fn answer_each<S>(
-    mut accept: impl FnMut() -> Result<S>,
-    conns: usize,
-    body: &Arc<Body>,
-    share: u64,
-) -> Result<()>
-where
-    S: Read + Write + Shutdown2 + Send + 'static,
-{
+fn answer_each(l: &impl AcceptTimed, conns: usize, body: &Arc<Body>, share: u64) -> Result<()> {
     let answers: Vec<_> = (0..conns)
         .map(|_| -> Result<_> {
-            let s = accept()?;
+            let s = l.accept_timed()?;
             let b = body.clone();
             Ok(std::thread::spawn(move || answer_get(s, &b, share)))
         })
@@ -1042,135 +1074,70 @@ fn mq_runtime(ns: &Netns, queues: usize) -> Result<MultiQueueRuntime> {
             )
         })?
         .map_err(|e| anyhow!("opening {queues} queues of {MQ_TAP}: {e}"))?;
-    let mut cfg = RuntimeConfig::new(
-        format!("{STACK_IP}/24")
-            .parse()
-            .map_err(|e| anyhow!("{e:?}"))?,
-    )
-    .address_known_unique();
-    cfg.mac = Some(strata::wire::MacAddr(STACK_MAC));
-    cfg.loopback = false;
-    cfg.busy_poll = BUSY_POLL.get().copied().flatten();
-    cfg.stack.tcp = TcpConfig {
-        rx_buffer_limit: BUF,
-        tx_buffer_limit: BUF,
-        ..TcpConfig::default()
+    Ok(MultiQueueRuntime::new(devs, strata_runtime_config()?)?)
+}
+
+/// Which way the bytes of a multi-queue transfer go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// `conns` kernel curls at once, each downloading its share from
+    /// strata listening on every shard.
+    Serve,
+    /// `conns` connections from strata, dealt over the shards, each
+    /// fetching its share from a kernel server.
+    Fetch,
+}
+
+/// `conns` connections over `queues` queues, each carrying its share of
+/// `n` bytes `way`; seconds until the last ends, and how busy the shards'
+/// I/O threads were.
+fn mq_transfer(
+    ns: &Netns,
+    body: &Arc<Body>,
+    n: u64,
+    (queues, conns): (usize, usize),
+    way: Way,
+    verify: bool,
+) -> Result<(f64, String)> {
+    let mq = mq_runtime(ns, queues)?;
+    let share = n / conns as u64;
+    let server = match way {
+        Way::Serve => {
+            let l = mq
+                .handle()
+                .listen(SocketAddr::from((STACK_IP, HTTP_PORT)))?;
+            let b = body.clone();
+            std::thread::spawn(move || answer_each(&l, conns, &b, share))
+        }
+        Way::Fetch => kernel_server(ns, body.clone(), share, conns)?,
     };
-    Ok(MultiQueueRuntime::new(devs, cfg)?)
-}
-
-/// `conns` connections from strata over `queues` queues, each fetching its
-/// share of `n` bytes from a kernel server; seconds until the last ends,
-/// and how busy the shards' I/O threads were.
-fn mq_fetch(
-    ns: &Netns,
-    body: &Arc<Body>,
-    n: u64,
-    queues: usize,
-    conns: usize,
-    verify: bool,
-) -> Result<(f64, String)> {
-    let mq = mq_runtime(ns, queues)?;
-    let share = n / conns as u64;
-    let (tx, rx) = mpsc::channel();
-    let b = body.clone();
-    let server = in_ns(ns, "mq-kernel-server", move || -> Result<()> {
-        let l = std::net::TcpListener::bind(SocketAddrV4::new(KERNEL_IP, KERNEL_PORT))?;
-        let _ = tx.send(());
-        answer_each(
-            || {
-                let (s, _) = l.accept()?;
-                s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-                Ok(s)
-            },
-            conns,
-            &b,
-            share,
-        )
-    })?;
-    rx.recv_timeout(Duration::from_secs(10))
-        .map_err(|_| anyhow!("kernel server did not start"))?;
-    let start = StdInstant::now();
-    let readers: Vec<_> = (0..conns)
-        .map(|_| {
-            let h = mq.handle();
-            let body = body.clone();
-            std::thread::spawn(move || -> Result<()> {
-                let mut s = h.connect_timeout(
-                    SocketAddr::from((KERNEL_IP, KERNEL_PORT)),
-                    Duration::from_secs(10),
-                )?;
-                s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-                s.write_all(get_request().as_bytes())?;
-                let mut r = BodyReader::new(&body, verify);
-                let mut buf = vec![0u8; CHUNK];
-                loop {
-                    let k = s.read(&mut buf)?;
-                    if k == 0 {
-                        break;
-                    }
-                    r.feed(&buf[..k]);
-                }
-                r.finish(share)
-            })
-        })
-        .collect();
-    for r in readers {
-        r.join().map_err(|_| anyhow!("reader panicked"))??;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let busy = io_threads_busy(secs);
-    join(server)?;
-    if verify {
-        mq_report("fetch", &mq);
-    }
-    Ok((secs, busy))
-}
-
-/// `conns` kernel curls at once, each downloading its share of `n` bytes
-/// from strata listening on every one of `queues` shards; seconds until
-/// the last ends, and how busy the shards' I/O threads were.
-fn mq_serve(
-    ns: &Netns,
-    body: &Arc<Body>,
-    n: u64,
-    queues: usize,
-    conns: usize,
-    verify: bool,
-) -> Result<(f64, String)> {
-    let mq = mq_runtime(ns, queues)?;
-    let share = n / conns as u64;
-    let l = mq
-        .handle()
-        .listen(SocketAddr::from((STACK_IP, HTTP_PORT)))?;
-    let b = body.clone();
-    let server = std::thread::spawn(move || -> Result<()> {
-        answer_each(
-            || {
-                let (s, _) = l.accept()?;
-                s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-                Ok(s)
-            },
-            conns,
-            &b,
-            share,
-        )
-    });
     let start = StdInstant::now();
     std::thread::scope(|sc| -> Result<()> {
-        let curls: Vec<_> = (0..conns)
-            .map(|_| sc.spawn(|| curl_download(ns, body, share, verify)))
+        let clients: Vec<_> = (0..conns)
+            .map(|_| {
+                sc.spawn(|| -> Result<()> {
+                    if way == Way::Serve {
+                        return curl_download(ns, body, share, verify).map(|_| ());
+                    }
+                    let mut s = mq.handle().connect_timeout(
+                        SocketAddr::from((KERNEL_IP, KERNEL_PORT)),
+                        Duration::from_secs(10),
+                    )?;
+                    s.set_read_timeout(Some(TRANSFER_LIMIT))?;
+                    get_body(&mut s, body, share, verify)
+                })
+            })
             .collect();
-        for c in curls {
-            c.join().map_err(|_| anyhow!("curl thread panicked"))??;
+        for c in clients {
+            c.join().map_err(|_| anyhow!("client thread panicked"))??;
         }
         Ok(())
     })?;
     let secs = start.elapsed().as_secs_f64();
     let busy = io_threads_busy(secs);
-    server.join().map_err(|_| anyhow!("server panicked"))??;
+    join(server)?;
     if verify {
-        mq_report("serve", &mq);
+        mq_report(if way == Way::Serve { "serve" } else { "fetch" }, &mq);
     }
     Ok((secs, busy))
 }
@@ -1257,10 +1224,10 @@ pub fn run_multi_queue(plan: MqPlan) -> Result<()> {
             let which = (round + k) % 2;
             let queues = if which == 0 { 1 } else { q };
             let t0 = cpu_now();
-            let (s, s_io) = mq_serve(&ns, &body, n, queues, c, verify)
+            let (s, s_io) = mq_transfer(&ns, &body, n, (queues, c), Way::Serve, verify)
                 .with_context(|| format!("serve over {queues} queue(s)"))?;
             let t1 = cpu_now();
-            let (f, f_io) = mq_fetch(&ns, &body, n, queues, c, verify)
+            let (f, f_io) = mq_transfer(&ns, &body, n, (queues, c), Way::Fetch, verify)
                 .with_context(|| format!("fetch over {queues} queue(s)"))?;
             let t2 = cpu_now();
             r[which] = (gbps(n, s), gbps(n, f));
