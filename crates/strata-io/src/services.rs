@@ -82,14 +82,7 @@ fn udp_service(
                         }
                     }
                     // The device is gone, or the runtime with it.
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::NetworkDown | io::ErrorKind::NotConnected
-                        ) =>
-                    {
-                        break
-                    }
+                    Err(e) if runtime_gone(&e) => break,
                     // A timeout, or an ICMP error for an earlier reply: not
                     // the service's to act on.
                     Err(_) => {}
@@ -129,14 +122,7 @@ pub fn serve_dhcp(rt: &RuntimeHandle, server: Arc<Mutex<DhcpServer>>) -> io::Res
             while !flag.load(Ordering::Relaxed) {
                 let n = match sock.recv_from(&mut buf) {
                     Ok((n, _)) => n,
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::NetworkDown | io::ErrorKind::NotConnected
-                        ) =>
-                    {
-                        break
-                    }
+                    Err(e) if runtime_gone(&e) => break,
                     Err(_) => continue,
                 };
                 let h = sock.handle();
@@ -166,4 +152,13 @@ pub fn serve_dhcp(rt: &RuntimeHandle, server: Arc<Mutex<DhcpServer>>) -> io::Res
         join: Some(join),
         local,
     })
+}
+
+/// Whether a socket call failed because the device is gone, or the
+/// runtime with it: a service thread then ends.
+fn runtime_gone(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NetworkDown | io::ErrorKind::NotConnected
+    )
 }

@@ -166,17 +166,7 @@ fn ioctl_socket() -> io::Result<OwnedFd> {
 pub fn interface_info(name: &str) -> io::Result<Option<InterfaceInfo>> {
     let mut req = ifreq_for(name)?;
     let sock = ioctl_socket()?;
-    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of a live,
-    // 40-byte #[repr(C)] ifreq whose name is NUL-terminated.
-    let rc = unsafe {
-        libc::ioctl(
-            sock.as_raw_fd(),
-            SIOCGIFFLAGS as _,
-            &mut req as *mut IfReqFlags,
-        )
-    };
-    if rc < 0 {
-        let err = io::Error::last_os_error();
+    if let Err(err) = flags_ioctl(&sock, SIOCGIFFLAGS, &mut req) {
         return match err.raw_os_error() {
             Some(libc::ENODEV) | Some(libc::ENXIO) => Ok(None),
             _ => Err(err),
@@ -206,26 +196,18 @@ pub fn interface_info(name: &str) -> io::Result<Option<InterfaceInfo>> {
 pub fn set_interface_up(name: &str) -> io::Result<()> {
     let mut req = ifreq_for(name)?;
     let sock = ioctl_socket()?;
-    // SAFETY: as in `interface_info`: a live, NUL-terminated 40-byte ifreq.
-    let rc = unsafe {
-        libc::ioctl(
-            sock.as_raw_fd(),
-            SIOCGIFFLAGS as _,
-            &mut req as *mut IfReqFlags,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    flags_ioctl(&sock, SIOCGIFFLAGS, &mut req)?;
     req.flags |= IFF_UP;
-    // SAFETY: SIOCSIFFLAGS reads the same ifreq, now with IFF_UP set.
-    let rc = unsafe {
-        libc::ioctl(
-            sock.as_raw_fd(),
-            SIOCSIFFLAGS as _,
-            &mut req as *mut IfReqFlags,
-        )
-    };
+    flags_ioctl(&sock, SIOCSIFFLAGS, &mut req)
+}
+
+/// `SIOCGIFFLAGS` (writes `req.flags`) or `SIOCSIFFLAGS` (reads them) on
+/// the interface `req` names, through `sock`.
+fn flags_ioctl(sock: &OwnedFd, request: libc::c_ulong, req: &mut IfReqFlags) -> io::Result<()> {
+    // SAFETY: both requests read the name and read or write the flags of
+    // a live, 40-byte #[repr(C)] ifreq whose name is NUL-terminated
+    // (`ifreq_for` checked its length).
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), request as _, req as *mut IfReqFlags) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -410,52 +392,38 @@ struct IfReqInt {
 
 /// The `txqueuelen` of interface `name`.
 pub fn tx_queue_len(name: &str) -> io::Result<u32> {
-    let flags = ifreq_for(name)?;
-    let mut req = IfReqInt {
-        name: flags.name,
-        value: 0,
-        _pad: [0; 20],
-    };
-    let sock = ioctl_socket()?;
-    // SAFETY: SIOCGIFTXQLEN reads the NUL-terminated name of a live
-    // 40-byte #[repr(C)] ifreq and writes the int that follows it.
-    let rc = unsafe {
-        libc::ioctl(
-            sock.as_raw_fd(),
-            SIOCGIFTXQLEN as _,
-            &mut req as *mut IfReqInt,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(req.value.max(0) as u32)
+    Ok(tx_queue_len_ioctl(name, SIOCGIFTXQLEN, 0)?.max(0) as u32)
 }
 
 /// Sets the `txqueuelen` of interface `name` (`ip link set NAME
 /// txqueuelen LEN`); needs CAP_NET_ADMIN.
 pub fn set_tx_queue_len(name: &str, len: u32) -> io::Result<()> {
+    let len = libc::c_int::try_from(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "txqueuelen too large"))?;
+    tx_queue_len_ioctl(name, SIOCSIFTXQLEN, len).map(|_| ())
+}
+
+/// `SIOCGIFTXQLEN` or `SIOCSIFTXQLEN` (`request`) on interface `name`
+/// with `value` in the request; the value the kernel left there.
+fn tx_queue_len_ioctl(
+    name: &str,
+    request: libc::c_ulong,
+    value: libc::c_int,
+) -> io::Result<libc::c_int> {
     let flags = ifreq_for(name)?;
     let mut req = IfReqInt {
         name: flags.name,
-        value: libc::c_int::try_from(len)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "txqueuelen too large"))?,
+        value,
         _pad: [0; 20],
     };
     let sock = ioctl_socket()?;
-    // SAFETY: SIOCSIFTXQLEN reads the NUL-terminated name and the int of a
-    // live 40-byte #[repr(C)] ifreq.
-    let rc = unsafe {
-        libc::ioctl(
-            sock.as_raw_fd(),
-            SIOCSIFTXQLEN as _,
-            &mut req as *mut IfReqInt,
-        )
-    };
+    // SAFETY: both requests read the NUL-terminated name of a live 40-byte
+    // #[repr(C)] ifreq, and read or write the int that follows it.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), request as _, &mut req as *mut IfReqInt) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
+    Ok(req.value)
 }
 
 /// `SIOCETHTOOL` from `<linux/sockios.h>` and `ETHTOOL_GLINK` from
@@ -758,20 +726,7 @@ impl TapDevice {
                 iov_len: frame.len(),
             },
         ];
-        loop {
-            // SAFETY: both iovecs point into live buffers of the given
-            // lengths; writev only reads them.
-            let n = unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
-            if n >= 0 {
-                return Ok(true);
-            }
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock => return Ok(false),
-                _ => return Err(err),
-            }
-        }
+        write_iov(self.fd.as_raw_fd(), &iov)
     }
 }
 
@@ -966,9 +921,22 @@ pub(crate) fn read_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>>
 /// Writes one frame to a non-blocking fd: `Ok(false)` when the device
 /// queue is full and the frame was not taken.
 pub(crate) fn write_frame(fd: RawFd, frame: &[u8]) -> io::Result<bool> {
+    let iov = [libc::iovec {
+        iov_base: frame.as_ptr() as *mut libc::c_void,
+        iov_len: frame.len(),
+    }];
+    write_iov(fd, &iov)
+}
+
+/// Writes one frame gathered from `iov` (a virtio-net header and the
+/// frame, or the frame alone) to a non-blocking fd: `Ok(false)` when the
+/// device queue is full and the frame was not taken.
+fn write_iov(fd: RawFd, iov: &[libc::iovec]) -> io::Result<bool> {
     loop {
-        // SAFETY: `frame` is a valid readable region of `frame.len()` bytes.
-        let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
+        // SAFETY: every iovec points into a live buffer of its length
+        // (the callers build them from slices they hold); writev only
+        // reads them.
+        let n = unsafe { libc::writev(fd, iov.as_ptr(), iov.len() as libc::c_int) };
         if n >= 0 {
             return Ok(true);
         }

@@ -643,22 +643,7 @@ impl TcpStream {
 
     /// One non-blocking write attempt: `None` when it would block.
     pub(crate) fn try_write(&self, st: &mut State, buf: &[u8]) -> Option<io::Result<usize>> {
-        if self.write_shut.load(Ordering::Acquire) {
-            // std (Linux EPIPE): writing after one's own shutdown(Write).
-            return Some(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the writing side was shut down",
-            )));
-        }
-        if let Some(e) = st.device_error() {
-            // Nothing written now could ever leave.
-            return Some(Err(e));
-        }
-        match api::send(st, Instant::ZERO, self.h, buf) {
-            Ok(n) => Some(Ok(n)),
-            Err(TcpError::WouldBlock) => None,
-            Err(e) => Some(Err(io::Error::from(e))),
-        }
+        self.try_write_vectored(st, &[io::IoSlice::new(buf)], false)
     }
 
     /// One non-blocking attempt to write the slices in order, with one
@@ -673,12 +658,14 @@ impl TcpStream {
         more: bool,
     ) -> Option<io::Result<usize>> {
         if self.write_shut.load(Ordering::Acquire) {
+            // std (Linux EPIPE): writing after one's own shutdown(Write).
             return Some(Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the writing side was shut down",
             )));
         }
         if let Some(e) = st.device_error() {
+            // Nothing written now could ever leave.
             return Some(Err(e));
         }
         let last = bufs.iter().rposition(|b| !b.is_empty())?;
@@ -742,17 +729,7 @@ impl TcpStream {
     }
 
     fn do_write(&self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let dl = {
-            let o = self.opts();
-            deadline(o.nonblocking, o.write_timeout)
-        };
-        self.rt
-            .inner
-            .wait_on(WakeKey::Tcp(self.h), dl, |st, _| self.try_write(st, buf))?
-            .ok_or_else(|| would_block("write"))?
+        self.do_write_vectored(&[io::IoSlice::new(buf)], false)
     }
 
     pub(crate) fn rt(&self) -> &RuntimeHandle {
@@ -760,44 +737,37 @@ impl TcpStream {
     }
 }
 
-impl Read for TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.do_read(buf)
-    }
+/// `Read` and `Write` for the stream and for a shared reference to it
+/// (as `std::net::TcpStream` has both: one thread reads while another
+/// writes).
+macro_rules! stream_io {
+    ($($t:ty),*) => {$(
+        impl Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.do_read(buf)
+            }
+        }
+
+        impl Write for $t {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.do_write(buf)
+            }
+            /// All slices in one lock of the stack: they leave as one
+            /// stream of full-sized segments (a header and its body
+            /// together).
+            fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                self.do_write_vectored(bufs, false)
+            }
+            /// Bytes are in the stack once `write` returns; nothing to
+            /// flush.
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl Read for &TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.do_read(buf)
-    }
-}
-
-impl Write for TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.do_write(buf)
-    }
-    /// All slices in one lock of the stack: they leave as one stream of
-    /// full-sized segments (a header and its body together).
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.do_write_vectored(bufs, false)
-    }
-    /// Bytes are in the stack once `write` returns; nothing to flush.
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Write for &TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.do_write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.do_write_vectored(bufs, false)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(TcpStream, &TcpStream);
 
 impl Drop for TcpStream {
     /// Closes gracefully: queued data is still delivered, then FIN (or RST
