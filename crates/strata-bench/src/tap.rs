@@ -233,7 +233,7 @@ fn kernel_server(
     body: Arc<Body>,
     share: u64,
     conns: usize,
-) -> Result<std::thread::JoinHandle<Result<()>>> {
+) -> Result<std::thread::JoinHandle<Result<f64>>> {
     let (tx, rx) = mpsc::channel();
     let h = in_ns(ns, "kernel-server", move || {
         let l = std::net::TcpListener::bind(SocketAddrV4::new(KERNEL_IP, KERNEL_PORT))?;
@@ -1045,19 +1045,35 @@ impl AcceptTimed for strata_io::multiqueue::MultiQueueListener {
 
 /// Accepts `conns` connections on `l` and answers each one's GET with
 /// `share` bytes of `body` on a thread of its own; returns once every
-/// answer is sent. The kernel's server and strata's share it.
-fn answer_each(l: &impl AcceptTimed, conns: usize, body: &Arc<Body>, share: u64) -> Result<()> {
+/// answer is sent, with the CPU seconds the answering threads used. The
+/// kernel's server and strata's share it.
+fn answer_each(l: &impl AcceptTimed, conns: usize, body: &Arc<Body>, share: u64) -> Result<f64> {
     let answers: Vec<_> = (0..conns)
         .map(|_| -> Result<_> {
             let s = l.accept_timed()?;
             let b = body.clone();
-            Ok(std::thread::spawn(move || answer_get(s, &b, share)))
+            Ok(std::thread::spawn(move || {
+                answer_get(s, &b, share).map(|()| thread_cpu())
+            }))
         })
         .collect::<Result<_>>()?;
+    let mut cpu = 0.0;
     for a in answers {
-        a.join().map_err(|_| anyhow!("server thread panicked"))??;
+        cpu += a.join().map_err(|_| anyhow!("server thread panicked"))??;
     }
-    Ok(())
+    Ok(cpu)
+}
+
+/// CPU seconds (user + system) the calling thread has used so far; its
+/// system time includes the kernel's work done in its system calls (the
+/// TAP's receive path runs in the writer's `writev`).
+fn thread_cpu() -> f64 {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// strata on `queues` queues of the multi-queue TAP (offloads on).
@@ -1112,30 +1128,45 @@ fn mq_transfer(
         Way::Fetch => kernel_server(ns, body.clone(), share, conns)?,
     };
     let start = StdInstant::now();
-    std::thread::scope(|sc| -> Result<()> {
+    // CPU seconds of strata's reading threads (fetch; a curl's is its
+    // process's).
+    let client_cpu = std::thread::scope(|sc| -> Result<f64> {
         let clients: Vec<_> = (0..conns)
             .map(|_| {
-                sc.spawn(|| -> Result<()> {
+                sc.spawn(|| -> Result<f64> {
                     if way == Way::Serve {
-                        return curl_download(ns, body, share, verify).map(|_| ());
+                        return curl_download(ns, body, share, verify).map(|_| 0.0);
                     }
                     let mut s = mq.handle().connect_timeout(
                         SocketAddr::from((KERNEL_IP, KERNEL_PORT)),
                         Duration::from_secs(10),
                     )?;
                     s.set_read_timeout(Some(TRANSFER_LIMIT))?;
-                    get_body(&mut s, body, share, verify)
+                    get_body(&mut s, body, share, verify)?;
+                    Ok(thread_cpu())
                 })
             })
             .collect();
+        let mut cpu = 0.0;
         for c in clients {
-            c.join().map_err(|_| anyhow!("client thread panicked"))??;
+            cpu += c.join().map_err(|_| anyhow!("client thread panicked"))??;
         }
-        Ok(())
+        Ok(cpu)
     })?;
     let secs = start.elapsed().as_secs_f64();
-    let busy = io_threads_busy(secs);
-    join(server)?;
+    let io = io_threads_busy(secs);
+    let server_cpu = join(server)?;
+    let busy = match way {
+        Way::Serve => format!(
+            "{io}; strata's {conns} writing threads {:.2}",
+            server_cpu / secs
+        ),
+        Way::Fetch => format!(
+            "{io}; strata's {conns} reading threads {:.2}, the kernel server's {:.2}",
+            client_cpu / secs,
+            server_cpu / secs
+        ),
+    };
     if verify {
         mq_report(if way == Way::Serve { "serve" } else { "fetch" }, &mq);
     }
