@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use common::{addr, any, config, guarded, pair, pair_with};
+use common::{addr, any, config, guarded, pair, pair_with, ping_ok};
 use strata_io::runtime::{DeviceFailure, Runtime};
 use strata_io::tcp::{ListenOptions, TcpListener, TcpStream};
 use strata_io::udp::UdpSocket;
@@ -35,6 +35,31 @@ fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// A runtime on one end of a link whose other end the test holds raw.
+/// Asserts that `rt`'s device failed as `expected` says, and that its I/O
+/// thread then sleeps: fewer than 50 passes in 300 ms.
+fn assert_failed_without_spinning(rt: &Runtime, expected: impl Fn(&DeviceFailure) -> bool) {
+    let failure = rt.device_failure();
+    assert!(failure.as_ref().is_some_and(expected), "{failure:?}");
+    let before = rt.stats().io_passes;
+    std::thread::sleep(Duration::from_millis(300));
+    let passes = rt.stats().io_passes - before;
+    assert!(
+        passes < 50,
+        "{passes} I/O passes in 300 ms on a failed device ({failure:?})"
+    );
+}
+
+/// Connections of `rt`'s stack in ESTABLISHED.
+fn established(rt: &Runtime) -> usize {
+    rt.with_stack(|s| {
+        s.tcp()
+            .connections()
+            .filter(|(_, i)| i.state == strata::transport::tcp::State::Established)
+            .count()
+    })
+    .unwrap()
+}
+
 fn runtime_and_raw_peer(sub: u8) -> (Runtime, PipeDevice) {
     let (da, db) = PipeDevice::pair().unwrap();
     (Runtime::new(da, config(NET, sub, 1)).unwrap(), db)
@@ -61,21 +86,9 @@ fn a_dropped_pipe_peer_ends_the_device_without_spinning() {
         assert!(e.to_string().contains("pipe"), "{e}");
         let e = acceptor.join().unwrap();
         assert_eq!(e.kind(), ErrorKind::NetworkDown, "{e}");
-        assert!(
-            matches!(rt.device_failure(), Some(DeviceFailure::Ended { .. })),
-            "{:?}",
-            rt.device_failure()
-        );
-
         // No spin: the I/O thread sleeps once the device is gone (the old
         // runtime read "empty frames" ~1.3 million times a second).
-        let before = rt.stats().io_passes;
-        std::thread::sleep(Duration::from_millis(300));
-        let passes = rt.stats().io_passes - before;
-        assert!(
-            passes < 50,
-            "{passes} I/O passes in 300 ms on a dead device"
-        );
+        assert_failed_without_spinning(&rt, |f| matches!(f, DeviceFailure::Ended { .. }));
         assert_eq!(
             rt.with_stack(|s| s.stats().link.malformed).unwrap(),
             0,
@@ -170,16 +183,7 @@ fn closing_a_listener_resets_every_child_beyond_the_rst_queue() {
         let clients: Vec<TcpStream> = (0..300)
             .map(|_| TcpStream::connect(&a.handle(), addr(NET, 4, 2, 80)).unwrap())
             .collect();
-        assert!(eventually(Duration::from_secs(5), || {
-            b.with_stack(|s| {
-                s.tcp()
-                    .connections()
-                    .filter(|(_, i)| i.state == strata::transport::tcp::State::Established)
-                    .count()
-            })
-            .unwrap()
-                == 300
-        }));
+        assert!(eventually(Duration::from_secs(5), || established(&b) == 300));
         drop(l);
         for (i, mut c) in clients.into_iter().enumerate() {
             c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -318,18 +322,7 @@ fn a_waker_that_calls_back_into_the_runtime_does_not_deadlock_it() {
         assert!(reentered.load(Ordering::SeqCst));
         assert!(w.woken.load(Ordering::SeqCst) >= 1);
         // The I/O thread is alive: a ping round trip works.
-        let r = a
-            .ping(
-                "10.44.8.2".parse().unwrap(),
-                1,
-                b"ok",
-                Duration::from_secs(5),
-            )
-            .unwrap();
-        assert!(
-            matches!(r, strata_io::runtime::PingReply::Reply { .. }),
-            "{r:?}"
-        );
+        ping_ok(&a, "10.44.8.2");
         drop(b);
         drop(a);
     });
@@ -387,18 +380,7 @@ fn a_burst_of_2000_connects_completes_without_syn_retries() {
         let (a, b) = pair_with(ca, cb);
         // The neighbour is known first: the burst measures the listener's
         // queues, not the ARP queue of a first contact (16 packets).
-        let r = a
-            .ping(
-                "10.44.10.2".parse().unwrap(),
-                1,
-                b"",
-                Duration::from_secs(5),
-            )
-            .unwrap();
-        assert!(
-            matches!(r, strata_io::runtime::PingReply::Reply { .. }),
-            "{r:?}"
-        );
+        ping_ok(&a, "10.44.10.2");
         let (ha, hb) = (a.handle(), b.handle());
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -488,15 +470,7 @@ fn small_queues_are_honoured() {
         // A client may see its handshake complete while the server drops
         // the final ACK (queue full, as Linux does): count the server side,
         // once the last ACKs in flight have arrived.
-        let established = || {
-            b.with_stack(|s| {
-                s.tcp()
-                    .connections()
-                    .filter(|(_, i)| i.state == strata::transport::tcp::State::Established)
-                    .count()
-            })
-            .unwrap()
-        };
+        let established = || established(&b);
         eventually(Duration::from_secs(2), || established() >= 4);
         std::thread::sleep(Duration::from_millis(50));
         let established = established();
@@ -562,18 +536,7 @@ fn a_deleted_tap_ends_the_device_without_spinning() {
         let e = acceptor.join().unwrap();
         assert_eq!(e.kind(), ErrorKind::NetworkDown, "{e}");
         assert!(e.to_string().contains("tap:strtfault"), "{e}");
-        assert!(
-            matches!(rt.device_failure(), Some(DeviceFailure::Failed { .. })),
-            "{:?}",
-            rt.device_failure()
-        );
-        let before = rt.stats().io_passes;
-        std::thread::sleep(Duration::from_millis(300));
-        let passes = rt.stats().io_passes - before;
-        assert!(
-            passes < 50,
-            "{passes} I/O passes in 300 ms on a deleted TAP"
-        );
+        assert_failed_without_spinning(&rt, |f| matches!(f, DeviceFailure::Failed { .. }));
         drop(rt);
         drop(ns);
     });

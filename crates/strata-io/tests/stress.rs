@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::{
-    addr, any, config, guarded, io_threads, large, open_fds, pair_with, pattern, rss_bytes, Cable,
-    Rng,
+    addr, any, config, guarded, io_threads, large, open_fds, pair_with, pattern, ping_ok,
+    rss_bytes, Cable, Rng,
 };
 use strata_io::runtime::{Runtime, RuntimeConfig};
 use strata_io::tcp::{TcpListener, TcpStream};
@@ -61,18 +61,7 @@ fn lean(sub: u8, host: u8, buf: usize) -> RuntimeConfig {
 fn lean_pair(sub: u8, buf: usize) -> (Runtime, Runtime) {
     let (a, b) = pair_with(lean(sub, 1, buf), lean(sub, 2, buf));
     // Learn the neighbour first: a burst then meets no ARP queue.
-    let r = a
-        .ping(
-            format!("10.{NET}.{sub}.2").parse().unwrap(),
-            1,
-            b"",
-            Duration::from_secs(5),
-        )
-        .unwrap();
-    assert!(
-        matches!(r, strata_io::runtime::PingReply::Reply { .. }),
-        "{r:?}"
-    );
+    ping_ok(&a, &format!("10.{NET}.{sub}.2"));
     (a, b)
 }
 

@@ -56,6 +56,23 @@ pub fn pair_with(a: RuntimeConfig, b: RuntimeConfig) -> (Runtime, Runtime) {
     (Runtime::new(da, a).unwrap(), Runtime::new(db, b).unwrap())
 }
 
+/// Pings `to` from `rt` and asserts that it answers (within 5 s): the
+/// runtime's I/O thread is alive, and the neighbour's address is learnt.
+pub fn ping_ok(rt: &Runtime, to: &str) {
+    let r = rt
+        .ping(
+            to.parse().unwrap(),
+            1,
+            b"ok",
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+    assert!(
+        matches!(r, strata_io::runtime::PingReply::Reply { .. }),
+        "{r:?}"
+    );
+}
+
 /// `10.<net>.<sub>.<host>:<port>`.
 pub fn addr(net: u8, sub: u8, host: u8, port: u16) -> SocketAddr {
     SocketAddr::from(([10, net, sub, host], port))
