@@ -33,7 +33,18 @@ use strata_io::tap::{OffloadStatsHandle, TapAblation, TapDevice, TapOptions};
 use strata_io::testing::Netns;
 use strata_io::{Runtime, RuntimeConfig};
 
-use crate::BUF;
+/// Socket buffer bytes of both stacks on the TAP: the harness's `BUF`
+/// (256 KiB), or `STRATA_BENCH_TAP_BUF` (e.g. `4M`), to see whether a
+/// transfer is bound by its window (buffer / round trip).
+fn tap_buf() -> usize {
+    static B: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *B.get_or_init(|| {
+        std::env::var("STRATA_BENCH_TAP_BUF")
+            .ok()
+            .and_then(|v| parse_size(&v).ok())
+            .map_or(crate::BUF, |b| b as usize)
+    })
+}
 
 const TAP: &str = "sbtap0";
 const KERNEL_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -361,7 +372,7 @@ impl<const OFFLOAD: bool> StrataTap<OFFLOAD> {
 }
 
 /// How every strata runtime of the TAP runs is set up (one queue or
-/// several): the stack's address and MAC, `BUF`-sized socket buffers,
+/// several): the stack's address and MAC, [`tap_buf`]-sized socket buffers,
 /// the plan's busy polling, no loopback. The namespace is ours and strata
 /// its only other station: no address probe (it took 4 to 7 s before
 /// every transfer).
@@ -376,8 +387,8 @@ fn strata_runtime_config() -> Result<RuntimeConfig> {
     cfg.loopback = false;
     cfg.busy_poll = BUSY_POLL.get().copied().flatten();
     cfg.stack.tcp = TcpConfig {
-        rx_buffer_limit: BUF,
-        tx_buffer_limit: BUF,
+        rx_buffer_limit: tap_buf(),
+        tx_buffer_limit: tap_buf(),
         ..TcpConfig::default()
     };
     Ok(cfg)
@@ -501,8 +512,8 @@ mod smol_tap {
                 let _ = a.push(IpCidr::new(IpAddress::Ipv4(STACK_IP), 24));
             });
             let sock = tcp::Socket::new(
-                tcp::SocketBuffer::new(vec![0; BUF]),
-                tcp::SocketBuffer::new(vec![0; BUF]),
+                tcp::SocketBuffer::new(vec![0; tap_buf()]),
+                tcp::SocketBuffer::new(vec![0; tap_buf()]),
             );
             let mut sockets = SocketSet::new(Vec::new());
             let handle = sockets.add(sock);
@@ -891,8 +902,9 @@ pub fn run(plan: TapPlan) -> Result<()> {
     let body = Arc::new(Body::new());
     let n = plan.bytes;
     println!(
-        "strata-bench tap: {} per transfer, {} interleaved rounds, TAP {TAP} in namespace {}, {} online CPUs, load average {}",
+        "strata-bench tap: {} per transfer, {} socket buffers, {} interleaved rounds, TAP {TAP} in namespace {}, {} online CPUs, load average {}",
         human(n),
+        human(tap_buf() as u64),
         plan.rounds,
         ns.name(),
         std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0),
@@ -1238,9 +1250,10 @@ pub fn run_multi_queue(plan: MqPlan) -> Result<()> {
     let n = plan.bytes;
     let (q, c) = (plan.queues, plan.conns);
     println!(
-        "strata-bench tap --queues {q} --conns {c}: {} in all per transfer ({} per connection), {} paired rounds, multi-queue TAP {MQ_TAP} in namespace {}, {} online CPUs, load average {}",
+        "strata-bench tap --queues {q} --conns {c}: {} in all per transfer ({} per connection), {} socket buffers, {} paired rounds, multi-queue TAP {MQ_TAP} in namespace {}, {} online CPUs, load average {}",
         human(n),
         human(n / c as u64),
+        human(tap_buf() as u64),
         plan.rounds,
         ns.name(),
         std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0),
