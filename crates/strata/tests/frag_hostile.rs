@@ -7,7 +7,9 @@
 use core::cell::Cell;
 use core::net::Ipv4Addr;
 use std::alloc::{GlobalAlloc, Layout, System};
-use strata::net::frag::{FragConfig, FragError, FragKey, Reassembler, BUFFER_OVERHEAD};
+use strata::net::frag::{
+    FragConfig, FragError, FragKey, Reassembled, Reassembler, BUFFER_OVERHEAD,
+};
 use strata::time::{Duration, Instant};
 
 struct Counting;
@@ -125,6 +127,29 @@ fn sparse_and_overlapping_shapes_stay_within_the_reported_memory() {
     }
 }
 
+/// Pushes fragments of `chunk` bytes with 20-byte headers from payload
+/// offset `from` up to 65 512 payload bytes (the last one without MF);
+/// stops at the first error. Returns what the last push returned.
+fn fill_to_max(
+    r: &mut Reassembler,
+    k: FragKey,
+    from: usize,
+    chunk: usize,
+) -> Result<Option<Reassembled>, FragError> {
+    let mut off = from;
+    let mut last = Ok(None);
+    while off < 65_512 {
+        let len = chunk.min(65_512 - off);
+        let more = off + len < 65_512;
+        last = r.push(Instant::ZERO, k, &HDR, off, more, &vec![2; len]);
+        if last.is_err() {
+            break;
+        }
+        off += len;
+    }
+    last
+}
+
 /// RFC 791 §3.1: total length counts the header of the reassembled
 /// datagram, which is the first fragment's. A 60-byte first header and
 /// 20-byte later headers must not let the datagram reach 65 572 bytes.
@@ -139,19 +164,7 @@ fn reassembled_size_uses_the_first_fragments_header() {
         r.push(Instant::ZERO, k, &first, 0, true, &vec![1; chunk]),
         Ok(None)
     );
-    let mut off = chunk;
-    let mut last = Ok(None);
-    // Fill up to 65 512 payload bytes with 20-byte-header fragments.
-    while off < 65_512 {
-        let len = chunk.min(65_512 - off);
-        let more = off + len < 65_512;
-        last = r.push(Instant::ZERO, k, &HDR, off, more, &vec![2; len]);
-        if last.is_err() {
-            break;
-        }
-        off += len;
-    }
-    match last {
+    match fill_to_max(&mut r, k, chunk, chunk) {
         Err(FragError::Oversize) => {}
         Ok(Some(d)) => panic!(
             "reassembled a {}-byte datagram",
@@ -163,22 +176,7 @@ fn reassembled_size_uses_the_first_fragments_header() {
     let k2 = key(6, 1);
     r.push(Instant::ZERO, k2, &HDR, 0, true, &vec![1; chunk])
         .unwrap();
-    let mut off = chunk;
-    let mut done = None;
-    while off < 65_512 {
-        let len = chunk.min(65_512 - off);
-        done = r
-            .push(
-                Instant::ZERO,
-                k2,
-                &HDR,
-                off,
-                off + len < 65_512,
-                &vec![2; len],
-            )
-            .unwrap();
-        off += len;
-    }
+    let done = fill_to_max(&mut r, k2, chunk, chunk).unwrap();
     let d = done.expect("complete");
     assert_eq!(d.header.len() + d.payload.len(), 65_532);
 }
@@ -188,20 +186,7 @@ fn reassembled_size_uses_the_first_fragments_header() {
 fn late_long_first_header_is_oversize() {
     let mut r = Reassembler::new(FragConfig::default());
     let k = key(7, 1);
-    let mut off = 8000;
-    while off < 65_512 {
-        let len = 8000.min(65_512 - off);
-        r.push(
-            Instant::ZERO,
-            k,
-            &HDR,
-            off,
-            off + len < 65_512,
-            &vec![2; len],
-        )
-        .unwrap();
-        off += len;
-    }
+    fill_to_max(&mut r, k, 8000, 8000).unwrap();
     let first = vec![0x4f; 60];
     assert_eq!(
         r.push(Instant::ZERO, k, &first, 0, true, &vec![1; 8000]),

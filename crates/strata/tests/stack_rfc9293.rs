@@ -246,17 +246,9 @@ fn icmp_to_a(w: &mut World, msg: &Icmpv4Repr<'_>) {
 #[test]
 // covers: MUST-55
 fn source_quench_is_silently_discarded() {
-    let mut w = two_lans();
-    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
-    let c = w.stacks[0]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
-        .unwrap();
-    w.run();
-    w.stacks[1].tcp_accept(l).unwrap();
-    w.stacks[0].tcp_send(c, &[1u8; 3000]).unwrap();
-    // The data leaves (and is lost): the quoted segment is in flight, as
+    // The data left (and was lost): the quoted segment is in flight, as
     // RFC 5927 §4.1 requires of an ICMP error TCP acts on.
-    send_into_the_void(&mut w, 0);
+    let (mut w, c) = data_in_flight();
     let q = quote(&w, c);
     let before = w.stacks[0].tcp().info(c).unwrap();
     icmp_to_a(
@@ -287,6 +279,22 @@ fn source_quench_is_silently_discarded() {
     );
 }
 
+/// Two LANs with a connection from A to B:80, and 3000 bytes from A that
+/// left and were lost (sent into the void): the connection and its
+/// segments in flight.
+fn data_in_flight() -> (World, TcpHandle) {
+    let mut w = two_lans();
+    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
+    let c = w.stacks[0]
+        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
+        .unwrap();
+    w.run();
+    w.stacks[1].tcp_accept(l).unwrap();
+    w.stacks[0].tcp_send(c, &[1u8; 3000]).unwrap();
+    send_into_the_void(&mut w, 0);
+    (w, c)
+}
+
 /// Transmit everything stack `i` has queued without delivering it.
 fn send_into_the_void(w: &mut World, i: usize) {
     let mut buf = vec![0u8; 65_600];
@@ -304,15 +312,7 @@ fn send_into_the_void(w: &mut World, i: usize) {
 /// flight does.
 #[test]
 fn icmp_error_with_a_blind_sequence_number_is_ignored() {
-    let mut w = two_lans();
-    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
-    let c = w.stacks[0]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
-        .unwrap();
-    w.run();
-    w.stacks[1].tcp_accept(l).unwrap();
-    w.stacks[0].tcp_send(c, &[1u8; 3000]).unwrap();
-    send_into_the_void(&mut w, 0);
+    let (mut w, c) = data_in_flight();
     let mss = w.stacks[0].tcp().info(c).unwrap().mss;
     let mut blind = quote(&w, c);
     let una = w.stacks[0].tcp().info(c).unwrap().snd_una;

@@ -93,6 +93,28 @@ impl Peer {
         self.mk(TcpFlags::ACK, &[])
     }
 
+    /// A fresh engine with `cfg` and one connection established by a
+    /// handshake in which the peer offers `opts`: the peer and our handle.
+    fn connected(cfg: TcpConfig, opts: TcpOptions) -> (Self, TcpHandle) {
+        let mut p = Peer::new(cfg);
+        p.handshake(opts);
+        let h = p.h();
+        (p, h)
+    }
+
+    /// Our SND.UNA on the connection.
+    fn snd_una(&self) -> u32 {
+        self.tcp.info(self.h()).unwrap().snd_una
+    }
+
+    /// An ACK of `ack` that SACKs the one block `left..right`.
+    fn sack(&mut self, ack: u32, left: u32, right: u32) -> Seg {
+        let mut a = self.ack(ack);
+        a.options.sack_blocks[0] = SackBlock { left, right };
+        a.options.sack_len = 1;
+        a
+    }
+
     /// Handshake as the client offering `opts`; returns the SYN-ACK.
     fn handshake(&mut self, opts: TcpOptions) -> Seg {
         let mut syn = seg(TcpFlags::SYN, self.seq, 0, &[]);
@@ -121,6 +143,22 @@ fn opts(mss: u16, sack: bool) -> TcpOptions {
         sack_permitted: sack,
         ..TcpOptions::default()
     }
+}
+
+/// MSS 1000, no SACK, and timestamps (the peer's first TSval 500).
+fn opts_with_timestamps() -> TcpOptions {
+    TcpOptions {
+        timestamps: Some(Timestamps {
+            tsval: 500,
+            tsecr: 0,
+        }),
+        ..opts(1000, false)
+    }
+}
+
+/// The RST among `out`.
+fn rst_in(out: &[Seg]) -> &Seg {
+    out.iter().find(|s| s.flags.rst()).expect("RST")
 }
 
 /// A receiver that holds data in order only: accepts a segment starting
@@ -167,7 +205,7 @@ fn ack_landing_on_iss_after_wrap_keeps_the_stream_aligned() {
     // Pretend 2^32 - 101 bytes went by: SND.UNA = ISS - 100.
     p.tcp.skip_acked_bytes(h, (1u64 << 32) - 101).unwrap();
     let base = iss.wrapping_sub(100);
-    assert_eq!(p.tcp.info(h).unwrap().snd_una, base);
+    assert_eq!(p.snd_una(), base);
     let total = 30_000usize;
     let data = pattern(0, total);
     assert_eq!(p.tcp.send(h, &data).unwrap(), total);
@@ -193,10 +231,7 @@ fn ack_landing_on_iss_after_wrap_keeps_the_stream_aligned() {
         assert!(rounds < 200, "transfer does not finish");
     }
     assert_eq!(p.tcp.send_queue(h).unwrap(), 0);
-    assert_eq!(
-        p.tcp.info(h).unwrap().snd_una,
-        base.wrapping_add(total as u32)
-    );
+    assert_eq!(p.snd_una(), base.wrapping_add(total as u32));
 }
 
 /// Highest stream offset sent so far, given this batch of segments.
@@ -213,28 +248,21 @@ fn sent_end(base: u32, out: &[Seg], hi: u64) -> u64 {
 // covers: MUST-19
 #[test]
 fn reneged_sack_data_is_resent_after_rto() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, true));
-    let h = p.h();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, true));
+    let base = p.snd_una();
     let total = 5000usize;
     p.tcp.send(h, &pattern(0, total)).unwrap();
     let out = p.output();
     assert_eq!(out.len(), 5);
     // The first segment is lost; the peer SACKs the other four ...
-    let mut a = p.ack(base);
-    a.options.sack_blocks[0] = SackBlock {
-        left: base.wrapping_add(1000),
-        right: base.wrapping_add(5000),
-    };
-    a.options.sack_len = 1;
+    let a = p.sack(base, base.wrapping_add(1000), base.wrapping_add(5000));
     p.input(&a);
     let _ = p.output();
     assert_eq!(p.tcp.info(h).unwrap().sacked_bytes, 4000);
     // ... then reneges: it keeps in-order data only from now on.
     let mut upto = 0u64;
     for _ in 0..600 {
-        if p.tcp.info(h).unwrap().snd_una == base.wrapping_add(total as u32) {
+        if p.snd_una() == base.wrapping_add(total as u32) {
             break;
         }
         assert!(
@@ -257,25 +285,18 @@ fn reneged_sack_data_is_resent_after_rto() {
 /// survive into the next trip round the sequence space.
 #[test]
 fn scoreboard_is_pruned_by_acks_without_sack_blocks() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, true));
-    let h = p.h();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, true));
+    let base = p.snd_una();
     p.tcp.send(h, &pattern(0, 3000)).unwrap();
     assert_eq!(p.output().len(), 3);
-    let mut a = p.ack(base);
-    a.options.sack_blocks[0] = SackBlock {
-        left: base.wrapping_add(1000),
-        right: base.wrapping_add(3000),
-    };
-    a.options.sack_len = 1;
+    let a = p.sack(base, base.wrapping_add(1000), base.wrapping_add(3000));
     p.input(&a);
     assert_eq!(p.tcp.info(h).unwrap().sacked_bytes, 2000);
     // The hole is filled; the cumulative ACK covers everything and, the
     // receiver holding nothing out of order, carries no SACK block.
     let a = p.ack(base.wrapping_add(3000));
     p.input(&a);
-    assert_eq!(p.tcp.info(h).unwrap().snd_una, base.wrapping_add(3000));
+    assert_eq!(p.snd_una(), base.wrapping_add(3000));
     assert_eq!(p.tcp.info(h).unwrap().sacked_bytes, 0);
 }
 
@@ -287,9 +308,7 @@ fn scoreboard_is_pruned_by_acks_without_sack_blocks() {
 fn challenge_ack_budget_is_per_connection() {
     let mut cfg = TcpConfig::default();
     cfg.challenge_ack_limit = 3;
-    let mut p = Peer::new(cfg);
-    p.handshake(opts(1000, false));
-    let victim = p.h();
+    let (mut p, victim) = Peer::connected(cfg, opts(1000, false));
     // Spoofed in-window RSTs hit the victim: its budget runs out.
     let mut victim_acks = 0;
     for i in 1..=5u32 {
@@ -332,7 +351,7 @@ fn challenge_ack_budget_is_per_connection() {
 fn acks_for_unsent_data_and_paws_rejects_are_rate_limited() {
     let mut p = Peer::new(TcpConfig::default());
     p.handshake(opts(1000, false));
-    let una = p.tcp.info(p.h()).unwrap().snd_una;
+    let una = p.snd_una();
     let mut replies = 0;
     for _ in 0..10 {
         let bad = seg(TcpFlags::ACK, p.seq, una.wrapping_add(5000), &[]);
@@ -345,13 +364,7 @@ fn acks_for_unsent_data_and_paws_rejects_are_rate_limited() {
     );
 
     let mut p = Peer::new(TcpConfig::default());
-    p.handshake(TcpOptions {
-        timestamps: Some(Timestamps {
-            tsval: 500,
-            tsecr: 0,
-        }),
-        ..opts(1000, false)
-    });
+    p.handshake(opts_with_timestamps());
     let mut replies = 0;
     for _ in 0..10 {
         let mut old = p.mk(TcpFlags::ACK, b"x");
@@ -375,11 +388,9 @@ fn acks_for_unsent_data_and_paws_rejects_are_rate_limited() {
 // covers: MUST-19
 #[test]
 fn fast_retransmit_still_works_after_two_gib_without_loss() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, false));
-    let h = p.h();
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, false));
     p.tcp.skip_acked_bytes(h, (1u64 << 31) + 12_345).unwrap();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let base = p.snd_una();
     p.tcp.send(h, &pattern(0, 8000)).unwrap();
     let out = p.output();
     assert_eq!(out.len(), 8);
@@ -424,10 +435,8 @@ fn resent_syn_ack_gives_no_rtt_sample() {
 /// highest sequence number sent, the one a peer holding everything expects.
 #[test]
 fn abort_after_timeout_sends_rst_at_snd_max() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, false));
-    let h = p.h();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, false));
+    let base = p.snd_una();
     p.tcp.send(h, &pattern(0, 5000)).unwrap();
     assert_eq!(p.output().len(), 5);
     // All five arrived but the ACKs are lost: the timer fires.
@@ -437,17 +446,15 @@ fn abort_after_timeout_sends_rst_at_snd_max() {
     let now = p.now;
     p.tcp.abort(now, h).unwrap();
     let out = p.output();
-    let rst = out.iter().find(|s| s.flags.rst()).expect("RST");
+    let rst = rst_in(&out);
     assert_eq!(rst.seq, base.wrapping_add(5000));
 }
 
 /// Finding (f), the "data after close" RST.
 #[test]
 fn data_after_close_rst_uses_snd_max() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, false));
-    let h = p.h();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, false));
+    let base = p.snd_una();
     p.tcp.send(h, &pattern(0, 3000)).unwrap();
     let now = p.now;
     p.tcp.close(now, h).unwrap();
@@ -458,7 +465,7 @@ fn data_after_close_rst_uses_snd_max() {
     let d = p.mk(TcpFlags::ACK, b"late");
     p.input(&d);
     let out = p.output();
-    let rst = out.iter().find(|s| s.flags.rst()).expect("RST");
+    let rst = rst_in(&out);
     assert_eq!(rst.seq, base.wrapping_add(3001), "3000 bytes and the FIN");
 }
 
@@ -554,10 +561,8 @@ fn second_conn(p: &mut Peer, port: u16) -> (TcpHandle, u32, u32) {
 /// of probes (as Linux `tcp_orphan_retries`), not kept forever.
 #[test]
 fn orphan_facing_a_zero_window_forever_is_given_up() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, false));
-    let h = p.h();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, false));
+    let base = p.snd_una();
     p.tcp.send(h, &pattern(0, 3000)).unwrap();
     assert_eq!(p.output().len(), 3);
     let mut a = p.ack(base.wrapping_add(3000));
@@ -595,9 +600,7 @@ fn orphan_facing_a_zero_window_forever_is_given_up() {
 fn orphans_are_counted_and_capped() {
     let mut cfg = TcpConfig::default();
     cfg.max_orphans = 1;
-    let mut p = Peer::new(cfg);
-    p.handshake(opts(1000, false));
-    let h1 = p.h();
+    let (mut p, h1) = Peer::connected(cfg, opts(1000, false));
     let (h2, _, _) = second_conn(&mut p, 6000);
     for h in [h1, h2] {
         p.tcp.send(h, &pattern(0, 2000)).unwrap();
@@ -623,9 +626,7 @@ fn orphans_are_counted_and_capped() {
 /// TIME-WAIT is; there is nothing to reuse it for).
 #[test]
 fn syn_to_time_wait_without_listener_keeps_it() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, false));
-    let h = p.h();
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, false));
     let now = p.now;
     p.tcp.close(now, h).unwrap();
     let fin = p.output().pop().unwrap();
@@ -659,9 +660,7 @@ fn syn_to_time_wait_without_listener_keeps_it() {
 fn bare_fin_accepted_with_zero_receive_window() {
     let mut cfg = TcpConfig::default();
     cfg.rx_buffer_limit = 2000;
-    let mut p = Peer::new(cfg);
-    p.handshake(opts(1000, false));
-    let h = p.h();
+    let (mut p, h) = Peer::connected(cfg, opts(1000, false));
     for i in 0..2 {
         let d = p.mk(TcpFlags::ACK, &pattern(i * 1000, 1000));
         p.input(&d);
@@ -683,9 +682,7 @@ fn bare_fin_accepted_with_zero_receive_window() {
 /// drop (RFC 5961 §4.2), its data is not taken.
 #[test]
 fn trimmed_in_window_syn_is_not_taken_as_data() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1000, false));
-    let h = p.h();
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1000, false));
     let s = seg(
         TcpFlags::SYN | TcpFlags::ACK,
         p.seq.wrapping_sub(1),
@@ -707,14 +704,12 @@ fn trimmed_in_window_syn_is_not_taken_as_data() {
 fn one_byte_zero_window_probes_are_not_duplicate_acks() {
     let mut cfg = TcpConfig::default();
     cfg.rx_buffer_limit = 1000;
-    let mut p = Peer::new(cfg);
-    p.handshake(opts(1000, false));
-    let h = p.h();
+    let (mut p, h) = Peer::connected(cfg, opts(1000, false));
     let d = p.mk(TcpFlags::ACK, &pattern(0, 1000));
     p.input(&d);
     p.seq += 1000;
     let _ = p.output();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let base = p.snd_una();
     p.tcp.send(h, &pattern(0, 5000)).unwrap();
     let out = p.output();
     assert!(out.iter().filter(|s| !s.payload.is_empty()).count() >= 4);
@@ -752,19 +747,11 @@ fn delayed_ack_counts_receive_mss_segments() {
 /// (RFC 7323 §3.2: "SHOULD be sent in an <RST> segment").
 #[test]
 fn rst_carries_timestamps_when_negotiated() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(TcpOptions {
-        timestamps: Some(Timestamps {
-            tsval: 500,
-            tsecr: 0,
-        }),
-        ..opts(1000, false)
-    });
-    let h = p.h();
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts_with_timestamps());
     let now = p.now;
     p.tcp.abort(now, h).unwrap();
     let out = p.output();
-    let rst = out.iter().find(|s| s.flags.rst()).expect("RST");
+    let rst = rst_in(&out);
     let ts = rst.options.timestamps.expect("timestamps on the RST");
     assert_eq!(ts.tsecr, p.tsval, "echoes TS.Recent");
 }
@@ -775,12 +762,13 @@ fn rst_carries_timestamps_when_negotiated() {
 /// the restart window applies when it is turned off.)
 #[test]
 fn pure_acks_do_not_defer_restart_after_idle() {
-    let mut p = Peer::new(TcpConfig {
-        cwnd_validation: false,
-        ..TcpConfig::default()
-    });
-    p.handshake(opts(1000, false));
-    let h = p.h();
+    let (mut p, h) = Peer::connected(
+        TcpConfig {
+            cwnd_validation: false,
+            ..TcpConfig::default()
+        },
+        opts(1000, false),
+    );
     // Grow the window well beyond the initial 10 segments.
     let mut off = 0u64;
     for _ in 0..4 {
@@ -820,9 +808,7 @@ fn pure_acks_do_not_defer_restart_after_idle() {
 /// after 10 minutes), and never lowered below a floor.
 #[test]
 fn path_mtu_is_raised_again_after_ten_minutes_and_has_a_floor() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1460, false));
-    let h = p.h();
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1460, false));
     let (local, remote) = (p.tcp.local_addr(h).unwrap(), p.tcp.remote_addr(h).unwrap());
     let now = p.now;
     p.tcp.handle_icmp_error(
@@ -859,10 +845,8 @@ fn path_mtu_is_raised_again_after_ten_minutes_and_has_a_floor() {
 /// cannot shrink the segments.
 #[test]
 fn icmp_error_quoting_a_sequence_number_not_in_flight_is_ignored() {
-    let mut p = Peer::new(TcpConfig::default());
-    p.handshake(opts(1460, false));
-    let h = p.h();
-    let base = p.tcp.info(h).unwrap().snd_una;
+    let (mut p, h) = Peer::connected(TcpConfig::default(), opts(1460, false));
+    let base = p.snd_una();
     p.tcp.send(h, &pattern(0, 3000)).unwrap();
     assert!(!p.output().is_empty());
     let (local, remote) = (p.tcp.local_addr(h).unwrap(), p.tcp.remote_addr(h).unwrap());

@@ -9,7 +9,7 @@ mod tcp_scripted;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use strata::time::{Duration, Instant};
-use strata::transport::tcp::{Keepalive, State, Tcp, TcpConfig, TcpError, TcpEvent};
+use strata::transport::tcp::{Keepalive, State, Tcp, TcpConfig, TcpError, TcpEvent, TcpHandle};
 use strata::wire::tcp::{TcpFlags, TcpOptions, Timestamps};
 use tcp_pipe::Seg;
 use tcp_scripted::{seg, Raw, Scripted, PEER, US};
@@ -44,6 +44,38 @@ impl Raw {
 
     fn handshake(&mut self) -> Seg {
         self.handshake_with(TcpOptions::default(), 65535)
+    }
+
+    /// A fresh engine with `cfg` and one connection (a handshake with no
+    /// options): the peer and our handle.
+    fn connected(cfg: TcpConfig) -> (Raw, TcpHandle) {
+        let mut r = Raw::new(cfg);
+        r.handshake();
+        let h = r.h();
+        (r, h)
+    }
+
+    /// A connection whose 1024-byte receive buffer (no window scaling)
+    /// the peer has filled with two 512-byte segments: once our ACK goes
+    /// out, the window it offers is zero.
+    fn with_a_full_receive_window() -> (Raw, TcpHandle) {
+        let mut cfg = TcpConfig::default();
+        cfg.rx_buffer_limit = 1024;
+        cfg.window_scale = false;
+        Raw::connected(cfg)
+    }
+
+    /// The peer sends what fills the 1024-byte receive buffer of
+    /// [`Raw::with_a_full_receive_window`]; checks that the ACK we send
+    /// 50 ms later offers a zero window.
+    fn fill_the_receive_window(&mut self) {
+        for _ in 0..2 {
+            let d = self.peer_data(&[1u8; 512]);
+            self.input(&d);
+        }
+        self.advance(Duration::from_millis(50));
+        let out = self.output();
+        assert_eq!(out.last().unwrap().window, 0);
     }
 
     /// A data segment from the peer at its next sequence number (which
@@ -135,9 +167,7 @@ fn mss_option_only_on_syn_segments() {
 #[test]
 // covers: MUST-18
 fn karn_no_rtt_sample_from_a_retransmitted_segment() {
-    let mut r = Raw::new(TcpConfig::default());
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::connected(TcpConfig::default());
     let before = r.tcp.info(h).unwrap().srtt;
     r.tcp.send(h, b"lost").unwrap();
     assert_eq!(r.output().len(), 1);
@@ -205,9 +235,7 @@ fn syn_is_retried_for_at_least_three_minutes_by_default() {
 // covers: MUST-25, MUST-28
 fn keepalive_is_off_by_default_and_waits_two_hours_when_on() {
     assert!(TcpConfig::default().keepalive.is_none());
-    let mut r = Raw::new(TcpConfig::default());
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::connected(TcpConfig::default());
     // Three idle hours: no probe.
     for _ in 0..3 * 60 {
         r.advance(Duration::from_secs(60));
@@ -241,9 +269,7 @@ fn keepalive_is_off_by_default_and_waits_two_hours_when_on() {
 #[test]
 // covers: MUST-34, SHLD-15
 fn sender_is_robust_against_a_shrinking_window() {
-    let mut r = Raw::new(TcpConfig::default());
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::connected(TcpConfig::default());
     r.tcp.set_nodelay(h, true).unwrap();
     r.tcp.send(h, &[9u8; 20_000]).unwrap();
     let flight = payload_bytes(&r.output()) as u32;
@@ -266,9 +292,7 @@ fn sender_is_robust_against_a_shrinking_window() {
 #[test]
 // covers: MUST-38
 fn sender_sws_avoidance_waits_for_a_useful_window() {
-    let mut r = Raw::new(TcpConfig::default());
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::connected(TcpConfig::default());
     r.tcp.set_nodelay(h, true).unwrap();
     r.tcp.send(h, &[1u8; 1000]).unwrap();
     assert_eq!(payload_bytes(&r.output()), 1000);
@@ -413,9 +437,7 @@ fn acks_are_aggregated_over_a_batch_of_segments() {
 #[test]
 // covers: MUST-60, MUST-61, SHLD-27
 fn psh_on_the_last_segment_and_nothing_held_forever() {
-    let mut r = Raw::new(TcpConfig::default());
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::connected(TcpConfig::default());
     // Nagle on (Minshall's form): 1200 bytes go as 536 + 536 + 128 at
     // once, PSH on the last segment only.
     r.tcp.send(h, &[4u8; 1200]).unwrap();
@@ -437,22 +459,11 @@ fn psh_on_the_last_segment_and_nothing_held_forever() {
 #[test]
 // covers: MUST-66
 fn zero_window_still_processes_ack_and_rst() {
-    let mut cfg = TcpConfig::default();
-    cfg.rx_buffer_limit = 1024;
-    cfg.window_scale = false;
-    let mut r = Raw::new(cfg);
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::with_a_full_receive_window();
     r.tcp.set_nodelay(h, true).unwrap();
     r.tcp.send(h, b"abc").unwrap();
     assert_eq!(r.output().len(), 1);
-    for _ in 0..2 {
-        let d = r.peer_data(&[1u8; 512]);
-        r.input(&d);
-    }
-    r.advance(Duration::from_millis(50));
-    let out = r.output();
-    assert_eq!(out.last().unwrap().window, 0);
+    r.fill_the_receive_window();
     // An ACK at RCV.NXT is processed although the window is zero.
     let ack = r.peer_ack(3, 65535);
     r.input(&ack);
@@ -486,9 +497,7 @@ fn urgent_events(r: &mut Raw) -> usize {
 #[test]
 // covers: MUST-30, MUST-32, MUST-33, MUST-62
 fn urgent_data_arrives_inline_and_its_mark_is_reported() {
-    let mut r = Raw::new(TcpConfig::default());
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::connected(TcpConfig::default());
     // Plain data first: no urgent mark.
     let d = r.peer_data(b"plain");
     r.input(&d);
@@ -532,9 +541,7 @@ fn out_urgent(r: &mut Raw) -> Vec<(u32, TcpFlags, u16, usize)> {
 #[test]
 // covers: MUST-30, MUST-62
 fn urgent_send_sets_urg_and_points_past_the_urgent_data() {
-    let mut r = Raw::new(TcpConfig::default());
-    r.handshake();
-    let h = r.h();
+    let (mut r, h) = Raw::connected(TcpConfig::default());
     r.tcp.send(h, b"normal").unwrap();
     let out = out_urgent(&mut r);
     assert_eq!(out.len(), 1);
@@ -632,18 +639,8 @@ fn urgent_data_of_any_length() {
 #[test]
 // covers: MUST-66
 fn urgent_pointer_is_taken_with_a_zero_window() {
-    let mut cfg = TcpConfig::default();
-    cfg.rx_buffer_limit = 1024;
-    cfg.window_scale = false;
-    let mut r = Raw::new(cfg);
-    r.handshake();
-    let h = r.h();
-    for _ in 0..2 {
-        let d = r.peer_data(&[1u8; 512]);
-        r.input(&d);
-    }
-    r.advance(Duration::from_millis(50));
-    assert_eq!(r.output().last().unwrap().window, 0);
+    let (mut r, h) = Raw::with_a_full_receive_window();
+    r.fill_the_receive_window();
     let _ = urgent_events(&mut r);
     // No room for data, but the URG at RCV.NXT is processed.
     let s = urgent_seg(&mut r, b"");
