@@ -19,6 +19,17 @@
 use crate::transport::ports::SeededState;
 use crate::transport::tcp::isn::SipHasher24;
 
+/// SplitMix64 (Steele, Lea and Flood 2014): the next number of the
+/// sequence whose state is `x`. A tiny, well-mixed generator for deriving
+/// keys and draws from a seed; it is not a CSPRNG.
+pub(crate) fn splitmix64(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// A 128-bit secret that keys every random choice of a stack. The runtime
 /// draws it from the operating system (see [`crate::stack::StackConfig::secret`]);
 /// its `Debug` form never shows the bits.

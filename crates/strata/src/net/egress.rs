@@ -599,15 +599,7 @@ fn tcp_out(
                     seg.emit(&mut buf[tcp_at..], src, dst).is_ok()
                 };
             if ok {
-                tracing::debug!(
-                    target: "strata::transport",
-                    src_port = seg.src_port,
-                    dst_port = seg.dst_port,
-                    flags = ?seg.flags,
-                    seq = seg.seq,
-                    len = seg.payload.len(),
-                    "TCP segment out"
-                );
+                crate::transport::tcp::trace_segment("out", seg);
                 tracing::debug!(target: "strata::net", %src, %dst, ttl, len = ip_len, "IPv4 out");
                 let mut n = eth_len + ip_len;
                 // A partial checksum covers the frame to its end: no

@@ -13,6 +13,8 @@
 use core::hash::{BuildHasher, Hasher};
 use core::net::Ipv4Addr;
 
+use crate::secret::splitmix64;
+
 /// An inclusive range of port numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortRange {
@@ -125,6 +127,15 @@ impl EphemeralPorts {
         self.range
     }
 
+    /// The error once every port of the range was tried and found taken.
+    fn exhausted(&self) -> PortsExhausted {
+        PortsExhausted {
+            first: self.range.first,
+            last: self.range.last,
+            count: self.range.len(),
+        }
+    }
+
     /// Picks a local port for a flow from `local` to `remote:remote_port`
     /// (use `0.0.0.0`/0 for an unconnected socket). `in_use(port)` tells
     /// whether a candidate is taken; taken ports are skipped. Fails only when
@@ -152,11 +163,7 @@ impl EphemeralPorts {
                 return Ok(port);
             }
         }
-        Err(PortsExhausted {
-            first: self.range.first,
-            last: self.range.last,
-            count: n,
-        })
+        Err(self.exhausted())
     }
 }
 
@@ -183,11 +190,7 @@ impl EphemeralPorts {
                 return Ok(port);
             }
         }
-        Err(PortsExhausted {
-            first: self.range.first,
-            last: self.range.last,
-            count: n,
-        })
+        Err(self.exhausted())
     }
 }
 
@@ -236,15 +239,6 @@ impl BuildHasher for SeededState {
     fn build_hasher(&self) -> SipHasher13 {
         SipHasher13::new_with_keys(self.k0, self.k1)
     }
-}
-
-/// splitmix64: a tiny, well-mixed generator for deriving keys from seeds.
-pub(crate) fn splitmix64(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// SipHash-1-3 (Aumasson & Bernstein), written out so its output never

@@ -185,12 +185,7 @@ impl Client {
     }
 
     fn random(&mut self) -> u64 {
-        // SplitMix64.
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        crate::secret::splitmix64(&mut self.rng)
     }
 
     /// Begins (INIT): a DISCOVER now. A lease held is kept until it is

@@ -154,11 +154,7 @@ impl Resolver {
     /// SplitMix64: IDs must be unpredictable to an off-path attacker
     /// (RFC 5452 §4.3), and reproducible from the seed in the simulator.
     fn random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        crate::secret::splitmix64(&mut self.rng)
     }
 
     /// Starts looking up `name`'s records of `qtype`.

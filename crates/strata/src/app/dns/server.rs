@@ -185,41 +185,25 @@ impl Server {
             recursion_desired: query[2] & 0x01 != 0,
             ..Header::default()
         };
+        // An error answer: the header with `rcode`, the questions echoed.
+        let mut error = |rcode: Rcode, questions| {
+            self.stats.errors += 1;
+            Message {
+                header: Header {
+                    rcode: rcode.0,
+                    ..header
+                },
+                questions,
+                ..Message::default()
+            }
+        };
         let reply = match Message::parse(query) {
-            Err(_) => {
-                // RFC 1035 §4.1.1 RCODE 1: "unable to interpret the query".
-                self.stats.errors += 1;
-                Message {
-                    header: Header {
-                        rcode: Rcode::FORMERR.0,
-                        ..header
-                    },
-                    ..Message::default()
-                }
-            }
-            Ok(q) if Opcode(q.header.opcode) != Opcode::QUERY => {
-                self.stats.errors += 1;
-                Message {
-                    header: Header {
-                        rcode: Rcode::NOTIMP.0,
-                        ..header
-                    },
-                    questions: q.questions,
-                    ..Message::default()
-                }
-            }
+            // RFC 1035 §4.1.1 RCODE 1: "unable to interpret the query".
+            Err(_) => error(Rcode::FORMERR, Vec::new()),
+            Ok(q) if Opcode(q.header.opcode) != Opcode::QUERY => error(Rcode::NOTIMP, q.questions),
             // One question per query, as every implementation does (RFC
             // 9619 makes it a rule).
-            Ok(q) if q.questions.len() != 1 => {
-                self.stats.errors += 1;
-                Message {
-                    header: Header {
-                        rcode: Rcode::FORMERR.0,
-                        ..header
-                    },
-                    ..Message::default()
-                }
-            }
+            Ok(q) if q.questions.len() != 1 => error(Rcode::FORMERR, Vec::new()),
             Ok(q) => self.lookup(header, &q.questions[0]),
         };
         let bytes = reply.emit_within(limit);

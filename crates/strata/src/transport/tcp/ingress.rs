@@ -57,16 +57,7 @@ impl Stack {
             self.stats.tcp.bad_checksum += 1;
             return;
         }
-        tracing::debug!(
-            target: "strata::transport",
-            src_port = seg.src_port,
-            dst_port = seg.dst_port,
-            flags = ?seg.flags,
-            seq = seg.seq,
-            ack = seg.ack,
-            len = seg.payload.len(),
-            "TCP segment in"
-        );
+        super::trace_segment("in", &seg);
         self.stats.tcp.segments_in += 1;
         self.tcp.handle_segment(now, src, dst, &seg);
     }

@@ -107,15 +107,11 @@ impl SipHasher24 {
 
 /// Derive a 128-bit key from a 64-bit seed (splitmix64 twice).
 pub fn key_from_seed(seed: u64) -> (u64, u64) {
-    fn splitmix(x: &mut u64) -> u64 {
-        *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
     let mut s = seed;
-    (splitmix(&mut s), splitmix(&mut s))
+    (
+        crate::secret::splitmix64(&mut s),
+        crate::secret::splitmix64(&mut s),
+    )
 }
 
 /// The RFC 6528 ISN generator.

@@ -574,6 +574,22 @@ pub(crate) fn wscale_for(limit: usize) -> u8 {
     s
 }
 
+/// The `strata::transport` debug event of one segment passing the TCP
+/// layer, `way` being `in` (ingress) or `out` (egress).
+#[inline]
+pub(crate) fn trace_segment(way: &str, seg: &crate::wire::tcp::TcpRepr<'_>) {
+    tracing::debug!(
+        target: "strata::transport",
+        src_port = seg.src_port,
+        dst_port = seg.dst_port,
+        flags = ?seg.flags,
+        seq = seg.seq,
+        ack = seg.ack,
+        len = seg.payload.len(),
+        "TCP segment {way}"
+    );
+}
+
 /// Smallest per-connection buffer limit [`Tcp::set_buffer_limits`] sets
 /// (Linux's `SOCK_MIN_RCVBUF` is 2304 bytes of accounting, about half of
 /// them data).
