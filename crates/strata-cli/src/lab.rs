@@ -1164,11 +1164,32 @@ trait FlowApp {
     fn fail(&mut self, e: String) {
         self.ending_mut().error.get_or_insert(e);
     }
+    /// Records the error a connection event reports (reset, refused,
+    /// timed out, unreachable), if it reports one.
+    fn fail_on(&mut self, ev: &TcpEvent) {
+        if let Some(e) = failure(ev) {
+            self.fail(e);
+        }
+    }
     /// When the receiving application had its last payload byte (by
     /// default: when it had all it waited for).
     fn last_byte(&self) -> Option<Instant> {
         self.ending().done_at
     }
+}
+
+/// [`FlowApp::ending`] and [`FlowApp::ending_mut`] for a flow that keeps
+/// its [`Ending`] in a field `ending`.
+macro_rules! ending_in_field {
+    () => {
+        fn ending(&self) -> &Ending {
+            &self.ending
+        }
+
+        fn ending_mut(&mut self) -> &mut Ending {
+            &mut self.ending
+        }
+    };
 }
 
 /// How a flow ended: when its receiving application had all it waited
@@ -1304,32 +1325,18 @@ impl FlowApp for BulkFlow {
     fn client(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
         match *ev {
             TcpEvent::Connected(h) | TcpEvent::Writable(h) => self.write(now, stack, h),
-            ref other => {
-                if let Some(e) = failure(other) {
-                    self.fail(e);
-                }
-            }
+            ref other => self.fail_on(other),
         }
     }
 
     fn server(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
         match *ev {
             TcpEvent::Readable(h) | TcpEvent::PeerClosed(h) => self.read(now, stack, h),
-            ref other => {
-                if let Some(e) = failure(other) {
-                    self.fail(e);
-                }
-            }
+            ref other => self.fail_on(other),
         }
     }
 
-    fn ending(&self) -> &Ending {
-        &self.ending
-    }
-
-    fn ending_mut(&mut self) -> &mut Ending {
-        &mut self.ending
-    }
+    ending_in_field!();
 
     fn delivered(&self) -> u64 {
         self.received
@@ -1455,15 +1462,19 @@ impl<F: FlowApp> FlowTable<F> {
         }
     }
 
+    /// The same for the error a connection event reports, if it reports
+    /// one.
+    fn fail_on(&mut self, ev: &TcpEvent) {
+        if let Some(e) = failure(ev) {
+            self.fail(e);
+        }
+    }
+
     /// A's application: the event goes to the flow of its connection.
     fn on_a(&mut self, now: Instant, stack: &mut Stack, ev: &TcpEvent) {
         match handle_of(ev).and_then(|h| self.by_a.get(&h).copied()) {
             Some(i) => self.flows[i].client(now, stack, ev),
-            None => {
-                if let Some(e) = failure(ev) {
-                    self.fail(e);
-                }
-            }
+            None => self.fail_on(ev),
         }
     }
 
@@ -1478,11 +1489,7 @@ impl<F: FlowApp> FlowTable<F> {
         }
         match handle_of(ev).and_then(|h| self.flow_on_b(stack, h)) {
             Some(i) => self.flows[i].server(now, stack, ev),
-            None => {
-                if let Some(e) = failure(ev) {
-                    self.fail(e);
-                }
-            }
+            None => self.fail_on(ev),
         }
     }
 
@@ -1918,11 +1925,7 @@ impl FlowApp for HttpFlow {
                     Err(e) => self.fail(e.to_string()),
                 }
             }
-            ref other => {
-                if let Some(e) = failure(other) {
-                    self.fail(e);
-                }
-            }
+            ref other => self.fail_on(other),
         }
     }
 
@@ -1962,13 +1965,7 @@ impl FlowApp for HttpFlow {
         }
     }
 
-    fn ending(&self) -> &Ending {
-        &self.ending
-    }
-
-    fn ending_mut(&mut self) -> &mut Ending {
-        &mut self.ending
-    }
+    ending_in_field!();
 
     fn delivered(&self) -> u64 {
         self.body().len() as u64
@@ -2180,11 +2177,7 @@ impl FlowApp for EchoFlow {
                     Err(_) => {}
                 }
             }
-            ref other => {
-                if let Some(e) = failure(other) {
-                    self.fail(e);
-                }
-            }
+            ref other => self.fail_on(other),
         }
     }
 
@@ -2208,13 +2201,7 @@ impl FlowApp for EchoFlow {
         }
     }
 
-    fn ending(&self) -> &Ending {
-        &self.ending
-    }
-
-    fn ending_mut(&mut self) -> &mut Ending {
-        &mut self.ending
-    }
+    ending_in_field!();
 
     fn delivered(&self) -> u64 {
         self.echoed_bytes

@@ -61,105 +61,60 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         cookies: false,
         ..base.clone()
     });
-    let rows: Vec<(&str, String, String)> = vec![
-        (
-            "spoofed SYNs",
-            on.spoofed_syns.to_string(),
-            off.spoofed_syns.to_string(),
-        ),
-        (
-            "handshakes during the flood",
-            pct(on.during_ok, on.during),
-            pct(off.during_ok, off.during),
-        ),
-        (
-            "  of them at the first SYN",
-            on.during_first_try.to_string(),
-            off.during_first_try.to_string(),
-        ),
-        (
-            "  handshake p50 / p95",
+    // A row: its name, and what it shows of one run (its report and the
+    // heap it held).
+    type Show = fn(&SynFloodReport, isize) -> String;
+    let rows: [(&str, Show); 13] = [
+        ("spoofed SYNs", |r, _| r.spoofed_syns.to_string()),
+        ("handshakes during the flood", |r, _| {
+            pct(r.during_ok, r.during)
+        }),
+        ("  of them at the first SYN", |r, _| {
+            r.during_first_try.to_string()
+        }),
+        ("  handshake p50 / p95", |r, _| {
             format!(
                 "{} / {}",
-                ms(on.handshake_quantile(0.5)),
-                ms(on.handshake_quantile(0.95))
-            ),
-            format!(
-                "{} / {}",
-                ms(off.handshake_quantile(0.5)),
-                ms(off.handshake_quantile(0.95))
-            ),
-        ),
-        (
-            "handshakes after the flood",
-            pct(on.after_ok, on.after),
-            pct(off.after_ok, off.after),
-        ),
-        (
-            "peak connections held",
-            on.peak_connections.to_string(),
-            off.peak_connections.to_string(),
-        ),
-        (
-            "peak buffer bytes held",
-            on.peak_buffer_bytes.to_string(),
-            off.peak_buffer_bytes.to_string(),
-        ),
-        (
-            "peak TCP memory (engine)",
-            format!("{} B", on.peak_tcp_memory),
-            format!("{} B", off.peak_tcp_memory),
-        ),
-        (
-            "peak heap of the run",
-            format!("{heap_on} B"),
-            format!("{heap_off} B"),
-        ),
-        (
-            "cookies sent / validated / rejected",
+                ms(r.handshake_quantile(0.5)),
+                ms(r.handshake_quantile(0.95))
+            )
+        }),
+        ("handshakes after the flood", |r, _| {
+            pct(r.after_ok, r.after)
+        }),
+        ("peak connections held", |r, _| {
+            r.peak_connections.to_string()
+        }),
+        ("peak buffer bytes held", |r, _| {
+            r.peak_buffer_bytes.to_string()
+        }),
+        ("peak TCP memory (engine)", |r, _| {
+            format!("{} B", r.peak_tcp_memory)
+        }),
+        ("peak heap of the run", |_, heap| format!("{heap} B")),
+        ("cookies sent / validated / rejected", |r, _| {
             format!(
                 "{} / {} / {}",
-                on.stats.syncookies_sent,
-                on.stats.syncookies_validated,
-                on.stats.syncookies_rejected
-            ),
-            format!(
-                "{} / {} / {}",
-                off.stats.syncookies_sent,
-                off.stats.syncookies_validated,
-                off.stats.syncookies_rejected
-            ),
-        ),
-        (
-            "SYN-queue drops / evictions",
+                r.stats.syncookies_sent, r.stats.syncookies_validated, r.stats.syncookies_rejected
+            )
+        }),
+        ("SYN-queue drops / evictions", |r, _| {
             format!(
                 "{} / {}",
-                on.stats.syn_queue_drops, on.stats.syn_queue_evictions
-            ),
+                r.stats.syn_queue_drops, r.stats.syn_queue_evictions
+            )
+        }),
+        ("accept-queue overflows (SYN / ACK)", |r, _| {
             format!(
                 "{} / {}",
-                off.stats.syn_queue_drops, off.stats.syn_queue_evictions
-            ),
-        ),
-        (
-            "accept-queue overflows (SYN / ACK)",
-            format!(
-                "{} / {}",
-                on.stats.listen_overflows, on.stats.accept_queue_ack_drops
-            ),
-            format!(
-                "{} / {}",
-                off.stats.listen_overflows, off.stats.accept_queue_ack_drops
-            ),
-        ),
-        (
-            "connections accepted",
-            on.accepted.to_string(),
-            off.accepted.to_string(),
-        ),
+                r.stats.listen_overflows, r.stats.accept_queue_ack_drops
+            )
+        }),
+        ("connections accepted", |r, _| r.accepted.to_string()),
     ];
     println!("  {:<38} {:>22} {:>22}", "", "cookies on", "cookies off");
-    for (name, a, b) in rows {
+    for (name, show) in rows {
+        let (a, b) = (show(&on, heap_on), show(&off, heap_off));
         println!("  {name:<38} {a:>22} {b:>22}");
     }
     if let Some(path) = &args.lab.svg {

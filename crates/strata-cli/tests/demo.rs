@@ -81,16 +81,7 @@ fn the_ladder_fits_the_width_asked_for() {
         }
         assert!(out.contains("RETRANSMISSION"), "{args:?}:\n{out}");
     }
-    let out = strata()
-        .args(["sim", "echo", "--seed", "2", "--ladder", "--width", "72"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = String::from_utf8(out.stdout).unwrap();
+    let out = common::stdout_of(&["sim", "echo", "--seed", "2", "--ladder", "--width", "72"]);
     let lines = ladder_lines(&out);
     assert!(lines.len() > 10, "{out}");
     assert!(lines.iter().all(|l| l.chars().count() <= 72), "{out}");

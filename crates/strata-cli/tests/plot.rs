@@ -123,47 +123,39 @@ fn capture() -> Vec<(Instant, Vec<u8>)> {
             len: 0,
         }),
     ));
+    let rel = |r: u32| CISN.wrapping_add(r);
+    // The client's data segment of 1000 bytes at `seq`, at `t` ms.
+    let data = |t: u64, seq: u32| {
+        let s = Seg {
+            from_client: true,
+            seq,
+            ack: SISN + 1,
+            flags: ack,
+            window: 512,
+            options: plain,
+            len: 1000,
+        };
+        (ms(t), frame(&s))
+    };
+    // The server's ACK of relative sequence number `acked`, at `t` ms.
+    let ack_of = |t: u64, acked: u32, options: TcpOptions| {
+        let s = Seg {
+            from_client: false,
+            seq: SISN + 1,
+            ack: rel(acked),
+            flags: ack,
+            window: 4000,
+            options,
+            len: 0,
+        };
+        (ms(t), frame(&s))
+    };
     for k in 0..10u32 {
-        let seq = CISN.wrapping_add(1 + 1000 * k);
-        out.push((
-            ms(20 + u64::from(k)),
-            frame(&Seg {
-                from_client: true,
-                seq,
-                ack: SISN + 1,
-                flags: ack,
-                window: 512,
-                options: plain,
-                len: 1000,
-            }),
-        ));
+        out.push(data(20 + u64::from(k), rel(1 + 1000 * k)));
     }
     // ACKs: 1001, 2001, then duplicates of 2001 with growing SACK blocks.
-    let rel = |r: u32| CISN.wrapping_add(r);
-    out.push((
-        ms(31),
-        frame(&Seg {
-            from_client: false,
-            seq: SISN + 1,
-            ack: rel(1001),
-            flags: ack,
-            window: 4000,
-            options: plain,
-            len: 0,
-        }),
-    ));
-    out.push((
-        ms(32),
-        frame(&Seg {
-            from_client: false,
-            seq: SISN + 1,
-            ack: rel(2001),
-            flags: ack,
-            window: 4000,
-            options: plain,
-            len: 0,
-        }),
-    ));
+    out.push(ack_of(31, 1001, plain));
+    out.push(ack_of(32, 2001, plain));
     for k in 0..4u32 {
         let mut o = TcpOptions::default();
         o.sack_blocks[0] = SackBlock {
@@ -171,44 +163,11 @@ fn capture() -> Vec<(Instant, Vec<u8>)> {
             right: rel(4001 + 1000 * k),
         };
         o.sack_len = 1;
-        out.push((
-            ms(34 + u64::from(k)),
-            frame(&Seg {
-                from_client: false,
-                seq: SISN + 1,
-                ack: rel(2001),
-                flags: ack,
-                window: 4000,
-                options: o,
-                len: 0,
-            }),
-        ));
+        out.push(ack_of(34 + u64::from(k), 2001, o));
     }
     // Fast retransmit of the lost segment, then the cumulative ACK.
-    out.push((
-        ms(40),
-        frame(&Seg {
-            from_client: true,
-            seq: rel(2001),
-            ack: SISN + 1,
-            flags: ack,
-            window: 512,
-            options: plain,
-            len: 1000,
-        }),
-    ));
-    out.push((
-        ms(50),
-        frame(&Seg {
-            from_client: false,
-            seq: SISN + 1,
-            ack: rel(10001),
-            flags: ack,
-            window: 4000,
-            options: plain,
-            len: 0,
-        }),
-    ));
+    out.push(data(40, rel(2001)));
+    out.push(ack_of(50, 10001, plain));
     // A non-TCP frame in the middle is ignored.
     out.push((ms(51), vec![0xff; 60]));
     out

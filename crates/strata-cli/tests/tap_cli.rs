@@ -3,6 +3,8 @@
 //! the kernel's curl, ping and Python on the other side of the TAP.
 //! Skipped with a printed reason without root, /dev/net/tun or the tools.
 
+mod common;
+
 use std::net::Ipv4Addr;
 use std::process::Command;
 
@@ -253,11 +255,7 @@ fn serve_and_fetch_against_the_kernel() {
         ))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(std::fs::read(&fetched).unwrap() == body);
 }
 
@@ -368,11 +366,7 @@ fn fetch_behaves_like_curl() {
     assert!(!dl.path().join("missing.html.part").exists());
     // -O names the file after the URL.
     let out = fetch(&["-O", "-s"], "http://10.20.66.1:8000/file.txt");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(out.stderr.is_empty(), "-s is silent");
     assert_eq!(
         std::fs::read(dl.path().join("file.txt")).unwrap(),

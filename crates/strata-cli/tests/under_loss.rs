@@ -10,7 +10,7 @@
 //! printed beside its reference. The default sizes keep the debug-built
 //! test short; `STRATA_UNDER_LOSS_ALL=1` adds 16 MiB and 50 MiB.
 
-use std::process::Command;
+mod common;
 
 const RATE: f64 = 100e6;
 /// Payload of a full segment with timestamps (MTU 1500).
@@ -37,17 +37,7 @@ fn ideal(bytes: f64, rtt: f64) -> f64 {
 
 /// `strata sim ARGS --json`, which must succeed: its summary.
 fn json(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_of(&[args, &["--json"]].concat())
 }
 
 /// `strata sim bulk` over the clean 100 Mbit/s path at `rtt`, seed 1,

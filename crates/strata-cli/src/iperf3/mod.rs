@@ -265,13 +265,19 @@ fn start_workers(
     for s in streams.iter_mut() {
         let c = s.counters.clone();
         let stop = stop.clone();
-        let total = total.clone();
         let p = p.clone();
-        let limit = (p.bytes > 0).then_some(p.bytes);
+        let sender = Sender {
+            c: c.clone(),
+            stop: stop.clone(),
+            total: total.clone(),
+            limit: (p.bytes > 0).then_some(p.bytes),
+            p: p.clone(),
+            start,
+        };
         let work: Box<dyn FnOnce() -> io::Result<()> + Send> = match (&s.tcp, &s.udp, s.sender) {
             (Some(t), _, true) => {
                 let t = t.clone();
-                Box::new(move || tcp_send(&t, &c, &stop, &total, limit, &p, start))
+                Box::new(move || tcp_send(&t, &sender))
             }
             (Some(t), _, false) => {
                 let t = t.clone();
@@ -279,7 +285,7 @@ fn start_workers(
             }
             (None, Some((u, peer)), true) => {
                 let (u, peer) = (u.clone(), *peer);
-                Box::new(move || udp_send(&u, peer, &c, &stop, &total, limit, &p, start))
+                Box::new(move || udp_send(&u, peer, &sender))
             }
             (None, Some((u, _)), false) => {
                 let u = u.clone();
@@ -331,27 +337,52 @@ fn pace(rate: u64, start: Instant, bytes: u64, stop: &AtomicBool) {
     }
 }
 
-fn tcp_send(
-    t: &TcpStream,
-    c: &Counters,
-    stop: &AtomicBool,
-    total: &AtomicU64,
+/// What a sending worker goes by: its counters, the stop flag, the bytes
+/// all streams sent together and their limit (`-n`), the paced rate
+/// (`-b`) since `start`.
+struct Sender {
+    c: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+    total: Arc<AtomicU64>,
     limit: Option<u64>,
-    p: &Params,
+    p: Params,
     start: Instant,
-) -> io::Result<()> {
-    t.set_write_timeout(Some(POLL))?;
-    let block: Vec<u8> = (0..p.len).map(|i| (i % 251) as u8).collect();
-    while !stop.load(Ordering::Relaxed) {
-        if limit.is_some_and(|n| total.load(Ordering::Relaxed) >= n) {
-            break;
+}
+
+impl Sender {
+    /// A block of `-l` bytes to send (a repeating pattern).
+    fn block(&self) -> Vec<u8> {
+        (0..self.p.len).map(|i| (i % 251) as u8).collect()
+    }
+
+    /// True while another block is to go: not stopped and the limit not
+    /// reached, once the rate allows it (waits until then).
+    fn go_on(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed)
+            || self
+                .limit
+                .is_some_and(|n| self.total.load(Ordering::Relaxed) >= n)
+        {
+            return false;
         }
-        pace(p.bandwidth, start, c.bytes.load(Ordering::Relaxed), stop);
+        let sent = self.c.bytes.load(Ordering::Relaxed);
+        pace(self.p.bandwidth, self.start, sent, &self.stop);
+        true
+    }
+
+    /// Counts `n` bytes sent.
+    fn sent(&self, n: usize) {
+        self.c.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.total.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+fn tcp_send(t: &TcpStream, s: &Sender) -> io::Result<()> {
+    t.set_write_timeout(Some(POLL))?;
+    let block = s.block();
+    while s.go_on() {
         match (&mut &*t).write(&block) {
-            Ok(n) => {
-                c.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                total.fetch_add(n as u64, Ordering::Relaxed);
-            }
+            Ok(n) => s.sent(n),
             Err(e) if is_timeout(&e) => {}
             Err(e) => return Err(e),
         }
@@ -383,39 +414,24 @@ fn wall_clock() -> (u32, u32) {
     (d.as_secs() as u32, d.subsec_micros())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn udp_send(
-    u: &UdpSocket,
-    peer: SocketAddr,
-    c: &Counters,
-    stop: &AtomicBool,
-    total: &AtomicU64,
-    limit: Option<u64>,
-    p: &Params,
-    start: Instant,
-) -> io::Result<()> {
-    let mut buf: Vec<u8> = (0..p.len).map(|i| (i % 251) as u8).collect();
+fn udp_send(u: &UdpSocket, peer: SocketAddr, s: &Sender) -> io::Result<()> {
+    let mut buf = s.block();
     let mut count = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        if limit.is_some_and(|n| total.load(Ordering::Relaxed) >= n) {
-            break;
-        }
-        pace(p.bandwidth, start, c.bytes.load(Ordering::Relaxed), stop);
-        if stop.load(Ordering::Relaxed) {
+    while s.go_on() {
+        if s.stop.load(Ordering::Relaxed) {
             break;
         }
         count += 1;
-        let (s, us) = wall_clock();
-        proto::put_udp_header(&mut buf, p.udp64, s, us, count);
+        let (secs, us) = wall_clock();
+        proto::put_udp_header(&mut buf, s.p.udp64, secs, us, count);
         match u.send_to(&buf, peer) {
             Ok(n) => {
-                c.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                c.packets.fetch_add(1, Ordering::Relaxed);
-                total.fetch_add(n as u64, Ordering::Relaxed);
+                s.sent(n);
+                s.c.packets.fetch_add(1, Ordering::Relaxed);
             }
             // A full queue drops the datagram, as a kernel socket would.
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.packets.fetch_add(1, Ordering::Relaxed);
+                s.c.packets.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => return Err(e),
         }

@@ -59,6 +59,24 @@ struct RowJson {
     len: Option<usize>,
 }
 
+impl RowJson {
+    /// A row of text (a state change, note or lesson): no frame under it.
+    fn text(kind: &'static str, t: Instant, side: Option<&'static str>, label: String) -> Self {
+        RowJson {
+            kind,
+            t_ns: ns(t),
+            t: t.to_string(),
+            side,
+            n: None,
+            label,
+            detail: Vec::new(),
+            lost: false,
+            retransmission: false,
+            len: None,
+        }
+    }
+}
+
 /// One state change of a host's TCP connection.
 #[derive(Debug, Serialize)]
 struct StateJson {
@@ -233,43 +251,12 @@ fn rows_of(ladder: &Ladder) -> (Vec<RowJson>, usize, Vec<Vec<u8>>, Vec<StateJson
                     from: from.clone(),
                     to: to.clone(),
                 });
-                RowJson {
-                    kind: "state",
-                    t_ns: ns(t),
-                    t: t.to_string(),
-                    side: Some(side_name(*side)),
-                    n: None,
-                    label: format!("{from} → {to}"),
-                    detail: Vec::new(),
-                    lost: false,
-                    retransmission: false,
-                    len: None,
-                }
+                RowJson::text("state", t, Some(side_name(*side)), format!("{from} → {to}"))
             }
-            Entry::Note { side, text, .. } => RowJson {
-                kind: "note",
-                t_ns: ns(t),
-                t: t.to_string(),
-                side: side.map(side_name),
-                n: None,
-                label: text.clone(),
-                detail: Vec::new(),
-                lost: false,
-                retransmission: false,
-                len: None,
-            },
-            Entry::Lesson { text, .. } => RowJson {
-                kind: "lesson",
-                t_ns: ns(t),
-                t: t.to_string(),
-                side: None,
-                n: None,
-                label: text.clone(),
-                detail: Vec::new(),
-                lost: false,
-                retransmission: false,
-                len: None,
-            },
+            Entry::Note { side, text, .. } => {
+                RowJson::text("note", t, side.map(side_name), text.clone())
+            }
+            Entry::Lesson { text, .. } => RowJson::text("lesson", t, None, text.clone()),
         };
         if rows.len() < MAX_ROWS {
             rows.push(r);

@@ -20,6 +20,11 @@ pub fn run_in(args: &[&str], dir: Option<&PathBuf>) -> Output {
     c.output().expect("run strata")
 }
 
+/// Fails, showing its stderr, unless the run `out` succeeded.
+pub fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// `strata ARGS`, which must succeed: its stdout.
 pub fn stdout_of(args: &[&str]) -> String {
     stdout_in(args, None)
