@@ -99,6 +99,33 @@ fn www_dir(opts: &HttpOptions, tag: &str) -> Result<(TempDir, PathBuf)> {
     Ok((tmp, www))
 }
 
+/// The arguments of `strata serve` as both runs start it: on the client
+/// namespace's TAP as 10.30.0.2, serving `www` on port 80, quietly, with
+/// at most `max_conns` connections.
+fn serve_args<'a>(www: &'a str, max_conns: &'a str) -> [&'a str; 14] {
+    [
+        "serve",
+        "--tap",
+        "sbt0",
+        "--addr",
+        "10.30.0.2/24",
+        "--http",
+        www,
+        "--port",
+        "80",
+        "--quiet",
+        // As nginx's worker_connections below: the idle clients and the
+        // busy ones together stay under the cap (1 024 by default, which
+        // 1 000 idle clients would all but fill).
+        "--max-conns",
+        max_conns,
+        // The idle clients stay open for the whole run (as nginx's
+        // keepalive_timeout below).
+        "--idle-timeout",
+        "60min",
+    ]
+}
+
 /// Runs the comparison and prints the table. Without root, /dev/net/tun,
 /// `ip`, `ab` or `nginx`, prints why and returns.
 pub fn run(opts: &HttpOptions) -> Result<()> {
@@ -117,30 +144,11 @@ pub fn run(opts: &HttpOptions) -> Result<()> {
     let www_s = www.to_string_lossy().into_owned();
     let strata = opts.strata.to_string_lossy().into_owned();
     let backlog = opts.backlog.to_string();
-    client.spawn(&[
-        &strata,
-        "serve",
-        "--tap",
-        "sbt0",
-        "--addr",
-        "10.30.0.2/24",
-        "--http",
-        &www_s,
-        "--port",
-        "80",
-        "--backlog",
-        &backlog,
-        "--quiet",
-        // As nginx's worker_connections below: the idle clients and the
-        // busy ones together stay under the cap (1 024 by default, which
-        // 1 000 idle clients would all but fill).
-        "--max-conns",
-        &MAX_CONNS.to_string(),
-        // The idle clients stay open for the whole run (as nginx's
-        // keepalive_timeout below).
-        "--idle-timeout",
-        "60min",
-    ])?;
+    let max_conns = MAX_CONNS.to_string();
+    let mut serve = vec![strata.as_str()];
+    serve.extend(serve_args(&www_s, &max_conns));
+    serve.extend(["--backlog", backlog.as_str()]);
+    client.spawn(&serve)?;
     // The nginx side: a veth pair into the server namespace.
     client.exec(&[
         "ip",
@@ -279,28 +287,16 @@ pub fn instructions(opts: &HttpOptions) -> Result<()> {
     let www_s = www.to_string_lossy().into_owned();
     let strata = opts.strata.to_string_lossy().into_owned();
     let max_conns = MAX_CONNS.to_string();
-    let pid = client.spawn(&[
+    let mut serve = vec![
         "valgrind",
         "--tool=callgrind",
         "--instr-atstart=no",
-        &out_arg,
-        &strata,
-        "serve",
-        "--tap",
-        "sbt0",
-        "--addr",
-        "10.30.0.2/24",
-        "--no-probe",
-        "--http",
-        &www_s,
-        "--port",
-        "80",
-        "--quiet",
-        "--max-conns",
-        &max_conns,
-        "--idle-timeout",
-        "60min",
-    ])?;
+        out_arg.as_str(),
+        strata.as_str(),
+    ];
+    serve.extend(serve_args(&www_s, &max_conns));
+    serve.push("--no-probe");
+    let pid = client.spawn(&serve)?;
     // Under valgrind the server takes a while to come up.
     let mut up = Err(anyhow::anyhow!("not tried"));
     for _ in 0..12 {

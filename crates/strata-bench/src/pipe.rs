@@ -5,6 +5,9 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::time::Instant as StdInstant;
+
+use anyhow::{bail, Result};
 
 /// One direction of the pipe. Frames keep their buffer at full size and
 /// carry their length beside it, so recycled buffers are never zeroed again:
@@ -108,5 +111,101 @@ impl Pattern {
 impl Default for Pattern {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Rounds in a row that may move no data before a bulk transfer counts as
+/// stalled.
+const STALLED_ROUNDS: u64 = 10_000_000;
+
+/// The receiving side of one bulk transfer, kept the same way for both
+/// contenders: the bytes in (each checked against the [`Pattern`]), when
+/// the warm-up ended, and the rounds that moved nothing.
+pub struct BulkReceiver<'p> {
+    /// The contender, for messages.
+    name: &'static str,
+    pattern: &'p Pattern,
+    bytes: u64,
+    warm: u64,
+    /// Bytes received so far.
+    pub got: u64,
+    /// Bytes received before this round.
+    before: u64,
+    ok: bool,
+    warm_at: Option<StdInstant>,
+    /// Rounds in a row that moved no data.
+    idle: u64,
+    /// Rounds after the warm-up, and those that moved no data.
+    rounds: u64,
+    idle_rounds: u64,
+}
+
+impl<'p> BulkReceiver<'p> {
+    /// The receiver of `bytes` bytes, the first `warm` of them a warm-up.
+    pub fn new(name: &'static str, pattern: &'p Pattern, bytes: u64, warm: u64) -> Self {
+        BulkReceiver {
+            name,
+            pattern,
+            bytes,
+            warm,
+            got: 0,
+            before: 0,
+            ok: true,
+            warm_at: None,
+            idle: 0,
+            rounds: 0,
+            idle_rounds: 0,
+        }
+    }
+
+    /// Every byte is in.
+    pub fn done(&self) -> bool {
+        self.got >= self.bytes
+    }
+
+    /// Takes `data`, the stream's next bytes, checking them; returns
+    /// their length.
+    pub fn take(&mut self, data: &[u8]) -> usize {
+        self.ok &= self.pattern.check(self.got, data);
+        self.got += data.len() as u64;
+        data.len()
+    }
+
+    /// Ends a round (its frames moved, what arrived taken): counts it,
+    /// notes when the warm-up ended; an error once the transfer stalled.
+    pub fn end_round(&mut self) -> Result<()> {
+        let (before, got) = (self.before, self.got);
+        self.rounds += u64::from(before >= self.warm);
+        self.idle = if got == before { self.idle + 1 } else { 0 };
+        if got >= self.warm {
+            self.warm_at.get_or_insert_with(StdInstant::now);
+            self.idle_rounds += u64::from(got == before);
+        }
+        if self.idle > STALLED_ROUNDS {
+            bail!(
+                "{} bulk stalled at {got} of {} bytes",
+                self.name,
+                self.bytes
+            );
+        }
+        self.before = got;
+        Ok(())
+    }
+
+    /// The transfer is over: an error if a byte differed, else when the
+    /// warm-up ended (now if there was none). Warns when most rounds after
+    /// the warm-up moved nothing: such a transfer measures a timer, not
+    /// the stack.
+    pub fn finish(self) -> Result<StdInstant> {
+        let (name, rounds, idle_rounds) = (self.name, self.rounds, self.idle_rounds);
+        if idle_rounds > 1000 && idle_rounds * 10 > rounds {
+            eprintln!(
+                "warning: {name} bulk: {idle_rounds} of {rounds} rounds moved no data (a timer-bound stall)"
+            );
+        }
+        if !self.ok {
+            bail!("{name} bulk: received bytes differ from the sent stream");
+        }
+        Ok(self.warm_at.unwrap_or_else(StdInstant::now))
     }
 }

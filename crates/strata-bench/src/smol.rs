@@ -11,7 +11,7 @@ use smoltcp::socket::tcp::{self, CongestionControl};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 
-use crate::pipe::{self, Pattern, Shared};
+use crate::pipe::{self, BulkReceiver, Pattern, Shared};
 use crate::{After, Cc, Contender, Features, Many, BUF, DELAYED_ACK, PORT};
 
 /// One end of the pipe as a smoltcp device.
@@ -232,13 +232,9 @@ impl Pair {
         pattern: &Pattern,
         warm: u64,
     ) -> Result<StdInstant> {
-        let (mut sent, mut got) = (0u64, 0u64);
-        let mut warm_at = None;
-        let mut ok = true;
-        let mut idle = 0;
-        // Rounds after the warm-up, and those that moved no data.
-        let (mut rounds, mut idle_rounds) = (0u64, 0u64);
-        while got < bytes {
+        let mut sent = 0u64;
+        let mut rx = BulkReceiver::new("smoltcp", pattern, bytes, warm);
+        while !rx.done() {
             if sent < bytes {
                 let sock = self.a.tcp(c);
                 while sent < bytes && sock.can_send() {
@@ -251,35 +247,16 @@ impl Pair {
                 }
             }
             self.round();
-            rounds += u64::from(got >= warm);
             let sock = self.b.tcp(s);
-            let before = got;
             while sock.can_recv() {
-                let r = sock.recv(|buf| {
-                    ok &= pattern.check(got, buf);
-                    (buf.len(), buf.len())
+                sock.recv(|buf| {
+                    let n = rx.take(buf);
+                    (n, n)
                 })?;
-                got += r as u64;
             }
-            idle = if got == before { idle + 1 } else { 0 };
-            if got >= warm {
-                warm_at.get_or_insert_with(StdInstant::now);
-                idle_rounds += u64::from(got == before);
-            }
-            if idle > 10_000_000 {
-                bail!("smoltcp bulk stalled at {got} of {bytes} bytes");
-            }
+            rx.end_round()?;
         }
-        // A transfer that mostly waits measures a timer, not the stack.
-        if idle_rounds > 1000 && idle_rounds * 10 > rounds {
-            eprintln!(
-                "warning: smoltcp bulk: {idle_rounds} of {rounds} rounds moved no data (a timer-bound stall)"
-            );
-        }
-        if !ok {
-            bail!("smoltcp bulk: received bytes differ from the sent stream");
-        }
-        Ok(warm_at.unwrap_or_else(StdInstant::now))
+        rx.finish()
     }
 }
 

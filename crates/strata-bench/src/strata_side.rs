@@ -15,7 +15,7 @@ use strata::wire::MacAddr;
 
 use strata::transport::tcp::congestion::Algorithm;
 
-use crate::pipe::{self, Pattern, Shared};
+use crate::pipe::{self, BulkReceiver, Pattern, Shared};
 use crate::{After, Cc, Contender, Features, Many, BUF, DELAYED_ACK, PORT};
 
 const IP_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -202,8 +202,6 @@ impl Pair {
             .stack
             .tcp_connect_from(t, local, SocketAddrV4::new(IP_B, port))?)
     }
-    /// Accepts, polling both hosts while the queue is empty (bounded like
-    /// the smoltcp side's handshake loop).
     /// Moves `bytes` from `c` (on `a`) to `s` (on `b`); the receiver checks
     /// every byte against the pattern. Returns when the first `warm` bytes
     /// had arrived.
@@ -215,13 +213,9 @@ impl Pair {
         pattern: &Pattern,
         warm: u64,
     ) -> Result<StdInstant> {
-        let (mut sent, mut got) = (0u64, 0u64);
-        let mut warm_at = None;
-        let mut ok = true;
-        let mut idle = 0u64;
-        // Rounds after the warm-up, and those that moved no data.
-        let (mut rounds, mut idle_rounds) = (0u64, 0u64);
-        while got < bytes {
+        let mut sent = 0u64;
+        let mut rx = BulkReceiver::new("strata", pattern, bytes, warm);
+        while !rx.done() {
             while sent < bytes {
                 let want = (bytes - sent).min(65_536) as usize;
                 let n = would_block(self.a.stack.tcp_send(c, pattern.slice(sent, want)))?;
@@ -231,40 +225,22 @@ impl Pair {
                 sent += n as u64;
             }
             self.round();
-            rounds += u64::from(got >= warm);
-            let before = got;
             // In place, like the smoltcp side (`recv(|buf| ..)`).
             loop {
                 let r = self.b.stack.tcp_recv_with(s, |data| {
-                    ok &= pattern.check(got, data);
-                    (data.len(), data.len())
+                    let n = rx.take(data);
+                    (n, n)
                 });
-                let n = would_block(r)?;
-                if n == 0 {
+                if would_block(r)? == 0 {
                     break;
                 }
-                got += n as u64;
             }
-            idle = if got == before { idle + 1 } else { 0 };
-            if got >= warm {
-                warm_at.get_or_insert_with(StdInstant::now);
-                idle_rounds += u64::from(got == before);
-            }
-            if idle > 10_000_000 {
-                bail!("strata bulk stalled at {got} of {bytes} bytes");
-            }
+            rx.end_round()?;
         }
-        // A transfer that mostly waits measures a timer, not the stack.
-        if idle_rounds > 1000 && idle_rounds * 10 > rounds {
-            eprintln!(
-                "warning: strata bulk: {idle_rounds} of {rounds} rounds moved no data (a timer-bound stall)"
-            );
-        }
-        if !ok {
-            bail!("strata bulk: received bytes differ from the sent stream");
-        }
-        Ok(warm_at.unwrap_or_else(StdInstant::now))
+        rx.finish()
     }
+    /// Accepts, polling both hosts while the queue is empty (bounded like
+    /// the smoltcp side's handshake loop).
     fn accept(&mut self, l: ListenerHandle) -> Result<TcpHandle> {
         for _ in 0..1000 {
             match self.b.stack.tcp_accept(l) {
