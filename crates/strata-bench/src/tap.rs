@@ -1326,6 +1326,8 @@ fn human(n: u64) -> String {
         format!("{} GiB", n >> 30)
     } else if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
     } else {
         format!("{n} bytes")
     }
