@@ -113,7 +113,10 @@ impl Demux {
     }
 
     /// The slot index whose key has hash `h` and satisfies `is_key`.
-    #[inline]
+    /// Always inlined: each caller passes its own `is_key`, and the lookup
+    /// of every inbound segment must not pay a call (after the TIME-WAIT
+    /// records made `is_key` larger, the compiler stopped inlining it).
+    #[inline(always)]
     pub fn get(&self, h: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
         if self.len == 0 {
             return None;
