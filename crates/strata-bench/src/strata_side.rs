@@ -51,6 +51,9 @@ impl Host {
             },
             delayed_ack: DELAYED_ACK,
             nodelay: crate::NODELAY,
+            // The harness reads state directly and polls no state changes
+            // (smoltcp makes no events at all): none are queued.
+            state_events: false,
             ..TcpConfig::default()
         };
         let config = StackConfig {

@@ -905,3 +905,60 @@ fn handle_closed_in_time_wait_keeps_the_deadline() {
     assert!(waiting(&net).is_empty());
     assert_eq!(net.hosts[A].connection_count(), 0);
 }
+
+/// One connection's whole life (handshake, data both ways, the client's
+/// close into a TIME-WAIT record that runs out, the server's close) with
+/// [`TcpConfig::state_events`] as given: the segments sent and the events
+/// of both hosts, with their times.
+fn life_with_state_events(on: bool) -> (Vec<String>, [Vec<(Instant, TcpEvent)>; 2]) {
+    let cfg = TcpConfig {
+        state_events: on,
+        ..TcpConfig::default()
+    };
+    let mut net = Net::new(cfg.clone(), cfg, 7);
+    let (c, s) = net.connect_pair();
+    net.hosts[A].send(c, b"request").unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(read_all(&mut net, B, s), b"request");
+    net.hosts[B].send(s, b"reply").unwrap();
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(read_all(&mut net, A, c), b"reply");
+    let now = net.now;
+    net.hosts[A].close(now, c).unwrap();
+    net.run_for(Duration::from_millis(100));
+    let now = net.now;
+    net.hosts[B].close(now, s).unwrap();
+    net.run_for(Duration::from_secs(61));
+    assert_eq!(net.hosts[A].connection_count(), 0);
+    assert_eq!(net.hosts[B].connection_count(), 0);
+    assert_eq!(net.hosts[A].time_wait_records(), 0);
+    let sent = net.log.iter().map(|x| format!("{x:?}")).collect();
+    (sent, net.events.clone())
+}
+
+#[test]
+fn state_events_off_queues_none_and_changes_nothing_else() {
+    let (sent_on, events_on) = life_with_state_events(true);
+    let (sent_off, events_off) = life_with_state_events(false);
+    // The same segments at the same times: the option only filters events.
+    assert_eq!(sent_on, sent_off);
+    for host in [A, B] {
+        let on = &events_on[host];
+        let changes = on
+            .iter()
+            .filter(|(_, e)| matches!(e, TcpEvent::StateChanged { .. }))
+            .count();
+        // Both ends pass through at least SYN-SENT/SYN-RECEIVED,
+        // ESTABLISHED and two closing states, each reported when on.
+        assert!(changes >= 4, "host {host}: {changes} state changes");
+        let rest: Vec<_> = on
+            .iter()
+            .filter(|(_, e)| !matches!(e, TcpEvent::StateChanged { .. }))
+            .copied()
+            .collect();
+        // Off: no state change, every other event as before (Connected,
+        // Readable, PeerClosed, Closed — also the TIME-WAIT record's).
+        assert_eq!(events_off[host], rest, "host {host}");
+        assert!(rest.iter().any(|(_, e)| matches!(e, TcpEvent::Closed(_))));
+    }
+}

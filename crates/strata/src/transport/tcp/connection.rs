@@ -599,18 +599,21 @@ impl Conn {
         }
     }
 
-    /// Move to `to`, queueing the event (every transition is observable).
+    /// Move to `to`, queueing the event (every transition is observable,
+    /// unless [`TcpConfig::state_events`] is off).
     pub fn set_state(&mut self, ctx: &mut Ctx<'_>, to: State) {
         if self.state == to {
             return;
         }
         let from = self.state;
         self.state = to;
-        ctx.events.push_back(TcpEvent::StateChanged {
-            handle: self.handle,
-            from,
-            to,
-        });
+        if ctx.cfg.state_events {
+            ctx.events.push_back(TcpEvent::StateChanged {
+                handle: self.handle,
+                from,
+                to,
+            });
+        }
         if to == State::Closed {
             self.clear_timers();
             ctx.events.push_back(TcpEvent::Closed(self.handle));

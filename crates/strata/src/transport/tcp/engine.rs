@@ -1078,11 +1078,13 @@ impl Tcp {
                 .hash_one(Tuple::new(rec.local, rec.remote));
             self.table.remove(hash, i | TW);
             let handle = rec.handle;
-            self.events.push_back(TcpEvent::StateChanged {
-                handle,
-                from: State::TimeWait,
-                to: State::Closed,
-            });
+            if self.cfg.state_events {
+                self.events.push_back(TcpEvent::StateChanged {
+                    handle,
+                    from: State::TimeWait,
+                    to: State::Closed,
+                });
+            }
             self.events.push_back(TcpEvent::Closed(handle));
         }
     }

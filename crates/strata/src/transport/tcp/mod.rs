@@ -373,6 +373,12 @@ pub struct TcpConfig {
     pub initial_window: u8,
     /// Disable Nagle's algorithm (RFC 9293 §3.7.4) for new connections.
     pub nodelay: bool,
+    /// Queue a [`TcpEvent::StateChanged`] at every state transition (on by
+    /// default: the CLI draws them, strata-io's runtime wakes on them). An
+    /// application that never polls for them turns this off, and the ten
+    /// or so transitions of each short connection then cost no event;
+    /// every other event comes as before.
+    pub state_events: bool,
     /// Delayed-ACK timer; zero disables delay. Values of 500 ms or more
     /// are clamped below 0.5 s (RFC 9293 §3.8.6.3, MUST-40).
     pub delayed_ack: Duration,
@@ -518,6 +524,7 @@ impl Default for TcpConfig {
             user_timeout: None,
             keepalive: None,
             nodelay: false,
+            state_events: true,
             delayed_ack: Duration::from_millis(40),
             window_scale: true,
             timestamps: true,
