@@ -290,48 +290,43 @@ impl Conn {
     }
 }
 
-/// The transmission control block.
+/// The transmission control block, laid out in declaration order
+/// (`repr(C)`): hot fields first, cold ones last.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Conn {
-    pub handle: TcpHandle,
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
-    pub state: State,
-    /// Passive open not yet accepted: the listener that owns it.
-    pub listener: Option<ListenerHandle>,
-    /// Counted in its listener's half-open (SYN-RECEIVED) set.
-    pub half_open: bool,
-    /// Waiting in the listener's accept queue.
-    pub in_accept_queue: bool,
-    /// The user holds the handle (active open or accepted).
-    pub owned: bool,
-    /// The user called close/abort: the handle is gone, the connection
-    /// finishes on its own (an orphan).
-    pub released: bool,
-    /// Why the connection failed, reported to the user.
-    pub error: Option<TcpError>,
-    /// A soft ICMP error seen while connecting (RFC 1122 §4.2.3.9).
-    pub soft_error: Option<TcpError>,
-
-    // Send sequence space (RFC 9293 §3.3.1).
-    pub iss: SeqNumber,
+    // Hot: the first two cache lines (`Slot` aligns the TCB to a line).
+    // What every in-order data segment, pure ACK and header-predicted
+    // segment reads and writes besides the buffers and the controllers:
+    // the 4-tuple the demultiplexer compares, the sequence spaces (RFC
+    // 9293 §3.3.1), TS.Recent, the per-segment timers and the flags.
+    // `tcb_stays_small` checks that these stay within 128 bytes.
+    pub rto_at: Option<Instant>,
+    /// The probe timeout (RFC 8985 §7.2), beside the RTO.
+    pto_at: Option<Instant>,
+    delack_at: Option<Instant>,
+    pub ts_recent_age: Instant,
+    last_rcv: Instant,
     pub snd_una: SeqNumber,
     pub snd_nxt: SeqNumber,
     /// Highest sequence number sent (SND.NXT may rewind on timeout).
     pub snd_max: SeqNumber,
-    /// Our SYN has been acknowledged. An explicit flag, not `SND.UNA ==
-    /// ISS`: after 2^32 bytes SND.UNA comes back round to ISS.
-    pub syn_acked: bool,
     pub snd_wnd: u32,
-    pub max_snd_wnd: u32,
     pub snd_wl1: SeqNumber,
     pub snd_wl2: SeqNumber,
-    pub snd_wscale: u8,
-    /// Diffserv codepoint of the segments we send (RFC 9293 §3.9.1.9
-    /// MUST-48), handed unchanged to IP (SHLD-22).
-    pub dscp: u8,
-    /// Largest segment the peer accepts / our path allows (payload + options).
-    pub snd_mss: usize,
+    pub rcv_nxt: SeqNumber,
+    /// Right edge of the window we advertised.
+    pub rcv_adv: SeqNumber,
+    pub last_ack_sent: SeqNumber,
+    pub ts_recent: u32,
+    pub ts_offset: u32,
+    /// Bytes received and not yet acknowledged.
+    /// (u32: bounded by the receive buffer; the TCB stays small.)
+    unacked_rx_bytes: u32,
+    pub dupacks: u32,
+    pub retries: u32,
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
     /// Payload bytes of a full-sized segment from the peer: RMSS of RFC
     /// 9293 §3.8.6.3 as the peer actually uses it (its own MSS and path may
     /// make its segments smaller than the MSS we announced). Starts at
@@ -339,139 +334,147 @@ pub(crate) struct Conn {
     /// Linux's `rcv_mss`. Used for the delayed-ACK and receiver-SWS
     /// thresholds; never the send MSS.
     rcv_mss: u16,
-    /// The send MSS before the path MTU was lowered (RFC 1191 §6.3).
-    mss_ceiling: u16,
-    /// When to try `mss_ceiling` again: seconds of the stack clock, 0 when
-    /// the MSS was never lowered (u32 seconds: the TCB stays small).
-    pmtu_raise_at_s: u32,
-    /// Probes and retransmissions an orphan made without progress (Linux
-    /// `tcp_orphan_retries`).
-    orphan_probes: u16,
-    /// Counted among the engine's orphans.
-    pub orphan: bool,
-    /// Bytes acknowledged since [`Conn::stall_since`] (saturating; a
-    /// segment is less than 2^16): once a full segment got through, the
-    /// data is moving and the stall clock restarts.
-    stall_acked: u16,
-    /// Since when queued data has waited without a full segment's worth
-    /// being delivered (the user timeout's clock, RFC 9293 §3.8.3);
-    /// `Instant::MAX` when nothing waits (no `Option`: the TCB stays
-    /// within its ten cache lines).
-    stall_since: Instant,
-    pub tx: SendBuffer,
+    pub state: State,
+    pub ts_ok: bool,
+    pub sack_ok: bool,
+    pub ack_now: bool,
+    /// Our SYN has been acknowledged. An explicit flag, not `SND.UNA ==
+    /// ISS`: after 2^32 bytes SND.UNA comes back round to ISS.
+    pub syn_acked: bool,
     /// The user asked to close the sending direction (FIN queued).
     pub fin_queued: bool,
-    /// Sequence number of our FIN once it was sent.
-    pub fin_seq: Option<SeqNumber>,
-    /// Close requested while in SYN-RECEIVED: FIN goes out once established.
-    pub close_after_established: bool,
-
-    // Receive sequence space.
-    pub irs: SeqNumber,
-    pub rcv_nxt: SeqNumber,
-    pub rcv_wscale: u8,
-    /// Right edge of the window we advertised.
-    pub rcv_adv: SeqNumber,
-    pub rx: RecvBuffer,
-    /// A FIN received beyond RCV.NXT, waiting for the gap to fill.
-    pub fin_pending: Option<SeqNumber>,
     /// The peer's FIN has been processed.
     pub peer_fin: bool,
-
-    // Options.
-    pub ws_ok: bool,
-    pub ts_ok: bool,
-    pub ts_recent: u32,
-    pub ts_recent_age: Instant,
-    pub ts_offset: u32,
-    pub last_ack_sent: SeqNumber,
-    pub sack_ok: bool,
-
-    // Timers and retransmission.
-    pub rtt: RttEstimator,
-    rtt_timing: Option<(SeqNumber, Instant)>,
-    pub rto_at: Option<Instant>,
-    /// TSval of the latest retransmission while data is outstanding.
-    rexmit_tsval: Option<u32>,
-    pub retries: u32,
+    /// The user called close/abort: the handle is gone, the connection
+    /// finishes on its own (an orphan).
+    pub released: bool,
+    send_probe: bool,
+    /// Send a segment smaller than SWS avoidance would (override timeout).
+    pub(crate) force_send: bool,
     /// The retransmission timer fired: the segment at SND.UNA goes out
     /// next whatever the window says.
     rto_rexmit: bool,
-    /// When the oldest unacknowledged data was first sent (RFC 5482).
-    unacked_since: Option<Instant>,
-    delack_at: Option<Instant>,
-    /// Bytes received and not yet acknowledged.
-    /// (u32: bounded by the receive buffer; the TCB stays small.)
-    unacked_rx_bytes: u32,
-    pub ack_now: bool,
-    persist_at: Option<Instant>,
-    persist_backoff: u8,
-    probes_unanswered: u32,
-    send_probe: bool,
-    /// When the last ACK for an unacceptable segment went out.
-    /// (Milliseconds of the stack clock modulo 2^32: the TCB stays small.)
-    last_oow_ack: Option<u32>,
-    /// This connection's challenge-ACK budget (RFC 5961 §7).
-    challenge_limit: RateLimit,
-    /// The SYN or SYN-ACK was retransmitted (RFC 5681 §3.1, RFC 6298 §5.7).
-    handshake_lost: bool,
-    /// Send a segment smaller than SWS avoidance would (override timeout).
-    pub(crate) force_send: bool,
-    keepalive_at: Option<Instant>,
-    ka_probes: u32,
+    pub in_dirty: bool,
+    pub readable_armed: bool,
+    pub writable_armed: bool,
+    pub snd_wscale: u8,
+    pub rcv_wscale: u8,
+    pub nodelay: bool,
+    /// The application corked the connection (Linux `TCP_CORK`): sub-MSS
+    /// segments wait for more data, an uncork, a FIN or the cork ceiling.
+    pub cork: bool,
+
+    // Warm: the buffer headers, the congestion controller and the RTT
+    // estimator (read on every segment, in the lines after the hot ones),
+    // then what data, ACK and timer processing reach less often.
+    pub rx: RecvBuffer,
+    pub tx: SendBuffer,
+    /// Inline, not boxed: it is read on every ACK, and a separate
+    /// allocation costs a cache miss per segment when connections are many.
+    /// One controller for NewReno and CUBIC (see `congestion.rs`).
+    pub cc: Controller,
+    pub rtt: RttEstimator,
+    /// RACK (RFC 8985 §6): per-segment transmit times, the reordering
+    /// window, and the undo state of spurious recoveries; boxed, allocated
+    /// when data is first sent with SACK or a window is first reduced.
+    rack: Option<Box<Rack>>,
     /// Rarely used per-connection state (keepalive settings, urgent
     /// pointers), boxed so that it costs one word of the TCB.
     pub rare: Option<Box<Rare>>,
-    last_rcv: Instant,
-    last_snd: Instant,
+    pub scoreboard: Scoreboard,
+    persist_at: Option<Instant>,
+    keepalive_at: Option<Instant>,
     /// When the connection closes by itself: end of TIME-WAIT (2×MSL) or
     /// the orphan FIN-WAIT-2 timeout.
     pub close_at: Option<Instant>,
     /// When the (empty) send and receive buffers are given back: memory is
     /// kept across bursts and released only once the connection went idle.
     buf_idle_at: Option<Instant>,
-    pub nodelay: bool,
-    /// The application corked the connection (Linux `TCP_CORK`): sub-MSS
-    /// segments wait for more data, an uncork, a FIN or the cork ceiling.
-    pub cork: bool,
-    /// The last write said more data follows (Linux `MSG_MORE`): like
-    /// `cork`, until the next write without it.
-    pub more: bool,
+    last_snd: Instant,
+    rtt_timing: Option<(SeqNumber, Instant)>,
+    /// Largest segment the peer accepts / our path allows (payload + options).
+    pub snd_mss: usize,
+    /// Since when queued data has waited without a full segment's worth
+    /// being delivered (the user timeout's clock, RFC 9293 §3.8.3);
+    /// `Instant::MAX` when nothing waits (no `Option`: the TCB stays
+    /// within its ten cache lines).
+    stall_since: Instant,
+    pub handle: TcpHandle,
+    /// Passive open not yet accepted: the listener that owns it.
+    pub listener: Option<ListenerHandle>,
+    /// Sequence number of our FIN once it was sent.
+    pub fin_seq: Option<SeqNumber>,
+    /// Fast retransmit pending: resend the first unacknowledged segment.
+    rexmit_at: Option<SeqNumber>,
+    /// The tail loss probe in flight (RFC 8985 §7.3).
+    tlp: Option<Probe>,
+    /// A FIN received beyond RCV.NXT, waiting for the gap to fill.
+    pub fin_pending: Option<SeqNumber>,
+    pub max_snd_wnd: u32,
+    /// Highest sequence retransmitted during the current recovery (RFC
+    /// 6675 HighRxt, as an exclusive end).
+    rexmit_hi: SeqNumber,
     /// End of the last sub-MSS segment of new data sent (Linux `snd_sml`):
     /// Minshall's Nagle holds a small segment only while this one is
     /// unacknowledged.
     snd_sml: SeqNumber,
-
-    // Congestion control.
-    /// Inline, not boxed: it is read on every ACK, and a separate
-    /// allocation costs a cache miss per segment when connections are many.
-    /// One controller for NewReno and CUBIC (see `congestion.rs`).
-    pub cc: Controller,
-    pub dupacks: u32,
-    pub scoreboard: Scoreboard,
-    /// Fast retransmit pending: resend the first unacknowledged segment.
-    rexmit_at: Option<SeqNumber>,
-    /// Highest sequence retransmitted during the current recovery (RFC
-    /// 6675 HighRxt, as an exclusive end).
-    rexmit_hi: SeqNumber,
-    /// The probe timeout (RFC 8985 §7.2), beside the RTO.
-    pto_at: Option<Instant>,
-    /// The tail loss probe in flight (RFC 8985 §7.3).
-    tlp: Option<Probe>,
+    pub iss: SeqNumber,
+    /// Bytes acknowledged since [`Conn::stall_since`] (saturating; a
+    /// segment is less than 2^16): once a full segment got through, the
+    /// data is moving and the stall clock restarts.
+    stall_acked: u16,
+    /// The last write said more data follows (Linux `MSG_MORE`): like
+    /// `cork`, until the next write without it.
+    pub more: bool,
     /// The next data segment is a loss probe of new data: it goes out
     /// whatever cwnd says (RFC 8985 §7.3).
     tlp_new_data: bool,
-    /// RACK (RFC 8985 §6): per-segment transmit times, the reordering
-    /// window, and the undo state of spurious recoveries; boxed, allocated
-    /// when data is first sent with SACK or a window is first reduced.
-    rack: Option<Box<Rack>>,
 
-    // Engine bookkeeping.
-    pub in_dirty: bool,
-    pub readable_armed: bool,
-    pub writable_armed: bool,
+    // Cold: what the handshake, errors, probes, the path MTU, orphans and
+    // the accept queue use, and counters.
+    /// When the oldest unacknowledged data was first sent (RFC 5482).
+    unacked_since: Option<Instant>,
+    /// When the last ACK for an unacceptable segment went out.
+    /// (Milliseconds of the stack clock modulo 2^32: the TCB stays small.)
+    last_oow_ack: Option<u32>,
     /// Retransmitted segments on this connection.
     pub retransmits: u64,
+    /// This connection's challenge-ACK budget (RFC 5961 §7).
+    challenge_limit: RateLimit,
+    /// TSval of the latest retransmission while data is outstanding.
+    rexmit_tsval: Option<u32>,
+    pub irs: SeqNumber,
+    /// When to try `mss_ceiling` again: seconds of the stack clock, 0 when
+    /// the MSS was never lowered (u32 seconds: the TCB stays small).
+    pmtu_raise_at_s: u32,
+    probes_unanswered: u32,
+    ka_probes: u32,
+    /// The send MSS before the path MTU was lowered (RFC 1191 §6.3).
+    mss_ceiling: u16,
+    /// Probes and retransmissions an orphan made without progress (Linux
+    /// `tcp_orphan_retries`).
+    orphan_probes: u16,
+    /// Why the connection failed, reported to the user.
+    pub error: Option<TcpError>,
+    /// A soft ICMP error seen while connecting (RFC 1122 §4.2.3.9).
+    pub soft_error: Option<TcpError>,
+    /// Diffserv codepoint of the segments we send (RFC 9293 §3.9.1.9
+    /// MUST-48), handed unchanged to IP (SHLD-22).
+    pub dscp: u8,
+    /// Counted among the engine's orphans.
+    pub orphan: bool,
+    /// Close requested while in SYN-RECEIVED: FIN goes out once established.
+    pub close_after_established: bool,
+    pub ws_ok: bool,
+    persist_backoff: u8,
+    /// The SYN or SYN-ACK was retransmitted (RFC 5681 §3.1, RFC 6298 §5.7).
+    handshake_lost: bool,
+    /// Counted in its listener's half-open (SYN-RECEIVED) set.
+    pub half_open: bool,
+    /// Waiting in the listener's accept queue.
+    pub in_accept_queue: bool,
+    /// The user holds the handle (active open or accepted).
+    pub owned: bool,
 }
 
 /// How long empty send/receive buffers are kept before they are freed.
@@ -3651,15 +3654,86 @@ mod tests {
     fn tcb_stays_small() {
         let size = core::mem::size_of::<Conn>();
         eprintln!(
-            "size_of::<Conn>() = {size}, RttEstimator {}, SendBuffer {}, RecvBuffer {}",
+            "size_of::<Conn>() = {size}, RttEstimator {}, SendBuffer {}, RecvBuffer {}, Controller {}",
             core::mem::size_of::<RttEstimator>(),
             core::mem::size_of::<SendBuffer>(),
-            core::mem::size_of::<RecvBuffer>()
+            core::mem::size_of::<RecvBuffer>(),
+            core::mem::size_of::<Controller>(),
         );
-        // Ten cache lines: each visit to a cold connection (100 000 of them
-        // in the `many` benchmark) costs a miss per line it touches. (Nine
-        // until CUBIC's 24 bytes of state came inline; the hot/cold split
-        // of the per-segment-cost work is what brings the hot part down.)
-        assert!(size <= 10 * 64, "{size}");
+        // Ten cache lines with the slot's generation (see `Slot`): each
+        // visit to a cold connection (100 000 of them in the `many`
+        // benchmark) costs a miss per line it touches.
+        assert!(size + 4 <= 10 * 64, "{size}");
+
+        // The hot half: the fields every in-order data segment, pure ACK
+        // and header-predicted segment reads or writes (besides the buffer
+        // headers, the congestion controller and the RTT estimator) lie in
+        // the first two cache lines. `Conn` is `repr(C)`, so this is the
+        // order of declaration.
+        let cfg = TcpConfig::default();
+        let a = SocketAddrV4::new(core::net::Ipv4Addr::LOCALHOST, 1);
+        let h = TcpHandle { idx: 0, gen: 0 };
+        let c = Conn::new(h, Instant::ZERO, &cfg, a, a, 0, 0);
+        let base = &c as *const Conn as usize;
+        let mut hot_end = 0;
+        macro_rules! hot {
+            ($($f:ident),* $(,)?) => {$(
+                let off = core::mem::offset_of!(Conn, $f);
+                assert_eq!(off, &c.$f as *const _ as usize - base);
+                let end = off + core::mem::size_of_val(&c.$f);
+                assert!(end <= 128, "{} ends at byte {end}", stringify!($f));
+                hot_end = hot_end.max(end);
+            )*};
+        }
+        hot!(
+            // The 4-tuple the demultiplexer compares, the state.
+            local,
+            remote,
+            state,
+            // RFC 9293 §3.3.1 send and receive sequence variables.
+            snd_una,
+            snd_nxt,
+            snd_max,
+            snd_wnd,
+            snd_wl1,
+            snd_wl2,
+            snd_wscale,
+            rcv_nxt,
+            rcv_adv,
+            rcv_wscale,
+            rcv_mss,
+            // RFC 7323 timestamps.
+            ts_ok,
+            ts_recent,
+            ts_recent_age,
+            ts_offset,
+            last_ack_sent,
+            // ACK and retransmission state, the per-segment timers.
+            sack_ok,
+            dupacks,
+            retries,
+            rto_rexmit,
+            rto_at,
+            pto_at,
+            delack_at,
+            unacked_rx_bytes,
+            ack_now,
+            last_rcv,
+            // What decides whether to send.
+            syn_acked,
+            fin_queued,
+            peer_fin,
+            released,
+            send_probe,
+            force_send,
+            nodelay,
+            cork,
+            // Engine bookkeeping after each segment.
+            in_dirty,
+            readable_armed,
+            writable_armed,
+        );
+        eprintln!("hot part: {hot_end} bytes");
+        assert!(hot_end <= 128);
     }
 }
