@@ -12,6 +12,7 @@ use strata::phy::{
 };
 use strata::stack::{Stack, StackConfig};
 use strata::time::{Duration, Instant};
+use strata::transport::tcp::TcpHandle;
 use strata::wire::checksum;
 use strata::wire::ip::Ipv4Cidr;
 use strata::wire::ipv4::{IpProtocol, Ipv4Packet};
@@ -199,6 +200,31 @@ fn check_pieces(frame: &[u8], size: usize, pieces: &[Vec<u8>]) {
     assert_eq!(off, whole.len());
 }
 
+/// The end of a round of a transfer from A to B's connection `s`: B's
+/// application reads all it can into `got`, then 100 µs pass and the
+/// timers due on either stack fire.
+fn read_and_tick(
+    a: &mut Stack,
+    b: &mut Stack,
+    s: TcpHandle,
+    buf: &mut [u8],
+    got: &mut Vec<u8>,
+    now: &mut Instant,
+) {
+    while let Ok(n) = b.tcp_recv(s, buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    *now += Duration::from_micros(100);
+    for st in [a, b] {
+        if st.poll_timeout().is_some_and(|t| t <= *now) {
+            st.handle_timeout(*now);
+        }
+    }
+}
+
 #[test]
 fn super_segments_carry_the_right_headers_and_split_into_what_a_plain_peer_takes() {
     let (mut a, ia) = host(1, 1, A);
@@ -228,18 +254,7 @@ fn super_segments_carry_the_right_headers_and_split_into_what_a_plain_peer_takes
             }
         }
         pump(&mut a, ia, &mut b, ib, now, &mut seen);
-        while let Ok(n) = b.tcp_recv(s, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-        }
-        now += Duration::from_micros(100);
-        for st in [&mut a, &mut b] {
-            if st.poll_timeout().is_some_and(|t| t <= now) {
-                st.handle_timeout(now);
-            }
-        }
+        read_and_tick(&mut a, &mut b, s, &mut buf, &mut got, &mut now);
     }
     assert_eq!(got.len(), total, "the whole stream arrived");
     assert!(got == body, "the stream arrived byte for byte");
@@ -289,18 +304,7 @@ fn the_plain_poll_finishes_offloaded_frames_in_software() {
         }
         sent += a.tcp_send(c, &body[sent..]).unwrap_or(0);
         move_all(&mut a, &mut b, now);
-        while let Ok(n) = b.tcp_recv(s, &mut rbuf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&rbuf[..n]);
-        }
-        now += Duration::from_micros(100);
-        for st in [&mut a, &mut b] {
-            if st.poll_timeout().is_some_and(|t| t <= now) {
-                st.handle_timeout(now);
-            }
-        }
+        read_and_tick(&mut a, &mut b, s, &mut rbuf, &mut got, &mut now);
     }
     assert!(got == body, "the stream arrived byte for byte");
     assert_eq!(b.stats().tcp.bad_checksum, 0);

@@ -374,12 +374,7 @@ fn own_addresses_loop_back_without_touching_the_link() {
 fn corrupted_data_segment_is_dropped_and_the_intact_one_delivered() {
     let mut w = World::lan();
     let (a, b) = (0, 1);
-    let l = w.stacks[b].tcp_listen(None, 5000, 8).unwrap();
-    let c = w.stacks[a]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 5000))
-        .unwrap();
-    w.run();
-    let s = w.stacks[b].tcp_accept(l).unwrap();
+    let (c, s) = w.tcp_pair(5000);
     // Grow B's receive buffer with a first exchange, so the next segment
     // is copied in place while its checksum is computed.
     w.stacks[a].tcp_set_nodelay(c, true).unwrap();
@@ -419,12 +414,7 @@ fn corrupted_data_segment_is_dropped_and_the_intact_one_delivered() {
 fn a_new_route_applies_to_the_next_segment_of_a_running_connection() {
     let mut w = World::lan();
     let (a, b) = (0, 1);
-    let l = w.stacks[b].tcp_listen(None, 5001, 8).unwrap();
-    let c = w.stacks[a]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 5001))
-        .unwrap();
-    w.run();
-    let s = w.stacks[b].tcp_accept(l).unwrap();
+    let (c, s) = w.tcp_pair(5001);
     w.stacks[a].tcp_set_nodelay(c, true).unwrap();
     w.stacks[a].tcp_send(c, b"first").unwrap();
     w.run();

@@ -141,12 +141,7 @@ fn ttl_of_tcp_segments_is_configurable() {
     w.attach(0, l0, "10.0.0.1/24", 1500);
     w.attach(1, l0, "10.0.0.2/24", 1500);
     let seen = watch_tcp(&mut w);
-    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
-    let c = w.stacks[0]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
-        .unwrap();
-    w.run();
-    let s = w.stacks[1].tcp_accept(l).unwrap();
+    let (c, s) = w.tcp_pair(80);
     w.stacks[0].tcp_send(c, b"hello").unwrap();
     w.stacks[1].tcp_send(s, b"world").unwrap();
     w.run();
@@ -284,12 +279,7 @@ fn source_quench_is_silently_discarded() {
 /// segments in flight.
 fn data_in_flight() -> (World, TcpHandle) {
     let mut w = two_lans();
-    let l = w.stacks[1].tcp_listen(None, 80, 8).unwrap();
-    let c = w.stacks[0]
-        .tcp_connect(w.now, SocketAddrV4::new(ip("10.0.0.2"), 80))
-        .unwrap();
-    w.run();
-    w.stacks[1].tcp_accept(l).unwrap();
+    let (c, _) = w.tcp_pair(80);
     w.stacks[0].tcp_send(c, &[1u8; 3000]).unwrap();
     send_into_the_void(&mut w, 0);
     (w, c)

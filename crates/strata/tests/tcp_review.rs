@@ -128,12 +128,20 @@ impl Peer {
         assert_eq!(out.len(), 1);
         let synack = out[0].clone();
         assert_eq!(synack.flags, TcpFlags::SYN | TcpFlags::ACK);
+        self.ack_syn_ack(&synack);
+        synack
+    }
+
+    /// The handshake's last step: the peer's SYN counted, it ACKs
+    /// `synack` (our SYN-ACK); returns the connection accepted.
+    fn ack_syn_ack(&mut self, synack: &Seg) -> TcpHandle {
         self.seq = self.seq.wrapping_add(1);
         let a = self.ack(synack.seq.wrapping_add(1));
         self.input(&a);
         let l = self.listener();
-        self.handle = Some(self.tcp.accept(l).unwrap());
-        synack
+        let h = self.tcp.accept(l).unwrap();
+        self.handle = Some(h);
+        h
     }
 }
 
@@ -422,11 +430,7 @@ fn resent_syn_ack_gives_no_rtt_sample() {
     assert_eq!(second.len(), 1, "the SYN-ACK is resent at once");
     // The real RTT is 50 ms.
     p.advance(Duration::from_millis(50));
-    p.seq += 1;
-    let a = p.ack(second[0].seq.wrapping_add(1));
-    p.input(&a);
-    let l = p.listener();
-    let h = p.tcp.accept(l).unwrap();
+    let h = p.ack_syn_ack(&second[0]);
     let info = p.tcp.info(h).unwrap();
     assert_eq!(info.srtt, None, "no sample from an ambiguous SYN-ACK");
 }
@@ -528,12 +532,7 @@ fn lost_syn_ack_means_one_segment_initial_window_and_three_second_rto() {
     let again = p.output();
     assert_eq!(again.len(), 1, "SYN-ACK resent by its timer");
     p.advance(Duration::from_millis(20));
-    p.seq += 1;
-    let a = p.ack(again[0].seq.wrapping_add(1));
-    p.input(&a);
-    let l = p.listener();
-    let h = p.tcp.accept(l).unwrap();
-    p.handle = Some(h);
+    let h = p.ack_syn_ack(&again[0]);
     let info = p.tcp.info(h).unwrap();
     assert_eq!(info.cwnd, info.mss);
     assert_eq!(info.rto, Duration::from_secs(3));

@@ -68,8 +68,9 @@ impl World {
         w
     }
 
-    /// On a [`World::lan`]: stack 1 listens on `port`, stack 0 connects to
-    /// it and the handshake completes; (0's connection, 1's accepted one).
+    /// On a [`World::lan`] (or any world where stack 1 is 10.0.0.2): stack
+    /// 1 listens on `port`, stack 0 connects to it and the handshake
+    /// completes; (0's connection, 1's accepted one).
     pub fn tcp_pair(&mut self, port: u16) -> (TcpHandle, TcpHandle) {
         let l = self.stacks[1].tcp_listen(None, port, 8).unwrap();
         let c = self.stacks[0]
