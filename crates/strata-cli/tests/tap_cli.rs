@@ -6,7 +6,7 @@
 mod common;
 
 use std::net::Ipv4Addr;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use strata_io::testing::{can_run, Netns, TempDir};
 
@@ -26,6 +26,13 @@ fn strata_on_tap<'a>(sub: &'a str, tap: &'a str, addr: &'a str, rest: &[&'a str]
     let mut a = vec![STRATA];
     a.extend(tap_args(sub, tap, addr, rest));
     a
+}
+
+/// Runs [`strata_on_tap`] inside `ns` to its end: what it did.
+fn run_on_tap(ns: &Netns, sub: &str, tap: &str, addr: &str, rest: &[&str]) -> Output {
+    ns.command(&strata_on_tap(sub, tap, addr, rest))
+        .output()
+        .unwrap()
 }
 
 fn temp_dir(tag: &str) -> TempDir {
@@ -159,15 +166,13 @@ fn ping_both_ways_from_the_cli() {
     }
     let ns = Netns::new("cliping").unwrap();
     ns.add_tap("stclip", "10.20.60.1/24").unwrap();
-    let out = ns
-        .command(&strata_on_tap(
-            "ping",
-            "stclip",
-            "10.20.60.3/24",
-            &["-c", "2", "-i", "0.1", "10.20.60.1"],
-        ))
-        .output()
-        .unwrap();
+    let out = run_on_tap(
+        &ns,
+        "ping",
+        "stclip",
+        "10.20.60.3/24",
+        &["-c", "2", "-i", "0.1", "10.20.60.1"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -180,15 +185,13 @@ fn ping_both_ways_from_the_cli() {
         "{text}"
     );
     // Nobody at .9: no reply, exit 1 with one error line.
-    let out = ns
-        .command(&strata_on_tap(
-            "ping",
-            "stclip",
-            "10.20.60.3/24",
-            &["-c", "1", "-W", "0.3", "10.20.60.9"],
-        ))
-        .output()
-        .unwrap();
+    let out = run_on_tap(
+        &ns,
+        "ping",
+        "stclip",
+        "10.20.60.3/24",
+        &["-c", "1", "-W", "0.3", "10.20.60.9"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
@@ -242,19 +245,17 @@ fn serve_and_fetch_against_the_kernel() {
     ns.serve_directory(Ipv4Addr::new(10, 20, 63, 1), 8000, www.path())
         .unwrap();
     let fetched = dl.path().join("fetched.bin");
-    let out = ns
-        .command(&strata_on_tap(
-            "fetch",
-            "stcli2",
-            "10.20.63.4/24",
-            &[
-                "-o",
-                fetched.to_str().unwrap(),
-                "http://10.20.63.1:8000/data.bin",
-            ],
-        ))
-        .output()
-        .unwrap();
+    let out = run_on_tap(
+        &ns,
+        "fetch",
+        "stcli2",
+        "10.20.63.4/24",
+        &[
+            "-o",
+            fetched.to_str().unwrap(),
+            "http://10.20.63.1:8000/data.bin",
+        ],
+    );
     common::assert_ok(&out);
     assert!(std::fs::read(&fetched).unwrap() == body);
 }
@@ -266,15 +267,13 @@ fn refused_connection_is_one_clear_error() {
     }
     let ns = Netns::new("clirf").unwrap();
     ns.add_tap("stclirf", "10.20.62.1/24").unwrap();
-    let out = ns
-        .command(&strata_on_tap(
-            "fetch",
-            "stclirf",
-            "10.20.62.2/24",
-            &["http://10.20.62.1:81/"],
-        ))
-        .output()
-        .unwrap();
+    let out = run_on_tap(
+        &ns,
+        "fetch",
+        "stclirf",
+        "10.20.62.2/24",
+        &["http://10.20.62.1:81/"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -472,15 +471,13 @@ fn repeated_fetches_against_the_kernel_send_one_syn_each() {
     .unwrap();
     let runs = 4;
     for i in 0..runs {
-        let out = ns
-            .command(&strata_on_tap(
-                "fetch",
-                "stclir",
-                "10.20.67.2/24",
-                &["http://10.20.67.1:8000/f.txt"],
-            ))
-            .output()
-            .unwrap();
+        let out = run_on_tap(
+            &ns,
+            "fetch",
+            "stclir",
+            "10.20.67.2/24",
+            &["http://10.20.67.1:8000/f.txt"],
+        );
         assert!(
             out.status.success(),
             "run {i}: {}",
@@ -711,19 +708,17 @@ fn fetch_reads_chunked_bodies_and_the_servers_reason_phrase() {
         .unwrap();
     let dl = temp_dir("chunkdl");
     let file = dl.path().join("chunked.bin");
-    let out = ns
-        .command(&strata_on_tap(
-            "fetch",
-            "stclik",
-            "10.20.69.2/24",
-            &[
-                "-o",
-                file.to_str().unwrap(),
-                "http://10.20.69.1:8000/anything",
-            ],
-        ))
-        .output()
-        .unwrap();
+    let out = run_on_tap(
+        &ns,
+        "fetch",
+        "stclik",
+        "10.20.69.2/24",
+        &[
+            "-o",
+            file.to_str().unwrap(),
+            "http://10.20.69.1:8000/anything",
+        ],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let want: Vec<u8> = (0..50u8)
