@@ -5,7 +5,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{run_in as strata, text};
+use common::{run_in as strata, stdout_of, text};
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("strata-lab-{}-{name}", std::process::id()));
@@ -16,14 +16,9 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn bulk_with_loss_completes_and_checks_every_byte() {
-    let out = strata(
-        &[
-            "sim", "bulk", "--bytes", "1M", "--rate", "50mbit", "--rtt", "10ms", "--loss", "2%",
-        ],
-        None,
-    );
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let stdout = stdout_of(&[
+        "sim", "bulk", "--bytes", "1M", "--rate", "50mbit", "--rtt", "10ms", "--loss", "2%",
+    ]);
     assert!(stdout.contains("1.00 MiB (1048576 bytes)"), "{stdout}");
     assert!(stdout.contains("byte check OK"), "{stdout}");
     let rtx: u64 = stdout
@@ -110,14 +105,9 @@ fn same_seed_same_output_and_pcap_other_seed_differs() {
 
 #[test]
 fn http_and_echo_survive_loss() {
-    let out = strata(
-        &[
-            "sim", "http", "--loss", "10%", "--bytes", "20k", "--seed", "5",
-        ],
-        None,
-    );
-    let s = text(&out.stdout);
-    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    let s = stdout_of(&[
+        "sim", "http", "--loss", "10%", "--bytes", "20k", "--seed", "5",
+    ]);
     assert!(
         s.contains("HTTP/1.1 200 OK — 20480 body bytes, page intact"),
         "{s}"
@@ -254,14 +244,9 @@ fn help_has_examples() {
 fn short_runs_print_the_ladder_and_draw_it() {
     // A lossy echo is short: the ladder shows the handshake, the loss, the
     // retransmission and the close, without --ladder.
-    let out = strata(
-        &[
-            "sim", "echo", "-c", "2", "--rtt", "10ms", "--loss", "20%", "--seed", "3",
-        ],
-        None,
-    );
-    let s = text(&out.stdout);
-    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    let s = stdout_of(&[
+        "sim", "echo", "-c", "2", "--rtt", "10ms", "--loss", "20%", "--seed", "3",
+    ]);
     for want in [
         "CLOSED → SYN-SENT",
         "[SYN]",
@@ -371,9 +356,7 @@ fn tshark_reads_the_bulk_capture() {
 fn the_largest_mtu_carries_data() {
     // 65535 is the largest IPv4 datagram: a frame of 65549 bytes must pass
     // every buffer on the way (the hosts' transmit buffer once held 65536).
-    let out = strata(&["sim", "bulk", "--mtu", "65535", "--bytes", "256k"], None);
-    let s = text(&out.stdout);
-    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    let s = stdout_of(&["sim", "bulk", "--mtu", "65535", "--bytes", "256k"]);
     assert!(s.contains("byte check OK"), "{s}");
 }
 
@@ -392,14 +375,9 @@ fn iperf_totals(s: &str) -> (String, String) {
 
 #[test]
 fn sim_iperf3_reads_like_a_real_run() {
-    let out = strata(
-        &[
-            "sim", "iperf3", "-t", "2", "--rate", "10mbit", "--rtt", "10ms",
-        ],
-        None,
-    );
-    let s = text(&out.stdout);
-    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    let s = stdout_of(&[
+        "sim", "iperf3", "-t", "2", "--rate", "10mbit", "--rtt", "10ms",
+    ]);
     assert!(
         s.contains("[ ID] Interval           Transfer     Bitrate         Retr  Cwnd"),
         "{s}"
@@ -412,14 +390,9 @@ fn sim_iperf3_reads_like_a_real_run() {
     // About 2 s at 10 Mbit/s: 2.2–2.4 MiB.
     assert!(s.contains("0.00-2.00   sec  2."), "{s}");
     // Reverse, parallel, by bytes.
-    let out = strata(
-        &[
-            "sim", "iperf3", "--bytes", "1M", "-P", "2", "-R", "--rate", "50mbit",
-        ],
-        None,
-    );
-    let s = text(&out.stdout);
-    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    let s = stdout_of(&[
+        "sim", "iperf3", "--bytes", "1M", "-P", "2", "-R", "--rate", "50mbit",
+    ]);
     assert!(s.contains("Reverse mode"), "{s}");
     assert_eq!(iperf_totals(&s), ("1.00 M".into(), "1.00 M".into()), "{s}");
     // iperf3 options belong to iperf3.
