@@ -92,10 +92,33 @@ fn the_initial_window_and_buffer_reach_the_hosts() {
     let small = time(&["--buffer", "16k"]);
     println!("--buffer 16k: {small:.3} s (reference ≥ 4 RTT = 0.160 s)");
     assert!(small >= 0.160, "{small}");
-    // --delack is accepted; in the lab's scenarios the receiving
-    // application reads at once and each read's window update carries the
-    // ACK, so the timer seldom fires: the run is the same.
-    assert_eq!(time(&["--delack", "0"]), time(&["--delack", "200"]));
+}
+
+#[test]
+fn delack_changes_how_often_the_receiver_acknowledges() {
+    // The receiving application reads each segment at once; the window
+    // update a read makes rides on the next ACK (RFC 9293 §3.8.6.2.2,
+    // RFC 1122 §4.2.3.3) instead of being one. So --delack 0 acknowledges
+    // every segment at once, and the default 40 ms delays the ACK of a
+    // lone segment and acknowledges every second full one (RFC 9293
+    // §3.8.6.3 SHLD-18/19).
+    let acks = |delack: &str| {
+        let v = json_of(&[
+            "sim", "bulk", "--bytes", "1M", "--rtt", "40ms", "--seed", "1", "--delack", delack,
+            "--json",
+        ]);
+        assert_eq!(v["tcp"]["verified"], true);
+        let frames = v["links"]["frames_sent"].as_u64().unwrap();
+        let data = v["tcp"]["segments_sent"].as_u64().unwrap();
+        (frames - data, data)
+    };
+    let ((a0, d0), (a40, d40)) = (acks("0"), acks("40"));
+    println!(
+        "1 MiB at 40 ms: --delack 0: {a0} frames from B for {d0} from A; \
+         --delack 40: {a40} for {d40} (reference: about one per segment, and one per two)"
+    );
+    assert!(a0 as f64 >= 0.9 * d0 as f64, "{a0} for {d0}");
+    assert!(a40 as f64 <= 0.6 * d40 as f64, "{a40} for {d40}");
 }
 
 #[test]

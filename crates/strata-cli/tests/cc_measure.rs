@@ -67,11 +67,16 @@ fn random_loss_goodput_is_at_least_the_mathis_bound() {
             // frame lost on its link needed a retransmission that was not.
             // (Eifel applied to a later hole once undid genuine repairs
             // here, and CUBIC's window ran away to 70 Mbit/s at 1 % loss.)
+            // Two of the sender's frames need no repair when lost: the
+            // handshake's last ACK (the first data segment carries the
+            // same ACK) and its ACK of the receiver's FIN (the receiver's
+            // FIN retransmission draws a new one). Every other frame it
+            // sends carries data, a SYN or a FIN.
             let retx = t["retransmissions"].as_u64().unwrap();
             let spurious = t["spurious_retransmissions"].as_u64().unwrap();
             let drops = t["link_drops"].as_u64().unwrap();
             assert!(
-                retx - spurious >= drops,
+                retx - spurious + 2 >= drops,
                 "{cc} seed {seed}: {retx} retransmissions, {spurious} undone as spurious, {drops} drops"
             );
             // NewReno, and CUBIC beside it: on this short path its
@@ -108,16 +113,25 @@ fn fairness(flows: &str, cc: &str, bytes: &str) -> (Option<f64>, f64, Vec<String
 
 /// 20 Mbit/s, 40 ms, one-BDP queue; each flow moves enough to run about
 /// 12 s beside the others.
+///
+/// The issue's measure: a 5 s window's Jain index reaches 0.95 within
+/// 30 s. Over the whole shared time, slow start's overshoot included, the
+/// index must stay ≥ 0.9 (no flow held to two thirds of another's share
+/// for long). With the receiver acknowledging every second segment (the
+/// delayed ACK, RFC 9293 §3.8.6.3), flows of one algorithm on this
+/// drop-tail queue without jitter converge in waves: two CUBIC flows
+/// swing between 0.92 and 0.95 in 5 s windows for about 20 s before they
+/// settle; the README's "under loss" section shows the long runs.
 fn fair_within_30_s(flows: &str, cc: &str, bytes: &str) {
     let (at, jain, per) = fairness(flows, cc, bytes);
     println!(
         "{flows} flows {cc:>13}: Jain's index ≥ 0.95 (5 s windows) from {} s (reference ≤ 30 s); \
-         {jain:.3} over the whole shared time; {}",
+         {jain:.3} over the whole shared time (reference ≥ 0.9); {}",
         at.map_or("never".to_string(), |t| format!("{t:.0}")),
         per.join(", ")
     );
     assert!(at.is_some_and(|t| t <= 30.0), "{flows} {cc}: {at:?}");
-    assert!(jain >= 0.95, "{flows} {cc}: {jain}");
+    assert!(jain >= 0.9, "{flows} {cc}: {jain}");
 }
 
 #[test]

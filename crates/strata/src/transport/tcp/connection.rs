@@ -1021,15 +1021,30 @@ impl Conn {
         self.tx.set_limit(limit);
     }
 
-    /// Bytes were read: receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC
-    /// 1122 §4.2.3.3) announces the larger window once it grew by
-    /// min(buffer/2, MSS).
+    /// Bytes were read: is the larger window worth an ACK of its own?
+    ///
+    /// Receiver SWS avoidance (RFC 9293 §3.8.6.2.2 MUST-39, RFC 1122
+    /// §4.2.3.3) says when the right edge may move: once it can move by
+    /// min(buffer/2, RMSS). It does not ask for a segment each time it
+    /// may; the window rides on the next ACK, whose timing is the delayed
+    /// ACK's (RFC 9293 §3.8.6.3 SHLD-18/19). An ACK of its own goes out
+    /// only when the window offered now holds the sender back: less than
+    /// one segment is left of it (zero included, RFC 9293 §3.8.6.1), or
+    /// the new window is at least twice what is left (as Linux's
+    /// `tcp_cleanup_rbuf`: "lots" of space freed). An application that
+    /// reads each segment as it arrives then no longer turns every segment
+    /// into an ACK, and the delayed ACK does what it says.
     fn after_read(&mut self) {
         self.settle_rx_limit();
-        let edge = self.rcv_nxt + self.rx.window();
+        if !self.state.is_synchronized() || self.peer_fin {
+            return;
+        }
+        let window = self.rx.window();
+        let edge = self.rcv_nxt + window;
         let grow = edge.since(self.rcv_adv);
         let thresh = (self.rx.limit() / 2).min(self.rmss());
-        if self.state.is_synchronized() && grow >= thresh && !self.peer_fin {
+        let left = self.rcv_adv.since(self.rcv_nxt);
+        if grow >= thresh && (left < self.rmss() || window >= 2 * left) {
             self.ack_now = true;
         }
     }
