@@ -338,6 +338,53 @@ fn receiver_sws_avoidance_opens_the_window_in_large_steps() {
 }
 
 #[test]
+// covers: SHLD-18, MUST-39
+fn a_reads_window_update_rides_on_the_delayed_ack_unless_the_window_was_nearly_shut() {
+    // RFC 9293 §3.8.6.2.2 says when the right edge may move, §3.8.6.3
+    // (SHLD-18) when the ACK that carries it goes out: a read that opens
+    // the window by two segments while most of it is still open sends
+    // nothing of its own (Linux's tcp_cleanup_rbuf); the delayed ACK then
+    // carries the larger window.
+    let mut cfg = TcpConfig::default();
+    cfg.rx_buffer_limit = 4096;
+    cfg.window_scale = false;
+    let mut r = Raw::new(cfg);
+    r.handshake();
+    let h = r.h();
+    for _ in 0..2 {
+        let d = r.peer_data(&[7u8; 512]);
+        r.input(&d);
+    }
+    assert!(
+        r.output().is_empty(),
+        "1024 bytes < 2·RMSS: the ACK is delayed"
+    );
+    let mut buf = [0u8; 4096];
+    assert_eq!(r.tcp.recv(h, &mut buf[..1024]), Ok(1024));
+    assert!(
+        r.output().is_empty(),
+        "3072 of 4096 still offered: no ACK for the read"
+    );
+    r.advance(Duration::from_millis(40));
+    let out = r.output();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(
+        out[0].window, 4096,
+        "the delayed ACK carries the opened window"
+    );
+    // A window nearly shut is reopened at once: the sender is held back.
+    for _ in 0..8 {
+        let d = r.peer_data(&[7u8; 512]);
+        r.input(&d);
+    }
+    assert_eq!(r.output().last().unwrap().window, 0, "buffer full");
+    assert_eq!(r.tcp.recv(h, &mut buf), Ok(4096));
+    let out = r.output();
+    assert_eq!(out.len(), 1, "window update at once: {out:?}");
+    assert_eq!(out[0].window, 4096);
+}
+
+#[test]
 // covers: MUST-41, MUST-42
 fn listen_beside_a_connection_in_syn_sent() {
     let mut tcp = Tcp::new(TcpConfig::default(), 9);
