@@ -156,3 +156,25 @@ fn a_lost_final_segment_is_repaired_by_a_tail_loss_probe_without_timeout() {
     assert_eq!(o.tlp_recoveries, 1);
     assert_eq!(o.retransmits, 1);
 }
+
+#[test]
+fn a_lone_lost_segment_is_probed_at_the_rto_time_not_timed_out() {
+    // One short segment written when nothing is in flight (a request of a
+    // request-response exchange), lost. Its PTO, 2·SRTT + WCDelAckT (RFC
+    // 8985 §7.2, one segment in flight) = 280 ms, is later than the RTO
+    // (200 ms): the probe is then scheduled at the RTO's expiry and goes
+    // out in its place, so the window is reduced once (§7.4.2) instead of
+    // collapsing to one segment. The RTO timer must be running when the
+    // PTO is computed, or the uncapped PTO loses the race to it.
+    let o = transfer(500, &[0]);
+    println!(
+        "lone segment lost: 500 bytes in {:?} (reference: RTT 40 ms, min RTO 200 ms, \
+         PTO 2·SRTT + 200 ms capped at the RTO); {} probes, {} repaired by a probe, {} RTOs, \
+         {} retransmissions",
+        o.elapsed, o.tlp_probes, o.tlp_recoveries, o.rto_expired, o.retransmits
+    );
+    assert_eq!(o.rto_expired, 0, "the probe goes out in the RTO's place");
+    assert_eq!(o.tlp_probes, 1);
+    assert_eq!(o.tlp_recoveries, 1);
+    assert_eq!(o.retransmits, 1);
+}

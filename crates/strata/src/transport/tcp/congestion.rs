@@ -191,6 +191,9 @@ const OPT_CWV: u8 = 1 << 4;
 const NON_VALIDATED: u8 = 1 << 5;
 /// The first pipeACK sample has begun.
 const CWV_STARTED: u8 = 1 << 6;
+/// RFC 7661 §4.4.1: the current loss recovery began in the non-validated
+/// phase; its end sets the window from pipeACK, not from cwnd.
+const NVP_LOSS: u8 = 1 << 7;
 
 fn ms32(t: Instant) -> u32 {
     t.as_millis() as u32
@@ -214,6 +217,31 @@ struct Cwv {
     validated_at: u32,
     /// When the non-validated phase began (meaningful with NON_VALIDATED).
     nvp_since: u32,
+    /// RFC 7661 §4.1 pipeACK: the largest sample of the pipeACK sampling
+    /// period, in bytes (a running maximum that a sample older than the
+    /// PSP gives up to the next one).
+    pipe_ack: u32,
+    /// When that sample ended.
+    pipe_ack_at: u32,
+}
+
+impl Cwv {
+    // During a recovery that began in the non-validated phase (NVP_LOSS)
+    // no sample runs (ACKs in recovery are not sampled, and sampling
+    // starts afresh after it), so the sample's two counters hold RFC 7661
+    // §4.4.1's LossFlightSize and R: the connection stays within its
+    // cache lines.
+
+    /// RFC 7661 §4.4.1 LossFlightSize: FlightSize when the loss was
+    /// detected.
+    fn loss_flight(&mut self) -> &mut u32 {
+        &mut self.sample_cwnd
+    }
+
+    /// RFC 7661 §4.4.1 R: bytes retransmitted in the recovery since.
+    fn retrans(&mut self) -> &mut u32 {
+        &mut self.sample_acked
+    }
 }
 
 /// NewReno (RFC 5681 + RFC 6582) or CUBIC (RFC 9438), per [`Algorithm`],
@@ -314,7 +342,7 @@ impl Controller {
         }
         self.set_flag(OPT_CWV, o.cwnd_validation);
         if !o.cwnd_validation {
-            self.set_flag(NON_VALIDATED | CWV_STARTED, false);
+            self.set_flag(NON_VALIDATED | CWV_STARTED | NVP_LOSS, false);
         }
     }
 
@@ -348,7 +376,7 @@ impl Controller {
     /// algorithm's decrease rule (RFC 5681 equation 4, RFC 9438 §4.6) and
     /// cwnd = ssthresh, which PRR (RFC 6937) then replaces on every ACK.
     pub fn enter_sack_recovery(&mut self, snd_max: SeqNumber, flight: usize, mss: usize) {
-        let s = self.reduce(flight, mss);
+        let s = self.reduce_on_loss(flight, mss);
         self.set_ssthresh(s);
         self.cwnd = self.ssthresh;
         self.recover = snd_max;
@@ -364,11 +392,17 @@ impl Controller {
         if self.flag(IN_RECOVERY) {
             return;
         }
-        let s = self.reduce(flight, mss);
+        let s = self.reduce_on_loss(flight, mss);
         self.set_ssthresh(s);
         self.cwnd = self.ssthresh;
         self.ca_acc = 0;
         self.recover = snd_max;
+        if self.flag(NVP_LOSS) {
+            // RFC 7661 §4.4.1 with the recovery already over: R is the
+            // probe, one segment at most.
+            *self.cwv.retrans() = clamp32(mss);
+            self.nvp_recovery_end(mss);
+        }
     }
 
     /// Undoes a window reduction found spurious (RFC 3522 Eifel or RFC
@@ -385,6 +419,7 @@ impl Controller {
         self.ssthresh = self.ssthresh.max(clamp32(pipe_prev));
         self.cwnd = self.cwnd.max(clamp32(cwnd));
         // Neither in recovery nor after a timeout any more.
+        self.end_nvp_loss();
         self.set_flag(IN_RECOVERY | SACK_RECOVERY | AFTER_RTO, false);
         self.ca_acc = 0;
         self.recover = una - 1usize;
@@ -425,6 +460,80 @@ impl Controller {
         }
     }
 
+    /// A loss detected by ACKs (a fast recovery or a repaired tail loss)
+    /// with `flight` bytes outstanding: the new ssthresh. In RFC 7661's
+    /// non-validated phase cwnd says nothing of what the path carried, so
+    /// the reduction starts from what it did (§4.4.1) and the end of the
+    /// recovery sets the window from it ([`Controller::nvp_recovery_end`]).
+    fn reduce_on_loss(&mut self, flight: usize, mss: usize) -> usize {
+        if !(self.flag(OPT_CWV) && self.flag(NON_VALIDATED)) {
+            self.end_nvp_loss();
+            return self.reduce(flight, mss);
+        }
+        self.hystart = None;
+        self.set_flag(AFTER_RTO, false);
+        // RFC 7661 §4.4.1: LossFlightSize is the FlightSize when the loss
+        // was detected; R counts the data retransmitted from now on.
+        self.set_flag(NVP_LOSS, true);
+        *self.cwv.loss_flight() = clamp32(flight);
+        *self.cwv.retrans() = 0;
+        let used = (self.cwv.pipe_ack as usize).max(flight);
+        if self.algorithm == Algorithm::Cubic {
+            // RFC 9438 §4.6 takes W_max from cwnd only where a measure
+            // keeps an unused cwnd from standing for the path: here the
+            // window in use, max(pipeACK, LossFlightSize), is that.
+            self.cubic.on_congestion(used, mss);
+        }
+        // RFC 7661 §4.4.1: during the recovery the sender reduces to
+        // max(pipeACK, LossFlightSize) / 2 (RFC 5681 equation 4's floor
+        // of two segments).
+        (used / 2).max(2 * mss)
+    }
+
+    /// The end of a loss recovery that began in the non-validated phase
+    /// (RFC 7661 §4.4.1): "cwnd = (max(pipeACK, LossFlightSize) − R) / 2",
+    /// R the data retransmitted in the recovery; ssthresh with it (at
+    /// least two segments, RFC 5681 equation 4). The window now rests on
+    /// what the path carried: pipeACK sampling starts again at the next
+    /// ACK, validated, as at the connection's start (§4.1). False when the
+    /// recovery did not begin in that phase.
+    fn nvp_recovery_end(&mut self, mss: usize) -> bool {
+        if !self.flag(NVP_LOSS) {
+            return false;
+        }
+        let used = self.cwv.pipe_ack.max(*self.cwv.loss_flight()) as usize;
+        let cwnd = (used.saturating_sub(*self.cwv.retrans() as usize) / 2).max(mss);
+        self.set_cwnd(cwnd);
+        self.set_ssthresh(cwnd.max(2 * mss));
+        self.ca_acc = 0;
+        self.set_flag(NVP_LOSS | NON_VALIDATED | CWV_STARTED, false);
+        true
+    }
+
+    /// A recovery begun in the non-validated phase ends without §4.4.1's
+    /// response (undone, or a timeout took over): the sample's counters
+    /// held LossFlightSize and R, so sampling starts afresh at the next ACK.
+    fn end_nvp_loss(&mut self) {
+        if self.flag(NVP_LOSS) {
+            self.set_flag(NVP_LOSS | CWV_STARTED, false);
+        }
+    }
+
+    /// A retransmission of `bytes` went out: RFC 7661 §4.4.1's R while a
+    /// recovery that began in the non-validated phase runs.
+    pub fn on_retransmit(&mut self, bytes: usize) {
+        if self.flag(NVP_LOSS) {
+            let r = self.cwv.retrans();
+            *r = r.saturating_add(clamp32(bytes));
+        }
+    }
+
+    /// RFC 7661 §4.1 pipeACK in bytes: the most data acknowledged in one
+    /// RTT over the last pipeACK sampling period (0 before a sample).
+    pub fn pipe_ack(&self) -> usize {
+        self.cwv.pipe_ack as usize
+    }
+
     /// RFC 7661 §4.2: pipeACK sampling on an ACK of `acked` new bytes.
     /// Returns false in the non-validated phase, when cwnd must not grow
     /// (RFC 7661 §4.3; RFC 9438 §5.8 for CUBIC: no growth while
@@ -459,11 +568,21 @@ impl Controller {
                 sample_cwnd: self.cwnd,
                 validated_at: now,
                 nvp_since: now,
+                ..Cwv::default()
             };
         }
         self.cwv.sample_acked = self.cwv.sample_acked.saturating_add(clamp32(acked));
         let rtt_ms = (at.rtt.as_millis() as u32).max(1);
         if now.wrapping_sub(self.cwv.sample_start) >= rtt_ms {
+            // RFC 7661 §4.1: pipeACK is the largest sample measured over
+            // the PSP.
+            let psp = rtt_ms.saturating_mul(3).max(1000);
+            if self.cwv.sample_acked >= self.cwv.pipe_ack
+                || now.wrapping_sub(self.cwv.pipe_ack_at) > psp
+            {
+                self.cwv.pipe_ack = self.cwv.sample_acked;
+                self.cwv.pipe_ack_at = now;
+            }
             if u64::from(self.cwv.sample_acked) * 2 >= u64::from(self.cwv.sample_cwnd) {
                 self.cwv.validated_at = now;
                 self.set_flag(NON_VALIDATED, false);
@@ -579,8 +698,12 @@ impl CongestionControl for Controller {
         if self.flag(IN_RECOVERY) && self.flag(SACK_RECOVERY) {
             if ack >= self.recover {
                 // RFC 6675 §5 (A): the cumulative ACK covers RecoveryPoint;
-                // RFC 6937 §3: "cwnd = ssthresh" at the end of recovery.
-                self.set_cwnd(self.ssthresh().max(mss));
+                // RFC 6937 §3: "cwnd = ssthresh" at the end of recovery,
+                // RFC 7661 §4.4.1's window after a loss in the
+                // non-validated phase.
+                if !self.nvp_recovery_end(mss) {
+                    self.set_cwnd(self.ssthresh().max(mss));
+                }
                 self.set_flag(IN_RECOVERY | SACK_RECOVERY, false);
                 return AckOutcome::RecoveryExit;
             }
@@ -592,7 +715,9 @@ impl CongestionControl for Controller {
                 // RFC 6582 §3.2 step 4 (full acknowledgement), option 1:
                 // cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
                 let remaining = flight.saturating_sub(acked);
-                self.set_cwnd(self.ssthresh().min(remaining.max(mss) + mss));
+                if !self.nvp_recovery_end(mss) {
+                    self.set_cwnd(self.ssthresh().min(remaining.max(mss) + mss));
+                }
                 self.set_flag(IN_RECOVERY, false);
                 return AckOutcome::RecoveryExit;
             }
@@ -677,8 +802,9 @@ impl CongestionControl for Controller {
                 return false;
             }
             // RFC 5681 §3.2 step 2 (equation 4) and step 3; RFC 9438
-            // §4.6 for CUBIC's β.
-            let s = self.reduce(flight, mss);
+            // §4.6 for CUBIC's β; RFC 7661 §4.4.1 in the non-validated
+            // phase.
+            let s = self.reduce_on_loss(flight, mss);
             self.set_ssthresh(s);
             self.recover = snd_max;
             self.set_flag(IN_RECOVERY, true);
@@ -695,6 +821,9 @@ impl CongestionControl for Controller {
         self.set_ssthresh(s);
         self.set_cwnd(mss);
         self.ca_acc = 0;
+        // A timeout ends any recovery, RFC 7661 §4.4.1's included: its
+        // window of one segment stands.
+        self.end_nvp_loss();
         self.set_flag(IN_RECOVERY | SACK_RECOVERY, false);
         // RFC 3465 §2.3 (L = 1 in this slow start) and RFC 9438 §4.8 (K = 0
         // in the first congestion avoidance after it).
@@ -992,6 +1121,71 @@ mod rfc_tests {
                 assert_eq!(c.cwnd(), 510 * MSS);
             }
         }
+    }
+
+    #[test]
+    fn a_loss_in_the_non_validated_phase_sets_the_window_from_pipe_ack() {
+        for algorithm in [Algorithm::NewReno, Algorithm::Cubic] {
+            let mut c = Controller::new(algorithm, opts(false, true), MSS, SeqNumber(0));
+            // A window of 100 segments from an earlier bulk phase, then
+            // one segment every 10 ms at a 20 ms RTT for 3 s: validated
+            // for the first PSP (1 s), then non-validated with pipeACK =
+            // 2 segments.
+            c.set_cwnd(100 * MSS);
+            c.set_ssthresh(50 * MSS);
+            let mut t = 0;
+            trickle(&mut c, &mut t, 300, MSS, 10);
+            assert!(c.non_validated());
+            let (unused, pipe_ack) = (c.cwnd(), c.pipe_ack());
+            assert_eq!(pipe_ack, 2 * MSS);
+            // A loss with two segments in flight; one retransmission
+            // repairs it and the ACK of RecoveryPoint ends the recovery.
+            let flight = 2 * MSS;
+            c.enter_sack_recovery(SeqNumber(10_000), flight, MSS);
+            // RFC 7661 §4.4.1: reduce to max(pipeACK, LossFlightSize)/2
+            // (two segments' floor), not cwnd·β of the unused window.
+            assert_eq!(c.ssthresh(), 2 * MSS, "{algorithm:?}");
+            c.on_retransmit(MSS);
+            c.set_recovery_cwnd(2 * MSS);
+            let out = c.on_ack(at(t + 20, 20, None, 0), SeqNumber(10_000), MSS, flight, MSS);
+            assert_eq!(out, AckOutcome::RecoveryExit);
+            // "cwnd = (max(pipeACK, LossFlightSize) - R)/2" = (2 - 1)/2
+            // segments, at least one.
+            let reference = ((pipe_ack.max(flight) - MSS) / 2).max(MSS);
+            println!(
+                "{algorithm:?}: window {unused} unused, pipeACK {pipe_ack}; after the \
+                 recovery cwnd {} (reference {reference}), ssthresh {} (reference {})",
+                c.cwnd(),
+                c.ssthresh(),
+                2 * MSS
+            );
+            assert_eq!(c.cwnd(), reference);
+            assert_eq!(c.ssthresh(), 2 * MSS);
+            assert!(!c.non_validated(), "the recovery ends the phase");
+            // Validated again from here: using the window grows it.
+            trickle(&mut c, &mut t, 4, MSS, 5);
+            assert!(c.cwnd() > reference, "{}", c.cwnd());
+        }
+    }
+
+    #[test]
+    fn a_loss_in_the_validated_phase_keeps_the_algorithm_reduction() {
+        let mut c = Controller::new(Algorithm::Cubic, opts(false, true), MSS, SeqNumber(0));
+        let mut t = 0;
+        // The window in use: 40 ACKs of a full window, 20 ms apart.
+        c.set_cwnd(40 * MSS);
+        trickle(&mut c, &mut t, 5, 40 * MSS, 20);
+        assert!(!c.non_validated());
+        let w = c.cwnd();
+        c.enter_sack_recovery(SeqNumber(100_000), w, MSS);
+        c.on_retransmit(MSS);
+        assert_eq!(c.ssthresh(), (w as f64 * 0.7) as usize);
+        c.on_ack(at(t + 20, 20, None, 0), SeqNumber(100_000), MSS, w, MSS);
+        assert_eq!(
+            c.cwnd(),
+            (w as f64 * 0.7) as usize,
+            "RFC 6937: cwnd = ssthresh"
+        );
     }
 
     #[test]

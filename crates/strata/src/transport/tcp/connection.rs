@@ -2006,6 +2006,8 @@ impl Conn {
     /// (RFC 8985 §6.1) and the episode's undo bookkeeping (RFC 3708
     /// count, RFC 3522 RetransmitTS).
     fn on_retransmitted(&mut self, now: Instant, seq: SeqNumber, end: SeqNumber) {
+        // RFC 7661 §4.4.1 R.
+        self.cc.on_retransmit(end.since(seq));
         let (max, tsval) = (self.snd_max, ts_now(now, self.ts_offset));
         let ts_ok = self.ts_ok;
         let una = self.snd_una;
@@ -3518,13 +3520,16 @@ impl Conn {
         }
         self.snd_nxt = seq + adv;
         self.snd_max = self.snd_max.max(self.snd_nxt);
+        // RFC 6298 §5.1: start the timer if it is not running. Before the
+        // probe timeout: RFC 8985 §7.2 schedules the probe no later than
+        // the RTO's expiry, which must be known here (a lone segment's PTO,
+        // 2·SRTT + WCDelAckT, is often later than the RTO).
+        if self.rto_at.is_none() {
+            self.rto_at = Some(now + self.rtt.rto());
+        }
         if !retransmitting {
             // RFC 8985 §7.2: new data (re)starts the probe timeout.
             self.arm_pto(now);
-        }
-        // RFC 6298 §5.1: start the timer if it is not running.
-        if self.rto_at.is_none() {
-            self.rto_at = Some(now + self.rtt.rto());
         }
         self.persist_at = None;
         stats.segments_out += 1;
