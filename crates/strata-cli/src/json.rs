@@ -177,6 +177,11 @@ pub struct TcpJson {
     pub tail_probes: u64,
     /// Tail loss probes that resent a lost segment (acknowledged).
     pub tail_probe_repairs: u64,
+    /// Times HyStart++ (RFC 9406) entered Conservative Slow Start on an
+    /// RTT increase.
+    pub hystart_css: u64,
+    /// Initial slow starts HyStart++ ended before any loss.
+    pub hystart_exits: u64,
     /// Retransmissions by cause: SACK loss recovery of segments RACK
     /// marked lost (RFC 8985 §6, RFC 6675).
     pub retransmissions_rack: u64,

@@ -78,6 +78,15 @@ pub struct LabArgs {
     /// §3.8.6.3: below 0.5 s); default 40.
     #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = parse_delack)]
     pub delack: Option<u64>,
+    /// Transmit queue of each link direction, in bytes (500K, 2M): the
+    /// bottleneck's buffer, where a drop-tail queue overflows (default:
+    /// one bandwidth-delay product, at least 64 frames).
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_bytes)]
+    pub queue: Option<u64>,
+    /// Do not run HyStart++ (RFC 9406) in the initial slow start: it
+    /// doubles the window every round trip until the first loss.
+    #[arg(long)]
+    pub no_hystart: bool,
     /// bulk, http, echo: N flows (1..=64) from A to B at once, each its own
     /// connection, sharing the link's queue; a summary per flow (goodput,
     /// retransmissions), the total and Jain's fairness index.
@@ -273,6 +282,10 @@ pub struct LinkParams {
     pub buffer: Option<usize>,
     /// Delayed-ACK timer (None: the stack's 40 ms).
     pub delack: Option<Duration>,
+    /// Link transmit queue in bytes (None: one BDP, at least 64 frames).
+    pub queue: Option<u64>,
+    /// HyStart++ in the initial slow start.
+    pub hystart: bool,
 }
 
 impl LinkParams {
@@ -293,6 +306,8 @@ impl LinkParams {
             iw: lab.iw,
             buffer: lab.buffer,
             delack: lab.delack.map(Duration::from_millis),
+            queue: lab.queue,
+            hystart: !lab.no_hystart,
         }
     }
 
@@ -306,6 +321,15 @@ impl LinkParams {
                 "--corrupt 100% would damage every frame: the checksums would drop them all".into(),
             );
         }
+        let frame = u64::from(self.mtu) + 14;
+        if let Some(q) = self.queue.filter(|&q| q < frame) {
+            return Err(format!(
+                "--queue {} holds no frame of {} (the MTU and its Ethernet header): every frame \
+                 behind the one on the wire would be dropped",
+                format_bytes(q),
+                format_bytes(frame)
+            ));
+        }
         check_rate(self.rate_bps)
     }
 
@@ -317,7 +341,10 @@ impl LinkParams {
     /// One direction of the cable.
     pub fn one_way(&self) -> LinkConfig {
         let frame = usize::from(self.mtu) + 14;
-        let queue = (self.bdp() as usize).max(64 * frame);
+        let queue = match self.queue {
+            Some(q) => usize::try_from(q).unwrap_or(usize::MAX),
+            None => (self.bdp() as usize).max(64 * frame),
+        };
         let mut c = LinkConfig::default()
             .with_latency(self.rtt / 2)
             .with_bandwidth(self.rate_bps)
@@ -359,6 +386,7 @@ impl LinkParams {
             timestamps: self.timestamps,
             initial_window: self.iw.unwrap_or(0),
             delayed_ack: self.delack.unwrap_or(d.delayed_ack),
+            hystart: self.hystart,
             ..d
         }
     }
@@ -888,6 +916,8 @@ fn tcp_json(
         rto_expired: stats.rto_expired,
         tail_probes: stats.tlp_probes,
         tail_probe_repairs: stats.tlp_recoveries,
+        hystart_css: stats.hystart_css,
+        hystart_exits: stats.hystart_exits,
         retransmissions_rack: stats.retransmits_rack,
         retransmissions_dupthresh: stats.retransmits_dupthresh,
         retransmissions_tlp: stats.retransmits_tlp,
@@ -912,7 +942,7 @@ fn tcp_json(
 
 fn tcp_lines(t: &TcpJson) -> Vec<String> {
     let srtt = |v: Option<f64>| v.map_or("-".to_string(), |m| format!("{m:.2}ms"));
-    vec![
+    let mut lines = vec![
         format!(
             "sender {}: retransmissions {} (fast recoveries {}, timeouts {}, tail probes {} \
              of which {} repaired a loss), {} segments sent{}",
@@ -960,7 +990,18 @@ fn tcp_lines(t: &TcpJson) -> Vec<String> {
             srtt(t.srtt_max_ms),
             format_bytes(t.cwnd_max)
         ),
-    ]
+    ];
+    if t.hystart_css > 0 {
+        // RFC 9406: shown when HyStart++ acted.
+        lines.push(format!(
+            "HyStart++: conservative slow start entered {} time{} on an RTT increase, slow start \
+             left before any loss {}",
+            t.hystart_css,
+            if t.hystart_css == 1 { "" } else { "s" },
+            if t.hystart_exits > 0 { "yes" } else { "no" }
+        ));
+    }
+    lines
 }
 
 fn slice_for(params: &LinkParams, expected: Duration) -> Duration {
@@ -2440,6 +2481,8 @@ pub fn check_for_lan_scenarios(args: &SimArgs) {
         ("--iw", lab.iw.is_some()),
         ("--buffer", lab.buffer.is_some()),
         ("--delack", lab.delack.is_some()),
+        ("--queue", lab.queue.is_some()),
+        ("--no-hystart", lab.no_hystart),
         ("--flows", lab.flows.is_some()),
     ];
     for (flag, set) in only_tcp {
@@ -2723,6 +2766,8 @@ mod tests {
             iw: None,
             buffer: None,
             delack: None,
+            queue: None,
+            hystart: true,
         }
     }
 
@@ -2745,6 +2790,27 @@ mod tests {
         let t = p.tcp();
         assert_eq!(t.mss, 1460);
         assert_eq!(t.rx_buffer_limit, 256 * 1024);
+    }
+
+    #[test]
+    fn the_queue_and_hystart_reach_the_link_and_the_hosts() {
+        // The default: one BDP (12.5 kB here), at least 64 frames.
+        let p = params();
+        assert_eq!(p.one_way().queue_limit, QueueLimit::Bytes(64 * 1514));
+        assert!(p.tcp().hystart);
+        let p = LinkParams {
+            queue: Some(500_000),
+            hystart: false,
+            ..params()
+        };
+        assert_eq!(p.one_way().queue_limit, QueueLimit::Bytes(500_000));
+        assert!(!p.tcp().hystart);
+        let tiny = LinkParams {
+            queue: Some(1000),
+            ..params()
+        };
+        let e = tiny.check().unwrap_err();
+        assert!(e.contains("--queue 1000 B holds no frame"), "{e}");
     }
 
     #[test]

@@ -424,6 +424,8 @@ impl Query {
             iw: None,
             buffer: None,
             delack: None,
+            queue: None,
+            no_hystart: false,
             flows: None,
             no_sack: !self.sack,
             no_timestamps: !self.timestamps,

@@ -2303,6 +2303,7 @@ impl Conn {
         if self.cc.wants_hystart() {
             self.cc.give_hystart(ctx.pool.hystart());
         }
+        let css_before = self.cc.in_css();
         let outcome = self.cc.on_ack(
             at,
             ack,
@@ -2310,6 +2311,16 @@ impl Conn {
             flight_before,
             self.eff_mss(),
         );
+        if self.cc.in_css() != css_before {
+            // RFC 9406 §4.2: CSS entered on an RTT increase, or left: for
+            // congestion avoidance (ssthresh set) or, spurious, back to
+            // slow start.
+            if !css_before {
+                ctx.stats.hystart_css += 1;
+            } else if self.cc.ssthresh() < usize::MAX / 2 {
+                ctx.stats.hystart_exits += 1;
+            }
+        }
         if first_ack && self.handshake_lost {
             self.after_handshake_loss();
         }

@@ -154,6 +154,13 @@ pub struct TcpStats {
     /// Tail loss probes that resent the last segment and were
     /// acknowledged: a tail loss repaired without a timeout (RFC 8985 §7.4).
     pub tlp_recoveries: u64,
+    /// Times HyStart++ saw the RTT rise in an initial slow start and
+    /// entered Conservative Slow Start (RFC 9406 §4.2; a spurious entry,
+    /// undone when the RTT fell back, counts too).
+    pub hystart_css: u64,
+    /// Initial slow starts HyStart++ ended before any loss: CSS_ROUNDS
+    /// rounds of CSS, then ssthresh = cwnd (RFC 9406 §4.2).
+    pub hystart_exits: u64,
     /// Negative advice given to IP after R1 retransmissions (RFC 9293
     /// §3.8.3 MUST-20).
     pub negative_advice: u64,
