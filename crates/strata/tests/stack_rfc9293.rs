@@ -343,24 +343,27 @@ fn repeated_retransmissions_make_ip_reconfirm_the_neighbour() {
     w.run();
     let t0 = w.now;
     let rto = w.stacks[0].tcp().info(c).unwrap().rto;
-    // Two retransmissions (R1 = 3 not reached): nothing said to IP.
+    // The lone segment's first retransmission is a tail loss probe at the
+    // RTO's time (RFC 8985 §7.2), then timeouts at 2, 4, 8 and 16 RTOs.
+    // A probe and one timeout (R1 = 3 timeouts not reached): nothing
+    // said to IP.
     w.advance(rto * 3 + rto / 2);
     assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 2);
     assert_eq!(w.stacks[0].stats().tcp.negative_advice, 0);
     assert_eq!(w.neighbour_of_a(), Some(NeighborState::Reachable));
     assert_eq!(*unicast_arp.borrow(), 0);
-    // The third: negative advice. The entry turns stale, so the third
+    // The third timeout: negative advice. The entry turns stale, so the
     // retransmission itself makes A re-confirm B with a unicast request,
     // which B (alive at the link layer) answers.
-    w.advance(rto * 4);
-    assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 3);
+    w.advance(rto * 5);
+    assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 4);
     assert_eq!(w.stacks[0].tcp_stats().negative_advice, 1);
     assert_eq!(w.stacks[0].stats().tcp.negative_advice, 1);
     assert_eq!(*unicast_arp.borrow(), 1, "one re-confirmation");
     assert_eq!(w.neighbour_of_a(), Some(NeighborState::Reachable));
     // Later retransmissions of the same episode give no new advice.
     w.advance(rto * 8);
-    assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 4);
+    assert_eq!(w.stacks[0].tcp().info(c).unwrap().retransmits, 5);
     assert!(w.now - t0 < Duration::from_secs(30), "before ARP ageing");
     assert_eq!(
         w.stacks[0].tcp_stats().negative_advice,
