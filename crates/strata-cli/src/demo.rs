@@ -1048,13 +1048,19 @@ fn tcp_exchange(
             0 => String::new(),
             n => format!(", {n} SYN-ACK repeated"),
         };
+        // Tail loss probes (RFC 8985 §7) are named apart from the fast
+        // retransmissions they are counted with.
+        let probes = match st.retransmits_tlp {
+            0 => String::new(),
+            n => format!(", {n} tail loss probe{}", if n == 1 { "" } else { "s" }),
+        };
         summary.push(format!(
-            "tcp         {who}: {} segments out, {} in, {} retransmitted ({} by timeout, {} fast{repeats})",
+            "tcp         {who}: {} segments out, {} in, {} retransmitted ({} by timeout, {} fast{probes}{repeats})",
             st.segments_out,
             st.segments_in,
             st.retransmits,
             st.retransmits_timeout,
-            st.retransmits_recovery
+            st.retransmits_recovery - st.retransmits_tlp
         ));
         // Counted as sent by TCP, dropped below it: the reason the wire
         // shows fewer segments (and retransmissions) than the engine.
@@ -1655,10 +1661,13 @@ mod tests {
         // Another seed, another port, another narration.
         let other = narration(&Plan::new(Scenario::Http, 2, 0.0), Lang::En);
         assert_ne!(text, other);
-        // Dead peer: each retransmission waited twice as long as the last.
+        // Dead peer: a tail loss probe at the RTO's time, then each
+        // retransmission by timeout waited twice as long as the last.
         let dead = narration(&Plan::new(Scenario::DeadPeer, 1, 0.0), Lang::En);
+        assert_eq!(dead.matches("tail loss probe: ").count(), 1, "{dead}");
         let gaps: Vec<&str> = dead
             .lines()
+            .filter(|l| l.contains("(the retransmission timeout)"))
             .filter_map(|l| l.split("within ").nth(1))
             .filter_map(|l| l.split(" (").next())
             .collect();
@@ -1667,17 +1676,22 @@ mod tests {
             ["200 ms", "400 ms", "800 ms", "1.600 s", "3.200 s"],
             "{dead}"
         );
-        assert!(dead.contains("gives up after 5 retransmissions"), "{dead}");
-        // Loss: the SYN and the GET are lost and sent again.
+        assert!(dead.contains("gives up after 6 retransmissions"), "{dead}");
+        // Loss: the SYN and the GET are lost and sent again, the GET first
+        // by a tail loss probe at the RTO's time (RFC 8985 §7.2).
         let lossy = narration(&Plan::new(Scenario::Http, 3, 0.2), Lang::En);
         for want in [
             "the SYN is sent again (try 2)",
-            "retransmission 1: no ACK for seq=1 within 200 ms",
-            "retransmission 2: no ACK for seq=1 within 400 ms",
-            "no ACK for the SYN/ACK after 1 s",
+            "tail loss probe: no ACK for seq=1 within 200 ms",
+            "retransmission 2: no ACK for seq=1 within 200 ms",
+            "retransmission 3: no ACK for seq=1 within 400 ms",
         ] {
             assert!(lossy.contains(want), "{want}:\n{lossy}");
         }
+        // A lost SYN/ACK is sent again.
+        let lossy = narration(&Plan::new(Scenario::Http, 6, 0.2), Lang::En);
+        let want = "no ACK for the SYN/ACK after 1 s";
+        assert!(lossy.contains(want), "{want}:\n{lossy}");
         // TIME-WAIT on the side that closed first.
         let mut p = Plan::new(Scenario::Http, 1, 0.0);
         p.closer = Some(Closer::Client);
@@ -1737,18 +1751,21 @@ mod tests {
             .iter()
             .filter(|l| l.starts_with("retry"))
             .collect();
+        // The tail loss probe at the RTO's time (RFC 8985 §7.2), then the
+        // timeouts.
         assert_eq!(
             retries.len(),
-            DEAD_PEER_RETRIES as usize,
+            DEAD_PEER_RETRIES as usize + 1,
             "{:?}",
             out.summary
         );
         assert!(retries[0].ends_with("(+200 ms after the previous try)"));
-        assert!(retries[4].ends_with("(+3.200 s after the previous try)"));
+        assert!(retries[1].ends_with("(+200 ms after the previous try)"));
+        assert!(retries[5].ends_with("(+3.200 s after the previous try)"));
         assert!(out
             .summary
             .iter()
-            .any(|l| l.contains("connection timed out after 5 retries")));
+            .any(|l| l.contains("connection timed out after 6 retries")));
         assert_eq!(out.facts.timed_out.len(), 1);
     }
 

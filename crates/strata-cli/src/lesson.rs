@@ -213,6 +213,16 @@ pub enum Msg {
         /// Retransmissions of this segment so far.
         n: u32,
     },
+    /// A tail loss probe (RFC 8985 §7): the last segment sent again once,
+    /// at the latest when its retransmission timer would have fired.
+    Probe {
+        /// The sender.
+        who: Who,
+        /// Relative sequence number.
+        seq: u32,
+        /// Time since it was sent.
+        gap: Duration,
+    },
     /// A retransmission triggered by duplicate ACKs.
     FastRetransmit {
         /// The sender.
@@ -496,6 +506,15 @@ impl Msg {
                 who.name(l),
                 dur(*next)
             ),
+            Msg::Probe { who, seq, gap } => format!(
+                "tail loss probe: no ACK for seq={seq} within {}, and no later segment exists \
+                 to bring duplicate ACKs, so {} sends its last segment once more to ask for news \
+                 (RFC 8985), in place of the timeout; the timer starts again, and only if the \
+                 probe goes unanswered too does the timeout come, {} later",
+                dur(*gap),
+                who.name(l),
+                dur(*gap)
+            ),
             Msg::FastRetransmit { who, seq, dupacks } => format!(
                 "fast retransmission: {dupacks} duplicate ACKs say a segment is missing, so {} \
                  resends seq={seq} at once instead of waiting for its timer",
@@ -710,6 +729,14 @@ impl Msg {
                 who.name(l),
                 dur(*next)
             ),
+            Msg::Probe { who, seq, gap } => format!(
+                "尾部丢失探测：seq={seq} 在 {} 内没有得到 ACK，后面也没有报文段能引出重复 ACK，\
+                 于是{}把最后一个报文段再发一次探询消息（RFC 8985），代替超时重传；计时器重新开始，\
+                 只有探测也没有回应，{} 后才是超时",
+                dur(*gap),
+                who.name(l),
+                dur(*gap)
+            ),
             Msg::FastRetransmit { who, seq, dupacks } => format!(
                 "快速重传：{dupacks} 个重复 ACK 说明有报文段丢了，{}立刻重发 seq={seq}，\
                  不等计时器",
@@ -820,6 +847,9 @@ struct Flow {
     last_ack: Option<(u32, u32)>,
     /// Most retransmissions of one segment.
     max_retries: u32,
+    /// Its SYN offered SACK (RFC 2018): with SACK on both sides a sender
+    /// probes a lost tail before its timeout (RFC 8985 §7.2).
+    sack_permitted: bool,
 }
 
 type Key = (Ipv4Addr, u16, Ipv4Addr, u16);
@@ -978,7 +1008,12 @@ pub fn narrate(ladder: &Ladder, facts: &Facts, lang: Lang) -> Vec<Entry> {
                     .get(&rev)
                     .and_then(|r| r.last_ack)
                     .map_or(0, |(_, n)| n.saturating_sub(1));
+                let rev_sack = flows.get(&rev).is_some_and(|r| r.sack_permitted);
                 let flow = flows.entry(key).or_default();
+                if f.syn() {
+                    flow.sack_permitted = tcp.options.sack_permitted;
+                }
+                let sack = flow.sack_permitted && rev_sack;
                 let space = tcp.len + u32::from(f.syn()) + u32::from(f.fin());
                 let previous = flow.sent.get(&seq).map(|p| (p.last, p.tries));
                 if space > 0 {
@@ -1095,6 +1130,18 @@ pub fn narrate(ladder: &Ladder, facts: &Facts, lang: Lang) -> Vec<Entry> {
                         flow.max_retries = flow.max_retries.max(tries);
                         if dupacks > 0 {
                             out.push((t, Msg::FastRetransmit { who, seq, dupacks }));
+                        } else if sack && tries == 1 && last + 1 == flow.data_hi {
+                            // The first resend of the last segment sent,
+                            // with SACK: strata's timer-driven first try
+                            // there is the tail loss probe (RFC 8985 §7.2).
+                            out.push((
+                                t,
+                                Msg::Probe {
+                                    who,
+                                    seq,
+                                    gap: t - prev,
+                                },
+                            ));
                         } else {
                             let gap = t - prev;
                             out.push((

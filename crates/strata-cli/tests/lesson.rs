@@ -78,12 +78,13 @@ fn dead_peer_retries_with_doubling_gaps_then_falls_silent() {
     let pcap = scratch.file("dead-peer.pcap");
     let out = demo(&["--scenario", "dead-peer", "--narrate"], &pcap);
     assert!(
-        out.contains("connection timed out after 5 retries"),
+        out.contains("connection timed out after 6 retries"),
         "{out}"
     );
-    assert!(out.contains("gives up after 5 retransmissions"), "{out}");
+    assert!(out.contains("gives up after 6 retransmissions"), "{out}");
     // The client's data segments: the echoed line, then the line that
-    // meets the cut cable, sent once and retransmitted.
+    // meets the cut cable, sent once, probed once at the RTO's time (a
+    // tail loss probe, RFC 8985 §7.2) and retransmitted by timeout.
     let data = fields(
         &pcap,
         "ip.src==192.168.1.10 && tcp.len>0",
@@ -99,15 +100,23 @@ fn dead_peer_retries_with_doubling_gaps_then_falls_silent() {
         .filter(|f| f[1] == last_seq)
         .map(|f| secs(&f[0]))
         .collect();
-    assert_eq!(tries.len(), 6, "one send and 5 retransmissions: {data:?}");
+    assert_eq!(
+        tries.len(),
+        7,
+        "one send, a probe and 5 retransmissions: {data:?}"
+    );
     let retrans = data.iter().filter(|f| !f[2].is_empty()).count();
     assert_eq!(
-        retrans, 5,
-        "tshark calls 5 of them retransmissions: {data:?}"
+        retrans, 6,
+        "tshark calls 6 of them retransmissions: {data:?}"
     );
     let gaps: Vec<f64> = tries.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!((gaps[0] - 0.2).abs() < 0.002, "first RTO 200 ms: {gaps:?}");
-    for w in gaps.windows(2) {
+    assert!(
+        (gaps[0] - 0.2).abs() < 0.002,
+        "the probe at 200 ms: {gaps:?}"
+    );
+    assert!((gaps[1] - 0.2).abs() < 0.002, "first RTO 200 ms: {gaps:?}");
+    for w in gaps[1..].windows(2) {
         assert!(
             (w[1] / w[0] - 2.0).abs() < 0.01,
             "each gap doubles (RFC 6298 §5.5): {gaps:?}"
@@ -118,7 +127,7 @@ fn dead_peer_retries_with_doubling_gaps_then_falls_silent() {
         &pcap,
         &format!(
             "ip.src==192.168.1.10 && frame.time_relative > {}",
-            tries[5] + 1e-6
+            tries[6] + 1e-6
         ),
         &["frame.number"],
     );

@@ -450,13 +450,15 @@ fn retransmission_until_abort_with_backoff_timeline() {
         .filter(|s| !s.seg.payload.is_empty())
         .map(|s| (s.at - t0).as_millis() as u64)
         .collect();
-    // First send, then 6 retransmissions at RTO = 200 ms doubling.
-    assert_eq!(times, [0, 200, 600, 1400, 3000, 6200, 12600]);
+    // First send; a tail loss probe at the RTO's time (RFC 8985 §7.2: a
+    // lone segment's PTO, 2·SRTT + 200 ms, is later than the RTO); then 6
+    // retransmissions by timeout, RTO = 200 ms doubling.
+    assert_eq!(times, [0, 200, 400, 800, 1600, 3200, 6400, 12800]);
     let (tt, _) = net.events[A]
         .iter()
         .find(|(_, e)| matches!(e, TcpEvent::TimedOut(_)))
         .unwrap();
-    assert_eq!((*tt - t0).as_millis(), 12600 + 12800);
+    assert_eq!((*tt - t0).as_millis(), 12800 + 12800);
 }
 
 #[test]
