@@ -213,16 +213,15 @@ struct Cwv {
     sample_acked: u32,
     /// cwnd when it began: what the sender could have had acknowledged.
     sample_cwnd: u32,
-    /// The last sample that validated the window (pipeACK ≥ cwnd / 2).
-    validated_at: u32,
-    /// When the non-validated phase began (meaningful with NON_VALIDATED).
-    nvp_since: u32,
-    /// RFC 7661 §4.1 pipeACK: the largest sample of the pipeACK sampling
-    /// period, in bytes (a running maximum that a sample older than the
-    /// PSP gives up to the next one).
+    /// Validated: when the last sample validated the window (pipeACK ≥
+    /// cwnd / 2). In the non-validated phase (NON_VALIDATED): when the
+    /// current NonValidatedPeriod began (§4.4.3).
+    phase_at: u32,
+    /// RFC 7661 §4.1 pipeACK, in bytes: the largest sample since the last
+    /// one that validated the window. In the non-validated phase those
+    /// samples span at least the pipeACK sampling period §4.1 asks for
+    /// (possibly more), and every one of them is below cwnd / 2.
     pipe_ack: u32,
-    /// When that sample ended.
-    pipe_ack_at: u32,
 }
 
 impl Cwv {
@@ -246,7 +245,7 @@ impl Cwv {
 
 /// NewReno (RFC 5681 + RFC 6582) or CUBIC (RFC 9438), per [`Algorithm`],
 /// with ABC (RFC 3465), HyStart++ (RFC 9406) and window validation
-/// (RFC 7661). 80 bytes inline in the connection; HyStart++'s state is
+/// (RFC 7661). 72 bytes inline in the connection; HyStart++'s state is
 /// boxed and lives only during the initial slow start.
 #[derive(Debug, Clone)]
 pub struct Controller {
@@ -566,26 +565,21 @@ impl Controller {
                 sample_start: now,
                 sample_acked: 0,
                 sample_cwnd: self.cwnd,
-                validated_at: now,
-                nvp_since: now,
-                ..Cwv::default()
+                phase_at: now,
+                pipe_ack: 0,
             };
         }
         self.cwv.sample_acked = self.cwv.sample_acked.saturating_add(clamp32(acked));
         let rtt_ms = (at.rtt.as_millis() as u32).max(1);
         if now.wrapping_sub(self.cwv.sample_start) >= rtt_ms {
-            // RFC 7661 §4.1: pipeACK is the largest sample measured over
-            // the PSP.
-            let psp = rtt_ms.saturating_mul(3).max(1000);
-            if self.cwv.sample_acked >= self.cwv.pipe_ack
-                || now.wrapping_sub(self.cwv.pipe_ack_at) > psp
-            {
-                self.cwv.pipe_ack = self.cwv.sample_acked;
-                self.cwv.pipe_ack_at = now;
-            }
             if u64::from(self.cwv.sample_acked) * 2 >= u64::from(self.cwv.sample_cwnd) {
-                self.cwv.validated_at = now;
+                self.cwv.phase_at = now;
+                self.cwv.pipe_ack = 0;
                 self.set_flag(NON_VALIDATED, false);
+            } else {
+                // RFC 7661 §4.1: pipeACK is the largest sample measured
+                // over the PSP (here: since the window was last validated).
+                self.cwv.pipe_ack = self.cwv.pipe_ack.max(self.cwv.sample_acked);
             }
             self.cwv.sample_start = now;
             self.cwv.sample_acked = 0;
@@ -600,10 +594,10 @@ impl Controller {
     /// spent in it.
     fn cwv_check(&mut self, now: u32, rtt_ms: u32, mss: usize) {
         let psp = rtt_ms.saturating_mul(3).max(1000);
-        if !self.flag(NON_VALIDATED) && now.wrapping_sub(self.cwv.validated_at) > psp {
+        if !self.flag(NON_VALIDATED) && now.wrapping_sub(self.cwv.phase_at) > psp {
             // RFC 7661 §4.3: pipeACK < (1/2)·cwnd: the non-validated phase.
             self.set_flag(NON_VALIDATED, true);
-            self.cwv.nvp_since = self.cwv.validated_at.wrapping_add(psp);
+            self.cwv.phase_at = self.cwv.phase_at.wrapping_add(psp);
         }
         if !self.flag(NON_VALIDATED) {
             return;
@@ -611,7 +605,7 @@ impl Controller {
         let nvp = NON_VALIDATED_PERIOD.as_millis() as u32;
         // Bounded: eight halvings bring any window to the initial window.
         for _ in 0..8 {
-            let spent = now.wrapping_sub(self.cwv.nvp_since);
+            let spent = now.wrapping_sub(self.cwv.phase_at);
             if spent < nvp || spent > u32::MAX / 2 {
                 break;
             }
@@ -622,7 +616,7 @@ impl Controller {
                 self.set_ssthresh(self.ssthresh().max(cwnd * 3 / 4));
             }
             self.set_cwnd((cwnd / 2).max(self.options().initial_window(mss)).min(cwnd));
-            self.cwv.nvp_since = self.cwv.nvp_since.wrapping_add(nvp);
+            self.cwv.phase_at = self.cwv.phase_at.wrapping_add(nvp);
             self.cubic.restart_epoch();
         }
     }
@@ -1130,14 +1124,14 @@ mod rfc_tests {
             // A window of 100 segments from an earlier bulk phase, then
             // one segment every 10 ms at a 20 ms RTT for 3 s: validated
             // for the first PSP (1 s), then non-validated with pipeACK =
-            // 2 segments.
+            // 2 or 3 segments (an RTT holds two or three ACKs).
             c.set_cwnd(100 * MSS);
             c.set_ssthresh(50 * MSS);
             let mut t = 0;
             trickle(&mut c, &mut t, 300, MSS, 10);
             assert!(c.non_validated());
             let (unused, pipe_ack) = (c.cwnd(), c.pipe_ack());
-            assert_eq!(pipe_ack, 2 * MSS);
+            assert!((2 * MSS..=3 * MSS).contains(&pipe_ack), "{pipe_ack}");
             // A loss with two segments in flight; one retransmission
             // repairs it and the ACK of RecoveryPoint ends the recovery.
             let flight = 2 * MSS;
