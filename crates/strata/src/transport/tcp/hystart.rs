@@ -46,7 +46,8 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HyStart {
     /// The round ends when this sequence number is acknowledged
-    /// (RFC 9406 §4.2 `windowEnd`, SND.NXT when the round began).
+    /// (RFC 9406 §4.2 `windowEnd`, SND.NXT when the round began); None
+    /// until the first ACK of the round sets it.
     window_end: Option<SeqNumber>,
     last_round_min: Option<Duration>,
     current_round_min: Option<Duration>,
@@ -81,9 +82,21 @@ impl HyStart {
     }
 
     /// An ACK of new data arrived in slow start: `ack` is the new SND.UNA,
-    /// `snd_nxt` the next sequence number to send, `rtt` the RTT sample it
-    /// gave (if any). Returns what to do with the window increase.
+    /// `snd_nxt` the next sequence number to send when it arrived (before
+    /// the segments it releases), `rtt` the RTT sample it gave (if any).
+    /// Returns what to do with the window increase.
     pub fn on_ack(&mut self, ack: SeqNumber, snd_nxt: SeqNumber, rtt: Option<Duration>) -> Phase {
+        // RFC 9406 §4.2: a round is a window of data, from windowEnd =
+        // SND.NXT at its start to the ACK of windowEnd. SND.NXT is taken
+        // once the ACK that ended the last round has released its
+        // segments: here, at the next ACK. Taken before them (at the ACK
+        // itself), the round would end that many segments early, and in
+        // slow start, where each ACK releases two, the boundary moves 2n + 2
+        // segments further into the previous flight each round: a round's
+        // first samples would then be the tail of a burst, where the queue
+        // the burst itself built is longest, and its minimum would rise and
+        // fall with the bursts (CSS entered, then judged spurious) instead
+        // of showing a standing queue.
         let end = *self.window_end.get_or_insert(snd_nxt);
         // RFC 9406 §4.2: "currentRoundMinRTT = min(currentRoundMinRTT, RTT);
         // rttSampleCount += 1" for each arriving ACK with a sample.
@@ -118,7 +131,7 @@ impl HyStart {
         // RFC 9406 §4.2: a round ends when windowEnd is acknowledged; the
         // next one starts with lastRoundMinRTT = currentRoundMinRTT.
         if ack >= end {
-            self.window_end = Some(snd_nxt);
+            self.window_end = None;
             self.last_round_min = self.current_round_min.take();
             self.samples = 0;
             if self.in_css() {
@@ -165,6 +178,7 @@ mod tests {
             .all(|p| *p == Phase::SlowStart));
         // 20 ms + max(4 ms, 20/8 ms) = 24 ms: 23 ms stays in slow start.
         let mut seq = 10_000;
+        h.window_end = Some(SeqNumber(seq + 20_000));
         let p = round(&mut h, seq, 20, MS(23));
         assert!(p.iter().all(|p| *p == Phase::SlowStart), "{p:?}");
         seq += 20_000;
@@ -201,6 +215,64 @@ mod tests {
         let p = round(&mut h, 30_000, 20, MS(41));
         assert_eq!(p[6], Phase::Css);
         assert_eq!(p[7], Phase::SlowStart, "{p:?}");
+    }
+
+    /// Slow start with an ACK per segment from IW 10: flight k holds
+    /// 10·2^k segments of 1000 bytes; its i-th ACK sees `rtt(k, i)` and
+    /// releases two segments of flight k + 1 (sent after the ACK is
+    /// processed, so `snd_nxt` at the ACK excludes them). Returns, per
+    /// flight, the phases of its ACKs.
+    fn slow_start(
+        h: &mut HyStart,
+        flights: u32,
+        rtt: impl Fn(u32, u32) -> Duration,
+    ) -> Vec<Vec<Phase>> {
+        let seg = 1000u32;
+        let mut start = 0u32;
+        let mut out = Vec::new();
+        for k in 0..flights {
+            let n = 10 << k;
+            let next = start + n * seg;
+            let phases = (0..n)
+                .map(|i| {
+                    let ack = SeqNumber(start + (i + 1) * seg);
+                    let nxt = SeqNumber(next + 2 * i * seg);
+                    h.on_ack(ack, nxt, Some(rtt(k, i)))
+                })
+                .collect();
+            out.push(phases);
+            start = next;
+        }
+        out
+    }
+
+    #[test]
+    fn a_queue_each_burst_builds_and_drains_is_no_delay_increase() {
+        // Each flight goes out at twice the bottleneck's rate: the queue
+        // grows by one segment (0.12 ms at 100 Mbit/s) per ACK and drains
+        // before the next flight (the window is below the BDP). Each
+        // round's minimum is the path's 20 ms: nothing to exit for.
+        let mut h = HyStart::new();
+        let q = Duration::from_micros(120);
+        let flights = slow_start(&mut h, 6, |_, i| MS(20) + q * i);
+        let css: Vec<usize> = flights
+            .iter()
+            .map(|f| f.iter().filter(|p| **p != Phase::SlowStart).count())
+            .collect();
+        println!("ACKs in CSS per flight: {css:?} (reference: none)");
+        assert!(css.iter().all(|&n| n == 0), "{css:?}");
+        // A standing queue (each flight starts 6 ms later than the last,
+        // more than max(4 ms, 20/8 ms)): CSS from the first flight that
+        // shows it, then congestion avoidance.
+        let mut h = HyStart::new();
+        let flights = slow_start(&mut h, 9, |k, i| {
+            MS(20 + 6 * u64::from(k.saturating_sub(3))) + q * i
+        });
+        let first_css = flights.iter().position(|f| f.contains(&Phase::Css));
+        let exit = flights.iter().position(|f| f.contains(&Phase::Exit));
+        println!("standing queue: CSS from flight {first_css:?}, exit in flight {exit:?}");
+        assert_eq!(first_css, Some(4));
+        assert_eq!(exit, Some(4 + CSS_ROUNDS as usize - 1));
     }
 
     #[test]
