@@ -1042,7 +1042,7 @@ impl Conn {
         let window = self.rx.window();
         let edge = self.rcv_nxt + window;
         let grow = edge.since(self.rcv_adv);
-        let thresh = (self.rx.limit() / 2).min(self.rmss());
+        let thresh = self.window_step();
         let left = self.rcv_adv.since(self.rcv_nxt);
         if grow >= thresh && (left < self.rmss() || window >= 2 * left) {
             self.ack_now = true;
@@ -3009,14 +3009,20 @@ impl Conn {
 
     /// The window to advertise, updating RCV.ADV (receiver SWS avoidance,
     /// RFC 9293 §3.8.6.2.2, MUST-39; never shrink the window, SHLD-14).
+    /// Receiver SWS avoidance (RFC 9293 §3.8.6.2.2 MUST-39): the right
+    /// edge moves in steps of min(buffer/2, RMSS). The peer's segments are
+    /// at most our receive MSS: window updates in those units (as Linux's
+    /// rcv_mss), whatever we send.
+    fn window_step(&self) -> usize {
+        (self.rx.limit() / 2).min(self.rmss())
+    }
+
     fn advertise(&mut self, syn: bool) -> u16 {
         self.settle_rx_limit();
         let avail = self.rx.window();
         let edge_now = self.rcv_nxt + avail;
         let mut edge = self.rcv_adv.max(self.rcv_nxt);
-        // The peer's segments are at most our receive MSS: window updates
-        // in those units (as Linux's rcv_mss), whatever we send.
-        let thresh = (self.rx.limit() / 2).min(self.rmss());
+        let thresh = self.window_step();
         if edge_now > edge && edge_now.since(edge) >= thresh {
             edge = edge_now;
         }
